@@ -1,0 +1,25 @@
+# Installs the library, its public headers, a CMake package (find_package(vdisk) ->
+# vdisk::vdisk) and a pkg-config file.
+include(CMakePackageConfigHelpers)
+
+install(TARGETS vdisk EXPORT vdiskTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/libvdisk/include/vdisk
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+install(FILES ${PROJECT_BINARY_DIR}/libvdisk/include/vdisk/version.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/vdisk)
+
+set(VDISK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/vdisk)
+install(EXPORT vdiskTargets NAMESPACE vdisk:: DESTINATION ${VDISK_CMAKE_DIR})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/vdiskConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/vdiskConfig.cmake INSTALL_DESTINATION ${VDISK_CMAKE_DIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/vdiskConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/vdiskConfig.cmake ${PROJECT_BINARY_DIR}/vdiskConfigVersion.cmake
+  DESTINATION ${VDISK_CMAKE_DIR})
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/vdisk.pc.in ${PROJECT_BINARY_DIR}/vdisk.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/vdisk.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

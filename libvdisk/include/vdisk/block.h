@@ -1,0 +1,85 @@
+// The block model: virtual disks opened for reading (BlockSource, StreamSource) and disk images
+// being written (BlockSink).
+//
+// A conversion is `copy(source, sink)` (pipeline.h): the source says which ranges hold data
+// (map), the pipeline reads and zero-scans those in parallel, and the sink receives the whole
+// virtual disk as data and zero runs in strictly increasing offset order.
+#ifndef VDISK_BLOCK_H_
+#define VDISK_BLOCK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "vdisk/extent.h"
+#include "vdisk/properties.h"
+#include "vdisk/status.h"
+
+namespace vdisk {
+
+// A virtual disk with random access. All methods are safe to call concurrently.
+class BlockSource {
+ public:
+  virtual ~BlockSource() = default;
+
+  // Virtual size in bytes.
+  virtual std::uint64_t size() const = 0;
+
+  // Reads virtual-disk bytes [offset, offset + dst.size()), which must lie inside size()
+  // (out_of_range otherwise). Unallocated and zeroed ranges read as zeros. Thread-safe.
+  virtual Status read(std::uint64_t offset, std::span<std::byte> dst) const = 0;
+
+  // Appends extents covering exactly [offset, offset + length) to `out`, in order. A driver
+  // reports what its metadata knows without reading data; `data` extents may still hold zeros.
+  // Called window by window (the pipeline asks for at most PipelineOptions::map_window_bytes at
+  // a time), so drivers need not materialise a map of the whole disk. The default reports one
+  // data extent. Thread-safe.
+  virtual Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const;
+
+  // Short format name: "raw", "vhd", "vmdk", "iso9660", ...
+  virtual std::string_view format() const = 0;
+
+  // Adds format-specific facts (subformat, geometry, chain, ...) for `vdconvert info`. The
+  // caller has already added the format name and virtual size.
+  virtual void describe(Properties& out) const;
+};
+
+// A virtual disk read front to back from a stream (stdin). Used from one thread.
+class StreamSource {
+ public:
+  virtual ~StreamSource() = default;
+
+  // Virtual size when the format states it up front; nullopt for a raw stream, whose size is
+  // known only at its end.
+  virtual std::optional<std::uint64_t> size() const = 0;
+
+  // Fills dst with the next bytes of the virtual disk. Returns dst.size(), fewer only at the end
+  // of the disk, and 0 once the whole disk has been returned. A stream that ends before its
+  // stated size returns corrupt.
+  virtual Result<std::size_t> read(std::span<std::byte> dst) = 0;
+
+  virtual std::string_view format() const = 0;
+};
+
+// A disk image being written.
+//
+// Contract: the calls cover the virtual disk [0, N) exactly once, in strictly increasing,
+// contiguous offset order; N is the virtual size of the written image (a sink that pads, such
+// as the Azure preset, pads after N in finish()). write() and write_zeroes() are called from one
+// thread at a time. finish() writes trailers (footer, end-of-archive) and commits the
+// underlying ByteSink. After any error the sink must not be finished; destroying an unfinished
+// sink discards the output.
+class BlockSink {
+ public:
+  virtual ~BlockSink() = default;
+  virtual Status write(std::uint64_t offset, std::span<const std::byte> data) = 0;
+  virtual Status write_zeroes(std::uint64_t offset, std::uint64_t length) = 0;
+  virtual Status finish() = 0;
+};
+
+}  // namespace vdisk
+
+#endif  // VDISK_BLOCK_H_

@@ -1,0 +1,137 @@
+// Opening images by probing their format, creating outputs for a target, and the one-call
+// conversion that vdconvert uses.
+#ifndef VDISK_IMAGE_H_
+#define VDISK_IMAGE_H_
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vdisk/block.h"
+#include "vdisk/io.h"
+#include "vdisk/pipeline.h"
+#include "vdisk/properties.h"
+#include "vdisk/status.h"
+
+namespace vdisk {
+
+// A recoverable oddity or a fact the user should know (a padded size, a repaired checksum).
+struct Diagnostic {
+  enum class Level : std::uint8_t { note, warning };
+  Level level = Level::note;
+  std::string message;
+};
+// Called synchronously from the thread doing the work; must not throw.
+using DiagnosticFn = std::function<void(const Diagnostic&)>;
+
+struct OpenOptions {
+  // Input format name ("raw", "vhd", ...); empty means probe.
+  std::string format;
+  // Parent images (VHD differencing, VMDK deltas) and extent files must normally lie in the
+  // directory of the image that names them or below it; this lifts that restriction.
+  bool allow_outside_paths = false;
+  // Skip the check that a child's recorded parent identity (VHD parent UUID, VMDK parentCID)
+  // matches the parent it opens.
+  bool ignore_parent_identity = false;
+  DiagnosticFn on_diagnostic;
+};
+
+// Names of the input formats, in probe order.
+std::vector<std::string_view> input_formats();
+
+// Returns the name of the best-matching input format for `file` ("raw" when nothing else fits).
+Result<std::string> probe_format(const RandomAccessFile& file);
+
+// Opens an image file, probing its format unless options.format is set. `path` also locates
+// sibling files (parents, extents).
+Result<std::unique_ptr<BlockSource>> open_image(const std::filesystem::path& path,
+                                                const OpenOptions& options = {});
+
+// Opens an image from an already open file; `path` locates sibling files (may be empty when the
+// format needs none).
+Result<std::unique_ptr<BlockSource>> open_image(std::unique_ptr<RandomAccessFile> file,
+                                                const std::filesystem::path& path,
+                                                const OpenOptions& options = {});
+
+// Opens an image read front to back from a stream (stdin). Probes the first bytes unless
+// options.format is set; formats that cannot be read without seeking return unsupported.
+Result<std::unique_ptr<StreamSource>> open_image_stream(std::unique_ptr<InputStream> in,
+                                                        const OpenOptions& options = {});
+
+// "format", "virtual_size" and the driver's own facts, for `vdconvert info`.
+Properties describe(const BlockSource& source);
+
+// Output targets.
+enum class Target : std::uint8_t {
+  raw,    // the virtual disk's bytes; holes for zero runs where the output is a regular file
+  vhd,    // fixed VHD, exact size rounded up to a whole 512-byte sector
+  azure,  // fixed VHD meeting Azure's rules: size a whole MiB, >= 20 MiB, <= 32 TiB
+};
+Result<Target> parse_target(std::string_view name);
+std::string_view target_name(Target target);
+std::vector<std::string_view> target_names();
+
+struct TargetOptions {
+  // VHD footer timestamp as Unix time; nullopt = now. Set it for reproducible output.
+  std::optional<std::int64_t> timestamp_unix;
+  // VHD unique id; nullopt = random. Set it for reproducible output.
+  std::optional<std::array<std::uint8_t, 16>> unique_id;
+};
+
+// Wraps `out` in a sink for `target`. `source_size` is the input's virtual size when known; a
+// target whose rules the size cannot meet (Azure above 32 TiB) is refused here with
+// invalid_argument, before any byte is written.
+Result<std::unique_ptr<BlockSink>> create_target(Target target, std::unique_ptr<ByteSink> out,
+                                                 std::optional<std::uint64_t> source_size,
+                                                 const TargetOptions& options = {});
+
+// The virtual size `target` will give an image whose source is `source_size` bytes, or
+// invalid_argument when the target cannot hold it.
+Result<std::uint64_t> target_virtual_size(Target target, std::uint64_t source_size);
+
+// Where a conversion reads from: a path, or a stream (then `path` is only a display name).
+struct ImageInput {
+  std::filesystem::path path;
+  std::unique_ptr<InputStream> stream;
+};
+// Where it writes to: a path (written through a temporary and renamed on success), or a sink the
+// caller made (then `path` is only a display name).
+struct ImageOutput {
+  std::filesystem::path path;
+  std::unique_ptr<ByteSink> sink;
+};
+
+struct ConvertOptions {
+  Target target = Target::raw;
+  OpenOptions open;
+  PipelineOptions pipeline;
+  TargetOptions output;
+  bool overwrite = false;  // replace an existing output file
+  bool sync = true;        // fsync the output before renaming it into place
+  ProgressFn on_progress;
+};
+
+struct ConvertReport {
+  std::string source_format;
+  std::uint64_t source_size = 0;  // virtual size of the input
+  std::uint64_t output_size = 0;  // virtual size of the output (after any padding)
+  std::uint64_t output_bytes = 0; // bytes of the output file or stream
+  CopyStats stats;
+};
+
+// Converts `in` to `target` in `out`. Refuses to write over the input, refuses an existing
+// output unless options.overwrite, and on any failure (including cancellation) leaves no
+// output file behind. Diagnostics (such as padding) go to options.open.on_diagnostic.
+Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
+                              std::stop_token stop = {});
+
+}  // namespace vdisk
+
+#endif  // VDISK_IMAGE_H_

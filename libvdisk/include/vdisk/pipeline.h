@@ -1,0 +1,69 @@
+// The copy pipeline: bounded memory, parallel reads and zero detection, one ordered writer.
+//
+//   planner (calling thread) --chunks--> workers (N threads) --> reorder --> writer (1 thread)
+//
+// The planner walks the source's extent map window by window and cuts data extents into chunks
+// of at most `chunk_bytes`; zero and unallocated extents become zero runs that cost no buffer
+// and no read. Workers read a chunk into a buffer from a fixed pool and split it into data and
+// zero runs at `zero_block_bytes` granularity (blocks aligned to absolute disk offsets). The
+// writer hands runs to the sink strictly in offset order and returns buffers to the pool.
+//
+// Guarantees:
+// - Peak buffer memory is max_buffers * chunk_bytes, whatever the disk size.
+// - The sequence of sink calls depends only on the source, the sink and the options other than
+//   `threads`: output is byte-identical for any thread count.
+// - The first error from any stage stops all stages and is returned; the sink is not finished.
+//   A triggered stop token returns Errc::cancelled.
+#ifndef VDISK_PIPELINE_H_
+#define VDISK_PIPELINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <stop_token>
+
+#include "vdisk/block.h"
+#include "vdisk/status.h"
+
+namespace vdisk {
+
+struct PipelineOptions {
+  unsigned threads = 0;                       // worker threads; 0 = hardware concurrency
+  std::size_t chunk_bytes = 4u << 20;         // unit of work and of buffering (>= 4 KiB)
+  std::size_t max_buffers = 0;                // 0 = 2 * threads + 2
+  std::size_t zero_block_bytes = 64u << 10;   // zero-scan granularity; 0 disables scanning
+  std::uint64_t map_window_bytes = 1ull << 30;  // how much of the map to ask for at once
+  bool finish_sink = true;                    // call sink.finish() after a successful copy
+};
+
+struct Progress {
+  std::uint64_t done_bytes = 0;   // virtual bytes handed to the sink so far
+  std::uint64_t total_bytes = 0;  // virtual size; 0 when not yet known (raw stream)
+  std::uint64_t data_bytes = 0;   // of done_bytes, bytes written as data (not zero runs)
+};
+
+// Called from the writer thread after each chunk; must be quick and must not throw.
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct CopyStats {
+  std::uint64_t virtual_bytes = 0;  // bytes of virtual disk copied
+  std::uint64_t read_bytes = 0;     // bytes read from the source
+  std::uint64_t data_bytes = 0;     // bytes handed to the sink as data
+  std::uint64_t zero_bytes = 0;     // bytes handed to the sink as zero runs
+  std::size_t peak_buffers = 0;     // most pool buffers in use at once
+  std::size_t buffer_bytes = 0;     // size of one pool buffer
+};
+
+// Copies the whole of `src` into `dst`, then finishes `dst` (unless options.finish_sink is
+// false). Returns invalid_argument for unusable options.
+Result<CopyStats> copy(const BlockSource& src, BlockSink& dst, const PipelineOptions& options = {},
+                       const ProgressFn& on_progress = {}, std::stop_token stop = {});
+
+// The same for a forward-only source: the calling thread reads the stream in order, workers
+// zero-scan, the writer writes in order.
+Result<CopyStats> copy(StreamSource& src, BlockSink& dst, const PipelineOptions& options = {},
+                       const ProgressFn& on_progress = {}, std::stop_token stop = {});
+
+}  // namespace vdisk
+
+#endif  // VDISK_PIPELINE_H_

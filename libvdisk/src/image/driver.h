@@ -1,0 +1,54 @@
+// The input-format registry: each format folder provides one FormatDriver.
+#ifndef VDISK_IMAGE_DRIVER_H_
+#define VDISK_IMAGE_DRIVER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "vdisk/block.h"
+#include "vdisk/image.h"
+#include "vdisk/io.h"
+
+namespace vdisk::detail {
+
+// What a probe may look at: the first bytes of the image and, for files, the last bytes.
+struct ProbeData {
+  std::span<const std::byte> head;  // up to kProbeHeadBytes from offset 0
+  std::span<const std::byte> tail;  // up to kProbeTailBytes ending at the end (empty for streams)
+  std::uint64_t file_size = 0;      // 0 for streams
+};
+inline constexpr std::size_t kProbeHeadBytes = 64 * 1024;
+inline constexpr std::size_t kProbeTailBytes = 4096;
+
+struct FormatDriver {
+  std::string_view name;
+  // Confidence 0 (not this format) to 100 (certain), from real structure checks, not just a
+  // magic number. Must not allocate in proportion to anything in the data.
+  int (*probe)(const ProbeData& data);
+  // Opens a file-backed image. `path` locates sibling files and may be empty.
+  Result<std::unique_ptr<BlockSource>> (*open)(std::unique_ptr<RandomAccessFile> file,
+                                               const std::filesystem::path& path,
+                                               const OpenOptions& options);
+  // Opens the image from a stream; nullptr when the format needs random access.
+  Result<std::unique_ptr<StreamSource>> (*open_stream)(std::unique_ptr<InputStream> in,
+                                                       const OpenOptions& options);
+};
+
+// One accessor per format folder.
+const FormatDriver& raw_driver();
+const FormatDriver& vhd_driver();
+
+// All drivers, in probe order (raw last: it accepts anything).
+std::span<const FormatDriver* const> format_drivers();
+const FormatDriver* find_driver(std::string_view name);
+
+// Reports a diagnostic if the caller asked for them.
+void diagnose(const OpenOptions& options, Diagnostic::Level level, std::string message);
+
+}  // namespace vdisk::detail
+
+#endif  // VDISK_IMAGE_DRIVER_H_

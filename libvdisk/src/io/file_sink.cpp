@@ -1,0 +1,293 @@
+// ByteSink implementations.
+//
+// FileSink writes a regular-file destination through a temporary file in the destination's
+// directory and renames it into place only in finish(), so an interrupted or failed conversion
+// never leaves a partial file under the final name, and a crash leaves at most a hidden
+// ".<name>.vdtmp.XXXXXX" file next to it. Without `overwrite` the rename uses RENAME_NOREPLACE,
+// so a file created meanwhile at the destination is never clobbered either.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "util/zero.h"
+#include "vdisk/io.h"
+
+namespace vdisk {
+namespace {
+
+// Writes all of `data` at `offset` (pwrite) or at the current position (offset < 0).
+Status write_all(int fd, std::span<const std::byte> data, off_t offset, const std::string& name) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n =
+        offset >= 0
+            ? ::pwrite(fd, data.data() + done, data.size() - done,
+                       offset + static_cast<off_t>(done))
+            : ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_status(errno, name, "write");
+    }
+    if (n == 0) return io_error(fmt::format("{}: write returned 0", name));
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+Status write_zero_bytes(int fd, std::uint64_t length, off_t offset, const std::string& name) {
+  while (length > 0) {
+    auto zeros = detail::zero_buffer(static_cast<std::size_t>(
+        std::min<std::uint64_t>(length, detail::kZeroBufferBytes)));
+    VDISK_RETURN_IF_ERROR(write_all(fd, zeros, offset, name));
+    if (offset >= 0) offset += static_cast<off_t>(zeros.size());
+    length -= zeros.size();
+  }
+  return {};
+}
+
+class FileSink final : public ByteSink {
+ public:
+  // `temp` is empty when writing a device in place.
+  FileSink(int fd, std::filesystem::path final_path, std::filesystem::path temp,
+           FileSinkOptions options, bool seekable)
+      : fd_(fd), final_(std::move(final_path)), temp_(std::move(temp)), options_(options),
+        seekable_(seekable), name_(final_.string()) {}
+
+  ~FileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!finished_ && !temp_.empty()) ::unlink(temp_.c_str());
+  }
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+
+  Status write(std::span<const std::byte> data) override {
+    VDISK_RETURN_IF_ERROR(usable());
+    Status s = write_all(fd_, data, seekable_ ? static_cast<off_t>(pos_) : -1, name_);
+    if (!s.ok()) return fail(std::move(s));
+    pos_ += data.size();
+    return {};
+  }
+
+  Status write_zeroes(std::uint64_t length) override {
+    VDISK_RETURN_IF_ERROR(usable());
+    if (!(options_.sparse && seekable_ && !temp_.empty())) {
+      Status s = write_zero_bytes(fd_, length, seekable_ ? static_cast<off_t>(pos_) : -1, name_);
+      if (!s.ok()) return fail(std::move(s));
+    }
+    // A fresh temporary file reads as zero wherever nothing was written: leave a hole.
+    pos_ += length;
+    return {};
+  }
+
+  std::uint64_t position() const override { return pos_; }
+
+  Status finish() override {
+    VDISK_RETURN_IF_ERROR(usable());
+    if (!temp_.empty()) {
+      // Trailing holes: set the length explicitly.
+      if (::ftruncate(fd_, static_cast<off_t>(pos_)) != 0)
+        return fail(errno_status(errno, name_, "truncate"));
+    }
+    if (options_.sync && ::fsync(fd_) != 0) return fail(errno_status(errno, name_, "fsync"));
+    if (::close(fd_) != 0) {
+      fd_ = -1;
+      return fail(errno_status(errno, name_, "close"));
+    }
+    fd_ = -1;
+    if (!temp_.empty()) VDISK_RETURN_IF_ERROR(commit_rename());
+    finished_ = true;
+    return {};
+  }
+
+ private:
+  Status usable() const {
+    if (finished_) return internal_error(fmt::format("{}: sink used after finish", name_));
+    if (failed_) return internal_error(fmt::format("{}: sink used after an error", name_));
+    return {};
+  }
+  Status fail(Status s) {
+    failed_ = true;
+    return s;
+  }
+
+  Status commit_rename() {
+    if (options_.overwrite) {
+      if (::rename(temp_.c_str(), final_.c_str()) != 0)
+        return fail(errno_status(errno, name_, "rename"));
+    } else if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_.c_str(),
+                           RENAME_NOREPLACE) != 0) {
+      if (errno == EEXIST)
+        return fail(already_exists(
+            fmt::format("{}: exists (created while converting); not replaced", name_)));
+      if (errno != EINVAL && errno != ENOSYS)
+        return fail(errno_status(errno, name_, "rename"));
+      // File system without RENAME_NOREPLACE: link() also refuses an existing name.
+      if (::link(temp_.c_str(), final_.c_str()) != 0)
+        return fail(errno == EEXIST ? already_exists(fmt::format("{}: exists; not replaced",
+                                                                 name_))
+                                    : errno_status(errno, name_, "link"));
+      ::unlink(temp_.c_str());
+    }
+    if (options_.sync) {
+      std::filesystem::path dir = final_.parent_path();
+      if (dir.empty()) dir = ".";
+      int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0) {
+        ::fsync(dfd);  // best effort: the file itself is already durable
+        ::close(dfd);
+      }
+    }
+    return {};
+  }
+
+  int fd_;
+  std::filesystem::path final_;
+  std::filesystem::path temp_;
+  FileSinkOptions options_;
+  bool seekable_;
+  std::string name_;
+  std::uint64_t pos_ = 0;
+  bool finished_ = false;
+  bool failed_ = false;
+};
+
+class FdSink final : public ByteSink {
+ public:
+  FdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
+    struct stat st;
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && flags >= 0 && !(flags & O_APPEND)) {
+      const off_t at = ::lseek(fd_, 0, SEEK_CUR);
+      if (at >= 0) {
+        seekable_ = true;
+        base_ = at;
+      }
+    }
+  }
+  Status write(std::span<const std::byte> data) override {
+    if (failed_) return internal_error(fmt::format("{}: sink used after an error", name_));
+    Status s = write_all(fd_, data, seekable_ ? base_ + static_cast<off_t>(pos_) : -1, name_);
+    if (!s.ok()) {
+      failed_ = true;
+      return s;
+    }
+    pos_ += data.size();
+    return {};
+  }
+  Status write_zeroes(std::uint64_t length) override {
+    if (failed_) return internal_error(fmt::format("{}: sink used after an error", name_));
+    if (!seekable_) {
+      Status s = write_zero_bytes(fd_, length, -1, name_);
+      if (!s.ok()) {
+        failed_ = true;
+        return s;
+      }
+    } else {
+      // Punch the range so that earlier content of a reused file does not show through.
+      if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      base_ + static_cast<off_t>(pos_), static_cast<off_t>(length)) != 0) {
+        Status s = write_zero_bytes(fd_, length, base_ + static_cast<off_t>(pos_), name_);
+        if (!s.ok()) {
+          failed_ = true;
+          return s;
+        }
+      }
+    }
+    pos_ += length;
+    return {};
+  }
+  std::uint64_t position() const override { return pos_; }
+  Status finish() override {
+    if (failed_) return internal_error(fmt::format("{}: sink used after an error", name_));
+    if (seekable_) {
+      struct stat st;
+      const off_t end = base_ + static_cast<off_t>(pos_);
+      if (::fstat(fd_, &st) == 0 && st.st_size < end && ::ftruncate(fd_, end) != 0)
+        return errno_status(errno, name_, "truncate");
+      // Leave the descriptor's offset after what we wrote, as a plain write would have.
+      ::lseek(fd_, end, SEEK_SET);
+    }
+    return {};
+  }
+
+ private:
+  int fd_;
+  std::string name_;
+  bool seekable_ = false;
+  off_t base_ = 0;
+  std::uint64_t pos_ = 0;
+  bool failed_ = false;
+};
+
+class MemorySink final : public ByteSink {
+ public:
+  explicit MemorySink(std::vector<std::byte>* out) : out_(out) {}
+  Status write(std::span<const std::byte> data) override {
+    out_->insert(out_->end(), data.begin(), data.end());
+    return {};
+  }
+  Status write_zeroes(std::uint64_t length) override {
+    out_->resize(out_->size() + static_cast<std::size_t>(length));
+    return {};
+  }
+  std::uint64_t position() const override { return out_->size(); }
+  Status finish() override { return {}; }
+
+ private:
+  std::vector<std::byte>* out_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ByteSink>> create_file_sink(const std::filesystem::path& path,
+                                                   const FileSinkOptions& options) {
+  const std::string name = path.string();
+  if (name.empty()) return invalid_argument("output path is empty");
+  struct stat st;
+  if (::stat(name.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return invalid_argument(fmt::format("{}: is a directory", name));
+    if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) {
+      if (S_ISBLK(st.st_mode) && !options.overwrite)
+        return already_exists(
+            fmt::format("{}: is a block device; writing to it needs --force", name));
+      int fd = ::open(name.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return errno_status(errno, name, "open");
+      return std::unique_ptr<ByteSink>(
+          new FileSink(fd, path, {}, options, /*seekable=*/S_ISBLK(st.st_mode)));
+    }
+    if (!options.overwrite)
+      return already_exists(fmt::format("{}: exists (use --force to replace it)", name));
+  } else if (errno != ENOENT) {
+    return errno_status(errno, name, "stat");
+  }
+  std::filesystem::path dir = path.parent_path();
+  std::string tmpl = (dir.empty() ? std::filesystem::path(".") : dir) /
+                     ("." + path.filename().string() + ".vdtmp.XXXXXX");
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) return errno_status(errno, name, "create temporary file");
+  // mkostemp creates mode 0600; an image is an ordinary data file.
+  ::fchmod(fd, 0644);
+  return std::unique_ptr<ByteSink>(new FileSink(fd, path, tmpl, options, /*seekable=*/true));
+}
+
+std::unique_ptr<ByteSink> fd_sink(int fd, std::string name) {
+  return std::make_unique<FdSink>(fd, std::move(name));
+}
+
+std::unique_ptr<ByteSink> memory_sink(std::vector<std::byte>* out) {
+  return std::make_unique<MemorySink>(out);
+}
+
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  struct stat sa, sb;
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+}  // namespace vdisk

@@ -1,0 +1,398 @@
+// The copy pipeline (see vdisk/pipeline.h for the contract).
+//
+// Threads and hand-offs, all guarded by one mutex (chunks are megabytes, so the lock is taken a
+// few hundred times per second at most and is never the bottleneck):
+//
+//   planner  --(ring_: chunks in sequence order)-->  writer
+//      \--(work_: data chunks to read/scan)--> workers --(chunk.ready)--/
+//
+// - The planner (calling thread) appends chunks to the ring in offset order. A data chunk first
+//   takes a buffer from the pool; the planner blocks while the pool is empty or the ring is
+//   full. That is the backpressure that bounds memory.
+// - Workers take data chunks from the work queue, fill their buffers (reading the source, or
+//   already filled by a stream planner), split them into zero/data runs and mark them ready.
+// - The writer takes the ring's front chunk once it is ready, hands its runs to the sink,
+//   returns the buffer and pops it. Only the writer calls the sink, so sink calls are in order.
+// - set_error() records the first failure and wakes everybody; each loop exits when stop_ is
+//   set, and copy() returns the recorded status without finishing the sink.
+#include "vdisk/pipeline.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "util/zero.h"
+
+namespace vdisk {
+
+Status BlockSource::map(std::uint64_t offset, std::uint64_t length,
+                        std::vector<Extent>& out) const {
+  append_extent(out, {offset, length, ExtentKind::data});
+  return {};
+}
+
+void BlockSource::describe(Properties&) const {}
+
+namespace {
+
+struct Run {
+  std::uint64_t offset;
+  std::uint64_t length;
+  bool zero;
+};
+
+struct Chunk {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  int buffer = -1;         // pool index; -1 for a zero chunk
+  bool prefilled = false;  // buffer already holds the bytes (stream planner)
+  bool ready = false;      // runs are final; the writer may take it
+  std::vector<Run> runs;
+};
+
+struct Resolved {
+  unsigned threads;
+  std::size_t chunk_bytes;
+  std::size_t max_buffers;
+  std::size_t zero_block;
+  std::uint64_t window;
+};
+
+Result<Resolved> resolve(const PipelineOptions& o) {
+  Resolved r{};
+  r.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (r.threads > 256) return invalid_argument(fmt::format("threads {} > 256", r.threads));
+  if (o.chunk_bytes < 4096 || o.chunk_bytes > (1u << 30))
+    return invalid_argument(fmt::format("chunk size {} not in [4 KiB, 1 GiB]", o.chunk_bytes));
+  r.chunk_bytes = o.chunk_bytes;
+  r.max_buffers = o.max_buffers ? o.max_buffers : 2 * std::size_t{r.threads} + 2;
+  if (r.max_buffers > 4096) return invalid_argument("max_buffers > 4096");
+  if (o.zero_block_bytes != 0 && (o.zero_block_bytes < 512 || o.zero_block_bytes > o.chunk_bytes))
+    return invalid_argument(fmt::format("zero block size {} not in [512, chunk size]",
+                                        o.zero_block_bytes));
+  r.zero_block = o.zero_block_bytes;
+  r.window = o.map_window_bytes ? o.map_window_bytes : (1ull << 30);
+  return r;
+}
+
+class Pipeline {
+ public:
+  Pipeline(const Resolved& opt, BlockSink& sink, const BlockSource* src, const ProgressFn& progress,
+           std::stop_token stop)
+      : opt_(opt), sink_(sink), src_(src), progress_(progress),
+        stop_cb_(stop, [this] { set_error(cancelled("cancelled")); }),
+        buffers_(opt.max_buffers) {
+    for (std::size_t i = opt.max_buffers; i-- > 0;) free_.push_back(static_cast<int>(i));
+    stats_.buffer_bytes = opt.chunk_bytes;
+  }
+
+  void start() {
+    writer_ = std::jthread([this] { writer_loop(); });
+    for (unsigned i = 0; i < opt_.threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  }
+
+  // Ends the run: tells the threads no more chunks come, waits for them, returns the outcome.
+  Status join() {
+    {
+      std::lock_guard lock(m_);
+      planner_done_ = true;
+    }
+    cv_.notify_all();
+    workers_.clear();  // jthread joins
+    writer_ = {};
+    std::lock_guard lock(m_);
+    return error_;
+  }
+
+  void set_error(Status s) {
+    {
+      std::lock_guard lock(m_);
+      if (error_.ok()) error_ = std::move(s);
+      stop_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  bool stopped() {
+    std::lock_guard lock(m_);
+    return stop_;
+  }
+
+  // Appends a zero chunk. Returns false when the pipeline is stopping.
+  bool push_zero(std::uint64_t offset, std::uint64_t length) {
+    auto c = std::make_unique<Chunk>();
+    c->offset = offset;
+    c->length = length;
+    c->runs.push_back({offset, length, true});
+    c->ready = true;
+    std::unique_lock lock(m_);
+    cv_.wait(lock, [&] { return stop_ || ring_.size() < ring_capacity(); });
+    if (stop_) return false;
+    ring_.push_back(std::move(c));
+    lock.unlock();
+    cv_.notify_all();
+    return true;
+  }
+
+  // Takes a buffer for a data chunk; -1 when stopping.
+  int acquire_buffer() {
+    std::unique_lock lock(m_);
+    cv_.wait(lock, [&] { return stop_ || (!free_.empty() && ring_.size() < ring_capacity()); });
+    if (stop_) return -1;
+    const int b = free_.back();
+    free_.pop_back();
+    stats_.peak_buffers = std::max(stats_.peak_buffers, opt_.max_buffers - free_.size());
+    if (!buffers_[static_cast<std::size_t>(b)])
+      buffers_[static_cast<std::size_t>(b)] = std::make_unique<std::byte[]>(opt_.chunk_bytes);
+    return b;
+  }
+
+  std::span<std::byte> buffer(int b, std::size_t n) {
+    return {buffers_[static_cast<std::size_t>(b)].get(), n};
+  }
+
+  // Appends a data chunk that owns buffer `b` (from acquire_buffer()).
+  void push_data(std::uint64_t offset, std::uint64_t length, int b, bool prefilled) {
+    auto c = std::make_unique<Chunk>();
+    c->offset = offset;
+    c->length = length;
+    c->buffer = b;
+    c->prefilled = prefilled;
+    {
+      std::lock_guard lock(m_);
+      work_.push_back(c.get());
+      ring_.push_back(std::move(c));
+    }
+    cv_.notify_all();
+  }
+
+  void release_unused_buffer(int b) {
+    {
+      std::lock_guard lock(m_);
+      free_.push_back(b);
+    }
+    cv_.notify_all();
+  }
+
+  void set_total(std::uint64_t total) {
+    std::lock_guard lock(m_);
+    total_ = total;
+  }
+
+  CopyStats stats() {
+    std::lock_guard lock(m_);
+    return stats_;
+  }
+
+ private:
+  std::size_t ring_capacity() const { return 2 * opt_.max_buffers + 2; }
+
+  void worker_loop() {
+    for (;;) {
+      Chunk* c;
+      {
+        std::unique_lock lock(m_);
+        cv_.wait(lock, [&] { return stop_ || !work_.empty() || planner_done_; });
+        if (stop_ || work_.empty()) return;
+        c = work_.front();
+        work_.pop_front();
+      }
+      auto buf = buffer(c->buffer, static_cast<std::size_t>(c->length));
+      if (!c->prefilled) {
+        Status s = src_->read(c->offset, buf);
+        if (!s.ok()) {
+          set_error(std::move(s));
+          return;
+        }
+      }
+      scan(*c, buf);
+      {
+        std::lock_guard lock(m_);
+        stats_.read_bytes += c->length;
+        c->ready = true;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  // Splits a filled chunk into zero and data runs on blocks aligned to absolute offsets, so the
+  // runs do not depend on how the disk was cut into chunks.
+  void scan(Chunk& c, std::span<const std::byte> buf) const {
+    const std::uint64_t end = c.offset + c.length;
+    if (opt_.zero_block == 0) {
+      c.runs.push_back({c.offset, c.length, false});
+      return;
+    }
+    const std::uint64_t z = opt_.zero_block;
+    for (std::uint64_t pos = c.offset; pos < end;) {
+      const std::uint64_t blk_end = std::min(end, (pos / z + 1) * z);
+      const bool zero = detail::is_zero(buf.subspan(static_cast<std::size_t>(pos - c.offset),
+                                                    static_cast<std::size_t>(blk_end - pos)));
+      if (!c.runs.empty() && c.runs.back().zero == zero) c.runs.back().length += blk_end - pos;
+      else c.runs.push_back({pos, blk_end - pos, zero});
+      pos = blk_end;
+    }
+  }
+
+  void writer_loop() {
+    for (;;) {
+      Chunk* c;
+      {
+        std::unique_lock lock(m_);
+        cv_.wait(lock, [&] {
+          return stop_ || (!ring_.empty() && ring_.front()->ready) ||
+                 (planner_done_ && ring_.empty());
+        });
+        if (stop_ || ring_.empty()) return;
+        c = ring_.front().get();
+      }
+      Progress p;
+      std::uint64_t data = 0, zero = 0;
+      for (const Run& r : c->runs) {
+        Status s;
+        if (r.zero) {
+          s = sink_.write_zeroes(r.offset, r.length);
+          zero += r.length;
+        } else {
+          s = sink_.write(r.offset, buffer(c->buffer, static_cast<std::size_t>(c->length))
+                                        .subspan(static_cast<std::size_t>(r.offset - c->offset),
+                                                 static_cast<std::size_t>(r.length)));
+          data += r.length;
+        }
+        if (!s.ok()) {
+          set_error(std::move(s));
+          return;
+        }
+      }
+      {
+        std::lock_guard lock(m_);
+        if (c->buffer >= 0) free_.push_back(c->buffer);
+        stats_.virtual_bytes = c->offset + c->length;
+        stats_.data_bytes += data;
+        stats_.zero_bytes += zero;
+        p = {stats_.virtual_bytes, total_, stats_.data_bytes};
+        ring_.pop_front();
+      }
+      cv_.notify_all();
+      if (progress_) progress_(p);
+    }
+  }
+
+  const Resolved opt_;
+  BlockSink& sink_;
+  const BlockSource* src_;
+  const ProgressFn& progress_;
+
+  std::mutex m_;
+  std::condition_variable cv_;  // one condition for all waits: simple, and wake-ups are rare
+  Status error_;
+  bool stop_ = false;
+  bool planner_done_ = false;
+  std::uint64_t total_ = 0;
+  std::deque<std::unique_ptr<Chunk>> ring_;
+  std::deque<Chunk*> work_;
+  std::vector<int> free_;
+  CopyStats stats_;
+  std::stop_callback<std::function<void()>> stop_cb_;
+  std::vector<std::unique_ptr<std::byte[]>> buffers_;
+  std::vector<std::jthread> workers_;
+  std::jthread writer_;
+};
+
+Status check_map(const BlockSource& src, std::uint64_t offset, std::uint64_t length,
+                 const std::vector<Extent>& ext) {
+  std::uint64_t pos = offset;
+  for (const Extent& e : ext) {
+    if (e.offset != pos || e.length == 0)
+      return internal_error(fmt::format("{}: map of [{}, +{}) is not contiguous at {}",
+                                        src.format(), offset, length, pos));
+    pos += e.length;
+  }
+  if (pos != offset + length)
+    return internal_error(fmt::format("{}: map of [{}, +{}) covers up to {}", src.format(),
+                                      offset, length, pos));
+  return {};
+}
+
+Result<CopyStats> finish(Pipeline& p, BlockSink& dst, const PipelineOptions& options) {
+  VDISK_RETURN_IF_ERROR(p.join());
+  if (options.finish_sink) VDISK_RETURN_IF_ERROR(dst.finish());
+  return p.stats();
+}
+
+}  // namespace
+
+Result<CopyStats> copy(const BlockSource& src, BlockSink& dst, const PipelineOptions& options,
+                       const ProgressFn& on_progress, std::stop_token stop) {
+  VDISK_ASSIGN_OR_RETURN(const Resolved opt, resolve(options));
+  Pipeline p(opt, dst, &src, on_progress, stop);
+  const std::uint64_t size = src.size();
+  p.set_total(size);
+  p.start();
+  std::vector<Extent> extents;
+  for (std::uint64_t win = 0; win < size && !p.stopped(); win += opt.window) {
+    const std::uint64_t wlen = std::min(opt.window, size - win);
+    extents.clear();
+    Status s = src.map(win, wlen, extents);
+    if (s.ok()) s = check_map(src, win, wlen, extents);
+    if (!s.ok()) {
+      p.set_error(std::move(s));
+      break;
+    }
+    for (const Extent& e : extents) {
+      if (e.reads_as_zero()) {
+        if (!p.push_zero(e.offset, e.length)) break;
+        continue;
+      }
+      bool stopping = false;
+      for (std::uint64_t pos = e.offset; pos < e.end();) {
+        // Cut at absolute multiples of chunk_bytes, so chunks (and buffers) stay aligned.
+        const std::uint64_t end = std::min(e.end(), (pos / opt.chunk_bytes + 1) * opt.chunk_bytes);
+        const int b = p.acquire_buffer();
+        if (b < 0) {
+          stopping = true;
+          break;
+        }
+        p.push_data(pos, end - pos, b, /*prefilled=*/false);
+        pos = end;
+      }
+      if (stopping) break;
+    }
+  }
+  return finish(p, dst, options);
+}
+
+Result<CopyStats> copy(StreamSource& src, BlockSink& dst, const PipelineOptions& options,
+                       const ProgressFn& on_progress, std::stop_token stop) {
+  VDISK_ASSIGN_OR_RETURN(const Resolved opt, resolve(options));
+  Pipeline p(opt, dst, nullptr, on_progress, stop);
+  if (auto size = src.size()) p.set_total(*size);
+  p.start();
+  std::uint64_t pos = 0;
+  while (!p.stopped()) {
+    const int b = p.acquire_buffer();
+    if (b < 0) break;
+    Result<std::size_t> n = src.read(p.buffer(b, opt.chunk_bytes));
+    if (!n.ok()) {
+      p.release_unused_buffer(b);
+      p.set_error(std::move(n).status());
+      break;
+    }
+    if (*n == 0) {
+      p.release_unused_buffer(b);
+      break;
+    }
+    p.push_data(pos, *n, b, /*prefilled=*/true);
+    pos += *n;
+  }
+  if (!src.size()) p.set_total(pos);
+  return finish(p, dst, options);
+}
+
+}  // namespace vdisk

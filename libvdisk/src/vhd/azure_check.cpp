@@ -1,0 +1,75 @@
+// `vdconvert check --for azure`: every rule Azure applies to an uploaded VHD (formats.md 3.5 and
+// 3.6), each reported with what was found.
+#include <fmt/format.h>
+
+#include "util/checked.h"
+#include "vhd/vhd.h"
+#include "vhd/vhd_footer.h"
+
+namespace vdisk::vhd {
+namespace {
+
+std::string mib_text(std::uint64_t bytes) {
+  if (bytes % detail::kMiB == 0) return fmt::format("{} bytes = {} MiB", bytes, bytes / detail::kMiB);
+  return fmt::format("{} bytes = {} MiB + {} bytes", bytes, bytes / detail::kMiB,
+                     bytes % detail::kMiB);
+}
+
+}  // namespace
+
+Result<CheckReport> check_azure(const std::filesystem::path& path) {
+  VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
+  CheckReport report;
+  report.target = "azure";
+  report.path = path.string();
+  auto add = [&report](std::string rule, bool passed, std::string detail) {
+    report.items.push_back({std::move(rule), passed, std::move(detail)});
+  };
+
+  const std::uint64_t file_size = file->size();
+  if (file_size < kFooterSize) {
+    add("file holds a 512-byte VHD footer", false,
+        fmt::format("file is only {} bytes", file_size));
+    return report;
+  }
+  const std::uint64_t data_size = file_size - kFooterSize;
+  add("file size is a whole number of MiB plus the 512-byte footer",
+      data_size % detail::kMiB == 0, fmt::format("{} bytes = {} + 512", file_size,
+                                                 mib_text(data_size)));
+
+  std::array<std::byte, kFooterSize> raw{};
+  VDISK_RETURN_IF_ERROR(file->read_at(data_size, raw));
+  Result<Footer> decoded = decode_footer(raw, data_size);
+  add("footer cookie is \"conectix\" (last 512 bytes)", decoded.ok(),
+      decoded.ok() ? "found" : decoded.status().message());
+  if (!decoded.ok()) return report;
+  const Footer& f = *decoded;
+
+  const std::uint32_t want_sum = footer_checksum(raw);
+  add("footer checksum is valid", f.checksum == want_sum,
+      fmt::format("stored 0x{:08x}, computed 0x{:08x}", f.checksum, want_sum));
+  add("disk type is fixed (2)", f.disk_type == static_cast<std::uint32_t>(DiskType::fixed),
+      fmt::format("disk type {}", f.disk_type));
+  add("features include the reserved bit 0x2", (f.features & kFeaturesReserved) != 0,
+      fmt::format("features 0x{:08x}", f.features));
+  add("file format version is 1.0", f.version == kVersion1,
+      fmt::format("version 0x{:08x}", f.version));
+  add("data offset is 0xFFFFFFFFFFFFFFFF (fixed disk)", f.data_offset == kNoDataOffset,
+      fmt::format("data offset 0x{:016x}", f.data_offset));
+  add("current size equals the data before the footer", f.current_size == data_size,
+      fmt::format("current size {}, data {}", f.current_size, data_size));
+  add("virtual size is a whole number of MiB", f.current_size % detail::kMiB == 0,
+      mib_text(f.current_size));
+  const SizeRule rule = azure_rule();
+  add("virtual size is between 20 MiB and 32 TiB",
+      f.current_size >= rule.min_size && f.current_size <= rule.max_size,
+      mib_text(f.current_size));
+  const std::uint64_t qemu_size = qemu_visible_size(f);
+  add("readers that use CHS geometry for unknown creators (qemu) see the exact size",
+      qemu_size == f.current_size,
+      fmt::format("creator \"{}\", geometry {}/{}/{}, size seen {}", f.creator_app_string(),
+                  f.geometry.cylinders, f.geometry.heads, f.geometry.sectors, qemu_size));
+  return report;
+}
+
+}  // namespace vdisk::vhd
