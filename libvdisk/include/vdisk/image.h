@@ -99,13 +99,13 @@ Result<std::uint64_t> target_virtual_size(Target target, std::uint64_t source_si
 // Where a conversion reads from: a path, or a stream (then `path` is only a display name).
 struct ImageInput {
   std::filesystem::path path;
-  std::unique_ptr<InputStream> stream;
+  std::unique_ptr<InputStream> stream = nullptr;
 };
 // Where it writes to: a path (written through a temporary and renamed on success), or a sink the
 // caller made (then `path` is only a display name).
 struct ImageOutput {
   std::filesystem::path path;
-  std::unique_ptr<ByteSink> sink;
+  std::unique_ptr<ByteSink> sink = nullptr;
 };
 
 struct ConvertOptions {
