@@ -21,5 +21,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/vdiskConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/vdiskConfig.cmake ${PROJECT_BINARY_DIR}/vdiskConfigVersion.cmake
   DESTINATION ${VDISK_CMAKE_DIR})
 
+file(RELATIVE_PATH VDISK_PC_PREFIX_REL "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
+string(REGEX REPLACE "/$" "" VDISK_PC_PREFIX_REL "${VDISK_PC_PREFIX_REL}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/vdisk.pc.in ${PROJECT_BINARY_DIR}/vdisk.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/vdisk.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
