@@ -1,0 +1,346 @@
+// Parallel single-member gzip (see gzip_sink.h).
+#include "gcp/gzip_sink.h"
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include "util/endian.h"
+#include "util/zero.h"
+
+namespace vdisk::gcp {
+namespace {
+
+constexpr std::size_t kWindow = 32 * 1024;         // deflate's history window
+constexpr std::uint64_t kZeroUnit = 1u << 20;      // uncompressed bytes per zero segment
+constexpr std::size_t kZeroBatch = 64;             // segments per write to `out`
+
+// Deflate output for kZeroUnit zero bytes from an empty history, ended by a sync flush: it
+// references nothing before itself and ends byte-aligned, so it can be spliced anywhere between
+// our sync-flushed blocks.
+const std::vector<std::byte>& zero_segment() {
+  static const std::vector<std::byte> segment = [] {
+    z_stream z{};
+    std::vector<std::byte> out(64 * 1024);
+    if (deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) return out;
+    auto zeros = detail::zero_buffer(kZeroUnit);
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(zeros.data()));
+    z.avail_in = static_cast<uInt>(kZeroUnit);
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_SYNC_FLUSH);
+    out.resize(out.size() - z.avail_out);
+    deflateEnd(&z);
+    return out;
+  }();
+  return segment;
+}
+
+struct Job {
+  std::vector<std::byte> input;
+  std::vector<std::byte> dict;
+  bool last = false;
+  std::uint64_t zero_units = 0;  // > 0: a precomputed zero job, no compression
+  std::vector<std::byte> output;
+  std::uint32_t crc = 0;
+  bool done = false;
+  Status status;
+};
+
+class Deflater {
+ public:
+  explicit Deflater(int level) {
+    ok_ = deflateInit2(&z_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  }
+  ~Deflater() {
+    if (ok_) deflateEnd(&z_);
+  }
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  void run(Job& job) {
+    job.crc = static_cast<std::uint32_t>(
+        ::crc32(0, reinterpret_cast<const Bytef*>(job.input.data()),
+                static_cast<uInt>(job.input.size())));
+    if (!ok_ || deflateReset(&z_) != Z_OK) {
+      job.status = internal_error("gzip: deflate initialisation failed");
+      return;
+    }
+    if (!job.dict.empty() &&
+        deflateSetDictionary(&z_, reinterpret_cast<const Bytef*>(job.dict.data()),
+                             static_cast<uInt>(job.dict.size())) != Z_OK) {
+      job.status = internal_error("gzip: deflateSetDictionary failed");
+      return;
+    }
+    job.output.resize(deflateBound(&z_, static_cast<uLong>(job.input.size())) + 64);
+    z_.next_in = reinterpret_cast<Bytef*>(job.input.data());
+    z_.avail_in = static_cast<uInt>(job.input.size());
+    std::size_t used = 0;
+    const int flush = job.last ? Z_FINISH : Z_SYNC_FLUSH;
+    for (;;) {
+      z_.next_out = reinterpret_cast<Bytef*>(job.output.data() + used);
+      z_.avail_out = static_cast<uInt>(job.output.size() - used);
+      const int rc = deflate(&z_, flush);
+      used = job.output.size() - z_.avail_out;
+      if (rc == Z_STREAM_ERROR) {
+        job.status = internal_error("gzip: deflate failed");
+        return;
+      }
+      const bool complete = job.last ? rc == Z_STREAM_END : (z_.avail_in == 0 && z_.avail_out != 0);
+      if (complete) break;
+      job.output.resize(job.output.size() * 2);
+    }
+    job.output.resize(used);
+  }
+
+ private:
+  z_stream z_{};
+  bool ok_ = false;
+};
+
+class ParallelGzipSink final : public GzipSink {
+ public:
+  ParallelGzipSink(std::unique_ptr<ByteSink> out, const GzipOptions& o, unsigned threads)
+      : out_(std::move(out)), opt_(o), max_in_flight_(2 * std::size_t{threads} + 2) {
+    buffer_.reserve(opt_.block_bytes);
+    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  }
+
+  ~ParallelGzipSink() override {
+    {
+      std::lock_guard lock(m_);
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    workers_.clear();  // joins before the jobs they may hold are destroyed
+  }
+
+  Status write(std::span<const std::byte> data) override {
+    VDISK_RETURN_IF_ERROR(usable());
+    while (!data.empty()) {
+      const std::size_t n = std::min(data.size(), opt_.block_bytes - buffer_.size());
+      buffer_.insert(buffer_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+      data = data.subspan(n);
+      position_ += n;
+      if (buffer_.size() == opt_.block_bytes) VDISK_RETURN_IF_ERROR(submit_buffer(false));
+    }
+    return {};
+  }
+
+  Status write_zeroes(std::uint64_t length) override {
+    VDISK_RETURN_IF_ERROR(usable());
+    const std::uint64_t fill = buffer_.empty() ? 0 : opt_.block_bytes - buffer_.size();
+    if (length >= fill + kZeroUnit) {
+      VDISK_RETURN_IF_ERROR(write_zero_bytes(fill));
+      const std::uint64_t units = (length - fill) / kZeroUnit;
+      auto job = std::make_unique<Job>();
+      job->zero_units = units;
+      job->done = true;
+      VDISK_RETURN_IF_ERROR(enqueue(std::move(job), false));
+      position_ += units * kZeroUnit;
+      history_zero_ = true;
+      length -= fill + units * kZeroUnit;
+    }
+    return write_zero_bytes(length);
+  }
+
+  std::uint64_t position() const override { return position_; }
+  std::uint64_t compressed_bytes() const override { return out_->position(); }
+  std::uint32_t crc32() const override { return crc_; }
+
+  Status finish() override {
+    VDISK_RETURN_IF_ERROR(usable());
+    VDISK_RETURN_IF_ERROR(submit_buffer(true));
+    while (!pending_.empty()) VDISK_RETURN_IF_ERROR(drain_front());
+    std::array<std::byte, 8> trailer{};
+    detail::store_le32(std::span(trailer).first(4), crc_);
+    detail::store_le32(std::span(trailer).last(4), static_cast<std::uint32_t>(position_));
+    VDISK_RETURN_IF_ERROR(fail_on(out_->write(trailer)));
+    finished_ = true;
+    return fail_on(out_->finish());
+  }
+
+ private:
+  Status usable() const {
+    if (!failed_.ok()) return failed_;
+    if (finished_) return internal_error("gzip: sink used after finish()");
+    return {};
+  }
+  Status fail_on(Status s) {
+    if (!s.ok() && failed_.ok()) failed_ = s;
+    return s;
+  }
+
+  Status write_zero_bytes(std::uint64_t length) {
+    while (length > 0) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(length, kZeroUnit));
+      VDISK_RETURN_IF_ERROR(write(detail::zero_buffer(n)));
+      length -= n;
+    }
+    return {};
+  }
+
+  Status write_header() {
+    std::array<std::byte, 10> h{};
+    h[0] = std::byte{0x1f};
+    h[1] = std::byte{0x8b};
+    h[2] = std::byte{8};  // deflate; flags 0, mtime 0 (reproducible)
+    h[8] = static_cast<std::byte>(opt_.level == 9 ? 2 : (opt_.level == 1 ? 4 : 0));
+    h[9] = std::byte{3};  // Unix
+    header_written_ = true;
+    return fail_on(out_->write(h));
+  }
+
+  Status submit_buffer(bool last) {
+    auto job = std::make_unique<Job>();
+    if (history_zero_) {
+      job->dict.assign(kWindow, std::byte{0});
+    } else {
+      const std::size_t n = std::min(kWindow, history_.size());
+      job->dict.assign(history_.end() - static_cast<std::ptrdiff_t>(n), history_.end());
+    }
+    // The next block's history is this block's tail (blocks are >= the window except the last).
+    history_zero_ = false;
+    const std::size_t keep = std::min(kWindow, buffer_.size());
+    if (keep == kWindow) history_.assign(buffer_.end() - static_cast<std::ptrdiff_t>(keep),
+                                         buffer_.end());
+    else history_.insert(history_.end(), buffer_.begin(), buffer_.end());
+    if (history_.size() > kWindow)
+      history_.erase(history_.begin(),
+                     history_.end() - static_cast<std::ptrdiff_t>(kWindow));
+    job->input = std::move(buffer_);
+    buffer_ = {};
+    buffer_.reserve(opt_.block_bytes);
+    job->last = last;
+    return enqueue(std::move(job), true);
+  }
+
+  Status enqueue(std::unique_ptr<Job> job, bool compress) {
+    if (!header_written_) VDISK_RETURN_IF_ERROR(write_header());
+    while (pending_.size() >= max_in_flight_) VDISK_RETURN_IF_ERROR(drain_front());
+    Job* raw = job.get();
+    {
+      std::lock_guard lock(m_);
+      pending_.push_back(std::move(job));
+      if (compress) queue_.push_back(raw);
+    }
+    if (compress) cv_.notify_all();
+    return {};
+  }
+
+  // Waits for the oldest job, writes its output and folds its CRC in.
+  Status drain_front() {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock lock(m_);
+      done_cv_.wait(lock, [&] { return pending_.front()->done; });
+      job = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    VDISK_RETURN_IF_ERROR(fail_on(job->status));
+    if (job->zero_units > 0) {
+      const auto& seg = zero_segment();
+      std::vector<std::byte> batch;
+      for (std::uint64_t left = job->zero_units; left > 0;) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, kZeroBatch));
+        batch.clear();
+        for (std::size_t i = 0; i < n; ++i) batch.insert(batch.end(), seg.begin(), seg.end());
+        VDISK_RETURN_IF_ERROR(fail_on(out_->write(batch)));
+        left -= n;
+      }
+      crc_ = crc32_extend_zeros(crc_, job->zero_units * kZeroUnit);
+      return {};
+    }
+    VDISK_RETURN_IF_ERROR(fail_on(out_->write(job->output)));
+    crc_ = static_cast<std::uint32_t>(
+        crc32_combine64(crc_, job->crc, static_cast<z_off64_t>(job->input.size())));
+    return {};
+  }
+
+  void worker_loop() {
+    Deflater deflater(opt_.level);
+    for (;;) {
+      Job* job = nullptr;
+      {
+        std::unique_lock lock(m_);
+        cv_.wait(lock, [&] { return shutdown_ || !queue_.empty(); });
+        if (shutdown_) return;
+        job = queue_.front();
+        queue_.pop_front();
+      }
+      deflater.run(*job);
+      {
+        std::lock_guard lock(m_);
+        job->done = true;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  std::unique_ptr<ByteSink> out_;
+  GzipOptions opt_;
+  std::size_t max_in_flight_;
+  std::vector<std::byte> buffer_;
+  std::vector<std::byte> history_;  // last <= 32 KiB of the uncompressed stream
+  bool history_zero_ = false;       // the last 32 KiB are zeros from a zero segment
+  std::uint64_t position_ = 0;
+  std::uint32_t crc_ = 0;
+  bool header_written_ = false;
+  bool finished_ = false;
+  Status failed_;
+
+  std::mutex m_;
+  std::condition_variable cv_, done_cv_;
+  std::deque<std::unique_ptr<Job>> pending_;  // in stream order; written from the front
+  std::deque<Job*> queue_;                    // waiting for a worker
+  bool shutdown_ = false;
+  std::vector<std::jthread> workers_;
+};
+
+}  // namespace
+
+std::uint32_t crc32_extend_zeros(std::uint32_t crc, std::uint64_t length) {
+  // CRC of `length` zeros by binary decomposition, then appended with crc32_combine.
+  std::uint32_t zeros_crc = 0;  // CRC of the zeros assembled so far (empty: 0)
+  const std::byte zero{0};
+  std::uint32_t power = static_cast<std::uint32_t>(
+      ::crc32(0, reinterpret_cast<const Bytef*>(&zero), 1));  // CRC of 2^k zeros
+  std::uint64_t power_len = 1;
+  for (std::uint64_t left = length; left > 0; left >>= 1) {
+    if (left & 1) {
+      zeros_crc = static_cast<std::uint32_t>(
+          crc32_combine64(zeros_crc, power, static_cast<z_off64_t>(power_len)));
+    }
+    if (left > 1) {
+      power = static_cast<std::uint32_t>(
+          crc32_combine64(power, power, static_cast<z_off64_t>(power_len)));
+      power_len *= 2;
+    }
+  }
+  return static_cast<std::uint32_t>(
+      crc32_combine64(crc, zeros_crc, static_cast<z_off64_t>(length)));
+}
+
+Result<std::unique_ptr<GzipSink>> make_gzip_sink(std::unique_ptr<ByteSink> out,
+                                                 const GzipOptions& options) {
+  if (options.level < 0 || options.level > 9)
+    return invalid_argument(fmt::format("gzip: level {} not in 0..9", options.level));
+  if (options.block_bytes < 64 * 1024 || options.block_bytes > (64u << 20))
+    return invalid_argument(fmt::format("gzip: block size {} not in [64 KiB, 64 MiB]",
+                                        options.block_bytes));
+  unsigned threads = options.threads ? options.threads
+                                     : std::max(1u, std::thread::hardware_concurrency());
+  if (threads > 256) return invalid_argument(fmt::format("gzip: threads {} > 256", threads));
+  return std::unique_ptr<GzipSink>(
+      std::make_unique<ParallelGzipSink>(std::move(out), options, threads));
+}
+
+}  // namespace vdisk::gcp

@@ -1,0 +1,53 @@
+// A parallel gzip compressor that writes ONE gzip member (RFC 1952), pigz-style.
+//
+// The uncompressed stream is cut into blocks of `block_bytes`. Each block is deflated on its own
+// (raw deflate) with the previous 32 KiB of the stream as preset dictionary and ends with a sync
+// flush, so the compressed blocks concatenate into one valid deflate stream; the last block ends
+// with Z_FINISH. Per-block CRC-32s are combined in order. Long zero runs passed to
+// write_zeroes() are not compressed at all: they become copies of a precomputed deflate segment
+// for 1 MiB of zeros (self-contained, byte-aligned), ~1 KB of output per MiB, and the CRC is
+// extended over them arithmetically (formats.md 4.1, peers.md 4 item 4).
+//
+// Determinism: the output depends only on the sequence of write()/write_zeroes() calls and on
+// level and block_bytes, never on `threads` or timing.
+//
+// Threads: the sink owns `threads` worker threads. Its ByteSink methods must be called from one
+// thread at a time; that thread also writes the compressed blocks to `out`, strictly in order.
+// At most 2 * threads + 2 blocks are in flight, so memory stays bounded.
+#ifndef VDISK_GCP_GZIP_SINK_H_
+#define VDISK_GCP_GZIP_SINK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "vdisk/io.h"
+#include "vdisk/status.h"
+
+namespace vdisk::gcp {
+
+struct GzipOptions {
+  int level = 6;                        // 0 (stored) .. 9
+  unsigned threads = 0;                 // 0 = hardware concurrency; at most 256
+  std::size_t block_bytes = 1u << 20;   // 64 KiB .. 64 MiB
+};
+
+class GzipSink : public ByteSink {
+ public:
+  // position() counts uncompressed bytes; this counts bytes written to the underlying sink.
+  virtual std::uint64_t compressed_bytes() const = 0;
+  // CRC-32 of the uncompressed bytes compressed so far (complete after finish()).
+  virtual std::uint32_t crc32() const = 0;
+};
+
+// Wraps `out`; finish() writes the last block and the trailer, then finishes `out`. Destroying
+// the sink unfinished discards `out` (its own contract). invalid_argument for bad options.
+Result<std::unique_ptr<GzipSink>> make_gzip_sink(std::unique_ptr<ByteSink> out,
+                                                 const GzipOptions& options);
+
+// CRC-32 (IEEE, zlib's) of `length` zero bytes following a stream whose CRC is `crc`.
+std::uint32_t crc32_extend_zeros(std::uint32_t crc, std::uint64_t length);
+
+}  // namespace vdisk::gcp
+
+#endif  // VDISK_GCP_GZIP_SINK_H_
