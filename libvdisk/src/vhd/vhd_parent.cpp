@@ -1,0 +1,178 @@
+// Locating and opening the parent of a differencing VHD.
+//
+// Candidates, in order: the "W2ru" relative locator (resolved against the child's directory),
+// the "W2ku" absolute locator, the parent Unicode name from the header, and finally the bare
+// file name of each in the child's directory (chains copied off the Windows machine that made
+// them keep their file names but not their drive letters). The first candidate that exists and
+// passes the directory rule is opened through vdisk::open_image, so the parent may be of any
+// format.
+//
+// Loops and depth: parents are opened recursively (possibly through other formats' drivers), so
+// the chain of images being opened on this thread is kept in a thread_local stack. It is not
+// configuration, only the recursion's own bookkeeping, and it is empty between calls.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "util/checked.h"
+#include "vhd/vhd_reader.h"
+
+namespace vdisk::vhd {
+namespace {
+
+thread_local std::vector<std::filesystem::path> t_opening;
+
+class OpeningGuard {
+ public:
+  explicit OpeningGuard(std::filesystem::path p) { t_opening.push_back(std::move(p)); }
+  ~OpeningGuard() { t_opening.pop_back(); }
+  OpeningGuard(const OpeningGuard&) = delete;
+  OpeningGuard& operator=(const OpeningGuard&) = delete;
+};
+
+std::string slashes(std::string s) {
+  std::replace(s.begin(), s.end(), '\\', '/');
+  return s;
+}
+
+bool has_drive_letter(const std::string& s) {
+  return s.size() >= 2 && s[1] == ':' &&
+         ((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z'));
+}
+
+std::string base_name(const std::string& s) {
+  const auto slash = s.find_last_of('/');
+  return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+bool inside(const std::filesystem::path& dir, const std::filesystem::path& p) {
+  const auto rel = p.lexically_relative(dir);
+  return !rel.empty() && rel != "." && *rel.begin() != "..";
+}
+
+struct Candidates {
+  std::vector<std::filesystem::path> list;
+  void add(const std::filesystem::path& p) {
+    if (p.empty()) return;
+    const auto n = p.lexically_normal();
+    if (std::find(list.begin(), list.end(), n) == list.end()) list.push_back(n);
+  }
+};
+
+Result<std::vector<std::string>> locator_texts(const RandomAccessFile& file,
+                                               const DynamicHeader& h, std::uint32_t code) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kLocatorCount; ++i) {
+    const ParentLocator& l = h.locators[i];
+    if (l.platform_code != code || l.data_length == 0) continue;
+    if (l.data_length > kMaxLocatorBytes ||
+        !detail::range_inside(l.data_offset, l.data_length, file.size()))
+      return corrupt_at("vhd", "parent locator", l.data_offset,
+                        fmt::format("locator {} expected at most {} bytes of path inside the "
+                                    "{}-byte file, found {} bytes",
+                                    i, kMaxLocatorBytes, file.size(), l.data_length));
+    std::vector<std::byte> raw(l.data_length);
+    VDISK_RETURN_IF_ERROR(file.read_at(l.data_offset, raw));
+    std::string text = slashes(utf16_to_utf8(raw, false));
+    if (!text.empty()) out.push_back(std::move(text));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesystem::path& path,
+                                 const OpenOptions& options, const DynamicHeader& header) {
+  if (path.empty())
+    return not_found(fmt::format("vhd: differencing disk {} was opened without a path, so its "
+                                 "parent cannot be located",
+                                 file.name()));
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return errno_status(ec.value(), path.string(), "resolve");
+  const std::filesystem::path dir = self.parent_path();
+  if (std::find(t_opening.begin(), t_opening.end(), self) != t_opening.end())
+    return corrupt(fmt::format("vhd: differencing chain loops back to '{}'", self.string()));
+  if (t_opening.size() >= kMaxChainDepth)
+    return resource_exhausted(fmt::format("vhd: differencing chain at '{}' is deeper than {} "
+                                          "images",
+                                          self.string(), kMaxChainDepth));
+
+  VDISK_ASSIGN_OR_RETURN(auto relative, locator_texts(file, header, kPlatformW2ru));
+  VDISK_ASSIGN_OR_RETURN(auto absolute, locator_texts(file, header, kPlatformW2ku));
+  const std::string unicode = slashes(utf16_to_utf8(header.parent_name, true));
+
+  Candidates c;
+  std::vector<std::string> names;
+  for (const auto& r : relative) {
+    c.add(dir / r);
+    names.push_back(r);
+  }
+  for (const auto& a : absolute) {
+    if (!has_drive_letter(a) && !a.empty() && a[0] == '/') c.add(a);
+    names.push_back(a);
+  }
+  if (!unicode.empty()) {
+    if (!has_drive_letter(unicode)) c.add(unicode[0] == '/' ? std::filesystem::path(unicode)
+                                                            : dir / unicode);
+    names.push_back(unicode);
+  }
+  for (const auto& n : names) c.add(dir / base_name(n));
+  if (c.list.empty())
+    return corrupt("vhd: dynamic header: parent locators or parent name expected for a "
+                   "differencing disk, found none");
+
+  std::filesystem::path chosen, outside;
+  for (const auto& cand : c.list) {
+    if (!std::filesystem::exists(cand, ec)) continue;
+    const auto canon = std::filesystem::weakly_canonical(cand, ec);
+    if (ec) continue;
+    if (!options.allow_outside_paths && !inside(dir, canon)) {
+      if (outside.empty()) outside = cand;
+      continue;
+    }
+    chosen = canon;
+    break;
+  }
+  if (chosen.empty()) {
+    if (!outside.empty())
+      return invalid_argument(fmt::format("vhd: parent '{}' of '{}' lies outside the directory "
+                                          "'{}'; allow outside paths to open it",
+                                          outside.string(), path.string(), dir.string()));
+    std::string tried;
+    for (const auto& p : c.list) tried += (tried.empty() ? "'" : ", '") + p.string() + "'";
+    return not_found(fmt::format("vhd: parent '{}' of '{}' not found (tried {})",
+                                 c.list.front().string(), path.string(), tried));
+  }
+  if (chosen == self || std::find(t_opening.begin(), t_opening.end(), chosen) != t_opening.end())
+    return corrupt(fmt::format("vhd: differencing chain loops: '{}' names '{}' as its parent",
+                               self.string(), chosen.string()));
+
+  OpeningGuard guard(self);
+  OpenOptions parent_options = options;
+  parent_options.format.clear();  // the parent's format is probed, whatever the child's was
+  auto opened = open_image(chosen, parent_options);
+  if (!opened.ok())
+    return opened.status().with_context(fmt::format("vhd: parent '{}'", chosen.string()));
+  OpenedParent result;
+  result.source = std::move(*opened);
+  const Properties facts = vdisk::describe(*result.source);
+  ParentLink link{chosen.string(), std::string(result.source->format()), facts.get("unique_id")};
+  const std::string want = uuid_text(header.parent_unique_id);
+  if (!options.ignore_parent_identity) {
+    if (link.unique_id.empty())
+      return unsupported(fmt::format("vhd: parent '{}' ({}) records no unique id to compare "
+                                     "with the expected parent id {}; ignore the parent "
+                                     "identity to open it",
+                                     link.path, link.format, want));
+    if (link.unique_id != want)
+      return corrupt(fmt::format("vhd: parent '{}': unique id expected {}, found {}", link.path,
+                                 want, link.unique_id));
+  }
+  result.chain.push_back(std::move(link));
+  if (const auto* chained = dynamic_cast<const ChainedSource*>(result.source.get()))
+    for (const ParentLink& l : chained->parent_chain()) result.chain.push_back(l);
+  return result;
+}
+
+}  // namespace vdisk::vhd
