@@ -1,0 +1,206 @@
+// vdconvert's argument parser against the real command table: every option, every error.
+#include <catch2/catch.hpp>
+
+#include <initializer_list>
+#include <string_view>
+#include <vector>
+
+#include "cli.h"
+#include "commands.h"
+
+using vdconvert::Command;
+using vdconvert::ProgressMode;
+
+namespace {
+
+vdisk::Result<Command> parse(std::initializer_list<std::string_view> args) {
+  const std::vector<std::string_view> v(args);
+  return vdconvert::parse_args(v, vdconvert::command_table());
+}
+
+// The parse fails with invalid_argument and a message containing `needle`.
+void require_error(std::initializer_list<std::string_view> args, std::string_view needle) {
+  auto r = parse(args);
+  INFO("args: " << [&] {
+    std::string s;
+    for (auto a : args) s.append(a).append(" ");
+    return s;
+  }());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == vdisk::Errc::invalid_argument);
+  INFO("message: " << r.status().message());
+  CHECK(r.status().message().find(needle) != std::string::npos);
+  CHECK(r.status().message().find('\n') == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("cli: convert with every option", "[cli][parse]") {
+  auto r = parse({"convert", "--from", "vhd", "--to", "azure", "--force", "--threads", "3",
+                  "--progress", "--json", "in.vhd", "out.vhd"});
+  REQUIRE(r.ok());
+  CHECK(r->spec->name == "convert");
+  CHECK(r->from == "vhd");
+  CHECK(r->to == "azure");
+  CHECK(r->force);
+  CHECK(r->threads == 3);
+  CHECK(r->progress == ProgressMode::always);
+  CHECK(r->json);
+  CHECK(r->operands == std::vector<std::string>{"in.vhd", "out.vhd"});
+  CHECK_FALSE(r->help);
+  CHECK_FALSE(r->version);
+}
+
+TEST_CASE("cli: defaults when options are absent", "[cli][parse]") {
+  auto r = parse({"convert", "--to", "raw", "a", "b"});
+  REQUIRE(r.ok());
+  CHECK(r->from.empty());
+  CHECK_FALSE(r->force);
+  CHECK_FALSE(r->json);
+  CHECK(r->threads == 0);
+  CHECK(r->progress == ProgressMode::automatic);
+}
+
+TEST_CASE("cli: --name=value, short aliases and options after operands", "[cli][parse]") {
+  auto r = parse({"convert", "a", "--to=vhd", "-f", "-j", "8", "-q", "b"});
+  REQUIRE(r.ok());
+  CHECK(r->to == "vhd");
+  CHECK(r->force);
+  CHECK(r->threads == 8);
+  CHECK(r->progress == ProgressMode::never);
+  CHECK(r->operands == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("cli: every target name is accepted by --to", "[cli][parse]") {
+  for (auto name : vdisk::target_names()) {
+    auto r = parse({"convert", "--to", name, "a", "b"});
+    REQUIRE(r.ok());
+    CHECK(r->to == name);
+  }
+}
+
+TEST_CASE("cli: '-' is an operand for stdin and stdout", "[cli][parse]") {
+  auto r = parse({"convert", "--to", "vhd", "-", "-"});
+  REQUIRE(r.ok());
+  CHECK(r->operands == std::vector<std::string>{"-", "-"});
+  auto i = parse({"info", "-"});
+  REQUIRE(i.ok());
+  CHECK(i->operands == std::vector<std::string>{"-"});
+}
+
+TEST_CASE("cli: '--' ends options so operands may start with a dash", "[cli][parse]") {
+  auto r = parse({"convert", "--to", "raw", "--", "-in", "--out"});
+  REQUIRE(r.ok());
+  CHECK(r->operands == std::vector<std::string>{"-in", "--out"});
+}
+
+TEST_CASE("cli: info and check options", "[cli][parse]") {
+  auto i = parse({"info", "--json", "--from", "raw", "disk.img"});
+  REQUIRE(i.ok());
+  CHECK(i->spec->name == "info");
+  CHECK(i->json);
+  CHECK(i->from == "raw");
+  auto c = parse({"check", "--for", "azure", "--json", "out.vhd"});
+  REQUIRE(c.ok());
+  CHECK(c->spec->name == "check");
+  CHECK(c->check_for == "azure");
+  CHECK(c->json);
+  CHECK(c->operands == std::vector<std::string>{"out.vhd"});
+}
+
+TEST_CASE("cli: help and version", "[cli][parse]") {
+  for (auto h : {"--help", "-h", "help"}) {
+    auto r = parse({h});
+    REQUIRE(r.ok());
+    CHECK(r->help);
+    CHECK(r->spec == nullptr);
+  }
+  auto v = parse({"--version"});
+  REQUIRE(v.ok());
+  CHECK(v->version);
+  // Command help wins over missing operands and even over bad options before it.
+  for (auto cmd : {"convert", "info", "check"}) {
+    auto r = parse({cmd, "--bogus", "--help"});
+    REQUIRE(r.ok());
+    CHECK(r->help);
+    REQUIRE(r->spec != nullptr);
+    CHECK(r->spec->name == cmd);
+  }
+  auto hc = parse({"help", "check"});
+  REQUIRE(hc.ok());
+  CHECK(hc->help);
+  CHECK(hc->spec->name == "check");
+  // After "--", "--help" is an operand.
+  auto op = parse({"info", "--", "--help"});
+  REQUIRE(op.ok());
+  CHECK_FALSE(op->help);
+  CHECK(op->operands == std::vector<std::string>{"--help"});
+}
+
+TEST_CASE("cli: missing command, unknown command and stray global options", "[cli][parse]") {
+  require_error({}, "no command");
+  require_error({"frobnicate", "a"}, "unknown command 'frobnicate'");
+  require_error({"--frob"}, "unknown option '--frob'");
+  require_error({"--version", "x"}, "unexpected argument 'x'");
+  require_error({"--help", "x"}, "unexpected argument 'x'");
+  require_error({"help", "nope"}, "unknown command 'nope'");
+}
+
+TEST_CASE("cli: missing operands name what is missing", "[cli][parse]") {
+  require_error({"convert", "--to", "vhd"}, "missing SRC");
+  require_error({"convert", "--to", "vhd", "a"}, "missing DST");
+  require_error({"info"}, "missing SRC");
+  require_error({"check", "--for", "azure"}, "missing FILE");
+  require_error({"convert", "--to", "vhd", "a", "b", "c"}, "unexpected argument 'c'");
+  require_error({"convert", "--to", "vhd", "", "b"}, "SRC is an empty string");
+}
+
+TEST_CASE("cli: unknown options and targets", "[cli][parse]") {
+  require_error({"convert", "--to", "vhd", "--bogus", "a", "b"}, "unknown option '--bogus'");
+  require_error({"convert", "--to", "vhd", "-x", "a", "b"}, "unknown option '-x'");
+  require_error({"convert", "--to", "qcow9", "a", "b"}, "unknown target 'qcow9'");
+  require_error({"convert", "--to", "vhd", "--from", "nope", "a", "b"},
+                "unknown input format 'nope'");
+  require_error({"check", "--for", "mars", "f"}, "unknown check target 'mars'");
+  require_error({"info", "--force", "f"}, "unknown option '--force'");  // convert-only option
+}
+
+TEST_CASE("cli: required options and conflicts", "[cli][parse]") {
+  require_error({"convert", "a", "b"}, "--to is required");
+  require_error({"check", "f"}, "--for is required");
+  require_error({"check", "--for", "azure", "-"}, "'-' is not allowed");
+  require_error({"convert", "--to", "vhd", "--json", "a", "-"}, "--json cannot be used");
+  require_error({"convert", "--to", "vhd", "--quiet", "--progress", "a", "b"}, "cannot be used together");
+  require_error({"convert", "--to", "vhd", "--progress", "-q", "a", "b"}, "cannot be used together");
+  require_error({"convert", "--to", "vhd", "--to", "raw", "a", "b"}, "more than once");
+}
+
+TEST_CASE("cli: option values are checked", "[cli][parse]") {
+  require_error({"convert", "a", "b", "--to"}, "needs a value");
+  require_error({"convert", "--to=", "a", "b"}, "non-empty value");
+  require_error({"convert", "--force=yes", "--to", "vhd", "a", "b"}, "takes no value");
+  for (auto bad : {"-1", "abc", "3x", "", "257", "99999999999", "+2", " 4"}) {
+    INFO(bad);
+    auto r = vdconvert::parse_thread_count(bad);
+    CHECK_FALSE(r.ok());
+  }
+  require_error({"convert", "--to", "vhd", "--threads", "many", "a", "b"}, "--threads");
+  require_error({"convert", "--to", "vhd", "--threads=-3", "a", "b"}, "--threads");
+  CHECK(*vdconvert::parse_thread_count("0") == 0);
+  CHECK(*vdconvert::parse_thread_count("256") == 256);
+}
+
+TEST_CASE("cli: help texts list commands, options, exit codes and SOURCE_DATE_EPOCH",
+          "[cli][help]") {
+  const auto table = vdconvert::command_table();
+  const std::string global = vdconvert::global_help(table);
+  for (const auto& spec : table) CHECK(global.find(spec.name) != std::string::npos);
+  for (auto code : {"  0 ", "  1 ", "  2 ", "  3 ", "  4 ", "  5 ", "  6 ", "  130 "})
+    CHECK(global.find(code) != std::string::npos);
+  CHECK(global.find("SOURCE_DATE_EPOCH") != std::string::npos);
+  for (const auto& spec : table) {
+    const std::string h = vdconvert::command_help(spec);
+    CHECK(h.find(spec.usage) != std::string::npos);
+    for (const auto& opt : spec.options) CHECK(h.find(opt.name) != std::string::npos);
+  }
+}

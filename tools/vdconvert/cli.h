@@ -1,0 +1,86 @@
+// vdconvert's command line: a table of commands and their options, and a pure parser that turns
+// argv into a Command. Nothing here touches files, the terminal or the environment, so every
+// rule is unit-tested (tests/cli).
+//
+// Adding a command (say `vdconvert iso ...`) means one new cmd_iso.cpp with its handler and
+// its options, and one row in commands.cpp; the parser and the help text pick it up.
+#ifndef VDCONVERT_CLI_H_
+#define VDCONVERT_CLI_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vdisk/status.h"
+
+namespace vdconvert {
+
+enum class ProgressMode : std::uint8_t {
+  automatic,  // a progress bar when stderr is a terminal
+  always,     // --progress
+  never,      // --quiet (also silences the summary line)
+};
+
+struct CommandSpec;
+
+// One parsed invocation. Fields that a command does not accept keep their defaults.
+struct Command {
+  const CommandSpec* spec = nullptr;  // nullptr: no command (global --help / --version)
+  bool help = false;                  // print help (for spec, or the global help)
+  bool version = false;               // print the version
+  std::string from;                   // --from FMT ("" = probe)
+  std::string to;                     // --to TARGET
+  std::string check_for;              // --for TARGET
+  bool force = false;                 // --force
+  bool json = false;                  // --json
+  unsigned threads = 0;               // --threads N (0 = hardware concurrency)
+  ProgressMode progress = ProgressMode::automatic;
+  std::vector<std::string> operands;  // SRC, DST, FILE ("-" = stdin / stdout)
+};
+
+// An option a command accepts. `metavar` is empty for a flag; otherwise the option takes a
+// value, given as `--name VALUE` or `--name=VALUE`.
+struct OptionSpec {
+  std::string_view name;     // "--to"
+  std::string_view alias;    // "-q", or empty
+  std::string_view metavar;  // "FMT", or empty for a flag
+  std::string_view help;     // one line
+  // Stores the option in `cmd`; an error is a usage error. `value` is empty for a flag.
+  vdisk::Status (*apply)(Command& cmd, std::string_view value);
+};
+
+// What the command-line context hands a running command.
+struct RunContext;
+using Handler = int (*)(const Command& cmd, RunContext& ctx);
+
+struct CommandSpec {
+  std::string_view name;     // "convert"
+  std::string_view summary;  // one line for the global help
+  std::string_view usage;    // "vdconvert convert [OPTIONS] SRC DST"
+  std::string_view details;  // further help text (may be empty)
+  std::span<const OptionSpec> options;
+  std::span<const std::string_view> operands;  // operand names, all required: {"SRC", "DST"}
+  // Cross-option rules checked after parsing (required options, conflicts); may be null.
+  vdisk::Status (*validate)(const Command& cmd);
+  Handler run;
+};
+
+// Parses `args` (argv without argv[0]) against `table`. Every error is invalid_argument with a
+// one-line message suitable for "vdconvert: error: <message>". `--help` / `-h` anywhere before
+// `--` wins over other errors so that `vdconvert convert --help` always works.
+vdisk::Result<Command> parse_args(std::span<const std::string_view> args,
+                                  std::span<const CommandSpec> table);
+
+// The global help: usage, the commands, exit codes and environment.
+std::string global_help(std::span<const CommandSpec> table);
+// The help for one command: usage, options, details.
+std::string command_help(const CommandSpec& spec);
+
+// Helpers for option `apply` functions and validators.
+vdisk::Result<unsigned> parse_thread_count(std::string_view text);
+
+}  // namespace vdconvert
+
+#endif  // VDCONVERT_CLI_H_

@@ -1,0 +1,212 @@
+// `vdconvert convert`: one call to vdisk::convert, plus the guards only a command line needs
+// (a terminal on stdout, a shell redirection that points at the input) and the reporting.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "commands.h"
+#include "exit_codes.h"
+#include "progress.h"
+#include "signals.h"
+#include "stdin_stream.h"
+#include "vdisk/image.h"
+
+namespace vdconvert {
+namespace {
+
+using vdisk::invalid_argument;
+using vdisk::Status;
+
+Status apply_to(Command& cmd, std::string_view value) {
+  if (!vdisk::parse_target(value).ok())
+    return invalid_argument(fmt::format("--to: unknown target '{}' (known: {})", value,
+                                        fmt::join(vdisk::target_names(), ", ")));
+  cmd.to = std::string(value);
+  return {};
+}
+Status apply_force(Command& cmd, std::string_view) {
+  cmd.force = true;
+  return {};
+}
+Status apply_threads(Command& cmd, std::string_view value) {
+  VDISK_ASSIGN_OR_RETURN(cmd.threads, parse_thread_count(value));
+  return {};
+}
+Status apply_progress(Command& cmd, std::string_view) {
+  if (cmd.progress == ProgressMode::never)
+    return invalid_argument("--progress and --quiet cannot be used together");
+  cmd.progress = ProgressMode::always;
+  return {};
+}
+Status apply_quiet(Command& cmd, std::string_view) {
+  if (cmd.progress == ProgressMode::always)
+    return invalid_argument("--progress and --quiet cannot be used together");
+  cmd.progress = ProgressMode::never;
+  return {};
+}
+
+Status validate(const Command& cmd) {
+  if (cmd.to.empty())
+    return invalid_argument(fmt::format("convert: --to is required (known: {})",
+                                        fmt::join(vdisk::target_names(), ", ")));
+  if (cmd.json && cmd.operands[1] == "-")
+    return invalid_argument("convert: --json cannot be used when DST is '-' (stdout)");
+  return {};
+}
+
+// True when the open descriptor `fd` and `path` are the same file.
+bool fd_is_path(int fd, const std::string& path) {
+  struct stat a, b;
+  if (::fstat(fd, &a) != 0 || ::stat(path.c_str(), &b) != 0) return false;
+  return S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Guards that only make sense on a command line: the library sees a stream or a sink there and
+// cannot know that the shell pointed it at the other operand.
+Status check_streams(const Command& cmd, const RunContext& ctx) {
+  const std::string& src = cmd.operands[0];
+  const std::string& dst = cmd.operands[1];
+  if (dst == "-" && ctx.stdout_is_terminal)
+    return invalid_argument(
+        "convert: refusing to write image bytes to a terminal; redirect stdout or give a DST path");
+  if (dst == "-" && src != "-" && fd_is_path(1, src))
+    return invalid_argument(fmt::format(
+        "convert: stdout is the input file {}; refusing to write over it", src));
+  if (src == "-" && dst != "-" && fd_is_path(0, dst))
+    return invalid_argument(fmt::format(
+        "convert: stdin is the output file {}; refusing to replace the input", dst));
+  return {};
+}
+
+std::string summary_line(const Command& cmd, const vdisk::ConvertReport& r, double seconds) {
+  const std::string src = cmd.operands[0] == "-" ? "<stdin>" : cmd.operands[0];
+  const std::string dst = cmd.operands[1] == "-" ? "<stdout>" : cmd.operands[1];
+  const double rate = seconds > 0 ? static_cast<double>(r.stats.virtual_bytes) / seconds : 0.0;
+  return fmt::format(
+      "vdconvert: {} ({}, {}) -> {} ({}, {}, {} written): {} data, {} zero in {:.2f} s ({})",
+      src, r.source_format, format_bytes(r.source_size), dst, cmd.to,
+      format_bytes(r.output_size), format_bytes(r.output_bytes),
+      format_bytes(r.stats.data_bytes), format_bytes(r.stats.zero_bytes), seconds,
+      format_rate(rate));
+}
+
+std::string json_report(const Command& cmd, const vdisk::ConvertReport& r, double seconds) {
+  vdisk::Properties p;
+  auto& s = p.add_object("source");
+  s.add("path", cmd.operands[0]);
+  s.add("format", r.source_format);
+  s.add("virtual_size", r.source_size);
+  auto& o = p.add_object("output");
+  o.add("path", cmd.operands[1]);
+  o.add("target", cmd.to);
+  o.add("virtual_size", r.output_size);
+  o.add("bytes", r.output_bytes);
+  auto& st = p.add_object("stats");
+  st.add("virtual_bytes", r.stats.virtual_bytes);
+  st.add("read_bytes", r.stats.read_bytes);
+  st.add("data_bytes", r.stats.data_bytes);
+  st.add("zero_bytes", r.stats.zero_bytes);
+  st.add("peak_buffers", std::uint64_t{r.stats.peak_buffers});
+  st.add("buffer_bytes", std::uint64_t{r.stats.buffer_bytes});
+  st.add("milliseconds", static_cast<std::uint64_t>(seconds * 1000.0));
+  return p.to_json() + "\n";
+}
+
+int run(const Command& cmd, RunContext& ctx) {
+  const std::string& src = cmd.operands[0];
+  const std::string& dst = cmd.operands[1];
+  if (Status s = check_streams(cmd, ctx); !s.ok()) return report_failure(ctx, s);
+
+  vdisk::ConvertOptions opt;
+  {
+    auto target = vdisk::parse_target(cmd.to);
+    if (!target.ok()) return report_failure(ctx, target.status());
+    opt.target = *target;
+  }
+  if (ctx.source_date_epoch) {
+    auto t = parse_source_date_epoch(*ctx.source_date_epoch);
+    if (!t.ok()) return report_failure(ctx, t.status());
+    opt.output.timestamp_unix = *t;
+  }
+  opt.open.format = cmd.from;
+  opt.open.on_diagnostic = ctx.console.diagnostic_fn();
+  opt.pipeline.threads = cmd.threads;
+  opt.overwrite = cmd.force;
+  const bool show_progress = cmd.progress == ProgressMode::always ||
+                             (cmd.progress == ProgressMode::automatic && ctx.stderr_is_terminal);
+  ProgressBar bar(ctx.console, show_progress);
+  opt.on_progress = bar.callback();
+
+  vdisk::ImageInput in;
+  vdisk::ImageOutput out;
+  if (src == "-") {
+    in.path = "<stdin>";
+    in.stream = cancellable_fd_stream(0, "<stdin>", ctx.stop);
+  } else {
+    in.path = src;
+  }
+  if (dst == "-") {
+    out.path = "<stdout>";
+    out.sink = vdisk::fd_sink(1, "<stdout>");
+  } else {
+    out.path = dst;
+  }
+
+  const auto t0 = std::chrono::steady_clock::now();
+  if (ctx.signals) ctx.signals->set_cancellable(true);
+  auto result = vdisk::convert(std::move(in), std::move(out), opt, ctx.stop);
+  if (ctx.signals) ctx.signals->set_cancellable(false);
+  bar.finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!result.ok()) {
+    // A stop that surfaced as another error (a pipe closed by the same Ctrl-C) is still an
+    // interruption.
+    if (ctx.stop.stop_requested()) return report_failure(ctx, vdisk::cancelled("interrupted"));
+    return report_failure(ctx, result.status());
+  }
+  if (cmd.progress != ProgressMode::never) ctx.console.line(summary_line(cmd, *result, seconds));
+  if (cmd.json) {
+    const std::string text = json_report(cmd, *result, seconds);
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+      return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  }
+  return kExitOk;
+}
+
+constexpr OptionSpec kOptions[] = {
+    {"--from", "", "FMT", "input format (default: probe); see 'vdconvert info'", apply_from},
+    {"--to", "", "TARGET", "output target (required; see the list below)", apply_to},
+    {"--force", "-f", "", "replace an existing DST", apply_force},
+    {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
+    {"--progress", "", "", "show progress even when stderr is not a terminal", apply_progress},
+    {"--quiet", "-q", "", "no progress bar and no summary line", apply_quiet},
+    {"--json", "", "", "print a JSON report on stdout (not with DST '-')", apply_json},
+};
+constexpr std::string_view kOperands[] = {"SRC", "DST"};
+
+}  // namespace
+
+const CommandSpec& convert_command() {
+  static const CommandSpec spec{
+      "convert",
+      "convert a disk image to raw, a fixed VHD or an Azure-ready VHD",
+      "vdconvert convert [--from FMT] --to TARGET [--force] [--threads N] "
+      "[--progress|--quiet] [--json] SRC DST",
+      "SRC '-' reads standard input (formats that can be streamed); DST '-' writes standard\n"
+      "output (refused when stdout is a terminal). DST is written through a temporary file\n"
+      "and renamed into place on success: on any failure or interruption no DST is left.\n"
+      "An existing DST is replaced only with --force; SRC itself is never written.\n"
+      "SOURCE_DATE_EPOCH, when set, is stored as the VHD footer timestamp.\n",
+      kOptions,
+      kOperands,
+      validate,
+      run,
+  };
+  return spec;
+}
+
+}  // namespace vdconvert

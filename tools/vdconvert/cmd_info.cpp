@@ -1,0 +1,65 @@
+// `vdconvert info`: what the library says about an image (vdisk::describe), as text or JSON.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "commands.h"
+#include "exit_codes.h"
+#include "stdin_stream.h"
+#include "vdisk/image.h"
+
+namespace vdconvert {
+namespace {
+
+int print(RunContext& ctx, const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  return kExitOk;
+}
+
+int run(const Command& cmd, RunContext& ctx) {
+  const std::string& src = cmd.operands[0];
+  vdisk::OpenOptions opt;
+  opt.format = cmd.from;
+  opt.on_diagnostic = ctx.console.diagnostic_fn();
+
+  vdisk::Properties props;
+  if (src == "-") {
+    // A stream can only say what its header states: the format and, if stated, the size.
+    auto stream = vdisk::open_image_stream(cancellable_fd_stream(0, "<stdin>", ctx.stop), opt);
+    if (!stream.ok()) return report_failure(ctx, stream.status());
+    props.add("format", (*stream)->format());
+    if (const auto size = (*stream)->size()) props.add("virtual_size", *size);
+    props.add("stream", true);
+  } else {
+    auto source = vdisk::open_image(src, opt);
+    if (!source.ok()) return report_failure(ctx, source.status());
+    props = vdisk::describe(**source);
+  }
+  return print(ctx, cmd.json ? props.to_json() + "\n" : props.to_text());
+}
+
+constexpr OptionSpec kOptions[] = {
+    {"--from", "", "FMT", "input format (default: probe)", apply_from},
+    {"--json", "", "", "print JSON instead of text", apply_json},
+};
+constexpr std::string_view kOperands[] = {"SRC"};
+
+}  // namespace
+
+const CommandSpec& info_command() {
+  static const CommandSpec spec{
+      "info",
+      "show an image's format, virtual size and format-specific facts",
+      "vdconvert info [--from FMT] [--json] SRC",
+      "SRC '-' reads standard input; only the format and, when the header states it, the\n"
+      "virtual size are shown for a stream.\n",
+      kOptions,
+      kOperands,
+      nullptr,
+      run,
+  };
+  return spec;
+}
+
+}  // namespace vdconvert

@@ -1,0 +1,56 @@
+// The command table: one row per command. A new command adds its cmd_<name>.cpp and a row here.
+#include "commands.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "exit_codes.h"
+#include "vdisk/image.h"
+
+namespace vdconvert {
+
+std::span<const CommandSpec> command_table() {
+  static const CommandSpec table[] = {
+      convert_command(),
+      info_command(),
+      check_command(),
+  };
+  return table;
+}
+
+int report_failure(RunContext& ctx, const vdisk::Status& status) {
+  if (status.code() == vdisk::Errc::cancelled)
+    ctx.console.line("vdconvert: interrupted");
+  else
+    ctx.console.error(status.message().empty() ? std::string(vdisk::errc_name(status.code()))
+                                               : status.message());
+  return exit_code_for(status.code());
+}
+
+vdisk::Status apply_from(Command& cmd, std::string_view value) {
+  const auto formats = vdisk::input_formats();
+  if (std::find(formats.begin(), formats.end(), value) == formats.end())
+    return vdisk::invalid_argument(fmt::format("--from: unknown input format '{}' (known: {})",
+                                               value, fmt::join(formats, ", ")));
+  cmd.from = std::string(value);
+  return {};
+}
+
+vdisk::Status apply_json(Command& cmd, std::string_view) {
+  cmd.json = true;
+  return {};
+}
+
+vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text) {
+  std::int64_t v = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end || v < 0)
+    return vdisk::invalid_argument(fmt::format(
+        "SOURCE_DATE_EPOCH: '{}' is not a whole number of seconds since 1970", text));
+  return v;
+}
+
+}  // namespace vdconvert

@@ -1,0 +1,48 @@
+// The command table and what a running command gets from main().
+#ifndef VDCONVERT_COMMANDS_H_
+#define VDCONVERT_COMMANDS_H_
+
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+
+#include "cli.h"
+#include "console.h"
+#include "vdisk/status.h"
+
+namespace vdconvert {
+
+class SignalWatcher;
+
+struct RunContext {
+  Console& console;
+  SignalWatcher* signals = nullptr;  // null when signals are not watched (tests)
+  std::stop_token stop;
+  bool stdin_is_terminal = false;
+  bool stdout_is_terminal = false;
+  bool stderr_is_terminal = false;
+  std::optional<std::string> source_date_epoch;  // the environment variable, if set
+};
+
+// Every command, in help order.
+std::span<const CommandSpec> command_table();
+
+// The rows, one per cmd_*.cpp file.
+const CommandSpec& convert_command();
+const CommandSpec& info_command();
+const CommandSpec& check_command();
+
+// Prints a failed Status ("vdconvert: error: <message>", or "vdconvert: interrupted" for a
+// cancellation) and returns its exit code.
+int report_failure(RunContext& ctx, const vdisk::Status& status);
+
+// Option helpers shared by several commands.
+vdisk::Status apply_from(Command& cmd, std::string_view value);
+vdisk::Status apply_json(Command& cmd, std::string_view value);
+// Parses SOURCE_DATE_EPOCH (decimal seconds since 1970, >= 0).
+vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text);
+
+}  // namespace vdconvert
+
+#endif  // VDCONVERT_COMMANDS_H_

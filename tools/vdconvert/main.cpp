@@ -1,0 +1,65 @@
+// vdconvert: parse -> run -> print -> exit code. Exit codes: see exit_codes.h and --help.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli.h"
+#include "commands.h"
+#include "console.h"
+#include "exit_codes.h"
+#include "signals.h"
+#include "vdisk/version.h"
+
+namespace {
+
+int print_stdout(std::string_view text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+    return vdconvert::kExitIo;
+  return vdconvert::kExitOk;
+}
+
+int run_main(int argc, char** argv, vdconvert::Console& console) {
+  using namespace vdconvert;
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  const auto table = command_table();
+  auto parsed = parse_args(args, table);
+  if (!parsed.ok()) {
+    console.error(parsed.status().message());
+    return kExitUsage;
+  }
+  const Command& cmd = *parsed;
+  if (cmd.version) return print_stdout(std::string("vdconvert ") + vdisk::version() + "\n");
+  if (cmd.help) return print_stdout(cmd.spec ? command_help(*cmd.spec) : global_help(table));
+
+  // Only now may threads start: they inherit the blocked signal mask set in main().
+  SignalWatcher signals(console);
+  std::optional<std::string> epoch;
+  if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e && *e) epoch = e;
+  RunContext ctx{console,           &signals,           signals.token(), ::isatty(0) == 1,
+                 ::isatty(1) == 1,  console.terminal(), std::move(epoch)};
+  return cmd.spec->run(cmd, ctx);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before anything can start a thread.
+  vdconvert::block_termination_signals();
+  vdconvert::Console console(::isatty(2) == 1);
+  try {
+    return run_main(argc, argv, console);
+  } catch (const std::bad_alloc&) {
+    console.error("out of memory");
+    return vdconvert::kExitInternal;
+  } catch (const std::exception& e) {
+    console.error(std::string("internal error: ") + e.what());
+    return vdconvert::kExitInternal;
+  }
+}
