@@ -73,6 +73,7 @@ enum class Target : std::uint8_t {
   raw,    // the virtual disk's bytes; holes for zero runs where the output is a regular file
   vhd,    // fixed VHD, exact size rounded up to a whole 512-byte sector
   azure,  // fixed VHD meeting Azure's rules: size a whole MiB, >= 20 MiB, <= 32 TiB
+  gcp,    // GCP image tarball: gzip'd GNU tar, one member disk.raw, size a whole GiB
 };
 Result<Target> parse_target(std::string_view name);
 std::string_view target_name(Target target);
@@ -83,6 +84,10 @@ struct TargetOptions {
   std::optional<std::int64_t> timestamp_unix;
   // VHD unique id; nullopt = random. Set it for reproducible output.
   std::optional<std::array<std::uint8_t, 16>> unique_id;
+  // gcp: gzip level 0..9 and compression threads (0 = hardware concurrency). The tar mtime is
+  // timestamp_unix. Output is byte-identical for any thread count.
+  int gzip_level = 6;
+  unsigned compress_threads = 0;
 };
 
 // Wraps `out` in a sink for `target`. `source_size` is the input's virtual size when known; a

@@ -1,6 +1,7 @@
 // convert(): open, size-check, create the output, run the pipeline, commit.
 #include <fmt/format.h>
 
+#include "gcp/gcp.h"
 #include "image/driver.h"
 #include "vdisk/image.h"
 #include "vhd/vhd_footer.h"
@@ -51,6 +52,19 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     fo.sync = options.sync;
     VDISK_ASSIGN_OR_RETURN(bytes, create_file_sink(out.path, fo));
   }
+  if (source && options.target == Target::gcp) {
+    // A sparse tar member needs the whole map before its first byte: gcp walks it first.
+    VDISK_ASSIGN_OR_RETURN(auto w, gcp::write_targz(*source, std::move(bytes),
+                                                    gcp::writer_options(options.output),
+                                                    options.pipeline, options.on_progress, stop));
+    report.stats = w.stats;
+    report.source_size = *size;
+    report.output_size = w.disk_size;
+    report.output_bytes = w.output_bytes;
+    note_padding(options, report.source_size, report.output_size);
+    return report;
+  }
+  const ByteSink* out_bytes = bytes.get();
   VDISK_ASSIGN_OR_RETURN(auto sink,
                          create_target(options.target, std::move(bytes), size, options.output));
   PipelineOptions po = options.pipeline;
@@ -63,7 +77,9 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   report.source_size = report.stats.virtual_bytes;
   VDISK_ASSIGN_OR_RETURN(report.output_size,
                          target_virtual_size(options.target, report.source_size));
-  report.output_bytes = output_bytes(options.target, report.output_size);
+  report.output_bytes = options.target == Target::gcp  // compressed: ask the file
+                            ? out_bytes->position()
+                            : output_bytes(options.target, report.output_size);
   note_padding(options, report.source_size, report.output_size);
   return report;
 }

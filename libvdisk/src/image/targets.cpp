@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "gcp/gcp.h"
 #include "raw/raw.h"
 #include "vdisk/image.h"
 #include "vhd/vhd.h"
@@ -17,7 +18,7 @@ struct TargetEntry {
   std::string_view name;
 };
 constexpr TargetEntry kTargets[] = {
-    {Target::raw, "raw"}, {Target::vhd, "vhd"}, {Target::azure, "azure"}};
+    {Target::raw, "raw"}, {Target::vhd, "vhd"}, {Target::azure, "azure"}, {Target::gcp, "gcp"}};
 
 std::uint32_t vhd_timestamp(const TargetOptions& o) {
   const std::int64_t unix_now =
@@ -65,6 +66,7 @@ Result<std::uint64_t> target_virtual_size(Target target, std::uint64_t source_si
     case Target::raw: return source_size;
     case Target::vhd: return vhd::fixed_size(vhd::plain_rule(), source_size);
     case Target::azure: return vhd::fixed_size(vhd::azure_rule(), source_size);
+    case Target::gcp: return gcp::disk_size(source_size);
   }
   return internal_error("unknown target");
 }
@@ -83,6 +85,12 @@ Result<std::unique_ptr<BlockSink>> create_target(Target target, std::unique_ptr<
       o.unique_id = unique_id(options);
       return vhd::make_fixed_sink(std::move(out), o);
     }
+    case Target::gcp:
+      // Sources with a map take the sparse path in convert(); this is the dense stream path.
+      if (!source_size)
+        return unsupported("gcp: the tar header needs the disk size before the data, and a raw "
+                           "stream states none; convert from a file instead of stdin");
+      return gcp::make_dense_sink(std::move(out), *source_size, gcp::writer_options(options));
   }
   return internal_error("unknown target");
 }

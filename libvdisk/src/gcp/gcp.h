@@ -1,0 +1,77 @@
+// The GCP image tarball: a single-member gzip holding a GNU tar with one member `disk.raw`
+// whose size is a whole GiB (formats.md 4.1, 4.5).
+//
+// Two ways to write it:
+// - write_targz() for a BlockSource: the source's extent map is walked first (window by window,
+//   regions merged and bounded), so the member is GNU sparse ('S') with the map in its header and
+//   holes are never read or compressed; a disk without holes gets a plain '0' member.
+// - make_dense_sink() for streams whose size is known up front: a '0' member; long zero runs are
+//   spliced into the gzip stream as precomputed deflate output instead of being compressed.
+#ifndef VDISK_GCP_GCP_H_
+#define VDISK_GCP_GCP_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stop_token>
+#include <vector>
+
+#include "gcp/tar.h"
+#include "vdisk/block.h"
+#include "vdisk/check.h"
+#include "vdisk/image.h"
+#include "vdisk/io.h"
+#include "vdisk/pipeline.h"
+
+namespace vdisk::gcp {
+
+struct WriterOptions {
+  int level = 6;                       // gzip level 0..9
+  unsigned threads = 0;                // compression threads; 0 = hardware concurrency
+  std::int64_t mtime = 0;              // tar mtime (Unix seconds)
+  std::uint64_t region_align = 4096;   // sparse regions are widened to this (power of 2, >= 512)
+  std::size_t max_regions = 1u << 20;  // beyond this the map is coarsened (alignment doubled)
+};
+
+// The writer options a conversion's TargetOptions ask for (mtime = timestamp_unix or now).
+WriterOptions writer_options(const TargetOptions& target);
+
+// The disk.raw size for a source of `source_size` bytes: rounded up to a whole GiB, at least
+// 1 GiB. invalid_argument on overflow.
+Result<std::uint64_t> disk_size(std::uint64_t source_size);
+
+// The data regions of `src` padded to `real_size`: data extents of the map widened to
+// `region_align`, merged, sorted; coarsened until at most `max_regions` remain.
+Result<std::vector<SparseRegion>> plan_regions(const BlockSource& src, std::uint64_t real_size,
+                                               const WriterOptions& options,
+                                               std::uint64_t map_window);
+
+struct WriteResult {
+  std::uint64_t disk_size = 0;      // size of disk.raw
+  std::uint64_t stored_bytes = 0;   // member data bytes in the tar
+  std::size_t regions = 0;          // sparse regions (0 for a regular member)
+  bool sparse = false;
+  std::uint64_t archive_bytes = 0;  // uncompressed tar size
+  std::uint64_t output_bytes = 0;   // .tar.gz size
+  std::uint32_t gzip_crc = 0;
+  CopyStats stats;
+};
+
+// Writes the whole tarball for `src` into `out` and finishes it. On any error `out` is destroyed
+// unfinished (a file sink leaves no output behind).
+Result<WriteResult> write_targz(const BlockSource& src, std::unique_ptr<ByteSink> out,
+                                const WriterOptions& options, const PipelineOptions& pipeline,
+                                const ProgressFn& on_progress = {}, std::stop_token stop = {});
+
+// A BlockSink writing a dense '0' member for a disk of `source_size` bytes; finish() pads to
+// disk_size(source_size), ends the archive and finishes the gzip stream and `out`.
+Result<std::unique_ptr<BlockSink>> make_dense_sink(std::unique_ptr<ByteSink> out,
+                                                   std::uint64_t source_size,
+                                                   const WriterOptions& options);
+
+// `vdconvert check --for gcp`: decompresses and walks the whole archive.
+Result<CheckReport> check_gcp(const std::filesystem::path& path);
+
+}  // namespace vdisk::gcp
+
+#endif  // VDISK_GCP_GCP_H_

@@ -1,0 +1,291 @@
+// --to gcp end to end: sparse raw and VHD inputs become a single-member .tar.gz with one
+// disk.raw member padded to a whole GiB that GNU tar, bsdtar and Python's tarfile read back to
+// the exact padded disk; sparse maps of many sizes; > 8 GiB sizes; no output on failure.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "gcp/gcp.h"
+#include "test_support.h"
+#include "vdisk/image.h"
+
+using namespace vdisk;
+using vdisk::test::pattern;
+using vdisk::test::TempDir;
+
+namespace {
+
+constexpr std::uint64_t kKiB = 1024, kMiB = 1024 * kKiB, kGiB = 1024 * kMiB;
+
+struct Piece {
+  std::uint64_t offset;
+  std::uint64_t length;
+};
+
+// A sparse file of `size` bytes with pattern data at `pieces` (holes elsewhere).
+void make_sparse(const std::filesystem::path& p, std::uint64_t size,
+                 const std::vector<Piece>& pieces) {
+  const int fd = ::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  REQUIRE(fd >= 0);
+  std::uint32_t seed = 1;
+  for (const auto& piece : pieces) {
+    const auto d = pattern(static_cast<std::size_t>(piece.length), seed++);
+    REQUIRE(::pwrite(fd, d.data(), d.size(), static_cast<off_t>(piece.offset)) ==
+            static_cast<ssize_t>(d.size()));
+  }
+  REQUIRE(::ftruncate(fd, static_cast<off_t>(size)) == 0);
+  ::close(fd);
+}
+
+ConvertOptions gcp_options(unsigned threads = 2) {
+  ConvertOptions o;
+  o.target = Target::gcp;
+  o.sync = false;
+  o.output.timestamp_unix = 1700000000;
+  o.output.compress_threads = threads;
+  o.pipeline.threads = threads;
+  return o;
+}
+
+std::string sh(const std::string& cmd) {
+  std::string out;
+  INFO(cmd);
+  REQUIRE(test::run(cmd, &out) == 0);
+  return out;
+}
+
+// The input padded to `size`, as the archive must hold it.
+std::string padded_sha(const TempDir& dir, const std::filesystem::path& in, std::uint64_t size) {
+  const auto p = dir / "expected.raw";
+  sh("cp --sparse=always '" + in.string() + "' '" + p.string() + "' && truncate -s " +
+     std::to_string(size) + " '" + p.string() + "'");
+  const std::string sha = test::sha256_file(p);
+  std::filesystem::remove(p);
+  return sha;
+}
+
+// Extracts disk.raw with GNU tar and hashes it.
+std::string gnu_tar_sha(const TempDir& dir, const std::filesystem::path& tgz) {
+  const auto x = dir / "x";
+  std::filesystem::create_directories(x);
+  sh("tar -xzf '" + tgz.string() + "' -C '" + x.string() + "'");
+  CHECK(std::filesystem::exists(x / "disk.raw"));
+  const std::string sha = test::sha256_file(x / "disk.raw");
+  std::filesystem::remove_all(x);
+  return sha;
+}
+
+}  // namespace
+
+TEST_CASE("gcp convert: sparse raw becomes one sparse disk.raw member GNU tar restores",
+          "[gcp][convert][interop]") {
+  TempDir dir;
+  const auto in = dir / "in.raw";
+  make_sparse(in, 10 * kMiB + 4096, {{0, 64 * kKiB}, {3 * kMiB, 4096}, {10 * kMiB, 4096}});
+  auto r = convert({in}, {dir / "out.tar.gz"}, gcp_options());
+  REQUIRE(r.ok());
+  CHECK(r->source_size == 10 * kMiB + 4096);
+  CHECK(r->output_size == kGiB);
+  CHECK(r->output_bytes == std::filesystem::file_size(dir / "out.tar.gz"));
+  CHECK(r->output_bytes < 200 * kKiB);
+  const std::string listing = sh("tar -tvzf '" + (dir / "out.tar.gz").string() + "'");
+  CHECK(listing.find("disk.raw") != std::string::npos);
+  CHECK(listing.find("1073741824") != std::string::npos);
+  CHECK(listing.find('\n') == listing.size() - 1);  // exactly one member
+  // Single gzip member with a sparse 'S' header of type oldgnu: GNU tar's own view.
+  const std::string vv = sh("gzip -dc '" + (dir / "out.tar.gz").string() +
+                            "' | head -c 512 | od -An -c -j156 -N1");
+  CHECK(vv.find('S') != std::string::npos);
+  CHECK(gnu_tar_sha(dir, dir / "out.tar.gz") == padded_sha(dir, in, kGiB));
+}
+
+TEST_CASE("gcp convert: bsdtar and python tarfile read the archive", "[gcp][convert][interop]") {
+  TempDir dir;
+  const auto in = dir / "in.raw";
+  std::vector<Piece> pieces;
+  for (std::uint64_t i = 0; i < 25; ++i) pieces.push_back({i * 3 * kMiB + 8192, 8192 + i * 512});
+  make_sparse(in, 80 * kMiB, pieces);
+  REQUIRE(convert({in}, {dir / "out.tar.gz"}, gcp_options()).ok());
+  const std::string want = padded_sha(dir, in, kGiB);
+  const auto tgz = (dir / "out.tar.gz").string();
+  CHECK(sh("bsdtar -xOf '" + tgz + "' disk.raw | sha256sum").substr(0, 64) == want);
+  CHECK(sh("python3 -c 'import tarfile,hashlib,sys\n"
+           "t=tarfile.open(sys.argv[1],\"r:gz\"); m=t.getmembers()\n"
+           "assert len(m)==1 and m[0].name==\"disk.raw\" and m[0].issparse(), m\n"
+           "f=t.extractfile(m[0]); h=hashlib.sha256()\n"
+           "for b in iter(lambda: f.read(1<<24), b\"\"): h.update(b)\n"
+           "print(h.hexdigest())' '" + tgz + "'")
+            .substr(0, 64) == want);
+  CHECK(sh("gzip -t '" + tgz + "' && echo ok").substr(0, 2) == "ok");
+}
+
+TEST_CASE("gcp convert: sparse maps of 0, 1, 4, 5, 25 and thousands of regions round-trip",
+          "[gcp][convert][interop]") {
+  for (std::size_t count : {0u, 1u, 4u, 5u, 25u, 3000u}) {
+    CAPTURE(count);
+    TempDir dir;
+    const auto in = dir / "in.raw";
+    std::vector<Piece> pieces;
+    for (std::uint64_t i = 0; i < count; ++i) pieces.push_back({i * 96 * kKiB + 4096, 4096});
+    make_sparse(in, 300 * kMiB, pieces);
+    auto o = gcp_options();
+    REQUIRE(convert({in}, {dir / "out.tar.gz"}, o).ok());
+    // The regions the writer planned are what the file system reports: one per piece.
+    auto src = open_image(in);
+    REQUIRE(src.ok());
+    auto plan = gcp::plan_regions(**src, kGiB, gcp::WriterOptions{}, 0);
+    REQUIRE(plan.ok());
+    CHECK(plan->size() == count);
+    CHECK(gnu_tar_sha(dir, dir / "out.tar.gz") == padded_sha(dir, in, kGiB));
+  }
+}
+
+TEST_CASE("gcp convert: sizes above 8 GiB use base-256 and read back", "[gcp][convert][interop]") {
+  TempDir dir;
+  const auto in = dir / "in.raw";
+  const std::uint64_t size = 9 * kGiB + 4096;
+  make_sparse(in, size, {{kMiB, 4096}, {9 * kGiB - 4096, 8192}});
+  REQUIRE(convert({in}, {dir / "big.tar.gz"}, gcp_options()).ok());
+  const auto tgz = (dir / "big.tar.gz").string();
+  CHECK(sh("tar -tvzf '" + tgz + "'").find("10737418240") != std::string::npos);
+  // Python reads the sparse member with seeks, so only the data and a few holes are touched.
+  const auto d1 = pattern(4096, 1), d2 = pattern(8192, 2);
+  test::write_file(dir / "d1", d1);
+  test::write_file(dir / "d2", d2);
+  CHECK(sh("python3 -c 'import tarfile,sys\n"
+           "t=tarfile.open(sys.argv[1],\"r:gz\"); m=t.getmember(\"disk.raw\")\n"
+           "assert m.size==10*2**30 and m.issparse()\n"
+           "f=t.extractfile(m)\n"
+           "f.seek(2**20); assert f.read(4096)==open(sys.argv[2],\"rb\").read()\n"
+           "f.seek(9*2**30-4096); assert f.read(8192)==open(sys.argv[3],\"rb\").read()\n"
+           "f.seek(5*2**30); assert f.read(65536)==bytes(65536)\n"
+           "f.seek(10*2**30-4096); assert f.read(8192)==bytes(4096)\n"
+           "print(\"ok\")' '" + tgz + "' '" + (dir / "d1").string() + "' '" +
+           (dir / "d2").string() + "'")
+            .substr(0, 2) == "ok");
+}
+
+TEST_CASE("gcp convert: a disk without holes is a plain '0' member", "[gcp][convert][interop]") {
+  TempDir dir;
+  auto data = pattern(2 * kMiB, 5);
+  test::MemorySource src(data);  // one data extent, then the GiB padding hole
+  std::vector<std::byte> gz;
+  gcp::WriterOptions wo;
+  wo.threads = 2;
+  wo.mtime = 1700000000;
+  auto w = gcp::write_targz(src, memory_sink(&gz), wo, {});
+  REQUIRE(w.ok());
+  CHECK(w->sparse);  // 2 MiB of data then a hole up to 1 GiB
+  CHECK(w->regions == 1);
+  // Exactly 1 GiB of data: no hole at all.
+  class ZeroDisk final : public BlockSource {  // 1 GiB mapped as data, reading as zeros
+   public:
+    std::uint64_t size() const override { return kGiB; }
+    Status read(std::uint64_t, std::span<std::byte> dst) const override {
+      std::memset(dst.data(), 0, dst.size());
+      return {};
+    }
+    std::string_view format() const override { return "zeros"; }
+  } full;
+  std::vector<std::byte> gz2;
+  auto w2 = gcp::write_targz(full, memory_sink(&gz2), wo, {});
+  REQUIRE(w2.ok());
+  CHECK_FALSE(w2->sparse);
+  CHECK(w2->stored_bytes == kGiB);
+  CHECK(w2->output_bytes < 2 * kMiB);  // zeros were spliced, not compressed
+  test::write_file(dir / "full.tar.gz", gz2);
+  const std::string listing = sh("gzip -dc '" + (dir / "full.tar.gz").string() +
+                                 "' | head -c 512 | od -An -c -j156 -N1");
+  CHECK(listing.find('0') != std::string::npos);
+  CHECK(sh("tar -xzOf '" + (dir / "full.tar.gz").string() + "' disk.raw | cmp - /dev/zero -n " +
+           std::to_string(kGiB) + " && echo same")
+            .substr(0, 4) == "same");
+}
+
+TEST_CASE("gcp convert: output is identical for any thread count", "[gcp][convert]") {
+  TempDir dir;
+  const auto in = dir / "in.raw";
+  make_sparse(in, 40 * kMiB, {{0, 3 * kMiB}, {5 * kMiB, 1 * kMiB}, {20 * kMiB, 7 * kMiB}});
+  REQUIRE(convert({in}, {dir / "a.tar.gz"}, gcp_options(1)).ok());
+  REQUIRE(convert({in}, {dir / "b.tar.gz"}, gcp_options(4)).ok());
+  CHECK(test::read_file(dir / "a.tar.gz") == test::read_file(dir / "b.tar.gz"));
+}
+
+TEST_CASE("gcp convert: VHD input converts to the same disk content", "[gcp][convert][interop]") {
+  TempDir dir;
+  const auto in = dir / "in.raw";
+  make_sparse(in, 30 * kMiB, {{kMiB, 2 * kMiB}, {25 * kMiB, 4096}});
+  auto vo = gcp_options();
+  vo.target = Target::vhd;
+  REQUIRE(convert({in}, {dir / "in.vhd"}, vo).ok());
+  auto r = convert({dir / "in.vhd"}, {dir / "out.tar.gz"}, gcp_options());
+  REQUIRE(r.ok());
+  CHECK(r->source_format == "vhd");
+  CHECK(gnu_tar_sha(dir, dir / "out.tar.gz") == padded_sha(dir, in, kGiB));
+}
+
+TEST_CASE("gcp convert: a read error mid-stream leaves no output", "[gcp][convert]") {
+  TempDir dir;
+  test::MemorySource src(pattern(64 * kMiB, 3));
+  src.fail_read(5);
+  FileSinkOptions fo;
+  fo.sync = false;
+  auto out = create_file_sink(dir / "out.tar.gz", fo);
+  REQUIRE(out.ok());
+  PipelineOptions po;
+  po.threads = 2;
+  po.chunk_bytes = 1 * kMiB;
+  auto w = gcp::write_targz(src, std::move(*out), gcp::WriterOptions{}, po);
+  CHECK(w.status().code() == Errc::io_error);
+  CHECK_FALSE(std::filesystem::exists(dir / "out.tar.gz"));
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++n;
+  CHECK(n == 0);  // no temporary left behind either
+}
+
+TEST_CASE("gcp convert: a raw stream of unknown size is refused clearly", "[gcp][convert]") {
+  TempDir dir;
+  auto r = convert({"<stdin>", memory_stream(pattern(4096, 1))}, {dir / "o.tar.gz"},
+                   gcp_options());
+  CHECK(r.status().code() == Errc::unsupported);
+  CHECK(r.status().message().find("size") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "o.tar.gz"));
+}
+
+TEST_CASE("gcp convert: the dense stream sink pads and ends the archive", "[gcp][convert]") {
+  // A stream whose size is known: the BlockSink path used for stdin formats that state a size.
+  class SizedStream final : public StreamSource {
+   public:
+    explicit SizedStream(std::vector<std::byte> d) : d_(std::move(d)) {}
+    std::optional<std::uint64_t> size() const override { return d_.size(); }
+    Result<std::size_t> read(std::span<std::byte> dst) override {
+      const std::size_t n = std::min(dst.size(), d_.size() - at_);
+      std::memcpy(dst.data(), d_.data() + at_, n);
+      at_ += n;
+      return n;
+    }
+    std::string_view format() const override { return "sized"; }
+
+   private:
+    std::vector<std::byte> d_;
+    std::size_t at_ = 0;
+  };
+  TempDir dir;
+  auto data = pattern(3 * kMiB, 8);
+  std::memset(data.data() + kMiB, 0, kMiB + 4096);
+  test::write_file(dir / "in.raw", data);
+  SizedStream s(data);
+  std::vector<std::byte> gz;
+  gcp::WriterOptions wo;
+  wo.threads = 2;
+  auto sink = gcp::make_dense_sink(memory_sink(&gz), data.size(), wo);
+  REQUIRE(sink.ok());
+  REQUIRE(copy(s, **sink).ok());
+  test::write_file(dir / "d.tar.gz", gz);
+  CHECK(gz.size() < 4 * kMiB);
+  CHECK(gnu_tar_sha(dir, dir / "d.tar.gz") == padded_sha(dir, dir / "in.raw", kGiB));
+}
