@@ -12,6 +12,11 @@ namespace {
 // Sent by ~SignalWatcher to wake the watcher so it can be joined.
 constexpr int kWakeSignal = SIGUSR1;
 
+// A shell starts background jobs (`cmd &` without job control) with SIGINT ignored so that
+// Ctrl-C meant for the foreground does not kill them; keep that convention. Written once in
+// block_termination_signals() before any thread exists.
+bool g_sigint_ignored = false;
+
 sigset_t watched_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -24,6 +29,8 @@ sigset_t watched_signals() {
 }  // namespace
 
 void block_termination_signals() {
+  struct sigaction old {};
+  g_sigint_ignored = ::sigaction(SIGINT, nullptr, &old) == 0 && old.sa_handler == SIG_IGN;
   const sigset_t set = watched_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
@@ -47,6 +54,7 @@ void SignalWatcher::run() {
       if (quitting_.load()) return;
       continue;  // a stray SIGUSR1 from outside: ignore it
     }
+    if (sig == SIGINT && g_sigint_ignored) continue;
     const bool first = signal_.exchange(sig) == 0;
     if (first && cancellable_.load()) {
       stop_.request_stop();  // main() reports "interrupted" once the library has cleaned up

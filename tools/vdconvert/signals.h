@@ -3,7 +3,8 @@
 // them. The first signal during a cancellable operation requests a stop on a std::stop_source
 // whose token the library watches; it then unwinds, removes its temporary output and returns
 // Errc::cancelled. A second signal, or a signal while nothing cancellable runs (nothing to
-// clean up), exits at once with status 130.
+// clean up), exits at once with status 130. A SIGINT that was ignored when vdconvert started
+// (a background job of a shell without job control) stays ignored.
 #ifndef VDCONVERT_SIGNALS_H_
 #define VDCONVERT_SIGNALS_H_
 
