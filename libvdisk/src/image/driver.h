@@ -41,6 +41,8 @@ struct FormatDriver {
 // One accessor per format folder.
 const FormatDriver& raw_driver();
 const FormatDriver& vhd_driver();
+const FormatDriver& iso9660_driver();
+const FormatDriver& vmdk_driver();
 
 // All drivers, in probe order (raw last: it accepts anything).
 std::span<const FormatDriver* const> format_drivers();

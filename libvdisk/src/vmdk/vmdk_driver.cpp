@@ -1,0 +1,308 @@
+// VMDK input driver: probing, opening single-file sparse images and descriptor files, resolving
+// extent and parent files, and walking snapshot chains.
+//
+// NOACCESS extents: the map reports them as data and reads fail with unsupported, so a
+// conversion stops with a clear message instead of silently writing zeros.
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "image/driver.h"
+#include "util/checked.h"
+#include "util/endian.h"
+#include "vdisk/vmdk.h"
+#include "vmdk/vmdk_extent.h"
+#include "vmdk/vmdk_source.h"
+
+namespace vdisk::vmdk {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Longest chain of delta links followed before giving up.
+constexpr std::size_t kMaxChainDepth = 64;
+constexpr std::uint32_t kNoParentCid = 0xffffffffu;
+
+struct Chain {
+  std::size_t depth = 0;
+  std::set<std::string> visited;  // normalised paths of links already open
+};
+
+// ---- probing ----
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// True when the text's first line that is neither blank nor a comment is `version = N`, and a
+// createType line follows somewhere in `text`.
+bool looks_like_descriptor(std::string_view text) {
+  bool version_seen = false;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    while (!line.empty() && is_blank(line.front())) line.remove_prefix(1);
+    while (!line.empty() && is_blank(line.back())) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    std::string lower;
+    for (char c : line) lower += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
+    if (!version_seen) {
+      if (lower.rfind("version", 0) != 0) return false;
+      std::string_view rest = std::string_view(lower).substr(7);
+      while (!rest.empty() && is_blank(rest.front())) rest.remove_prefix(1);
+      if (rest.empty() || rest.front() != '=') return false;
+      rest.remove_prefix(1);
+      while (!rest.empty() && is_blank(rest.front())) rest.remove_prefix(1);
+      if (rest.empty() || rest.front() < '0' || rest.front() > '9') return false;
+      version_seen = true;
+      continue;
+    }
+    if (lower.rfind("createtype", 0) == 0) return true;
+  }
+  return false;
+}
+
+int probe(const detail::ProbeData& d) {
+  if (d.head.size() >= kHeaderSize) {
+    const std::uint32_t magic = detail::load_le32(d.head);
+    if (magic == kSparseMagic) return decode_sparse_header(d.head.first(kHeaderSize), 0).ok() ? 100 : 30;
+    if (magic == kCowdMagic) return 60;
+  }
+  if (d.head.empty() || std::memchr(d.head.data(), 0, d.head.size()) != nullptr) return 0;
+  const std::string_view text(reinterpret_cast<const char*>(d.head.data()), d.head.size());
+  return looks_like_descriptor(text) ? 90 : 0;
+}
+
+// ---- paths ----
+
+// Resolves `name` (from a descriptor in `dir`) to a path, refusing names that leave `dir`.
+Result<fs::path> resolve(const fs::path& dir, std::string name, std::string_view what,
+                         const OpenOptions& options) {
+  std::replace(name.begin(), name.end(), '\\', '/');
+  if (name.empty()) return corrupt(fmt::format("vmdk: {} has an empty file name", what));
+  const fs::path p(name);
+  const bool drive = name.size() >= 2 && name[1] == ':';
+  if (p.is_absolute() || drive) {
+    if (!options.allow_outside_paths)
+      return invalid_argument(fmt::format(
+          "vmdk: {} names the absolute path '{}'; refusing it (allow outside paths to permit)",
+          what, name));
+    return p;
+  }
+  const fs::path norm = p.lexically_normal();
+  if (!norm.empty() && *norm.begin() == ".." && !options.allow_outside_paths)
+    return invalid_argument(fmt::format(
+        "vmdk: {} names '{}', which lies outside the descriptor's directory; refusing it (allow "
+        "outside paths to permit)",
+        what, name));
+  return dir.empty() ? norm : dir / norm;
+}
+
+fs::path dir_of(const fs::path& path) { return path.empty() ? fs::path() : path.parent_path(); }
+
+Result<std::shared_ptr<const RandomAccessFile>> open_shared(const fs::path& p) {
+  VDISK_ASSIGN_OR_RETURN(auto f, open_file(p));
+  return std::shared_ptr<const RandomAccessFile>(std::move(f));
+}
+
+// ---- links ----
+
+Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccessFile> file,
+                                              const fs::path& path, const OpenOptions& options,
+                                              Chain& chain);
+
+Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs::path& dir,
+                                                   const OpenOptions& options, LinkInfo& info) {
+  std::vector<Piece> pieces;
+  std::uint64_t start = 0;
+  for (const DescriptorLine& l : d.lines) {
+    if (l.kind != DescriptorLine::Kind::extent) continue;
+    const ExtentLine& e = l.extent;
+    const std::string what = fmt::format("descriptor line {}", l.number);
+    const auto bytes = detail::checked_mul(e.sectors, kSector);
+    const auto end = bytes ? detail::checked_add(start, *bytes) : std::nullopt;
+    if (!end || *end > kMaxCapacitySectors * kSector)
+      return corrupt(fmt::format("vmdk: {}: extent of {} sectors makes the disk larger than {} "
+                                 "sectors",
+                                 what, e.sectors, kMaxCapacitySectors));
+    Piece piece;
+    piece.start = start;
+    piece.line = e;
+    if (e.access == Access::noaccess) {
+      piece.reader = make_noaccess_extent(*bytes, what);
+    } else if (e.type == ExtentType::zero) {
+      piece.reader = make_zero_extent(*bytes);
+    } else {
+      if (!e.file) return corrupt(fmt::format("vmdk: {}: {} extent has no file name", what,
+                                              extent_type_name(e.type)));
+      VDISK_ASSIGN_OR_RETURN(fs::path p, resolve(dir, *e.file, what, options));
+      switch (e.type) {
+        case ExtentType::flat:
+        case ExtentType::vmfs:
+        case ExtentType::vmfs_rdm:
+        case ExtentType::vmfs_raw: {
+          VDISK_ASSIGN_OR_RETURN(auto f, open_shared(p));
+          const auto base = detail::checked_mul(e.offset.value_or(0), kSector);
+          if (!base) return corrupt(fmt::format("vmdk: {}: extent offset overflows", what));
+          VDISK_ASSIGN_OR_RETURN(piece.reader, make_flat_extent(std::move(f), *base, *bytes));
+          break;
+        }
+        case ExtentType::sparse: {
+          VDISK_ASSIGN_OR_RETURN(auto f, open_shared(p));
+          VDISK_ASSIGN_OR_RETURN(OpenedSparse s, open_sparse_extent(std::move(f), *bytes));
+          if (!info.sparse) {
+            info.sparse = s.info.header;
+            info.footer_used = s.info.used_footer;
+          }
+          piece.reader = std::move(s.reader);
+          break;
+        }
+        default:
+          return unsupported(fmt::format("vmdk: {}: {} extents are not supported yet", what,
+                                         extent_type_name(e.type)));
+      }
+    }
+    pieces.push_back(std::move(piece));
+    start = *end;
+  }
+  if (pieces.empty()) return corrupt("vmdk: descriptor has no extent lines");
+  return pieces;
+}
+
+Result<std::unique_ptr<BlockSource>> open_parent(const Descriptor& d, const fs::path& dir,
+                                                 const OpenOptions& options, Chain& chain) {
+  const DescriptorLine* hint = d.find("parentFileNameHint");
+  const auto parent_cid_text = d.get("parentCID");
+  // 2^32 marks an absent or malformed parentCID (CIDs are 32-bit).
+  const std::uint64_t parent_cid = parent_cid_text ? parse_cid(*parent_cid_text).value_or(1ull << 32)
+                                                   : (1ull << 32);
+  if (!hint || hint->value.empty()) {
+    if (parent_cid != kNoParentCid && parent_cid_text)
+      detail::diagnose(options, Diagnostic::Level::warning,
+                       fmt::format("vmdk: parentCID is {} but there is no parentFileNameHint; "
+                                   "reading as a disk without a parent",
+                                   *parent_cid_text));
+    return std::unique_ptr<BlockSource>();
+  }
+  const std::string what = fmt::format("parentFileNameHint on descriptor line {}", hint->number);
+  if (chain.depth + 1 >= kMaxChainDepth)
+    return resource_exhausted(fmt::format("vmdk: snapshot chain is deeper than {} links", kMaxChainDepth));
+  VDISK_ASSIGN_OR_RETURN(fs::path p, resolve(dir, hint->value, what, options));
+  VDISK_ASSIGN_OR_RETURN(auto file, open_shared(p));
+  VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
+  if (format != "vmdk") {
+    // Another format's own driver opens it (and its own parents).
+    OpenOptions o = options;
+    o.format.clear();
+    detail::diagnose(options, Diagnostic::Level::note,
+                     fmt::format("vmdk: parent {} is a {} image; its CID cannot be checked",
+                                 p.string(), format));
+    VDISK_ASSIGN_OR_RETURN(auto raw, open_file(p));
+    return open_image(std::move(raw), p, o);
+  }
+  ++chain.depth;
+  VDISK_ASSIGN_OR_RETURN(auto parent, open_link(std::move(file), p, options, chain));
+  --chain.depth;
+  if (!options.ignore_parent_identity) {
+    const auto cid = parent->cid();
+    const std::uint64_t have = cid ? std::uint64_t{*cid} : (1ull << 33);
+    if (parent_cid != have)
+      return corrupt(fmt::format(
+          "vmdk: parentCID {} does not match the CID {} of parent {} (content ID mismatch; "
+          "ignore parent identity to read anyway)",
+          parent_cid_text.value_or("(none)"), cid ? fmt::format("{:08x}", *cid) : "(none)",
+          p.string()));
+  }
+  return std::unique_ptr<BlockSource>(std::move(parent));
+}
+
+Result<Descriptor> parse_text(std::string_view text, std::string_view where) {
+  auto d = parse_descriptor(text);
+  if (!d.ok()) return d.status().with_context(where);
+  return d;
+}
+
+Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccessFile> file,
+                                              const fs::path& path, const OpenOptions& options,
+                                              Chain& chain) {
+  std::error_code ec;
+  fs::path canonical = path.empty() ? fs::path() : fs::weakly_canonical(path, ec);
+  if (path.empty() || ec) canonical = path.empty() ? fs::path(file->name()) : path.lexically_normal();
+  const std::string key = canonical.string();
+  if (!chain.visited.insert(key).second)
+    return corrupt(fmt::format("vmdk: snapshot chain loops back to {}", key));
+  LinkInfo info;
+  info.file = file->name();
+  const fs::path dir = dir_of(path);
+  std::array<std::byte, 4> magic{};
+  std::vector<Piece> pieces;
+  if (file->size() >= 4) VDISK_RETURN_IF_ERROR(file->read_at(0, magic));
+  const std::uint32_t m = detail::load_le32(magic);
+  if (m == kCowdMagic)
+    return unsupported(fmt::format("vmdk: {}: COWD (vmfsSparse) extents are not supported yet",
+                                   file->name()));
+  if (m == kSparseMagic) {
+    VDISK_ASSIGN_OR_RETURN(SparseExtentInfo si, read_sparse_info(*file));
+    if (!si.embedded_descriptor.empty()) {
+      auto d = parse_text(si.embedded_descriptor, file->name() + ": embedded descriptor");
+      if (d.ok()) {
+        info.descriptor = std::move(*d);
+      } else {
+        detail::diagnose(options, Diagnostic::Level::warning, d.status().message());
+      }
+    }
+    if (si.header.capacity == 0 && info.descriptor) {
+      // A descriptor carrier: the embedded descriptor lists the real extents.
+      VDISK_ASSIGN_OR_RETURN(pieces, open_descriptor_extents(*info.descriptor, dir, options, info));
+    } else {
+      VDISK_ASSIGN_OR_RETURN(OpenedSparse s, open_sparse_extent(file, std::nullopt));
+      info.sparse = s.info.header;
+      info.footer_used = s.info.used_footer;
+      Piece piece;
+      piece.reader = std::move(s.reader);
+      piece.line.access = Access::rw;
+      piece.line.sectors = s.info.header.capacity;
+      piece.line.type = ExtentType::sparse;
+      piece.line.file = path.empty() ? file->name() : path.filename().string();
+      pieces.push_back(std::move(piece));
+    }
+  } else {
+    if (file->size() > kMaxDescriptorBytes)
+      return corrupt(fmt::format("vmdk: {} is neither a sparse extent nor a descriptor of at most "
+                                 "{} bytes",
+                                 file->name(), kMaxDescriptorBytes));
+    std::string text(static_cast<std::size_t>(file->size()), '\0');
+    VDISK_RETURN_IF_ERROR(file->read_at(0, std::as_writable_bytes(std::span(text))));
+    VDISK_ASSIGN_OR_RETURN(Descriptor d, parse_text(text, file->name()));
+    if (!d.find("createType"))
+      detail::diagnose(options, Diagnostic::Level::warning,
+                       fmt::format("vmdk: {}: descriptor has no createType line", file->name()));
+    VDISK_ASSIGN_OR_RETURN(pieces, open_descriptor_extents(d, dir, options, info));
+    info.descriptor = std::move(d);
+  }
+  std::unique_ptr<BlockSource> parent;
+  if (info.descriptor) {
+    VDISK_ASSIGN_OR_RETURN(parent, open_parent(*info.descriptor, dir, options, chain));
+  }
+  return std::make_unique<VmdkSource>(std::move(pieces), std::move(info), std::move(parent));
+}
+
+Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file,
+                                          const std::filesystem::path& path,
+                                          const OpenOptions& options) {
+  Chain chain;
+  VDISK_ASSIGN_OR_RETURN(auto src, open_link(std::shared_ptr<const RandomAccessFile>(std::move(file)),
+                                             path, options, chain));
+  return std::unique_ptr<BlockSource>(std::move(src));
+}
+
+}  // namespace
+}  // namespace vdisk::vmdk
+
+namespace vdisk::detail {
+const FormatDriver& vmdk_driver() {
+  static constexpr FormatDriver kDriver{"vmdk", &vmdk::probe, &vmdk::open, nullptr};
+  return kDriver;
+}
+}  // namespace vdisk::detail

@@ -1,0 +1,181 @@
+// VMDK header, marker and footer codecs; grain inflation.
+#include "vmdk/vmdk_format.h"
+
+#include <cstring>
+#include <limits>
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include "util/checked.h"
+#include "util/endian.h"
+
+namespace vdisk::vmdk {
+
+using detail::load_le16;
+using detail::load_le32;
+using detail::load_le64;
+
+std::uint64_t SparseHeader::gd_entries() const {
+  const std::uint64_t c = gt_coverage();
+  return c == 0 ? 0 : detail::div_ceil(capacity, c);
+}
+
+Result<SparseHeader> decode_sparse_header(std::span<const std::byte> b, std::uint64_t at) {
+  auto bad = [at](std::string_view detail) { return corrupt_at("vmdk", "sparse header", at, detail); };
+  if (b.size() < kHeaderSize)
+    return bad(fmt::format("expected {} bytes, found {}", kHeaderSize, b.size()));
+  const std::uint32_t magic = load_le32(b.subspan(kOffMagic));
+  if (magic != kSparseMagic)
+    return bad(fmt::format("magic expected 0x{:08x} (\"KDMV\"), found 0x{:08x}", kSparseMagic, magic));
+  SparseHeader h;
+  h.version = load_le32(b.subspan(kOffVersion));
+  h.flags = load_le32(b.subspan(kOffFlags));
+  h.capacity = load_le64(b.subspan(kOffCapacity));
+  h.grain_size = load_le64(b.subspan(kOffGrainSize));
+  h.descriptor_offset = load_le64(b.subspan(kOffDescriptorOffset));
+  h.descriptor_size = load_le64(b.subspan(kOffDescriptorSize));
+  h.num_gtes_per_gt = load_le32(b.subspan(kOffNumGtesPerGt));
+  h.rgd_offset = load_le64(b.subspan(kOffRgdOffset));
+  h.gd_offset = load_le64(b.subspan(kOffGdOffset));
+  h.overhead = load_le64(b.subspan(kOffOverhead));
+  h.unclean_shutdown = static_cast<std::uint8_t>(b[kOffUncleanShutdown]);
+  h.compress_algorithm = load_le16(b.subspan(kOffCompressAlgorithm));
+
+  if (h.version < 1 || h.version > 3)
+    return unsupported(fmt::format("vmdk: sparse header at offset {}: version {} (expected 1, 2 or 3)",
+                                   at, h.version));
+  const std::uint32_t incompatible = h.flags & kIncompatibleMask & ~kKnownIncompatible;
+  if (incompatible != 0)
+    return unsupported(fmt::format("vmdk: sparse header at offset {}: unknown incompatible flags 0x{:08x}",
+                                   at, incompatible));
+  if (h.markers() && !h.compressed())
+    return bad(fmt::format("flags 0x{:08x} set markers without compression", h.flags));
+  if ((h.flags & kFlagNewlineTest) != 0) {
+    static constexpr unsigned char kNl[4] = {'\n', ' ', '\r', '\n'};
+    if (std::memcmp(b.data() + kOffNewlineChars, kNl, 4) != 0)
+      return bad("newline detection bytes are not 0a 20 0d 0a (file transferred in text mode?)");
+  }
+  if (!detail::is_power_of_two(h.grain_size) || h.grain_size > kMaxGrainSectors)
+    return bad(fmt::format("grain size expected a power of two of 1 to {} sectors, found {}",
+                           kMaxGrainSectors, h.grain_size));
+  if (h.num_gtes_per_gt == 0 || h.num_gtes_per_gt > kMaxGtesPerGt)
+    return bad(fmt::format("numGTEsPerGT expected 1 to {}, found {}", kMaxGtesPerGt,
+                           h.num_gtes_per_gt));
+  if (h.capacity > kMaxCapacitySectors)
+    return bad(fmt::format("capacity expected at most {} sectors, found {}", kMaxCapacitySectors,
+                           h.capacity));
+  if (h.compress_algorithm > kCompressDeflate)
+    return unsupported(fmt::format("vmdk: sparse header at offset {}: compressAlgorithm {} (expected 0 or 1)",
+                                   at, h.compress_algorithm));
+  if (h.compressed() && h.compress_algorithm != kCompressDeflate)
+    return bad(fmt::format("compressed flag set but compressAlgorithm is {}", h.compress_algorithm));
+  return h;
+}
+
+void encode_sparse_header(const SparseHeader& h, std::span<std::byte> out) {
+  std::memset(out.data(), 0, kHeaderSize);
+  detail::store_le32(out.subspan(kOffMagic), kSparseMagic);
+  detail::store_le32(out.subspan(kOffVersion), h.version);
+  detail::store_le32(out.subspan(kOffFlags), h.flags);
+  detail::store_le64(out.subspan(kOffCapacity), h.capacity);
+  detail::store_le64(out.subspan(kOffGrainSize), h.grain_size);
+  detail::store_le64(out.subspan(kOffDescriptorOffset), h.descriptor_offset);
+  detail::store_le64(out.subspan(kOffDescriptorSize), h.descriptor_size);
+  detail::store_le32(out.subspan(kOffNumGtesPerGt), h.num_gtes_per_gt);
+  detail::store_le64(out.subspan(kOffRgdOffset), h.rgd_offset);
+  detail::store_le64(out.subspan(kOffGdOffset), h.gd_offset);
+  detail::store_le64(out.subspan(kOffOverhead), h.overhead);
+  out[kOffUncleanShutdown] = static_cast<std::byte>(h.unclean_shutdown);
+  out[kOffNewlineChars + 0] = std::byte{'\n'};
+  out[kOffNewlineChars + 1] = std::byte{' '};
+  out[kOffNewlineChars + 2] = std::byte{'\r'};
+  out[kOffNewlineChars + 3] = std::byte{'\n'};
+  detail::store_le16(out.subspan(kOffCompressAlgorithm), h.compress_algorithm);
+}
+
+Marker decode_marker(std::span<const std::byte> b) {
+  Marker m;
+  m.value = load_le64(b.subspan(0));
+  m.size = load_le32(b.subspan(8));
+  m.type = load_le32(b.subspan(12));
+  return m;
+}
+
+void encode_metadata_marker(std::uint64_t sectors, MarkerType type, std::span<std::byte> out) {
+  std::memset(out.data(), 0, kMarkerSize);
+  detail::store_le64(out.subspan(0), sectors);
+  detail::store_le32(out.subspan(8), 0);
+  detail::store_le32(out.subspan(12), static_cast<std::uint32_t>(type));
+}
+
+void encode_grain_marker_header(std::uint64_t lba, std::uint32_t size, std::span<std::byte> out) {
+  detail::store_le64(out.subspan(0), lba);
+  detail::store_le32(out.subspan(8), size);
+}
+
+Result<SparseHeader> decode_footer_trio(std::span<const std::byte> b, std::uint64_t at) {
+  if (b.size() < kFooterTrioBytes)
+    return corrupt_at("vmdk", "footer", at,
+                      fmt::format("expected {} bytes, found {}", kFooterTrioBytes, b.size()));
+  const Marker fm = decode_marker(b);
+  if (fm.size != 0 || fm.type != static_cast<std::uint32_t>(MarkerType::footer))
+    return corrupt_at("vmdk", "footer marker", at,
+                      fmt::format("expected a footer marker (size 0, type 3), found size {} type {}",
+                                  fm.size, fm.type));
+  const Marker eos = decode_marker(b.subspan(2 * kSector));
+  if (eos.value != 0 || eos.size != 0 || eos.type != static_cast<std::uint32_t>(MarkerType::eos))
+    return corrupt_at("vmdk", "end-of-stream marker", at + 2 * kSector,
+                      fmt::format("expected value 0, size 0, type 0, found {}, {}, {}", eos.value,
+                                  eos.size, eos.type));
+  VDISK_ASSIGN_OR_RETURN(SparseHeader h, decode_sparse_header(b.subspan(kSector, kHeaderSize), at + kSector));
+  if (h.gd_at_end())
+    return corrupt_at("vmdk", "footer", at + kSector, "the footer's gdOffset is GD_AT_END too");
+  return h;
+}
+
+bool looks_like_zlib(std::span<const std::byte> b) {
+  if (b.size() < 2) return false;
+  const unsigned cmf = std::to_integer<unsigned>(b[0]);
+  const unsigned flg = std::to_integer<unsigned>(b[1]);
+  return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
+}
+
+Status inflate_grain(std::span<const std::byte> in, std::span<std::byte> out, std::uint64_t at) {
+  if (in.size() > std::numeric_limits<uInt>::max() || out.size() > std::numeric_limits<uInt>::max())
+    return corrupt_at("vmdk", "compressed grain", at, "size exceeds the inflater's limit");
+  z_stream z{};
+  const bool zlib = looks_like_zlib(in);
+  if ((zlib ? inflateInit(&z) : inflateInit2(&z, -MAX_WBITS)) != Z_OK)
+    return internal_error("vmdk: zlib inflateInit failed");
+  // zlib's API takes non-const input pointers but does not write through them.
+  z.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = inflate(&z, Z_FINISH);
+  std::uint64_t produced = out.size() - z.avail_out;
+  bool overflow = false;
+  if (rc != Z_STREAM_END && z.avail_out == 0 && rc != Z_DATA_ERROR) {
+    // The output is full but the stream has not ended: see whether more would come.
+    unsigned char extra = 0;
+    z.next_out = &extra;
+    z.avail_out = 1;
+    rc = inflate(&z, Z_FINISH);
+    overflow = z.avail_out == 0;
+  }
+  inflateEnd(&z);
+  if (overflow)
+    return corrupt_at("vmdk", "compressed grain", at,
+                      fmt::format("inflates to more than the expected {} bytes", out.size()));
+  if (rc != Z_STREAM_END)
+    return corrupt_at("vmdk", "compressed grain", at,
+                      fmt::format("{} data is malformed or truncated (zlib error {})",
+                                  zlib ? "zlib" : "deflate", rc));
+  if (produced != out.size())
+    return corrupt_at("vmdk", "compressed grain", at,
+                      fmt::format("inflates to {} bytes, expected {}", produced, out.size()));
+  return {};
+}
+
+}  // namespace vdisk::vmdk
