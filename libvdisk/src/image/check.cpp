@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "gcp/gcp.h"
 #include "vhd/vhd.h"
 
 namespace vdisk {
@@ -27,10 +28,11 @@ Properties CheckReport::to_properties() const {
   return p;
 }
 
-std::vector<std::string_view> check_targets() { return {"azure"}; }
+std::vector<std::string_view> check_targets() { return {"azure", "gcp"}; }
 
 Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target) {
   if (target == "azure") return vhd::check_azure(path);
+  if (target == "gcp") return gcp::check_gcp(path);
   return invalid_argument(fmt::format("unknown check target '{}' (known: {})", target,
                                       fmt::join(check_targets(), ", ")));
 }

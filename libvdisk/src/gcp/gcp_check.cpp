@@ -1,0 +1,358 @@
+// `vdconvert check --for gcp`: decompress and walk the whole archive, report every rule GCP
+// applies to an image tarball (formats.md 4.1-4.4, peers.md 2.2) and the SHA-256 of disk.raw's
+// content (holes expanded), comparable with `sha256sum` of the padded source disk.
+//
+// Hostile input: the file is read in fixed chunks, the tar walk keeps one block buffer, the
+// sparse map is bounded (kMaxMapEntries), and content hashing is skipped above kMaxHashBytes so
+// a forged realsize cannot make the check run for days.
+#include <zlib.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "gcp/gcp.h"
+#include "gcp/sha256.h"
+#include "gcp/tar.h"
+#include "util/checked.h"
+
+namespace vdisk::gcp {
+namespace {
+
+constexpr std::size_t kMaxMapEntries = 1u << 22;
+constexpr std::uint64_t kMaxHashBytes = 64 * detail::kTiB;
+constexpr std::size_t kChunk = 1u << 20;
+
+struct Member {
+  std::string name;
+  char typeflag = 0;
+  std::uint64_t size = 0;       // stored bytes
+  std::uint64_t real_size = 0;  // file size
+  std::vector<SparseRegion> map;
+};
+
+// A push parser over the uncompressed tar stream.
+class TarWalker {
+ public:
+  void feed(std::span<const std::byte> data) {
+    while (!data.empty() && error_.ok()) {
+      if (state_ == State::data) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), left_));
+        consume_data(data.first(n));
+        data = data.subspan(n);
+        left_ -= n;
+        pos_ += n;
+        if (left_ == 0) end_member();
+        continue;
+      }
+      const std::size_t n = std::min(data.size(), kTarBlock - have_);
+      std::copy_n(data.begin(), n, block_.begin() + static_cast<std::ptrdiff_t>(have_));
+      have_ += n;
+      data = data.subspan(n);
+      if (have_ == kTarBlock) {
+        have_ = 0;
+        on_block();
+        pos_ += kTarBlock;
+      }
+    }
+  }
+
+  // Results.
+  Status error_;
+  std::vector<Member> members;
+  std::size_t bad_checksums = 0;
+  std::size_t non_gnu_magic = 0;
+  std::size_t zero_blocks_at_end = 0;
+  bool trailing_garbage = false;
+  bool ended = false;          // saw the end-of-archive zero blocks
+  Status map_status;           // disk.raw's sparse map
+  std::uint64_t disk_bytes = 0;  // disk.raw content bytes hashed
+  bool hashing = false;
+  bool hash_skipped = false;
+  Sha256 sha;
+
+  bool mid_member() const { return state_ != State::header && state_ != State::end; }
+
+ private:
+  enum class State { header, extension, data, end };
+
+  void on_block() {
+    std::span<const std::byte> b(block_.data(), kTarBlock);
+    switch (state_) {
+      case State::end:
+        if (is_zero_block(b)) ++zero_blocks_at_end;
+        else trailing_garbage = true;
+        return;
+      case State::extension: {
+        auto more = decode_sparse_extension(b, pos_, cur_.map, kMaxMapEntries);
+        if (!more.ok()) {
+          error_ = more.status();
+          return;
+        }
+        if (!*more) start_data();
+        return;
+      }
+      case State::header: break;
+      case State::data: return;
+    }
+    if (is_zero_block(b)) {
+      state_ = State::end;
+      ended = true;
+      zero_blocks_at_end = 1;
+      return;
+    }
+    auto h = decode_header(b, pos_);
+    if (!h.ok()) {
+      error_ = h.status();
+      return;
+    }
+    if (!h->checksum_ok) ++bad_checksums;
+    if (h->magic != TarMagic::gnu) ++non_gnu_magic;
+    cur_ = Member{h->name, h->typeflag, h->size, h->typeflag == 'S' ? h->real_size : h->size,
+                  std::move(h->map)};
+    if (h->typeflag == 'S' && h->is_extended) {
+      state_ = State::extension;
+      return;
+    }
+    start_data();
+  }
+
+  void start_data() {
+    hashing = false;
+    if (cur_.name == "disk.raw" && disk_members_++ == 0) {
+      if (cur_.typeflag == 'S') map_status = validate_sparse_map(cur_.map, cur_.real_size, cur_.size);
+      hash_skipped = cur_.real_size > kMaxHashBytes;
+      hashing = (cur_.typeflag == '0' || cur_.typeflag == '\0' ||
+                 (cur_.typeflag == 'S' && map_status.ok())) && !hash_skipped;
+    }
+    region_ = 0;
+    region_left_ = 0;
+    sparse_pos_ = 0;
+    auto padded = detail::round_up(cur_.size, kTarBlock);
+    if (!padded) {
+      error_ = corrupt_at("tar", "header size", pos_, "size overflows");
+      return;
+    }
+    left_ = *padded;
+    stored_seen_ = 0;
+    if (left_ == 0) end_member();
+    else state_ = State::data;
+  }
+
+  // Member bytes: for disk.raw, hash them where they belong in the file.
+  void consume_data(std::span<const std::byte> d) {
+    if (!hashing) return;
+    if (cur_.typeflag != 'S') {
+      const std::uint64_t want = cur_.size > stored_seen_ ? cur_.size - stored_seen_ : 0;
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(want, d.size()));
+      sha.update(d.first(n));
+      disk_bytes += n;
+      stored_seen_ += d.size();
+      return;
+    }
+    // Sparse: regions in map order, each padded to whole blocks in the stream.
+    while (!d.empty()) {
+      if (region_left_ == 0) {
+        if (region_ + 1 >= cur_.map.size()) return;  // only the terminator remains: padding
+        const SparseRegion& r = cur_.map[region_];
+        sha.update_zeros(r.offset - sparse_pos_);
+        disk_bytes += r.offset - sparse_pos_;
+        sparse_pos_ = r.offset;
+        region_left_ = *detail::round_up(r.length, kTarBlock);
+        region_data_ = r.length;
+      }
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(region_left_, d.size()));
+      const auto real = static_cast<std::size_t>(std::min<std::uint64_t>(region_data_, n));
+      sha.update(d.first(real));
+      disk_bytes += real;
+      sparse_pos_ += real;
+      region_data_ -= real;
+      region_left_ -= n;
+      d = d.subspan(n);
+      if (region_left_ == 0) ++region_;
+    }
+  }
+
+  void end_member() {
+    if (hashing) {
+      if (cur_.typeflag == 'S') {
+        sha.update_zeros(cur_.real_size - sparse_pos_);
+        disk_bytes += cur_.real_size - sparse_pos_;
+      }
+      hashing = false;
+      hashed_member_ = true;
+    }
+    members.push_back(std::move(cur_));
+    cur_ = {};
+    state_ = State::header;
+  }
+
+  State state_ = State::header;
+  std::array<std::byte, kTarBlock> block_{};
+  std::size_t have_ = 0;
+  std::uint64_t pos_ = 0;
+  std::uint64_t left_ = 0;
+  std::uint64_t stored_seen_ = 0;
+  Member cur_;
+  std::size_t disk_members_ = 0;
+  std::size_t region_ = 0;
+  std::uint64_t region_left_ = 0, region_data_ = 0, sparse_pos_ = 0;
+  bool hashed_member_ = false;
+
+ public:
+  bool hashed() const { return hashed_member_; }
+};
+
+// Parses the gzip member header; returns its length or 0 when malformed/truncated.
+std::size_t gzip_header_length(std::span<const std::byte> b) {
+  auto at = [&](std::size_t i) { return static_cast<std::uint8_t>(b[i]); };
+  if (b.size() < 10 || at(0) != 0x1f || at(1) != 0x8b || at(2) != 8) return 0;
+  const std::uint8_t flags = at(3);
+  if (flags & 0xe0) return 0;
+  std::size_t p = 10;
+  if (flags & 4) {  // FEXTRA
+    if (p + 2 > b.size()) return 0;
+    p += 2 + (std::size_t{at(p)} | (std::size_t{at(p + 1)} << 8));
+  }
+  for (std::uint8_t f : {std::uint8_t{8}, std::uint8_t{16}}) {  // FNAME, FCOMMENT
+    if (!(flags & f)) continue;
+    while (p < b.size() && at(p) != 0) ++p;
+    ++p;
+  }
+  if (flags & 2) p += 2;  // FHCRC
+  return p <= b.size() ? p : 0;
+}
+
+}  // namespace
+
+Result<CheckReport> check_gcp(const std::filesystem::path& path) {
+  VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
+  CheckReport report;
+  report.target = "gcp";
+  report.path = path.string();
+  auto add = [&report](std::string rule, bool passed, std::string detail) {
+    report.items.push_back({std::move(rule), passed, std::move(detail)});
+  };
+  const std::string name = path.filename().string();
+  add("file name ends in .tar.gz", name.size() > 7 && name.ends_with(".tar.gz"), name);
+
+  const std::uint64_t fsize = file->size();
+  std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(fsize, 64 * 1024)));
+  VDISK_RETURN_IF_ERROR(file->read_at(0, head));
+  const std::size_t hlen = gzip_header_length(head);
+  add("gzip header is valid (1f 8b, deflate)", hlen > 0,
+      hlen > 0 ? fmt::format("{} header bytes", hlen) : "not a gzip member header");
+  if (hlen == 0) return report;
+
+  z_stream z{};
+  if (inflateInit2(&z, -15) != Z_OK) return internal_error("gcp: inflateInit2 failed");
+  TarWalker tar;
+  std::vector<std::byte> in(kChunk), out(kChunk);
+  std::uint64_t next_in = hlen;  // file offset of the next compressed byte to read
+  std::uint32_t crc = 0;
+  std::uint64_t total = 0;
+  int rc = Z_OK;
+  std::string inflate_error;
+  while (rc != Z_STREAM_END && tar.error_.ok()) {
+    if (z.avail_in == 0) {
+      if (next_in >= fsize) {
+        inflate_error = fmt::format("compressed data ends at {} before the deflate stream does",
+                                    fsize);
+        break;
+      }
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, fsize - next_in));
+      Status s = file->read_at(next_in, std::span(in).first(n));
+      if (!s.ok()) {
+        inflateEnd(&z);
+        return s;
+      }
+      next_in += n;
+      z.next_in = reinterpret_cast<Bytef*>(in.data());
+      z.avail_in = static_cast<uInt>(n);
+    }
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && z.avail_in == 0)) {
+      inflate_error = fmt::format("inflate error {} ({}) after {} bytes out", rc,
+                                  z.msg ? z.msg : "", total);
+      break;
+    }
+    const std::size_t produced = out.size() - z.avail_out;
+    crc = static_cast<std::uint32_t>(::crc32(crc, reinterpret_cast<Bytef*>(out.data()),
+                                             static_cast<uInt>(produced)));
+    total += produced;
+    tar.feed(std::span(out).first(produced));
+  }
+  const std::uint64_t trailer_at = next_in - z.avail_in;
+  inflateEnd(&z);
+  const bool complete = rc == Z_STREAM_END;
+  add("deflate stream decompresses completely", complete,
+      complete ? fmt::format("{} bytes of tar", total) : inflate_error.empty()
+                                                            ? tar.error_.message()
+                                                            : inflate_error);
+  if (complete) {
+    std::array<std::byte, 8> trailer{};
+    const bool have_trailer = trailer_at + 8 <= fsize && file->read_at(trailer_at, trailer).ok();
+    auto le32 = [&](std::size_t i) {
+      return std::uint32_t{static_cast<std::uint8_t>(trailer[i])} |
+             (std::uint32_t{static_cast<std::uint8_t>(trailer[i + 1])} << 8) |
+             (std::uint32_t{static_cast<std::uint8_t>(trailer[i + 2])} << 16) |
+             (std::uint32_t{static_cast<std::uint8_t>(trailer[i + 3])} << 24);
+    };
+    add("gzip CRC-32 matches the data", have_trailer && le32(0) == crc,
+        have_trailer ? fmt::format("stored 0x{:08x}, computed 0x{:08x}", le32(0), crc)
+                     : "trailer missing");
+    add("gzip ISIZE matches the data length mod 2^32",
+        have_trailer && le32(4) == static_cast<std::uint32_t>(total),
+        have_trailer ? fmt::format("stored {}, data {} bytes", le32(4), total) : "trailer missing");
+    const std::uint64_t after = have_trailer ? fsize - trailer_at - 8 : 0;
+    add("file is a single gzip member (nothing after the trailer)", have_trailer && after == 0,
+        fmt::format("{} bytes follow the first member", after));
+  }
+  add("tar stream parses", tar.error_.ok() && !tar.mid_member(),
+      !tar.error_.ok() ? tar.error_.message()
+                       : (tar.mid_member() ? "archive ends inside a member" : "ok"));
+  add("every tar header checksum is valid", tar.bad_checksums == 0 && !tar.members.empty(),
+      fmt::format("{} of {} headers bad", tar.bad_checksums, tar.members.size()));
+  add("tar headers use GNU/OLDGNU magic \"ustar  \\0\"",
+      tar.non_gnu_magic == 0 && !tar.members.empty(),
+      fmt::format("{} of {} headers have another magic", tar.non_gnu_magic, tar.members.size()));
+  std::vector<std::string> names;
+  const Member* disk = nullptr;
+  std::size_t disks = 0;
+  for (const auto& m : tar.members) {
+    names.push_back(m.name);
+    if (m.name == "disk.raw" && disks++ == 0) disk = &m;
+  }
+  add("exactly one member named disk.raw", disks == 1,
+      fmt::format("members: {}", names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+  add("archive ends with two zero blocks", tar.ended && tar.zero_blocks_at_end >= 2 &&
+                                               !tar.trailing_garbage,
+      fmt::format("{} zero blocks{}", tar.zero_blocks_at_end,
+                  tar.trailing_garbage ? ", then non-zero data" : ""));
+  if (!disk) return report;
+  const bool sparse = disk->typeflag == 'S';
+  add("disk.raw is a regular ('0') or GNU sparse ('S') file",
+      sparse || disk->typeflag == '0' || disk->typeflag == '\0',
+      fmt::format("typeflag '{}'", disk->typeflag ? disk->typeflag : ' '));
+  add("disk.raw size is a whole number of GiB",
+      disk->real_size > 0 && disk->real_size % detail::kGiB == 0,
+      fmt::format("{} bytes = {} GiB + {} bytes", disk->real_size, disk->real_size / detail::kGiB,
+                  disk->real_size % detail::kGiB));
+  if (sparse)
+    add("sparse map is sane (ordered, inside the size, terminated, sums to the stored size)",
+        tar.map_status.ok(),
+        tar.map_status.ok() ? fmt::format("{} regions, {} bytes stored", disk->map.size() - 1,
+                                          disk->size)
+                            : tar.map_status.message());
+  const bool hashed = tar.hashed() && tar.disk_bytes == disk->real_size;
+  add("disk content read completely (sha256 in detail)", hashed,
+      hashed ? fmt::format("sha256 {}", tar.sha.hex())
+             : (tar.hash_skipped ? "not hashed: size above 64 TiB"
+                                 : fmt::format("read {} of {} bytes", tar.disk_bytes,
+                                               disk->real_size)));
+  return report;
+}
+
+}  // namespace vdisk::gcp
