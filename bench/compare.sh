@@ -2,12 +2,12 @@
 # Times vdconvert against the peer pipelines on the same generated input, in one run, and
 # prints a Markdown report (wall time, ratio, peak RSS). Usage:
 #   bench/compare.sh [VDCONVERT] [WORKDIR] > report.md
-# Defaults: build/tools/vdconvert/vdconvert and a directory under /var/tmp (not tmpfs).
+# Defaults: build/tools/vdconvert and a directory under /var/tmp (not tmpfs).
 # Each command runs REPS times (default 3) after one warm-up; the best time is reported, with
 # the page cache warm for both sides. Knobs: DISK_GIB (virtual size), DATA_MIB (data written).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-VD=${1:-$here/../build/tools/vdconvert/vdconvert}
+VD=${1:-$here/../build/tools/vdconvert}
 WORK=${2:-/var/tmp/vdisk-bench}
 REPS=${REPS:-3}
 DISK_GIB=${DISK_GIB:-4}

@@ -13,7 +13,7 @@ fi
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DVDISK_BUILD_TESTS=OFF \
   -DVDISK_BUILD_BENCH=OFF -DVDISK_BUILD_FUZZ=OFF >/dev/null
 cmake --build build-release --target vdconvert -j"$(nproc)"
-VD=build-release/tools/vdconvert/vdconvert
+VD=build-release/tools/vdconvert
 
 mkdir -p out
 rm -f out/sample.raw out/sample-azure.vhd

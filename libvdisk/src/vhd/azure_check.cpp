@@ -34,8 +34,8 @@ Result<CheckReport> check_azure(const std::filesystem::path& path) {
   }
   const std::uint64_t data_size = file_size - kFooterSize;
   add("file size is a whole number of MiB plus the 512-byte footer",
-      data_size % detail::kMiB == 0, fmt::format("{} bytes = {} + 512", file_size,
-                                                 mib_text(data_size)));
+      data_size % detail::kMiB == 0,
+      fmt::format("{} bytes: data {} + 512-byte footer", file_size, mib_text(data_size)));
 
   std::array<std::byte, kFooterSize> raw{};
   VDISK_RETURN_IF_ERROR(file->read_at(data_size, raw));
