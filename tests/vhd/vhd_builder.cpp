@@ -102,7 +102,8 @@ void reseal_vhd(std::vector<std::byte>& bytes, std::uint64_t header_offset) {
   };
   fix_footer(0);
   fix_footer(bytes.size() - kFooterSize);
-  if (header_offset + kDynHeaderSize <= bytes.size()) {
+  if (header_offset + kDynHeaderSize <= bytes.size() &&
+      std::memcmp(bytes.data() + header_offset, "cxsparse", 8) == 0) {
     auto h = s.subspan(header_offset, kDynHeaderSize);
     detail::store_be32(h.subspan(kDynOffChecksum), dynamic_header_checksum(h));
   }

@@ -22,7 +22,9 @@ test::DynamicVhdSpec spec() {
 }
 
 Status open_status(const std::vector<std::byte>& b) {
-  return open_image(memory_file(b, "<hostile.vhd>"), {}, {}).status();
+  OpenOptions o;
+  o.format = "vhd";
+  return open_image(memory_file(b, "<hostile.vhd>"), {}, o).status();
 }
 
 // Edits a big-endian field of the dynamic header (at 512) and reseals the checksums.

@@ -103,7 +103,10 @@ Result<std::unique_ptr<StreamSource>> open_fixed_stream(std::unique_ptr<InputStr
     return corrupt_at("vhd", "stream", 0,
                       fmt::format("expected at least a {}-byte footer, found {} bytes",
                                   kFooterSize, n));
-  if (std::memcmp(first.data(), "conectix", 8) == 0)
+  // A footer copy at the start means a dynamic or differencing disk. (A fixed disk whose data
+  // is empty, or itself starts with a fixed VHD footer, is read normally.)
+  auto head = decode_footer(first, 0);
+  if (head.ok() && head->disk_type != static_cast<std::uint32_t>(DiskType::fixed))
     return unsupported(fmt::format(
         "vhd: {} starts with a footer copy, so it is a dynamic or differencing VHD, which "
         "cannot be read from a stream (its blocks are addressed by offset); save it to a file "
