@@ -187,6 +187,11 @@ m, s = pty.openpty()
 r = subprocess.run([v, "convert", "--to", "vhd", "disk.raw", "-"], stdout=s, stderr=subprocess.PIPE)
 assert r.returncode == 1, r
 assert b"terminal" in r.stderr, r.stderr
+# Nor read from one.
+for args in (["convert", "--to", "vhd", "-", "tty-in.vhd"], ["info", "-"]):
+    r = subprocess.run([v] + args, stdin=s, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    assert r.returncode == 1 and b"terminal" in r.stderr, r
+assert not os.path.exists("tty-in.vhd")
 # A progress bar is drawn in place on a terminal stderr.
 r = subprocess.run([v, "convert", "--to", "vhd", "random.raw", "tty.vhd"], stdout=subprocess.PIPE, stderr=s)
 assert r.returncode == 0, r
@@ -201,7 +206,7 @@ while True:
         break
     seen += chunk
 assert b"\r" in seen and b"100%" in seen, seen
-print("ok: no image bytes to a terminal; progress bar drawn with \\r")
+print("ok: no image bytes to or from a terminal; progress bar drawn with \\r")
 EOF
 
 echo "PASS: cli_behaviour"

@@ -72,6 +72,8 @@ Status check_streams(const Command& cmd, const RunContext& ctx) {
   if (dst == "-" && ctx.stdout_is_terminal)
     return invalid_argument(
         "convert: refusing to write image bytes to a terminal; redirect stdout or give a DST path");
+  if (src == "-" && ctx.stdin_is_terminal)
+    return invalid_argument("convert: SRC is '-' but stdin is a terminal; pipe or redirect an image");
   if (dst == "-" && src != "-" && fd_is_path(1, src))
     return invalid_argument(fmt::format(
         "convert: stdout is the input file {}; refusing to write over it", src));
@@ -178,7 +180,7 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--from", "", "FMT", "input format (default: probe); see 'vdconvert info'", apply_from},
+    {"--from", "", "FMT", "input format (default: probe; see the list below)", apply_from},
     {"--to", "", "TARGET", "output target (required; see the list below)", apply_to},
     {"--force", "-f", "", "replace an existing DST", apply_force},
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
