@@ -1,0 +1,133 @@
+// The "iso9660" input driver: an ISO's bytes are the disk's bytes (read like raw), and info adds
+// the volume facts and the boot report. Opening warns when the image will not boot as a disk.
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "image/driver.h"
+#include "iso9660/iso_records.h"
+#include "raw/raw.h"
+#include "vdisk/iso9660.h"
+
+namespace vdisk::iso9660 {
+namespace {
+
+// Lets the raw source and the volume share one open file.
+class SharedFile final : public RandomAccessFile {
+ public:
+  explicit SharedFile(std::shared_ptr<const RandomAccessFile> f) : f_(std::move(f)) {}
+  std::uint64_t size() const override { return f_->size(); }
+  Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override {
+    return f_->read_at(offset, dst);
+  }
+  Status allocation(std::uint64_t offset, std::uint64_t length,
+                    std::vector<Extent>& out) const override {
+    return f_->allocation(offset, length, out);
+  }
+  const std::string& name() const override { return f_->name(); }
+
+ private:
+  std::shared_ptr<const RandomAccessFile> f_;
+};
+
+class IsoSource final : public BlockSource {
+ public:
+  IsoSource(std::unique_ptr<BlockSource> raw, std::unique_ptr<Volume> volume,
+            std::string volume_problem, BootReport report)
+      : raw_(std::move(raw)), volume_(std::move(volume)),
+        volume_problem_(std::move(volume_problem)), report_(std::move(report)) {}
+  std::uint64_t size() const override { return raw_->size(); }
+  Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
+    return raw_->read(offset, dst);
+  }
+  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
+    return raw_->map(offset, length, out);
+  }
+  std::string_view format() const override { return "iso9660"; }
+  void describe(Properties& out) const override {
+    Properties& v = out.add_object("iso9660");
+    if (volume_)
+      describe_volume(volume_->info(), v);
+    else
+      v.add("problem", volume_problem_);
+    describe_boot_report(report_, out.add_object("boot"));
+  }
+
+ private:
+  std::unique_ptr<BlockSource> raw_;
+  std::unique_ptr<Volume> volume_;
+  std::string volume_problem_;
+  BootReport report_;
+};
+
+int probe(const vdisk::detail::ProbeData& d) {
+  constexpr std::size_t kPvd = detail::kFirstDescriptorBlock * detail::kBlockSize;
+  if (d.head.size() < kPvd + 7) return 0;
+  const auto* p = d.head.data() + kPvd;
+  if (std::memcmp(p + 1, "CD001", 5) != 0) return 0;
+  const auto type = std::to_integer<std::uint8_t>(p[0]);
+  if (type != detail::kVdPrimary && type != detail::kVdBoot) return 0;
+  return 80;
+}
+
+class IsoStream final : public StreamSource {
+ public:
+  explicit IsoStream(std::unique_ptr<StreamSource> raw) : raw_(std::move(raw)) {}
+  std::optional<std::uint64_t> size() const override { return raw_->size(); }
+  Result<std::size_t> read(std::span<std::byte> dst) override { return raw_->read(dst); }
+  std::string_view format() const override { return "iso9660"; }
+
+ private:
+  std::unique_ptr<StreamSource> raw_;
+};
+
+// From a stream the ISO is copied as the raw disk it is; the boot report needs random access.
+Result<std::unique_ptr<StreamSource>> open_stream(std::unique_ptr<InputStream> in,
+                                                  const OpenOptions& o) {
+  vdisk::detail::diagnose(o, Diagnostic::Level::note,
+                          "iso9660: read from a stream, so the boot report is not available");
+  return std::unique_ptr<StreamSource>(std::make_unique<IsoStream>(raw::open_stream(std::move(in))));
+}
+
+Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file,
+                                          const std::filesystem::path&, const OpenOptions& o) {
+  std::shared_ptr<const RandomAccessFile> shared(std::move(file));
+  std::unique_ptr<Volume> volume;
+  std::string problem;
+  if (auto v = Volume::open(shared); v.ok()) {
+    volume = std::move(*v);
+  } else {
+    // The bytes are still a disk; the filesystem facts are just unavailable.
+    problem = v.status().message();
+    vdisk::detail::diagnose(o, Diagnostic::Level::warning,
+                            "iso9660: the file system could not be read: " + problem);
+  }
+  VDISK_ASSIGN_OR_RETURN(BootReport report, boot_report(*shared, volume.get()));
+  if (!report.bios_bootable_as_disk && !report.uefi_bootable_as_disk)
+    vdisk::detail::diagnose(
+        o, Diagnostic::Level::warning,
+        fmt::format("iso9660: this ISO will not boot as a disk: BIOS: {}; UEFI: {}",
+                    report.bios_reason, report.uefi_reason));
+  else if (!report.bios_bootable_as_disk)
+    vdisk::detail::diagnose(o, Diagnostic::Level::note,
+                            "iso9660: boots as a disk only with UEFI (Azure Gen2); BIOS: " +
+                                report.bios_reason);
+  else if (!report.uefi_bootable_as_disk)
+    vdisk::detail::diagnose(o, Diagnostic::Level::note,
+                            "iso9660: boots as a disk only with BIOS (Azure Gen1); UEFI: " +
+                                report.uefi_reason);
+  auto raw = raw::open_source(std::make_unique<SharedFile>(shared));
+  return std::unique_ptr<BlockSource>(std::make_unique<IsoSource>(
+      std::move(raw), std::move(volume), std::move(problem), std::move(report)));
+}
+
+}  // namespace
+}  // namespace vdisk::iso9660
+
+namespace vdisk::detail {
+const FormatDriver& iso9660_driver() {
+  static constexpr FormatDriver kDriver{"iso9660", &iso9660::probe, &iso9660::open,
+                                        &iso9660::open_stream};
+  return kDriver;
+}
+}  // namespace vdisk::detail
