@@ -85,4 +85,13 @@ done
 qemu-img compare -q -f vpc -F vpc dyn-aligned.vhd dyn-azure.vhd || fail "dynamic to azure differs"
 "$VDCONVERT" check --for azure dyn-azure.vhd >/dev/null || fail "dynamic to azure: check failed"
 echo "ok: dynamic to azure: qemu-img compare equal, check passed"
+# A fixed VHD from stdin: the footer is held back and checked; a dynamic one is refused.
+"$VDCONVERT" convert --from vhd --to raw - stdin.raw < exact.vhd
+expect_eq "$(sha stdin.raw)" "$(sha unaligned.raw)" "fixed VHD from stdin: sha256 equal to the source"
+if "$VDCONVERT" convert --from vhd --to raw - stdin-dyn.raw < dyn-small.vhd 2>dyn-stdin.err; then
+  fail "dynamic VHD from stdin was accepted"
+fi
+grep -q "dynamic" dyn-stdin.err || fail "dynamic VHD from stdin: unclear message: $(cat dyn-stdin.err)"
+[ ! -e stdin-dyn.raw ] || fail "dynamic VHD from stdin left an output file"
+echo "ok: dynamic VHD from stdin refused: $(cat dyn-stdin.err)"
 echo "PASS"
