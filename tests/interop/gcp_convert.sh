@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# vdconvert --to gcp and check --for gcp against GNU tar, bsdtar and Python's tarfile.
+source "$(dirname "$0")/lib.sh"
+need tar bsdtar python3 truncate
+python3 - <<'PY'
+import os
+with open('in.raw', 'wb') as f:
+    f.truncate(50 * 2**20 + 4096)
+    for i in range(7):
+        f.seek(i * 7 * 2**20 + 4096); f.write(os.urandom(3 * 4096) + bytes(1000) + b'end')
+PY
+"$VDCONVERT" convert --to gcp -q in.raw out.tar.gz
+cp --sparse=always in.raw want.raw && truncate -s 1G want.raw
+want=$(sha want.raw)
+expect_eq "$(tar -tzf out.tar.gz)" "disk.raw" "one member named disk.raw"
+tar -tvzf out.tar.gz | grep -q ' 1073741824 ' || fail "tar -tv size is not 1 GiB"
+mkdir x && tar -xzf out.tar.gz -C x
+expect_eq "$(sha x/disk.raw)" "$want" "GNU tar extracts the padded disk"
+expect_eq "$(bsdtar -xOf out.tar.gz disk.raw | sha256sum | cut -c1-64)" "$want" "bsdtar content"
+expect_eq "$(python3 -c 'import tarfile,hashlib,sys
+t=tarfile.open(sys.argv[1],"r:gz"); m=t.getmember("disk.raw"); h=hashlib.sha256()
+f=t.extractfile(m)
+for b in iter(lambda: f.read(1<<24), b""): h.update(b)
+print(h.hexdigest())' out.tar.gz)" "$want" "python tarfile content"
+"$VDCONVERT" check --for gcp out.tar.gz > check.txt || fail "check --for gcp failed: $(cat check.txt)"
+grep -q "sha256 $want" check.txt || fail "check does not report the content sha256"
+echo ok: check --for gcp passes
+# A VHD input converts to the same content.
+"$VDCONVERT" convert --to vhd -q in.raw in.vhd
+"$VDCONVERT" convert --to gcp -q in.vhd vhd.tar.gz
+rm -rf x && mkdir x && tar -xzf vhd.tar.gz -C x
+expect_eq "$(sha x/disk.raw)" "$want" "VHD input gives the same disk.raw"
+# GNU tar's own archive of a non-GiB disk fails the size rule.
+truncate -s 10M disk.raw && tar --format=oldgnu -Sczf small.tar.gz disk.raw
+if "$VDCONVERT" check --for gcp small.tar.gz > small.txt; then fail "non-GiB archive passed"; fi
+grep -q "FAIL disk.raw size is a whole number of GiB" small.txt || fail "size rule not reported"
+echo ok: non-GiB archive rejected
