@@ -2,7 +2,7 @@
 //
 // An ISO is a filesystem, not a disk container: as a disk (`vdconvert convert x.iso`) its bytes
 // are the disk's bytes. This header is the filesystem side: browse directories, stat and read
-// files, extract trees safely, and tell whether the image boots when written to a disk.
+// files, and tell whether the image boots when written to a disk.
 //
 // Names: Rock Ridge names are preferred when the volume carries SUSP/Rock Ridge, else the Joliet
 // tree, else plain ISO 9660 names (";1" version suffix and a trailing "." removed).
@@ -65,7 +65,8 @@ struct DataExtent {
 };
 
 struct Entry {
-  std::string name;              // UTF-8; never empty, ".", ".." and never contains '/' or NUL
+  std::string name;              // UTF-8; never ".", ".." and never contains '/' or NUL; empty
+                                 // only for the root
   EntryType type = EntryType::file;
   std::uint64_t size = 0;        // file size (uncompressed for zisofs), 0 for symlinks
   std::uint32_t mode = 0;        // POSIX mode with type bits (synthesised without Rock Ridge)
@@ -136,31 +137,6 @@ class Volume {
 // Opens a volume over a file opened by path.
 Result<std::unique_ptr<Volume>> open_volume(const std::filesystem::path& path,
                                             const VolumeOptions& options = {});
-
-// ---- Extraction -------------------------------------------------------------------------------
-
-struct ExtractOptions {
-  bool overwrite = false;        // replace existing files (never follows existing symlinks)
-  bool restore_modes = true;
-  bool restore_times = true;
-  bool symlinks = true;          // create symlinks whose targets stay inside dest; others refused
-};
-
-struct ExtractReport {
-  std::uint64_t files = 0, directories = 0, symlinks = 0, bytes = 0;
-  std::vector<std::string> skipped;  // "path: reason" for entries refused (unsafe links, devices)
-};
-
-// Extracts the entry at `path` (a file, symlink or a whole directory tree) into `dest_dir`,
-// which must exist. Nothing is ever created outside dest_dir: names are validated, parent
-// directories are created without following symlinks, and symlinks pointing outside dest_dir
-// are skipped with a reason. Existing files give already_exists unless options.overwrite.
-Result<ExtractReport> extract(const Volume& volume, std::string_view path,
-                              const std::filesystem::path& dest_dir,
-                              const ExtractOptions& options = {});
-
-// Copies a regular file's content to `out` (e.g. stdout) and finishes it.
-Status copy_file(const Volume& volume, const Entry& file, ByteSink& out);
 
 // ---- Boot report ------------------------------------------------------------------------------
 
