@@ -69,8 +69,9 @@ int probe(const detail::ProbeData& d) {
     if (magic == kSparseMagic) return decode_sparse_header(d.head.first(kHeaderSize), 0).ok() ? 100 : 30;
     if (magic == kCowdMagic) return 60;
   }
-  if (d.head.empty() || std::memchr(d.head.data(), 0, d.head.size()) != nullptr) return 0;
-  const std::string_view text(reinterpret_cast<const char*>(d.head.data()), d.head.size());
+  // qemu pads standalone descriptors with NULs to a whole sector; the text ends at the first.
+  std::string_view text(reinterpret_cast<const char*>(d.head.data()), d.head.size());
+  text = text.substr(0, text.find('\0'));
   return looks_like_descriptor(text) ? 90 : 0;
 }
 

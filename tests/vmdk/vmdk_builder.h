@@ -1,0 +1,47 @@
+// Test builders for VMDK images qemu-img cannot make: VMware's stream layout (GD_AT_END, GT/GD
+// markers, footer, EOS), grains out of LBA order, raw-deflate grains, zeroed-grain GTEs, and a
+// plain monolithicSparse writer whose bytes tests can then damage on purpose.
+#ifndef VDISK_TESTS_VMDK_VMDK_BUILDER_H_
+#define VDISK_TESTS_VMDK_VMDK_BUILDER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vdisk::vmdk::test {
+
+// A descriptor as VMware writes it for a single-extent disk.
+std::string make_descriptor(const std::string& create_type, std::uint64_t sectors,
+                            const std::string& extent_type, const std::string& file,
+                            std::uint32_t cid = 0x12345678, std::uint32_t parent_cid = 0xffffffff,
+                            const std::string& parent_hint = "");
+
+struct SparseBuild {
+  std::vector<std::byte> content;  // the virtual disk; size a multiple of 512
+  std::uint64_t grain_sectors = 128;
+  std::uint32_t gtes_per_gt = 512;
+  std::set<std::uint64_t> zeroed;  // grains stored as GTE 1 (sets flag bit 2, version 2)
+  std::string descriptor;          // embedded descriptor; empty = make_descriptor(...)
+};
+// monolithicSparse: header, descriptor at sector 1 (20 sectors), GD at 21, all GTs, grains.
+// All-zero grains are left unallocated (GTE 0).
+std::vector<std::byte> build_sparse(const SparseBuild& b);
+
+struct StreamBuild {
+  std::vector<std::byte> content;
+  std::uint64_t grain_sectors = 128;
+  bool vmware_layout = true;  // GD_AT_END + GT/GD markers + footer + EOS; else GD in front
+  bool reverse_grains = false;
+  bool raw_deflate = false;   // RFC 1951 without the zlib wrapper
+  std::string descriptor;
+};
+std::vector<std::byte> build_stream(const StreamBuild& b);
+
+// Offsets in the built images, for damaging them.
+inline constexpr std::uint64_t kBuiltGdSector = 21;
+
+}  // namespace vdisk::vmdk::test
+
+#endif  // VDISK_TESTS_VMDK_VMDK_BUILDER_H_
