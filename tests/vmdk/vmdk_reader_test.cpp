@@ -85,7 +85,7 @@ TEST_CASE("vmdk: monolithicSparse reads byte-exact with an exact map", "[vmdk][r
   CHECK(std::memcmp(part.data(), d.data() + kG - 13, part.size()) == 0);
   auto p = describe(*src);
   CHECK(p.get("create_type") == "monolithicSparse");
-  CHECK(p.get("allocated_bytes") == std::to_string(26 * kG));
+  CHECK(p.get("allocated_bytes") == std::to_string(25 * kG + 1536));  // last grain partial
 }
 
 TEST_CASE("vmdk: small grain tables span several directory entries", "[vmdk][reader]") {

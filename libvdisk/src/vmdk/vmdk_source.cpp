@@ -95,8 +95,13 @@ void VmdkSource::describe(Properties& out) const {
   out.add("file", info_.file);
   if (auto v = get("createType")) out.add("create_type", *v);
   if (auto v = get("version")) out.add("descriptor_version", *v);
-  if (auto v = get("CID")) out.add("cid", *v);
-  if (auto v = get("parentCID")) out.add("parent_cid", *v);
+  // CIDs as 8 hex digits (writers differ on leading zeros); malformed ones as written.
+  auto cid_text = [](const std::string& v) {
+    const auto c = parse_cid(v);
+    return c ? fmt::format("{:08x}", *c) : v;
+  };
+  if (auto v = get("CID")) out.add("cid", cid_text(*v));
+  if (auto v = get("parentCID")) out.add("parent_cid", cid_text(*v));
   if (auto v = get("parentFileNameHint")) out.add("parent_file_name_hint", *v);
   if (info_.sparse) {
     const SparseHeader& h = *info_.sparse;

@@ -100,13 +100,18 @@ class SparseExtentImpl final : public ExtentReader {
   }
 
   Result<std::uint64_t> allocated_bytes() const override {
-    std::uint64_t grains = 0;
+    // Virtual bytes held by allocated grains of this extent (the last grain may be partial).
+    std::uint64_t bytes = 0;
     for (std::uint64_t gdi = 0; gdi < gd_.size(); ++gdi) {
       VDISK_ASSIGN_OR_RETURN(auto gt, load_table(gdi));
       if (!gt) continue;
-      for (std::uint32_t e : *gt) grains += kind_of(e) == ExtentKind::data;
+      for (std::size_t i = 0; i < gt->size(); ++i) {
+        const std::uint64_t start = (gdi * h_.num_gtes_per_gt + i) * grain_;
+        if (kind_of((*gt)[i]) == ExtentKind::data && start < size_)
+          bytes += std::min(grain_, size_ - start);
+      }
     }
-    return grains * grain_;
+    return bytes;
   }
 
  private:
