@@ -37,12 +37,13 @@ void require_error(std::initializer_list<std::string_view> args, std::string_vie
 
 TEST_CASE("cli: convert with every option", "[cli][parse]") {
   auto r = parse({"convert", "--from", "vhd", "--to", "azure", "--force", "--threads", "3",
-                  "--progress", "--json", "in.vhd", "out.vhd"});
+                  "--no-sync", "--progress", "--json", "in.vhd", "out.vhd"});
   REQUIRE(r.ok());
   CHECK(r->spec->name == "convert");
   CHECK(r->from == "vhd");
   CHECK(r->to == "azure");
   CHECK(r->force);
+  CHECK(r->no_sync);
   CHECK(r->threads == 3);
   CHECK(r->progress == ProgressMode::always);
   CHECK(r->json);
@@ -56,6 +57,7 @@ TEST_CASE("cli: defaults when options are absent", "[cli][parse]") {
   REQUIRE(r.ok());
   CHECK(r->from.empty());
   CHECK_FALSE(r->force);
+  CHECK_FALSE(r->no_sync);
   CHECK_FALSE(r->json);
   CHECK(r->threads == 0);
   CHECK(r->progress == ProgressMode::automatic);

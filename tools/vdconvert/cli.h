@@ -34,6 +34,7 @@ struct Command {
   std::string to;                     // --to TARGET
   std::string check_for;              // --for TARGET
   bool force = false;                 // --force
+  bool no_sync = false;               // --no-sync: skip fsync before the rename
   bool json = false;                  // --json
   unsigned threads = 0;               // --threads N (0 = hardware concurrency)
   ProgressMode progress = ProgressMode::automatic;

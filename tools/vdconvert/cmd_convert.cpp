@@ -31,6 +31,10 @@ Status apply_force(Command& cmd, std::string_view) {
   cmd.force = true;
   return {};
 }
+Status apply_no_sync(Command& cmd, std::string_view) {
+  cmd.no_sync = true;
+  return {};
+}
 Status apply_threads(Command& cmd, std::string_view value) {
   VDISK_ASSIGN_OR_RETURN(cmd.threads, parse_thread_count(value));
   return {};
@@ -137,6 +141,7 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.open.on_diagnostic = ctx.console.diagnostic_fn();
   opt.pipeline.threads = cmd.threads;
   opt.overwrite = cmd.force;
+  opt.sync = !cmd.no_sync;
   const bool show_progress = cmd.progress == ProgressMode::always ||
                              (cmd.progress == ProgressMode::automatic && ctx.stderr_is_terminal);
   ProgressBar bar(ctx.console, show_progress);
@@ -184,6 +189,8 @@ constexpr OptionSpec kOptions[] = {
     {"--to", "", "TARGET", "output target (required; see the list below)", apply_to},
     {"--force", "-f", "", "replace an existing DST", apply_force},
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
+    {"--no-sync", "", "", "do not fsync DST before renaming it into place (faster, less safe)",
+     apply_no_sync},
     {"--progress", "", "", "show progress even when stderr is not a terminal", apply_progress},
     {"--quiet", "-q", "", "no progress bar and no summary line", apply_quiet},
     {"--json", "", "", "print a JSON report on stdout (not with DST '-')", apply_json},
