@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "util/endian.h"
+#include "util/utf.h"
 
 namespace vdisk::iso9660::detail {
 namespace {
@@ -19,11 +20,11 @@ constexpr std::size_t kRecLength = 0, kRecExtAttr = 1, kRecExtent = 2, kRecDataL
                       kRecDate = 18, kRecFlags = 25, kRecUnit = 26, kRecGap = 27, kRecIdLen = 32,
                       kRecId = 33;
 // Volume descriptor offsets.
-constexpr std::size_t kVdType = 0, kVdMagic = 1, kVdVersion = 6, kVdSystemId = 8,
-                      kVdVolumeId = 40, kVdSpaceSize = 80, kVdEscapes = 88, kVdSetSize = 120,
-                      kVdSeqNumber = 124, kVdBlockSize = 128, kVdRoot = 156, kVdSetId = 190,
-                      kVdPublisher = 318, kVdPreparer = 446, kVdApplication = 574,
-                      kVdCreation = 813, kVdModification = 830, kVdAppUse = 883;
+constexpr std::size_t kVdType = 0, kVdMagic = 1, kVdVersion = 6, kVdSystemId = 8, kVdVolumeId = 40,
+                      kVdSpaceSize = 80, kVdEscapes = 88, kVdSetSize = 120, kVdSeqNumber = 124,
+                      kVdBlockSize = 128, kVdRoot = 156, kVdSetId = 190, kVdPublisher = 318,
+                      kVdPreparer = 446, kVdApplication = 574, kVdCreation = 813,
+                      kVdModification = 830, kVdAppUse = 883;
 constexpr std::size_t kBootSystemId = 7, kBootCatalog = 71;
 constexpr char kElTorito[] = "EL TORITO SPECIFICATION";
 
@@ -47,24 +48,6 @@ std::int64_t to_unix(std::int64_t year, unsigned mon, unsigned day, unsigned h, 
   if (day < 1 || day > 31) day = 1;
   const std::int64_t days = days_from_civil(year, mon, day);
   return days * 86400 + h * 3600 + mi * 60 + s - std::int64_t{gmt_quarters} * 15 * 60;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // Removes a ";<digits>" version suffix.
@@ -103,9 +86,9 @@ Result<DirRecord> decode_dir_record(std::span<const std::byte> rec, std::uint64_
     return corrupt_at("iso9660", "directory record", offset,
                       fmt::format("length expected >= {}, found {}", kMinRecordLength, r.length));
   if (r.length > rec.size())
-    return corrupt_at("iso9660", "directory record", offset,
-                      fmt::format("length {} crosses the sector end ({} bytes left)", r.length,
-                                  rec.size()));
+    return corrupt_at(
+        "iso9660", "directory record", offset,
+        fmt::format("length {} crosses the sector end ({} bytes left)", r.length, rec.size()));
   rec = rec.first(r.length);
   r.ext_attr_length = u8(rec, kRecExtAttr);
   const auto extent = both_endian32(rec.subspan(kRecExtent));
@@ -121,11 +104,10 @@ Result<DirRecord> decode_dir_record(std::span<const std::byte> rec, std::uint64_
   r.gap_size = u8(rec, kRecGap);
   const std::size_t id_len = u8(rec, kRecIdLen);
   if (kRecId + id_len > r.length)
-    return corrupt_at("iso9660", "directory record", offset,
-                      fmt::format("identifier of {} bytes runs past the record length {}",
-                                  id_len, r.length));
-  if (id_len == 0)
-    return corrupt_at("iso9660", "directory record", offset, "empty identifier");
+    return corrupt_at(
+        "iso9660", "directory record", offset,
+        fmt::format("identifier of {} bytes runs past the record length {}", id_len, r.length));
+  if (id_len == 0) return corrupt_at("iso9660", "directory record", offset, "empty identifier");
   r.identifier = rec.subspan(kRecId, id_len);
   std::size_t su = kRecId + id_len + (id_len % 2 == 0 ? 1 : 0);
   if (su > r.length) su = r.length;
@@ -177,23 +159,9 @@ Result<std::string> plain_name(std::span<const std::byte> id, std::uint64_t offs
 }
 
 Result<std::string> joliet_name(std::span<const std::byte> id, std::uint64_t offset) {
-  std::string s;
-  const std::size_t n = id.size() / 2;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t cp = load_be16(id.subspan(2 * i));
-    if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < n) {
-      const std::uint32_t lo = load_be16(id.subspan(2 * i + 2));
-      if (lo >= 0xDC00 && lo < 0xE000) {
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        ++i;
-      } else {
-        cp = 0xFFFD;
-      }
-    } else if (cp >= 0xD800 && cp < 0xE000) {
-      cp = 0xFFFD;
-    }
-    append_utf8(s, cp);
-  }
+  // Joliet names are UCS-2/UTF-16 big-endian; a NUL is kept so check_component refuses it.
+  std::string s =
+      vdisk::detail::utf16_to_utf8(id, /*big_endian=*/true, vdisk::detail::Utf16End::whole);
   strip_version(s);
   VDISK_RETURN_IF_ERROR(check_component(s, "joliet directory record", offset));
   return s;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vdisk/status.h"
+#include "util/utf.h"
 #include "vhd/vhd_footer.h"
 
 namespace vdisk::vhd {
@@ -83,11 +84,10 @@ std::array<std::byte, kDynHeaderSize> encode_dynamic_header(const DynamicHeader&
 Result<DynamicHeader> decode_dynamic_header(std::span<const std::byte> bytes,
                                             std::uint64_t offset);
 
-// UTF-16 text (little- or big-endian) up to the first NUL, as UTF-8. Unpaired surrogates
-// become U+FFFD. An odd trailing byte is ignored.
-std::string utf16_to_utf8(std::span<const std::byte> text, bool big_endian);
-// UTF-8 to UTF-16 code units in the given byte order (test builders write locators with it).
-std::vector<std::byte> utf8_to_utf16(const std::string& text, bool big_endian);
+// Parent names are UTF-16 (big-endian in the header, little-endian in W2ku/W2ru locators),
+// ending at the first NUL; see util/utf.h.
+using detail::utf16_to_utf8;
+using detail::utf8_to_utf16;
 
 // The checked geometry of a dynamic disk, derived from its footer and header.
 struct DynamicLayout {
