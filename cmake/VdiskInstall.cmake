@@ -20,6 +20,13 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/vdiskConfigVersion.cmake
   COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/vdiskConfig.cmake ${PROJECT_BINARY_DIR}/vdiskConfigVersion.cmake
   DESTINATION ${VDISK_CMAKE_DIR})
+if(VDISK_HAVE_ISAL)
+  # ISA-L has no CMake package of its own: ship the find module the config uses.
+  install(FILES ${PROJECT_SOURCE_DIR}/cmake/FindISAL.cmake DESTINATION ${VDISK_CMAKE_DIR})
+  set(VDISK_PC_REQUIRES_ISAL " libisal")
+else()
+  set(VDISK_PC_REQUIRES_ISAL "")
+endif()
 
 file(RELATIVE_PATH VDISK_PC_PREFIX_REL "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 string(REGEX REPLACE "/$" "" VDISK_PC_PREFIX_REL "${VDISK_PC_PREFIX_REL}")

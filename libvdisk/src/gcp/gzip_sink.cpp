@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include "codec/codec.h"
 #include "util/endian.h"
 #include "util/zero.h"
 
@@ -55,63 +56,34 @@ struct Job {
   Status status;
 };
 
-class Deflater {
- public:
-  explicit Deflater(int level) {
-    ok_ = deflateInit2(&z_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-  }
-  ~Deflater() {
-    if (ok_) deflateEnd(&z_);
-  }
-  Deflater(const Deflater&) = delete;
-  Deflater& operator=(const Deflater&) = delete;
-
-  void run(Job& job) {
-    job.crc = static_cast<std::uint32_t>(
-        ::crc32(0, reinterpret_cast<const Bytef*>(job.input.data()),
-                static_cast<uInt>(job.input.size())));
-    if (!ok_ || deflateReset(&z_) != Z_OK) {
-      job.status = internal_error("gzip: deflate initialisation failed");
-      return;
-    }
-    if (!job.dict.empty() &&
-        deflateSetDictionary(&z_, reinterpret_cast<const Bytef*>(job.dict.data()),
-                             static_cast<uInt>(job.dict.size())) != Z_OK) {
-      job.status = internal_error("gzip: deflateSetDictionary failed");
-      return;
-    }
-    job.output.resize(deflateBound(&z_, static_cast<uLong>(job.input.size())) + 64);
-    z_.next_in = reinterpret_cast<Bytef*>(job.input.data());
-    z_.avail_in = static_cast<uInt>(job.input.size());
-    std::size_t used = 0;
-    const int flush = job.last ? Z_FINISH : Z_SYNC_FLUSH;
-    for (;;) {
-      z_.next_out = reinterpret_cast<Bytef*>(job.output.data() + used);
-      z_.avail_out = static_cast<uInt>(job.output.size() - used);
-      const int rc = deflate(&z_, flush);
-      used = job.output.size() - z_.avail_out;
-      if (rc == Z_STREAM_ERROR) {
-        job.status = internal_error("gzip: deflate failed");
-        return;
-      }
-      const bool complete = job.last ? rc == Z_STREAM_END : (z_.avail_in == 0 && z_.avail_out != 0);
-      if (complete) break;
-      job.output.resize(job.output.size() * 2);
-    }
-    job.output.resize(used);
-  }
-
- private:
-  z_stream z_{};
-  bool ok_ = false;
-};
+// Runs one job on a worker's deflater: CRC, then the chunk's deflate (codec.h).
+void run_job(codec::ChunkDeflater& deflater, Job& job) {
+  job.crc = static_cast<std::uint32_t>(
+      ::crc32(0, reinterpret_cast<const Bytef*>(job.input.data()),
+              static_cast<uInt>(job.input.size())));
+  job.status = deflater.deflate_chunk(job.dict, job.input, job.last, job.output);
+}
 
 class ParallelGzipSink final : public GzipSink {
  public:
   ParallelGzipSink(std::unique_ptr<ByteSink> out, const GzipOptions& o, unsigned threads)
       : out_(std::move(out)), opt_(o), max_in_flight_(2 * std::size_t{threads} + 2) {
     buffer_.reserve(opt_.block_bytes);
-    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+    engine_ = gzip_engine(opt_.level);
+  }
+
+  // Creates one deflater per worker (so engine errors surface here) and starts the workers.
+  Status start(unsigned threads) {
+    std::vector<std::unique_ptr<codec::ChunkDeflater>> deflaters;
+    for (unsigned i = 0; i < threads; ++i) {
+      VDISK_ASSIGN_OR_RETURN(auto d, codec::make_chunk_deflater(engine_.engine, engine_.level));
+      deflaters.push_back(std::move(d));
+    }
+    for (auto& d : deflaters)
+      workers_.emplace_back([this, dp = std::shared_ptr<codec::ChunkDeflater>(std::move(d))] {
+        worker_loop(*dp);
+      });
+    return {};
   }
 
   ~ParallelGzipSink() override {
@@ -265,8 +237,7 @@ class ParallelGzipSink final : public GzipSink {
     return {};
   }
 
-  void worker_loop() {
-    Deflater deflater(opt_.level);
+  void worker_loop(codec::ChunkDeflater& deflater) {
     for (;;) {
       Job* job = nullptr;
       {
@@ -276,7 +247,7 @@ class ParallelGzipSink final : public GzipSink {
         job = queue_.front();
         queue_.pop_front();
       }
-      deflater.run(*job);
+      run_job(deflater, *job);
       {
         std::lock_guard lock(m_);
         job->done = true;
@@ -287,6 +258,7 @@ class ParallelGzipSink final : public GzipSink {
 
   std::unique_ptr<ByteSink> out_;
   GzipOptions opt_;
+  GzipEngine engine_;
   std::size_t max_in_flight_;
   std::vector<std::byte> buffer_;
   std::vector<std::byte> history_;  // last <= 32 KiB of the uncompressed stream
@@ -306,6 +278,13 @@ class ParallelGzipSink final : public GzipSink {
 };
 
 }  // namespace
+
+GzipEngine gzip_engine(int level) noexcept {
+  // Measured in bench/gcp_compare.sh and bench/codec_bench.cpp (see gzip_sink.h).
+  if (codec::engine_available(codec::Engine::isal) && level >= 1 && level <= 6)
+    return {codec::Engine::isal, level <= 2 ? 1 : (level <= 4 ? 2 : 3)};
+  return {codec::Engine::zlib, level};
+}
 
 std::uint32_t crc32_extend_zeros(std::uint32_t crc, std::uint64_t length) {
   // CRC of `length` zeros by binary decomposition, then appended with crc32_combine.
@@ -339,8 +318,9 @@ Result<std::unique_ptr<GzipSink>> make_gzip_sink(std::unique_ptr<ByteSink> out,
   unsigned threads = options.threads ? options.threads
                                      : std::max(1u, std::thread::hardware_concurrency());
   if (threads > 256) return invalid_argument(fmt::format("gzip: threads {} > 256", threads));
-  return std::unique_ptr<GzipSink>(
-      std::make_unique<ParallelGzipSink>(std::move(out), options, threads));
+  auto sink = std::make_unique<ParallelGzipSink>(std::move(out), options, threads);
+  VDISK_RETURN_IF_ERROR(sink->start(threads));
+  return std::unique_ptr<GzipSink>(std::move(sink));
 }
 
 }  // namespace vdisk::gcp

@@ -8,6 +8,12 @@
 // for 1 MiB of zeros (self-contained, byte-aligned), ~1 KB of output per MiB, and the CRC is
 // extended over them arithmetically (formats.md 4.1, peers.md 4 item 4).
 //
+// Engines (codec/codec.h): gzip levels map to a deflate engine and level as measured in
+// bench/RESULTS.md ("GCP tarball"); the gzip level is a speed/size knob, not zlib's level:
+//   with ISA-L compiled in: 1-2 -> ISA-L 1, 3-4 -> ISA-L 2, 5-6 (default) -> ISA-L 3,
+//                            0 and 7-9 -> zlib at the same level;
+//   without ISA-L:          zlib at the same level.
+//
 // Determinism: the output depends only on the sequence of write()/write_zeroes() calls and on
 // level and block_bytes, never on `threads` or timing.
 //
@@ -21,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "codec/codec.h"
 #include "vdisk/io.h"
 #include "vdisk/status.h"
 
@@ -39,6 +46,13 @@ class GzipSink : public ByteSink {
   // CRC-32 of the uncompressed bytes compressed so far (complete after finish()).
   virtual std::uint32_t crc32() const = 0;
 };
+
+struct GzipEngine {
+  codec::Engine engine;
+  int level;
+};
+// The engine and engine level used for gzip `level` (0..9) in this build.
+GzipEngine gzip_engine(int level) noexcept;
 
 // Wraps `out`; finish() writes the last block and the trailer, then finishes `out`. Destroying
 // the sink unfinished discards `out` (its own contract). invalid_argument for bad options.

@@ -1,0 +1,70 @@
+// Engine dispatch for the codec interface (see codec.h).
+#include "codec/codec.h"
+
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace vdisk::codec {
+
+std::string_view engine_name(Engine engine) noexcept {
+  return engine == Engine::isal ? "isal" : "zlib";
+}
+
+bool engine_available(Engine engine) noexcept {
+#ifdef VDISK_HAVE_ISAL
+  if (engine == Engine::isal) return true;
+#endif
+  return engine == Engine::zlib;
+}
+
+std::vector<Engine> available_engines() {
+  std::vector<Engine> v{Engine::zlib};
+  if (engine_available(Engine::isal)) v.push_back(Engine::isal);
+  return v;
+}
+
+int max_level(Engine engine) noexcept { return engine == Engine::isal ? 3 : 9; }
+
+Result<std::unique_ptr<ChunkDeflater>> make_chunk_deflater(Engine engine, int level) {
+  if (!engine_available(engine))
+    return invalid_argument(
+        fmt::format("deflate: engine {} is not compiled into this build", engine_name(engine)));
+  if (level < 0 || level > max_level(engine))
+    return invalid_argument(fmt::format("deflate: level {} not in 0..{} for engine {}", level,
+                                        max_level(engine), engine_name(engine)));
+#ifdef VDISK_HAVE_ISAL
+  if (engine == Engine::isal) return detail::make_isal_deflater(level);
+#endif
+  return detail::make_zlib_deflater(level);
+}
+
+bool looks_like_zlib(std::span<const std::byte> in) noexcept {
+  if (in.size() < 2) return false;
+  const unsigned cmf = std::to_integer<unsigned>(in[0]);
+  const unsigned flg = std::to_integer<unsigned>(in[1]);
+  return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
+}
+
+Result<std::size_t> inflate_zlib_or_raw(Engine engine, std::span<const std::byte> in,
+                                        std::span<std::byte> out) {
+  if (!engine_available(engine))
+    return invalid_argument(
+        fmt::format("inflate: engine {} is not compiled into this build", engine_name(engine)));
+  constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
+  if (in.size() > kMax || out.size() > kMax)
+    return invalid_argument(fmt::format(
+        "inflate: buffers of {} and {} bytes exceed the 4 GiB - 1 limit", in.size(), out.size()));
+  const bool zlib = looks_like_zlib(in);
+#ifdef VDISK_HAVE_ISAL
+  if (engine == Engine::isal) return detail::isal_inflate(zlib, in, out);
+#endif
+  return detail::zlib_inflate(zlib, in, out);
+}
+
+Result<std::size_t> inflate_zlib_or_raw(std::span<const std::byte> in, std::span<std::byte> out) {
+  return inflate_zlib_or_raw(engine_available(Engine::isal) ? Engine::isal : Engine::zlib, in,
+                             out);
+}
+
+}  // namespace vdisk::codec
