@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # VMDK interop: every qemu-img VMDK subformat (and option) converted by vdconvert to raw must
-# match qemu-img's own raw conversion byte for byte; to Azure VHD must compare equal with
-# qemu-img; vdconvert info must agree with vmdkinfo (libvmdk) on size, CID and parent CID.
+# match qemu-img's own raw conversion byte for byte (streamOptimized also when read from stdin);
+# to Azure VHD must compare equal with qemu-img; `check --for vmdk` must pass; vdconvert info
+# must agree with vmdkinfo (libvmdk) on size, CID and parent CID.
 source "$(dirname "$0")/lib.sh"
 need qemu-img qemu-io vmdkinfo python3 sha256sum
 
@@ -30,6 +31,12 @@ check_image() {  # check_image NAME IMAGE
   size=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["virtual_size"])' "$info")
   cid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("cid",""))' "$info")
   pcid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("parent_cid",""))' "$info")
+  "$VDCONVERT" check --for vmdk "$img" >"$name.check" || { cat "$name.check"; fail "$name: check --for vmdk"; }
+  echo "ok: $name: check --for vmdk passes"
+  if [ "$(head -c 4 "$img")" = KDMV ] && grep -q streamOptimized <<<"$info"; then
+    cat "$img" | "$VDCONVERT" convert --to raw - "$name.stdin.raw"
+    expect_eq "$(sha "$name.stdin.raw")" "$(sha "$name.qemu.raw")" "$name: from stdin, raw sha256 equals qemu-img's"
+  fi
   local vi
   vi=$(vmdkinfo "$img")
   expect_eq "$size" "$(sed -n 's/.*Media size:.*(\([0-9]*\) bytes).*/\1/p' <<<"$vi" | head -1)" "$name: size vs vmdkinfo"
@@ -55,4 +62,20 @@ qemu-img create -q -f vmdk -b base.vmdk -F vmdk child.vmdk
 qemu-io -c "write -P 0x5a 1M 64k" -c "write -z 2M 64k" child.vmdk >/dev/null
 cd ..
 check_image chain chain/child.vmdk
+# check --for vmdk fails (exit 5) on a damaged image: a grain table entry past the end.
+cp v1/disk.vmdk broken.vmdk
+python3 - <<'PY'
+import struct
+f = bytearray(open("broken.vmdk", "rb").read())
+gd = struct.unpack_from("<Q", f, 56)[0]
+gt = struct.unpack_from("<I", f, gd * 512)[0]
+struct.pack_into("<I", f, gt * 512, len(f) // 512 + 100)
+open("broken.vmdk", "wb").write(f)
+PY
+set +e; "$VDCONVERT" check --for vmdk broken.vmdk >broken.check; rc=$?; set -e
+expect_eq "$rc" 5 "check --for vmdk exit code on a grain past the end"
+grep -q "FAIL grain table entries point" broken.check || fail "broken.vmdk: rule not reported"
+# A non-stream sparse VMDK from stdin is refused with exit 4 (unsupported).
+set +e; cat v1/disk.vmdk | "$VDCONVERT" convert --to raw - nope.raw 2>/dev/null; rc=$?; set -e
+expect_eq "$rc" 4 "monolithicSparse from stdin refused"
 echo "vmdk interop: all checks passed"

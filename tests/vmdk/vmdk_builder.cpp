@@ -187,4 +187,89 @@ std::vector<std::byte> build_stream(const StreamBuild& b) {
   return f;
 }
 
+std::vector<std::byte> build_cowd(const CowdBuild& b) {
+  CowdHeader h;
+  h.capacity = static_cast<std::uint32_t>(b.content.size() / kS);
+  h.grain_size = b.grain_sectors;
+  h.gd_offset = 4;
+  h.gd_entries = static_cast<std::uint32_t>(h.needed_gd_entries());
+  const std::uint64_t gd_sectors = (std::uint64_t{h.gd_entries} * 4 + kS - 1) / kS;
+  const std::uint64_t gt_sectors = kCowdGtes * 4 / kS;
+  std::vector<std::byte> f((4 + gd_sectors + h.gd_entries * gt_sectors) * kS);
+  const Geometry g = geometry(b.content.size(), b.grain_sectors, kCowdGtes);
+  const std::uint64_t grains = (g.capacity + g.grain - 1) / g.grain;
+  for (std::uint64_t t = 0; t < h.gd_entries; ++t)
+    detail::store_le32(std::span<std::byte>(f).subspan(4 * kS + t * 4),
+                       static_cast<std::uint32_t>(4 + gd_sectors + t * gt_sectors));
+  std::vector<std::uint64_t> order;
+  for (std::uint64_t i = 0; i < grains; ++i)
+    if (!b.skip.count(i) && !detail::is_zero(grain_bytes(b.content, g, i))) order.push_back(i);
+  if (b.reverse_grains) std::reverse(order.begin(), order.end());
+  for (std::uint64_t i : order) {
+    auto data = grain_bytes(b.content, g, i);
+    const auto at = static_cast<std::uint32_t>(f.size() / kS);
+    f.insert(f.end(), data.begin(), data.end());
+    f.resize(f.size() + (g.grain * kS - data.size()));
+    const std::uint64_t gt_at = (4 + gd_sectors + (i / kCowdGtes) * gt_sectors) * kS;
+    detail::store_le32(std::span<std::byte>(f).subspan(gt_at + (i % kCowdGtes) * 4), at);
+  }
+  h.free_sector = static_cast<std::uint32_t>(f.size() / kS);
+  encode_cowd_header(h, std::span<std::byte>(f).first(kCowdHeaderSize));
+  return f;
+}
+
+std::vector<std::byte> build_sesparse(const SeSparseBuild& b) {
+  const std::uint64_t capacity = b.content.size() / kS;
+  const std::uint64_t grains = (capacity + 7) / 8;
+  const std::uint64_t tables = std::max<std::uint64_t>(1, (grains + 4095) / 4096);
+  const std::uint64_t gd_sectors = (tables * 8 + kS - 1) / kS;
+  const std::uint64_t gt_at = 4 + gd_sectors;
+  const std::uint64_t grains_at = gt_at + tables * 64;
+  std::vector<std::byte> f(grains_at * kS);
+  auto put64 = [&f](std::uint64_t at, std::uint64_t v) {
+    detail::store_le64(std::span<std::byte>(f).subspan(at), v);
+  };
+  put64(0, kSeSparseMagic);
+  put64(8, kSeSparseVersion);
+  put64(16, capacity);
+  put64(24, 8);
+  put64(32, 64);
+  const std::uint64_t pairs[8][2] = {{1, 1}, {2, 1}, {3, 1}, {4, gd_sectors}, {gt_at, tables * 64},
+                                     {0, 0}, {0, 0}, {grains_at, grains * 8}};
+  for (std::uint64_t i = 0; i < 8; ++i) {
+    put64(80 + i * 16, pairs[i][0]);
+    put64(88 + i * 16, pairs[i][1]);
+  }
+  put64(kS, kSeSparseVolatileMagic);
+  put64(kS + 24, b.dirty ? 1 : 0);
+  for (std::uint64_t t = 0; t < tables; ++t) put64(4 * kS + t * 8, 0x1000000000000000ull | t);
+  std::vector<std::uint64_t> stored;
+  for (std::uint64_t i = 0; i < grains; ++i) {
+    std::uint64_t e = 0;
+    if (b.zero.count(i)) {
+      e = 2ull << 60;
+    } else if (b.unmapped.count(i)) {
+      e = 1ull << 60;
+    } else if (!b.skip.count(i)) {
+      const std::uint64_t off = i * 8 * kS;
+      const auto n = std::min<std::uint64_t>(8 * kS, b.content.size() - off);
+      if (detail::is_zero(std::span<const std::byte>(b.content).subspan(off, n))) continue;
+      stored.push_back(i);
+      continue;
+    }
+    put64(gt_at * kS + i * 8, e);
+  }
+  std::reverse(stored.begin(), stored.end());
+  for (std::uint64_t k = 0; k < stored.size(); ++k) {
+    const std::uint64_t i = stored[k];
+    put64(gt_at * kS + i * 8, (3ull << 60) | ((k & 0xFFF) << 48) | (k >> 12));
+    const std::uint64_t off = i * 8 * kS;
+    const auto n = std::min<std::uint64_t>(8 * kS, b.content.size() - off);
+    f.insert(f.end(), b.content.begin() + static_cast<std::ptrdiff_t>(off),
+             b.content.begin() + static_cast<std::ptrdiff_t>(off + n));
+    f.resize(f.size() + (8 * kS - n));
+  }
+  return f;
+}
+
 }  // namespace vdisk::vmdk::test

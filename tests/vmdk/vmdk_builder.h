@@ -39,6 +39,27 @@ struct StreamBuild {
 };
 std::vector<std::byte> build_stream(const StreamBuild& b);
 
+// COWD (VMFSSPARSE redo log): 2048-byte header, GD at sector 4, 4096-entry GTs, then grains.
+// All-zero grains are left unallocated (GTE 0, read from the parent).
+struct CowdBuild {
+  std::vector<std::byte> content;  // size a multiple of 512
+  std::uint32_t grain_sectors = 1;
+  std::set<std::uint64_t> skip;    // grains left unallocated even if not zero
+  bool reverse_grains = false;     // store grains in descending order
+};
+std::vector<std::byte> build_cowd(const CowdBuild& b);
+
+// SESPARSE: const header at 0, volatile header at 1, GD at 4, one 64-sector GT per 16 MiB,
+// then 4 KiB grains (cluster k at grains_offset + 8k, stored in reverse order of the disk).
+struct SeSparseBuild {
+  std::vector<std::byte> content;  // size a multiple of 512
+  std::set<std::uint64_t> skip;      // grains left unallocated (type 0: read from the parent)
+  std::set<std::uint64_t> zero;      // grains stored as type 2 (zero grain)
+  std::set<std::uint64_t> unmapped;  // grains stored as type 1 (SCSI unmapped)
+  bool dirty = false;                // volatile header asks for a journal replay
+};
+std::vector<std::byte> build_sesparse(const SeSparseBuild& b);
+
 // Offsets in the built images, for damaging them.
 inline constexpr std::uint64_t kBuiltGdSector = 21;
 

@@ -171,12 +171,15 @@ TEST_CASE("vmdk: snapshot chain loops are detected", "[vmdk][hostile][chain]") {
   CHECK(open_image(dir / "s.vmdk").status().code() == Errc::corrupt);
 }
 
-TEST_CASE("vmdk: unsupported extent types and NOACCESS are reported", "[vmdk][hostile]") {
+TEST_CASE("vmdk: extents of the wrong kind and NOACCESS are reported", "[vmdk][hostile]") {
   TempDir dir;
   write_file(dir / "f.img", pattern(512, 1));
-  std::string d = "version=1\ncreateType=\"vmfsSparse\"\nRW 1 VMFSSPARSE \"f.img\"\n";
+  std::string d = "version=1\ncreateType=\"seSparse\"\nRW 1 SESPARSE \"f.img\"\n";
   write_file(dir / "d.vmdk", std::as_bytes(std::span(d)));
-  CHECK(open_image(dir / "d.vmdk").status().code() == Errc::unsupported);
+  CHECK(open_image(dir / "d.vmdk").status().code() == Errc::corrupt);  // not a SESparse file
+  d = "version=1\ncreateType=\"vmfsSparse\"\nRW 1 VMFSSPARSE \"f.img\"\n";
+  write_file(dir / "d.vmdk", std::as_bytes(std::span(d)));
+  CHECK(open_image(dir / "d.vmdk").status().code() == Errc::corrupt);  // not a COWD file
   d = "version=1\ncreateType=\"custom\"\nNOACCESS 1 FLAT \"f.img\" 0\n";
   write_file(dir / "d.vmdk", std::as_bytes(std::span(d)));
   auto r = open_image(dir / "d.vmdk");

@@ -62,7 +62,7 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--for", "", "TARGET", "rule set to check against: azure (required)", apply_for},
+    {"--for", "", "TARGET", "rule set to check against: azure, gcp or vmdk (required)", apply_for},
     {"--json", "", "", "print the report as JSON", apply_json},
 };
 constexpr std::string_view kOperands[] = {"FILE"};

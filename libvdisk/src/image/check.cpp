@@ -5,6 +5,7 @@
 
 #include "gcp/gcp.h"
 #include "vhd/vhd.h"
+#include "vmdk/vmdk_check.h"
 
 namespace vdisk {
 
@@ -28,11 +29,12 @@ Properties CheckReport::to_properties() const {
   return p;
 }
 
-std::vector<std::string_view> check_targets() { return {"azure", "gcp"}; }
+std::vector<std::string_view> check_targets() { return {"azure", "gcp", "vmdk"}; }
 
 Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target) {
   if (target == "azure") return vhd::check_azure(path);
   if (target == "gcp") return gcp::check_gcp(path);
+  if (target == "vmdk") return vmdk::check_vmdk(path);
   return invalid_argument(fmt::format("unknown check target '{}' (known: {})", target,
                                       fmt::join(check_targets(), ", ")));
 }

@@ -15,6 +15,7 @@
 #include "vdisk/vmdk.h"
 #include "vmdk/vmdk_extent.h"
 #include "vmdk/vmdk_source.h"
+#include "vmdk/vmdk_stream.h"
 
 namespace vdisk::vmdk {
 namespace {
@@ -159,6 +160,16 @@ Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs
           piece.reader = std::move(s.reader);
           break;
         }
+        case ExtentType::vmfs_sparse: {
+          VDISK_ASSIGN_OR_RETURN(auto f, open_shared(p));
+          VDISK_ASSIGN_OR_RETURN(piece.reader, open_cowd_extent(std::move(f), *bytes));
+          break;
+        }
+        case ExtentType::se_sparse: {
+          VDISK_ASSIGN_OR_RETURN(auto f, open_shared(p));
+          VDISK_ASSIGN_OR_RETURN(piece.reader, open_sesparse_extent(std::move(f), *bytes));
+          break;
+        }
         default:
           return unsupported(fmt::format("vmdk: {}: {} extents are not supported yet", what,
                                          extent_type_name(e.type)));
@@ -240,10 +251,18 @@ Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccess
   std::vector<Piece> pieces;
   if (file->size() >= 4) VDISK_RETURN_IF_ERROR(file->read_at(0, magic));
   const std::uint32_t m = detail::load_le32(magic);
-  if (m == kCowdMagic)
-    return unsupported(fmt::format("vmdk: {}: COWD (vmfsSparse) extents are not supported yet",
-                                   file->name()));
-  if (m == kSparseMagic) {
+  if (m == kCowdMagic) {
+    // A COWD redo log opened on its own: one extent, no descriptor (its parent is named by the
+    // descriptor that lists it, so a lone file reads unallocated grains as zeros).
+    VDISK_ASSIGN_OR_RETURN(auto reader, open_cowd_extent(file, std::nullopt));
+    Piece piece;
+    piece.line.access = Access::rw;
+    piece.line.sectors = reader->size() / kSector;
+    piece.line.type = ExtentType::vmfs_sparse;
+    piece.line.file = path.empty() ? file->name() : path.filename().string();
+    piece.reader = std::move(reader);
+    pieces.push_back(std::move(piece));
+  } else if (m == kSparseMagic) {
     VDISK_ASSIGN_OR_RETURN(SparseExtentInfo si, read_sparse_info(*file));
     if (!si.embedded_descriptor.empty()) {
       auto d = parse_text(si.embedded_descriptor, file->name() + ": embedded descriptor");
@@ -298,12 +317,17 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
   return std::unique_ptr<BlockSource>(std::move(src));
 }
 
+Result<std::unique_ptr<StreamSource>> open_stream(std::unique_ptr<InputStream> in,
+                                                  const OpenOptions& options) {
+  return open_stream_optimized(std::move(in), options);
+}
+
 }  // namespace
 }  // namespace vdisk::vmdk
 
 namespace vdisk::detail {
 const FormatDriver& vmdk_driver() {
-  static constexpr FormatDriver kDriver{"vmdk", &vmdk::probe, &vmdk::open, nullptr};
+  static constexpr FormatDriver kDriver{"vmdk", &vmdk::probe, &vmdk::open, &vmdk::open_stream};
   return kDriver;
 }
 }  // namespace vdisk::detail

@@ -63,6 +63,23 @@ struct OpenedSparse {
 Result<OpenedSparse> open_sparse_extent(std::shared_ptr<const RandomAccessFile> file,
                                         std::optional<std::uint64_t> size_bytes);
 
+// The grain-table reader over an already loaded grain directory (`gd`, one entry per table).
+// Used for COWD extents too, described by an equivalent header (numGTEsPerGT 4096, no flags).
+std::unique_ptr<ExtentReader> make_sparse_reader(std::shared_ptr<const RandomAccessFile> file,
+                                                 const SparseHeader& header,
+                                                 std::vector<std::uint32_t> gd, std::uint64_t size);
+
+// A COWD (VMFSSPARSE, ESX redo log) extent: 2048-byte header, grain directory, 4096-entry grain
+// tables of sector numbers (0 = unallocated, read from the parent), uncompressed grains.
+// `size_bytes` as for open_sparse_extent.
+Result<std::unique_ptr<ExtentReader>> open_cowd_extent(std::shared_ptr<const RandomAccessFile> file,
+                                                       std::optional<std::uint64_t> size_bytes);
+
+// A SESPARSE extent (ESXi space-efficient sparse): GT entries typed unallocated (read from the
+// parent), unmapped / zero (zeros) or allocated (a 4 KiB grain). A dirty journal is refused.
+Result<std::unique_ptr<ExtentReader>> open_sesparse_extent(std::shared_ptr<const RandomAccessFile> file,
+                                                           std::optional<std::uint64_t> size_bytes);
+
 // Reads only the header and embedded descriptor (for probing and for descriptor carriers).
 Result<SparseExtentInfo> read_sparse_info(const RandomAccessFile& file);
 

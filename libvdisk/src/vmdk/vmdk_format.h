@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "vdisk/status.h"
@@ -117,6 +118,47 @@ inline constexpr std::size_t kFooterTrioBytes = 3 * kSector;
 // precedence over the header at offset 0). corrupt when any of the markers or the header is
 // wrong.
 Result<SparseHeader> decode_footer_trio(std::span<const std::byte> bytes, std::uint64_t at);
+
+// COWD (vmfsSparse redo log) header: 2048 bytes, little-endian (formats.md 1.5).
+inline constexpr std::size_t kCowdHeaderSize = 2048;
+inline constexpr std::uint32_t kCowdGtes = 4096;  // entries per grain table (16 KiB)
+struct CowdHeader {
+  std::uint32_t version = 1;
+  std::uint32_t flags = 3;
+  std::uint32_t capacity = 0;    // sectors
+  std::uint32_t grain_size = 1;  // sectors
+  std::uint32_t gd_offset = 4;   // sector
+  std::uint32_t gd_entries = 0;
+  std::uint32_t free_sector = 0;
+  std::string parent_file;       // child redo logs: parentFileName (NUL-terminated, 1024 bytes)
+  std::uint32_t generation = 0;
+  std::uint32_t unclean_shutdown = 0;
+  // Grain directory entries the capacity needs: ceil(capacity / (4096 * grainSize)).
+  std::uint64_t needed_gd_entries() const;
+};
+// Validates magic "COWD", version 1, grain size 1..kMaxGrainSectors and a grain directory
+// count that covers the capacity (at most 2^20 entries). Does not check offsets.
+Result<CowdHeader> decode_cowd_header(std::span<const std::byte> bytes);
+void encode_cowd_header(const CowdHeader& h, std::span<std::byte> out);  // 2048 bytes
+
+// SESparse constant header: 512 bytes of u64 LE (formats.md 1.6). Offsets and sizes in sectors.
+inline constexpr std::uint64_t kSeSparseMagic = 0x00000000CAFEBABEull;
+inline constexpr std::uint64_t kSeSparseVersion = 0x0000000200000001ull;
+inline constexpr std::uint64_t kSeSparseVolatileMagic = 0x00000000CAFECAFEull;
+struct SeSparseHeader {
+  std::uint64_t version = kSeSparseVersion;
+  std::uint64_t capacity = 0;          // sectors
+  std::uint64_t grain_size = 8;        // sectors (only 8 is valid)
+  std::uint64_t grain_table_size = 64; // sectors (only 64: 4096 u64 entries)
+  std::uint64_t flags = 0;
+  std::uint64_t volatile_header_offset = 0;
+  std::uint64_t grain_dir_offset = 0, grain_dir_size = 0;
+  std::uint64_t grain_tables_offset = 0, grain_tables_size = 0;
+  std::uint64_t grains_offset = 0, grains_size = 0;
+};
+// Validates magic, version, grain and table sizes, flags 0, capacity bound, and a grain
+// directory large enough for the capacity. unsupported for versions/geometries qemu refuses.
+Result<SeSparseHeader> decode_sesparse_header(std::span<const std::byte> bytes);
 
 // True when the two bytes start a zlib stream (CM 8, window <= 32 KiB, FCHECK valid).
 bool looks_like_zlib(std::span<const std::byte> bytes);

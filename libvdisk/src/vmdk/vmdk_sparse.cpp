@@ -253,6 +253,12 @@ Result<SparseExtentInfo> read_info_impl(const RandomAccessFile& file) {
 
 }  // namespace
 
+std::unique_ptr<ExtentReader> make_sparse_reader(std::shared_ptr<const RandomAccessFile> file,
+                                                 const SparseHeader& header,
+                                                 std::vector<std::uint32_t> gd, std::uint64_t size) {
+  return std::make_unique<SparseExtentImpl>(std::move(file), header, std::move(gd), size);
+}
+
 Result<SparseExtentInfo> read_sparse_info(const RandomAccessFile& file) {
   return read_info_impl(file);
 }

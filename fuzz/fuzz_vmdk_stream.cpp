@@ -1,0 +1,24 @@
+// Fuzz target: streamOptimized VMDK read from a forward-only stream (marker walk, front grain
+// tables, reorder window), reading at most the first 4 MiB of the virtual disk and then draining.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "vdisk/io.h"
+#include "vmdk/vmdk_stream.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::vector<std::byte> bytes(reinterpret_cast<const std::byte*>(data),
+                               reinterpret_cast<const std::byte*>(data) + size);
+  auto s = vdisk::vmdk::open_stream_optimized(vdisk::memory_stream(std::move(bytes)), {},
+                                              /*window_bytes=*/1 << 20);
+  if (!s.ok()) return 0;
+  std::vector<std::byte> buf(64 * 1024);
+  std::uint64_t total = 0;
+  while (total < (4u << 20)) {
+    auto n = (*s)->read(buf);
+    if (!n.ok() || *n == 0) return 0;
+    total += *n;
+  }
+  return 0;
+}
