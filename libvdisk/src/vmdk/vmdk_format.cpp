@@ -5,8 +5,8 @@
 #include <limits>
 
 #include <fmt/format.h>
-#include <zlib.h>
 
+#include "codec/codec.h"
 #include "util/checked.h"
 #include "util/endian.h"
 
@@ -142,39 +142,15 @@ bool looks_like_zlib(std::span<const std::byte> b) {
 }
 
 Status inflate_grain(std::span<const std::byte> in, std::span<std::byte> out, std::uint64_t at) {
-  if (in.size() > std::numeric_limits<uInt>::max() || out.size() > std::numeric_limits<uInt>::max())
-    return corrupt_at("vmdk", "compressed grain", at, "size exceeds the inflater's limit");
-  z_stream z{};
-  const bool zlib = looks_like_zlib(in);
-  if ((zlib ? inflateInit(&z) : inflateInit2(&z, -MAX_WBITS)) != Z_OK)
-    return internal_error("vmdk: zlib inflateInit failed");
-  // zlib's API takes non-const input pointers but does not write through them.
-  z.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  int rc = inflate(&z, Z_FINISH);
-  std::uint64_t produced = out.size() - z.avail_out;
-  bool overflow = false;
-  if (rc != Z_STREAM_END && z.avail_out == 0 && rc != Z_DATA_ERROR) {
-    // The output is full but the stream has not ended: see whether more would come.
-    unsigned char extra = 0;
-    z.next_out = &extra;
-    z.avail_out = 1;
-    rc = inflate(&z, Z_FINISH);
-    overflow = z.avail_out == 0;
+  // The codec picks the fastest engine built in (ISA-L, else zlib), zlib framing or raw deflate.
+  auto n = codec::inflate_zlib_or_raw(in, out);
+  if (!n.ok()) {
+    if (n.status().code() != Errc::corrupt) return n.status();
+    return corrupt_at("vmdk", "compressed grain", at, n.status().message());
   }
-  inflateEnd(&z);
-  if (overflow)
+  if (*n != out.size())
     return corrupt_at("vmdk", "compressed grain", at,
-                      fmt::format("inflates to more than the expected {} bytes", out.size()));
-  if (rc != Z_STREAM_END)
-    return corrupt_at("vmdk", "compressed grain", at,
-                      fmt::format("{} data is malformed or truncated (zlib error {})",
-                                  zlib ? "zlib" : "deflate", rc));
-  if (produced != out.size())
-    return corrupt_at("vmdk", "compressed grain", at,
-                      fmt::format("inflates to {} bytes, expected {}", produced, out.size()));
+                      fmt::format("inflates to {} bytes, expected {}", *n, out.size()));
   return {};
 }
 

@@ -163,7 +163,8 @@ Result<SeSparseHeader> decode_sesparse_header(std::span<const std::byte> bytes);
 // True when the two bytes start a zlib stream (CM 8, window <= 32 KiB, FCHECK valid).
 bool looks_like_zlib(std::span<const std::byte> bytes);
 
-// Inflates one compressed grain into `out`, which must be filled exactly: zlib framing, or raw
+// Inflates one compressed grain into `out` (through codec/codec.h: ISA-L when built in, else
+// zlib), which must be filled exactly: zlib framing, or raw
 // deflate when the data does not start with a zlib header. corrupt (naming `at`) when the data
 // is malformed, inflates to fewer bytes, or would inflate to more.
 Status inflate_grain(std::span<const std::byte> in, std::span<std::byte> out, std::uint64_t at);
