@@ -1,4 +1,5 @@
-// Fuzz target: VMDK sparse header, footer trio and marker codecs, and grain inflation.
+// Fuzz target: VMDK sparse header, footer trio and marker codecs, grain inflation, and the COWD
+// and SESparse header decoders.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -21,6 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   (void)vdisk::vmdk::decode_footer_trio(in, 0);
   if (size >= 16) (void)vdisk::vmdk::decode_marker(in);
+  auto c = vdisk::vmdk::decode_cowd_header(in);
+  if (c.ok()) {
+    std::vector<std::byte> again(vdisk::vmdk::kCowdHeaderSize);
+    vdisk::vmdk::encode_cowd_header(*c, again);
+    auto c2 = vdisk::vmdk::decode_cowd_header(again);
+    if (!c2.ok() || c2->capacity != c->capacity || c2->gd_entries != c->gd_entries) __builtin_trap();
+  }
+  (void)vdisk::vmdk::decode_sesparse_header(in);
   std::vector<std::byte> grain(4096);
   (void)vdisk::vmdk::inflate_grain(in, grain, 0);
   return 0;
