@@ -36,6 +36,7 @@ struct Command {
   bool force = false;                 // --force
   bool no_sync = false;               // --no-sync: skip fsync before the rename
   bool json = false;                  // --json
+  bool keep_gpt = false;              // --keep-gpt: pad without relocating a GPT's backup
   unsigned threads = 0;               // --threads N (0 = hardware concurrency)
   ProgressMode progress = ProgressMode::automatic;
   std::vector<std::string> operands;  // SRC, DST, FILE ("-" = stdin / stdout)

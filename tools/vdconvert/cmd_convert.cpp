@@ -35,6 +35,10 @@ Status apply_no_sync(Command& cmd, std::string_view) {
   cmd.no_sync = true;
   return {};
 }
+Status apply_keep_gpt(Command& cmd, std::string_view) {
+  cmd.keep_gpt = true;
+  return {};
+}
 Status apply_threads(Command& cmd, std::string_view value) {
   VDISK_ASSIGN_OR_RETURN(cmd.threads, parse_thread_count(value));
   return {};
@@ -118,6 +122,15 @@ std::string json_report(const Command& cmd, const vdisk::ConvertReport& r, doubl
   st.add("peak_buffers", std::uint64_t{r.stats.peak_buffers});
   st.add("buffer_bytes", std::uint64_t{r.stats.buffer_bytes});
   st.add("milliseconds", static_cast<std::uint64_t>(seconds * 1000.0));
+  auto& g = p.add_object("gpt");
+  g.add("action", vdisk::gpt_action_name(r.gpt.action));
+  if (r.gpt.action == vdisk::GptReport::Action::relocated) {
+    g.add("lba_size", r.gpt.lba_size);
+    g.add("old_backup_lba", r.gpt.old_backup_lba);
+    g.add("new_backup_lba", r.gpt.new_backup_lba);
+    g.add("partitions", r.gpt.partitions);
+  }
+  if (!r.gpt.message.empty()) g.add("message", r.gpt.message);
   return p.to_json() + "\n";
 }
 
@@ -142,6 +155,7 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.pipeline.threads = cmd.threads;
   opt.overwrite = cmd.force;
   opt.sync = !cmd.no_sync;
+  opt.output.keep_gpt = cmd.keep_gpt;
   const bool show_progress = cmd.progress == ProgressMode::always ||
                              (cmd.progress == ProgressMode::automatic && ctx.stderr_is_terminal);
   ProgressBar bar(ctx.console, show_progress);
@@ -191,6 +205,8 @@ constexpr OptionSpec kOptions[] = {
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
     {"--no-sync", "", "", "do not fsync DST before renaming it into place (faster, less safe)",
      apply_no_sync},
+    {"--keep-gpt", "", "", "azure/gcp: pad without moving a GPT's backup to the new end",
+     apply_keep_gpt},
     {"--progress", "", "", "show progress even when stderr is not a terminal", apply_progress},
     {"--quiet", "-q", "", "no progress bar and no summary line", apply_quiet},
     {"--json", "", "", "print a JSON report on stdout (not with DST '-')", apply_json},

@@ -88,6 +88,11 @@ struct TargetOptions {
   // timestamp_unix. Output is byte-identical for any thread count.
   int gzip_level = 6;
   unsigned compress_threads = 0;
+  // azure, gcp: when padding moves the end of a disk with a valid GPT, the backup GPT header and
+  // entry array are moved to the new last LBAs and the primary header (alternate LBA, last
+  // usable LBA, CRC) and a protective MBR's size are fixed, as `sgdisk -e` would. true keeps the
+  // table exactly as the source has it (its backup then sits mid-disk).
+  bool keep_gpt = false;
 };
 
 // Wraps `out` in a sink for `target`. `source_size` is the input's virtual size when known; a
@@ -123,12 +128,32 @@ struct ConvertOptions {
   ProgressFn on_progress;
 };
 
+// What GPT-aware padding did in a conversion (azure and gcp targets).
+struct GptReport {
+  enum class Action : std::uint8_t {
+    not_checked,  // no padding, a target that keeps the size, or a streamed input
+    kept,         // TargetOptions::keep_gpt: padded without looking at the table
+    absent,       // padded; the disk has no GPT
+    invalid,      // padded; the GPT failed validation and was left as it is (see message)
+    relocated,    // padded; backup GPT moved to the new end, primary header fixed
+  };
+  Action action = Action::not_checked;
+  std::string message;              // one line for invalid and relocated
+  std::uint64_t lba_size = 0;       // relocated: 512 or 4096
+  std::uint64_t old_backup_lba = 0;
+  std::uint64_t new_backup_lba = 0;
+  std::uint64_t partitions = 0;     // used partition entries
+};
+// "not_checked", "kept", "absent", "invalid", "relocated".
+std::string_view gpt_action_name(GptReport::Action action);
+
 struct ConvertReport {
   std::string source_format;
   std::uint64_t source_size = 0;  // virtual size of the input
   std::uint64_t output_size = 0;  // virtual size of the output (after any padding)
   std::uint64_t output_bytes = 0; // bytes of the output file or stream
   CopyStats stats;
+  GptReport gpt;
 };
 
 // Converts `in` to `target` in `out`. Refuses to write over the input, refuses an existing

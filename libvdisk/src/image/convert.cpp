@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "gcp/gcp.h"
+#include "gpt/gpt_relocate.h"
 #include "image/driver.h"
 #include "vdisk/image.h"
 #include "vhd/vhd_footer.h"
@@ -21,7 +22,53 @@ void note_padding(const ConvertOptions& o, std::uint64_t from, std::uint64_t to)
                                target_name(o.target), from, to, to - from));
 }
 
+// GPT-aware padding: returns the padded view of `source` with the GPT relocated, or nullptr
+// when the source is to be copied as it is. Fills `report`.
+Result<std::unique_ptr<BlockSource>> gpt_padding(const BlockSource& source,
+                                                 const ConvertOptions& o, GptReport& report) {
+  if (o.target != Target::azure && o.target != Target::gcp) return nullptr;
+  VDISK_ASSIGN_OR_RETURN(const std::uint64_t padded,
+                         target_virtual_size(o.target, source.size()));
+  if (padded == source.size()) return nullptr;
+  if (o.output.keep_gpt) {
+    report.action = GptReport::Action::kept;
+    return nullptr;
+  }
+  VDISK_ASSIGN_OR_RETURN(auto a, gpt::plan_relocation(source, padded));
+  report.message = a.message;
+  switch (a.outcome) {
+    case gpt::Analysis::Outcome::absent: report.action = GptReport::Action::absent; break;
+    case gpt::Analysis::Outcome::unchanged: report.action = GptReport::Action::not_checked; break;
+    case gpt::Analysis::Outcome::invalid:
+      report.action = GptReport::Action::invalid;
+      detail::diagnose(o.open, Diagnostic::Level::warning, a.message);
+      break;
+    case gpt::Analysis::Outcome::relocated: {
+      const gpt::Relocation& r = a.relocation;
+      report.action = GptReport::Action::relocated;
+      report.lba_size = r.lba_size;
+      report.old_backup_lba = r.old_backup_lba;
+      report.new_backup_lba = r.new_backup_lba;
+      report.partitions = r.partitions;
+      detail::diagnose(o.open, Diagnostic::Level::note, a.message);
+      return gpt::relocated_source(source, padded, a.relocation.patches);
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::string_view gpt_action_name(GptReport::Action action) {
+  switch (action) {
+    case GptReport::Action::not_checked: return "not_checked";
+    case GptReport::Action::kept: return "kept";
+    case GptReport::Action::absent: return "absent";
+    case GptReport::Action::invalid: return "invalid";
+    case GptReport::Action::relocated: return "relocated";
+  }
+  return "unknown";
+}
 
 Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
                               std::stop_token stop) {
@@ -44,6 +91,11 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     size = source->size();
   }
   if (size) VDISK_RETURN_IF_ERROR(target_virtual_size(options.target, *size).status());
+  std::unique_ptr<BlockSource> padded;
+  if (source) {
+    VDISK_ASSIGN_OR_RETURN(padded, gpt_padding(*source, options, report.gpt));
+  }
+  const BlockSource* src = padded ? padded.get() : source.get();
 
   std::unique_ptr<ByteSink> bytes = std::move(out.sink);
   if (!bytes) {
@@ -54,7 +106,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   }
   if (source && options.target == Target::gcp) {
     // A sparse tar member needs the whole map before its first byte: gcp walks it first.
-    VDISK_ASSIGN_OR_RETURN(auto w, gcp::write_targz(*source, std::move(bytes),
+    VDISK_ASSIGN_OR_RETURN(auto w, gcp::write_targz(*src, std::move(bytes),
                                                     gcp::writer_options(options.output),
                                                     options.pipeline, options.on_progress, stop));
     report.stats = w.stats;
@@ -69,12 +121,13 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
                          create_target(options.target, std::move(bytes), size, options.output));
   PipelineOptions po = options.pipeline;
   po.finish_sink = true;
-  if (source) {
-    VDISK_ASSIGN_OR_RETURN(report.stats, copy(*source, *sink, po, options.on_progress, stop));
+  if (src) {
+    VDISK_ASSIGN_OR_RETURN(report.stats, copy(*src, *sink, po, options.on_progress, stop));
+    report.source_size = *size;
   } else {
     VDISK_ASSIGN_OR_RETURN(report.stats, copy(*stream, *sink, po, options.on_progress, stop));
+    report.source_size = report.stats.virtual_bytes;
   }
-  report.source_size = report.stats.virtual_bytes;
   VDISK_ASSIGN_OR_RETURN(report.output_size,
                          target_virtual_size(options.target, report.source_size));
   report.output_bytes = options.target == Target::gcp  // compressed: ask the file
