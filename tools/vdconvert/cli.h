@@ -37,6 +37,9 @@ struct Command {
   bool no_sync = false;               // --no-sync: skip fsync before the rename
   bool json = false;                  // --json
   bool keep_gpt = false;              // --keep-gpt: pad without relocating a GPT's backup
+  bool detect_zeroes = false;         // --detect-zeroes: gcp zero-scan pre-pass
+  bool checksums = false;             // --checksums (also set by --checksums-file)
+  std::string checksums_file;         // --checksums-file F: write the checksums as JSON to F
   unsigned threads = 0;               // --threads N (0 = hardware concurrency)
   ProgressMode progress = ProgressMode::automatic;
   std::vector<std::string> operands;  // SRC, DST, FILE ("-" = stdin / stdout)

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "commands.h"
 #include "exit_codes.h"
@@ -39,6 +40,21 @@ Status apply_keep_gpt(Command& cmd, std::string_view) {
   cmd.keep_gpt = true;
   return {};
 }
+Status apply_detect_zeroes(Command& cmd, std::string_view) {
+  cmd.detect_zeroes = true;
+  return {};
+}
+Status apply_checksums(Command& cmd, std::string_view) {
+  cmd.checksums = true;
+  return {};
+}
+Status apply_checksums_file(Command& cmd, std::string_view value) {
+  if (value.empty() || value == "-")
+    return invalid_argument("--checksums-file: give a file path");
+  cmd.checksums = true;
+  cmd.checksums_file = std::string(value);
+  return {};
+}
 Status apply_threads(Command& cmd, std::string_view value) {
   VDISK_ASSIGN_OR_RETURN(cmd.threads, parse_thread_count(value));
   return {};
@@ -62,6 +78,8 @@ Status validate(const Command& cmd) {
                                         fmt::join(vdisk::target_names(), ", ")));
   if (cmd.json && cmd.operands[1] == "-")
     return invalid_argument("convert: --json cannot be used when DST is '-' (stdout)");
+  if (cmd.detect_zeroes && cmd.to != "gcp")
+    return invalid_argument("convert: --detect-zeroes applies to --to gcp only");
   return {};
 }
 
@@ -103,6 +121,29 @@ std::string summary_line(const Command& cmd, const vdisk::ConvertReport& r, doub
       format_rate(rate));
 }
 
+void add_checksums(vdisk::Properties& p, const Command& cmd, const vdisk::Checksums& c) {
+  auto& d = p.add_object("disk");
+  d.add("bytes", c.disk_bytes);
+  d.add("sha256", c.disk_sha256);
+  auto& a = p.add_object("artifact");
+  a.add("path", cmd.operands[1]);
+  a.add("bytes", c.artifact_bytes);
+  a.add("sha256", c.artifact_sha256);
+  a.add("md5", c.artifact_md5);
+  a.add("md5_base64", c.artifact_md5_base64);
+  a.add("crc32c", fmt::format("{:08x}", c.artifact_crc32c));
+  a.add("crc32c_base64", c.artifact_crc32c_base64);
+}
+
+std::string checksum_lines(const Command& cmd, const vdisk::Checksums& c) {
+  const std::string dst = cmd.operands[1] == "-" ? "<stdout>" : cmd.operands[1];
+  return fmt::format(
+      "sha256 (virtual disk, {} bytes): {}\nsha256 ({}): {}\nmd5 ({}): {} (base64 {})\n"
+      "crc32c ({}): {:08x} (base64 {})\n",
+      c.disk_bytes, c.disk_sha256, dst, c.artifact_sha256, dst, c.artifact_md5,
+      c.artifact_md5_base64, dst, c.artifact_crc32c, c.artifact_crc32c_base64);
+}
+
 std::string json_report(const Command& cmd, const vdisk::ConvertReport& r, double seconds) {
   vdisk::Properties p;
   auto& s = p.add_object("source");
@@ -131,6 +172,12 @@ std::string json_report(const Command& cmd, const vdisk::ConvertReport& r, doubl
     g.add("partitions", r.gpt.partitions);
   }
   if (!r.gpt.message.empty()) g.add("message", r.gpt.message);
+  if (cmd.detect_zeroes) {
+    auto& z = p.add_object("zero_scan");
+    z.add("read_bytes", r.zero_scan_read_bytes);
+    z.add("data_bytes", r.zero_scan_data_bytes);
+  }
+  if (r.checksums) add_checksums(p.add_object("checksums"), cmd, *r.checksums);
   return p.to_json() + "\n";
 }
 
@@ -156,6 +203,11 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.overwrite = cmd.force;
   opt.sync = !cmd.no_sync;
   opt.output.keep_gpt = cmd.keep_gpt;
+  opt.output.detect_zeroes = cmd.detect_zeroes;
+  opt.checksums = cmd.checksums;
+  if (!cmd.checksums_file.empty() && !cmd.force && std::filesystem::exists(cmd.checksums_file))
+    return report_failure(ctx, vdisk::already_exists(fmt::format(
+                                   "{}: exists; use --force to replace it", cmd.checksums_file)));
   const bool show_progress = cmd.progress == ProgressMode::always ||
                              (cmd.progress == ProgressMode::automatic && ctx.stderr_is_terminal);
   ProgressBar bar(ctx.console, show_progress);
@@ -190,6 +242,24 @@ int run(const Command& cmd, RunContext& ctx) {
     return report_failure(ctx, result.status());
   }
   if (cmd.progress != ProgressMode::never) ctx.console.line(summary_line(cmd, *result, seconds));
+  if (result->checksums && !cmd.checksums_file.empty()) {
+    vdisk::Properties p;
+    add_checksums(p, cmd, *result->checksums);
+    const std::string text = p.to_json() + "\n";
+    vdisk::FileSinkOptions fo;
+    fo.overwrite = cmd.force;
+    fo.sync = !cmd.no_sync;
+    auto file = vdisk::create_file_sink(cmd.checksums_file, fo);
+    Status s = file.status();
+    if (s.ok()) s = (*file)->write(std::as_bytes(std::span(text)));
+    if (s.ok()) s = (*file)->finish();
+    if (!s.ok()) return report_failure(ctx, s);
+  } else if (result->checksums && !cmd.json) {
+    const std::string text = checksum_lines(cmd, *result->checksums);
+    FILE* to = dst == "-" ? stderr : stdout;
+    if (std::fwrite(text.data(), 1, text.size(), to) != text.size() || std::fflush(to) != 0)
+      return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  }
   if (cmd.json) {
     const std::string text = json_report(cmd, *result, seconds);
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
@@ -207,6 +277,12 @@ constexpr OptionSpec kOptions[] = {
      apply_no_sync},
     {"--keep-gpt", "", "", "azure/gcp: pad without moving a GPT's backup to the new end",
      apply_keep_gpt},
+    {"--detect-zeroes", "", "", "gcp: zero-scan the data first; zero blocks become holes",
+     apply_detect_zeroes},
+    {"--checksums", "", "", "print sha256 of the disk and sha256/md5/crc32c of DST",
+     apply_checksums},
+    {"--checksums-file", "", "FILE", "write those checksums as JSON to FILE",
+     apply_checksums_file},
     {"--progress", "", "", "show progress even when stderr is not a terminal", apply_progress},
     {"--quiet", "-q", "", "no progress bar and no summary line", apply_quiet},
     {"--json", "", "", "print a JSON report on stdout (not with DST '-')", apply_json},

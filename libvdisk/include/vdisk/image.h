@@ -93,6 +93,10 @@ struct TargetOptions {
   // usable LBA, CRC) and a protective MBR's size are fixed, as `sgdisk -e` would. true keeps the
   // table exactly as the source has it (its backup then sits mid-disk).
   bool keep_gpt = false;
+  // gcp: before the tar header is written, read every data extent once (in parallel) and drop
+  // the blocks that hold only zeros from the sparse map, so they become holes in disk.raw
+  // instead of stored zeros. Costs one extra read of the allocated data.
+  bool detect_zeroes = false;
 };
 
 // Wraps `out` in a sink for `target`. `source_size` is the input's virtual size when known; a
@@ -118,6 +122,22 @@ struct ImageOutput {
   std::unique_ptr<ByteSink> sink = nullptr;
 };
 
+// Integrity digests computed during a conversion (ConvertOptions::checksums), without a second
+// read of the input or the output.
+struct Checksums {
+  // The output's virtual disk after padding (and GPT relocation): the bytes of `qemu-img convert
+  // -O raw` of a VHD output, or of disk.raw in a GCP tarball.
+  std::uint64_t disk_bytes = 0;
+  std::string disk_sha256;             // lowercase hex
+  // The written file or stream, byte for byte.
+  std::uint64_t artifact_bytes = 0;
+  std::string artifact_sha256;         // lowercase hex
+  std::string artifact_md5;            // lowercase hex
+  std::string artifact_md5_base64;     // as Azure Blob storage shows Content-MD5
+  std::uint32_t artifact_crc32c = 0;   // CRC-32C (Castagnoli)
+  std::string artifact_crc32c_base64;  // as GCS reports it: base64 of the big-endian value
+};
+
 struct ConvertOptions {
   Target target = Target::raw;
   OpenOptions open;
@@ -125,6 +145,7 @@ struct ConvertOptions {
   TargetOptions output;
   bool overwrite = false;  // replace an existing output file
   bool sync = true;        // fsync the output before renaming it into place
+  bool checksums = false;  // compute ConvertReport::checksums
   ProgressFn on_progress;
 };
 
@@ -154,6 +175,11 @@ struct ConvertReport {
   std::uint64_t output_bytes = 0; // bytes of the output file or stream
   CopyStats stats;
   GptReport gpt;
+  std::optional<Checksums> checksums;  // when ConvertOptions::checksums
+  // gcp with TargetOptions::detect_zeroes: data bytes the zero scan read, and the bytes of
+  // disk.raw it still maps as data.
+  std::uint64_t zero_scan_read_bytes = 0;
+  std::uint64_t zero_scan_data_bytes = 0;
 };
 
 // Converts `in` to `target` in `out`. Refuses to write over the input, refuses an existing

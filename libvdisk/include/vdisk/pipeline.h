@@ -34,6 +34,10 @@ struct PipelineOptions {
   std::size_t zero_block_bytes = 64u << 10;   // zero-scan granularity; 0 disables scanning
   std::uint64_t map_window_bytes = 1ull << 30;  // how much of the map to ask for at once
   bool finish_sink = true;                    // call sink.finish() after a successful copy
+  // Shown every run the writer hands to the sink, in the same order, just before the sink (an
+  // integrity hash of the virtual disk). Called from the writer thread; its error stops the
+  // copy; never finished by copy().
+  BlockSink* tap = nullptr;
 };
 
 struct Progress {

@@ -1,9 +1,11 @@
 // convert(): open, size-check, create the output, run the pipeline, commit.
 #include <fmt/format.h>
 
+#include "checksum/checksum_sinks.h"
 #include "gcp/gcp.h"
 #include "gpt/gpt_relocate.h"
 #include "image/driver.h"
+#include "pipeline/zero_scan.h"
 #include "vdisk/image.h"
 #include "vhd/vhd_footer.h"
 
@@ -104,23 +106,69 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     fo.sync = options.sync;
     VDISK_ASSIGN_OR_RETURN(bytes, create_file_sink(out.path, fo));
   }
+
+  // Checksums: the artifact in a wrapper around the output bytes; the virtual disk as the
+  // artifact's prefix (raw; fixed VHD without its footer) or, for the compressed gcp tarball,
+  // from the pipeline's ordered writer.
+  const bool disk_from_artifact = options.target != Target::gcp;
+  std::shared_ptr<checksum::ArtifactDigests> digests;
+  checksum::DiskHasher disk_hasher;
+  PipelineOptions po = options.pipeline;
+  po.finish_sink = true;
+  if (options.checksums) {
+    digests = std::make_shared<checksum::ArtifactDigests>();
+    const bool vhd = options.target == Target::vhd || options.target == Target::azure;
+    bytes = checksum::hashing_sink(std::move(bytes), vhd ? vhd::kFooterSize : 0, digests);
+    if (!disk_from_artifact) po.tap = &disk_hasher;
+  }
+  auto fill_checksums = [&](std::uint64_t disk_size) -> Status {
+    if (!digests) return {};
+    if (!digests->done) return internal_error("checksums: the output was not finished");
+    Checksums c;
+    c.artifact_bytes = digests->bytes;
+    c.artifact_sha256 = digests->sha256;
+    c.artifact_md5 = digests->md5;
+    c.artifact_md5_base64 = digests->md5_base64;
+    c.artifact_crc32c = digests->crc32c;
+    c.artifact_crc32c_base64 = digests->crc32c_base64;
+    c.disk_bytes = disk_from_artifact ? digests->prefix_bytes : disk_size;
+    c.disk_sha256 = disk_from_artifact ? digests->prefix_sha256 : disk_hasher.hex(disk_size);
+    if (c.disk_bytes != disk_size)
+      return internal_error(fmt::format("checksums: hashed {} bytes of a {}-byte disk",
+                                        c.disk_bytes, disk_size));
+    report.checksums = std::move(c);
+    return {};
+  };
+
   if (source && options.target == Target::gcp) {
-    // A sparse tar member needs the whole map before its first byte: gcp walks it first.
-    VDISK_ASSIGN_OR_RETURN(auto w, gcp::write_targz(*src, std::move(bytes),
-                                                    gcp::writer_options(options.output),
-                                                    options.pipeline, options.on_progress, stop));
+    // A sparse tar member needs the whole map before its first byte: gcp walks it first, after
+    // an optional zero scan that refines the map.
+    const BlockSource* tar_src = src;
+    std::unique_ptr<BlockSource> scanned;
+    if (options.output.detect_zeroes) {
+      PipelineOptions so = options.pipeline;
+      so.tap = nullptr;
+      VDISK_ASSIGN_OR_RETURN(auto scan,
+                             detail::scan_zeroes(*src, so, {}, options.on_progress, stop));
+      report.zero_scan_read_bytes = scan.scanned_bytes;
+      report.zero_scan_data_bytes = scan.data_bytes;
+      scanned = std::move(scan.source);
+      tar_src = scanned.get();
+    }
+    VDISK_ASSIGN_OR_RETURN(auto w, gcp::write_targz(*tar_src, std::move(bytes),
+                                                    gcp::writer_options(options.output), po,
+                                                    options.on_progress, stop));
     report.stats = w.stats;
     report.source_size = *size;
     report.output_size = w.disk_size;
     report.output_bytes = w.output_bytes;
+    VDISK_RETURN_IF_ERROR(fill_checksums(report.output_size));
     note_padding(options, report.source_size, report.output_size);
     return report;
   }
   const ByteSink* out_bytes = bytes.get();
   VDISK_ASSIGN_OR_RETURN(auto sink,
                          create_target(options.target, std::move(bytes), size, options.output));
-  PipelineOptions po = options.pipeline;
-  po.finish_sink = true;
   if (src) {
     VDISK_ASSIGN_OR_RETURN(report.stats, copy(*src, *sink, po, options.on_progress, stop));
     report.source_size = *size;
@@ -133,6 +181,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   report.output_bytes = options.target == Target::gcp  // compressed: ask the file
                             ? out_bytes->position()
                             : output_bytes(options.target, report.output_size);
+  VDISK_RETURN_IF_ERROR(fill_checksums(report.output_size));
   note_padding(options, report.source_size, report.output_size);
   return report;
 }

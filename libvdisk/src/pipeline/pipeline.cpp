@@ -62,6 +62,7 @@ struct Resolved {
   std::size_t max_buffers;
   std::size_t zero_block;
   std::uint64_t window;
+  BlockSink* tap;
 };
 
 Result<Resolved> resolve(const PipelineOptions& o) {
@@ -78,6 +79,7 @@ Result<Resolved> resolve(const PipelineOptions& o) {
                                         o.zero_block_bytes));
   r.zero_block = o.zero_block_bytes;
   r.window = o.map_window_bytes ? o.map_window_bytes : (1ull << 30);
+  r.tap = o.tap;
   return r;
 }
 
@@ -257,12 +259,15 @@ class Pipeline {
       for (const Run& r : c->runs) {
         Status s;
         if (r.zero) {
-          s = sink_.write_zeroes(r.offset, r.length);
+          if (opt_.tap) s = opt_.tap->write_zeroes(r.offset, r.length);
+          if (s.ok()) s = sink_.write_zeroes(r.offset, r.length);
           zero += r.length;
         } else {
-          s = sink_.write(r.offset, buffer(c->buffer, static_cast<std::size_t>(c->length))
-                                        .subspan(static_cast<std::size_t>(r.offset - c->offset),
-                                                 static_cast<std::size_t>(r.length)));
+          const auto bytes = buffer(c->buffer, static_cast<std::size_t>(c->length))
+                                 .subspan(static_cast<std::size_t>(r.offset - c->offset),
+                                          static_cast<std::size_t>(r.length));
+          if (opt_.tap) s = opt_.tap->write(r.offset, bytes);
+          if (s.ok()) s = sink_.write(r.offset, bytes);
           data += r.length;
         }
         if (!s.ok()) {
