@@ -83,7 +83,10 @@ Status parse_command_args(std::span<const std::string_view> args, const CommandS
     VDISK_RETURN_IF_ERROR(opt->apply(cmd, value));
   }
 
-  if (cmd.operands.size() < spec.operands.size())
+  const auto required = static_cast<std::size_t>(
+      std::count_if(spec.operands.begin(), spec.operands.end(),
+                    [](std::string_view o) { return !o.starts_with('['); }));
+  if (cmd.operands.size() < required)
     return invalid_argument(fmt::format("{}: missing {} (usage: {})", spec.name,
                                         spec.operands[cmd.operands.size()], spec.usage));
   if (cmd.operands.size() > spec.operands.size())
@@ -171,7 +174,7 @@ std::string global_help(std::span<const CommandSpec> table) {
       "Convert, inspect and check virtual-disk images.\n"
       "\n"
       "Commands:\n";
-  for (const auto& spec : table) out += fmt::format("  {:<10}{}\n", spec.name, spec.summary);
+  for (const auto& spec : table) out += fmt::format("  {:<12}{}\n", spec.name, spec.summary);
   out +=
       "\n"
       "Exit status:\n"

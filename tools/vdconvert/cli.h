@@ -42,6 +42,11 @@ struct Command {
   std::string checksums_file;         // --checksums-file F: write the checksums as JSON to F
   unsigned threads = 0;               // --threads N (0 = hardware concurrency)
   ProgressMode progress = ProgressMode::automatic;
+  bool dry_run = false;               // --dry-run (repair)
+  bool delete_lines = false;          // --delete (repair)
+  bool no_backup = false;             // --no-backup (repair, descriptor replace)
+  std::vector<std::string> keep;      // --keep KEY[,KEY...] (repair)
+  bool keep_only = false;             // --keep-only: `keep` replaces the default kept set
   std::vector<std::string> operands;  // SRC, DST, FILE ("-" = stdin / stdout)
 };
 
@@ -66,7 +71,9 @@ struct CommandSpec {
   std::string_view usage;    // "vdconvert convert [OPTIONS] SRC DST"
   std::string_view details;  // further help text (may be empty)
   std::span<const OptionSpec> options;
-  std::span<const std::string_view> operands;  // operand names, all required: {"SRC", "DST"}
+  // Operand names: {"SRC", "DST"}; a name in brackets ("[DST]") is optional and only trailing
+  // operands may be optional.
+  std::span<const std::string_view> operands;
   // Cross-option rules checked after parsing (required options, conflicts); may be null.
   vdisk::Status (*validate)(const Command& cmd);
   Handler run;

@@ -16,6 +16,8 @@ std::span<const CommandSpec> command_table() {
       convert_command(),
       info_command(),
       check_command(),
+      repair_command(),
+      descriptor_command(),
   };
   return table;
 }

@@ -32,6 +32,8 @@ std::span<const CommandSpec> command_table();
 const CommandSpec& convert_command();
 const CommandSpec& info_command();
 const CommandSpec& check_command();
+const CommandSpec& repair_command();
+const CommandSpec& descriptor_command();
 
 // Prints a failed Status ("vdconvert: error: <message>", or "vdconvert: interrupted" for a
 // cancellation) and returns its exit code.

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# VMDK descriptor repair against real tools: qemu-img-made monolithicSparse, streamOptimized,
+# monolithicFlat and twoGbMaxExtentFlat disks get VMware-, VirtualBox- and KIWI-style ddb lines
+# (via `vdconvert descriptor extract/replace`, the dsfo/dsfi workflow). After `vdconvert repair`:
+# the raw view's sha256 (qemu-img) is unchanged, `qemu-img compare` says equal, the file size is
+# unchanged, every byte outside the descriptor area is unchanged, vmdkinfo reads the same CID,
+# and the backup restores the original byte for byte. qemu's own error texts for the
+# descriptor pitfalls are checked against the ones lint reports.
+source "$(dirname "$0")/lib.sh"
+need qemu-img vmdkinfo python3 sha256sum cmp
+
+python3 - <<'PY'
+import random
+r = random.Random(11)
+size = 8 * 1024 * 1024
+b = bytearray(size)
+for start, length in ((0, 1 << 20), (3 << 20, 65536 + 512), (6 << 20, 2 << 20)):
+    b[start:start + length] = r.randbytes(length)
+open("in.raw", "wb").write(b)
+PY
+RAW_SHA=$(sha in.raw)
+
+raw_sha() { qemu-img convert -O raw "$1" "$1.check.raw" && sha "$1.check.raw" && rm -f "$1.check.raw"; }
+cid_of() { vmdkinfo "$1" | sed -n 's/.*Content identifier:[[:space:]]*\(0x[0-9a-f]*\).*/\1/p' | head -1; }
+
+# outside_equal A B OFFSET LENGTH: same size, same bytes outside [OFFSET, OFFSET+LENGTH).
+outside_equal() {
+  python3 - "$@" <<'PY' || fail "$1 vs $2: bytes outside the descriptor area differ"
+import sys
+a, b = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+off, n = int(sys.argv[3]), int(sys.argv[4])
+assert len(a) == len(b), (len(a), len(b))
+assert a[:off] == b[:off]
+assert a[off + n:] == b[off + n:]
+assert a[off:off + n] != b[off:off + n]
+PY
+  echo "ok: $2: only the descriptor area differs from $1"
+}
+
+# style_descriptor STYLE IN OUT: the descriptor as VMware / VirtualBox / KIWI would leave it.
+style_descriptor() {
+  python3 - "$@" <<'PY'
+import sys
+style, src, dst = sys.argv[1], sys.argv[2], sys.argv[3]
+text = open(src).read()
+if style.startswith("vmware"):
+    t = style[len("vmware"):]
+    text = text.replace('ddb.toolsVersion = "2147483647"\n',
+        'ddb.toolsInstallType = "%s"\nddb.toolsVersion = "10346"\n'
+        'ddb.uuid = "60 00 C2 9c 1e 2d 3f 44-5a 6b 7c 8d 9e af b0 c1"\n'
+        'ddb.longContentID = "1bd5e2bb1fe0dd5f1b8d0e6ffffffffe"\n' % t)
+elif style == "virtualbox":
+    text = text.replace('ddb.adapterType = "ide"\n', 'ddb.adapterType="ide"\n'
+        'ddb.uuid.image="9f0c2a5e-6d1b-4c3a-8e7f-0a1b2c3d4e5f"\n'
+        'ddb.uuid.parent="00000000-0000-0000-0000-000000000000"\n'
+        'ddb.uuid.modification="00000000-0000-0000-0000-000000000000"\n'
+        'ddb.uuid.parentmodification="00000000-0000-0000-0000-000000000000"\n')
+elif style.startswith("kiwi"):
+    text += 'ddb.toolsInstallType = "%s"\n' % style[len("kiwi"):]
+open(dst, "w").write(text)
+PY
+}
+
+n=0
+for sub in monolithicSparse streamOptimized; do
+  for style in vmware0 vmware1 virtualbox kiwi2 kiwi4; do
+    n=$((n + 1))
+    img="$sub-$style.vmdk"
+    qemu-img convert -f raw -O vmdk -o subformat=$sub in.raw "$img"
+    cid_before=$(cid_of "$img")
+    "$VDCONVERT" descriptor extract "$img" "$img.txt"
+    style_descriptor "$style" "$img.txt" "$img.styled.txt"
+    "$VDCONVERT" descriptor replace --no-backup "$img" "$img.styled.txt"
+    [ ! -e "$img.descriptor-backup" ] || fail "$img: --no-backup left a backup"
+    "$VDCONVERT" descriptor show "$img" | cmp - "$img.styled.txt" || fail "$img: show after replace"
+    expect_eq "$(raw_sha "$img")" "$RAW_SHA" "$img (styled): qemu-img raw view"
+    cp "$img" "$img.orig"
+    size_before=$(stat -c %s "$img")
+
+    # Lint names MVMC's message with the value; exit 5.
+    set +e; "$VDCONVERT" descriptor lint --for mvmc "$img" >"$img.lint"; rc=$?; set -e
+    expect_eq "$rc" "5" "$img: lint exit code"
+    case $style in
+      vmware0) want='The entry 0 is not a supported disk database entry for the descriptor' ;;
+      vmware1) want='The entry 1 is not a supported disk database entry for the descriptor' ;;
+      virtualbox) want='The entry 00000000-0000-0000-0000-000000000000 is not a supported disk database entry for the descriptor' ;;
+      kiwi2) want='The entry 2 is not a supported disk database entry for the descriptor' ;;
+      kiwi4) want='The entry 4 is not a supported disk database entry for the descriptor' ;;
+    esac
+    grep -qF "$want" "$img.lint" || fail "$img: lint does not quote '$want'"
+
+    # Dry run writes nothing.
+    "$VDCONVERT" repair --for mvmc --dry-run "$img" >"$img.plan"
+    cmp "$img" "$img.orig" || fail "$img: --dry-run changed the file"
+    grep -qF "prevents: $want" "$img.plan" || fail "$img: plan does not name the prevented error"
+
+    # In place.
+    "$VDCONVERT" repair --for mvmc "$img" >"$img.repair"
+    [ "$n" = 1 ] && { echo "---- before/after: $img"; cat "$img.repair"; echo "----"; }
+    expect_eq "$(stat -c %s "$img")" "$size_before" "$img: file size unchanged"
+    outside_equal "$img.orig" "$img" 512 10240
+    expect_eq "$(raw_sha "$img")" "$RAW_SHA" "$img: raw sha256 unchanged"
+    qemu-img compare -f raw -F vmdk in.raw "$img" >/dev/null || fail "$img: qemu-img compare"
+    echo "ok: $img: qemu-img compare equal"
+    expect_eq "$(cid_of "$img")" "$cid_before" "$img: CID unchanged (vmdkinfo)"
+    "$VDCONVERT" descriptor lint --for mvmc "$img" >/dev/null || fail "$img: MVMC problems remain"
+    if "$VDCONVERT" descriptor show "$img" | grep -q '^ddb\.\(toolsInstallType\|uuid\|longContentID\)'; then
+      fail "$img: an unknown ddb line is still active"
+    fi
+    cmp "$img.descriptor-backup" <(head -c 10752 "$img.orig" | tail -c 10240) \
+      || fail "$img: the backup is not the original area"
+
+    # The backup restores the original, byte for byte.
+    "$VDCONVERT" descriptor replace --no-backup "$img" "$img.descriptor-backup"
+    cmp "$img" "$img.orig" || fail "$img: restoring the backup"
+    echo "ok: $img: backup restores the original"
+
+    # A repaired copy (--delete, all consumers): SRC untouched, copy differs only in the area.
+    "$VDCONVERT" repair --for all --delete "$img" "$img.fixed.vmdk" >/dev/null
+    cmp "$img" "$img.orig" || fail "$img: repair to DST changed SRC"
+    outside_equal "$img.orig" "$img.fixed.vmdk" 512 10240
+    qemu-img compare -f raw -F vmdk in.raw "$img.fixed.vmdk" >/dev/null || fail "$img copy: compare"
+    rm -f "$img.descriptor-backup"
+  done
+done
+
+# Builder-free hostile case: a descriptor that does not fit is refused, nothing written.
+img=monolithicSparse-vmware0.vmdk
+python3 -c 'import sys; sys.stdout.write(open(sys.argv[1]).read() + "#" * 11000 + "\n")' "$img.styled.txt" >big.txt
+if "$VDCONVERT" descriptor replace "$img" big.txt 2>err.txt; then fail "oversized descriptor accepted"; fi
+grep -q "descriptor area holds 10240" err.txt || fail "oversized: message: $(cat err.txt)"
+cmp "$img" "$img.orig" || fail "oversized descriptor changed the file"
+[ ! -e "$img.descriptor-backup" ] || fail "refused replace left a backup"
+echo "ok: oversized descriptor refused"
+printf 'version=1\nnot a descriptor line\n' >bad.txt
+if "$VDCONVERT" descriptor replace "$img" bad.txt 2>err.txt; then fail "unparsable descriptor accepted"; fi
+cmp "$img" "$img.orig" || fail "unparsable descriptor changed the file"
+echo "ok: unparsable descriptor refused"
+if "$VDCONVERT" descriptor show in.raw 2>err.txt; then fail "raw file accepted as a descriptor"; fi
+echo "ok: raw file refused"
+
+# Text descriptors: qemu's pitfalls, with qemu's own error texts.
+for sub in monolithicFlat twoGbMaxExtentFlat; do
+  d=$sub.vmdk
+  qemu-img convert -f raw -O vmdk -o subformat=$sub in.raw "$d"
+  cp "$d" "$d.qemu"
+  python3 - "$d" <<'PY'
+import sys, re
+p = sys.argv[1]
+t = open(p).read().rstrip("\0")   # qemu-img pads text descriptors with NULs to 512 bytes
+t = t.replace('createType="', 'createType = "')                        # spaces around '='
+t = re.sub(r'(CID=[0-9a-f]+\n)(parentCID=[0-9a-f]+\n)', r'\2\1', t)    # CID after parentCID
+t = re.sub(r'(FLAT "[^"]+") 0\n', r'\1\n', t)                           # FLAT without offset
+t += 'ddb.toolsInstallType = "1"\n'
+open(p, "w").write(t)
+PY
+  set +e; qemu_err=$(qemu-img info "$d" 2>&1); set -e
+  set +e; "$VDCONVERT" descriptor lint --for qemu "$d" >"$d.lint"; rc=$?; set -e
+  expect_eq "$rc" "5" "$d: lint exit code"
+  msg=$(sed -n "s/.*Unsupported image type '\(.*\)'.*/\1/p" <<<"$qemu_err" | head -1)
+  grep -qF "error text: Unsupported image type '$msg'" "$d.lint" \
+    || fail "$d: lint does not quote qemu's message ($qemu_err)"
+  echo "ok: $d: lint quotes qemu's own error: Unsupported image type '$msg'"
+  "$VDCONVERT" repair --for all "$d" >"$d.repair"
+  cat "$d.repair"
+  qemu-img info "$d" >/dev/null || fail "$d: qemu-img still refuses the repaired descriptor"
+  qemu-img compare -f raw -F vmdk in.raw "$d" >/dev/null || fail "$d: qemu-img compare"
+  echo "ok: $d: qemu-img opens the repaired descriptor and compares equal"
+  expect_eq "$(raw_sha "$d")" "$RAW_SHA" "$d: raw sha256"
+  # Same lines as qemu wrote them, except the ddb line now commented out.
+  diff <(tr -d '\0' <"$d.qemu" | grep -v '^#' | sort) <(tr -d '\0' <"$d" | grep -v '^#' | sort) \
+    || fail "$d: lines differ from qemu's"
+  echo "ok: $d: repaired descriptor has qemu's original lines"
+done
+echo "PASS: vmdk_repair"

@@ -1,0 +1,189 @@
+// `vdconvert descriptor show|lint|extract|replace SRC [FILE]`: the VMDK descriptor as text (the
+// dsfo/dsfi byte-patching workflow, with bounds and syntax checks).
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "commands.h"
+#include "descriptor_report.h"
+#include "exit_codes.h"
+#include "vdisk/io.h"
+#include "vdisk/vmdk_repair.h"
+
+namespace vdconvert {
+namespace {
+
+using vdisk::invalid_argument;
+using vdisk::Status;
+namespace vm = vdisk::vmdk;
+
+Status apply_force(Command& cmd, std::string_view) {
+  cmd.force = true;
+  return {};
+}
+Status apply_no_backup(Command& cmd, std::string_view) {
+  cmd.no_backup = true;
+  return {};
+}
+Status apply_for(Command& cmd, std::string_view value) {
+  if (!vm::parse_consumer(value))
+    return invalid_argument(fmt::format(
+        "--for: unknown consumer '{}' (known: mvmc, qemu, virtualbox, esxi, all)", value));
+  cmd.check_for = std::string(value);
+  return {};
+}
+
+Status validate(const Command& cmd) {
+  const std::string& action = cmd.operands[0];
+  const bool needs_file = action == "extract" || action == "replace";
+  if (action != "show" && action != "lint" && !needs_file)
+    return invalid_argument(fmt::format(
+        "descriptor: unknown action '{}' (show, lint, extract, replace)", action));
+  if (needs_file && cmd.operands.size() != 3)
+    return invalid_argument(fmt::format("descriptor {}: missing FILE", action));
+  if (!needs_file && cmd.operands.size() == 3)
+    return invalid_argument(
+        fmt::format("descriptor {}: unexpected argument '{}'", action, cmd.operands[2]));
+  if (cmd.operands[1] == "-") return invalid_argument("descriptor: SRC must be a file, not '-'");
+  return {};
+}
+
+int out(RunContext& ctx, std::string_view text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  return kExitOk;
+}
+
+int lint(const Command& cmd, RunContext& ctx, const std::string& src, const vm::DescriptorArea& area) {
+  vm::LintOptions lo;
+  lo.standalone = !area.embedded;
+  lo.area_bytes = area.embedded ? area.size : 0;
+  auto findings = vm::lint_descriptor_text(area.text(), lo);
+  if (!findings.ok()) return report_failure(ctx, findings.status().with_context(src));
+  const unsigned mask = cmd.check_for.empty() ? vm::kAllConsumers : *vm::parse_consumer(cmd.check_for);
+  std::string text = describe_area(src, area);
+  std::size_t errors = 0, shown = 0;
+  for (const auto& f : *findings) {
+    if (!(f.consumers & mask)) continue;
+    ++shown;
+    if (f.severity == vm::LintSeverity::error) ++errors;
+    text += render_finding(f);
+  }
+  text += fmt::format("{}: {} problem(s), {} error(s) for {}\n", src, shown, errors,
+                      vm::consumer_names(mask));
+  if (const int rc = out(ctx, text); rc != kExitOk) return rc;
+  return errors ? kExitCheckFailed : kExitOk;
+}
+
+vdisk::Result<std::string> read_text_file(const std::string& file) {
+  constexpr std::uint64_t kLimit = vm::kMaxTextDescriptorBytes;
+  std::string text;
+  if (file == "-") {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+      text.append(buf, n);
+      if (text.size() > kLimit)
+        return invalid_argument(fmt::format("descriptor: stdin holds more than {} bytes", kLimit));
+    }
+    if (std::ferror(stdin)) return vdisk::errno_status(errno, "<stdin>", "read");
+    return text;
+  }
+  VDISK_ASSIGN_OR_RETURN(auto f, vdisk::open_file(file));
+  if (f->size() > kLimit)
+    return invalid_argument(fmt::format("descriptor: {} is {} bytes; a descriptor has at most {}",
+                                        file, f->size(), kLimit));
+  text.resize(static_cast<std::size_t>(f->size()));
+  VDISK_RETURN_IF_ERROR(
+      f->read_at(0, std::span<std::byte>(reinterpret_cast<std::byte*>(text.data()), text.size())));
+  return text;
+}
+
+int run(const Command& cmd, RunContext& ctx) {
+  const std::string& action = cmd.operands[0];
+  const std::string& src = cmd.operands[1];
+  auto area = vm::read_descriptor_area(src);
+  if (!area.ok()) return report_failure(ctx, area.status());
+
+  if (action == "show") return out(ctx, area->text());
+  if (action == "lint") return lint(cmd, ctx, src, *area);
+
+  const std::string& file = cmd.operands[2];
+  if (action == "extract") {
+    const std::string_view text = area->text();
+    if (file == "-") return out(ctx, text);
+    vdisk::FileSinkOptions so;
+    so.overwrite = cmd.force;
+    so.sparse = false;
+    auto sink = vdisk::create_file_sink(file, so);
+    if (!sink.ok()) return report_failure(ctx, sink.status());
+    Status st = (*sink)->write(
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
+    if (st.ok()) st = (*sink)->finish();
+    if (!st.ok()) return report_failure(ctx, st);
+    ctx.console.note(fmt::format("{}: {} bytes of descriptor text written to {} (area: {} bytes)",
+                                 src, text.size(), file, area->size));
+    return kExitOk;
+  }
+
+  // replace
+  auto text = read_text_file(file);
+  if (!text.ok()) return report_failure(ctx, text.status());
+  // A dump of the whole area (dsfo style) carries its NUL padding: the text ends at the first NUL.
+  std::string_view t = *text;
+  if (const auto nul = t.find('\0'); nul != std::string_view::npos) {
+    if (t.find_first_not_of('\0', nul) != std::string_view::npos)
+      return report_failure(ctx, invalid_argument(fmt::format(
+                                     "descriptor replace: {} has text after a NUL byte at offset {}",
+                                     file, nul)));
+    t = t.substr(0, nul);
+  }
+  if (t == area->text()) {
+    ctx.console.note(fmt::format("{}: descriptor already holds this text; nothing written", src));
+    return kExitOk;
+  }
+  vm::WriteDescriptorOptions wo;
+  wo.backup = !cmd.no_backup;
+  auto backup = vm::write_descriptor_in_place(src, *area, t, wo);
+  if (!backup.ok()) return report_failure(ctx, backup.status());
+  ctx.console.note(fmt::format("{}: descriptor replaced ({} -> {} bytes of text){}", src,
+                               area->text().size(), t.size(),
+                               backup->empty() ? std::string()
+                                               : "; original saved to " + backup->string()));
+  return kExitOk;
+}
+
+constexpr OptionSpec kOptions[] = {
+    {"--for", "", "CONSUMER", "lint: only problems of mvmc, qemu, virtualbox, esxi or all",
+     apply_for},
+    {"--force", "-f", "", "extract: replace an existing FILE", apply_force},
+    {"--no-backup", "", "", "replace: do not save the original descriptor first", apply_no_backup},
+};
+constexpr std::string_view kOperands[] = {"ACTION", "SRC", "[FILE]"};
+
+}  // namespace
+
+const CommandSpec& descriptor_command() {
+  static const CommandSpec spec{
+      "descriptor",
+      "show, lint, extract or replace a VMDK's descriptor text",
+      "vdconvert descriptor show|lint SRC | extract [--force] SRC FILE | replace SRC FILE",
+      "show     print the descriptor text (embedded in a sparse/streamOptimized VMDK, or a\n"
+      "         text descriptor file)\n"
+      "lint     list each line MVMC, qemu, VirtualBox or ESXi refuses, with their error text;\n"
+      "         exits 5 when there are errors\n"
+      "extract  write the text (without the NUL padding) to FILE ('-' = stdout)\n"
+      "replace  write FILE's text back ('-' = stdin); refused when it does not parse or does\n"
+      "         not fit the descriptor area; the area is NUL-padded to its full size, the\n"
+      "         original saved to SRC.descriptor-backup first\n",
+      kOptions,
+      kOperands,
+      validate,
+      run,
+  };
+  return spec;
+}
+
+}  // namespace vdconvert

@@ -1,0 +1,181 @@
+// `vdconvert repair --for CONSUMER SRC [DST]`: fix the VMDK descriptor lines a consumer refuses,
+// in place (only the descriptor bytes change) or into a repaired copy.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "commands.h"
+#include "descriptor_report.h"
+#include "exit_codes.h"
+#include "vdisk/vmdk_repair.h"
+
+namespace vdconvert {
+namespace {
+
+using vdisk::invalid_argument;
+using vdisk::Status;
+namespace vm = vdisk::vmdk;
+
+Status apply_for(Command& cmd, std::string_view value) {
+  if (!vm::parse_consumer(value))
+    return invalid_argument(fmt::format(
+        "--for: unknown consumer '{}' (known: mvmc, qemu, virtualbox, esxi, all)", value));
+  cmd.check_for = std::string(value);
+  return {};
+}
+Status apply_dry_run(Command& cmd, std::string_view) {
+  cmd.dry_run = true;
+  return {};
+}
+Status apply_delete(Command& cmd, std::string_view) {
+  cmd.delete_lines = true;
+  return {};
+}
+Status apply_no_backup(Command& cmd, std::string_view) {
+  cmd.no_backup = true;
+  return {};
+}
+Status apply_force(Command& cmd, std::string_view) {
+  cmd.force = true;
+  return {};
+}
+Status apply_keep(Command& cmd, std::string_view value) {
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    const std::string_view key = value.substr(start, comma - start);
+    if (key.empty() || key.find_first_of(" \t=\"") != std::string_view::npos)
+      return invalid_argument(fmt::format("--keep: '{}' is not a ddb key", key));
+    cmd.keep.emplace_back(key);
+    start = comma + 1;
+  }
+  return {};
+}
+Status apply_keep_only(Command& cmd, std::string_view) {
+  cmd.keep_only = true;
+  return {};
+}
+
+Status validate(const Command& cmd) {
+  if (cmd.check_for.empty())
+    return invalid_argument("repair: --for is required (mvmc, qemu, virtualbox, esxi or all)");
+  if (cmd.keep_only && cmd.keep.empty())
+    return invalid_argument("repair: --keep-only needs --keep KEYS");
+  for (const std::string& op : cmd.operands)
+    if (op == "-") return invalid_argument("repair: SRC and DST must be files, not '-'");
+  return {};
+}
+
+int out(RunContext& ctx, const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  return kExitOk;
+}
+
+int run(const Command& cmd, RunContext& ctx) {
+  const std::string& src = cmd.operands[0];
+  auto area = vm::read_descriptor_area(src);
+  if (!area.ok()) return report_failure(ctx, area.status());
+
+  vm::RepairOptions opt;
+  opt.consumers = *vm::parse_consumer(cmd.check_for);
+  opt.delete_lines = cmd.delete_lines;
+  if (cmd.keep_only) opt.mvmc_keep.clear();
+  opt.mvmc_keep.insert(opt.mvmc_keep.end(), cmd.keep.begin(), cmd.keep.end());
+  opt.standalone = !area->embedded;
+  opt.area_bytes = area->embedded ? area->size : 0;
+  auto plan = vm::plan_repair(area->text(), opt);
+  if (!plan.ok()) return report_failure(ctx, plan.status().with_context(src));
+
+  std::string text = describe_area(src, *area);
+  for (const auto& e : plan->edits) text += render_edit(e);
+  const auto errors = std::count_if(plan->remaining.begin(), plan->remaining.end(),
+                                    [](const vm::LintFinding& f) {
+                                      return f.severity == vm::LintSeverity::error;
+                                    });
+  for (const auto& f : plan->remaining) text += "remains: " + render_finding(f);
+  const std::string target = cmd.check_for;
+  if (plan->edits.empty()) {
+    text += fmt::format("{}: nothing to repair for {}\n", src, target);
+    if (const int rc = out(ctx, text); rc != kExitOk) return rc;
+    if (cmd.operands.size() == 2 && !cmd.dry_run) {
+      auto st = vm::write_descriptor_copy(src, *area, area->text(), cmd.operands[1], cmd.force,
+                                          !cmd.no_sync);
+      if (!st.ok()) return report_failure(ctx, st);
+    }
+    return errors ? kExitCheckFailed : kExitOk;
+  }
+  const std::string size_note =
+      fmt::format("descriptor text {} -> {} bytes", area->text().size(), plan->text.size());
+  if (cmd.dry_run) {
+    text += fmt::format("{}: {} edit(s) planned for {} ({}); dry run, nothing written\n", src,
+                        plan->edits.size(), target, size_note);
+    if (const int rc = out(ctx, text); rc != kExitOk) return rc;
+    return errors ? kExitCheckFailed : kExitOk;
+  }
+  if (cmd.operands.size() == 2) {
+    const std::string& dst = cmd.operands[1];
+    auto st = vm::write_descriptor_copy(src, *area, plan->text, dst, cmd.force, !cmd.no_sync);
+    if (!st.ok()) return report_failure(ctx, st);
+    text += fmt::format("{}: {} edit(s) for {} written to the copy {} ({})\n", src,
+                        plan->edits.size(), target, dst, size_note);
+  } else {
+    vm::WriteDescriptorOptions wo;
+    wo.backup = !cmd.no_backup;
+    auto backup = vm::write_descriptor_in_place(src, *area, plan->text, wo);
+    if (!backup.ok()) return report_failure(ctx, backup.status());
+    text += fmt::format("{}: {} edit(s) for {} applied in place ({})", src, plan->edits.size(),
+                        target, size_note);
+    text += backup->empty() ? std::string("; no backup kept\n")
+                            : fmt::format("; original descriptor saved to {}\n", backup->string());
+  }
+  if (const int rc = out(ctx, text); rc != kExitOk) return rc;
+  return errors ? kExitCheckFailed : kExitOk;
+}
+
+constexpr OptionSpec kOptions[] = {
+    {"--for", "", "CONSUMER", "mvmc, qemu, virtualbox, esxi or all (required)", apply_for},
+    {"--dry-run", "-n", "", "print the planned edits, write nothing", apply_dry_run},
+    {"--delete", "", "", "MVMC: delete unknown ddb lines instead of commenting them out",
+     apply_delete},
+    {"--keep", "", "KEYS", "MVMC: also keep these ddb keys (comma-separated)", apply_keep},
+    {"--keep-only", "", "", "MVMC: keep only the --keep keys, not the default set",
+     apply_keep_only},
+    {"--no-backup", "", "", "in place: do not save the original descriptor first",
+     apply_no_backup},
+    {"--force", "-f", "", "replace an existing DST", apply_force},
+};
+constexpr std::string_view kOperands[] = {"SRC", "[DST]"};
+
+}  // namespace
+
+const CommandSpec& repair_command() {
+  static const CommandSpec spec{
+      "repair",
+      "fix the VMDK descriptor lines MVMC, qemu, VirtualBox or ESXi refuse",
+      "vdconvert repair --for CONSUMER [--dry-run] [--delete] [--keep KEYS] [--no-backup] SRC "
+      "[DST]",
+      "SRC is a monolithicSparse/streamOptimized VMDK (its embedded descriptor) or a text\n"
+      "descriptor (monolithicFlat, twoGbMaxExtent*, vmfs). Without DST only the descriptor\n"
+      "bytes of SRC change: the original area is first saved to SRC.descriptor-backup, then\n"
+      "the whole area is written once (NUL-padded to its full size) and synced; CID and every\n"
+      "other byte stay as they are. With DST a repaired copy is written instead.\n"
+      "Every edit is printed with its line, key, value, reason and the error text it prevents.\n"
+      "MVMC keeps ddb.adapterType, ddb.geometry.{cylinders,heads,sectors,biosCylinders,\n"
+      "biosHeads,biosSectors}, ddb.virtualHWVersion and ddb.toolsVersion; every other ddb line\n"
+      "is commented out (or deleted with --delete). qemu: createType=\"...\" without spaces,\n"
+      "CID before parentCID, quoted extent names, FLAT offsets. VirtualBox: first line\n"
+      "'# Disk DescriptorFile', strict extent syntax.\n"
+      "Restore with: vdconvert descriptor replace SRC SRC.descriptor-backup\n"
+      "Exits 0 when nothing the consumer refuses remains, 5 when problems remain that repair\n"
+      "cannot fix (they are listed).\n",
+      kOptions,
+      kOperands,
+      validate,
+      run,
+  };
+  return spec;
+}
+
+}  // namespace vdconvert
