@@ -48,6 +48,7 @@ struct Command {
   std::vector<std::string> keep;      // --keep KEY[,KEY...] (repair)
   bool keep_only = false;             // --keep-only: `keep` replaces the default kept set
   std::vector<std::string> operands;  // SRC, DST, FILE ("-" = stdin / stdout)
+  std::vector<std::string> flags;     // command-specific options, as their apply() stores them
 };
 
 // An option a command accepts. `metavar` is empty for a flag; otherwise the option takes a

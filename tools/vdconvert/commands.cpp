@@ -18,6 +18,7 @@ std::span<const CommandSpec> command_table() {
       check_command(),
       repair_command(),
       descriptor_command(),
+      iso_command(),
   };
   return table;
 }

@@ -34,6 +34,7 @@ const CommandSpec& info_command();
 const CommandSpec& check_command();
 const CommandSpec& repair_command();
 const CommandSpec& descriptor_command();
+const CommandSpec& iso_command();
 
 // Prints a failed Status ("vdconvert: error: <message>", or "vdconvert: interrupted" for a
 // cancellation) and returns its exit code.

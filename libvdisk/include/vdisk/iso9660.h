@@ -23,10 +23,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "vdisk/image.h"
 #include "vdisk/io.h"
 #include "vdisk/properties.h"
 #include "vdisk/status.h"
@@ -138,6 +140,68 @@ class Volume {
 Result<std::unique_ptr<Volume>> open_volume(const std::filesystem::path& path,
                                             const VolumeOptions& options = {});
 
+// ---- Safe extraction ------------------------------------------------------------------------
+//
+// extract() writes a file, a symlink or a whole directory tree of a volume below a destination
+// directory DEST. Guarantees, whatever the image contains:
+// - Nothing is created, modified or removed outside DEST. Every object is created relative to
+//   a directory descriptor opened from DEST downwards with O_NOFOLLOW (openat/mkdirat/
+//   symlinkat/renameat); a name that is empty, ".", "..", or contains '/' or NUL is refused
+//   (corrupt); a path component that is a symlink on disk is never followed (corrupt, "refusing
+//   to follow"); two entries with the same name in one directory are refused, so a symlink made
+//   earlier in the same extraction can never be written through.
+// - Each regular file appears complete under its final name or not at all: it is written to a
+//   temporary file in its own directory and renamed into place.
+// - An existing file or symlink is never replaced unless `overwrite` (already_exists otherwise);
+//   an existing directory is merged into; a directory is never replaced by a file or symlink.
+// - Symlink targets are restored as recorded (they may be absolute or point above DEST; they
+//   are never followed while extracting, and a note is emitted for such targets).
+// - Modes (permission bits incl. setuid/setgid/sticky unless `keep_special_bits` is false) and
+//   modification/access times are restored; directories get theirs after their contents.
+//   Owners are not changed. Devices, FIFOs and sockets are skipped with a warning.
+// - Directory loops and caps are those of Volume::walk().
+// On error the extraction stops; files already renamed into place stay (each complete), the
+// current temporary file is removed.
+struct ExtractProgress {
+  std::string path;              // the entry just written, relative to the extracted PATH
+  const Entry* entry = nullptr;
+  std::uint64_t files = 0, directories = 0, symlinks = 0, skipped = 0;
+  std::uint64_t bytes = 0;       // file bytes written so far
+};
+
+struct ExtractOptions {
+  bool overwrite = false;        // replace existing files and symlinks (never directories)
+  bool restore_modes = true;
+  bool keep_special_bits = false;  // keep setuid/setgid bits (default: cleared)
+  bool restore_times = true;
+  bool sync = false;             // fsync every file before its rename
+  // Called after each entry is created (or skipped). Must not throw.
+  std::function<void(const ExtractProgress&)> on_progress;
+  DiagnosticFn on_diagnostic;    // skipped entries, notable symlink targets
+  std::stop_token stop;          // cancelled when requested
+};
+
+struct ExtractReport {
+  std::uint64_t files = 0, directories = 0, symlinks = 0, skipped = 0, bytes = 0;
+};
+
+// Extracts the entry at `path` ("" or "/" = the root) of `volume`:
+// - a directory: its contents go into DEST, which is created (one level) when missing;
+// - a file or symlink: written as DEST/<its name> when DEST is an existing directory, else as
+//   DEST itself (whose parent directory must exist).
+// `dest` itself is trusted (it is the caller's choice and may be a symlink to a directory).
+Result<ExtractReport> extract(const Volume& volume, std::string_view path,
+                              const std::filesystem::path& dest, const ExtractOptions& options = {});
+
+// Streams the content of regular file `file` to `sink` (zisofs decompressed) and finishes the
+// sink. `on_bytes` (may be empty) gets the running byte count.
+Status stream_file(const Volume& volume, const Entry& file, ByteSink& sink,
+                   const std::function<void(std::uint64_t)>& on_bytes = {},
+                   std::stop_token stop = {});
+
+// "drwxr-xr-x" style text of a POSIX mode (type letter + 9 permission characters with s/S/t/T).
+std::string mode_string(std::uint32_t mode);
+
 // ---- Boot report ------------------------------------------------------------------------------
 
 struct ElToritoEntry {
@@ -197,6 +261,7 @@ struct BootReport {
   std::vector<GptPartition> gpt_partitions;
   bool esp_present = false;
   std::string esp_where;          // "gpt partition 2" / "mbr partition 2"
+  std::string esp_loader;         // "\\EFI\\BOOT\\BOOTX64.EFI" when the ESP's FAT holds it, else ""
   IsohybridKind isohybrid = IsohybridKind::none;
   bool bios_bootable_as_disk = false;
   std::string bios_reason;

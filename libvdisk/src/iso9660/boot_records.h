@@ -50,6 +50,12 @@ Result<std::vector<GptPartition>> decode_gpt_entries(const GptHeader& h,
 std::string guid_text(std::span<const std::byte, 16> g);
 inline constexpr std::string_view kEspGuid = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
 
+// The UEFI default loader ("\\EFI\\BOOT\\BOOTX64.EFI", else BOOTAA64 / BOOTIA32) when the FAT
+// file system at [offset, offset + length) of `f` holds it (non-empty, by 8.3 short names);
+// "" when it does not or the FAT is unreadable. Never reads outside that range.
+std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset,
+                            std::uint64_t length);
+
 }  // namespace vdisk::iso9660::detail
 
 #endif  // VDISK_ISO9660_BOOT_RECORDS_H_

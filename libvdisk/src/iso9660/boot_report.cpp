@@ -82,6 +82,8 @@ void find_esp(const RandomAccessFile& f, BootReport& r) {
       if (off && looks_like_fat(f, *off)) {
         r.esp_present = true;
         r.esp_where = fmt::format("gpt partition {} (LBA {}..{})", p.index, p.first_lba, p.last_lba);
+        const std::uint64_t sectors = p.last_lba >= p.first_lba ? p.last_lba - p.first_lba + 1 : 0;
+        r.esp_loader = find_efi_loader(f, *off, sectors * 512);
         return;
       }
     }
@@ -92,6 +94,8 @@ void find_esp(const RandomAccessFile& f, BootReport& r) {
       r.esp_present = true;
       r.esp_where = fmt::format("mbr partition {} (LBA {}, {} sectors)", p.index, p.start_lba,
                                 p.sectors);
+      r.esp_loader =
+          find_efi_loader(f, std::uint64_t{p.start_lba} * 512, std::uint64_t{p.sectors} * 512);
       return;
     }
   }
@@ -135,10 +139,15 @@ void classify(BootReport& r) {
                     "what it loads was not verified";
   }
   // UEFI: firmware looks for an ESP (GPT ESP type or MBR type 0xEF) holding FAT.
-  if (r.esp_present) {
+  if (r.esp_present && !r.esp_loader.empty()) {
     r.uefi_bootable_as_disk = true;
-    r.uefi_reason = fmt::format("EFI system partition with a FAT file system: {} (the "
-                                "\\EFI\\BOOT loader inside it was not checked)",
+    r.uefi_reason = fmt::format("EFI system partition with a FAT file system: {}, holding the "
+                                "default loader {}",
+                                r.esp_where, r.esp_loader);
+  } else if (r.esp_present) {
+    r.uefi_reason = fmt::format("EFI system partition {} has no default loader "
+                                "\\EFI\\BOOT\\BOOTX64.EFI (or BOOTAA64/BOOTIA32.EFI), which "
+                                "firmware needs on a disk without boot entries",
                                 r.esp_where);
   } else if (r.gpt_present && !r.gpt_valid) {
     r.uefi_reason = "the GPT is invalid: " + r.gpt_problem;
@@ -292,6 +301,7 @@ void describe_boot_report(const BootReport& r, Properties& out) {
   }
   sa.add("esp_present", r.esp_present);
   if (r.esp_present) sa.add("esp", r.esp_where);
+  if (r.esp_present) sa.add("esp_loader", r.esp_loader);
   out.add("isohybrid", isohybrid_kind_name(r.isohybrid));
   out.add("bios_bootable_as_disk", r.bios_bootable_as_disk);
   out.add("bios_reason", r.bios_reason);

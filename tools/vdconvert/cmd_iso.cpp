@@ -1,0 +1,290 @@
+// `vdconvert iso ls` and `vdconvert iso extract`: browse and safely extract an ISO 9660 image's
+// files through vdisk/iso9660.h.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
+#include "commands.h"
+#include "exit_codes.h"
+#include "vdisk/iso9660.h"
+
+namespace vdconvert {
+namespace {
+
+namespace iso = vdisk::iso9660;
+
+bool has_flag(const Command& cmd, std::string_view f) {
+  return std::find(cmd.flags.begin(), cmd.flags.end(), f) != cmd.flags.end();
+}
+
+std::string flag_value(const Command& cmd, std::string_view key) {
+  for (const auto& f : cmd.flags)
+    if (f.size() > key.size() && f.starts_with(key) && f[key.size()] == '=')
+      return f.substr(key.size() + 1);
+  return {};
+}
+
+vdisk::Status apply_long(Command& cmd, std::string_view) {
+  cmd.flags.emplace_back("long");
+  return {};
+}
+vdisk::Status apply_recursive(Command& cmd, std::string_view) {
+  cmd.flags.emplace_back("recursive");
+  return {};
+}
+vdisk::Status apply_force(Command& cmd, std::string_view) {
+  cmd.force = true;
+  return {};
+}
+vdisk::Status apply_names(Command& cmd, std::string_view v) {
+  if (v != "rock-ridge" && v != "joliet" && v != "plain")
+    return vdisk::invalid_argument(
+        fmt::format("--names: '{}' is not one of rock-ridge, joliet, plain", v));
+  cmd.flags.push_back("names=" + std::string(v));
+  return {};
+}
+
+vdisk::Status validate(const Command& cmd) {
+  const std::string& sub = cmd.operands[0];
+  if (sub == "ls") {
+    if (cmd.operands.size() > 3)
+      return vdisk::invalid_argument(fmt::format(
+          "iso ls: unexpected argument '{}' (usage: vdconvert iso ls [-l] [-R] [--json] ISO "
+          "[PATH])",
+          cmd.operands[3]));
+    if (cmd.force) return vdisk::invalid_argument("iso ls: --force only applies to 'iso extract'");
+    return {};
+  }
+  if (sub == "extract") {
+    if (cmd.operands.size() != 4)
+      return vdisk::invalid_argument(
+          "iso extract: needs ISO PATH DEST (usage: vdconvert iso extract [--force] ISO PATH "
+          "DEST)");
+    if (has_flag(cmd, "long") || has_flag(cmd, "recursive") || cmd.json)
+      return vdisk::invalid_argument("iso extract: -l, -R and --json only apply to 'iso ls'");
+    return {};
+  }
+  return vdisk::invalid_argument(
+      fmt::format("iso: unknown subcommand '{}' (expected 'ls' or 'extract')", sub));
+}
+
+// Control characters in names are shown escaped so that a hostile image cannot drive the
+// terminal.
+std::string shown(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else if (c == '\\')
+      out += "\\\\";
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string utc_time(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  if (!gmtime_r(&tt, &tm)) return "?";
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+std::uint64_t shown_size(const iso::Entry& e) {
+  return e.type == iso::EntryType::file ? e.size
+         : e.type == iso::EntryType::symlink ? e.symlink_target.size()
+                                              : e.type == iso::EntryType::directory ? e.stored_size
+                                                                                    : 0;
+}
+
+std::string long_line(const std::string& path, const iso::Entry& e) {
+  std::string line = fmt::format("{} {:>3} {:>5} {:>5} {:>12} {} {}", iso::mode_string(e.mode),
+                                 e.nlink, e.uid, e.gid, shown_size(e), utc_time(e.mtime),
+                                 shown(path));
+  if (e.type == iso::EntryType::symlink) line += " -> " + shown(e.symlink_target);
+  return line;
+}
+
+std::string json_entry(const std::string& path, const iso::Entry& e) {
+  std::string out = fmt::format(
+      "{{\"path\":{},\"name\":{},\"type\":\"{}\",\"size\":{},\"mode\":\"{:o}\",\"mode_string\":"
+      "\"{}\",\"nlink\":{},\"uid\":{},\"gid\":{},\"mtime\":{}",
+      json_string(path), json_string(e.name), iso::entry_type_name(e.type),
+      e.type == iso::EntryType::file ? e.size : 0, e.mode & 07777, iso::mode_string(e.mode),
+      e.nlink, e.uid, e.gid, e.mtime);
+  if (e.type == iso::EntryType::symlink) out += ",\"target\":" + json_string(e.symlink_target);
+  if (e.zisofs) out += ",\"zisofs\":true";
+  if (e.hidden) out += ",\"hidden\":true";
+  if (e.extents.size() > 1) out += fmt::format(",\"extents\":{}", e.extents.size());
+  return out + "}";
+}
+
+int report_failure_or_ok(RunContext& ctx, const vdisk::Status& s) {
+  return s.ok() ? kExitOk : report_failure(ctx, s);
+}
+
+int write_out(RunContext& ctx, const std::string& text) {
+  if (text.empty()) return kExitOk;
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  return kExitOk;
+}
+
+vdisk::Result<std::unique_ptr<iso::Volume>> open_iso(const Command& cmd, RunContext&) {
+  const std::string& path = cmd.operands[1];
+  if (path == "-")
+    return vdisk::invalid_argument("iso: the ISO must be a file (it is read by offset), not '-'");
+  iso::VolumeOptions opt;
+  const std::string names = flag_value(cmd, "names");
+  if (names == "rock-ridge") opt.names = iso::NameSource::rock_ridge;
+  if (names == "joliet") opt.names = iso::NameSource::joliet;
+  if (names == "plain") opt.names = iso::NameSource::plain;
+  return iso::open_volume(path, opt);
+}
+
+int run_ls(const Command& cmd, RunContext& ctx) {
+  auto vol = open_iso(cmd, ctx);
+  if (!vol.ok()) return report_failure(ctx, vol.status());
+  const iso::Volume& v = **vol;
+  const std::string path = cmd.operands.size() > 2 ? cmd.operands[2] : "/";
+  auto top = v.lookup(path);
+  if (!top.ok()) return report_failure(ctx, top.status());
+  const bool lng = has_flag(cmd, "long"), rec = has_flag(cmd, "recursive");
+
+  std::vector<std::pair<std::string, iso::Entry>> rows;
+  vdisk::Status s;
+  if (top->type != iso::EntryType::directory) {
+    rows.emplace_back(top->name, *top);
+  } else if (rec) {
+    s = v.walk(*top, [&](const std::string& p, const iso::Entry& e) {
+      if (ctx.stop.stop_requested()) return vdisk::cancelled("iso ls: cancelled");
+      rows.emplace_back(p, e);
+      return vdisk::Status();
+    });
+  } else {
+    auto list = v.list(*top);
+    if (!list.ok()) return report_failure(ctx, list.status());
+    for (auto& e : *list) rows.emplace_back(e.name, std::move(e));
+  }
+  if (!s.ok()) return report_failure(ctx, s);
+
+  std::string out;
+  if (cmd.json) {
+    out = "[";
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      out += (i ? ",\n " : "") + json_entry(rows[i].first, rows[i].second);
+    out += "]\n";
+  } else {
+    for (const auto& [p, e] : rows) out += (lng ? long_line(p, e) : shown(p)) + "\n";
+  }
+  return write_out(ctx, out);
+}
+
+int run_extract(const Command& cmd, RunContext& ctx) {
+  auto vol = open_iso(cmd, ctx);
+  if (!vol.ok()) return report_failure(ctx, vol.status());
+  const iso::Volume& v = **vol;
+  const std::string& path = cmd.operands[2];
+  const std::string& dest = cmd.operands[3];
+
+  if (dest == "-") {
+    auto e = v.lookup(path);
+    if (!e.ok()) return report_failure(ctx, e.status());
+    if (e->type != iso::EntryType::file)
+      return report_failure(ctx, vdisk::invalid_argument(fmt::format(
+                                     "iso extract: '{}' is a {}; only a regular file can be "
+                                     "streamed to '-'",
+                                     path, iso::entry_type_name(e->type))));
+    if (ctx.stdout_is_terminal)
+      return report_failure(ctx, vdisk::invalid_argument(
+                                     "iso extract: DEST is '-' but stdout is a terminal; "
+                                     "redirect or pipe it"));
+    auto sink = vdisk::fd_sink(1, "<stdout>");
+    return report_failure_or_ok(ctx, iso::stream_file(v, *e, *sink, {}, ctx.stop));
+  }
+
+  iso::ExtractOptions opt;
+  opt.overwrite = cmd.force;
+  opt.on_diagnostic = ctx.console.diagnostic_fn();
+  opt.stop = ctx.stop;
+  const bool show = ctx.console.terminal() && cmd.progress != ProgressMode::never;
+  if (show)
+    opt.on_progress = [&](const iso::ExtractProgress& p) {
+      ctx.console.status(fmt::format("extracting: {} files, {} directories, {} bytes",
+                                     p.files, p.directories, p.bytes));
+    };
+  auto r = iso::extract(v, path, dest, opt);
+  ctx.console.clear_status();
+  if (!r.ok()) return report_failure(ctx, r.status());
+  ctx.console.line(fmt::format(
+      "vdconvert: extracted {} files ({} bytes), {} directories, {} symlinks{} to {}", r->files,
+      r->bytes, r->directories, r->symlinks,
+      r->skipped ? fmt::format(", skipped {} special files", r->skipped) : std::string(),
+      dest));
+  return kExitOk;
+}
+
+int run(const Command& cmd, RunContext& ctx) {
+  return cmd.operands[0] == "ls" ? run_ls(cmd, ctx) : run_extract(cmd, ctx);
+}
+
+constexpr OptionSpec kOptions[] = {
+    {"--long", "-l", "", "ls: long listing (mode, links, owner, group, size, mtime UTC, target)",
+     apply_long},
+    {"--recursive", "-R", "", "ls: list the whole tree below PATH", apply_recursive},
+    {"--json", "", "", "ls: print a JSON array instead of text", apply_json},
+    {"--force", "", "", "extract: replace existing files and symlinks", apply_force},
+    {"--names", "", "TREE", "rock-ridge, joliet or plain (default: the best present)",
+     apply_names},
+};
+constexpr std::string_view kOperands[] = {"ls|extract", "ISO", "[PATH]", "[DEST]"};
+
+}  // namespace
+
+const CommandSpec& iso_command() {
+  static const CommandSpec spec{
+      "iso",
+      "list or safely extract the files of an ISO 9660 image",
+      "vdconvert iso ls [-l] [-R] [--json] [--names TREE] ISO [PATH]\n"
+      "       vdconvert iso extract [--force] [--names TREE] ISO PATH DEST",
+      "ls lists the directory PATH (default /) or the file PATH; -R lists the whole tree.\n"
+      "extract writes PATH below DEST: a directory's contents into DEST (created when\n"
+      "missing), a file or symlink as DEST, or into DEST when DEST is a directory. Modes,\n"
+      "times and symlinks are restored; nothing is written outside DEST (no '..', absolute\n"
+      "names or symlink following); existing files are kept unless --force; each file\n"
+      "appears complete or not at all. DEST '-' streams one file to standard output.\n"
+      "Names come from Rock Ridge, else Joliet, else plain ISO 9660 (see --names).\n",
+      kOptions,
+      kOperands,
+      validate,
+      run,
+  };
+  return spec;
+}
+
+}  // namespace vdconvert
