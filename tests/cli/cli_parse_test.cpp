@@ -206,3 +206,18 @@ TEST_CASE("cli: help texts list commands, options, exit codes and SOURCE_DATE_EP
     for (const auto& opt : spec.options) CHECK(h.find(opt.name) != std::string::npos);
   }
 }
+
+TEST_CASE("cli: --level is a gzip level for --to gcp", "[cli][parse]") {
+  auto r = parse({"convert", "--to", "gcp", "--level", "9", "a", "b"});
+  REQUIRE(r.ok());
+  CHECK(r->level == 9);
+  r = parse({"convert", "--to=gcp", "--level=0", "a", "b"});
+  REQUIRE(r.ok());
+  CHECK(r->level == 0);
+  CHECK(parse({"convert", "--to", "gcp", "a", "b"})->level == -1);
+  for (auto bad : {"10", "-1", "x", "", "6 "}) {
+    INFO(bad);
+    require_error({"convert", "--to", "gcp", std::string("--level=") + bad, "a", "b"}, "--level");
+  }
+  require_error({"convert", "--to", "raw", "--level", "6", "a", "b"}, "--level applies to --to gcp");
+}

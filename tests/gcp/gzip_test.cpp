@@ -117,6 +117,57 @@ TEST_CASE("gcp gzip: identical bytes for 1 to 8 threads", "[gcp][gzip]") {
   }
 }
 
+TEST_CASE("gcp gzip: every level's engine gives identical bytes for any thread count",
+          "[gcp][gzip]") {
+  const auto script = mixed_script();
+  const auto plain = expand(script);
+  for (int level : {0, 1, 2, 3, 4, 6, 9}) {
+    CAPTURE(level);
+    GzipOptions o;
+    o.level = level;
+    o.block_bytes = 64 * kKiB;
+    o.threads = 1;
+    const auto ref = compress(script, o);
+    CHECK(gunzip_one_member(ref) == plain);
+    for (unsigned t : {2u, 5u}) {
+      o.threads = t;
+      CHECK(compress(script, o) == ref);
+    }
+  }
+}
+
+TEST_CASE("gcp gzip: the level to engine table", "[gcp][gzip]") {
+  const bool isal = codec::engine_available(codec::Engine::isal);
+  for (int level = 1; level <= 3; ++level) {
+    CAPTURE(level);
+    const auto e = gzip_engine(level);
+    CHECK(e.engine == (isal ? codec::Engine::isal : codec::Engine::zlib));
+    CHECK(e.level == (isal ? level : 1));
+  }
+  CHECK(gzip_engine(0).engine == codec::Engine::zlib);
+  CHECK(gzip_engine(0).level == 0);
+  CHECK(gzip_engine(6).engine == codec::Engine::zlib);
+  CHECK(gzip_engine(6).level == 4);
+  CHECK(gzip_engine(9).engine == codec::Engine::zlib);
+  CHECK(gzip_engine(9).level == 9);
+  // Higher levels never give larger output on compressible data.
+  std::vector<Piece> text;
+  for (std::uint32_t i = 0; i < 64; ++i) {
+    auto p = pattern(4 * kKiB, i % 5);  // repeats: compressible
+    text.push_back({std::move(p), 0});
+  }
+  GzipOptions o;
+  o.threads = 2;
+  std::size_t prev = SIZE_MAX;
+  for (int level : {1, 3, 6, 9}) {
+    o.level = level;
+    const auto n = compress(text, o).size();
+    CAPTURE(level);
+    CHECK(n <= prev);
+    prev = n;
+  }
+}
+
 TEST_CASE("gcp gzip: empty input is a valid empty gzip", "[gcp][gzip]") {
   GzipOptions o;
   o.threads = 2;

@@ -41,6 +41,7 @@ struct Command {
   bool checksums = false;             // --checksums (also set by --checksums-file)
   std::string checksums_file;         // --checksums-file F: write the checksums as JSON to F
   unsigned threads = 0;               // --threads N (0 = hardware concurrency)
+  int level = -1;                     // --level N: gzip level for --to gcp (-1 = default)
   ProgressMode progress = ProgressMode::automatic;
   bool dry_run = false;               // --dry-run (repair)
   bool delete_lines = false;          // --delete (repair)

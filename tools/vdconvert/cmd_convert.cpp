@@ -59,6 +59,12 @@ Status apply_threads(Command& cmd, std::string_view value) {
   VDISK_ASSIGN_OR_RETURN(cmd.threads, parse_thread_count(value));
   return {};
 }
+Status apply_level(Command& cmd, std::string_view value) {
+  if (value.size() != 1 || value[0] < '0' || value[0] > '9')
+    return invalid_argument(fmt::format("--level: '{}' is not a level 0..9", value));
+  cmd.level = value[0] - '0';
+  return {};
+}
 Status apply_progress(Command& cmd, std::string_view) {
   if (cmd.progress == ProgressMode::never)
     return invalid_argument("--progress and --quiet cannot be used together");
@@ -76,6 +82,8 @@ Status validate(const Command& cmd) {
   if (cmd.to.empty())
     return invalid_argument(fmt::format("convert: --to is required (known: {})",
                                         fmt::join(vdisk::target_names(), ", ")));
+  if (cmd.level >= 0 && cmd.to != "gcp")
+    return invalid_argument("convert: --level applies to --to gcp only");
   if (cmd.json && cmd.operands[1] == "-")
     return invalid_argument("convert: --json cannot be used when DST is '-' (stdout)");
   if (cmd.detect_zeroes && cmd.to != "gcp")
@@ -200,6 +208,7 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.open.format = cmd.from;
   opt.open.on_diagnostic = ctx.console.diagnostic_fn();
   opt.pipeline.threads = cmd.threads;
+  if (cmd.level >= 0) opt.output.gzip_level = cmd.level;
   opt.overwrite = cmd.force;
   opt.sync = !cmd.no_sync;
   opt.output.keep_gpt = cmd.keep_gpt;
@@ -273,6 +282,8 @@ constexpr OptionSpec kOptions[] = {
     {"--to", "", "TARGET", "output target (required; see the list below)", apply_to},
     {"--force", "-f", "", "replace an existing DST", apply_force},
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
+    {"--level", "", "N", "gcp: gzip level 0..9 (default 6: fast engine; 9: smallest)",
+     apply_level},
     {"--no-sync", "", "", "do not fsync DST before renaming it into place (faster, less safe)",
      apply_no_sync},
     {"--keep-gpt", "", "", "azure/gcp: pad without moving a GPT's backup to the new end",
@@ -295,7 +306,7 @@ const CommandSpec& convert_command() {
   static const CommandSpec spec{
       "convert",
       "convert a disk image to raw, a fixed VHD or an Azure-ready VHD",
-      "vdconvert convert [--from FMT] --to TARGET [--force] [--threads N] "
+      "vdconvert convert [--from FMT] --to TARGET [--force] [--threads N] [--level N] "
       "[--progress|--quiet] [--json] SRC DST",
       "SRC '-' reads standard input (formats that can be streamed); DST '-' writes standard\n"
       "output (refused when stdout is a terminal). DST is written through a temporary file\n"

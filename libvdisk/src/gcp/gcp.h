@@ -71,6 +71,16 @@ Result<std::unique_ptr<BlockSink>> make_dense_sink(std::unique_ptr<ByteSink> out
 
 // `vdconvert check --for gcp`: decompresses and walks the whole archive.
 Result<CheckReport> check_gcp(const std::filesystem::path& path);
+// The same over an open file; `name` is the file name the ".tar.gz" rule looks at. Any bytes
+// are accepted (hostile input is reported as failed rules, never a crash). disk.raw content is
+// hashed only up to min(max_hash_bytes, 64 TiB) of virtual size (holes included; fuzzers pass
+// a small bound so a forged size cannot make them hash zeros for hours).
+Result<CheckReport> check_gcp_file(const RandomAccessFile& file, const std::string& name,
+                                   std::uint64_t max_hash_bytes);
+
+// Length of the gzip member header (RFC 1952: magic, method 8, flags, optional FEXTRA, FNAME,
+// FCOMMENT, FHCRC) at the start of `b`; 0 when it is malformed or does not fit in `b`.
+std::size_t gzip_header_length(std::span<const std::byte> b);
 
 }  // namespace vdisk::gcp
 

@@ -69,6 +69,7 @@ class TarWalker {
   std::uint64_t disk_bytes = 0;  // disk.raw content bytes hashed
   bool hashing = false;
   bool hash_skipped = false;
+  std::uint64_t max_hash_bytes = kMaxHashBytes;
   Sha256 sha;
 
   bool mid_member() const { return state_ != State::header && state_ != State::end; }
@@ -121,7 +122,7 @@ class TarWalker {
     hashing = false;
     if (cur_.name == "disk.raw" && disk_members_++ == 0) {
       if (cur_.typeflag == 'S') map_status = validate_sparse_map(cur_.map, cur_.real_size, cur_.size);
-      hash_skipped = cur_.real_size > kMaxHashBytes;
+      hash_skipped = cur_.real_size > max_hash_bytes;
       hashing = (cur_.typeflag == '0' || cur_.typeflag == '\0' ||
                  (cur_.typeflag == 'S' && map_status.ok())) && !hash_skipped;
     }
@@ -203,7 +204,8 @@ class TarWalker {
   bool hashed() const { return hashed_member_; }
 };
 
-// Parses the gzip member header; returns its length or 0 when malformed/truncated.
+}  // namespace
+
 std::size_t gzip_header_length(std::span<const std::byte> b) {
   auto at = [&](std::size_t i) { return static_cast<std::uint8_t>(b[i]); };
   if (b.size() < 10 || at(0) != 0x1f || at(1) != 0x8b || at(2) != 8) return 0;
@@ -223,17 +225,22 @@ std::size_t gzip_header_length(std::span<const std::byte> b) {
   return p <= b.size() ? p : 0;
 }
 
-}  // namespace
-
 Result<CheckReport> check_gcp(const std::filesystem::path& path) {
   VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
+  auto report = check_gcp_file(*file, path.filename().string(), UINT64_MAX);
+  if (report.ok()) report->path = path.string();
+  return report;
+}
+
+Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string& name,
+                                   std::uint64_t max_hash_bytes) {
+  const RandomAccessFile* file = &f;
   CheckReport report;
   report.target = "gcp";
-  report.path = path.string();
+  report.path = f.name();
   auto add = [&report](std::string rule, bool passed, std::string detail) {
     report.items.push_back({std::move(rule), passed, std::move(detail)});
   };
-  const std::string name = path.filename().string();
   add("file name ends in .tar.gz", name.size() > 7 && name.ends_with(".tar.gz"), name);
 
   const std::uint64_t fsize = file->size();
@@ -247,6 +254,7 @@ Result<CheckReport> check_gcp(const std::filesystem::path& path) {
   z_stream z{};
   if (inflateInit2(&z, -15) != Z_OK) return internal_error("gcp: inflateInit2 failed");
   TarWalker tar;
+  tar.max_hash_bytes = std::min(max_hash_bytes, kMaxHashBytes);
   std::vector<std::byte> in(kChunk), out(kChunk);
   std::uint64_t next_in = hlen;  // file offset of the next compressed byte to read
   std::uint32_t crc = 0;
@@ -349,7 +357,7 @@ Result<CheckReport> check_gcp(const std::filesystem::path& path) {
   const bool hashed = tar.hashed() && tar.disk_bytes == disk->real_size;
   add("disk content read completely (sha256 in detail)", hashed,
       hashed ? fmt::format("sha256 {}", tar.sha.hex())
-             : (tar.hash_skipped ? "not hashed: size above 64 TiB"
+             : (tar.hash_skipped ? fmt::format("not hashed: size above {} bytes", tar.max_hash_bytes)
                                  : fmt::format("read {} of {} bytes", tar.disk_bytes,
                                                disk->real_size)));
   return report;

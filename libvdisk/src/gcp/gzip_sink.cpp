@@ -280,10 +280,12 @@ class ParallelGzipSink final : public GzipSink {
 }  // namespace
 
 GzipEngine gzip_engine(int level) noexcept {
-  // Measured in bench/gcp_compare.sh and bench/codec_bench.cpp (see gzip_sink.h).
-  if (codec::engine_available(codec::Engine::isal) && level >= 1 && level <= 6)
-    return {codec::Engine::isal, level <= 2 ? 1 : (level <= 4 ? 2 : 3)};
-  return {codec::Engine::zlib, level};
+  // The table in gzip_sink.h; figures in bench/RESULTS.md ("GCP tarball").
+  if (level >= 1 && level <= 3)
+    return codec::engine_available(codec::Engine::isal) ? GzipEngine{codec::Engine::isal, level}
+                                                        : GzipEngine{codec::Engine::zlib, 1};
+  static constexpr int kZlibLevel[10] = {0, 1, 1, 1, 2, 3, 4, 6, 8, 9};
+  return {codec::Engine::zlib, kZlibLevel[std::clamp(level, 0, 9)]};
 }
 
 std::uint32_t crc32_extend_zeros(std::uint32_t crc, std::uint64_t length) {
