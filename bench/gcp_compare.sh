@@ -51,7 +51,7 @@ measure() {
   local best="" rss="" t m i
   rm -rf "$out"; "$@" >/dev/null 2>&1  # warm-up
   for ((i = 0; i < REPS; i++)); do
-    rm -rf "$out" p; sync
+    rm -rf "$out" peer; sync
     /usr/bin/time -f "%e %M" -o time.txt "$@" >/dev/null 2>&1
     read -r t m < time.txt
     if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$m; fi
@@ -70,13 +70,14 @@ make_input
 cpus=$(nproc); model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 
 # The peers: convert to raw, then a sparse oldgnu tar compressed by gzip (-z, level 6) or pigz.
-PEER_Z='mkdir p && qemu-img convert -f vpc -O raw src.vhd p/disk.raw && tar --format=oldgnu -Sczf peer_z.tar.gz -C p disk.raw && rm -rf p'
-PEER_PIGZ='mkdir p && qemu-img convert -f vpc -O raw src.vhd p/disk.raw && tar --format=oldgnu -S -I pigz -cf peer_pigz.tar.gz -C p disk.raw && rm -rf p'
+PEER_Z='mkdir peer && qemu-img convert -f vpc -O raw src.vhd peer/disk.raw && tar --format=oldgnu -Sczf peer_z.tar.gz -C peer disk.raw && rm -rf peer'
+PEER_PIGZ='mkdir peer && qemu-img convert -f vpc -O raw src.vhd peer/disk.raw && tar --format=oldgnu -S -I pigz -cf peer_pigz.tar.gz -C peer disk.raw && rm -rf peer'
 measure vd_default vd.tar.gz "$VD" convert --to gcp --quiet --no-sync src.vhd vd.tar.gz
 measure vd_level9 vd9.tar.gz "$VD" convert --to gcp --quiet --no-sync --level 9 src.vhd vd9.tar.gz
 measure peer_z peer_z.tar.gz sh -c "$PEER_Z"
 measure peer_pigz peer_pigz.tar.gz sh -c "$PEER_PIGZ"
-# Size references over GNU tar's sparse archive of the same disk (timed once each, not goals).
+# Size references over GNU tar's sparse archive of the same disk (timed once each, not goals;
+# directory p survives measure(), which only clears "peer").
 rm -rf p && mkdir p && qemu-img convert -f vpc -O raw src.vhd p/disk.raw
 REPS=1 measure pigz6 pigz6.tar.gz sh -c 'tar --format=oldgnu -Scf - -C p disk.raw | pigz -6 > pigz6.tar.gz'
 REPS=1 measure gzip9 gzip9.tar.gz sh -c 'tar --format=oldgnu -Scf - -C p disk.raw | gzip -9 > gzip9.tar.gz'
@@ -102,10 +103,10 @@ same disk.raw as the peers'.
 |---|---|---|---|---|
 $(row vd_default "vdconvert convert --to gcp --no-sync src.vhd vd.tar.gz")
 $(row vd_level9 "vdconvert convert --to gcp --no-sync --level 9 src.vhd vd9.tar.gz")
-$(row peer_z "qemu-img convert -f vpc -O raw src.vhd p/disk.raw && tar --format=oldgnu -Sczf peer_z.tar.gz -C p disk.raw")
-$(row peer_pigz "qemu-img convert ... && tar --format=oldgnu -S -I pigz -cf peer_pigz.tar.gz -C p disk.raw")
-$(row pigz6 "tar --format=oldgnu -Scf - -C p disk.raw | pigz -6 (size reference)")
-$(row gzip9 "tar --format=oldgnu -Scf - -C p disk.raw | gzip -9 (size reference)")
+$(row peer_z "qemu-img convert -f vpc -O raw src.vhd peer/disk.raw && tar --format=oldgnu -Sczf peer_z.tar.gz -C peer disk.raw")
+$(row peer_pigz "qemu-img convert ... && tar --format=oldgnu -S -I pigz -cf peer_pigz.tar.gz -C peer disk.raw")
+$(row pigz6 "tar --format=oldgnu -Scf - -C p disk.raw \\| pigz -6 (size reference)")
+$(row gzip9 "tar --format=oldgnu -Scf - -C p disk.raw \\| gzip -9 (size reference)")
 
 Speed-up of the default level over qemu-img + \`tar -Sczf\`: **$(ratio peer_z vd_default)x** (goal >= 4);
 over qemu-img + \`tar -I pigz\`: **$(ratio peer_pigz vd_default)x** (goal >= 1.5).
