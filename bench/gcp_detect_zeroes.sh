@@ -10,7 +10,7 @@
 #                  so the scan is pure cost.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-VD=${1:-$here/../build/tools/vdconvert}
+VD=$(realpath "${1:-$here/../build/tools/vdconvert}")
 WORK=${2:-/var/tmp/vdisk-bench-dz}
 REPS=${REPS:-3}
 DISK_MIB=${DISK_MIB:-2048}

@@ -7,7 +7,7 @@
 # the page cache warm for both sides. Knobs: DISK_GIB (virtual size), DATA_MIB (data written).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-VD=${1:-$here/../build/tools/vdconvert}
+VD=$(realpath "${1:-$here/../build/tools/vdconvert}")
 WORK=${2:-/var/tmp/vdisk-vmdk-bench}
 REPS=${REPS:-3}
 DISK_GIB=${DISK_GIB:-4}
