@@ -69,45 +69,16 @@ void Md5::blocks(const std::uint8_t* p, std::size_t n) {
 }
 
 void Md5::update(std::span<const std::byte> data) {
-  const auto* p = reinterpret_cast<const std::uint8_t*>(data.data());
-  std::size_t n = data.size();
-  bytes_ += n;
-  if (used_ > 0) {
-    const std::size_t take = std::min(n, 64 - used_);
-    std::memcpy(buf_.data() + used_, p, take);
-    used_ += take;
-    p += take;
-    n -= take;
-    if (used_ < 64) return;
-    blocks(buf_.data(), 1);
-    used_ = 0;
-  }
-  blocks(p, n / 64);
-  p += n / 64 * 64;
-  n %= 64;
-  std::memcpy(buf_.data(), p, n);
-  used_ = n;
+  buffer_.update(data, [this](const std::uint8_t* p, std::size_t n) { blocks(p, n); });
 }
 
 void Md5::update_zeros(std::uint64_t n) {
-  while (n > 0) {
-    const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(n, detail::kZeroBufferBytes));
-    update(detail::zero_buffer(k));
-    n -= k;
-  }
+  buffer_.update_zeros(n, [this](const std::uint8_t* p, std::size_t k) { blocks(p, k); });
 }
 
 std::array<std::uint8_t, 16> Md5::finish() {
-  const std::uint64_t bits = bytes_ * 8;
-  buf_[used_++] = 0x80;
-  if (used_ > 56) {
-    std::memset(buf_.data() + used_, 0, 64 - used_);
-    blocks(buf_.data(), 1);
-    used_ = 0;
-  }
-  std::memset(buf_.data() + used_, 0, 56 - used_);
-  for (std::size_t i = 0; i < 8; ++i) buf_[56 + i] = static_cast<std::uint8_t>(bits >> (8 * i));
-  blocks(buf_.data(), 1);
+  buffer_.pad(/*big_endian_length=*/false,
+              [this](const std::uint8_t* p, std::size_t n) { blocks(p, n); });
   std::array<std::uint8_t, 16> out{};
   for (std::size_t i = 0; i < 4; ++i)
     for (std::size_t j = 0; j < 4; ++j) out[4 * i + j] = static_cast<std::uint8_t>(h_[i] >> (8 * j));

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <span>
 
+#include "checksum/block_buffer.h"
+
 namespace vdisk::checksum {
 
 class Md5 {
@@ -21,9 +23,7 @@ class Md5 {
  private:
   void blocks(const std::uint8_t* p, std::size_t n);
   std::array<std::uint32_t, 4> h_;
-  std::array<std::uint8_t, 64> buf_{};
-  std::size_t used_ = 0;
-  std::uint64_t bytes_ = 0;
+  BlockBuffer buffer_;
 };
 
 }  // namespace vdisk::checksum

@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 
+#include "checksum/block_buffer.h"
+
 namespace vdisk::gcp {
 
 class Sha256 {
@@ -25,9 +27,7 @@ class Sha256 {
  private:
   void blocks(const std::uint8_t* p, std::size_t n);
   std::array<std::uint32_t, 8> h_;
-  std::array<std::uint8_t, 64> buf_{};
-  std::size_t used_ = 0;
-  std::uint64_t bytes_ = 0;
+  checksum::BlockBuffer buffer_;
 };
 
 }  // namespace vdisk::gcp
