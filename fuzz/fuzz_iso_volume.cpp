@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ++files;
     auto f = vol.open_file(e);
     if (!f.ok()) return {};
-    std::vector<std::byte> buf(static_cast<std::size_t>(std::min<std::uint64_t>((*f)->size(), 1 << 18)));
+    std::vector<std::byte> buf(
+        static_cast<std::size_t>(std::min<std::uint64_t>((*f)->size(), 1 << 18)));
     (void)(*f)->read_at(0, buf);
     (void)vol.lookup(path);
     return {};

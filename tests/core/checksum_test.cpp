@@ -45,8 +45,9 @@ TEST_CASE("checksum: MD5 matches RFC 1321's test suite", "[checksum]") {
   CHECK(md5_hex("abc") == "900150983cd24fb0d6963f7d28e17f72");
   CHECK(md5_hex("message digest") == "f96b697d7cb7938d525a2f31aaf161d0");
   CHECK(md5_hex("abcdefghijklmnopqrstuvwxyz") == "c3fcd3d76192e4007dfb496cca67e13b");
-  CHECK(md5_hex("12345678901234567890123456789012345678901234567890123456789012345678901234567890") ==
-        "57edf4a22be3c955ac49da2e2107b67a");
+  CHECK(
+      md5_hex("12345678901234567890123456789012345678901234567890123456789012345678901234567890") ==
+      "57edf4a22be3c955ac49da2e2107b67a");
 }
 
 TEST_CASE("checksum: MD5 is the same however the input is cut, zeros included", "[checksum]") {
@@ -142,8 +143,7 @@ TEST_CASE("checksum: hashing sink digests the stream and its prefix", "[checksum
   }
 }
 
-TEST_CASE("checksum: convert reports digests that sha256sum and md5sum agree with",
-          "[checksum]") {
+TEST_CASE("checksum: convert reports digests that sha256sum and md5sum agree with", "[checksum]") {
   TempDir dir;
   auto disk = pattern(3 << 20, 21);
   std::fill(disk.begin() + (1 << 20), disk.begin() + (2 << 20), std::byte{0});

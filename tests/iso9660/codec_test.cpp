@@ -25,7 +25,8 @@ iso::Bytes ascii(std::string_view s) {
 }
 }  // namespace
 
-TEST_CASE("iso9660: directory record decodes extent, length, flags and system use", "[iso9660][codec]") {
+TEST_CASE("iso9660: directory record decodes extent, length, flags and system use",
+          "[iso9660][codec]") {
   const auto su = iso::nm("hello");
   const auto r = iso::record("HELLO.TXT;1", 40, 1234, 0, su);
   auto d = decode_dir_record(r, 0);
@@ -38,7 +39,8 @@ TEST_CASE("iso9660: directory record decodes extent, length, flags and system us
   CHECK(d->recorded == 1577923200);  // 2020-01-02 00:00 UTC
 }
 
-TEST_CASE("iso9660: directory record shorter than 34 bytes is corrupt", "[iso9660][codec][hostile]") {
+TEST_CASE("iso9660: directory record shorter than 34 bytes is corrupt",
+          "[iso9660][codec][hostile]") {
   auto r = iso::record("A", 20, 0, 0);
   r[0] = std::byte{33};
   auto d = decode_dir_record(r, 4096);
@@ -117,10 +119,10 @@ TEST_CASE("iso9660: volume descriptor checks CD001 and block size", "[iso9660][c
 }
 
 TEST_CASE("iso9660: SUSP parser reads NM, PX, SL, TF and a CE pointer", "[iso9660][susp]") {
-  const std::pair<std::uint8_t, std::string_view> comps[] = {{0x08, ""}, {0, "usr"}, {0x04, ""},
-                                                              {0x01, "lo"}, {0, "ng"}};
-  const auto area = iso::cat({iso::nm("name"), iso::px(0100644, 7, 8), iso::sl(comps),
-                              iso::ce(30, 100, 200)});
+  const std::pair<std::uint8_t, std::string_view> comps[] = {
+      {0x08, ""}, {0, "usr"}, {0x04, ""}, {0x01, "lo"}, {0, "ng"}};
+  const auto area =
+      iso::cat({iso::nm("name"), iso::px(0100644, 7, 8), iso::sl(comps), iso::ce(30, 100, 200)});
   RockRidge rr;
   std::optional<Continuation> next;
   REQUIRE(parse_susp_area(area, 0, rr, &next).ok());
@@ -158,7 +160,8 @@ TEST_CASE("iso9660: NM and SL text with '/' or NUL is refused", "[iso9660][susp]
   RockRidge a;
   CHECK(parse_susp_area(iso::nm("a/b"), 0, a, nullptr).code() == Errc::corrupt);
   RockRidge b;
-  CHECK(parse_susp_area(iso::nm(std::string_view("a\0b", 3)), 0, b, nullptr).code() == Errc::corrupt);
+  CHECK(parse_susp_area(iso::nm(std::string_view("a\0b", 3)), 0, b, nullptr).code() ==
+        Errc::corrupt);
   const std::pair<std::uint8_t, std::string_view> comps[] = {{0, "x/y"}};
   RockRidge c;
   CHECK(parse_susp_area(iso::sl(comps), 0, c, nullptr).code() == Errc::corrupt);
@@ -181,8 +184,11 @@ iso::Bytes catalog(std::uint8_t platform, bool fix_checksum) {
   c[31] = std::byte{0xAA};
   if (fix_checksum) {
     std::uint16_t sum = 0;
-    for (std::size_t i = 0; i < 32; i += 2) sum = static_cast<std::uint16_t>(sum + detail::load_le16(std::span<const std::byte>(c).subspan(i)));
-    detail::store_le16(std::span<std::byte>(c).subspan(28), static_cast<std::uint16_t>(0x10000 - sum));
+    for (std::size_t i = 0; i < 32; i += 2)
+      sum = static_cast<std::uint16_t>(sum +
+                                       detail::load_le16(std::span<const std::byte>(c).subspan(i)));
+    detail::store_le16(std::span<std::byte>(c).subspan(28),
+                       static_cast<std::uint16_t>(0x10000 - sum));
   }
   c[32] = std::byte{0x88};
   detail::store_le16(std::span<std::byte>(c).subspan(38), 4);

@@ -39,26 +39,25 @@ iso::Bytes sl_to(std::initializer_list<std::pair<std::uint8_t, std::string_view>
 // relative symlink up -> ../file.txt, ro/ (0555) holding x (0444).
 iso::Builder good_image() {
   iso::Builder b(96);
-  b.directory(22, {iso::dot(22, 2048, iso::px(040750)), iso::dotdot(kRoot, 2048),
-                   iso::record("BIG.BIN;1", 30, 4096, iso::kMulti,
-                               iso::cat({iso::nm("big.bin"), iso::px(0100644)})),
-                   iso::record("BIG.BIN;1", 40, 2048, iso::kMulti,
-                               iso::cat({iso::nm("big.bin"), iso::px(0100644)})),
-                   iso::record("BIG.BIN;1", 50, 100, 0,
-                               iso::cat({iso::nm("big.bin"), iso::px(0100644)})),
-                   iso::record("UP;1", 0, 0, 0,
-                               iso::cat({iso::nm("up"), iso::px(0120777),
-                                         sl_to({{0x04, ""}, {0, "file.txt"}})}))});
+  b.directory(
+      22, {iso::dot(22, 2048, iso::px(040750)), iso::dotdot(kRoot, 2048),
+           iso::record("BIG.BIN;1", 30, 4096, iso::kMulti,
+                       iso::cat({iso::nm("big.bin"), iso::px(0100644)})),
+           iso::record("BIG.BIN;1", 40, 2048, iso::kMulti,
+                       iso::cat({iso::nm("big.bin"), iso::px(0100644)})),
+           iso::record("BIG.BIN;1", 50, 100, 0, iso::cat({iso::nm("big.bin"), iso::px(0100644)})),
+           iso::record(
+               "UP;1", 0, 0, 0,
+               iso::cat({iso::nm("up"), iso::px(0120777), sl_to({{0x04, ""}, {0, "file.txt"}})}))});
   b.directory(23, {iso::dot(23, 2048, iso::px(040555)), iso::dotdot(kRoot, 2048),
                    iso::record("X;1", 60, 1, 0, iso::cat({iso::nm("x"), iso::px(0100444)}))});
   const auto used = b.directory(
-      kRoot, {iso::dot(kRoot, 2048, iso::cat({iso::sp(), iso::er_rrip(), iso::px(040755)})),
-              iso::dotdot(kRoot, 2048),
-              iso::record("FILE.TXT;1", 28, 5, 0,
-                          iso::cat({iso::nm("file.txt"), iso::px(0100640)})),
-              iso::record("RO", 23, 2048, iso::kDir, iso::cat({iso::nm("ro"), iso::px(040555)})),
-              iso::record("SUB", 22, 2048, iso::kDir,
-                          iso::cat({iso::nm("sub"), iso::px(040750)}))});
+      kRoot,
+      {iso::dot(kRoot, 2048, iso::cat({iso::sp(), iso::er_rrip(), iso::px(040755)})),
+       iso::dotdot(kRoot, 2048),
+       iso::record("FILE.TXT;1", 28, 5, 0, iso::cat({iso::nm("file.txt"), iso::px(0100640)})),
+       iso::record("RO", 23, 2048, iso::kDir, iso::cat({iso::nm("ro"), iso::px(040555)})),
+       iso::record("SUB", 22, 2048, iso::kDir, iso::cat({iso::nm("sub"), iso::px(040750)}))});
   b.root(kRoot, used);
   b.put(28 * 2048, vdisk::test::bytes_of("hello"));
   b.put(30 * 2048, vdisk::test::pattern(4096, 1));
@@ -105,7 +104,8 @@ iso::Builder root_with(std::initializer_list<iso::Bytes> records) {
 
 }  // namespace
 
-TEST_CASE("extract: a tree with modes, times, symlinks and a multi-extent file", "[iso9660][extract]") {
+TEST_CASE("extract: a tree with modes, times, symlinks and a multi-extent file",
+          "[iso9660][extract]") {
   auto b = good_image();
   auto v = open_bytes(b.image());
   TempDir t;
@@ -120,8 +120,8 @@ TEST_CASE("extract: a tree with modes, times, symlinks and a multi-extent file",
   CHECK(r->symlinks == 1);
   CHECK(r->bytes == 5 + 6244 + 1);
   CHECK(seen.size() == 6);
-  CHECK(tree(t / "out") == std::vector<std::string>{"file.txt", "ro", "ro/x", "sub",
-                                                    "sub/big.bin", "sub/up"});
+  CHECK(tree(t / "out") ==
+        std::vector<std::string>{"file.txt", "ro", "ro/x", "sub", "sub/big.bin", "sub/up"});
   CHECK(vdisk::test::read_file(t / "out/file.txt") == vdisk::test::bytes_of("hello"));
   auto want = vdisk::test::pattern(4096, 1);
   for (auto& p : {vdisk::test::pattern(2048, 2), vdisk::test::pattern(100, 3)})
@@ -189,10 +189,11 @@ TEST_CASE("extract: streaming one file to a sink", "[iso9660][extract]") {
   CHECK(stream_file(*v, *d, *sink2).code() == Errc::invalid_argument);
 }
 
-TEST_CASE("extract: Rock Ridge names with '/', '..' or NUL are refused", "[iso9660][extract][hostile]") {
+TEST_CASE("extract: Rock Ridge names with '/', '..' or NUL are refused",
+          "[iso9660][extract][hostile]") {
   const std::string with_nul("a\0b", 3);
-  for (const std::string& name : {std::string("../evil"), std::string(".."),
-                                  std::string("a/b"), with_nul, std::string("/abs")}) {
+  for (const std::string& name : {std::string("../evil"), std::string(".."), std::string("a/b"),
+                                  with_nul, std::string("/abs")}) {
     INFO(name);
     auto b = root_with({iso::record("OK;1", 30, 1, 0, iso::nm("ok")),
                         iso::record("E;1", 30, 1, 0, iso::nm(name))});
@@ -206,7 +207,8 @@ TEST_CASE("extract: Rock Ridge names with '/', '..' or NUL are refused", "[iso96
   }
 }
 
-TEST_CASE("extract: a symlink then a directory of the same name is refused", "[iso9660][extract][hostile]") {
+TEST_CASE("extract: a symlink then a directory of the same name is refused",
+          "[iso9660][extract][hostile]") {
   TempDir t;
   fs::create_directories(t / "outside");
   const std::string outside = (t / "outside").string();
@@ -219,10 +221,10 @@ TEST_CASE("extract: a symlink then a directory of the same name is refused", "[i
   for (const auto& c : fs::path(outside).relative_path()) parts.push_back(c.string());
   for (const auto& p : parts) comps.emplace_back(0, p);
   const auto used = b.directory(
-      kRoot, {iso::dot(kRoot, 2048, iso::cat({iso::sp(), iso::er_rrip()})),
-              iso::dotdot(kRoot, 2048),
-              iso::record("D;1", 0, 0, 0, iso::cat({iso::nm("d"), iso::px(0120777), iso::sl(comps)})),
-              iso::record("D", 22, 2048, iso::kDir, iso::cat({iso::nm("d"), iso::px(040755)}))});
+      kRoot,
+      {iso::dot(kRoot, 2048, iso::cat({iso::sp(), iso::er_rrip()})), iso::dotdot(kRoot, 2048),
+       iso::record("D;1", 0, 0, 0, iso::cat({iso::nm("d"), iso::px(0120777), iso::sl(comps)})),
+       iso::record("D", 22, 2048, iso::kDir, iso::cat({iso::nm("d"), iso::px(040755)}))});
   b.root(kRoot, used);
   b.put(30 * 2048, vdisk::test::bytes_of("X"));
   auto v = open_bytes(b.image());

@@ -26,7 +26,8 @@ iso::Builder rr_image(std::uint32_t blocks = 64) {
   const auto dot_su = iso::cat({iso::sp(), iso::er_rrip(), iso::px(040755)});
   const auto used = b.directory(
       kRoot, {iso::dot(kRoot, 2048, dot_su), iso::dotdot(kRoot, 2048),
-              iso::record("FILE.TXT;1", 30, 5, 0, iso::cat({iso::nm("file.txt"), iso::px(0100600, 1000, 100)}))});
+              iso::record("FILE.TXT;1", 30, 5, 0,
+                          iso::cat({iso::nm("file.txt"), iso::px(0100600, 1000, 100)}))});
   b.root(kRoot, used);
   b.put(30 * 2048, vdisk::test::bytes_of("hello"));
   return b;
@@ -103,7 +104,8 @@ TEST_CASE("iso9660: multi-extent files concatenate their extents", "[iso9660][vo
   CHECK(all == want);
 }
 
-TEST_CASE("iso9660: multi-extent file without a final record is corrupt", "[iso9660][volume][hostile]") {
+TEST_CASE("iso9660: multi-extent file without a final record is corrupt",
+          "[iso9660][volume][hostile]") {
   iso::Builder b(64);
   const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048), iso::dotdot(kRoot, 2048),
                                         iso::record("BIG.BIN;1", 30, 2048, iso::kMulti),
@@ -130,19 +132,22 @@ TEST_CASE("iso9660: directory loop by extent is corrupt in a walk", "[iso9660][v
   CHECK_THAT(s.message(), Catch::Contains("loop"));
 }
 
-TEST_CASE("iso9660: relocated directories appear at their CL link, loops are caught", "[iso9660][volume][hostile]") {
+TEST_CASE("iso9660: relocated directories appear at their CL link, loops are caught",
+          "[iso9660][volume][hostile]") {
   iso::Builder b(64);
   const auto dot_su = iso::cat({iso::sp()});
   // rr_moved holds the real directory (RE), the placeholder in "a" links to it.
   b.directory(24, {iso::dot(24, 2048, iso::px(040700)), iso::dotdot(23, 2048),
                    iso::record("F;1", 30, 3, 0, iso::nm("f"))});
-  b.directory(23, {iso::dot(23, 2048), iso::dotdot(kRoot, 2048),
-                   iso::record("DEEP", 24, 2048, iso::kDir, iso::cat({iso::nm("deep"), iso::re()}))});
+  b.directory(23,
+              {iso::dot(23, 2048), iso::dotdot(kRoot, 2048),
+               iso::record("DEEP", 24, 2048, iso::kDir, iso::cat({iso::nm("deep"), iso::re()}))});
   b.directory(22, {iso::dot(22, 2048), iso::dotdot(kRoot, 2048),
                    iso::record("DEEP;1", 0, 0, 0, iso::cat({iso::nm("deep"), iso::cl(24)}))});
-  const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048, dot_su), iso::dotdot(kRoot, 2048),
-                                        iso::record("A", 22, 2048, iso::kDir, iso::nm("a")),
-                                        iso::record("RR_MOVED", 23, 2048, iso::kDir, iso::nm("rr_moved"))});
+  const auto used =
+      b.directory(kRoot, {iso::dot(kRoot, 2048, dot_su), iso::dotdot(kRoot, 2048),
+                          iso::record("A", 22, 2048, iso::kDir, iso::nm("a")),
+                          iso::record("RR_MOVED", 23, 2048, iso::kDir, iso::nm("rr_moved"))});
   b.root(kRoot, used);
   b.put(30 * 2048, vdisk::test::bytes_of("abc"));
   auto v = open_bytes(b.image());
@@ -207,8 +212,8 @@ TEST_CASE("iso9660: a long CE chain hits the continuation cap", "[iso9660][volum
 
 TEST_CASE("iso9660: extents past the volume are corrupt", "[iso9660][volume][hostile]") {
   iso::Builder b(64);
-  const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048), iso::dotdot(kRoot, 2048),
-                                        iso::record("X;1", 63, 4096, 0)});
+  const auto used = b.directory(
+      kRoot, {iso::dot(kRoot, 2048), iso::dotdot(kRoot, 2048), iso::record("X;1", 63, 4096, 0)});
   b.root(kRoot, used);
   auto v = open_bytes(b.image());
   REQUIRE(v.ok());
@@ -231,8 +236,9 @@ TEST_CASE("iso9660: a short record inside a directory is corrupt", "[iso9660][vo
 TEST_CASE("iso9660: Rock Ridge names '..' and '.' are refused", "[iso9660][volume][hostile]") {
   for (const char* name : {"..", "."}) {
     iso::Builder b(64);
-    const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048, iso::sp()), iso::dotdot(kRoot, 2048),
-                                          iso::record("X;1", 30, 0, 0, iso::nm(name))});
+    const auto used =
+        b.directory(kRoot, {iso::dot(kRoot, 2048, iso::sp()), iso::dotdot(kRoot, 2048),
+                            iso::record("X;1", 30, 0, 0, iso::nm(name))});
     b.root(kRoot, used);
     auto v = open_bytes(b.image());
     REQUIRE(v.ok());
@@ -266,11 +272,12 @@ TEST_CASE("iso9660: depth beyond the cap is resource_exhausted", "[iso9660][volu
   CHECK(walk_names(**ok).size() == 20);
 }
 
-TEST_CASE("iso9660: descriptor set without terminator or PVD is corrupt", "[iso9660][volume][hostile]") {
+TEST_CASE("iso9660: descriptor set without terminator or PVD is corrupt",
+          "[iso9660][volume][hostile]") {
   iso::Builder b(64);
   b.root(kRoot, 2048);
   auto img = b.image();
-  img[17 * 2048] = std::byte{2};  // terminator becomes an SVD...
+  img[17 * 2048] = std::byte{2};        // terminator becomes an SVD...
   img[17 * 2048 + 128] = std::byte{0};  // ...with a bad block size
   CHECK_FALSE(open_bytes(img).ok());
   auto img2 = b.image();
@@ -284,10 +291,10 @@ TEST_CASE("iso9660: descriptor set without terminator or PVD is corrupt", "[iso9
 
 TEST_CASE("iso9660: associated files are skipped, hidden files listed", "[iso9660][volume]") {
   iso::Builder b(64);
-  const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048), iso::dotdot(kRoot, 2048),
-                                        iso::record("A;1", 30, 1, iso::kAssoc),
-                                        iso::record("A;1", 31, 1, 0),
-                                        iso::record("H;1", 32, 1, iso::kHidden)});
+  const auto used =
+      b.directory(kRoot, {iso::dot(kRoot, 2048), iso::dotdot(kRoot, 2048),
+                          iso::record("A;1", 30, 1, iso::kAssoc), iso::record("A;1", 31, 1, 0),
+                          iso::record("H;1", 32, 1, iso::kHidden)});
   b.root(kRoot, used);
   auto v = open_bytes(b.image());
   REQUIRE(v.ok());

@@ -45,13 +45,26 @@ void make_tree(const fs::path& src) {
 std::string mode_string(std::uint32_t m) {
   char t = '-';
   switch (m & 0170000) {
-    case 0040000: t = 'd'; break;
-    case 0120000: t = 'l'; break;
-    case 0020000: t = 'c'; break;
-    case 0060000: t = 'b'; break;
-    case 0010000: t = 'p'; break;
-    case 0140000: t = 's'; break;
-    default: break;
+    case 0040000:
+      t = 'd';
+      break;
+    case 0120000:
+      t = 'l';
+      break;
+    case 0020000:
+      t = 'c';
+      break;
+    case 0060000:
+      t = 'b';
+      break;
+    case 0010000:
+      t = 'p';
+      break;
+    case 0140000:
+      t = 's';
+      break;
+    default:
+      break;
   }
   std::string s(1, t);
   const char* rwx = "rwxrwxrwx";
@@ -124,7 +137,8 @@ void compare_with_bsdtar(const Volume& v, const fs::path& iso, const fs::path& o
 
 }  // namespace
 
-TEST_CASE("iso9660: Rock Ridge + Joliet listing matches xorriso and contents match bsdtar", "[iso9660][xorriso]") {
+TEST_CASE("iso9660: Rock Ridge + Joliet listing matches xorriso and contents match bsdtar",
+          "[iso9660][xorriso]") {
   TempDir t;
   make_tree(t / "src");
   const fs::path iso = t / "rr.iso";

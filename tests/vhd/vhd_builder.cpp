@@ -70,8 +70,8 @@ BuiltVhd build_dynamic_vhd(const DynamicVhdSpec& spec) {
   f.original_size = spec.size;
   f.current_size = spec.size;
   f.geometry = chs_for_size(spec.size);
-  f.disk_type = static_cast<std::uint32_t>(spec.differencing ? DiskType::differencing
-                                                             : DiskType::dynamic);
+  f.disk_type =
+      static_cast<std::uint32_t>(spec.differencing ? DiskType::differencing : DiskType::dynamic);
   f.unique_id = spec.unique_id;
   const auto footer = encode_footer(f);
   std::memcpy(out.bytes.data(), footer.data(), kFooterSize);
@@ -80,7 +80,8 @@ BuiltVhd build_dynamic_vhd(const DynamicVhdSpec& spec) {
   std::memcpy(out.bytes.data() + 512, header.data(), kDynHeaderSize);
   for (std::size_t i = 0; i < bat.size(); ++i)
     detail::store_be32(s.subspan(out.table_offset + 4 * i), bat[i]);
-  for (auto& [off, data] : locator_data) std::memcpy(out.bytes.data() + off, data.data(), data.size());
+  for (auto& [off, data] : locator_data)
+    std::memcpy(out.bytes.data() + off, data.data(), data.size());
   for (std::size_t k = 0; k < spec.blocks.size(); ++k) {
     const auto& b = spec.blocks[k];
     const std::uint64_t off = out.block_offsets[k];

@@ -21,24 +21,26 @@ void put(std::vector<std::byte>& b, std::size_t at, std::initializer_list<int> v
 std::vector<std::byte> annotated_footer() {
   std::vector<std::byte> b(512, std::byte{0});
   put(b, 0, {'c', 'o', 'n', 'e', 'c', 't', 'i', 'x'});           // cookie
-  put(b, 8, {0, 0, 0, 2});                                      // features: reserved bit
-  put(b, 12, {0, 1, 0, 0});                                     // version 1.0
-  put(b, 16, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}); // data offset: none (fixed)
-  put(b, 24, {0x2c, 0xb4, 0x17, 0x80});                         // timestamp
-  put(b, 28, {'w', 'i', 'n', ' '});                             // creator application
-  put(b, 32, {0, 0x0a, 0, 0});                                  // creator version 10.0
-  put(b, 36, {'W', 'i', '2', 'k'});                             // creator host OS
-  put(b, 40, {0, 0, 0, 0, 0x01, 0x40, 0, 0});                   // original size 20 MiB
-  put(b, 48, {0, 0, 0, 0, 0x01, 0x40, 0, 0});                   // current size 20 MiB
-  put(b, 56, {0x02, 0x5a, 4, 17});                              // CHS 602/4/17
-  put(b, 60, {0, 0, 0, 2});                                     // disk type fixed
-  for (int i = 0; i < 16; ++i) b[68 + static_cast<std::size_t>(i)] = static_cast<std::byte>(0xa0 + i);
-  b[84] = std::byte{0};                                         // saved state
+  put(b, 8, {0, 0, 0, 2});                                       // features: reserved bit
+  put(b, 12, {0, 1, 0, 0});                                      // version 1.0
+  put(b, 16, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});  // data offset: none (fixed)
+  put(b, 24, {0x2c, 0xb4, 0x17, 0x80});                          // timestamp
+  put(b, 28, {'w', 'i', 'n', ' '});                              // creator application
+  put(b, 32, {0, 0x0a, 0, 0});                                   // creator version 10.0
+  put(b, 36, {'W', 'i', '2', 'k'});                              // creator host OS
+  put(b, 40, {0, 0, 0, 0, 0x01, 0x40, 0, 0});                    // original size 20 MiB
+  put(b, 48, {0, 0, 0, 0, 0x01, 0x40, 0, 0});                    // current size 20 MiB
+  put(b, 56, {0x02, 0x5a, 4, 17});                               // CHS 602/4/17
+  put(b, 60, {0, 0, 0, 2});                                      // disk type fixed
+  for (int i = 0; i < 16; ++i)
+    b[68 + static_cast<std::size_t>(i)] = static_cast<std::byte>(0xa0 + i);
+  b[84] = std::byte{0};  // saved state
   std::uint32_t sum = 0;
   for (std::byte x : b) sum += static_cast<std::uint8_t>(x);
   sum = ~sum;
-  put(b, 64, {static_cast<int>(sum >> 24), static_cast<int>((sum >> 16) & 0xff),
-              static_cast<int>((sum >> 8) & 0xff), static_cast<int>(sum & 0xff)});
+  put(b, 64,
+      {static_cast<int>(sum >> 24), static_cast<int>((sum >> 16) & 0xff),
+       static_cast<int>((sum >> 8) & 0xff), static_cast<int>(sum & 0xff)});
   return b;
 }
 
@@ -201,5 +203,7 @@ TEST_CASE("vhd: UTF-16 paths decode in both byte orders and stop at NUL", "[vhd]
   }
   // An unpaired surrogate becomes U+FFFD.
   std::vector<std::byte> lone{std::byte{0x00}, std::byte{0xD8}, std::byte{'a'}, std::byte{0}};
-  CHECK(utf16_to_utf8(lone, false) == "\xEF\xBF\xBD" "a");
+  CHECK(utf16_to_utf8(lone, false) ==
+        "\xEF\xBF\xBD"
+        "a");
 }

@@ -18,15 +18,14 @@ test::DynamicVhdSpec sample_spec() {
   test::DynamicVhdSpec s;
   s.size = 9 * 4096 + 2048;
   s.block_size = 4096;
-  s.blocks.push_back({1, pattern(4096, 1), {}});                                       // full
+  s.blocks.push_back({1, pattern(4096, 1), {}});  // full
   s.blocks.push_back({3, pattern(4096, 2), {true, true, false, false, true, false, false, true}});
-  s.blocks.push_back({4, pattern(4096, 3), std::vector<bool>(8, false)});              // all clear
-  s.blocks.push_back({9, pattern(4096, 4), {}});                                       // partial
+  s.blocks.push_back({4, pattern(4096, 3), std::vector<bool>(8, false)});  // all clear
+  s.blocks.push_back({9, pattern(4096, 4), {}});                           // partial
   return s;
 }
 
-Result<std::unique_ptr<BlockSource>> open_bytes(std::vector<std::byte> b,
-                                                OpenOptions o = {}) {
+Result<std::unique_ptr<BlockSource>> open_bytes(std::vector<std::byte> b, OpenOptions o = {}) {
   return open_image(memory_file(std::move(b), "<test.vhd>"), {}, o);
 }
 
@@ -61,20 +60,19 @@ TEST_CASE("vhd: dynamic map reports unallocated blocks, clear bits as zero, set 
       {0, 4096, K::unallocated},
       {4096, 4096, K::data},
       {8192, 4096, K::unallocated},
-      {12288, 1024, K::data},                // block 3 sectors 0-1
-      {13312, 1024, K::zero},                // sectors 2-3
-      {14336, 512, K::data},                 // sector 4
-      {14848, 1024, K::zero},                // sectors 5-6
-      {15872, 512, K::data},                 // sector 7
-      {16384, 4096, K::zero},                // block 4, all bits clear
-      {20480, 4 * 4096, K::unallocated},     // blocks 5-8
-      {36864, 2048, K::data},                // block 9, inside the disk
+      {12288, 1024, K::data},             // block 3 sectors 0-1
+      {13312, 1024, K::zero},             // sectors 2-3
+      {14336, 512, K::data},              // sector 4
+      {14848, 1024, K::zero},             // sectors 5-6
+      {15872, 512, K::data},              // sector 7
+      {16384, 4096, K::zero},             // block 4, all bits clear
+      {20480, 4 * 4096, K::unallocated},  // blocks 5-8
+      {36864, 2048, K::data},             // block 9, inside the disk
   };
   CHECK(m == want);
 }
 
-TEST_CASE("vhd: dynamic map window by window merges to the whole-disk map",
-          "[vhd][dynamic][map]") {
+TEST_CASE("vhd: dynamic map window by window merges to the whole-disk map", "[vhd][dynamic][map]") {
   const auto spec = sample_spec();
   auto src = open_bytes(test::build_dynamic_vhd(spec).bytes);
   REQUIRE(src.ok());
@@ -135,8 +133,7 @@ TEST_CASE("vhd: dynamic describe reports subformat, blocks, creator, geometry, i
   CHECK(p.get_object("geometry")->get("sectors") == "17");
 }
 
-TEST_CASE("vhd: dynamic disk with a 2 MiB block size and sector-exact reads",
-          "[vhd][dynamic]") {
+TEST_CASE("vhd: dynamic disk with a 2 MiB block size and sector-exact reads", "[vhd][dynamic]") {
   test::DynamicVhdSpec s;
   s.size = 5ull << 20;
   s.block_size = 2u << 20;
@@ -174,8 +171,7 @@ TEST_CASE("vhd: a dynamic disk without its end footer opens from the copy at 0 w
   CHECK(got == test::expected_image(spec));
 }
 
-TEST_CASE("vhd: dynamic reads and maps outside the disk fail with out_of_range",
-          "[vhd][dynamic]") {
+TEST_CASE("vhd: dynamic reads and maps outside the disk fail with out_of_range", "[vhd][dynamic]") {
   const auto spec = sample_spec();
   auto src = open_bytes(test::build_dynamic_vhd(spec).bytes);
   REQUIRE(src.ok());

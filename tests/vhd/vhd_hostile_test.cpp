@@ -101,8 +101,7 @@ TEST_CASE("vhd hostile: absurd max table entries", "[vhd][hostile]") {
          {"max table entries", "4294967295"});
 }
 
-TEST_CASE("vhd hostile: BAT entries beyond the file for a large claimed table",
-          "[vhd][hostile]") {
+TEST_CASE("vhd hostile: BAT entries beyond the file for a large claimed table", "[vhd][hostile]") {
   expect(open_status(with_header_u32(kDynOffMaxEntries, 100000)), Errc::corrupt,
          {"table offset", "400000-byte BAT"});
 }
@@ -172,8 +171,8 @@ TEST_CASE("vhd hostile: parent locator longer than any path", "[vhd][hostile]") 
 
 TEST_CASE("vhd hostile: truncated dynamic disk", "[vhd][hostile]") {
   auto b = test::build_dynamic_vhd(spec()).bytes;
-  for (std::size_t keep : {std::size_t{511}, std::size_t{512}, std::size_t{1200},
-                           std::size_t{2048}, b.size() - 600}) {
+  for (std::size_t keep :
+       {std::size_t{511}, std::size_t{512}, std::size_t{1200}, std::size_t{2048}, b.size() - 600}) {
     std::vector<std::byte> t(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(keep));
     const Status st = open_status(t);
     INFO(keep << ": " << st.to_string());

@@ -12,8 +12,10 @@ using vdisk::test::TempDir;
 
 namespace {
 
-constexpr std::array<std::uint8_t, 16> kBaseId{0xba, 0x5e, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1};
-constexpr std::array<std::uint8_t, 16> kChildId{0xc1, 0x1d, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 2};
+constexpr std::array<std::uint8_t, 16> kBaseId{0xba, 0x5e, 0, 0, 0, 0, 0x40, 0,
+                                               0x80, 0,    0, 0, 0, 0, 0,    1};
+constexpr std::array<std::uint8_t, 16> kChildId{0xc1, 0x1d, 0, 0, 0, 0, 0x40, 0,
+                                                0x80, 0,    0, 0, 0, 0, 0,    2};
 
 test::DynamicVhdSpec base_spec() {
   test::DynamicVhdSpec s;
@@ -31,7 +33,8 @@ test::DynamicVhdSpec child_spec() {
   s.differencing = true;
   s.unique_id = kChildId;
   s.parent_id = kBaseId;
-  s.blocks.push_back({2, pattern(4096, 31), {false, true, false, false, false, false, false, true}});
+  s.blocks.push_back(
+      {2, pattern(4096, 31), {false, true, false, false, false, false, false, true}});
   s.blocks.push_back({3, pattern(4096, 32), {}});
   return s;
 }
@@ -75,19 +78,19 @@ TEST_CASE("vhd: differencing map takes unallocated and clear-bit ranges from the
   REQUIRE((*src)->map(0, 8 * 4096, m).ok());
   using K = ExtentKind;
   const std::vector<Extent> want{
-      {0, 4096, K::data},                  // parent block 0
-      {4096, 4096, K::unallocated},        // nobody
-      {8192, 512, K::data},                // block 2: parent sector 0
-      {8704, 512, K::data},                // child sector 1 (merged: both data)
-      {9216, 512, K::data},                // parent sector 2
-      {9728, 512, K::zero},                // parent sector 3 clear
-      {10240, 512, K::data},               // parent sector 4
-      {10752, 512, K::zero},               // parent 5
-      {11264, 512, K::data},               // parent 6
-      {11776, 512, K::data},               // child 7
-      {12288, 4096, K::data},              // child block 3
-      {16384, 4096, K::unallocated},       // block 4
-      {20480, 4096, K::data},              // parent block 5
+      {0, 4096, K::data},             // parent block 0
+      {4096, 4096, K::unallocated},   // nobody
+      {8192, 512, K::data},           // block 2: parent sector 0
+      {8704, 512, K::data},           // child sector 1 (merged: both data)
+      {9216, 512, K::data},           // parent sector 2
+      {9728, 512, K::zero},           // parent sector 3 clear
+      {10240, 512, K::data},          // parent sector 4
+      {10752, 512, K::zero},          // parent 5
+      {11264, 512, K::data},          // parent 6
+      {11776, 512, K::data},          // child 7
+      {12288, 4096, K::data},         // child block 3
+      {16384, 4096, K::unallocated},  // block 4
+      {20480, 4096, K::data},         // parent block 5
       {24576, 8192, K::unallocated},
   };
   std::vector<Extent> merged;

@@ -47,8 +47,8 @@ TEST_CASE("vhd: azure sink writes data, zero padding and a valid footer, N MiB +
   CHECK(std::all_of(out.begin() + MiB, out.begin() + 2 * MiB,
                     [](std::byte b) { return b == std::byte{0}; }));
   CHECK(std::memcmp(out.data() + 2 * MiB, data.data() + 2 * MiB, data.size() - 2 * MiB) == 0);
-  CHECK(std::all_of(out.begin() + static_cast<std::ptrdiff_t>(data.size()),
-                    out.end() - 512, [](std::byte b) { return b == std::byte{0}; }));
+  CHECK(std::all_of(out.begin() + static_cast<std::ptrdiff_t>(data.size()), out.end() - 512,
+                    [](std::byte b) { return b == std::byte{0}; }));
   const std::span<const std::byte> footer(out.data() + 20 * MiB, 512);
   auto f = decode_footer(footer, 20 * MiB);
   REQUIRE(f.ok());

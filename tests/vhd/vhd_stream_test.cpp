@@ -40,9 +40,8 @@ Status drain(StreamSource& s, std::size_t chunk, std::vector<std::byte>& out) {
 TEST_CASE("vhd stream: fixed VHD returns exactly the data before the footer for any chunk size",
           "[vhd][stream]") {
   const auto data = pattern(70000 - 70000 % 512, 4);
-  for (std::size_t chunk : {std::size_t{1}, std::size_t{100}, std::size_t{511},
-                            std::size_t{512}, std::size_t{513}, std::size_t{4096},
-                            std::size_t{1} << 20}) {
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{100}, std::size_t{511}, std::size_t{512},
+                            std::size_t{513}, std::size_t{4096}, std::size_t{1} << 20}) {
     auto s = open_vhd_stream(test::build_fixed_vhd(data));
     REQUIRE(s.ok());
     CHECK_FALSE((*s)->size().has_value());

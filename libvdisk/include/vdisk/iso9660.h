@@ -37,14 +37,14 @@ namespace vdisk::iso9660 {
 
 // Documented caps against hostile images.
 struct VolumeLimits {
-  std::uint32_t max_depth = 64;                    // directory nesting below the root
+  std::uint32_t max_depth = 64;  // directory nesting below the root
   std::uint32_t max_entries_per_directory = 100000;
-  std::uint64_t max_total_entries = 2000000;       // per walk()
-  std::uint64_t max_directory_bytes = 64u << 20;   // one directory's extent
-  std::uint32_t max_continuations = 32;            // CE areas followed for one record
-  std::uint32_t max_extents_per_file = 4096;       // multi-extent parts
+  std::uint64_t max_total_entries = 2000000;      // per walk()
+  std::uint64_t max_directory_bytes = 64u << 20;  // one directory's extent
+  std::uint32_t max_continuations = 32;           // CE areas followed for one record
+  std::uint32_t max_extents_per_file = 4096;      // multi-extent parts
   std::uint32_t max_symlink_bytes = 4096;
-  std::uint32_t max_path_components = 256;         // lookup()
+  std::uint32_t max_path_components = 256;  // lookup()
 };
 
 enum class NameSource : std::uint8_t { automatic, rock_ridge, joliet, plain };
@@ -67,24 +67,24 @@ struct DataExtent {
 };
 
 struct Entry {
-  std::string name;              // UTF-8; never ".", ".." and never contains '/' or NUL; empty
-                                 // only for the root
+  std::string name;  // UTF-8; never ".", ".." and never contains '/' or NUL; empty
+                     // only for the root
   EntryType type = EntryType::file;
-  std::uint64_t size = 0;        // file size (uncompressed for zisofs), 0 for symlinks
-  std::uint32_t mode = 0;        // POSIX mode with type bits (synthesised without Rock Ridge)
+  std::uint64_t size = 0;  // file size (uncompressed for zisofs), 0 for symlinks
+  std::uint32_t mode = 0;  // POSIX mode with type bits (synthesised without Rock Ridge)
   std::uint32_t nlink = 1;
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
-  std::int64_t mtime = 0;        // Unix seconds (Rock Ridge TF modify, else the record date)
+  std::int64_t mtime = 0;  // Unix seconds (Rock Ridge TF modify, else the record date)
   std::optional<std::int64_t> atime;
   std::optional<std::int64_t> ctime;
-  std::string symlink_target;    // as recorded; may be absolute or contain ".." (never trusted)
-  std::uint64_t device = 0;      // Rock Ridge PN (high << 32 | low)
-  bool hidden = false;           // ISO "existence" flag 0x01
-  bool associated = false;       // flag 0x04
-  bool zisofs = false;           // stored compressed (Rock Ridge ZF); read back decompressed
+  std::string symlink_target;  // as recorded; may be absolute or contain ".." (never trusted)
+  std::uint64_t device = 0;    // Rock Ridge PN (high << 32 | low)
+  bool hidden = false;         // ISO "existence" flag 0x01
+  bool associated = false;     // flag 0x04
+  bool zisofs = false;         // stored compressed (Rock Ridge ZF); read back decompressed
   std::uint8_t zisofs_block_log2 = 0;
-  std::uint64_t stored_size = 0; // bytes recorded in the extents
+  std::uint64_t stored_size = 0;    // bytes recorded in the extents
   std::vector<DataExtent> extents;  // recorded data in order (directories: their records)
   std::uint64_t record_offset = 0;  // image offset of the (first) directory record, for messages
 };
@@ -98,15 +98,15 @@ struct VolumeInfo {
   std::string application_id;
   std::uint64_t volume_blocks = 0;
   std::uint32_t block_size = 2048;
-  std::optional<std::int64_t> creation_time;      // Unix seconds
+  std::optional<std::int64_t> creation_time;  // Unix seconds
   std::optional<std::int64_t> modification_time;
-  bool rock_ridge = false;       // SUSP SP found in the root directory
-  std::string rock_ridge_id;     // ER identifier (e.g. "RRIP_1991A"), empty if none
-  int joliet_level = 0;          // 0 = no Joliet SVD, else 1..3
-  bool el_torito = false;        // a boot record descriptor is present
+  bool rock_ridge = false;    // SUSP SP found in the root directory
+  std::string rock_ridge_id;  // ER identifier (e.g. "RRIP_1991A"), empty if none
+  int joliet_level = 0;       // 0 = no Joliet SVD, else 1..3
+  bool el_torito = false;     // a boot record descriptor is present
   std::uint32_t boot_catalog_block = 0;
   NameSource names = NameSource::plain;  // the tree actually used
-  std::string application_use;   // PVD application use, trailing spaces/NULs trimmed (isomd5sum)
+  std::string application_use;  // PVD application use, trailing spaces/NULs trimmed (isomd5sum)
 };
 std::string_view name_source_name(NameSource s) noexcept;
 
@@ -163,22 +163,22 @@ Result<std::unique_ptr<Volume>> open_volume(const std::filesystem::path& path,
 // On error the extraction stops; files already renamed into place stay (each complete), the
 // current temporary file is removed.
 struct ExtractProgress {
-  std::string path;              // the entry just written, relative to the extracted PATH
+  std::string path;  // the entry just written, relative to the extracted PATH
   const Entry* entry = nullptr;
   std::uint64_t files = 0, directories = 0, symlinks = 0, skipped = 0;
-  std::uint64_t bytes = 0;       // file bytes written so far
+  std::uint64_t bytes = 0;  // file bytes written so far
 };
 
 struct ExtractOptions {
-  bool overwrite = false;        // replace existing files and symlinks (never directories)
+  bool overwrite = false;  // replace existing files and symlinks (never directories)
   bool restore_modes = true;
   bool keep_special_bits = false;  // keep setuid/setgid bits (default: cleared)
   bool restore_times = true;
-  bool sync = false;             // fsync every file before its rename
+  bool sync = false;  // fsync every file before its rename
   // Called after each entry is created (or skipped). Must not throw.
   std::function<void(const ExtractProgress&)> on_progress;
-  DiagnosticFn on_diagnostic;    // skipped entries, notable symlink targets
-  std::stop_token stop;          // cancelled when requested
+  DiagnosticFn on_diagnostic;  // skipped entries, notable symlink targets
+  std::stop_token stop;        // cancelled when requested
 };
 
 struct ExtractReport {
@@ -191,7 +191,8 @@ struct ExtractReport {
 //   DEST itself (whose parent directory must exist).
 // `dest` itself is trusted (it is the caller's choice and may be a symlink to a directory).
 Result<ExtractReport> extract(const Volume& volume, std::string_view path,
-                              const std::filesystem::path& dest, const ExtractOptions& options = {});
+                              const std::filesystem::path& dest,
+                              const ExtractOptions& options = {});
 
 // Streams the content of regular file `file` to `sink` (zisofs decompressed) and finishes the
 // sink. `on_bytes` (may be empty) gets the running byte count.
@@ -205,9 +206,9 @@ std::string mode_string(std::uint32_t mode);
 // ---- Boot report ------------------------------------------------------------------------------
 
 struct ElToritoEntry {
-  std::uint8_t platform = 0;     // 0 x86 BIOS, 1 PowerPC, 2 Mac, 0xEF UEFI
+  std::uint8_t platform = 0;  // 0 x86 BIOS, 1 PowerPC, 2 Mac, 0xEF UEFI
   bool bootable = false;
-  std::uint8_t media = 0;        // 0 no emulation, 1..3 floppy, 4 hard disk
+  std::uint8_t media = 0;  // 0 no emulation, 1..3 floppy, 4 hard disk
   std::uint16_t load_segment = 0;
   std::uint8_t system_type = 0;
   std::uint16_t sector_count = 0;  // 512-byte virtual sectors
@@ -215,7 +216,7 @@ struct ElToritoEntry {
 };
 
 struct MbrPartition {
-  int index = 0;                 // 1..4
+  int index = 0;  // 1..4
   bool active = false;
   std::uint8_t type = 0;
   std::uint32_t start_lba = 0;
@@ -223,24 +224,31 @@ struct MbrPartition {
 };
 
 struct GptPartition {
-  int index = 0;                 // 1-based entry number
-  std::string type_guid;         // canonical lowercase text form
+  int index = 0;          // 1-based entry number
+  std::string type_guid;  // canonical lowercase text form
   std::string name;
   std::uint64_t first_lba = 0, last_lba = 0;  // 512-byte LBAs, inclusive
   std::uint64_t attributes = 0;
   bool esp = false;
 };
 
-enum class IsohybridKind : std::uint8_t { none, syslinux, syslinux_uefi, grub2, protective_gpt, other };
+enum class IsohybridKind : std::uint8_t {
+  none,
+  syslinux,
+  syslinux_uefi,
+  grub2,
+  protective_gpt,
+  other
+};
 std::string_view isohybrid_kind_name(IsohybridKind kind) noexcept;
 
 struct LiveCdInfo {
   bool detected = false;
-  std::string squashfs_path;     // "LiveOS/squashfs.img"
-  bool squashfs_magic = false;   // "hsqs"
+  std::string squashfs_path;    // "LiveOS/squashfs.img"
+  bool squashfs_magic = false;  // "hsqs"
   std::uint64_t squashfs_size = 0;
-  std::string config_file;       // where root=live:CDLABEL= was found
-  std::string cdlabel;           // the label, \x20 escapes decoded
+  std::string config_file;  // where root=live:CDLABEL= was found
+  std::string cdlabel;      // the label, \x20 escapes decoded
   bool cdlabel_matches_volume_id = false;
 };
 
@@ -252,16 +260,16 @@ struct BootReport {
   std::string el_torito_problem;  // why the catalog could not be read, empty if fine
   // System area
   bool mbr_signature = false;
-  bool mbr_code_present = false;  // any non-zero byte in 0..439
-  std::uint64_t mbr_boot_lba = 0; // LE64 at 432 (isohybrid loader pointer)
+  bool mbr_code_present = false;   // any non-zero byte in 0..439
+  std::uint64_t mbr_boot_lba = 0;  // LE64 at 432 (isohybrid loader pointer)
   std::vector<MbrPartition> mbr_partitions;
-  bool gpt_present = false;       // "EFI PART" at byte 512
-  bool gpt_valid = false;         // header and entry-array CRC32s match
+  bool gpt_present = false;  // "EFI PART" at byte 512
+  bool gpt_valid = false;    // header and entry-array CRC32s match
   std::string gpt_problem;
   std::vector<GptPartition> gpt_partitions;
   bool esp_present = false;
-  std::string esp_where;          // "gpt partition 2" / "mbr partition 2"
-  std::string esp_loader;         // "\\EFI\\BOOT\\BOOTX64.EFI" when the ESP's FAT holds it, else ""
+  std::string esp_where;   // "gpt partition 2" / "mbr partition 2"
+  std::string esp_loader;  // "\\EFI\\BOOT\\BOOTX64.EFI" when the ESP's FAT holds it, else ""
   IsohybridKind isohybrid = IsohybridKind::none;
   bool bios_bootable_as_disk = false;
   std::string bios_reason;

@@ -24,9 +24,7 @@ class Properties {
   Properties& add(std::string_view key, std::uint64_t value);
   Properties& add(std::string_view key, std::int64_t value);
   Properties& add(std::string_view key, int value) { return add(key, std::int64_t{value}); }
-  Properties& add(std::string_view key, unsigned value) {
-    return add(key, std::uint64_t{value});
-  }
+  Properties& add(std::string_view key, unsigned value) { return add(key, std::uint64_t{value}); }
   Properties& add(std::string_view key, bool value);
   // Adds a nested object under `key` and returns it.
   Properties& add_object(std::string_view key);
@@ -51,12 +49,12 @@ class Properties {
   struct Entry {
     std::string key;
     Kind kind;
-    std::string text;                 // string value
-    std::uint64_t u = 0;              // uint value
-    std::int64_t i = 0;               // sint value
-    bool b = false;                   // boolean value
-    std::vector<Properties> objects;  // object (one element) or object_list
-    std::vector<std::string> strings; // string_list
+    std::string text;                  // string value
+    std::uint64_t u = 0;               // uint value
+    std::int64_t i = 0;                // sint value
+    bool b = false;                    // boolean value
+    std::vector<Properties> objects;   // object (one element) or object_list
+    std::vector<std::string> strings;  // string_list
   };
   Entry& find_or_add(std::string_view key, Kind kind);
   void render_json(std::string& out, int indent, int depth) const;

@@ -90,14 +90,14 @@ class [[nodiscard]] Result {
   static_assert(!std::is_same_v<std::remove_cvref_t<T>, Status>, "Result<Status> is meaningless");
 
  public:
-  Result(T value) : v_(std::in_place_index<1>, std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : v_(std::in_place_index<1>, std::move(value)) {}        // NOLINT(implicit)
   Result(Status status) : v_(std::in_place_index<0>, std::move(status)) {  // NOLINT(implicit)
     if (std::get<0>(v_).ok()) v_.template emplace<0>(Errc::internal, "Result built from ok");
   }
   template <class U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Status>)
-  Result(U&& value) : v_(std::in_place_index<1>, std::forward<U>(value)) {}  // NOLINT(implicit)
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Status>) Result(U&& value)
+      : v_(std::in_place_index<1>, std::forward<U>(value)) {}  // NOLINT(implicit)
 
   bool ok() const noexcept { return v_.index() == 1; }
   // The error; an ok Status when the Result holds a value.
@@ -123,10 +123,10 @@ class [[nodiscard]] Result {
 #define VDISK_CONCAT_(a, b) VDISK_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (a Status); returns it from the enclosing function when it is not ok.
-#define VDISK_RETURN_IF_ERROR(expr)                          \
-  do {                                                       \
-    ::vdisk::Status vdisk_status_tmp_ = (expr);              \
-    if (!vdisk_status_tmp_.ok()) return vdisk_status_tmp_;   \
+#define VDISK_RETURN_IF_ERROR(expr)                        \
+  do {                                                     \
+    ::vdisk::Status vdisk_status_tmp_ = (expr);            \
+    if (!vdisk_status_tmp_.ok()) return vdisk_status_tmp_; \
   } while (0)
 
 // `lhs = value of expr` (a Result<T>), or returns its Status from the enclosing function.

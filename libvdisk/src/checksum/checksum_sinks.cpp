@@ -41,7 +41,8 @@ class HashingSink final : public ByteSink {
       sha_.update_zeros(length - trailer_);
       length = trailer_;
     }
-    feed(detail::zero_buffer(static_cast<std::size_t>(length)).first(static_cast<std::size_t>(length)));
+    feed(detail::zero_buffer(static_cast<std::size_t>(length))
+             .first(static_cast<std::size_t>(length)));
     return {};
   }
 
@@ -62,10 +63,9 @@ class HashingSink final : public ByteSink {
     d.md5 = to_hex(md5);
     d.md5_base64 = to_base64(md5);
     d.crc32c = crc_.value();
-    const std::uint8_t be[4] = {static_cast<std::uint8_t>(d.crc32c >> 24),
-                                static_cast<std::uint8_t>(d.crc32c >> 16),
-                                static_cast<std::uint8_t>(d.crc32c >> 8),
-                                static_cast<std::uint8_t>(d.crc32c)};
+    const std::uint8_t be[4] = {
+        static_cast<std::uint8_t>(d.crc32c >> 24), static_cast<std::uint8_t>(d.crc32c >> 16),
+        static_cast<std::uint8_t>(d.crc32c >> 8), static_cast<std::uint8_t>(d.crc32c)};
     d.crc32c_base64 = to_base64(be);
     VDISK_RETURN_IF_ERROR(out_->finish());
     d.done = true;
@@ -140,8 +140,8 @@ std::unique_ptr<ByteSink> hashing_sink(std::unique_ptr<ByteSink> out, std::size_
 
 Status DiskHasher::admit(std::uint64_t offset, std::uint64_t length) {
   if (offset != next_)
-    return internal_error(fmt::format("checksums: disk run at {} but the hash is at {}", offset,
-                                      next_));
+    return internal_error(
+        fmt::format("checksums: disk run at {} but the hash is at {}", offset, next_));
   next_ += length;
   return {};
 }

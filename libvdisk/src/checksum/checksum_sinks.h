@@ -27,13 +27,13 @@ std::string to_base64(std::span<const std::uint8_t> bytes);
 struct ArtifactDigests {
   bool done = false;
   std::uint64_t bytes = 0;
-  std::string sha256;           // hex
-  std::string md5;              // hex
+  std::string sha256;  // hex
+  std::string md5;     // hex
   std::string md5_base64;
   std::uint32_t crc32c = 0;
-  std::string crc32c_base64;    // of the big-endian value, as GCS reports it
+  std::string crc32c_base64;  // of the big-endian value, as GCS reports it
   std::uint64_t prefix_bytes = 0;
-  std::string prefix_sha256;    // everything but the last `trailer_bytes` bytes
+  std::string prefix_sha256;  // everything but the last `trailer_bytes` bytes
 };
 
 // Wraps `out`: every byte written (zero runs included) goes into SHA-256, MD5 and CRC-32C.

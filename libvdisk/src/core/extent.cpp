@@ -4,9 +4,12 @@ namespace vdisk {
 
 std::string_view extent_kind_name(ExtentKind kind) noexcept {
   switch (kind) {
-    case ExtentKind::data: return "data";
-    case ExtentKind::zero: return "zero";
-    case ExtentKind::unallocated: return "unallocated";
+    case ExtentKind::data:
+      return "data";
+    case ExtentKind::zero:
+      return "zero";
+    case ExtentKind::unallocated:
+      return "unallocated";
   }
   return "unknown";
 }

@@ -52,11 +52,16 @@ std::string Properties::get(std::string_view key) const {
   for (const auto& e : entries_) {
     if (e.key != key) continue;
     switch (e.kind) {
-      case Kind::string: return e.text;
-      case Kind::uint: return std::to_string(e.u);
-      case Kind::sint: return std::to_string(e.i);
-      case Kind::boolean: return e.b ? "true" : "false";
-      default: return "";
+      case Kind::string:
+        return e.text;
+      case Kind::uint:
+        return std::to_string(e.u);
+      case Kind::sint:
+        return std::to_string(e.i);
+      case Kind::boolean:
+        return e.b ? "true" : "false";
+      default:
+        return "";
     }
   }
   return "";
@@ -73,10 +78,18 @@ std::string Properties::to_text(int indent) const {
   const std::string pad(static_cast<std::size_t>(indent), ' ');
   for (const auto& e : entries_) {
     switch (e.kind) {
-      case Kind::string: out += fmt::format("{}{}: {}\n", pad, e.key, e.text); break;
-      case Kind::uint: out += fmt::format("{}{}: {}\n", pad, e.key, e.u); break;
-      case Kind::sint: out += fmt::format("{}{}: {}\n", pad, e.key, e.i); break;
-      case Kind::boolean: out += fmt::format("{}{}: {}\n", pad, e.key, e.b ? "yes" : "no"); break;
+      case Kind::string:
+        out += fmt::format("{}{}: {}\n", pad, e.key, e.text);
+        break;
+      case Kind::uint:
+        out += fmt::format("{}{}: {}\n", pad, e.key, e.u);
+        break;
+      case Kind::sint:
+        out += fmt::format("{}{}: {}\n", pad, e.key, e.i);
+        break;
+      case Kind::boolean:
+        out += fmt::format("{}{}: {}\n", pad, e.key, e.b ? "yes" : "no");
+        break;
       case Kind::object:
         out += fmt::format("{}{}:\n", pad, e.key);
         out += e.objects.front().to_text(indent + 2);
@@ -106,14 +119,26 @@ void json_string(std::string& out, std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += ch;
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += ch;
     }
   }
   out += '"';
@@ -135,11 +160,21 @@ void Properties::render_json(std::string& out, int indent, int depth) const {
     json_string(out, e.key);
     out += indent ? ": " : ":";
     switch (e.kind) {
-      case Kind::string: json_string(out, e.text); break;
-      case Kind::uint: out += std::to_string(e.u); break;
-      case Kind::sint: out += std::to_string(e.i); break;
-      case Kind::boolean: out += e.b ? "true" : "false"; break;
-      case Kind::object: e.objects.front().render_json(out, indent, depth + 1); break;
+      case Kind::string:
+        json_string(out, e.text);
+        break;
+      case Kind::uint:
+        out += std::to_string(e.u);
+        break;
+      case Kind::sint:
+        out += std::to_string(e.i);
+        break;
+      case Kind::boolean:
+        out += e.b ? "true" : "false";
+        break;
+      case Kind::object:
+        e.objects.front().render_json(out, indent, depth + 1);
+        break;
       case Kind::object_list:
       case Kind::string_list: {
         out += '[';
@@ -147,8 +182,10 @@ void Properties::render_json(std::string& out, int indent, int depth) const {
         for (std::size_t i = 0; i < n; ++i) {
           if (i) out += ',';
           newline(out, indent, depth + 2);
-          if (e.kind == Kind::object_list) e.objects[i].render_json(out, indent, depth + 2);
-          else json_string(out, e.strings[i]);
+          if (e.kind == Kind::object_list)
+            e.objects[i].render_json(out, indent, depth + 2);
+          else
+            json_string(out, e.strings[i]);
         }
         if (n) newline(out, indent, depth + 1);
         out += ']';

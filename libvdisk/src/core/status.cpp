@@ -9,18 +9,30 @@ namespace vdisk {
 
 std::string_view errc_name(Errc code) noexcept {
   switch (code) {
-    case Errc::ok: return "ok";
-    case Errc::invalid_argument: return "invalid_argument";
-    case Errc::not_found: return "not_found";
-    case Errc::already_exists: return "already_exists";
-    case Errc::io_error: return "io_error";
-    case Errc::no_space: return "no_space";
-    case Errc::corrupt: return "corrupt";
-    case Errc::unsupported: return "unsupported";
-    case Errc::out_of_range: return "out_of_range";
-    case Errc::cancelled: return "cancelled";
-    case Errc::resource_exhausted: return "resource_exhausted";
-    case Errc::internal: return "internal";
+    case Errc::ok:
+      return "ok";
+    case Errc::invalid_argument:
+      return "invalid_argument";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::already_exists:
+      return "already_exists";
+    case Errc::io_error:
+      return "io_error";
+    case Errc::no_space:
+      return "no_space";
+    case Errc::corrupt:
+      return "corrupt";
+    case Errc::unsupported:
+      return "unsupported";
+    case Errc::out_of_range:
+      return "out_of_range";
+    case Errc::cancelled:
+      return "cancelled";
+    case Errc::resource_exhausted:
+      return "resource_exhausted";
+    case Errc::internal:
+      return "internal";
   }
   return "unknown";
 }
@@ -55,12 +67,16 @@ Status corrupt_at(std::string_view format, std::string_view structure, std::uint
 Status errno_status(int err, std::string_view what, std::string_view operation) {
   std::string msg = fmt::format("{}: {}: {}", what, operation, std::strerror(err));
   switch (err) {
-    case ENOENT: return not_found(std::move(msg));
-    case EEXIST: return already_exists(std::move(msg));
+    case ENOENT:
+      return not_found(std::move(msg));
+    case EEXIST:
+      return already_exists(std::move(msg));
     case ENOSPC:
     case EDQUOT:
-    case EFBIG: return no_space(std::move(msg));
-    default: return io_error(std::move(msg));
+    case EFBIG:
+      return no_space(std::move(msg));
+    default:
+      return io_error(std::move(msg));
   }
 }
 

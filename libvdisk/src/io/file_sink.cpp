@@ -25,11 +25,9 @@ namespace {
 Status write_all(int fd, std::span<const std::byte> data, off_t offset, const std::string& name) {
   std::size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n =
-        offset >= 0
-            ? ::pwrite(fd, data.data() + done, data.size() - done,
-                       offset + static_cast<off_t>(done))
-            : ::write(fd, data.data() + done, data.size() - done);
+    const ssize_t n = offset >= 0 ? ::pwrite(fd, data.data() + done, data.size() - done,
+                                             offset + static_cast<off_t>(done))
+                                  : ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_status(errno, name, "write");
@@ -42,8 +40,8 @@ Status write_all(int fd, std::span<const std::byte> data, off_t offset, const st
 
 Status write_zero_bytes(int fd, std::uint64_t length, off_t offset, const std::string& name) {
   while (length > 0) {
-    auto zeros = detail::zero_buffer(static_cast<std::size_t>(
-        std::min<std::uint64_t>(length, detail::kZeroBufferBytes)));
+    auto zeros = detail::zero_buffer(
+        static_cast<std::size_t>(std::min<std::uint64_t>(length, detail::kZeroBufferBytes)));
     VDISK_RETURN_IF_ERROR(write_all(fd, zeros, offset, name));
     if (offset >= 0) offset += static_cast<off_t>(zeros.size());
     length -= zeros.size();
@@ -56,8 +54,12 @@ class FileSink final : public ByteSink {
   // `temp` is empty when writing a device in place.
   FileSink(int fd, std::filesystem::path final_path, std::filesystem::path temp,
            FileSinkOptions options, bool seekable)
-      : fd_(fd), final_(std::move(final_path)), temp_(std::move(temp)), options_(options),
-        seekable_(seekable), name_(final_.string()) {}
+      : fd_(fd),
+        final_(std::move(final_path)),
+        temp_(std::move(temp)),
+        options_(options),
+        seekable_(seekable),
+        name_(final_.string()) {}
 
   ~FileSink() override {
     if (fd_ >= 0) ::close(fd_);
@@ -120,17 +122,15 @@ class FileSink final : public ByteSink {
     if (options_.overwrite) {
       if (::rename(temp_.c_str(), final_.c_str()) != 0)
         return fail(errno_status(errno, name_, "rename"));
-    } else if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_.c_str(),
-                           RENAME_NOREPLACE) != 0) {
+    } else if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_.c_str(), RENAME_NOREPLACE) !=
+               0) {
       if (errno == EEXIST)
         return fail(already_exists(
             fmt::format("{}: exists (created while converting); not replaced", name_)));
-      if (errno != EINVAL && errno != ENOSYS)
-        return fail(errno_status(errno, name_, "rename"));
+      if (errno != EINVAL && errno != ENOSYS) return fail(errno_status(errno, name_, "rename"));
       // File system without RENAME_NOREPLACE: link() also refuses an existing name.
       if (::link(temp_.c_str(), final_.c_str()) != 0)
-        return fail(errno == EEXIST ? already_exists(fmt::format("{}: exists; not replaced",
-                                                                 name_))
+        return fail(errno == EEXIST ? already_exists(fmt::format("{}: exists; not replaced", name_))
                                     : errno_status(errno, name_, "link"));
       ::unlink(temp_.c_str());
     }

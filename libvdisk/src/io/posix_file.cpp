@@ -40,15 +40,15 @@ class PosixFile final : public RandomAccessFile {
                                       name_, dst.size(), offset, size_));
     std::size_t done = 0;
     while (done < dst.size()) {
-      const ssize_t n = ::pread(fd_, dst.data() + done, dst.size() - done,
-                                static_cast<off_t>(offset + done));
+      const ssize_t n =
+          ::pread(fd_, dst.data() + done, dst.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno_status(errno, name_, fmt::format("read at offset {}", offset + done));
       }
       if (n == 0)  // the file shrank under us
-        return io_error(fmt::format("{}: unexpected end of file at offset {}", name_,
-                                    offset + done));
+        return io_error(
+            fmt::format("{}: unexpected end of file at offset {}", name_, offset + done));
       done += static_cast<std::size_t>(n);
     }
     return {};
@@ -57,8 +57,8 @@ class PosixFile final : public RandomAccessFile {
   Status allocation(std::uint64_t offset, std::uint64_t length,
                     std::vector<Extent>& out) const override {
     if (!detail::range_inside(offset, length, size_))
-      return out_of_range(fmt::format("{}: map of [{}, +{}) is past the end", name_, offset,
-                                      length));
+      return out_of_range(
+          fmt::format("{}: map of [{}, +{}) is past the end", name_, offset, length));
     const std::uint64_t end = offset + length;
     if (!regular_) return RandomAccessFile::allocation(offset, length, out);
     std::uint64_t pos = offset;

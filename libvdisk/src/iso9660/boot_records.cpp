@@ -41,7 +41,7 @@ std::uint32_t crc32_of(std::span<const std::byte> b) {
 }  // namespace
 
 Result<std::vector<ElToritoEntry>> decode_boot_catalog(std::span<const std::byte> cat,
-                                                        std::uint64_t offset) {
+                                                       std::uint64_t offset) {
   if (cat.size() < 2 * kCatalogEntry)
     return corrupt_at("iso9660", "el torito boot catalog", offset, "shorter than two entries");
   const auto val = cat.first(kCatalogEntry);
@@ -70,9 +70,9 @@ Result<std::vector<ElToritoEntry>> decode_boot_catalog(std::span<const std::byte
       const auto e = cat.subspan(i * kCatalogEntry, kCatalogEntry);
       if (u8(e, 0) == 0x44) continue;  // extension entry belongs to the previous entry
       if (u8(e, 0) != 0x88 && u8(e, 0) != 0x00)
-        return corrupt_at("iso9660", "el torito section entry", offset + i * kCatalogEntry,
-                          fmt::format("boot indicator expected 0x88 or 0x00, found 0x{:02x}",
-                                      u8(e, 0)));
+        return corrupt_at(
+            "iso9660", "el torito section entry", offset + i * kCatalogEntry,
+            fmt::format("boot indicator expected 0x88 or 0x00, found 0x{:02x}", u8(e, 0)));
       out.push_back(decode_boot_entry(e, platform));
       ++k;
     }
@@ -149,13 +149,12 @@ Result<std::vector<GptPartition>> decode_gpt_entries(const GptHeader& h,
                                                      std::span<const std::byte> array,
                                                      std::uint64_t offset) {
   const std::size_t bytes = std::size_t{h.entry_count} * h.entry_size;
-  if (array.size() < bytes)
-    return corrupt_at("gpt", "entry array", offset, "truncated");
+  if (array.size() < bytes) return corrupt_at("gpt", "entry array", offset, "truncated");
   const std::uint32_t actual = crc32_of(array.first(bytes));
   if (actual != h.entries_crc)
-    return corrupt_at("gpt", "entry array", offset,
-                      fmt::format("CRC32 expected 0x{:08x}, found 0x{:08x}", h.entries_crc,
-                                  actual));
+    return corrupt_at(
+        "gpt", "entry array", offset,
+        fmt::format("CRC32 expected 0x{:08x}, found 0x{:08x}", h.entries_crc, actual));
   std::vector<GptPartition> out;
   for (std::uint32_t i = 0; i < h.entry_count; ++i) {
     const auto e = array.subspan(std::size_t{i} * h.entry_size, 128);

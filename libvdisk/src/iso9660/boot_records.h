@@ -19,12 +19,12 @@ inline constexpr std::size_t kMaxCatalogEntries = 64 * 2048 / kCatalogEntry;  //
 // Decodes a boot catalog (one or more 2048-byte blocks): validation entry (checksum), default
 // entry, then section headers and their entries. `offset` is the image offset for messages.
 Result<std::vector<ElToritoEntry>> decode_boot_catalog(std::span<const std::byte> catalog,
-                                                        std::uint64_t offset);
+                                                       std::uint64_t offset);
 
 struct Mbr {
   bool signature = false;
   bool code_present = false;
-  std::uint64_t boot_lba = 0;  // LE64 at 432
+  std::uint64_t boot_lba = 0;            // LE64 at 432
   std::vector<MbrPartition> partitions;  // non-empty entries only
 };
 // Decodes sector 0 (512 bytes).
@@ -53,8 +53,7 @@ inline constexpr std::string_view kEspGuid = "c12a7328-f81f-11d2-ba4b-00a0c93ec9
 // The UEFI default loader ("\\EFI\\BOOT\\BOOTX64.EFI", else BOOTAA64 / BOOTIA32) when the FAT
 // file system at [offset, offset + length) of `f` holds it (non-empty, by 8.3 short names);
 // "" when it does not or the FAT is unreadable. Never reads outside that range.
-std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset,
-                            std::uint64_t length);
+std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std::uint64_t length);
 
 }  // namespace vdisk::iso9660::detail
 

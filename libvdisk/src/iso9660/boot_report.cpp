@@ -14,12 +14,18 @@ namespace vdisk::iso9660 {
 
 std::string_view isohybrid_kind_name(IsohybridKind kind) noexcept {
   switch (kind) {
-    case IsohybridKind::none: return "none";
-    case IsohybridKind::syslinux: return "syslinux";
-    case IsohybridKind::syslinux_uefi: return "syslinux+uefi";
-    case IsohybridKind::grub2: return "grub2";
-    case IsohybridKind::protective_gpt: return "protective-gpt-only";
-    case IsohybridKind::other: return "other";
+    case IsohybridKind::none:
+      return "none";
+    case IsohybridKind::syslinux:
+      return "syslinux";
+    case IsohybridKind::syslinux_uefi:
+      return "syslinux+uefi";
+    case IsohybridKind::grub2:
+      return "grub2";
+    case IsohybridKind::protective_gpt:
+      return "protective-gpt-only";
+    case IsohybridKind::other:
+      return "other";
   }
   return "unknown";
 }
@@ -46,8 +52,8 @@ void read_gpt(const RandomAccessFile& f, BootReport& r) {
   const std::uint64_t bytes = std::uint64_t{h->entry_count} * h->entry_size;
   const auto off = vdisk::detail::checked_mul(h->entries_lba, 512);
   if (!off || !range_inside(*off, bytes, f.size())) {
-    r.gpt_problem = fmt::format("gpt: entry array at LBA {} lies outside the image",
-                                h->entries_lba);
+    r.gpt_problem =
+        fmt::format("gpt: entry array at LBA {} lies outside the image", h->entries_lba);
     return;
   }
   std::vector<std::byte> array(static_cast<std::size_t>(bytes));
@@ -81,7 +87,8 @@ void find_esp(const RandomAccessFile& f, BootReport& r) {
       const auto off = vdisk::detail::checked_mul(p.first_lba, 512);
       if (off && looks_like_fat(f, *off)) {
         r.esp_present = true;
-        r.esp_where = fmt::format("gpt partition {} (LBA {}..{})", p.index, p.first_lba, p.last_lba);
+        r.esp_where =
+            fmt::format("gpt partition {} (LBA {}..{})", p.index, p.first_lba, p.last_lba);
         const std::uint64_t sectors = p.last_lba >= p.first_lba ? p.last_lba - p.first_lba + 1 : 0;
         r.esp_loader = find_efi_loader(f, *off, sectors * 512);
         return;
@@ -92,8 +99,8 @@ void find_esp(const RandomAccessFile& f, BootReport& r) {
     if (p.type != kMbrEfi) continue;
     if (looks_like_fat(f, std::uint64_t{p.start_lba} * 512)) {
       r.esp_present = true;
-      r.esp_where = fmt::format("mbr partition {} (LBA {}, {} sectors)", p.index, p.start_lba,
-                                p.sectors);
+      r.esp_where =
+          fmt::format("mbr partition {} (LBA {}, {} sectors)", p.index, p.start_lba, p.sectors);
       r.esp_loader =
           find_efi_loader(f, std::uint64_t{p.start_lba} * 512, std::uint64_t{p.sectors} * 512);
       return;
@@ -108,8 +115,9 @@ void classify(BootReport& r) {
       bios = &e;
       break;
     }
-  const bool protective = std::any_of(r.mbr_partitions.begin(), r.mbr_partitions.end(),
-                                      [](const MbrPartition& p) { return p.type == kMbrProtective; });
+  const bool protective =
+      std::any_of(r.mbr_partitions.begin(), r.mbr_partitions.end(),
+                  [](const MbrPartition& p) { return p.type == kMbrProtective; });
   bool syslinux = false, grub = false;
   if (bios && r.mbr_signature && r.mbr_code_present) {
     syslinux = r.mbr_boot_lba == std::uint64_t{bios->load_rba} * 4;
@@ -126,7 +134,8 @@ void classify(BootReport& r) {
 
   // BIOS: firmware runs the MBR code; without code, or without 55 AA, nothing boots.
   if (!r.mbr_signature) {
-    r.bios_reason = "sector 0 has no 55 AA boot signature (El Torito alone only boots from optical media)";
+    r.bios_reason =
+        "sector 0 has no 55 AA boot signature (El Torito alone only boots from optical media)";
   } else if (!r.mbr_code_present) {
     r.bios_reason = "the MBR boot code area (bytes 0..439) is all zero";
   } else if (syslinux || grub) {
@@ -135,20 +144,23 @@ void classify(BootReport& r) {
                                 syslinux ? "syslinux" : "GRUB2", bios->load_rba);
   } else {
     r.bios_bootable_as_disk = true;
-    r.bios_reason = "MBR boot code is present but is not a recognised isohybrid loader; "
-                    "what it loads was not verified";
+    r.bios_reason =
+        "MBR boot code is present but is not a recognised isohybrid loader; "
+        "what it loads was not verified";
   }
   // UEFI: firmware looks for an ESP (GPT ESP type or MBR type 0xEF) holding FAT.
   if (r.esp_present && !r.esp_loader.empty()) {
     r.uefi_bootable_as_disk = true;
-    r.uefi_reason = fmt::format("EFI system partition with a FAT file system: {}, holding the "
-                                "default loader {}",
-                                r.esp_where, r.esp_loader);
+    r.uefi_reason = fmt::format(
+        "EFI system partition with a FAT file system: {}, holding the "
+        "default loader {}",
+        r.esp_where, r.esp_loader);
   } else if (r.esp_present) {
-    r.uefi_reason = fmt::format("EFI system partition {} has no default loader "
-                                "\\EFI\\BOOT\\BOOTX64.EFI (or BOOTAA64/BOOTIA32.EFI), which "
-                                "firmware needs on a disk without boot entries",
-                                r.esp_where);
+    r.uefi_reason = fmt::format(
+        "EFI system partition {} has no default loader "
+        "\\EFI\\BOOT\\BOOTX64.EFI (or BOOTAA64/BOOTIA32.EFI), which "
+        "firmware needs on a disk without boot entries",
+        r.esp_where);
   } else if (r.gpt_present && !r.gpt_valid) {
     r.uefi_reason = "the GPT is invalid: " + r.gpt_problem;
   } else {
@@ -187,7 +199,8 @@ void detect_livecd(const Volume& v, LiveCdInfo& live) {
     auto f = v.open_file(*e);
     std::array<std::byte, 4> magic{};
     if (f.ok() && (*f)->size() >= 4 && (*f)->read_at(0, magic).ok())
-      live.squashfs_magic = std::string_view(reinterpret_cast<const char*>(magic.data()), 4) == "hsqs";
+      live.squashfs_magic =
+          std::string_view(reinterpret_cast<const char*>(magic.data()), 4) == "hsqs";
     break;
   }
   for (const char* path : {"isolinux/isolinux.cfg", "boot/grub2/grub.cfg", "EFI/BOOT/grub.cfg",
@@ -233,8 +246,8 @@ Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volu
     const std::uint64_t off = std::uint64_t{r.catalog_block} * kBlockSize;
     std::vector<std::byte> cat(kBlockSize);
     if (!range_inside(off, kBlockSize, image.size())) {
-      r.el_torito_problem = fmt::format("boot catalog block {} lies outside the image",
-                                        r.catalog_block);
+      r.el_torito_problem =
+          fmt::format("boot catalog block {} lies outside the image", r.catalog_block);
     } else {
       VDISK_RETURN_IF_ERROR(image.read_at(off, cat));
       auto entries = decode_boot_catalog(cat, off);

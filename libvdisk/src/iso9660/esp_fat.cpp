@@ -40,7 +40,8 @@ struct Fat {
       return n >= 2 && n < 0xFF8 ? n : 0;
     }
     if (bits == 16) {
-      if (std::uint64_t{c} * 2 + 2 > fat_bytes || !read(fat_off + std::uint64_t{c} * 2, std::span(b).first(2)))
+      if (std::uint64_t{c} * 2 + 2 > fat_bytes ||
+          !read(fat_off + std::uint64_t{c} * 2, std::span(b).first(2)))
         return 0;
       const std::uint32_t n = load_le16(b);
       return n >= 2 && n < 0xFFF8 ? n : 0;
@@ -85,8 +86,7 @@ std::string short_name(std::span<const std::byte> e) {
 }
 
 bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::toupper(static_cast<unsigned char>(x)) ==
                   std::toupper(static_cast<unsigned char>(y));
          });
@@ -120,8 +120,7 @@ Found find(const Fat& fat, std::uint32_t dir_cluster, std::string_view name) {
 
 }  // namespace
 
-std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset,
-                            std::uint64_t length) {
+std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std::uint64_t length) {
   Fat fat;
   fat.f = &f;
   fat.base = offset;

@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <set>
 #include <utility>
@@ -21,13 +21,26 @@ namespace vdisk::iso9660 {
 std::string mode_string(std::uint32_t m) {
   char t = '-';
   switch (m & 0170000) {
-    case 0040000: t = 'd'; break;
-    case 0120000: t = 'l'; break;
-    case 0020000: t = 'c'; break;
-    case 0060000: t = 'b'; break;
-    case 0010000: t = 'p'; break;
-    case 0140000: t = 's'; break;
-    default: break;
+    case 0040000:
+      t = 'd';
+      break;
+    case 0120000:
+      t = 'l';
+      break;
+    case 0020000:
+      t = 'c';
+      break;
+    case 0060000:
+      t = 'b';
+      break;
+    case 0010000:
+      t = 'p';
+      break;
+    case 0140000:
+      t = 's';
+      break;
+    default:
+      break;
   }
   std::string s(1, t);
   const char* rwx = "rwxrwxrwx";
@@ -126,11 +139,10 @@ class Extractor {
   Status visit(const std::string& rel, const Entry& e);
   Status leave(Frame& f);
   Status write_file(int dirfd, const std::string& name, const std::string& rel, const Entry& e);
-  Status write_symlink(int dirfd, const std::string& name, const std::string& rel,
-                       const Entry& e, std::size_t depth);
+  Status write_symlink(int dirfd, const std::string& name, const std::string& rel, const Entry& e,
+                       std::size_t depth);
   Result<Fd> make_dir(int dirfd, const std::string& name, const std::string& rel);
-  Status place(int dirfd, const std::string& tmp, const std::string& name,
-               const std::string& rel);
+  Status place(int dirfd, const std::string& tmp, const std::string& name, const std::string& rel);
   std::string temp_name() { return fmt::format(".vdisk-extract-{}-{}.tmp", ::getpid(), ++tmp_n_); }
   mode_t perms(const Entry& e) const {
     std::uint32_t m = e.mode & 07777;
@@ -205,7 +217,8 @@ Status Extractor::write_file(int dirfd, const std::string& name, const std::stri
     ::unlinkat(dirfd, tmp.c_str(), 0);
     return s;
   };
-  std::vector<std::byte> buf(static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, src->size())));
+  std::vector<std::byte> buf(
+      static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, src->size())));
   for (std::uint64_t off = 0; off < src->size();) {
     if (o_.stop.stop_requested()) return fail(cancelled("extract: cancelled"));
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), src->size() - off));
@@ -350,9 +363,8 @@ Status Extractor::visit(const std::string& rel, const Entry& e) {
       ++rep_.symlinks;
       break;
     default:
-      diag(Diagnostic::Level::warning,
-           fmt::format("extract: skipped '{}': a {} is not extracted", rel,
-                       entry_type_name(e.type)));
+      diag(Diagnostic::Level::warning, fmt::format("extract: skipped '{}': a {} is not extracted",
+                                                   rel, entry_type_name(e.type)));
       ++rep_.skipped;
       break;
   }
@@ -387,9 +399,10 @@ Status Extractor::run_single(const Entry& e, Fd dir_fd, const std::string& name)
       ++rep_.symlinks;
       break;
     default:
-      return unsupported(fmt::format("extract: '{}' is a {}; only files, symlinks and "
-                                     "directories are extracted",
-                                     e.name, entry_type_name(e.type)));
+      return unsupported(
+          fmt::format("extract: '{}' is a {}; only files, symlinks and "
+                      "directories are extracted",
+                      e.name, entry_type_name(e.type)));
   }
   progress(name, e);
   return {};
@@ -425,9 +438,9 @@ Result<ExtractReport> extract(const Volume& volume, std::string_view path,
   }
   const std::string name = dest.filename().string();
   if (name.empty() || name == "." || name == "..")
-    return invalid_argument(fmt::format(
-        "extract: destination '{}' does not name a file (or an existing directory)",
-        dest.string()));
+    return invalid_argument(
+        fmt::format("extract: destination '{}' does not name a file (or an existing directory)",
+                    dest.string()));
   std::filesystem::path parent = dest.parent_path();
   if (parent.empty()) parent = ".";
   VDISK_ASSIGN_OR_RETURN(Fd fd, open_dir(parent));
@@ -438,7 +451,8 @@ Result<ExtractReport> extract(const Volume& volume, std::string_view path,
 Status stream_file(const Volume& volume, const Entry& file, ByteSink& sink,
                    const std::function<void(std::uint64_t)>& on_bytes, std::stop_token stop) {
   VDISK_ASSIGN_OR_RETURN(auto src, volume.open_file(file));
-  std::vector<std::byte> buf(static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, src->size())));
+  std::vector<std::byte> buf(
+      static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, src->size())));
   for (std::uint64_t off = 0; off < src->size();) {
     if (stop.stop_requested()) return cancelled("iso9660: cancelled");
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), src->size() - off));

@@ -27,8 +27,8 @@ class ExtentFile final : public RandomAccessFile {
   const std::string& name() const override { return name_; }
   Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override {
     if (!vdisk::detail::range_inside(offset, dst.size(), size_))
-      return out_of_range(fmt::format("iso9660: {}: read of {} bytes at {} past the size {}",
-                                      name_, dst.size(), offset, size_));
+      return out_of_range(fmt::format("iso9660: {}: read of {} bytes at {} past the size {}", name_,
+                                      dst.size(), offset, size_));
     std::uint64_t base = 0;
     for (const auto& e : extents_) {
       if (dst.empty()) break;
@@ -57,22 +57,25 @@ class ZisofsFile final : public RandomAccessFile {
  public:
   ZisofsFile(std::unique_ptr<RandomAccessFile> stored, std::uint64_t size, std::uint32_t bs,
              std::vector<std::uint32_t> ptrs, std::string name)
-      : stored_(std::move(stored)), size_(size), bs_(bs), ptrs_(std::move(ptrs)),
+      : stored_(std::move(stored)),
+        size_(size),
+        bs_(bs),
+        ptrs_(std::move(ptrs)),
         name_(std::move(name)) {}
   std::uint64_t size() const override { return size_; }
   const std::string& name() const override { return name_; }
 
   Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override {
     if (!vdisk::detail::range_inside(offset, dst.size(), size_))
-      return out_of_range(fmt::format("iso9660: {}: read of {} bytes at {} past the size {}",
-                                      name_, dst.size(), offset, size_));
+      return out_of_range(fmt::format("iso9660: {}: read of {} bytes at {} past the size {}", name_,
+                                      dst.size(), offset, size_));
     std::lock_guard lock(mu_);
     while (!dst.empty()) {
       const std::uint64_t block = offset / bs_;
       VDISK_RETURN_IF_ERROR(load_block(block));
       const std::uint64_t in = offset - block * bs_;
-      const auto n = static_cast<std::size_t>(
-          std::min<std::uint64_t>(cache_.size() - in, dst.size()));
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(cache_.size() - in, dst.size()));
       std::memcpy(dst.data(), cache_.data() + in, n);
       dst = dst.subspan(n);
       offset += n;
@@ -101,9 +104,9 @@ class ZisofsFile final : public RandomAccessFile {
       const auto produced = z.total_out;
       inflateEnd(&z);
       if (rc != Z_STREAM_END || produced != want)
-        return corrupt_at("iso9660", fmt::format("zisofs block {} of {}", block, name_), lo,
-                          fmt::format("inflate gave {} bytes (zlib status {}), expected {}",
-                                      produced, rc, want));
+        return corrupt_at(
+            "iso9660", fmt::format("zisofs block {} of {}", block, name_), lo,
+            fmt::format("inflate gave {} bytes (zlib status {}), expected {}", produced, rc, want));
     }
     cached_ = block;
     return {};
@@ -160,8 +163,8 @@ Result<std::unique_ptr<RandomAccessFile>> zisofs_view(std::unique_ptr<RandomAcce
   for (std::size_t i = 0; i < ptrs.size(); ++i) {
     ptrs[i] = load_le32(std::span<const std::byte>(raw).subspan(4 * i));
     if (ptrs[i] > stored->size())
-      return bad(hsize + 4 * i, fmt::format("block pointer {} past the stored size {}", ptrs[i],
-                                            stored->size()));
+      return bad(hsize + 4 * i,
+                 fmt::format("block pointer {} past the stored size {}", ptrs[i], stored->size()));
     if (i == 0 && ptrs[0] < hsize + table)
       return bad(hsize, fmt::format("first block at {} overlaps the header", ptrs[0]));
     if (i > 0 && (ptrs[i] < ptrs[i - 1] || ptrs[i] - ptrs[i - 1] > max_block))

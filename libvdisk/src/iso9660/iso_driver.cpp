@@ -34,8 +34,10 @@ class IsoSource final : public BlockSource {
  public:
   IsoSource(std::unique_ptr<BlockSource> raw, std::unique_ptr<Volume> volume,
             std::string volume_problem, BootReport report)
-      : raw_(std::move(raw)), volume_(std::move(volume)),
-        volume_problem_(std::move(volume_problem)), report_(std::move(report)) {}
+      : raw_(std::move(raw)),
+        volume_(std::move(volume)),
+        volume_problem_(std::move(volume_problem)),
+        report_(std::move(report)) {}
   std::uint64_t size() const override { return raw_->size(); }
   Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
     return raw_->read(offset, dst);
@@ -86,7 +88,8 @@ Result<std::unique_ptr<StreamSource>> open_stream(std::unique_ptr<InputStream> i
                                                   const OpenOptions& o) {
   vdisk::detail::diagnose(o, Diagnostic::Level::note,
                           "iso9660: read from a stream, so the boot report is not available");
-  return std::unique_ptr<StreamSource>(std::make_unique<IsoStream>(raw::open_stream(std::move(in))));
+  return std::unique_ptr<StreamSource>(
+      std::make_unique<IsoStream>(raw::open_stream(std::move(in))));
 }
 
 Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file,
@@ -109,13 +112,13 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
         fmt::format("iso9660: this ISO will not boot as a disk: BIOS: {}; UEFI: {}",
                     report.bios_reason, report.uefi_reason));
   else if (!report.bios_bootable_as_disk)
-    vdisk::detail::diagnose(o, Diagnostic::Level::note,
-                            "iso9660: boots as a disk only with UEFI (Azure Gen2); BIOS: " +
-                                report.bios_reason);
+    vdisk::detail::diagnose(
+        o, Diagnostic::Level::note,
+        "iso9660: boots as a disk only with UEFI (Azure Gen2); BIOS: " + report.bios_reason);
   else if (!report.uefi_bootable_as_disk)
-    vdisk::detail::diagnose(o, Diagnostic::Level::note,
-                            "iso9660: boots as a disk only with BIOS (Azure Gen1); UEFI: " +
-                                report.uefi_reason);
+    vdisk::detail::diagnose(
+        o, Diagnostic::Level::note,
+        "iso9660: boots as a disk only with BIOS (Azure Gen1); UEFI: " + report.uefi_reason);
   auto raw = raw::open_source(std::make_unique<SharedFile>(shared));
   return std::unique_ptr<BlockSource>(std::make_unique<IsoSource>(
       std::move(raw), std::move(volume), std::move(problem), std::move(report)));

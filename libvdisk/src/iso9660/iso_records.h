@@ -20,8 +20,8 @@ inline constexpr std::uint32_t kMaxDescriptors = 64;  // the set is a handful in
 inline constexpr std::size_t kMinRecordLength = 34;
 
 // Descriptor types.
-inline constexpr std::uint8_t kVdBoot = 0, kVdPrimary = 1, kVdSupplementary = 2,
-                              kVdPartition = 3, kVdTerminator = 255;
+inline constexpr std::uint8_t kVdBoot = 0, kVdPrimary = 1, kVdSupplementary = 2, kVdPartition = 3,
+                              kVdTerminator = 255;
 
 // Directory record flags.
 inline constexpr std::uint8_t kFlagHidden = 0x01, kFlagDirectory = 0x02, kFlagAssociated = 0x04,

@@ -58,14 +58,13 @@ Status parse_sl(std::span<const std::byte> e, std::uint64_t off, RockRidge& rr,
       if (!safe_text(text)) return bad(off, "SL", "component contains '/' or NUL");
       part.assign(reinterpret_cast<const char*>(text.data()), text.size());
     }
-    if (!rr.sl_component_open && !rr.symlink.empty() && rr.symlink.back() != '/')
-      rr.symlink += '/';
+    if (!rr.sl_component_open && !rr.symlink.empty() && rr.symlink.back() != '/') rr.symlink += '/';
     rr.symlink += part;
     rr.sl_component_open = (cflags & kContinue) != 0;
     if (rr.symlink.size() > limits.max_symlink_bytes)
-      return resource_exhausted(fmt::format(
-          "iso9660: rock ridge SL entry at offset {}: link target longer than {} bytes", off,
-          limits.max_symlink_bytes));
+      return resource_exhausted(
+          fmt::format("iso9660: rock ridge SL entry at offset {}: link target longer than {} bytes",
+                      off, limits.max_symlink_bytes));
   }
   return {};
 }
@@ -83,9 +82,9 @@ Status parse_nm(std::span<const std::byte> e, std::uint64_t off, RockRidge& rr,
   if (!safe_text(text)) return bad(off, "NM", "name contains '/' or NUL");
   rr.name.append(reinterpret_cast<const char*>(text.data()), text.size());
   if (rr.name.size() > limits.max_name_bytes)
-    return resource_exhausted(fmt::format(
-        "iso9660: rock ridge NM entry at offset {}: name longer than {} bytes", off,
-        limits.max_name_bytes));
+    return resource_exhausted(
+        fmt::format("iso9660: rock ridge NM entry at offset {}: name longer than {} bytes", off,
+                    limits.max_name_bytes));
   return {};
 }
 
@@ -101,7 +100,10 @@ Status parse_tf(std::span<const std::byte> e, std::uint64_t off, RockRidge& rr) 
     const auto stamp = e.subspan(p, w);
     p += w;
     std::optional<std::int64_t> t;
-    if (w == 17) t = decode_long_date(stamp); else t = decode_short_date(stamp);
+    if (w == 17)
+      t = decode_long_date(stamp);
+    else
+      t = decode_short_date(stamp);
     if (bit == 1) rr.mtime = t;
     if (bit == 2) rr.atime = t;
     if (bit == 3) rr.ctime = t;
@@ -126,9 +128,9 @@ Status parse_susp_area(std::span<const std::byte> area, std::uint64_t offset, Ro
       return corrupt_at("iso9660", "SUSP entry", off,
                         fmt::format("'{}' length expected >= 4, found {}", sig, len));
     if (len > h.size())
-      return corrupt_at("iso9660", "SUSP entry", off,
-                        fmt::format("'{}' length {} runs past the area ({} bytes left)", sig, len,
-                                    h.size()));
+      return corrupt_at(
+          "iso9660", "SUSP entry", off,
+          fmt::format("'{}' length {} runs past the area ({} bytes left)", sig, len, h.size()));
     const auto e = h.first(len);
     p += len;
     auto need = [&](std::size_t n) -> Status {
@@ -151,8 +153,7 @@ Status parse_susp_area(std::span<const std::byte> area, std::uint64_t offset, Ro
       VDISK_RETURN_IF_ERROR(need(8));
       const std::size_t id_len = std::to_integer<std::uint8_t>(e[4]);
       if (8 + id_len > len) return bad(off, sig, "identifier runs past the entry");
-      if (rr.er_id.empty())
-        rr.er_id.assign(reinterpret_cast<const char*>(e.data() + 8), id_len);
+      if (rr.er_id.empty()) rr.er_id.assign(reinterpret_cast<const char*>(e.data() + 8), id_len);
     } else if (sig == "PX") {
       VDISK_RETURN_IF_ERROR(need(36));
       rr.px = rr.any = true;

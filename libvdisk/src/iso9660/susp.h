@@ -19,10 +19,10 @@ struct Continuation {
 
 // Everything Rock Ridge says about one directory record, accumulated over its areas.
 struct RockRidge {
-  bool sp = false;                 // SP found (only meaningful in the root "." record)
+  bool sp = false;  // SP found (only meaningful in the root "." record)
   std::uint8_t len_skp = 0;
-  std::string er_id;               // first ER extension identifier
-  bool any = false;                // any RRIP entry seen
+  std::string er_id;  // first ER extension identifier
+  bool any = false;   // any RRIP entry seen
   bool px = false;
   std::uint32_t mode = 0, nlink = 0, uid = 0, gid = 0;
   bool pn = false;
@@ -30,7 +30,7 @@ struct RockRidge {
   bool nm = false;
   std::string name;
   bool nm_continues = false;
-  bool nm_special = false;         // NM flagged "." or ".."
+  bool nm_special = false;  // NM flagged "." or ".."
   bool sl = false;
   std::string symlink;
   bool sl_continues = false;       // last SL entry said more SL entries follow

@@ -16,22 +16,32 @@ namespace vdisk::iso9660 {
 
 std::string_view entry_type_name(EntryType type) noexcept {
   switch (type) {
-    case EntryType::file: return "file";
-    case EntryType::directory: return "directory";
-    case EntryType::symlink: return "symlink";
-    case EntryType::device: return "device";
-    case EntryType::fifo: return "fifo";
-    case EntryType::socket: return "socket";
+    case EntryType::file:
+      return "file";
+    case EntryType::directory:
+      return "directory";
+    case EntryType::symlink:
+      return "symlink";
+    case EntryType::device:
+      return "device";
+    case EntryType::fifo:
+      return "fifo";
+    case EntryType::socket:
+      return "socket";
   }
   return "unknown";
 }
 
 std::string_view name_source_name(NameSource s) noexcept {
   switch (s) {
-    case NameSource::automatic: return "automatic";
-    case NameSource::rock_ridge: return "rock_ridge";
-    case NameSource::joliet: return "joliet";
-    case NameSource::plain: return "plain";
+    case NameSource::automatic:
+      return "automatic";
+    case NameSource::rock_ridge:
+      return "rock_ridge";
+    case NameSource::joliet:
+      return "joliet";
+    case NameSource::plain:
+      return "plain";
   }
   return "unknown";
 }
@@ -71,8 +81,7 @@ class VolumeImpl final : public Volume {
   Status make_entry(const DirRecord& r, std::uint64_t off, Entry& e, bool* skip) const;
   Status check_extent(std::uint64_t offset, std::uint64_t length, std::uint64_t rec_off) const;
   Status walk_dir(const Entry& dir, const std::string& prefix, std::uint32_t depth,
-                  std::set<std::uint64_t>& seen, std::uint64_t& count,
-                  const Visitor& visit) const;
+                  std::set<std::uint64_t>& seen, std::uint64_t& count, const Visitor& visit) const;
 
   std::shared_ptr<const RandomAccessFile> file_;
   VolumeOptions opt_;
@@ -107,13 +116,13 @@ Status VolumeImpl::read_system_use(std::span<const std::byte> su, std::uint64_t 
     ce.reset();
     const std::uint64_t off = std::uint64_t{c.block} * kBlockSize + c.offset;
     if (++n > opt_.limits.max_continuations)
-      return resource_exhausted(fmt::format(
-          "iso9660: system use area at offset {}: more than {} continuation areas", su_offset,
-          opt_.limits.max_continuations));
+      return resource_exhausted(
+          fmt::format("iso9660: system use area at offset {}: more than {} continuation areas",
+                      su_offset, opt_.limits.max_continuations));
     if (std::find(seen.begin(), seen.end(), std::pair{c.block, c.offset}) != seen.end())
-      return corrupt_at("iso9660", "SUSP CE entry", su_offset,
-                        fmt::format("continuation loop back to block {} offset {}", c.block,
-                                    c.offset));
+      return corrupt_at(
+          "iso9660", "SUSP CE entry", su_offset,
+          fmt::format("continuation loop back to block {} offset {}", c.block, c.offset));
     seen.emplace_back(c.block, c.offset);
     if (c.length > kMaxContinuationBytes || !range_inside(off, c.length, volume_bytes_))
       return corrupt_at("iso9660", "SUSP CE entry", su_offset,
@@ -172,8 +181,8 @@ Status VolumeImpl::init() {
   // The root "." record of the primary tree says whether SUSP/Rock Ridge is in use.
   const std::uint64_t pvd_root_off = kFirstDescriptorBlock * kBlockSize + 156;
   VDISK_ASSIGN_OR_RETURN(DirRecord proot, decode_dir_record(pvd->root_record, pvd_root_off));
-  VDISK_RETURN_IF_ERROR(check_extent(std::uint64_t{proot.extent} * kBlockSize, proot.data_length,
-                                     pvd_root_off));
+  VDISK_RETURN_IF_ERROR(
+      check_extent(std::uint64_t{proot.extent} * kBlockSize, proot.data_length, pvd_root_off));
   if (proot.data_length >= kMinRecordLength) {
     std::vector<std::byte> sector(kBlockSize);
     const std::uint64_t off = std::uint64_t{proot.extent} * kBlockSize;
@@ -304,11 +313,23 @@ Status VolumeImpl::make_entry(const DirRecord& r, std::uint64_t off, Entry& e, b
     } else {
       e.mode = rr.mode;
       switch (fmt_bits) {
-        case kIfLnk: e.type = EntryType::symlink; break;
-        case kIfChr: case kIfBlk: e.type = EntryType::device; break;
-        case kIfIfo: e.type = EntryType::fifo; break;
-        case kIfSock: e.type = EntryType::socket; break;
-        default: e.type = EntryType::file; e.mode = kIfReg | (rr.mode & 07777); break;
+        case kIfLnk:
+          e.type = EntryType::symlink;
+          break;
+        case kIfChr:
+        case kIfBlk:
+          e.type = EntryType::device;
+          break;
+        case kIfIfo:
+          e.type = EntryType::fifo;
+          break;
+        case kIfSock:
+          e.type = EntryType::socket;
+          break;
+        default:
+          e.type = EntryType::file;
+          e.mode = kIfReg | (rr.mode & 07777);
+          break;
       }
     }
   }
@@ -327,9 +348,9 @@ Status VolumeImpl::make_entry(const DirRecord& r, std::uint64_t off, Entry& e, b
   e.ctime = rr.ctime;
   if (e.type == EntryType::directory || e.type == EntryType::file) {
     if ((r.unit_size != 0 || r.gap_size != 0) && length != 0)
-      return unsupported(fmt::format(
-          "iso9660: directory record at offset {}: interleaved file (unit {}, gap {})", off,
-          r.unit_size, r.gap_size));
+      return unsupported(
+          fmt::format("iso9660: directory record at offset {}: interleaved file (unit {}, gap {})",
+                      off, r.unit_size, r.gap_size));
     VDISK_RETURN_IF_ERROR(check_extent(extent, length, off));
     if (length != 0) e.extents.push_back({extent, length});
     e.stored_size = e.size = length;
@@ -352,9 +373,9 @@ Result<std::vector<std::byte>> VolumeImpl::read_directory(const Entry& dir) cons
   if (dir.extents.empty()) return std::vector<std::byte>{};
   const DataExtent ext = dir.extents.front();
   if (ext.length > opt_.limits.max_directory_bytes)
-    return resource_exhausted(fmt::format(
-        "iso9660: directory at offset {} is {} bytes, more than the limit {}", ext.offset,
-        ext.length, opt_.limits.max_directory_bytes));
+    return resource_exhausted(
+        fmt::format("iso9660: directory at offset {} is {} bytes, more than the limit {}",
+                    ext.offset, ext.length, opt_.limits.max_directory_bytes));
   std::vector<std::byte> buf(static_cast<std::size_t>(ext.length));
   VDISK_RETURN_IF_ERROR(file_->read_at(ext.offset, buf));
   return buf;
@@ -374,15 +395,14 @@ Result<std::vector<Entry>> VolumeImpl::list(const Entry& dir) const {
       continue;
     }
     const std::uint64_t off = base + pos;
-    VDISK_ASSIGN_OR_RETURN(DirRecord r,
-                           decode_dir_record(std::span<const std::byte>(buf).subspan(
-                                                 pos, sector_end - pos),
-                                             off));
+    VDISK_ASSIGN_OR_RETURN(
+        DirRecord r,
+        decode_dir_record(std::span<const std::byte>(buf).subspan(pos, sector_end - pos), off));
     pos += r.length;
     if (++records > opt_.limits.max_entries_per_directory)
-      return resource_exhausted(fmt::format(
-          "iso9660: directory at offset {} has more than {} records", base,
-          opt_.limits.max_entries_per_directory));
+      return resource_exhausted(
+          fmt::format("iso9660: directory at offset {} has more than {} records", base,
+                      opt_.limits.max_entries_per_directory));
     if (r.identifier.size() == 1 &&
         (r.identifier[0] == std::byte{0} || r.identifier[0] == std::byte{1})) {
       if (pending)
@@ -395,13 +415,13 @@ Result<std::vector<Entry>> VolumeImpl::list(const Entry& dir) const {
     VDISK_RETURN_IF_ERROR(make_entry(r, off, e, &skip));
     if (pending) {
       if (e.name != pending->name || e.type != EntryType::file || pending->zisofs || e.zisofs)
-        return corrupt_at("iso9660", "directory record", off,
-                          fmt::format("multi-extent file '{}' continued by '{}'", pending->name,
-                                      e.name));
+        return corrupt_at(
+            "iso9660", "directory record", off,
+            fmt::format("multi-extent file '{}' continued by '{}'", pending->name, e.name));
       if (pending->extents.size() >= opt_.limits.max_extents_per_file)
-        return resource_exhausted(fmt::format(
-            "iso9660: multi-extent file '{}' has more than {} extents", e.name,
-            opt_.limits.max_extents_per_file));
+        return resource_exhausted(
+            fmt::format("iso9660: multi-extent file '{}' has more than {} extents", e.name,
+                        opt_.limits.max_extents_per_file));
       for (const auto& x : e.extents) pending->extents.push_back(x);
       pending->size += e.size;
       pending->stored_size += e.stored_size;
@@ -410,8 +430,7 @@ Result<std::vector<Entry>> VolumeImpl::list(const Entry& dir) const {
       pending.reset();
     } else if (r.flags & kFlagMultiExtent) {
       if (e.type != EntryType::file)
-        return corrupt_at("iso9660", "directory record", off,
-                          "multi-extent flag on a non-file");
+        return corrupt_at("iso9660", "directory record", off, "multi-extent flag on a non-file");
       pending = std::move(e);
       continue;
     }
@@ -468,8 +487,8 @@ Status VolumeImpl::walk_dir(const Entry& dir, const std::string& prefix, std::ui
   VDISK_ASSIGN_OR_RETURN(std::vector<Entry> entries, list(dir));
   for (const Entry& e : entries) {
     if (++count > opt_.limits.max_total_entries)
-      return resource_exhausted(fmt::format("iso9660: more than {} entries in the tree",
-                                            opt_.limits.max_total_entries));
+      return resource_exhausted(
+          fmt::format("iso9660: more than {} entries in the tree", opt_.limits.max_total_entries));
     const std::string path = prefix.empty() ? e.name : prefix + "/" + e.name;
     VDISK_RETURN_IF_ERROR(visit(path, e));
     if (e.type != EntryType::directory) continue;
@@ -478,9 +497,9 @@ Status VolumeImpl::walk_dir(const Entry& dir, const std::string& prefix, std::ui
                                             opt_.limits.max_depth));
     const std::uint64_t key = e.extents.empty() ? 0 : e.extents.front().offset;
     if (key != 0 && !seen.insert(key).second)
-      return corrupt_at("iso9660", "directory record", e.record_offset,
-                        fmt::format("directory loop: '{}' reuses the extent at offset {}", path,
-                                    key));
+      return corrupt_at(
+          "iso9660", "directory record", e.record_offset,
+          fmt::format("directory loop: '{}' reuses the extent at offset {}", path, key));
     VDISK_RETURN_IF_ERROR(walk_dir(e, path, depth + 1, seen, count, visit));
   }
   return {};

@@ -14,8 +14,7 @@ class RawSource final : public BlockSource {
   Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
     return file_->read_at(offset, dst);
   }
-  Status map(std::uint64_t offset, std::uint64_t length,
-             std::vector<Extent>& out) const override {
+  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
     return file_->allocation(offset, length, out);
   }
   std::string_view format() const override { return "raw"; }
@@ -51,8 +50,8 @@ class RawSink final : public BlockSink {
  private:
   Status check_offset(std::uint64_t offset) const {
     if (offset != out_->position())
-      return internal_error(fmt::format("raw: write at {} but the output is at {}", offset,
-                                        out_->position()));
+      return internal_error(
+          fmt::format("raw: write at {} but the output is at {}", offset, out_->position()));
     return {};
   }
   std::unique_ptr<ByteSink> out_;

@@ -10,7 +10,8 @@ namespace vdisk::vhd {
 namespace {
 
 std::string mib_text(std::uint64_t bytes) {
-  if (bytes % detail::kMiB == 0) return fmt::format("{} bytes = {} MiB", bytes, bytes / detail::kMiB);
+  if (bytes % detail::kMiB == 0)
+    return fmt::format("{} bytes = {} MiB", bytes, bytes / detail::kMiB);
   return fmt::format("{} bytes = {} MiB + {} bytes", bytes, bytes / detail::kMiB,
                      bytes % detail::kMiB);
 }
@@ -28,13 +29,11 @@ Result<CheckReport> check_azure(const std::filesystem::path& path) {
 
   const std::uint64_t file_size = file->size();
   if (file_size < kFooterSize) {
-    add("file holds a 512-byte VHD footer", false,
-        fmt::format("file is only {} bytes", file_size));
+    add("file holds a 512-byte VHD footer", false, fmt::format("file is only {} bytes", file_size));
     return report;
   }
   const std::uint64_t data_size = file_size - kFooterSize;
-  add("file size is a whole number of MiB plus the 512-byte footer",
-      data_size % detail::kMiB == 0,
+  add("file size is a whole number of MiB plus the 512-byte footer", data_size % detail::kMiB == 0,
       fmt::format("{} bytes: data {} + 512-byte footer", file_size, mib_text(data_size)));
 
   std::array<std::byte, kFooterSize> raw{};
@@ -62,8 +61,7 @@ Result<CheckReport> check_azure(const std::filesystem::path& path) {
       mib_text(f.current_size));
   const SizeRule rule = azure_rule();
   add("virtual size is between 20 MiB and 32 TiB",
-      f.current_size >= rule.min_size && f.current_size <= rule.max_size,
-      mib_text(f.current_size));
+      f.current_size >= rule.min_size && f.current_size <= rule.max_size, mib_text(f.current_size));
   const std::uint64_t qemu_size = qemu_visible_size(f);
   add("readers that use CHS geometry for unknown creators (qemu) see the exact size",
       qemu_size == f.current_size,

@@ -17,10 +17,10 @@ namespace vdisk::vhd {
 
 // How a fixed VHD's virtual size follows from the source size.
 struct SizeRule {
-  std::string_view name;          // "vhd" or "azure", for messages
-  std::uint64_t align = 512;      // round the size up to a multiple of this
-  std::uint64_t min_size = 0;     // then raise it to at least this
-  std::uint64_t max_size = 0;     // and refuse anything above this (0 = no limit)
+  std::string_view name;       // "vhd" or "azure", for messages
+  std::uint64_t align = 512;   // round the size up to a multiple of this
+  std::uint64_t min_size = 0;  // then raise it to at least this
+  std::uint64_t max_size = 0;  // and refuse anything above this (0 = no limit)
 };
 // Plain fixed VHD: the exact size rounded up to a whole sector.
 SizeRule plain_rule();
@@ -33,7 +33,7 @@ Result<std::uint64_t> fixed_size(const SizeRule& rule, std::uint64_t source_size
 
 struct FixedSinkOptions {
   SizeRule rule = plain_rule();
-  std::uint32_t timestamp = 0;                 // seconds since 2000-01-01 UTC
+  std::uint32_t timestamp = 0;  // seconds since 2000-01-01 UTC
   std::array<std::uint8_t, 16> unique_id{};
 };
 

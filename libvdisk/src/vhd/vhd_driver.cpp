@@ -31,9 +31,8 @@ void describe_footer(const Footer& f, Properties& out) {
   const year_month_day ymd{day};
   const hh_mm_ss hms{t - day};
   out.add("timestamp", fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", int{ymd.year()},
-                                   unsigned{ymd.month()}, unsigned{ymd.day()},
-                                   hms.hours().count(), hms.minutes().count(),
-                                   hms.seconds().count()));
+                                   unsigned{ymd.month()}, unsigned{ymd.day()}, hms.hours().count(),
+                                   hms.minutes().count(), hms.seconds().count()));
   out.add("saved_state", f.saved_state != 0);
 }
 
@@ -50,8 +49,7 @@ class FixedVhdSource final : public BlockSource {
                                       dst.size(), offset, size()));
     return file_->read_at(offset, dst);
   }
-  Status map(std::uint64_t offset, std::uint64_t length,
-             std::vector<Extent>& out) const override {
+  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
     return file_->allocation(offset, length, out);
   }
   std::string_view format() const override { return "vhd"; }
@@ -108,8 +106,7 @@ Result<std::unique_ptr<BlockSource>> open_fixed(std::unique_ptr<RandomAccessFile
 }
 
 Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file,
-                                          const std::filesystem::path& path,
-                                          const OpenOptions& o) {
+                                          const std::filesystem::path& path, const OpenOptions& o) {
   const std::uint64_t size = file->size();
   if (size < kFooterSize)
     return corrupt_at("vhd", "file", 0,
@@ -139,9 +136,10 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
   if (f.disk_type == static_cast<std::uint32_t>(DiskType::fixed))
     return open_fixed(std::move(file), f, o);
   if (is_sparse_type(f.disk_type)) return open_dynamic(std::move(file), path, o, f, true);
-  return unsupported(fmt::format("vhd: footer at offset {}: disk type expected 2, 3 or 4, "
-                                 "found {}",
-                                 size - kFooterSize, f.disk_type));
+  return unsupported(
+      fmt::format("vhd: footer at offset {}: disk type expected 2, 3 or 4, "
+                  "found {}",
+                  size - kFooterSize, f.disk_type));
 }
 
 }  // namespace

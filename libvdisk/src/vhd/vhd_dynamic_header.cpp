@@ -77,9 +77,9 @@ Result<DynamicHeader> decode_dynamic_header(std::span<const std::byte> bytes,
     return corrupt_at("vhd", "dynamic header", offset,
                       fmt::format("checksum expected 0x{:08x}, found 0x{:08x}", sum, h.checksum));
   if ((h.version >> 16) != 1)
-    return unsupported(fmt::format(
-        "vhd: dynamic header at offset {}: version expected 1.x, found 0x{:08x}", offset,
-        h.version));
+    return unsupported(
+        fmt::format("vhd: dynamic header at offset {}: version expected 1.x, found 0x{:08x}",
+                    offset, h.version));
   return h;
 }
 
@@ -99,11 +99,12 @@ Result<DynamicLayout> plan_layout(const Footer& footer, const DynamicHeader& hea
   l.header_offset = footer.data_offset;
   l.virtual_size = footer.current_size;
   if (l.virtual_size > kMaxDynamicSize)
-    return unsupported(fmt::format("vhd: footer: current size {} exceeds the dynamic disk limit "
-                                   "of {} bytes (2040 GiB)",
-                                   l.virtual_size, kMaxDynamicSize));
-  if (l.header_offset < kFooterSize || !detail::range_inside(l.header_offset, kDynHeaderSize,
-                                                             l.data_limit))
+    return unsupported(
+        fmt::format("vhd: footer: current size {} exceeds the dynamic disk limit "
+                    "of {} bytes (2040 GiB)",
+                    l.virtual_size, kMaxDynamicSize));
+  if (l.header_offset < kFooterSize ||
+      !detail::range_inside(l.header_offset, kDynHeaderSize, l.data_limit))
     return corrupt_at("vhd", "footer", 0,
                       fmt::format("data offset expected a dynamic header inside [512, {}), "
                                   "found {}",
@@ -124,15 +125,16 @@ Result<DynamicLayout> plan_layout(const Footer& footer, const DynamicHeader& hea
                                   "size {} in blocks of {}, found {}",
                                   l.used_entries, l.virtual_size, bs, entries));
   if (l.used_entries > kMaxBatEntries)
-    return resource_exhausted(fmt::format("vhd: dynamic header: {} BAT entries exceed the "
-                                          "limit of {}",
-                                          l.used_entries, kMaxBatEntries));
+    return resource_exhausted(
+        fmt::format("vhd: dynamic header: {} BAT entries exceed the "
+                    "limit of {}",
+                    l.used_entries, kMaxBatEntries));
   // Tools write exactly ceil(size/block) entries (older qemu one more); a table far larger
   // than the disk it describes is not something a writer produces.
   if (entries > l.used_entries + 1 && entries > kMaxBatEntries)
-    return corrupt_at("vhd", "dynamic header", l.header_offset + kDynOffMaxEntries,
-                      fmt::format("max table entries expected about {}, found {}",
-                                  l.used_entries, entries));
+    return corrupt_at(
+        "vhd", "dynamic header", l.header_offset + kDynOffMaxEntries,
+        fmt::format("max table entries expected about {}, found {}", l.used_entries, entries));
   l.table_offset = header.table_offset;
   l.table_bytes = entries * 4;
   if (l.table_offset < kFooterSize ||
@@ -142,17 +144,17 @@ Result<DynamicLayout> plan_layout(const Footer& footer, const DynamicHeader& hea
                                   l.table_bytes, l.data_limit, l.table_offset));
   if (overlaps(l.table_offset, l.table_bytes, l.header_offset, kDynHeaderSize))
     return corrupt_at("vhd", "dynamic header", l.header_offset + kDynOffTableOffset,
-                      fmt::format("BAT [{}, +{}) overlaps the dynamic header at {}",
-                                  l.table_offset, l.table_bytes, l.header_offset));
+                      fmt::format("BAT [{}, +{}) overlaps the dynamic header at {}", l.table_offset,
+                                  l.table_bytes, l.header_offset));
   return l;
 }
 
 Result<std::vector<std::uint32_t>> decode_bat(const DynamicLayout& l,
                                               std::span<const std::byte> bytes) {
   if (bytes.size() / 4 < l.used_entries)
-    return corrupt_at("vhd", "BAT", l.table_offset,
-                      fmt::format("expected {} entries, found {} bytes", l.used_entries,
-                                  bytes.size()));
+    return corrupt_at(
+        "vhd", "BAT", l.table_offset,
+        fmt::format("expected {} entries, found {} bytes", l.used_entries, bytes.size()));
   std::vector<std::uint32_t> bat(static_cast<std::size_t>(l.used_entries));
   std::vector<std::uint64_t> keys;  // (sector << 22) | index, to find overlapping blocks
   for (std::size_t i = 0; i < bat.size(); ++i) {
@@ -194,10 +196,11 @@ Result<std::vector<std::uint32_t>> decode_bat(const DynamicLayout& l,
 }
 
 std::string uuid_text(const std::array<std::uint8_t, 16>& id) {
-  return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
-                     "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-                     id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9],
-                     id[10], id[11], id[12], id[13], id[14], id[15]);
+  return fmt::format(
+      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
+      "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+      id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12],
+      id[13], id[14], id[15]);
 }
 
 }  // namespace vdisk::vhd

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "vdisk/status.h"
 #include "util/utf.h"
+#include "vdisk/status.h"
 #include "vhd/vhd_footer.h"
 
 namespace vdisk::vhd {
@@ -20,25 +20,25 @@ namespace vdisk::vhd {
 inline constexpr std::size_t kDynHeaderSize = 1024;
 
 // Byte offsets of the dynamic header fields (all big-endian).
-inline constexpr std::size_t kDynOffCookie = 0;            // 8 bytes "cxsparse"
-inline constexpr std::size_t kDynOffDataOffset = 8;        // u64, unused: all ones
-inline constexpr std::size_t kDynOffTableOffset = 16;      // u64 absolute BAT offset
-inline constexpr std::size_t kDynOffVersion = 24;          // u32 0x00010000
-inline constexpr std::size_t kDynOffMaxEntries = 28;       // u32 BAT entries
-inline constexpr std::size_t kDynOffBlockSize = 32;        // u32 bytes of data per block
-inline constexpr std::size_t kDynOffChecksum = 36;         // u32
-inline constexpr std::size_t kDynOffParentId = 40;         // 16 bytes
-inline constexpr std::size_t kDynOffParentTime = 56;       // u32
-inline constexpr std::size_t kDynOffParentName = 64;       // 512 bytes UTF-16BE
+inline constexpr std::size_t kDynOffCookie = 0;        // 8 bytes "cxsparse"
+inline constexpr std::size_t kDynOffDataOffset = 8;    // u64, unused: all ones
+inline constexpr std::size_t kDynOffTableOffset = 16;  // u64 absolute BAT offset
+inline constexpr std::size_t kDynOffVersion = 24;      // u32 0x00010000
+inline constexpr std::size_t kDynOffMaxEntries = 28;   // u32 BAT entries
+inline constexpr std::size_t kDynOffBlockSize = 32;    // u32 bytes of data per block
+inline constexpr std::size_t kDynOffChecksum = 36;     // u32
+inline constexpr std::size_t kDynOffParentId = 40;     // 16 bytes
+inline constexpr std::size_t kDynOffParentTime = 56;   // u32
+inline constexpr std::size_t kDynOffParentName = 64;   // 512 bytes UTF-16BE
 inline constexpr std::size_t kDynParentNameSize = 512;
-inline constexpr std::size_t kDynOffLocators = 576;        // 8 entries of 24 bytes
+inline constexpr std::size_t kDynOffLocators = 576;  // 8 entries of 24 bytes
 inline constexpr std::size_t kLocatorSize = 24;
 inline constexpr std::size_t kLocatorCount = 8;
 // Offsets inside one parent locator entry.
-inline constexpr std::size_t kLocOffCode = 0;              // u32 platform code
-inline constexpr std::size_t kLocOffSpace = 4;             // u32 sectors reserved
-inline constexpr std::size_t kLocOffLength = 8;            // u32 bytes of path text
-inline constexpr std::size_t kLocOffDataOffset = 16;       // u64 absolute offset
+inline constexpr std::size_t kLocOffCode = 0;         // u32 platform code
+inline constexpr std::size_t kLocOffSpace = 4;        // u32 sectors reserved
+inline constexpr std::size_t kLocOffLength = 8;       // u32 bytes of path text
+inline constexpr std::size_t kLocOffDataOffset = 16;  // u64 absolute offset
 
 inline constexpr std::uint32_t kBatUnused = 0xFFFFFFFF;
 // Platform codes of the parent locators we follow (UTF-16LE paths).
@@ -47,9 +47,9 @@ inline constexpr std::uint32_t kPlatformW2ku = 0x57326B75;  // "W2ku" absolute p
 
 // Bounds that keep hostile headers from driving allocations or loops.
 inline constexpr std::uint32_t kMinBlockSize = 512;
-inline constexpr std::uint32_t kMaxBlockSize = 256u << 20;        // bitmap <= 64 KiB
-inline constexpr std::uint64_t kMaxBatEntries = 1ull << 22;       // 2040 GiB at 512 KiB blocks
-inline constexpr std::uint32_t kMaxLocatorBytes = 64 * 1024;      // a path, not a payload
+inline constexpr std::uint32_t kMaxBlockSize = 256u << 20;    // bitmap <= 64 KiB
+inline constexpr std::uint64_t kMaxBatEntries = 1ull << 22;   // 2040 GiB at 512 KiB blocks
+inline constexpr std::uint32_t kMaxLocatorBytes = 64 * 1024;  // a path, not a payload
 // Largest dynamic disk: 0xFF000000 sectors (2040 GiB), the limit of the format's tools.
 inline constexpr std::uint64_t kMaxDynamicSize = 0xFF000000ull * 512;
 
@@ -81,8 +81,7 @@ std::uint32_t dynamic_header_checksum(std::span<const std::byte> header);
 std::array<std::byte, kDynHeaderSize> encode_dynamic_header(const DynamicHeader& h);
 
 // Decodes 1024 bytes; checks the cookie and the checksum. `offset` is used in messages.
-Result<DynamicHeader> decode_dynamic_header(std::span<const std::byte> bytes,
-                                            std::uint64_t offset);
+Result<DynamicHeader> decode_dynamic_header(std::span<const std::byte> bytes, std::uint64_t offset);
 
 // Parent names are UTF-16 (big-endian in the header, little-endian in W2ku/W2ru locators),
 // ending at the first NUL; see util/utf.h.
@@ -92,14 +91,14 @@ using detail::utf8_to_utf16;
 // The checked geometry of a dynamic disk, derived from its footer and header.
 struct DynamicLayout {
   std::uint64_t file_size = 0;
-  std::uint64_t data_limit = 0;      // end of the area blocks may occupy (before the end footer)
-  std::uint64_t header_offset = 0;   // footer.data_offset
+  std::uint64_t data_limit = 0;     // end of the area blocks may occupy (before the end footer)
+  std::uint64_t header_offset = 0;  // footer.data_offset
   std::uint64_t virtual_size = 0;
   std::uint32_t block_size = 0;
-  std::uint32_t bitmap_bytes = 0;    // sector bitmap, padded to a whole sector
-  std::uint64_t used_entries = 0;    // ceil(virtual_size / block_size): entries we read
+  std::uint32_t bitmap_bytes = 0;  // sector bitmap, padded to a whole sector
+  std::uint64_t used_entries = 0;  // ceil(virtual_size / block_size): entries we read
   std::uint64_t table_offset = 0;
-  std::uint64_t table_bytes = 0;     // max_table_entries * 4 as stored
+  std::uint64_t table_bytes = 0;  // max_table_entries * 4 as stored
 };
 
 // Validates footer and header against each other and the file size: block size a power of two

@@ -51,8 +51,7 @@ class DynamicVhdSource final : public BlockSource, public ChainedSource {
     return {};
   }
 
-  Status map(std::uint64_t offset, std::uint64_t length,
-             std::vector<Extent>& out) const override {
+  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
     VDISK_RETURN_IF_ERROR(check_range("map", offset, length));
     std::uint64_t done = 0;
     while (done < length) {
@@ -122,8 +121,8 @@ class DynamicVhdSource final : public BlockSource, public ChainedSource {
   Status read_below(std::uint64_t voff, std::span<std::byte> dst) const {
     std::size_t from_parent = 0;
     if (parent_ && voff < parent_->size())
-      from_parent = static_cast<std::size_t>(
-          std::min<std::uint64_t>(dst.size(), parent_->size() - voff));
+      from_parent =
+          static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), parent_->size() - voff));
     if (from_parent > 0) VDISK_RETURN_IF_ERROR(parent_->read(voff, dst.first(from_parent)));
     std::memset(dst.data() + from_parent, 0, dst.size() - from_parent);
     return {};
@@ -192,8 +191,8 @@ class DynamicVhdSource final : public BlockSource, public ChainedSource {
 
 Result<std::unique_ptr<BlockSource>> open_dynamic(std::unique_ptr<RandomAccessFile> file,
                                                   const std::filesystem::path& path,
-                                                  const OpenOptions& options,
-                                                  const Footer& footer, bool end_footer) {
+                                                  const OpenOptions& options, const Footer& footer,
+                                                  bool end_footer) {
   const std::uint64_t file_size = file->size();
   if (footer.data_offset < kFooterSize ||
       !detail::range_inside(footer.data_offset, kDynHeaderSize, file_size))
@@ -204,8 +203,7 @@ Result<std::unique_ptr<BlockSource>> open_dynamic(std::unique_ptr<RandomAccessFi
   std::array<std::byte, kDynHeaderSize> raw{};
   VDISK_RETURN_IF_ERROR(file->read_at(footer.data_offset, raw));
   VDISK_ASSIGN_OR_RETURN(DynamicHeader header, decode_dynamic_header(raw, footer.data_offset));
-  VDISK_ASSIGN_OR_RETURN(DynamicLayout layout,
-                         plan_layout(footer, header, file_size, end_footer));
+  VDISK_ASSIGN_OR_RETURN(DynamicLayout layout, plan_layout(footer, header, file_size, end_footer));
   // Only the entries covering the disk are read; plan_layout bounded their count.
   std::vector<std::byte> table(static_cast<std::size_t>(layout.used_entries * 4));
   VDISK_RETURN_IF_ERROR(file->read_at(layout.table_offset, table));
@@ -215,14 +213,14 @@ Result<std::unique_ptr<BlockSource>> open_dynamic(std::unique_ptr<RandomAccessFi
   if (footer.disk_type == static_cast<std::uint32_t>(DiskType::differencing)) {
     VDISK_ASSIGN_OR_RETURN(parent, open_parent(*file, path, options, header));
     if (parent.source->size() != layout.virtual_size)
-      detail::diagnose(options, Diagnostic::Level::note,
-                       fmt::format("vhd: parent '{}' is {} bytes, the differencing disk {}; "
-                                   "bytes past the parent's end read as zeros",
-                                   parent.chain.front().path, parent.source->size(),
-                                   layout.virtual_size));
+      detail::diagnose(
+          options, Diagnostic::Level::note,
+          fmt::format("vhd: parent '{}' is {} bytes, the differencing disk {}; "
+                      "bytes past the parent's end read as zeros",
+                      parent.chain.front().path, parent.source->size(), layout.virtual_size));
   }
-  return std::unique_ptr<BlockSource>(new DynamicVhdSource(
-      std::move(file), footer, header, layout, std::move(bat), std::move(parent)));
+  return std::unique_ptr<BlockSource>(new DynamicVhdSource(std::move(file), footer, header, layout,
+                                                           std::move(bat), std::move(parent)));
 }
 
 }  // namespace vdisk::vhd

@@ -22,8 +22,8 @@ SizeRule azure_rule() { return {"azure", detail::kMiB, 20 * detail::kMiB, 32 * d
 Result<std::uint64_t> fixed_size(const SizeRule& rule, std::uint64_t source_size) {
   auto rounded = detail::round_up(source_size, rule.align);
   if (!rounded)
-    return invalid_argument(fmt::format("{}: size {} cannot be rounded up", rule.name,
-                                        source_size));
+    return invalid_argument(
+        fmt::format("{}: size {} cannot be rounded up", rule.name, source_size));
   std::uint64_t size = std::max(*rounded, rule.min_size);
   if (rule.max_size != 0 && size > rule.max_size)
     return invalid_argument(fmt::format(
@@ -66,13 +66,14 @@ class FixedVhdSink final : public BlockSink {
  private:
   Status admit(std::uint64_t offset, std::uint64_t length) const {
     if (offset != out_->position())
-      return internal_error(fmt::format("vhd: write at {} but the output is at {}", offset,
-                                        out_->position()));
+      return internal_error(
+          fmt::format("vhd: write at {} but the output is at {}", offset, out_->position()));
     const SizeRule& r = options_.rule;
     if (r.max_size != 0 && (length > r.max_size || offset > r.max_size - length))
-      return invalid_argument(fmt::format("{}: the disk is larger than the maximum virtual size "
-                                          "of {} bytes ({} TiB)",
-                                          r.name, r.max_size, r.max_size / detail::kTiB));
+      return invalid_argument(
+          fmt::format("{}: the disk is larger than the maximum virtual size "
+                      "of {} bytes ({} TiB)",
+                      r.name, r.max_size, r.max_size / detail::kTiB));
     return {};
   }
 

@@ -109,10 +109,10 @@ Result<Footer> decode_footer(std::span<const std::byte> bytes, std::uint64_t off
 
 std::uint64_t qemu_visible_size(const Footer& f) {
   static constexpr std::array<std::array<char, 4>, 5> kTrusted{{{'w', 'i', 'n', ' '},
-                                                               {'q', 'e', 'm', '2'},
-                                                               {'d', '2', 'v', ' '},
-                                                               {'C', 'T', 'X', 'S'},
-                                                               {'t', 'a', 'p', '\0'}}};
+                                                                {'q', 'e', 'm', '2'},
+                                                                {'d', '2', 'v', ' '},
+                                                                {'C', 'T', 'X', 'S'},
+                                                                {'t', 'a', 'p', '\0'}}};
   if (std::find(kTrusted.begin(), kTrusted.end(), f.creator_app) != kTrusted.end() ||
       f.geometry == kMaxGeometry)
     return f.current_size;

@@ -59,8 +59,8 @@ struct Candidates {
   }
 };
 
-Result<std::vector<std::string>> locator_texts(const RandomAccessFile& file,
-                                               const DynamicHeader& h, std::uint32_t code) {
+Result<std::vector<std::string>> locator_texts(const RandomAccessFile& file, const DynamicHeader& h,
+                                               std::uint32_t code) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < kLocatorCount; ++i) {
     const ParentLocator& l = h.locators[i];
@@ -84,9 +84,10 @@ Result<std::vector<std::string>> locator_texts(const RandomAccessFile& file,
 Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesystem::path& path,
                                  const OpenOptions& options, const DynamicHeader& header) {
   if (path.empty())
-    return not_found(fmt::format("vhd: differencing disk {} was opened without a path, so its "
-                                 "parent cannot be located",
-                                 file.name()));
+    return not_found(
+        fmt::format("vhd: differencing disk {} was opened without a path, so its "
+                    "parent cannot be located",
+                    file.name()));
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::weakly_canonical(path, ec);
   if (ec) return errno_status(ec.value(), path.string(), "resolve");
@@ -94,9 +95,10 @@ Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesy
   if (std::find(t_opening.begin(), t_opening.end(), self) != t_opening.end())
     return corrupt(fmt::format("vhd: differencing chain loops back to '{}'", self.string()));
   if (t_opening.size() >= kMaxChainDepth)
-    return resource_exhausted(fmt::format("vhd: differencing chain at '{}' is deeper than {} "
-                                          "images",
-                                          self.string(), kMaxChainDepth));
+    return resource_exhausted(
+        fmt::format("vhd: differencing chain at '{}' is deeper than {} "
+                    "images",
+                    self.string(), kMaxChainDepth));
 
   VDISK_ASSIGN_OR_RETURN(auto relative, locator_texts(file, header, kPlatformW2ru));
   VDISK_ASSIGN_OR_RETURN(auto absolute, locator_texts(file, header, kPlatformW2ku));
@@ -113,14 +115,15 @@ Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesy
     names.push_back(a);
   }
   if (!unicode.empty()) {
-    if (!has_drive_letter(unicode)) c.add(unicode[0] == '/' ? std::filesystem::path(unicode)
-                                                            : dir / unicode);
+    if (!has_drive_letter(unicode))
+      c.add(unicode[0] == '/' ? std::filesystem::path(unicode) : dir / unicode);
     names.push_back(unicode);
   }
   for (const auto& n : names) c.add(dir / base_name(n));
   if (c.list.empty())
-    return corrupt("vhd: dynamic header: parent locators or parent name expected for a "
-                   "differencing disk, found none");
+    return corrupt(
+        "vhd: dynamic header: parent locators or parent name expected for a "
+        "differencing disk, found none");
 
   std::filesystem::path chosen, outside;
   for (const auto& cand : c.list) {
@@ -136,9 +139,10 @@ Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesy
   }
   if (chosen.empty()) {
     if (!outside.empty())
-      return invalid_argument(fmt::format("vhd: parent '{}' of '{}' lies outside the directory "
-                                          "'{}'; allow outside paths to open it",
-                                          outside.string(), path.string(), dir.string()));
+      return invalid_argument(
+          fmt::format("vhd: parent '{}' of '{}' lies outside the directory "
+                      "'{}'; allow outside paths to open it",
+                      outside.string(), path.string(), dir.string()));
     std::string tried;
     for (const auto& p : c.list) tried += (tried.empty() ? "'" : ", '") + p.string() + "'";
     return not_found(fmt::format("vhd: parent '{}' of '{}' not found (tried {})",
@@ -161,10 +165,11 @@ Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesy
   const std::string want = uuid_text(header.parent_unique_id);
   if (!options.ignore_parent_identity) {
     if (link.unique_id.empty())
-      return unsupported(fmt::format("vhd: parent '{}' ({}) records no unique id to compare "
-                                     "with the expected parent id {}; ignore the parent "
-                                     "identity to open it",
-                                     link.path, link.format, want));
+      return unsupported(
+          fmt::format("vhd: parent '{}' ({}) records no unique id to compare "
+                      "with the expected parent id {}; ignore the parent "
+                      "identity to open it",
+                      link.path, link.format, want));
     if (link.unique_id != want)
       return corrupt(fmt::format("vhd: parent '{}': unique id expected {}, found {}", link.path,
                                  want, link.unique_id));

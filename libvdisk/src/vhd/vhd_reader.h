@@ -39,8 +39,8 @@ class ChainedSource {
 // the end of `file` (`end_footer`) or, when the end holds none, from its copy at offset 0.
 Result<std::unique_ptr<BlockSource>> open_dynamic(std::unique_ptr<RandomAccessFile> file,
                                                   const std::filesystem::path& path,
-                                                  const OpenOptions& options,
-                                                  const Footer& footer, bool end_footer);
+                                                  const OpenOptions& options, const Footer& footer,
+                                                  bool end_footer);
 
 struct OpenedParent {
   std::unique_ptr<BlockSource> source;

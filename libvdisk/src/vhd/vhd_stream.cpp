@@ -71,8 +71,7 @@ class FixedVhdStream final : public StreamSource {
     const std::uint32_t sum = footer_checksum(footer);
     if (f.checksum != sum)
       return corrupt_at("vhd", "footer", data,
-                        fmt::format("checksum expected 0x{:08x}, found 0x{:08x}", sum,
-                                    f.checksum));
+                        fmt::format("checksum expected 0x{:08x}, found 0x{:08x}", sum, f.checksum));
     if (f.disk_type != static_cast<std::uint32_t>(DiskType::fixed))
       return corrupt_at("vhd", "footer", data,
                         fmt::format("disk type expected 2 (fixed) at the end of a stream, "
@@ -100,9 +99,9 @@ Result<std::unique_ptr<StreamSource>> open_fixed_stream(std::unique_ptr<InputStr
   std::array<std::byte, kFooterSize> first{};
   VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in, first));
   if (n < kFooterSize)
-    return corrupt_at("vhd", "stream", 0,
-                      fmt::format("expected at least a {}-byte footer, found {} bytes",
-                                  kFooterSize, n));
+    return corrupt_at(
+        "vhd", "stream", 0,
+        fmt::format("expected at least a {}-byte footer, found {} bytes", kFooterSize, n));
   // A footer copy at the start means a dynamic or differencing disk. (A fixed disk whose data
   // is empty, or itself starts with a fixed VHD footer, is read normally.)
   auto head = decode_footer(first, 0);
