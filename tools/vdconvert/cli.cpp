@@ -30,6 +30,13 @@ std::string command_names(std::span<const CommandSpec> table) {
   return out;
 }
 
+// The usage for a one-line error message: a multi-line usage (one line per subcommand, as
+// `iso` has) is replaced by a pointer to the command's help.
+std::string usage_hint(const CommandSpec& spec) {
+  if (spec.usage.find('\n') == std::string_view::npos) return fmt::format("usage: {}", spec.usage);
+  return fmt::format("see 'vdconvert {} --help'", spec.name);
+}
+
 const OptionSpec* find_option(const CommandSpec& spec, std::string_view name) {
   for (const auto& opt : spec.options)
     if (opt.name == name || (!opt.alias.empty() && opt.alias == name)) return &opt;
@@ -63,8 +70,8 @@ Status parse_command_args(std::span<const std::string_view> args, const CommandS
     }
     const OptionSpec* opt = find_option(spec, name);
     if (!opt)
-      return invalid_argument(fmt::format("unknown option '{}' for '{}' (see 'vdconvert {} --help')",
-                                          name, spec.name, spec.name));
+      return invalid_argument(fmt::format(
+          "unknown option '{}' for '{}' (see 'vdconvert {} --help')", name, spec.name, spec.name));
     if (opt->metavar.empty()) {
       if (inline_value) return invalid_argument(fmt::format("option '{}' takes no value", name));
     } else {
@@ -87,14 +94,15 @@ Status parse_command_args(std::span<const std::string_view> args, const CommandS
       std::count_if(spec.operands.begin(), spec.operands.end(),
                     [](std::string_view o) { return !o.starts_with('['); }));
   if (cmd.operands.size() < required)
-    return invalid_argument(fmt::format("{}: missing {} (usage: {})", spec.name,
-                                        spec.operands[cmd.operands.size()], spec.usage));
+    return invalid_argument(fmt::format("{}: missing {} ({})", spec.name,
+                                        spec.operands[cmd.operands.size()], usage_hint(spec)));
   if (cmd.operands.size() > spec.operands.size())
-    return invalid_argument(fmt::format("{}: unexpected argument '{}' (usage: {})", spec.name,
-                                        cmd.operands[spec.operands.size()], spec.usage));
+    return invalid_argument(fmt::format("{}: unexpected argument '{}' ({})", spec.name,
+                                        cmd.operands[spec.operands.size()], usage_hint(spec)));
   for (std::size_t i = 0; i < cmd.operands.size(); ++i)
     if (cmd.operands[i].empty())
-      return invalid_argument(fmt::format("{}: {} is an empty string", spec.name, spec.operands[i]));
+      return invalid_argument(
+          fmt::format("{}: {} is an empty string", spec.name, spec.operands[i]));
   if (spec.validate) VDISK_RETURN_IF_ERROR(spec.validate(cmd));
   return {};
 }
@@ -114,8 +122,7 @@ Result<unsigned> parse_thread_count(std::string_view text) {
 Result<Command> parse_args(std::span<const std::string_view> args,
                            std::span<const CommandSpec> table) {
   Command cmd;
-  if (args.empty())
-    return invalid_argument("no command given (try 'vdconvert --help')");
+  if (args.empty()) return invalid_argument("no command given (try 'vdconvert --help')");
   const std::string_view first = args[0];
   if (is_help(first) || first == "help") {
     cmd.help = true;
@@ -123,8 +130,8 @@ Result<Command> parse_args(std::span<const std::string_view> args,
       for (const auto& spec : table)
         if (spec.name == args[1]) cmd.spec = &spec;
       if (!cmd.spec)
-        return invalid_argument(fmt::format("unknown command '{}' (commands: {})", args[1],
-                                            command_names(table)));
+        return invalid_argument(
+            fmt::format("unknown command '{}' (commands: {})", args[1], command_names(table)));
     } else if (args.size() > 1) {
       return invalid_argument(fmt::format("unexpected argument '{}' after '{}'", args[1], first));
     }
@@ -137,8 +144,8 @@ Result<Command> parse_args(std::span<const std::string_view> args,
     return cmd;
   }
   if (first.starts_with('-'))
-    return invalid_argument(fmt::format(
-        "unknown option '{}'; a command comes first (try 'vdconvert --help')", first));
+    return invalid_argument(
+        fmt::format("unknown option '{}'; a command comes first (try 'vdconvert --help')", first));
 
   for (const auto& spec : table)
     if (spec.name == first) cmd.spec = &spec;
@@ -160,10 +167,10 @@ Result<Command> parse_args(std::span<const std::string_view> args,
 
 // The names the library knows, so the help never goes stale when a format is added.
 std::string known_names() {
-  return fmt::format(
-      "Input formats: {}\nOutput targets: {}\nCheck targets: {}\n",
-      fmt::join(vdisk::input_formats(), ", "), fmt::join(vdisk::target_names(), ", "),
-      fmt::join(vdisk::check_targets(), ", "));
+  return fmt::format("Input formats: {}\nOutput targets: {}\nCheck targets: {}\n",
+                     fmt::join(vdisk::input_formats(), ", "),
+                     fmt::join(vdisk::target_names(), ", "),
+                     fmt::join(vdisk::check_targets(), ", "));
 }
 
 std::string global_help(std::span<const CommandSpec> table) {
@@ -187,7 +194,8 @@ std::string global_help(std::span<const CommandSpec> table) {
       "  6    internal error\n"
       "  130  interrupted (SIGINT or SIGTERM); no output is left behind\n"
       "\n"
-      "\n" + known_names() +
+      "\n" +
+      known_names() +
       "\n"
       "Environment:\n"
       "  SOURCE_DATE_EPOCH  Unix time stored as the VHD footer timestamp instead of now,\n"
@@ -209,27 +217,34 @@ std::string command_help(const CommandSpec& spec) {
   }
   if (!spec.details.empty()) out += fmt::format("\n{}", spec.details);
   out += "\n" + known_names();
-  out += "\nExit status: 0 ok, 1 usage, 2 corrupt input, 3 I/O error, 4 unsupported,\n"
-         "5 check failed, 6 internal error, 130 interrupted (see 'vdconvert --help').\n";
+  out +=
+      "\nExit status: 0 ok, 1 usage, 2 corrupt input, 3 I/O error, 4 unsupported,\n"
+      "5 check failed, 6 internal error, 130 interrupted (see 'vdconvert --help').\n";
   return out;
 }
 
 int exit_code_for(vdisk::Errc code) noexcept {
   using vdisk::Errc;
   switch (code) {
-    case Errc::ok: return kExitOk;
+    case Errc::ok:
+      return kExitOk;
     case Errc::invalid_argument:
-    case Errc::already_exists: return kExitUsage;
+    case Errc::already_exists:
+      return kExitUsage;
     case Errc::corrupt:
     case Errc::out_of_range:        // a structure points past the end of a (truncated) image
     case Errc::resource_exhausted:  // the image asks for more than the configured bounds
       return kExitCorrupt;
     case Errc::not_found:
     case Errc::io_error:
-    case Errc::no_space: return kExitIo;
-    case Errc::unsupported: return kExitUnsupported;
-    case Errc::cancelled: return kExitInterrupted;
-    case Errc::internal: return kExitInternal;
+    case Errc::no_space:
+      return kExitIo;
+    case Errc::unsupported:
+      return kExitUnsupported;
+    case Errc::cancelled:
+      return kExitInterrupted;
+    case Errc::internal:
+      return kExitInternal;
   }
   return kExitInternal;
 }
