@@ -8,7 +8,7 @@
 #include "checksum/checksum_sinks.h"
 #include "checksum/crc32c.h"
 #include "checksum/md5.h"
-#include "gcp/sha256.h"
+#include "checksum/sha256.h"
 #include "test_support.h"
 #include "vdisk/image.h"
 
@@ -32,7 +32,7 @@ std::uint32_t crc32c_reference(std::span<const std::byte> data) {
 }
 
 std::string sha_hex(std::span<const std::byte> data) {
-  gcp::Sha256 s;
+  checksum::Sha256 s;
   s.update(data);
   return s.hex();
 }
@@ -168,11 +168,27 @@ TEST_CASE("checksum: convert reports digests that sha256sum and md5sum agree wit
     CHECK(c.artifact_crc32c == crc32c_reference(bytes));
     // The virtual disk: the input padded with zeros to the output's virtual size.
     CHECK(c.disk_bytes == r->output_size);
-    gcp::Sha256 want;
+    checksum::Sha256 want;
     want.update(disk);
     want.update_zeros(r->output_size - disk.size());
     CHECK(c.disk_sha256 == want.hex());
   }
+}
+
+TEST_CASE("checksum: sha256 matches FIPS 180 vectors", "[checksum]") {
+  checksum::Sha256 a;
+  CHECK(a.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  checksum::Sha256 b;
+  b.update(bytes_of("abc"));
+  CHECK(b.hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  checksum::Sha256 c;
+  auto msg = bytes_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq");
+  c.update(std::span(msg).first(10));
+  c.update(std::span(msg).subspan(10));
+  CHECK(c.hex() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  checksum::Sha256 z;  // zeros across the 64-byte block boundary and the padding edge cases
+  z.update_zeros(1000003);
+  CHECK(z.hex() == "9e3c25400146ab5a01345705a1916a2e76a43c45789e38e14420f4eb47d5e384");
 }
 
 }  // namespace vdisk::test

@@ -53,7 +53,7 @@ class HashingSink final : public ByteSink {
     d.bytes = bytes_;
     d.prefix_bytes = bytes_ - held_.size();
     if (trailer_ > 0) {
-      gcp::Sha256 prefix = sha_;
+      Sha256 prefix = sha_;
       d.prefix_sha256 = prefix.hex();
       sha_.update(held_);
     }
@@ -96,7 +96,7 @@ class HashingSink final : public ByteSink {
   std::unique_ptr<ByteSink> out_;
   std::size_t trailer_;
   std::shared_ptr<ArtifactDigests> digests_;
-  gcp::Sha256 sha_;
+  Sha256 sha_;
   Md5 md5_;
   Crc32c crc_;
   std::vector<std::byte> held_;

@@ -14,7 +14,7 @@
 
 #include "checksum/crc32c.h"
 #include "checksum/md5.h"
-#include "gcp/sha256.h"
+#include "checksum/sha256.h"
 #include "vdisk/block.h"
 #include "vdisk/io.h"
 
@@ -56,7 +56,7 @@ class DiskHasher final : public BlockSink {
 
  private:
   Status admit(std::uint64_t offset, std::uint64_t length);
-  gcp::Sha256 sha_;
+  Sha256 sha_;
   std::uint64_t next_ = 0;
 };
 

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "gcp/gcp.h"
-#include "gcp/sha256.h"
+#include "checksum/sha256.h"
 #include "gcp/tar.h"
 #include "util/checked.h"
 
@@ -70,7 +70,7 @@ class TarWalker {
   bool hashing = false;
   bool hash_skipped = false;
   std::uint64_t max_hash_bytes = kMaxHashBytes;
-  Sha256 sha;
+  checksum::Sha256 sha;
 
   bool mid_member() const { return state_ != State::header && state_ != State::end; }
 

@@ -1,5 +1,5 @@
 // SHA-256 after FIPS 180-4 section 6.2.
-#include "gcp/sha256.h"
+#include "checksum/sha256.h"
 
 #include <cstring>
 
@@ -12,7 +12,7 @@
 
 #include "util/zero.h"
 
-namespace vdisk::gcp {
+namespace vdisk::checksum {
 namespace {
 
 constexpr std::uint32_t kK[64] = {
@@ -151,4 +151,4 @@ std::string Sha256::hex() {
   return s;
 }
 
-}  // namespace vdisk::gcp
+}  // namespace vdisk::checksum

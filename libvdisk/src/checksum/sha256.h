@@ -1,7 +1,8 @@
 // SHA-256 (FIPS 180-4), incremental. Used for the disk-content hash that `check --for gcp`
-// reports, so it can be compared with `sha256sum` of the source disk.
-#ifndef VDISK_GCP_SHA256_H_
-#define VDISK_GCP_SHA256_H_
+// reports and for the disk/artifact hashes of --checksums, so they can be compared with
+// `sha256sum`.
+#ifndef VDISK_CHECKSUM_SHA256_H_
+#define VDISK_CHECKSUM_SHA256_H_
 
 #include <array>
 #include <cstddef>
@@ -11,7 +12,7 @@
 
 #include "checksum/block_buffer.h"
 
-namespace vdisk::gcp {
+namespace vdisk::checksum {
 
 class Sha256 {
  public:
@@ -27,9 +28,9 @@ class Sha256 {
  private:
   void blocks(const std::uint8_t* p, std::size_t n);
   std::array<std::uint32_t, 8> h_;
-  checksum::BlockBuffer buffer_;
+  BlockBuffer buffer_;
 };
 
-}  // namespace vdisk::gcp
+}  // namespace vdisk::checksum
 
-#endif  // VDISK_GCP_SHA256_H_
+#endif  // VDISK_CHECKSUM_SHA256_H_
