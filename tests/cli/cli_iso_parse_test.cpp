@@ -9,30 +9,16 @@
 #include <vector>
 
 #include "cli.h"
+#include "cli_test_util.h"
 #include "commands.h"
+
+using vdconvert::test::parse;
+using vdconvert::test::require_error;
 
 namespace {
 
-vdisk::Result<vdconvert::Command> parse(std::initializer_list<std::string_view> args) {
-  const std::vector<std::string_view> v(args);
-  return vdconvert::parse_args(v, vdconvert::command_table());
-}
-
 bool has_flag(const vdconvert::Command& c, std::string_view f) {
   return std::find(c.flags.begin(), c.flags.end(), f) != c.flags.end();
-}
-
-// The parse fails with a one-line invalid_argument whose message contains `needle`.
-void require_error(std::initializer_list<std::string_view> args, std::string_view needle) {
-  auto r = parse(args);
-  std::string shown;
-  for (auto a : args) shown.append(a).append(" ");
-  INFO("args: " << shown);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().code() == vdisk::Errc::invalid_argument);
-  INFO("message: " << r.status().message());
-  CHECK(r.status().message().find(needle) != std::string::npos);
-  CHECK(r.status().message().find('\n') == std::string::npos);
 }
 
 }  // namespace

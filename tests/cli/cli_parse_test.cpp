@@ -6,34 +6,14 @@
 #include <vector>
 
 #include "cli.h"
+#include "cli_test_util.h"
 #include "commands.h"
 
 using vdconvert::Command;
 using vdconvert::ProgressMode;
 
-namespace {
-
-vdisk::Result<Command> parse(std::initializer_list<std::string_view> args) {
-  const std::vector<std::string_view> v(args);
-  return vdconvert::parse_args(v, vdconvert::command_table());
-}
-
-// The parse fails with invalid_argument and a message containing `needle`.
-void require_error(std::initializer_list<std::string_view> args, std::string_view needle) {
-  auto r = parse(args);
-  INFO("args: " << [&] {
-    std::string s;
-    for (auto a : args) s.append(a).append(" ");
-    return s;
-  }());
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().code() == vdisk::Errc::invalid_argument);
-  INFO("message: " << r.status().message());
-  CHECK(r.status().message().find(needle) != std::string::npos);
-  CHECK(r.status().message().find('\n') == std::string::npos);
-}
-
-}  // namespace
+using vdconvert::test::parse;
+using vdconvert::test::require_error;
 
 TEST_CASE("cli: convert with every option", "[cli][parse]") {
   auto r = parse({"convert", "--from", "vhd", "--to", "azure", "--force", "--threads", "3",
@@ -172,8 +152,10 @@ TEST_CASE("cli: required options and conflicts", "[cli][parse]") {
   require_error({"check", "f"}, "--for is required");
   require_error({"check", "--for", "azure", "-"}, "'-' is not allowed");
   require_error({"convert", "--to", "vhd", "--json", "a", "-"}, "--json cannot be used");
-  require_error({"convert", "--to", "vhd", "--quiet", "--progress", "a", "b"}, "cannot be used together");
-  require_error({"convert", "--to", "vhd", "--progress", "-q", "a", "b"}, "cannot be used together");
+  require_error({"convert", "--to", "vhd", "--quiet", "--progress", "a", "b"},
+                "cannot be used together");
+  require_error({"convert", "--to", "vhd", "--progress", "-q", "a", "b"},
+                "cannot be used together");
   require_error({"convert", "--to", "vhd", "--to", "raw", "a", "b"}, "more than once");
 }
 
@@ -219,5 +201,6 @@ TEST_CASE("cli: --level is a gzip level for --to gcp", "[cli][parse]") {
     INFO(bad);
     require_error({"convert", "--to", "gcp", std::string("--level=") + bad, "a", "b"}, "--level");
   }
-  require_error({"convert", "--to", "raw", "--level", "6", "a", "b"}, "--level applies to --to gcp");
+  require_error({"convert", "--to", "raw", "--level", "6", "a", "b"},
+                "--level applies to --to gcp");
 }

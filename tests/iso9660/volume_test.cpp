@@ -33,6 +33,13 @@ iso::Builder rr_image(std::uint32_t blocks = 64) {
   return b;
 }
 
+// Opens `b`'s image and returns the status of listing its root directory.
+Status list_root_status(iso::Builder& b) {
+  auto v = open_bytes(b.image());
+  REQUIRE(v.ok());
+  return (*v)->list((*v)->root()).status();
+}
+
 std::vector<std::string> walk_names(const Volume& v) {
   std::vector<std::string> out;
   Status s = v.walk(v.root(), [&](const std::string& p, const Entry&) {
@@ -111,11 +118,9 @@ TEST_CASE("iso9660: multi-extent file without a final record is corrupt",
                                         iso::record("BIG.BIN;1", 30, 2048, iso::kMulti),
                                         iso::record("OTHER;1", 40, 2048, 0)});
   b.root(kRoot, used);
-  auto v = open_bytes(b.image());
-  REQUIRE(v.ok());
-  auto l = (*v)->list((*v)->root());
-  REQUIRE_FALSE(l.ok());
-  CHECK(l.status().code() == Errc::corrupt);
+  const Status s = list_root_status(b);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.code() == Errc::corrupt);
 }
 
 TEST_CASE("iso9660: directory loop by extent is corrupt in a walk", "[iso9660][volume][hostile]") {
@@ -179,12 +184,10 @@ TEST_CASE("iso9660: a CE chain that loops is corrupt", "[iso9660][volume][hostil
   const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048, dot_su), iso::dotdot(kRoot, 2048),
                                         iso::record("X;1", 30, 0, 0, iso::ce(40, 0, 28))});
   b.root(kRoot, used);
-  auto v = open_bytes(b.image());
-  REQUIRE(v.ok());
-  auto l = (*v)->list((*v)->root());
-  REQUIRE_FALSE(l.ok());
-  CHECK(l.status().code() == Errc::corrupt);
-  CHECK_THAT(l.status().message(), Catch::Contains("loop"));
+  const Status s = list_root_status(b);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.code() == Errc::corrupt);
+  CHECK_THAT(s.message(), Catch::Contains("loop"));
 }
 
 TEST_CASE("iso9660: a CE area outside the volume is corrupt", "[iso9660][volume][hostile]") {
@@ -192,11 +195,9 @@ TEST_CASE("iso9660: a CE area outside the volume is corrupt", "[iso9660][volume]
   const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048, iso::sp()), iso::dotdot(kRoot, 2048),
                                         iso::record("X;1", 30, 0, 0, iso::ce(1000, 0, 100))});
   b.root(kRoot, used);
-  auto v = open_bytes(b.image());
-  REQUIRE(v.ok());
-  auto l = (*v)->list((*v)->root());
-  REQUIRE_FALSE(l.ok());
-  CHECK_THAT(l.status().message(), Catch::Contains("outside the volume"));
+  const Status s = list_root_status(b);
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.message(), Catch::Contains("outside the volume"));
 }
 
 TEST_CASE("iso9660: a long CE chain hits the continuation cap", "[iso9660][volume][hostile]") {
@@ -205,9 +206,7 @@ TEST_CASE("iso9660: a long CE chain hits the continuation cap", "[iso9660][volum
   const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048, iso::sp()), iso::dotdot(kRoot, 2048),
                                         iso::record("X;1", 30, 0, 0, iso::ce(40, 0, 28))});
   b.root(kRoot, used);
-  auto v = open_bytes(b.image());
-  REQUIRE(v.ok());
-  CHECK((*v)->list((*v)->root()).status().code() == Errc::resource_exhausted);
+  CHECK(list_root_status(b).code() == Errc::resource_exhausted);
 }
 
 TEST_CASE("iso9660: extents past the volume are corrupt", "[iso9660][volume][hostile]") {
@@ -215,11 +214,9 @@ TEST_CASE("iso9660: extents past the volume are corrupt", "[iso9660][volume][hos
   const auto used = b.directory(
       kRoot, {iso::dot(kRoot, 2048), iso::dotdot(kRoot, 2048), iso::record("X;1", 63, 4096, 0)});
   b.root(kRoot, used);
-  auto v = open_bytes(b.image());
-  REQUIRE(v.ok());
-  auto l = (*v)->list((*v)->root());
-  REQUIRE_FALSE(l.ok());
-  CHECK_THAT(l.status().message(), Catch::Contains("outside the volume"));
+  const Status s = list_root_status(b);
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.message(), Catch::Contains("outside the volume"));
 }
 
 TEST_CASE("iso9660: a short record inside a directory is corrupt", "[iso9660][volume][hostile]") {
@@ -228,9 +225,7 @@ TEST_CASE("iso9660: a short record inside a directory is corrupt", "[iso9660][vo
   bad[0] = std::byte{20};
   const auto used = b.directory(kRoot, {iso::dot(kRoot, 2048), iso::dotdot(kRoot, 2048), bad});
   b.root(kRoot, used);
-  auto v = open_bytes(b.image());
-  REQUIRE(v.ok());
-  CHECK((*v)->list((*v)->root()).status().code() == Errc::corrupt);
+  CHECK(list_root_status(b).code() == Errc::corrupt);
 }
 
 TEST_CASE("iso9660: Rock Ridge names '..' and '.' are refused", "[iso9660][volume][hostile]") {
@@ -240,10 +235,7 @@ TEST_CASE("iso9660: Rock Ridge names '..' and '.' are refused", "[iso9660][volum
         b.directory(kRoot, {iso::dot(kRoot, 2048, iso::sp()), iso::dotdot(kRoot, 2048),
                             iso::record("X;1", 30, 0, 0, iso::nm(name))});
     b.root(kRoot, used);
-    auto v = open_bytes(b.image());
-    REQUIRE(v.ok());
-    auto l = (*v)->list((*v)->root());
-    CHECK(l.status().code() == Errc::corrupt);
+    CHECK(list_root_status(b).code() == Errc::corrupt);
   }
 }
 

@@ -42,36 +42,6 @@ void make_tree(const fs::path& src) {
   fs::permissions(src / "numbers.txt", fs::perms(0640));
 }
 
-std::string mode_string(std::uint32_t m) {
-  char t = '-';
-  switch (m & 0170000) {
-    case 0040000:
-      t = 'd';
-      break;
-    case 0120000:
-      t = 'l';
-      break;
-    case 0020000:
-      t = 'c';
-      break;
-    case 0060000:
-      t = 'b';
-      break;
-    case 0010000:
-      t = 'p';
-      break;
-    case 0140000:
-      t = 's';
-      break;
-    default:
-      break;
-  }
-  std::string s(1, t);
-  const char* rwx = "rwxrwxrwx";
-  for (int i = 0; i < 9; ++i) s += (m & (1u << (8 - i))) ? rwx[i] : '-';
-  return s;
-}
-
 // "mode size 'path'[ -> 'target']" for every entry, sorted.
 std::vector<std::string> our_listing(const Volume& v) {
   std::vector<std::string> out;
