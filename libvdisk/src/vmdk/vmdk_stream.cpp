@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -52,6 +53,7 @@ class StreamOptimizedSource final : public StreamSource {
     if (out_pos_ >= size_) {
       // Drain the rest (footer, EOS) so a late grain or a bad footer is still reported.
       while (!eos_) VDISK_RETURN_IF_ERROR(pump());
+      VDISK_RETURN_IF_ERROR(drain_trailing());
       return std::size_t{0};
     }
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), size_ - out_pos_));
@@ -126,6 +128,23 @@ class StreamOptimizedSource final : public StreamSource {
         "of later grains comes before it in the stream (offset {}); save the image to a file and "
         "convert the file",
         g, g * h_.grain_size, window_ >> 20, in_pos_));
+  }
+
+  // Reads what follows the end of the stream (qemu-img pads its files with zeros to a 64 KiB
+  // multiple) so that the writer of a pipe is not killed by SIGPIPE when we finish first. The
+  // bytes are ignored, as qemu-img ignores them; at most kStreamMaxTrailingBytes are read, so an
+  // endless input cannot keep the conversion from ending.
+  Status drain_trailing() {
+    if (drained_) return {};
+    drained_ = true;
+    std::vector<std::byte> buf(64 * 1024);
+    std::uint64_t total = 0;
+    while (total < kStreamMaxTrailingBytes) {
+      VDISK_ASSIGN_OR_RETURN(const std::size_t r, in_->read(buf));
+      if (r == 0) break;
+      total += r;
+    }
+    return {};
   }
 
   // Reads one marker and what follows it.
@@ -271,6 +290,7 @@ class StreamOptimizedSource final : public StreamSource {
   std::uint64_t known_until_ = 0;  // grains below this that are not held do not exist
   bool guessed_ = false;           // known_until_ was raised by a full window
   bool eos_ = false;
+  bool drained_ = false;  // drain_trailing() has run
   std::map<std::uint64_t, Held> pending_;
   std::uint64_t pending_bytes_ = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> since_table_;  // (marker sector, grain)

@@ -30,6 +30,9 @@ namespace vdisk::vmdk {
 
 // Default reorder window: compressed bytes of grains held ahead of the output.
 inline constexpr std::uint64_t kStreamWindowBytes = 64ull << 20;
+// Bytes read and ignored after the end of the stream (zero padding), so that the process
+// writing into a pipe is not cut off by SIGPIPE; more than this are left unread.
+inline constexpr std::uint64_t kStreamMaxTrailingBytes = 64ull << 20;
 // Largest front metadata (header to first grain) kept to read front grain tables.
 inline constexpr std::uint64_t kStreamMaxFrontBytes = 256ull << 20;
 
