@@ -94,6 +94,38 @@ for sub in monolithicSparse streamOptimized; do
     cmp "$img" "$img.orig" || fail "$img: --dry-run changed the file"
     grep -qF "prevents: $want" "$img.plan" || fail "$img: plan does not name the prevented error"
 
+    # --json: valid JSON (python3 -m json.tool) with the fields the text report has.
+    set +e; "$VDCONVERT" descriptor lint --for mvmc --json "$img" >"$img.lint.json"; rc=$?; set -e
+    expect_eq "$rc" "5" "$img: lint --json exit code"
+    python3 -m json.tool "$img.lint.json" >/dev/null || fail "$img: lint --json is not JSON"
+    python3 - "$img.lint.json" "$want" <<'PY' || fail "$img: lint --json fields"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["clean"] is False and d["errors"] >= 1 and d["area"]["embedded"] is True, d
+assert d["area"]["offset"] == 512 and d["area"]["size"] == 10240, d["area"]
+f = [x for x in d["findings"] if x["message"] == sys.argv[2]]
+assert f and f[0]["rule"] == "mvmc-ddb-entry" and f[0]["consumers"] == ["MVMC"], d["findings"]
+assert all(k in f[0] for k in ("line", "key", "value", "severity", "detail", "fixable")), f[0]
+assert f[0]["line"] > 0 and f[0]["key"].startswith("ddb."), f[0]
+PY
+    set +e; "$VDCONVERT" repair --for mvmc --dry-run --json "$img" >"$img.plan.json"; rc=$?; set -e
+    expect_eq "$rc" "0" "$img: repair --dry-run --json exit code"
+    cmp "$img" "$img.orig" || fail "$img: --dry-run --json changed the file"
+    python3 -m json.tool "$img.plan.json" >/dev/null || fail "$img: repair --json is not JSON"
+    python3 - "$img.plan.json" "$want" <<'PY' || fail "$img: repair --json fields"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["mode"] == "dry-run" and d["written"] is False and d["backup"] == "", d
+assert d["edit_count"] == len(d["edits"]) > 0 and d["errors_remaining"] == 0, d
+for e in d["edits"]:
+    for k in ("key", "value", "line", "reason", "consumers", "action", "before", "after"):
+        assert k in e, (k, e)
+    assert e["consumers"] == ["MVMC"] and e["action"] == "comment out", e
+    assert e["after"] == "#" + e["before"], e
+assert any(e.get("mvmc_message") == sys.argv[2] for e in d["edits"]), d["edits"]
+PY
+    echo "ok: $img: lint --json and repair --dry-run --json parse and carry the MVMC message"
+
     # In place.
     "$VDCONVERT" repair --for mvmc "$img" >"$img.repair"
     [ "$n" = 1 ] && { echo "---- before/after: $img"; cat "$img.repair"; echo "----"; }
@@ -114,6 +146,24 @@ for sub in monolithicSparse streamOptimized; do
     "$VDCONVERT" descriptor replace --no-backup "$img" "$img.descriptor-backup"
     cmp "$img" "$img.orig" || fail "$img: restoring the backup"
     echo "ok: $img: backup restores the original"
+
+    # In place again with --json (once per subformat): what was written, where the backup went.
+    if [ "$style" = vmware0 ]; then
+      rm -f "$img.descriptor-backup"
+      "$VDCONVERT" repair --for mvmc --json "$img" >"$img.repair.json"
+      python3 - "$img.repair.json" "$img.descriptor-backup" <<'PY' || fail "$img: repair --json (in place)"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+assert d["mode"] == "in-place" and d["written"] is True, d
+assert d["backup"] == sys.argv[2] and os.path.getsize(d["backup"]) == 10240, d["backup"]
+assert d["text_bytes_after"] == d["text_bytes_before"] + d["edit_count"], d
+PY
+      outside_equal "$img.orig" "$img" 512 10240
+      echo "ok: $img: repair --json in place names the backup"
+      "$VDCONVERT" descriptor replace --no-backup "$img" "$img.descriptor-backup"
+      cmp "$img" "$img.orig" || fail "$img: restoring the backup (after --json)"
+    fi
+
 
     # A repaired copy (--delete, all consumers): SRC untouched, copy differs only in the area.
     "$VDCONVERT" repair --for all --delete "$img" "$img.fixed.vmdk" >/dev/null

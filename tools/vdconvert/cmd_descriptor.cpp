@@ -10,6 +10,7 @@
 #include "descriptor_report.h"
 #include "exit_codes.h"
 #include "vdisk/io.h"
+#include "vdisk/properties.h"
 #include "vdisk/vmdk_repair.h"
 
 namespace vdconvert {
@@ -47,6 +48,8 @@ Status validate(const Command& cmd) {
     return invalid_argument(
         fmt::format("descriptor {}: unexpected argument '{}'", action, cmd.operands[2]));
   if (cmd.operands[1] == "-") return invalid_argument("descriptor: SRC must be a file, not '-'");
+  if (cmd.json && action != "lint")
+    return invalid_argument("descriptor: --json only applies to 'descriptor lint'");
   return {};
 }
 
@@ -64,16 +67,24 @@ int lint(const Command& cmd, RunContext& ctx, const std::string& src, const vm::
   if (!findings.ok()) return report_failure(ctx, findings.status().with_context(src));
   const unsigned mask = cmd.check_for.empty() ? vm::kAllConsumers : *vm::parse_consumer(cmd.check_for);
   std::string text = describe_area(src, area);
+  vdisk::Properties json;
+  json.add("path", utf8_or_replacement(src));
+  add_consumers_json(json, "consumers", mask);
+  add_area_json(json, area);
   std::size_t errors = 0, shown = 0;
   for (const auto& f : *findings) {
     if (!(f.consumers & mask)) continue;
     ++shown;
     if (f.severity == vm::LintSeverity::error) ++errors;
     text += render_finding(f);
+    add_finding_json(json.add_list_item("findings"), f);
   }
   text += fmt::format("{}: {} problem(s), {} error(s) for {}\n", src, shown, errors,
                       vm::consumer_names(mask));
-  if (const int rc = out(ctx, text); rc != kExitOk) return rc;
+  json.add("problems", static_cast<std::uint64_t>(shown));
+  json.add("errors", static_cast<std::uint64_t>(errors));
+  json.add("clean", shown == 0);
+  if (const int rc = out(ctx, cmd.json ? json.to_json() + "\n" : text); rc != kExitOk) return rc;
   return errors ? kExitCheckFailed : kExitOk;
 }
 
@@ -159,6 +170,7 @@ constexpr OptionSpec kOptions[] = {
     {"--for", "", "CONSUMER", "lint: only problems of mvmc, qemu, virtualbox, esxi or all",
      apply_for},
     {"--force", "-f", "", "extract: replace an existing FILE", apply_force},
+    {"--json", "", "", "lint: print the findings as JSON", apply_json},
     {"--no-backup", "", "", "replace: do not save the original descriptor first", apply_no_backup},
 };
 constexpr std::string_view kOperands[] = {"ACTION", "SRC", "[FILE]"};
@@ -169,11 +181,14 @@ const CommandSpec& descriptor_command() {
   static const CommandSpec spec{
       "descriptor",
       "show, lint, extract or replace a VMDK's descriptor text",
-      "vdconvert descriptor show|lint SRC | extract [--force] SRC FILE | replace SRC FILE",
+      "vdconvert descriptor show SRC | lint [--for CONSUMER] [--json] SRC | extract [--force] SRC "
+      "FILE | replace SRC FILE",
       "show     print the descriptor text (embedded in a sparse/streamOptimized VMDK, or a\n"
       "         text descriptor file)\n"
       "lint     list each line MVMC, qemu, VirtualBox or ESXi refuses, with their error text;\n"
-      "         exits 5 when there are errors\n"
+      "         exits 5 when there are errors; --json: path, consumers, area, findings [line,\n"
+      "         rule, severity, key, value, consumers, message, detail, fixable], problems,\n"
+      "         errors, clean\n"
       "extract  write the text (without the NUL padding) to FILE ('-' = stdout)\n"
       "replace  write FILE's text back ('-' = stdin); refused when it does not parse or does\n"
       "         not fit the descriptor area; the area is NUL-padded to its full size, the\n"

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "commands.h"
 #include "descriptor_report.h"
 #include "exit_codes.h"
+#include "vdisk/properties.h"
 #include "vdisk/vmdk_repair.h"
 
 namespace vdconvert {
@@ -73,6 +75,19 @@ int out(RunContext& ctx, const std::string& text) {
   return kExitOk;
 }
 
+// The report, as text and as JSON (--json); one of them is printed.
+struct Report {
+  std::string text;
+  vdisk::Properties json;
+};
+
+int finish(const Command& cmd, RunContext& ctx, Report& r, std::size_t errors) {
+  r.json.add("errors_remaining", static_cast<std::uint64_t>(errors));
+  if (const int rc = out(ctx, cmd.json ? r.json.to_json() + "\n" : r.text); rc != kExitOk)
+    return rc;
+  return errors ? kExitCheckFailed : kExitOk;
+}
+
 int run(const Command& cmd, RunContext& ctx) {
   const std::string& src = cmd.operands[0];
   auto area = vm::read_descriptor_area(src);
@@ -88,50 +103,75 @@ int run(const Command& cmd, RunContext& ctx) {
   auto plan = vm::plan_repair(area->text(), opt);
   if (!plan.ok()) return report_failure(ctx, plan.status().with_context(src));
 
-  std::string text = describe_area(src, *area);
-  for (const auto& e : plan->edits) text += render_edit(e);
-  const auto errors = std::count_if(plan->remaining.begin(), plan->remaining.end(),
-                                    [](const vm::LintFinding& f) {
-                                      return f.severity == vm::LintSeverity::error;
-                                    });
-  for (const auto& f : plan->remaining) text += "remains: " + render_finding(f);
   const std::string target = cmd.check_for;
+  const std::string* dst = cmd.operands.size() == 2 ? &cmd.operands[1] : nullptr;
+  Report r;
+  r.json.add("path", utf8_or_replacement(src));
+  r.json.add("for", target);
+  add_consumers_json(r.json, "consumers", opt.consumers);
+  add_area_json(r.json, *area);
+  r.json.add("mode", cmd.dry_run ? "dry-run" : dst ? "copy" : "in-place");
+  r.json.add("text_bytes_before", static_cast<std::uint64_t>(area->text().size()));
+  r.json.add("text_bytes_after", static_cast<std::uint64_t>(plan->text.size()));
+  r.json.add("edit_count", static_cast<std::uint64_t>(plan->edits.size()));
+  r.text = describe_area(src, *area);
+  for (const auto& e : plan->edits) {
+    r.text += render_edit(e);
+    add_edit_json(r.json.add_list_item("edits"), e);
+  }
+  const auto errors = static_cast<std::size_t>(
+      std::count_if(plan->remaining.begin(), plan->remaining.end(), [](const vm::LintFinding& f) {
+        return f.severity == vm::LintSeverity::error;
+      }));
+  for (const auto& f : plan->remaining) {
+    r.text += "remains: " + render_finding(f);
+    add_finding_json(r.json.add_list_item("remaining"), f);
+  }
+  r.json.add("remaining_count", static_cast<std::uint64_t>(plan->remaining.size()));
+
   if (plan->edits.empty()) {
-    text += fmt::format("{}: nothing to repair for {}\n", src, target);
-    if (const int rc = out(ctx, text); rc != kExitOk) return rc;
-    if (cmd.operands.size() == 2 && !cmd.dry_run) {
-      auto st = vm::write_descriptor_copy(src, *area, area->text(), cmd.operands[1], cmd.force,
-                                          !cmd.no_sync);
+    r.text += fmt::format("{}: nothing to repair for {}\n", src, target);
+    bool written = false;
+    if (dst && !cmd.dry_run) {
+      auto st = vm::write_descriptor_copy(src, *area, area->text(), *dst, cmd.force, !cmd.no_sync);
       if (!st.ok()) return report_failure(ctx, st);
+      written = true;
+      r.json.add("destination", utf8_or_replacement(*dst));
     }
-    return errors ? kExitCheckFailed : kExitOk;
+    r.json.add("written", written);
+    r.json.add("backup", "");
+    return finish(cmd, ctx, r, errors);
   }
   const std::string size_note =
       fmt::format("descriptor text {} -> {} bytes", area->text().size(), plan->text.size());
   if (cmd.dry_run) {
-    text += fmt::format("{}: {} edit(s) planned for {} ({}); dry run, nothing written\n", src,
-                        plan->edits.size(), target, size_note);
-    if (const int rc = out(ctx, text); rc != kExitOk) return rc;
-    return errors ? kExitCheckFailed : kExitOk;
+    r.text += fmt::format("{}: {} edit(s) planned for {} ({}); dry run, nothing written\n", src,
+                          plan->edits.size(), target, size_note);
+    r.json.add("written", false);
+    r.json.add("backup", "");
+    return finish(cmd, ctx, r, errors);
   }
-  if (cmd.operands.size() == 2) {
-    const std::string& dst = cmd.operands[1];
-    auto st = vm::write_descriptor_copy(src, *area, plan->text, dst, cmd.force, !cmd.no_sync);
+  if (dst) {
+    auto st = vm::write_descriptor_copy(src, *area, plan->text, *dst, cmd.force, !cmd.no_sync);
     if (!st.ok()) return report_failure(ctx, st);
-    text += fmt::format("{}: {} edit(s) for {} written to the copy {} ({})\n", src,
-                        plan->edits.size(), target, dst, size_note);
+    r.text += fmt::format("{}: {} edit(s) for {} written to the copy {} ({})\n", src,
+                          plan->edits.size(), target, *dst, size_note);
+    r.json.add("written", true);
+    r.json.add("destination", utf8_or_replacement(*dst));
+    r.json.add("backup", "");
   } else {
     vm::WriteDescriptorOptions wo;
     wo.backup = !cmd.no_backup;
     auto backup = vm::write_descriptor_in_place(src, *area, plan->text, wo);
     if (!backup.ok()) return report_failure(ctx, backup.status());
-    text += fmt::format("{}: {} edit(s) for {} applied in place ({})", src, plan->edits.size(),
-                        target, size_note);
-    text += backup->empty() ? std::string("; no backup kept\n")
-                            : fmt::format("; original descriptor saved to {}\n", backup->string());
+    r.text += fmt::format("{}: {} edit(s) for {} applied in place ({})", src, plan->edits.size(),
+                          target, size_note);
+    r.text += backup->empty() ? std::string("; no backup kept\n")
+                              : fmt::format("; original descriptor saved to {}\n", backup->string());
+    r.json.add("written", true);
+    r.json.add("backup", utf8_or_replacement(backup->string()));
   }
-  if (const int rc = out(ctx, text); rc != kExitOk) return rc;
-  return errors ? kExitCheckFailed : kExitOk;
+  return finish(cmd, ctx, r, errors);
 }
 
 constexpr OptionSpec kOptions[] = {
@@ -145,6 +185,7 @@ constexpr OptionSpec kOptions[] = {
     {"--no-backup", "", "", "in place: do not save the original descriptor first",
      apply_no_backup},
     {"--force", "-f", "", "replace an existing DST", apply_force},
+    {"--json", "", "", "print the plan and what was written as JSON", apply_json},
 };
 constexpr std::string_view kOperands[] = {"SRC", "[DST]"};
 
@@ -154,8 +195,8 @@ const CommandSpec& repair_command() {
   static const CommandSpec spec{
       "repair",
       "fix the VMDK descriptor lines MVMC, qemu, VirtualBox or ESXi refuse",
-      "vdconvert repair --for CONSUMER [--dry-run] [--delete] [--keep KEYS] [--no-backup] SRC "
-      "[DST]",
+      "vdconvert repair --for CONSUMER [--dry-run] [--delete] [--keep KEYS] [--no-backup] "
+      "[--json] SRC [DST]",
       "SRC is a monolithicSparse/streamOptimized VMDK (its embedded descriptor) or a text\n"
       "descriptor (monolithicFlat, twoGbMaxExtent*, vmfs). Without DST only the descriptor\n"
       "bytes of SRC change: the original area is first saved to SRC.descriptor-backup, then\n"
@@ -167,6 +208,9 @@ const CommandSpec& repair_command() {
       "is commented out (or deleted with --delete). qemu: createType=\"...\" without spaces,\n"
       "CID before parentCID, quoted extent names, FLAT offsets. VirtualBox: first line\n"
       "'# Disk DescriptorFile', strict extent syntax.\n"
+      "--json prints the same as one JSON object: area, mode (in-place, copy, dry-run), written,\n"
+      "backup (path, or \"\"), edits [line, action, rule, key, value, consumers, reason,\n"
+      "prevents, mvmc_message, before, after], remaining [lint findings], errors_remaining.\n"
       "Restore with: vdconvert descriptor replace SRC SRC.descriptor-backup\n"
       "Exits 0 when nothing the consumer refuses remains, 5 when problems remain that repair\n"
       "cannot fix (they are listed).\n",
