@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "gcp/gcp.h"
 #include "test_support.h"
 #include "vdisk/check.h"
@@ -37,6 +39,41 @@ std::string sh(const std::string& cmd) {
   INFO(cmd);
   REQUIRE(test::run(cmd, &out) == 0);
   return out;
+}
+
+// SHA-256 (Python's hashlib, independent of the code under test) of `path` padded with zeros
+// to `size` bytes, reading only the file's data segments (SEEK_DATA/SEEK_HOLE) and hashing the
+// holes from a zero buffer: the same digest as sha256sum of the padded file, without reading a
+// GiB of holes through the kernel.
+std::string padded_sha256(const std::filesystem::path& path, std::uint64_t size) {
+  const std::string out = sh(
+      "python3 - '" + path.string() + "' " + std::to_string(size) + " <<'PY'\n"
+      "import hashlib, os, sys\n"
+      "path, size = sys.argv[1], int(sys.argv[2])\n"
+      "h, zero, at = hashlib.sha256(), bytes(1 << 20), 0\n"
+      "def zeros(n):\n"
+      "    while n > 0:\n"
+      "        k = min(n, len(zero)); h.update(zero[:k]); n -= k\n"
+      "fd = os.open(path, os.O_RDONLY); end = os.fstat(fd).st_size\n"
+      "while at < end:\n"
+      "    try: data = os.lseek(fd, at, os.SEEK_DATA)\n"
+      "    except OSError: data = end\n"
+      "    hole = os.lseek(fd, data, os.SEEK_HOLE) if data < end else end\n"
+      "    zeros(data - at)\n"
+      "    h.update(os.pread(fd, hole - data, data)); at = hole\n"
+      "zeros(size - end); print(h.hexdigest())\n"
+      "PY");
+  return out.substr(0, 64);
+}
+
+// check --for gcp with the disk content hash skipped (these tests look at other rules): the
+// same walk as check_image() without hashing a GiB of zeros.
+CheckReport check_rules(const std::filesystem::path& tgz) {
+  auto file = open_file(tgz);
+  REQUIRE(file.ok());
+  auto r = gcp::check_gcp_file(**file, tgz.filename().string(), 0);
+  REQUIRE(r.ok());
+  return *r;
 }
 
 // A small sparse disk converted with --to gcp; returns the archive path.
@@ -71,11 +108,13 @@ TEST_CASE("gcp check: our archive passes every rule and reports the content hash
     CHECK(i.passed);
   }
   CHECK(r->passed());
-  sh("cp --sparse=always '" + (dir / "in.raw").string() + "' '" + (dir / "p.raw").string() +
-     "' && truncate -s 1G '" + (dir / "p.raw").string() + "'");
   const CheckItem* h = item(*r, "disk content");
   REQUIRE(h != nullptr);
-  CHECK(h->detail == "sha256 " + test::sha256_file(dir / "p.raw"));
+  CHECK(h->detail == "sha256 " + padded_sha256(dir / "in.raw", kGiB));
+  // The reference hash itself is sha256sum's on a small padded file.
+  sh("cp --sparse=always '" + (dir / "in.raw").string() + "' '" + (dir / "p.raw").string() +
+     "' && truncate -s 80M '" + (dir / "p.raw").string() + "'");
+  CHECK(padded_sha256(dir / "in.raw", 80 * kMiB) == test::sha256_file(dir / "p.raw"));
 }
 
 TEST_CASE("gcp check: GNU tar's own oldgnu sparse archive passes", "[gcp][check][interop]") {
@@ -89,7 +128,7 @@ TEST_CASE("gcp check: GNU tar's own oldgnu sparse archive passes", "[gcp][check]
     INFO(i.rule << ": " << i.detail);
     CHECK(i.passed);
   }
-  CHECK(item(*r, "disk content")->detail == "sha256 " + test::sha256_file(dir / "disk.raw"));
+  CHECK(item(*r, "disk content")->detail == "sha256 " + padded_sha256(dir / "disk.raw", kGiB));
 }
 
 TEST_CASE("gcp check: each broken rule is reported", "[gcp][check][interop]") {
@@ -100,8 +139,7 @@ TEST_CASE("gcp check: each broken rule is reported", "[gcp][check][interop]") {
   SECTION("CRC trailer") {
     bytes[bytes.size() - 6] ^= std::byte{0x55};
     test::write_file(dir / "bad.tar.gz", bytes);
-    auto r = check_image(dir / "bad.tar.gz", "gcp");
-    REQUIRE(r.ok());
+    auto r = std::optional(check_rules(dir / "bad.tar.gz"));
     CHECK_FALSE(rule_passed(*r, "gzip CRC-32"));
     CHECK(rule_passed(*r, "gzip ISIZE"));
     CHECK_FALSE(r->passed());
@@ -110,15 +148,13 @@ TEST_CASE("gcp check: each broken rule is reported", "[gcp][check][interop]") {
     const auto copy = bytes;
     bytes.insert(bytes.end(), copy.begin(), copy.end());
     test::write_file(dir / "two.tar.gz", bytes);
-    auto r = check_image(dir / "two.tar.gz", "gcp");
-    REQUIRE(r.ok());
+    auto r = std::optional(check_rules(dir / "two.tar.gz"));
     CHECK_FALSE(rule_passed(*r, "file is a single gzip member"));
   }
   SECTION("truncated") {
     bytes.resize(bytes.size() / 2);
     test::write_file(dir / "cut.tar.gz", bytes);
-    auto r = check_image(dir / "cut.tar.gz", "gcp");
-    REQUIRE(r.ok());
+    auto r = std::optional(check_rules(dir / "cut.tar.gz"));
     CHECK_FALSE(rule_passed(*r, "deflate stream decompresses completely"));
     CHECK_FALSE(r->passed());
   }
@@ -144,8 +180,7 @@ TEST_CASE("gcp check: wrong size, POSIX format and wrong name fail", "[gcp][chec
   auto posix = check_image(dir / "posix.tar.gz", "gcp");
   REQUIRE(posix.ok());
   CHECK_FALSE(rule_passed(*posix, "tar headers use GNU"));
-  auto name = check_image(dir / "name.tar.gz", "gcp");
-  REQUIRE(name.ok());
+  auto name = std::optional(check_rules(dir / "name.tar.gz"));
   CHECK_FALSE(rule_passed(*name, "exactly one member named disk.raw"));
   CHECK(item(*name, "exactly one member")->detail == "members: image.raw");
 }

@@ -114,6 +114,10 @@ TEST_CASE("gpt relocate: backup moves to the new end, primary and PMBR fixed", "
   const auto p = check_valid_gpt(out, 512);
   CHECK(p.last_usable_lba == new_last - 33);
   CHECK(detail::load_le32(std::span(out).subspan(446 + 12)) == new_last);
+  // Ending CHS of LBA 10239 with 255 heads and 63 sectors: cylinder 0, head 162, sector 34.
+  CHECK(out[446 + 5] == std::byte{162});
+  CHECK(out[446 + 6] == std::byte{34});
+  CHECK(out[446 + 7] == std::byte{0});
   // The old backup array and header read as zeros; everything else outside the patched sectors
   // is the source's bytes, then zeros up to the new array.
   CHECK(all_zero(std::span(out).subspan((old_last - 32) * 512, 33 * 512)));

@@ -57,6 +57,40 @@ with open(src, 'rb') as s, open(out, 'rb') as o:
         assert hashlib.sha256(s.read(n)).digest() == hashlib.sha256(o.read(n)).digest(), f"{what}: partition content differs"
 print(f"ok: {what}: GPT at the new end ({lbas} sectors), {len(a['partitions'])} partitions intact")
 PY
+  same_as_sgdisk_e "$src" "$out" "$what"
+}
+
+# same_as_sgdisk_e SRC OUT: the protective MBR (size and ending CHS), the primary header and
+# array (LBAs 0-33) and the relocated backup (last 33 LBAs) of OUT are byte for byte what
+# `sgdisk -e` writes on SRC grown to OUT's size, except the headers' last usable LBA (and so
+# their CRCs and the backup array's LBA): sgdisk sets it to (disk sectors - first usable LBA)
+# and puts the backup array right after it, vdconvert uses all the space up to the array at
+# the end (verify_gpt checks that). sgdisk leaves the old backup's bytes
+# mid-disk; vdconvert zeroes them, so that range is not compared.
+same_as_sgdisk_e() {
+  local src=$1 out=$2 what=$3 size
+  size=$(stat -c %s "$out")
+  cp --sparse=always "$src" sgdisk-e.raw
+  truncate -s "$size" sgdisk-e.raw
+  sgdisk -e sgdisk-e.raw >/dev/null 2>&1 || fail "$what: sgdisk -e failed on the reference"
+  python3 - "$out" sgdisk-e.raw "$what" <<'PY'
+import os, sys
+out, ref, what = sys.argv[1:]
+lbas = os.path.getsize(out) // 512
+def regions(p):
+    with open(p, 'rb') as f:
+        head = f.read(34 * 512)
+        f.seek((lbas - 1) * 512); back = f.read(512)
+        f.seek(int.from_bytes(back[72:80], 'little') * 512); array = f.read(32 * 512)
+    blank = lambda h: h[:16] + b'\0' * 4 + h[20:48] + b'\0' * 8 + h[56:72] + b'\0' * 8 + h[80:]
+    return {'protective MBR': head[:512], 'primary header': blank(head[512:1024]),
+            'primary array': head[1024:], 'backup array': array, 'backup header': blank(back)}
+a, b = regions(out), regions(ref)
+for k in a:
+    assert a[k] == b[k], f"{what}: {k} differs from sgdisk -e's"
+PY
+  rm -f sgdisk-e.raw
+  echo "ok: $what: MBR, primary and backup GPT equal sgdisk -e's (but the last usable LBA)"
 }
 
 # to_azure SRC OUT.raw [options]: converts, and reads the VHD back with qemu-img.

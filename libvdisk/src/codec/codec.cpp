@@ -8,23 +8,41 @@
 namespace vdisk::codec {
 
 std::string_view engine_name(Engine engine) noexcept {
-  return engine == Engine::isal ? "isal" : "zlib";
+  switch (engine) {
+    case Engine::isal: return "isal";
+    case Engine::libdeflate: return "libdeflate";
+    case Engine::zlib: break;
+  }
+  return "zlib";
 }
 
 bool engine_available(Engine engine) noexcept {
 #ifdef VDISK_HAVE_ISAL
   if (engine == Engine::isal) return true;
 #endif
+#ifdef VDISK_HAVE_LIBDEFLATE
+  if (engine == Engine::libdeflate) return true;
+#endif
   return engine == Engine::zlib;
 }
 
 std::vector<Engine> available_engines() {
   std::vector<Engine> v{Engine::zlib};
-  if (engine_available(Engine::isal)) v.push_back(Engine::isal);
+  for (Engine e : {Engine::isal, Engine::libdeflate})
+    if (engine_available(e)) v.push_back(e);
   return v;
 }
 
-int max_level(Engine engine) noexcept { return engine == Engine::isal ? 3 : 9; }
+int max_level(Engine engine) noexcept {
+  switch (engine) {
+    case Engine::isal: return 3;
+    case Engine::libdeflate: return 12;
+    case Engine::zlib: break;
+  }
+  return 9;
+}
+
+bool primes_dictionary(Engine engine) noexcept { return engine != Engine::libdeflate; }
 
 Result<std::unique_ptr<ChunkDeflater>> make_chunk_deflater(Engine engine, int level) {
   if (!engine_available(engine))
@@ -35,6 +53,9 @@ Result<std::unique_ptr<ChunkDeflater>> make_chunk_deflater(Engine engine, int le
                                         max_level(engine), engine_name(engine)));
 #ifdef VDISK_HAVE_ISAL
   if (engine == Engine::isal) return detail::make_isal_deflater(level);
+#endif
+#ifdef VDISK_HAVE_LIBDEFLATE
+  if (engine == Engine::libdeflate) return detail::make_libdeflate_deflater(level);
 #endif
   return detail::make_zlib_deflater(level);
 }
@@ -58,6 +79,9 @@ Result<std::size_t> inflate_zlib_or_raw(Engine engine, std::span<const std::byte
   const bool zlib = looks_like_zlib(in);
 #ifdef VDISK_HAVE_ISAL
   if (engine == Engine::isal) return detail::isal_inflate(zlib, in, out);
+#endif
+#ifdef VDISK_HAVE_LIBDEFLATE
+  if (engine == Engine::libdeflate) return detail::libdeflate_inflate(zlib, in, out);
 #endif
   return detail::zlib_inflate(zlib, in, out);
 }

@@ -26,9 +26,9 @@ class ZlibDeflater final : public ChunkDeflater {
   ZlibDeflater& operator=(const ZlibDeflater&) = delete;
 
   Status init() {
-    // memLevel 9: the largest hash and symbol buffer; deflate blocks are longer, which helps
-    // the ratio at no cost in speed.
-    ok_ = deflateInit2(&z_, level_, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) == Z_OK;
+    // memLevel 8 (zlib's default): measured smaller than 9 at levels 4 and 9 on /usr binaries
+    // (9's longer blocks adapt their Huffman codes less often; bench/RESULTS.md "GCP tarball").
+    ok_ = deflateInit2(&z_, level_, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
     return ok_ ? Status() : internal_error("deflate: zlib deflateInit2 failed");
   }
 

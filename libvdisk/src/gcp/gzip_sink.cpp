@@ -284,6 +284,10 @@ GzipEngine gzip_engine(int level) noexcept {
   if (level >= 1 && level <= 3)
     return codec::engine_available(codec::Engine::isal) ? GzipEngine{codec::Engine::isal, level}
                                                         : GzipEngine{codec::Engine::zlib, 1};
+  if (level >= 7 && level <= 9 && codec::engine_available(codec::Engine::libdeflate)) {
+    static constexpr int kLibdeflateLevel[3] = {9, 10, 12};
+    return {codec::Engine::libdeflate, kLibdeflateLevel[level - 7]};
+  }
   static constexpr int kZlibLevel[10] = {0, 1, 1, 1, 2, 3, 4, 6, 8, 9};
   return {codec::Engine::zlib, kZlibLevel[std::clamp(level, 0, 9)]};
 }

@@ -9,19 +9,22 @@
 // extended over them arithmetically (formats.md 4.1, peers.md 4 item 4).
 //
 // Engines (codec/codec.h): the gzip level (0..9) picks a point on the speed/size curve, not
-// zlib's level of the same number. Measured on 512 MiB of /usr binaries (bench/RESULTS.md,
-// "GCP tarball"; sizes relative to `gzip -6` of the same bytes, speed per core):
-//   level | engine    | size vs gzip -6 | speed
-//   0     | zlib 0    | stored          |
-//   1..3  | ISA-L 1-3 | +14% .. +11%    | 250-430 MiB/s  (zlib 1 when ISA-L is not built in)
-//   4     | zlib 2    |                 |
-//   5     | zlib 3    |                 |
-//   6     | zlib 4    | +3.4%           | ~50 MiB/s      (default)
-//   7     | zlib 6    | ~0              | ~22 MiB/s
-//   8     | zlib 8    |                 |
-//   9     | zlib 9    | <= gzip -9      | ~10 MiB/s
+// zlib's level of the same number. Measured on 512 MiB of /usr binaries and on a 64 MiB sample
+// of the benchmark disk (bench/RESULTS.md, "GCP tarball"; sizes relative to `gzip -6` / `gzip -9`
+// of the same bytes, speed per core):
+//   level | engine          | size                    | speed
+//   0     | zlib 0          | stored                  |
+//   1..3  | ISA-L 1-3       | +14% .. +11% vs gzip -6 | 250-430 MiB/s  (zlib 1 without ISA-L)
+//   4     | zlib 2          |                         |
+//   5     | zlib 3          |                         |
+//   6     | zlib 4          | +3.4% vs gzip -6        | ~50 MiB/s      (default)
+//   7     | libdeflate 9    | -0.7% vs gzip -9        | ~14 MiB/s      (zlib 6 without libdeflate)
+//   8     | libdeflate 10   | -3.1% vs gzip -9        | ~8 MiB/s       (zlib 8 without libdeflate)
+//   9     | libdeflate 12   | -3.2% vs gzip -9        | ~5.5 MiB/s     (zlib 9 without libdeflate)
 // ISA-L level 3 is 4-10x faster than zlib 4 but misses the "at most 10% larger than pigz -6"
 // goal for the default (+11% here, +18% on other binaries), hence zlib 4 as the default.
+// libdeflate cannot be primed with the previous 32 KiB, so its blocks are independent (they
+// cost ~0.1% at 1 MiB); zlib 9 alone ends up level with gzip -9, not below it.
 //
 // Determinism: the output depends only on the sequence of write()/write_zeroes() calls and on
 // level and block_bytes, never on `threads` or timing.

@@ -14,8 +14,9 @@
 //   validated) read as zeros, so no stale "EFI PART" header remains mid-disk (sgdisk -e also
 //   clears the old backup header);
 // - a pure protective MBR (one 0xEE entry from LBA 1 spanning the old disk) gets its size field
-//   set for the new disk (util-linux otherwise warns "GPT PMBR size mismatch"); its CHS bytes
-//   and a hybrid MBR are left alone.
+//   set for the new disk, min(sectors - 1, 0xFFFFFFFF) (util-linux otherwise warns "GPT PMBR
+//   size mismatch"), and its ending CHS set from that last sector as sgdisk -e does (geometry
+//   255/63, ff ff ff past 1024 cylinders); its starting CHS and a hybrid MBR are left alone.
 // An invalid GPT (bad CRC, incoherent LBAs, overlapping partitions, ...) is never relocated:
 // the outcome is `invalid` with a one-line reason and the caller pads the disk unchanged.
 //
