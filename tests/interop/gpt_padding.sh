@@ -135,6 +135,25 @@ verify_gpt sg.raw sg-az.raw "azure, sgdisk disk"
 to_gcp sg.raw sg-gcp.raw
 verify_gpt sg.raw sg-gcp.raw "gcp, sgdisk disk"
 
+# 2b. Streamed inputs: a streamOptimized VMDK on stdin states its size up front, so the GPT is
+#     relocated exactly as for the file (same bytes); a raw stream states none, so the GPT stays
+#     stale and the conversion says so.
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized sg.raw sg.vmdk
+cat sg.vmdk | "$VDCONVERT" convert --to azure -q - sg-st.vhd 2> sg-st.log
+grep -q "note: gpt: backup GPT moved" sg-st.log || fail "stdin vmdk: no relocation note: $(cat sg-st.log)"
+qemu-img convert -f vpc -O raw sg-st.vhd sg-st.raw
+verify_gpt sg.raw sg-st.raw "azure, sgdisk disk as a streamOptimized VMDK on stdin"
+cmp sg-st.raw sg-az.raw || fail "stdin vmdk: disk differs from the file conversion"
+cat sg.vmdk | "$VDCONVERT" convert --to gcp -q - sg-st.tar.gz 2> sg-st-gcp.log
+rm -rf x-st && mkdir x-st && tar -xzf sg-st.tar.gz -C x-st
+verify_gpt sg.raw x-st/disk.raw "gcp, sgdisk disk as a streamOptimized VMDK on stdin"
+cmp x-st/disk.raw sg-gcp.raw || fail "stdin vmdk to gcp: disk differs from the file conversion"
+rm -rf x-st
+cat sg.raw | "$VDCONVERT" convert --to azure -q --json - sg-raw-st.vhd > raw-st.json 2> raw-st.log || fail "raw stdin to azure failed"
+grep -q "warning: gpt: .*NOT moved" raw-st.log || fail "raw stdin: no stale-GPT warning: $(cat raw-st.log)"
+grep -q '"action": *"stale"' raw-st.json || fail "raw stdin: JSON action: $(cat raw-st.json)"
+echo "ok: streamed inputs: relocated when the size is stated, reported stale when not"
+
 # 3. JSON report.
 "$VDCONVERT" convert --to azure -q --json --force sf.raw sf-az.raw.vhd > report.json 2>/dev/null
 python3 - <<'PY' || fail "convert --json gpt report"

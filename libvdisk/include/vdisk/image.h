@@ -152,11 +152,13 @@ struct ConvertOptions {
 // What GPT-aware padding did in a conversion (azure and gcp targets).
 struct GptReport {
   enum class Action : std::uint8_t {
-    not_checked,  // no padding, a target that keeps the size, or a streamed input
+    not_checked,  // no padding, or a target that keeps the size
     kept,         // TargetOptions::keep_gpt: padded without looking at the table
     absent,       // padded; the disk has no GPT
     invalid,      // padded; the GPT failed validation and was left as it is (see message)
     relocated,    // padded; backup GPT moved to the new end, primary header fixed
+    stale,        // padded; a streamed input's GPT that could not be relocated (see message):
+                  // its backup is NOT at the new end (a raw stream states no size up front)
   };
   Action action = Action::not_checked;
   std::string message;              // one line for invalid and relocated
@@ -165,7 +167,7 @@ struct GptReport {
   std::uint64_t new_backup_lba = 0;
   std::uint64_t partitions = 0;     // used partition entries
 };
-// "not_checked", "kept", "absent", "invalid", "relocated".
+// "not_checked", "kept", "absent", "invalid", "relocated", "stale".
 std::string_view gpt_action_name(GptReport::Action action);
 
 struct ConvertReport {

@@ -156,7 +156,63 @@ void put_patch(std::vector<Patch>& patches, Patch p) {
   patches.swap(out);
 }
 
+namespace {
+
+// Checks the old backup (header at r.old_backup_lba, its array where it says) against the
+// primary `h` and, when it is a GPT header, plans zeros over it (and over its array when that is
+// intact). Returns a note when the old backup was not intact ("" otherwise).
+Result<std::string> inspect_old_backup(const Header& h, std::uint64_t old_lbas,
+                                       const ReadFn& read, Relocation& r) {
+  const std::uint64_t lba = r.lba_size;
+  const std::uint64_t sectors = h.array_sectors(lba);
+  std::string note;
+  VDISK_ASSIGN_OR_RETURN(const auto old_backup, read(h.alternate_lba * lba, lba));
+  if (!has_signature(old_backup))
+    return fmt::format("no backup GPT header at LBA {}", h.alternate_lba);
+  auto bh = decode_header(old_backup, h.alternate_lba, lba, old_lbas);
+  if (!bh.ok()) {
+    note = std::string(bh.status().message());
+  } else if (bh->alternate_lba != 1 || !same_table(h, *bh)) {
+    note = fmt::format("backup GPT header at LBA {} does not match the primary", h.alternate_lba);
+  } else {
+    auto barray = read(bh->entries_lba * lba, bh->array_bytes());
+    if (!barray.ok()) {
+      if (barray.status().code() != Errc::unsupported) return barray.status();
+      note = std::string(barray.status().message());
+    } else if (crc32(*barray) != h.entries_crc) {
+      note = fmt::format("backup GPT entry array at LBA {} has a bad CRC32", bh->entries_lba);
+    } else {
+      r.old_backup_valid = true;
+      put_patch(r.patches, {bh->entries_lba * lba, sectors * lba, {}});
+    }
+  }
+  put_patch(r.patches, {h.alternate_lba * lba, lba, {}});
+  return note;
+}
+
+void add_backup_note(Analysis& a, const std::string& note) {
+  if (!note.empty())
+    a.message += fmt::format(" (the old backup was not intact: {}; rebuilt from the primary)",
+                             note);
+}
+
+}  // namespace
+
 Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size) {
+  return plan_relocation(src, new_size, true);
+}
+
+Status finish_relocation(Analysis& a, const ReadFn& read) {
+  Relocation& r = a.relocation;
+  if (a.outcome != Analysis::Outcome::relocated || !r.old_backup_pending) return {};
+  r.old_backup_pending = false;
+  VDISK_ASSIGN_OR_RETURN(const auto note, inspect_old_backup(r.primary, r.old_lbas, read, r));
+  add_backup_note(a, note);
+  return {};
+}
+
+Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size,
+                                 bool inspect_backup) {
   const std::uint64_t size = src.size();
   if (new_size < size)
     return invalid_argument(fmt::format("gpt: padded size {} is below the disk size {}", new_size,
@@ -169,6 +225,7 @@ Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size)
   if (has_signature(hs.subspan(512))) lba = 512;
   else if (hs.size() >= 8192 && has_signature(hs.subspan(4096))) lba = 4096;
   if (lba == 0) {
+    if (!inspect_backup) return a;  // a stream: the end of the disk is not at hand yet
     const std::uint64_t last = size / 512 - 1;
     VDISK_ASSIGN_OR_RETURN(const auto tail, read_bytes(src, last * 512, 512));
     if (has_signature(tail)) {
@@ -214,29 +271,16 @@ Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size)
                                       r.new_backup_lba, h.alternate_lba));
 
   // The old backup: cleared when it is a GPT header; its array too when it matches the primary.
+  r.primary = h;
+  r.old_lbas = old_lbas;
   std::string backup_note;
-  VDISK_ASSIGN_OR_RETURN(const auto old_backup, read_bytes(src, h.alternate_lba * lba, lba));
-  if (has_signature(old_backup)) {
-    auto bh = decode_header(old_backup, h.alternate_lba, lba, old_lbas);
-    if (!bh.ok()) {
-      backup_note = std::string(bh.status().message());
-    } else if (bh->alternate_lba != 1 || !same_table(h, *bh)) {
-      backup_note = fmt::format("backup GPT header at LBA {} does not match the primary",
-                                h.alternate_lba);
-    } else {
-      VDISK_ASSIGN_OR_RETURN(const auto barray,
-                             read_bytes(src, bh->entries_lba * lba, bh->array_bytes()));
-      if (crc32(barray) != h.entries_crc) {
-        backup_note = fmt::format("backup GPT entry array at LBA {} has a bad CRC32",
-                                  bh->entries_lba);
-      } else {
-        r.old_backup_valid = true;
-        put_patch(r.patches, {bh->entries_lba * lba, sectors * lba, {}});
-      }
-    }
-    put_patch(r.patches, {h.alternate_lba * lba, lba, {}});
+  if (inspect_backup) {
+    const ReadFn read = [&src](std::uint64_t offset, std::uint64_t length) {
+      return read_bytes(src, offset, length);
+    };
+    VDISK_ASSIGN_OR_RETURN(backup_note, inspect_old_backup(h, old_lbas, read, r));
   } else {
-    backup_note = fmt::format("no backup GPT header at LBA {}", h.alternate_lba);
+    r.old_backup_pending = true;
   }
 
   // Protective MBR size (UEFI: size of the disk minus one, capped at 0xFFFFFFFF).
@@ -283,9 +327,7 @@ Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size)
       r.old_backup_lba, r.new_backup_lba, lba, r.partitions, r.partitions == 1 ? "" : "s",
       r.old_last_usable_lba, r.new_last_usable_lba,
       r.pmbr_updated ? ", protective MBR resized" : "");
-  if (!backup_note.empty())
-    a.message += fmt::format(" (the old backup was not intact: {}; rebuilt from the primary)",
-                             backup_note);
+  add_backup_note(a, backup_note);
   return a;
 }
 

@@ -33,6 +33,9 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
+#include "gpt/gpt_codec.h"
 #include "vdisk/block.h"
 #include "vdisk/status.h"
 
@@ -61,6 +64,9 @@ struct Relocation {
   bool old_backup_valid = false;  // the old backup header and array matched the primary
   bool pmbr_updated = false;
   std::vector<Patch> patches;     // sorted, non-overlapping
+  Header primary;                 // the source's primary header, as read
+  std::uint64_t old_lbas = 0;     // whole LBAs of the source
+  bool old_backup_pending = false;  // planned without the old backup (finish_relocation)
 };
 
 struct Analysis {
@@ -69,6 +75,7 @@ struct Analysis {
     invalid,    // a GPT that fails validation: left as it is, `message` says why
     unchanged,  // the padded size does not move the last LBA
     relocated,  // `relocation` holds the plan
+    stale,      // a GPT a streamed input cannot relocate (no size up front, ...): `message`
   };
   Outcome outcome = Outcome::absent;
   std::string message;  // one line for `invalid` and `relocated`
@@ -79,6 +86,20 @@ struct Analysis {
 // invalid_argument). I/O errors reading the source are returned as errors; a broken GPT is an
 // Analysis with outcome `invalid`.
 Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size);
+
+// For streams, where only the head of the disk is at hand when the plan must be made: with
+// inspect_backup false, `src` is read only in its first 8 KiB and at the primary entry array
+// (a disk without a primary GPT is `absent`: its last LBA is not looked at); the plan leaves the
+// old backup for finish_relocation() (old_backup_pending).
+Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size,
+                                 bool inspect_backup);
+// Reads `length` bytes at `offset` of the source; Errc::unsupported when they are not available
+// (then the old backup array is not cleared, and the message says why).
+using ReadFn = std::function<Result<std::vector<std::byte>>(std::uint64_t offset,
+                                                            std::uint64_t length)>;
+// Completes a plan made with inspect_backup false: checks the old backup through `read` and adds
+// the patches that zero it, exactly as plan_relocation(src, new_size) would have.
+Status finish_relocation(Analysis& a, const ReadFn& read);
 
 // `src` padded with zeros to `new_size` with the plan's patches applied. `src` must outlive the
 // result. invalid_argument when a patch lies outside [0, new_size) or new_size < src.size().

@@ -4,6 +4,7 @@
 #include "checksum/checksum_sinks.h"
 #include "gcp/gcp.h"
 #include "gpt/gpt_relocate.h"
+#include "gpt/gpt_stream.h"
 #include "image/driver.h"
 #include "pipeline/zero_scan.h"
 #include "vdisk/image.h"
@@ -24,6 +25,32 @@ void note_padding(const ConvertOptions& o, std::uint64_t from, std::uint64_t to)
                                target_name(o.target), from, to, to - from));
 }
 
+// Fills `report` from a relocation plan and says what happened (note, or warning when the GPT
+// is left stale).
+void report_gpt(const gpt::Analysis& a, const ConvertOptions& o, GptReport& report) {
+  report.message = a.message;
+  switch (a.outcome) {
+    case gpt::Analysis::Outcome::absent: report.action = GptReport::Action::absent; break;
+    case gpt::Analysis::Outcome::unchanged: report.action = GptReport::Action::not_checked; break;
+    case gpt::Analysis::Outcome::invalid:
+    case gpt::Analysis::Outcome::stale:
+      report.action = a.outcome == gpt::Analysis::Outcome::stale ? GptReport::Action::stale
+                                                                 : GptReport::Action::invalid;
+      detail::diagnose(o.open, Diagnostic::Level::warning, a.message);
+      break;
+    case gpt::Analysis::Outcome::relocated: {
+      const gpt::Relocation& r = a.relocation;
+      report.action = GptReport::Action::relocated;
+      report.lba_size = r.lba_size;
+      report.old_backup_lba = r.old_backup_lba;
+      report.new_backup_lba = r.new_backup_lba;
+      report.partitions = r.partitions;
+      detail::diagnose(o.open, Diagnostic::Level::note, a.message);
+      break;
+    }
+  }
+}
+
 // GPT-aware padding: returns the padded view of `source` with the GPT relocated, or nullptr
 // when the source is to be copied as it is. Fills `report`.
 Result<std::unique_ptr<BlockSource>> gpt_padding(const BlockSource& source,
@@ -37,25 +64,9 @@ Result<std::unique_ptr<BlockSource>> gpt_padding(const BlockSource& source,
     return nullptr;
   }
   VDISK_ASSIGN_OR_RETURN(auto a, gpt::plan_relocation(source, padded));
-  report.message = a.message;
-  switch (a.outcome) {
-    case gpt::Analysis::Outcome::absent: report.action = GptReport::Action::absent; break;
-    case gpt::Analysis::Outcome::unchanged: report.action = GptReport::Action::not_checked; break;
-    case gpt::Analysis::Outcome::invalid:
-      report.action = GptReport::Action::invalid;
-      detail::diagnose(o.open, Diagnostic::Level::warning, a.message);
-      break;
-    case gpt::Analysis::Outcome::relocated: {
-      const gpt::Relocation& r = a.relocation;
-      report.action = GptReport::Action::relocated;
-      report.lba_size = r.lba_size;
-      report.old_backup_lba = r.old_backup_lba;
-      report.new_backup_lba = r.new_backup_lba;
-      report.partitions = r.partitions;
-      detail::diagnose(o.open, Diagnostic::Level::note, a.message);
-      return gpt::relocated_source(source, padded, a.relocation.patches);
-    }
-  }
+  report_gpt(a, o, report);
+  if (a.outcome == gpt::Analysis::Outcome::relocated)
+    return gpt::relocated_source(source, padded, a.relocation.patches);
   return nullptr;
 }
 
@@ -68,6 +79,7 @@ std::string_view gpt_action_name(GptReport::Action action) {
     case GptReport::Action::absent: return "absent";
     case GptReport::Action::invalid: return "invalid";
     case GptReport::Action::relocated: return "relocated";
+    case GptReport::Action::stale: return "stale";
   }
   return "unknown";
 }
@@ -173,8 +185,28 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     VDISK_ASSIGN_OR_RETURN(report.stats, copy(*src, *sink, po, options.on_progress, stop));
     report.source_size = *size;
   } else {
+    // GPT-aware padding of a stream: the sink holds the head back until the plan is made.
+    gpt::GptStreamSink* gpt_sink = nullptr;
+    if ((options.target == Target::azure || options.target == Target::gcp) &&
+        !options.output.keep_gpt) {
+      std::uint64_t new_size = 0;
+      if (size) {
+        VDISK_ASSIGN_OR_RETURN(new_size, target_virtual_size(options.target, *size));
+      }
+      if (!size || new_size != *size) {
+        // The disk digest of a gcp tarball is taken after the patches (the tap sees the source).
+        BlockSink* tap = po.tap;
+        po.tap = nullptr;
+        auto wrapped = gpt::make_gpt_stream_sink(std::move(sink), size, new_size, tap);
+        gpt_sink = wrapped.get();
+        sink = std::move(wrapped);
+      }
+    } else if (options.target == Target::azure || options.target == Target::gcp) {
+      report.gpt.action = GptReport::Action::kept;
+    }
     VDISK_ASSIGN_OR_RETURN(report.stats, copy(*stream, *sink, po, options.on_progress, stop));
     report.source_size = report.stats.virtual_bytes;
+    if (gpt_sink) report_gpt(gpt_sink->analysis(), options, report.gpt);
   }
   VDISK_ASSIGN_OR_RETURN(report.output_size,
                          target_virtual_size(options.target, report.source_size));
