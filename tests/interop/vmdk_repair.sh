@@ -222,4 +222,77 @@ PY
     || fail "$d: lines differ from qemu's"
   echo "ok: $d: repaired descriptor has qemu's original lines"
 done
+# Before/after on a real-looking image: a qemu-img streamOptimized disk whose descriptor is
+# replaced by one as VMware Workstation writes it (encoding, toolsInstallType "4", longContentID,
+# hardware version 19, lsilogic geometry) after VirtualBox has opened it once (ddb.uuid.image).
+# The log shows lint before (MVMC's own message), the repair's edit report and lint after.
+demo=workstation-stream.vmdk
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized in.raw "$demo"
+"$VDCONVERT" descriptor extract "$demo" "$demo.qemu.txt"
+cid=$(sed -n 's/^CID=\([0-9a-f]*\)$/\1/p' "$demo.qemu.txt")
+extent=$(grep '^RW ' "$demo.qemu.txt")
+[ -n "$cid" ] && [ -n "$extent" ] || fail "$demo: qemu's descriptor has no CID or extent line"
+cat >"$demo.workstation.txt" <<EOF
+# Disk DescriptorFile
+version=1
+encoding="UTF-8"
+CID=$cid
+parentCID=ffffffff
+createType="streamOptimized"
+
+# Extent description
+$extent
+
+# The Disk Data Base 
+#DDB
+
+ddb.adapterType = "lsilogic"
+ddb.geometry.cylinders = "1"
+ddb.geometry.heads = "255"
+ddb.geometry.sectors = "63"
+ddb.longContentID = "5c1e0f3a9b7d42e8a6f0c3d2${cid}"
+ddb.toolsInstallType = "4"
+ddb.toolsVersion = "12352"
+ddb.uuid.image = "6c3f2b1a-8e4d-4f7a-9b0c-1d2e3f4a5b6c"
+ddb.virtualHWVersion = "19"
+EOF
+"$VDCONVERT" descriptor replace --no-backup "$demo" "$demo.workstation.txt"
+cp "$demo" "$demo.orig"
+size_before=$(stat -c %s "$demo")
+cid_before=$(cid_of "$demo")
+
+echo "==== before: vdconvert descriptor lint --for mvmc $demo"
+set +e; "$VDCONVERT" descriptor lint --for mvmc "$demo" >"$demo.before"; rc=$?; set -e
+cat "$demo.before"
+expect_eq "$rc" "5" "$demo: lint before exits 5"
+for v in 4 "5c1e0f3a9b7d42e8a6f0c3d2${cid}" 6c3f2b1a-8e4d-4f7a-9b0c-1d2e3f4a5b6c; do
+  grep -qF "error text: The entry $v is not a supported disk database entry for the descriptor" \
+    "$demo.before" || fail "$demo: lint before does not quote MVMC's message for '$v'"
+done
+echo "ok: $demo: lint names MVMC's 'The entry 4 is not a supported disk database entry for the descriptor'"
+
+echo "==== repair: vdconvert repair --for mvmc $demo"
+"$VDCONVERT" repair --for mvmc "$demo" >"$demo.repair"
+cat "$demo.repair"
+grep -qF 'line 19: comment out ddb.toolsInstallType = "4" [mvmc-ddb-entry; MVMC]' "$demo.repair" \
+  || fail "$demo: the report does not name the toolsInstallType edit"
+grep -qF '    prevents: The entry 4 is not a supported disk database entry for the descriptor' \
+  "$demo.repair" || fail "$demo: the report does not name the error it prevents"
+expect_eq "$(grep -c '^line [0-9]*: comment out ddb\.' "$demo.repair")" "3" "$demo: lines commented out"
+grep -qF "original descriptor saved to $demo.descriptor-backup" "$demo.repair" \
+  || fail "$demo: the report does not name the backup"
+
+echo "==== after: vdconvert descriptor lint --for mvmc $demo"
+"$VDCONVERT" descriptor lint --for mvmc "$demo" >"$demo.after" || fail "$demo: lint after is not clean"
+cat "$demo.after"
+grep -qF "$demo: 0 problem(s), 0 error(s) for MVMC" "$demo.after" || fail "$demo: lint after"
+echo "==== descriptor after repair"
+"$VDCONVERT" descriptor show "$demo"
+echo "===="
+expect_eq "$(stat -c %s "$demo")" "$size_before" "$demo: file size unchanged"
+outside_equal "$demo.orig" "$demo" 512 10240
+expect_eq "$(raw_sha "$demo")" "$RAW_SHA" "$demo: raw sha256 unchanged"
+qemu-img compare -f raw -F vmdk in.raw "$demo" >/dev/null || fail "$demo: qemu-img compare"
+echo "ok: $demo: qemu-img compare equal"
+expect_eq "$(cid_of "$demo")" "$cid_before" "$demo: CID unchanged (vmdkinfo)"
 echo "PASS: vmdk_repair"
