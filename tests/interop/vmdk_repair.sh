@@ -295,4 +295,124 @@ expect_eq "$(raw_sha "$demo")" "$RAW_SHA" "$demo: raw sha256 unchanged"
 qemu-img compare -f raw -F vmdk in.raw "$demo" >/dev/null || fail "$demo: qemu-img compare"
 echo "ok: $demo: qemu-img compare equal"
 expect_eq "$(cid_of "$demo")" "$cid_before" "$demo: CID unchanged (vmdkinfo)"
+
+# VirtualBox problems on qemu-made images, fixed in place: the first line missing, an adapter
+# line above the extents, a header entry appended after the ddb lines, a double-spaced extent.
+for sub in monolithicSparse streamOptimized; do
+  img="vbox-$sub.vmdk"
+  qemu-img convert -f raw -O vmdk -o subformat=$sub in.raw "$img"
+  "$VDCONVERT" descriptor extract "$img" "$img.qemu.txt"
+  python3 - "$img.qemu.txt" "$img.styled.txt" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+assert t.startswith("# Disk DescriptorFile\n")
+t = t[len("# Disk DescriptorFile\n"):]                                   # no first line
+m = re.search(r'ddb\.adapterType = "[a-z]+"\n', t)
+t = t.replace(m.group(0), "")
+t = t.replace("\n# Extent description\n", "\n" + m.group(0) + "\n# Extent description\n")
+t = re.sub(r'^RW (\d+) SPARSE', r'RW  \1  SPARSE', t, flags=re.M)       # double spaces
+t += 'isNativeSnapshot="no"\n'                                          # header entry at the end
+open(sys.argv[2], "w").write(t)
+PY
+  "$VDCONVERT" descriptor replace --no-backup "$img" "$img.styled.txt"
+  expect_eq "$(raw_sha "$img")" "$RAW_SHA" "$img (styled): qemu-img raw view"
+  cp "$img" "$img.orig"
+  size_before=$(stat -c %s "$img")
+  cid_before=0x$(sed -n 's/^CID=\([0-9a-f]*\)$/\1/p' "$img.styled.txt")
+  # libvmdk also wants the first line; it reads the disk again once repaired (cid_of below).
+  if vmdkinfo "$img" >/dev/null 2>&1; then echo "note: vmdkinfo reads $img before repair"
+  else echo "ok: $img: vmdkinfo (libvmdk) refuses it before repair as well"; fi
+  set +e; "$VDCONVERT" descriptor lint --for virtualbox "$img" >"$img.lint"; rc=$?; set -e
+  expect_eq "$rc" "5" "$img: VirtualBox lint exit code"
+  for want in "VMDK: descriptor does not start as expected in '<file>'" \
+              "VMDK: incorrect ordering of entries in descriptor in '<file>'" \
+              "VMDK: parse error in extent description in '<file>'"; do
+    grep -qF "error text: $want" "$img.lint" || fail "$img: lint does not name '$want'"
+  done
+  "$VDCONVERT" repair --for virtualbox "$img" >"$img.repair"
+  [ "$sub" = monolithicSparse ] && { echo "---- VirtualBox repair: $img"; cat "$img.repair"; echo "----"; }
+  expect_eq "$(grep -c '^line [0-9]*: move\|^new line: insert\|^line [0-9]*: rewrite' "$img.repair")" "4" \
+    "$img: edits (first line, adapter line, header entry, extent)"
+  "$VDCONVERT" descriptor lint --for virtualbox "$img" >/dev/null || fail "$img: VirtualBox problems remain"
+  expect_eq "$(stat -c %s "$img")" "$size_before" "$img: file size unchanged"
+  outside_equal "$img.orig" "$img" 512 10240
+  expect_eq "$(raw_sha "$img")" "$RAW_SHA" "$img: raw sha256 unchanged"
+  qemu-img compare -f raw -F vmdk in.raw "$img" >/dev/null || fail "$img: qemu-img compare"
+  echo "ok: $img: qemu-img compare equal"
+  expect_eq "$(cid_of "$img")" "$cid_before" "$img: CID unchanged (vmdkinfo)"
+  # Every line is still there: qemu's lines plus the appended header entry (and the blank line
+  # the styling added above the moved adapter line).
+  diff <( (cat "$img.qemu.txt"; echo 'isNativeSnapshot="no"') | grep -v '^$' | sort) \
+       <("$VDCONVERT" descriptor show "$img" | grep -v '^$' | sort) || fail "$img: lines lost or changed"
+  echo "ok: $img: qemu's lines and the extra header entry, in VirtualBox's order"
+done
+
+# Room: a monolithicSparse disk whose descriptor area is two sectors (descriptorSize patched to
+# 2; qemu and vmdkinfo still read it), nearly full with lines an earlier MVMC repair commented
+# out. VirtualBox would add 237 bytes of ddb.uuid.* keys; repair drops commented-out lines.
+img=room.vmdk
+qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse in.raw "$img"
+"$VDCONVERT" descriptor extract "$img" "$img.qemu.txt"
+python3 - "$img" "$img.qemu.txt" "$img.styled.txt" "$img.full.txt" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(28)
+    off, size = struct.unpack("<QQ", f.read(16))
+    assert (off, size) == (1, 20), (off, size)
+    f.seek(36)
+    f.write(struct.pack("<Q", 2))
+t = open(sys.argv[2]).read()
+styled, k = t, 0
+while 1024 - len(styled) >= 237:   # commented-out lines of earlier repairs fill the area
+    styled += ('#ddb.toolsInstallType = "%d"\n' % k if k % 2 else
+               '#ddb.longContentID = "1bd5e2bb1fe0dd5f1b8d0e6f%07x"\n' % k)
+    k += 1
+assert 1024 - len(styled) < 237 <= 1024 - len(t), (len(t), len(styled))
+open(sys.argv[3], "w").write(styled)
+full = t + "# " + "x" * (1024 - len(t) - 150) + "\n"   # room that cannot be made
+open(sys.argv[4], "w").write(full)
+PY
+"$VDCONVERT" descriptor replace --no-backup "$img" "$img.styled.txt"
+vmdkinfo "$img" >/dev/null || fail "$img: vmdkinfo refuses the two-sector descriptor"
+expect_eq "$(raw_sha "$img")" "$RAW_SHA" "$img (two-sector area): qemu-img raw view"
+cp "$img" "$img.orig"
+cid_before=$(cid_of "$img")
+"$VDCONVERT" descriptor lint --for virtualbox "$img" >"$img.lint"
+grep -qF '[vbox-room] warning' "$img.lint" || fail "$img: lint does not report the room"
+"$VDCONVERT" repair --for virtualbox "$img" >"$img.repair"
+echo "---- VirtualBox room repair: $img"; cat "$img.repair"; echo "----"
+grep -c '^line [0-9]*: delete' "$img.repair" >/dev/null || fail "$img: nothing dropped"
+"$VDCONVERT" descriptor lint --for virtualbox "$img" >"$img.after"
+grep -qF "0 problem(s)" "$img.after" || fail "$img: room still short: $(cat "$img.after")"
+free=$("$VDCONVERT" descriptor lint --json --for virtualbox "$img" | python3 -c 'import json,sys; print(json.load(sys.stdin)["area"]["free_bytes"])')
+[ "$free" -ge 237 ] || fail "$img: only $free bytes free"
+echo "ok: $img: $free of 1024 descriptor bytes free for VirtualBox's 237"
+expect_eq "$(stat -c %s "$img")" "$(stat -c %s "$img.orig")" "$img: file size unchanged"
+outside_equal "$img.orig" "$img" 512 1024
+expect_eq "$(raw_sha "$img")" "$RAW_SHA" "$img: raw sha256 unchanged"
+qemu-img compare -f raw -F vmdk in.raw "$img" >/dev/null || fail "$img: qemu-img compare"
+expect_eq "$(cid_of "$img")" "$cid_before" "$img: CID unchanged (vmdkinfo)"
+# Room that cannot be made: reported with the remedies, nothing written.
+"$VDCONVERT" descriptor replace --no-backup "$img" "$img.full.txt"
+cp "$img" "$img.full"
+"$VDCONVERT" repair --for virtualbox "$img" >"$img.repair2"
+cat "$img.repair2"
+grep -qF 'remains: descriptor [vbox-room] warning' "$img.repair2" || fail "$img: room not reported"
+grep -qF 'remedy:' "$img.repair2" || fail "$img: no remedy given"
+cmp "$img" "$img.full" || fail "$img: a repair that cannot make room changed the file"
+expect_eq "$(stat -c %s "$img.descriptor-backup")" "1024" "$img: the backup holds the whole area"
+echo "ok: $img: room that cannot be made is reported with its remedy, file untouched"
+
+# --add-uuids: VirtualBox's keys written now, within the area; content untouched.
+img=vbox-streamOptimized.vmdk
+cp "$img.orig" "$img"
+"$VDCONVERT" repair --for virtualbox --add-uuids --no-backup "$img" >"$img.uuids"
+"$VDCONVERT" descriptor show "$img" | grep -qE '^ddb\.uuid\.image="[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$' \
+  || fail "$img: no fresh ddb.uuid.image"
+"$VDCONVERT" descriptor show "$img" | grep -qx 'ddb.uuid.parent="00000000-0000-0000-0000-000000000000"' \
+  || fail "$img: ddb.uuid.parent"
+outside_equal "$img.orig" "$img" 512 10240
+qemu-img compare -f raw -F vmdk in.raw "$img" >/dev/null || fail "$img: qemu-img compare (uuids)"
+if "$VDCONVERT" repair --for all --add-uuids "$img" 2>err.txt; then fail "--add-uuids with MVMC accepted"; fi
+echo "ok: $img: --add-uuids writes VirtualBox's keys in place; refused together with MVMC"
 echo "PASS: vmdk_repair"

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
+#include <random>
 
 #include "commands.h"
 #include "descriptor_report.h"
@@ -54,9 +56,35 @@ Status apply_keep(Command& cmd, std::string_view value) {
   }
   return {};
 }
+Status apply_add_uuids(Command& cmd, std::string_view) {
+  cmd.flags.emplace_back("add-uuids");
+  return {};
+}
 Status apply_keep_only(Command& cmd, std::string_view) {
   cmd.keep_only = true;
   return {};
+}
+
+bool add_uuids(const Command& cmd) {
+  return std::find(cmd.flags.begin(), cmd.flags.end(), "add-uuids") != cmd.flags.end();
+}
+
+// A random (version 4) UUID as GUID text, from the system's random source.
+std::string random_uuid() {
+  std::random_device rd;
+  std::array<unsigned char, 16> b{};
+  for (std::size_t i = 0; i < b.size(); i += 4) {
+    const std::uint32_t v = rd();
+    for (std::size_t k = 0; k < 4; ++k) b[i + k] = static_cast<unsigned char>(v >> (8 * k));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  std::string out;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += fmt::format("{:02x}", b[i]);
+  }
+  return out;
 }
 
 Status validate(const Command& cmd) {
@@ -66,6 +94,9 @@ Status validate(const Command& cmd) {
     return invalid_argument("repair: --keep-only needs --keep KEYS");
   for (const std::string& op : cmd.operands)
     if (op == "-") return invalid_argument("repair: SRC and DST must be files, not '-'");
+  if (add_uuids(cmd) && (cmd.check_for != "virtualbox"))
+    return invalid_argument(
+        "repair: --add-uuids needs --for virtualbox (MVMC refuses VirtualBox's ddb.uuid.* keys)");
   return {};
 }
 
@@ -100,6 +131,10 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.mvmc_keep.insert(opt.mvmc_keep.end(), cmd.keep.begin(), cmd.keep.end());
   opt.standalone = !area->embedded;
   opt.area_bytes = area->embedded ? area->size : 0;
+  if (add_uuids(cmd)) {
+    opt.virtualbox_image_uuid = random_uuid();
+    opt.virtualbox_modification_uuid = random_uuid();
+  }
   auto plan = vm::plan_repair(area->text(), opt);
   if (!plan.ok()) return report_failure(ctx, plan.status().with_context(src));
 
@@ -185,6 +220,8 @@ constexpr OptionSpec kOptions[] = {
     {"--no-backup", "", "", "in place: do not save the original descriptor first",
      apply_no_backup},
     {"--force", "-f", "", "replace an existing DST", apply_force},
+    {"--add-uuids", "", "", "VirtualBox: pre-add its ddb.uuid.* keys (fresh image uuid)",
+     apply_add_uuids},
     {"--json", "", "", "print the plan and what was written as JSON", apply_json},
 };
 constexpr std::string_view kOperands[] = {"SRC", "[DST]"};
@@ -196,7 +233,7 @@ const CommandSpec& repair_command() {
       "repair",
       "fix the VMDK descriptor lines MVMC, qemu, VirtualBox or ESXi refuse",
       "vdconvert repair --for CONSUMER [--dry-run] [--delete] [--keep KEYS] [--no-backup] "
-      "[--json] SRC [DST]",
+      "[--add-uuids] [--json] SRC [DST]",
       "SRC is a monolithicSparse/streamOptimized VMDK (its embedded descriptor) or a text\n"
       "descriptor (monolithicFlat, twoGbMaxExtent*, vmfs). Without DST only the descriptor\n"
       "bytes of SRC change: the original area is first saved to SRC.descriptor-backup, then\n"
@@ -207,7 +244,11 @@ const CommandSpec& repair_command() {
       "biosHeads,biosSectors}, ddb.virtualHWVersion and ddb.toolsVersion; every other ddb line\n"
       "is commented out (or deleted with --delete). qemu: createType=\"...\" without spaces,\n"
       "CID before parentCID, quoted extent names, FLAT offsets. VirtualBox: first line\n"
-      "'# Disk DescriptorFile', strict extent syntax.\n"
+      "'# Disk DescriptorFile', header/extent/ddb order (out-of-order entries move, comments\n"
+      "stay), strict extent syntax, and room in the area for the ddb.uuid.* keys VirtualBox\n"
+      "adds on its first read-write open (commented-out ddb lines are dropped to make it; when\n"
+      "that is not enough the problem is reported with its remedies). --add-uuids writes those\n"
+      "keys now (fresh image and modification uuids, zero parent uuids; base disks only).\n"
       "--json prints the same as one JSON object: area, mode (in-place, copy, dry-run), written,\n"
       "backup (path, or \"\"), edits [line, action, rule, key, value, consumers, reason,\n"
       "prevents, mvmc_message, before, after], remaining [lint findings], errors_remaining.\n"

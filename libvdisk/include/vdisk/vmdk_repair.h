@@ -112,6 +112,14 @@ struct RepairOptions {
   std::vector<std::string> mvmc_keep = default_mvmc_keep();
   bool standalone = false;             // a text descriptor file (see LintOptions)
   std::uint64_t area_bytes = 0;        // room for the text; 0 = unbounded
+  // VirtualBox: pre-add the ddb.uuid.* keys it writes on its first read-write open, so that it
+  // never grows the descriptor: ddb.uuid.image and ddb.uuid.modification get these values
+  // (GUID text "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", made by the caller), ddb.uuid.parent and
+  // ddb.uuid.parentmodification all zeros (a base disk). Both empty (the default) = do not add.
+  // invalid_argument when MVMC is among the consumers (it refuses these keys), VirtualBox is
+  // not, the disk is a delta link (its parent's uuid is not known here), or they do not fit.
+  std::string virtualbox_image_uuid;
+  std::string virtualbox_modification_uuid;
 };
 
 struct RepairPlan {
@@ -125,6 +133,16 @@ struct RepairPlan {
 // included) are never changed. The result is verified to parse. invalid_argument when the
 // repaired text does not fit `area_bytes` (commenting out grows the text by one byte a line;
 // deleting shrinks it); the parse error when `text` does not parse.
+// VirtualBox (its findings name only the first problem; repair fixes them all):
+// - "# Disk DescriptorFile" becomes the first line: moved up from the comments before the first
+//   entry, else inserted;
+// - entries are sorted into header, extent, ddb sections: the longest run already in order
+//   stays, every other entry moves alone next to the kept entries of its section; comments,
+//   blank lines and unknown entries stay, line ends are kept;
+// - room (embedded descriptors): when the area cannot hold the ddb.uuid.* keys VirtualBox adds,
+//   this run's commented-out lines become deletions, then earlier commented-out ddb lines
+//   ("#ddb.key = ...") are dropped, last first, until they fit; nothing else is dropped, so
+//   when that is not enough the vbox-room finding remains (with its remedies).
 Result<RepairPlan> plan_repair(std::string_view text, const RepairOptions& options);
 
 // ---- The descriptor area of a file --------------------------------------------------------

@@ -57,6 +57,26 @@ bool qemu_standalone_create_type(std::string_view type);
 // values, LF ends), for the room rule.
 std::size_t virtualbox_additions(const Descriptor& descriptor);
 
+// VirtualBox's ddb.uuid.* keys, in the order it writes them.
+inline constexpr std::string_view kVirtualBoxUuidKeys[] = {
+    "ddb.uuid.image", "ddb.uuid.parent", "ddb.uuid.modification", "ddb.uuid.parentmodification"};
+// Bytes of one such line as VirtualBox writes it: key="GUID" and LF.
+inline constexpr std::size_t virtualbox_uuid_line_bytes(std::string_view key) {
+  return key.size() + 1 + 38 + 1;
+}
+
+// The first lines VirtualBox accepts (it compares the whole line).
+bool virtualbox_first_line(std::string_view body);
+
+// A ddb entry commented out ("#ddb.key = ..." as repair and dsfok's manual fix write it). Such a
+// line is inert for every consumer, so repair may drop it to make room in the area.
+bool commented_ddb_entry(std::string_view body);
+
+// How VirtualBox sorts a line into the descriptor's sections: by its first characters, case
+// sensitively ("RW"/"RDONLY"/"NOACCESS": extent, "ddb.": disk database, '#' or empty: none).
+enum class VirtualBoxSection : std::uint8_t { none, header, extents, ddb };
+VirtualBoxSection virtualbox_section(std::string_view body);
+
 bool iequals(std::string_view a, std::string_view b);
 bool is_ddb_key(std::string_view key);
 

@@ -11,11 +11,6 @@
 namespace vdisk::vmdk::lint {
 namespace {
 
-bool virtualbox_first_line(std::string_view body) {
-  return body == "# Disk DescriptorFile" || body == "# Disk Descriptor File" ||
-         body == "#Disk Descriptor File" || body == "#Disk DescriptorFile";
-}
-
 // VirtualBox's strict extent syntax: ACCESS SP SECTORS SP TYPE [SP "FILE" [SP OFFSET]].
 bool virtualbox_extent_ok(std::string_view body, const ExtentLine& e) {
   if (e.type != ExtentType::sparse && e.type != ExtentType::flat && e.type != ExtentType::zero &&
@@ -25,14 +20,46 @@ bool virtualbox_extent_ok(std::string_view body, const ExtentLine& e) {
   return body == canonical_extent(e);
 }
 
+std::string_view trim_left(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+// The section a parsed entry or extent line belongs to (what repair sorts by).
+VirtualBoxSection model_section(const DescriptorLine& l) {
+  if (l.kind == DescriptorLine::Kind::extent) return VirtualBoxSection::extents;
+  if (l.kind == DescriptorLine::Kind::entry)
+    return is_ddb_key(l.key) ? VirtualBoxSection::ddb : VirtualBoxSection::header;
+  return VirtualBoxSection::none;
+}
+
 }  // namespace
 
+bool virtualbox_first_line(std::string_view body) {
+  return body == "# Disk DescriptorFile" || body == "# Disk Descriptor File" ||
+         body == "#Disk Descriptor File" || body == "#Disk DescriptorFile";
+}
+
+bool commented_ddb_entry(std::string_view body) {
+  if (body.empty() || body.front() != '#') return false;
+  body = trim_left(body.substr(1));
+  if (body.size() < 5 || !iequals(body.substr(0, 4), "ddb.")) return false;
+  const std::size_t eq = body.find('=');
+  return eq != std::string_view::npos && eq > 4;
+}
+
+VirtualBoxSection virtualbox_section(std::string_view body) {
+  if (body.empty() || body.front() == '#') return VirtualBoxSection::none;
+  if (body.starts_with("RW") || body.starts_with("RDONLY") || body.starts_with("NOACCESS"))
+    return VirtualBoxSection::extents;
+  if (body.starts_with("ddb.")) return VirtualBoxSection::ddb;
+  return VirtualBoxSection::header;
+}
+
 std::size_t virtualbox_additions(const Descriptor& d) {
-  static constexpr std::array<std::string_view, 4> kKeys{
-      "ddb.uuid.image", "ddb.uuid.parent", "ddb.uuid.modification", "ddb.uuid.parentmodification"};
   std::size_t n = 0;
-  for (std::string_view key : kKeys)
-    if (!d.find(key)) n += key.size() + 1 + 38 + 1;  // key="GUID"\n
+  for (std::string_view key : kVirtualBoxUuidKeys)
+    if (!d.find(key)) n += virtualbox_uuid_line_bytes(key);  // key="GUID"\n
   return n;
 }
 
@@ -54,6 +81,27 @@ void lint_virtualbox_version(LintContext& c) {
     f.value = v->value;
   }
 }
+
+namespace {
+
+// Repair can sort the entries into VirtualBox's order when every entry line, written from the
+// first column, falls into the section its parsed kind belongs to, and the sections an entry
+// needs before it are not empty (extents need a header entry, ddb entries an extent).
+bool order_fixable(const LintContext& c) {
+  std::size_t header = 0, extents = 0, ddb = 0;
+  for (const DescriptorLine& l : c.descriptor.lines) {
+    const VirtualBoxSection want = model_section(l);
+    if (want == VirtualBoxSection::none) continue;
+    std::string_view b = trim_left(c.body(l.number));
+    std::string canonical;
+    if (l.kind == DescriptorLine::Kind::extent) b = canonical = canonical_extent(l.extent);
+    if (virtualbox_section(b) != want) return false;
+    (want == VirtualBoxSection::header ? header : want == VirtualBoxSection::extents ? extents : ddb)++;
+  }
+  return (header > 0 || extents + ddb == 0) && (extents > 0 || ddb == 0);
+}
+
+}  // namespace
 
 void lint_virtualbox_structure(LintContext& c) {
   // Entries in order: header keys, then extents, then ddb (comments and blank lines anywhere).
@@ -77,7 +125,8 @@ void lint_virtualbox_structure(LintContext& c) {
       seen_header = true;
     }
     if (bad) {
-      LintFinding& f = c.add("vbox-entry-order", l.number, kVirtualBox, LintSeverity::error, false,
+      LintFinding& f = c.add("vbox-entry-order", l.number, kVirtualBox, LintSeverity::error,
+                             order_fixable(c),
                              "VirtualBox requires header entries, then extent lines, then ddb "
                              "entries, each line starting in the first column",
                              "VMDK: incorrect ordering of entries in descriptor in '<file>'");
@@ -112,12 +161,26 @@ void lint_virtualbox_structure(LintContext& c) {
     const std::size_t need = virtualbox_additions(c.descriptor);
     const std::uint64_t used = c.text.size();
     const std::uint64_t room = c.options.area_bytes > used ? c.options.area_bytes - used : 0;
-    if (need > 0 && room < need)
-      c.add("vbox-room", 0, kVirtualBox, LintSeverity::warning, false,
-            fmt::format("VirtualBox adds its ddb.uuid.* keys (about {} bytes) when it opens the "
-                        "disk, but only {} of the {} descriptor bytes are free; an overflow "
-                        "overwrites the grain directory",
-                        need, room, c.options.area_bytes));
+    if (need > 0 && room < need) {
+      // Repair may drop commented-out ddb lines (inert for every consumer) to make room.
+      std::uint64_t droppable = 0;
+      for (const RawLine& l : c.raw)
+        if (commented_ddb_entry(l.body)) droppable += l.body.size() + l.end.size();
+      const bool fixable = room + droppable >= need;
+      c.add("vbox-room", 0, kVirtualBox, LintSeverity::warning, fixable,
+            fmt::format(
+                "VirtualBox adds its ddb.uuid.* keys ({} bytes) when it first opens the disk "
+                "read-write, but only {} of the {} descriptor bytes are free; it then cannot "
+                "write its descriptor (versions that did not check overwrote the grain "
+                "directory){}",
+                need, room, c.options.area_bytes,
+                fixable ? "; repair drops commented-out ddb lines to make room"
+                        : "; remedy: delete comment lines (descriptor extract, edit, descriptor "
+                          "replace), copy the disk to a VMDK with a larger descriptor area "
+                          "(qemu-img convert -O vmdk writes 20 sectors), or attach it read-only "
+                          "in VirtualBox (it adds the keys only on read-write opens)"),
+            "VMDK: descriptor too long in '<file>'");
+    }
   }
 }
 
