@@ -171,6 +171,20 @@ TEST_CASE("virtualbox: entries are sorted into header, extent and ddb sections",
           std::string::npos);
     CHECK(virtualbox_lint(p.text).empty());
   }
+  SECTION("entries of several sections moved to one place keep the section order") {
+    // ddb line, then extent, then the whole header: the header stays, the other two follow it.
+    const std::string before =
+        "# Disk DescriptorFile\nddb.adapterType = \"ide\"\nRW 10 SPARSE \"x.vmdk\"\nversion=1\n"
+        "CID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicSparse\"";  // no last LF
+    const RepairOptions o = for_virtualbox();
+    const RepairPlan p = plan(before, o);
+    CHECK(p.text ==
+          "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
+          "createType=\"monolithicSparse\"\nRW 10 SPARSE \"x.vmdk\"\nddb.adapterType = \"ide\"\n");
+    CHECK(p.edits.size() == 2);
+    CHECK(virtualbox_lint(p.text).empty());
+    check_fixed_point(p, o);
+  }
   SECTION("an indented ddb line starts in the first column") {
     const std::string before = replace_once(kQemuMonolithicSparse, "ddb.adapterType = \"ide\"",
                                             "  ddb.adapterType = \"ide\"");

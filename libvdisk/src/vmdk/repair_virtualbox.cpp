@@ -131,7 +131,10 @@ void Planner::sort_sections() {
     if (!kept[k]) moved_line[at[k]] = true;
   std::vector<OutLine> next;
   next.reserve(out_.size());
-  auto emit_moved = [&](const std::vector<std::size_t>& ks) {
+  auto emit_moved = [&](std::vector<std::size_t> ks) {
+    // Entries of several sections may share an anchor: they go in section order.
+    std::stable_sort(ks.begin(), ks.end(),
+                     [&](std::size_t a, std::size_t b) { return sec[a] < sec[b]; });
     for (std::size_t k : ks) {
       next.push_back(out_[at[k]]);
       note_move(next.back(), "vbox-entry-order", why, kVirtualBox, prevents);
