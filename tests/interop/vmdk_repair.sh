@@ -318,7 +318,7 @@ PY
   expect_eq "$(raw_sha "$img")" "$RAW_SHA" "$img (styled): qemu-img raw view"
   cp "$img" "$img.orig"
   size_before=$(stat -c %s "$img")
-  cid_before=0x$(sed -n 's/^CID=\([0-9a-f]*\)$/\1/p' "$img.styled.txt")
+  cid_before=$(printf '0x%08x' "0x$(sed -n 's/^CID=\([0-9a-f]*\)$/\1/p' "$img.styled.txt")")
   # libvmdk also wants the first line; it reads the disk again once repaired (cid_of below).
   if vmdkinfo "$img" >/dev/null 2>&1; then echo "note: vmdkinfo reads $img before repair"
   else echo "ok: $img: vmdkinfo (libvmdk) refuses it before repair as well"; fi
