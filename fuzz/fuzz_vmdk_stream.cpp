@@ -1,5 +1,6 @@
 // Fuzz target: streamOptimized VMDK read from a forward-only stream (marker walk, front grain
-// tables, reorder window), reading at most the first 4 MiB of the virtual disk and then draining.
+// tables, reorder window), reading at most the first 4 MiB of the virtual disk (alternating read()
+// and next(), whose zero runs are skipped without memory) and then draining.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -15,10 +16,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!s.ok()) return 0;
   std::vector<std::byte> buf(64 * 1024);
   std::uint64_t total = 0;
-  while (total < (4u << 20)) {
-    auto n = (*s)->read(buf);
-    if (!n.ok() || *n == 0) return 0;
-    total += *n;
+  for (bool use_next = false; total < (4u << 20); use_next = !use_next) {
+    if (use_next) {
+      auto r = (*s)->next(buf);
+      if (!r.ok() || r->kind == vdisk::StreamRun::Kind::end) return 0;
+      total += r->length;
+    } else {
+      auto n = (*s)->read(buf);
+      if (!n.ok() || *n == 0) return 0;
+      total += *n;
+    }
   }
   return 0;
 }

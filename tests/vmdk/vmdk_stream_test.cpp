@@ -223,3 +223,84 @@ TEST_CASE("vmdk stream: builder VMware-layout streams read like qemu-img reads t
     CHECK((out == vdisk::test::read_file(dir / "q.raw")));
   }
 }
+
+TEST_CASE("vmdk stream: unallocated grains reach the sink as zero runs, never read",
+          "[vmdk][stream][zero]") {
+  const auto d = disk();  // holes: grains 3..7 and 20..29
+  const std::vector<Extent> holes = {{3 * kG, 5 * kG, ExtentKind::zero},
+                                     {20 * kG, 10 * kG, ExtentKind::zero}};
+  for (bool vmware : {true, false}) {
+    for (std::size_t chunk : {std::size_t{64 * 1024}, std::size_t{1} << 20}) {
+      StreamBuild b;
+      b.content = d;
+      b.vmware_layout = vmware;
+      auto s = vmdk::open_stream_optimized(memory_stream(build_stream(b), "<stdin>"), {});
+      REQUIRE(s.ok());
+      vdisk::test::RecordingSink sink;
+      PipelineOptions o;
+      o.threads = 2;
+      o.chunk_bytes = chunk;
+      o.zero_block_bytes = 0;  // no scan: every zero run comes from the source
+      auto st = copy(**s, sink, o);
+      INFO("vmware " << vmware << " chunk " << chunk << ": " << st.status().to_string());
+      REQUIRE(st.ok());
+      CHECK((sink.image == d));
+      std::vector<Extent> zeros;
+      for (const Extent& e : sink.calls)
+        if (e.kind == ExtentKind::zero) zeros.push_back(e);
+      CHECK((zeros == holes));
+      CHECK(st->zero_bytes == 15 * kG);
+      CHECK(st->read_bytes == d.size() - 15 * kG);
+      CHECK_FALSE(sink.order_violated);
+    }
+  }
+}
+
+TEST_CASE("vmdk stream: next() returns data runs and zero runs that tile the disk",
+          "[vmdk][stream][zero]") {
+  const auto d = disk();
+  StreamBuild b;
+  b.content = d;
+  b.reverse_grains = true;
+  auto s = vmdk::open_stream_optimized(memory_stream(build_stream(b), "<stdin>"), {});
+  REQUIRE(s.ok());
+  std::vector<std::byte> out, buf(3 * kG + 100);
+  std::vector<Extent> runs;
+  for (;;) {
+    auto r = (*s)->next(buf);
+    INFO(r.status().to_string());
+    REQUIRE(r.ok());
+    if (r->kind == StreamRun::Kind::end) break;
+    REQUIRE(r->length > 0);
+    if (r->kind == StreamRun::Kind::zero) {
+      runs.push_back({out.size(), r->length, ExtentKind::zero});
+      out.resize(out.size() + r->length);
+    } else {
+      REQUIRE(r->length <= buf.size());
+      runs.push_back({out.size(), r->length, ExtentKind::data});
+      out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(r->length));
+    }
+  }
+  CHECK((out == d));
+  std::vector<Extent> zeros;
+  for (const Extent& e : runs)
+    if (e.kind == ExtentKind::zero) zeros.push_back(e);
+  CHECK((zeros == std::vector<Extent>{{3 * kG, 5 * kG, ExtentKind::zero},
+                                      {20 * kG, 10 * kG, ExtentKind::zero}}));
+}
+
+TEST_CASE("stream source: the default next() returns read() as data", "[vmdk][stream][zero]") {
+  std::vector<std::byte> d(300 * 1024);  // all zeros: a raw stream still reports data
+  auto s = open_image_stream(memory_stream(d, "<stdin>"), {});
+  REQUIRE(s.ok());
+  std::vector<std::byte> buf(128 * 1024);
+  std::uint64_t total = 0;
+  for (;;) {
+    auto r = (*s)->next(buf);
+    REQUIRE(r.ok());
+    if (r->kind == StreamRun::Kind::end) break;
+    CHECK(r->kind == StreamRun::Kind::data);
+    total += r->length;
+  }
+  CHECK(total == d.size());
+}

@@ -3,7 +3,8 @@
 //
 // A conversion is `copy(source, sink)` (pipeline.h): the source says which ranges hold data
 // (map), the pipeline reads and zero-scans those in parallel, and the sink receives the whole
-// virtual disk as data and zero runs in strictly increasing offset order.
+// virtual disk as data and zero runs in strictly increasing offset order. A stream source says
+// the same with next(): data runs and zero runs, front to back.
 #ifndef VDISK_BLOCK_H_
 #define VDISK_BLOCK_H_
 
@@ -47,7 +48,25 @@ class BlockSource {
   virtual void describe(Properties& out) const;
 };
 
+// What StreamSource::next() found at the stream's current position.
+struct StreamRun {
+  enum class Kind : std::uint8_t {
+    data,  // `length` bytes (1..dst.size()) of the disk were stored at the start of dst
+    zero,  // the next `length` bytes (>= 1) of the disk read as zero; dst was not touched
+    end,   // the whole disk has been returned; `length` is 0
+  };
+  Kind kind = Kind::end;
+  std::uint64_t length = 0;
+};
+
 // A virtual disk read front to back from a stream (stdin). Used from one thread.
+//
+// Two ways to consume it, which may be mixed call by call (both advance the same position):
+// read() returns every byte, zeros included; next() lets a source that knows where the disk
+// holds nothing (a streamOptimized VMDK's unallocated grains) report those ranges as zero runs
+// without materialising them, so the copy pipeline hands them to BlockSink::write_zeroes() and
+// sparse outputs stay sparse without scanning. A zero run says "reads as zero"; data runs may
+// still hold zeros (the pipeline zero-scans them as before).
 class StreamSource {
  public:
   virtual ~StreamSource() = default;
@@ -60,6 +79,12 @@ class StreamSource {
   // of the disk, and 0 once the whole disk has been returned. A stream that ends before its
   // stated size returns corrupt.
   virtual Result<std::size_t> read(std::span<std::byte> dst) = 0;
+
+  // Returns the next run of the disk: data stored in dst, a zero run, or the end. `dst` must not
+  // be empty. A zero run may be of any length up to the rest of the disk (it costs no memory);
+  // successive runs need not alternate. Errors as for read(). The default calls read(dst) and
+  // returns what it read as data, for sources that cannot tell zeros from data.
+  virtual Result<StreamRun> next(std::span<std::byte> dst);
 
   virtual std::string_view format() const = 0;
 };

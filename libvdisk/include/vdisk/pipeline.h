@@ -63,8 +63,9 @@ struct CopyStats {
 Result<CopyStats> copy(const BlockSource& src, BlockSink& dst, const PipelineOptions& options = {},
                        const ProgressFn& on_progress = {}, std::stop_token stop = {});
 
-// The same for a forward-only source: the calling thread reads the stream in order, workers
-// zero-scan, the writer writes in order.
+// The same for a forward-only source: the calling thread reads the stream in order with
+// StreamSource::next(), workers zero-scan its data runs, the writer writes in order. The zero
+// runs the source reports reach the sink as write_zeroes() without a buffer or a scan.
 Result<CopyStats> copy(StreamSource& src, BlockSink& dst, const PipelineOptions& options = {},
                        const ProgressFn& on_progress = {}, std::stop_token stop = {});
 

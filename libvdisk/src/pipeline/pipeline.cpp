@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -38,6 +39,12 @@ Status BlockSource::map(std::uint64_t offset, std::uint64_t length,
 }
 
 void BlockSource::describe(Properties&) const {}
+
+Result<StreamRun> StreamSource::next(std::span<std::byte> dst) {
+  VDISK_ASSIGN_OR_RETURN(const std::size_t n, read(dst));
+  if (n == 0) return StreamRun{};
+  return StreamRun{StreamRun::Kind::data, n};
+}
 
 namespace {
 
@@ -383,18 +390,27 @@ Result<CopyStats> copy(StreamSource& src, BlockSink& dst, const PipelineOptions&
   while (!p.stopped()) {
     const int b = p.acquire_buffer();
     if (b < 0) break;
-    Result<std::size_t> n = src.read(p.buffer(b, opt.chunk_bytes));
-    if (!n.ok()) {
+    Result<StreamRun> r = src.next(p.buffer(b, opt.chunk_bytes));
+    if (!r.ok()) {
       p.release_unused_buffer(b);
-      p.set_error(std::move(n).status());
+      p.set_error(std::move(r).status());
       break;
     }
-    if (*n == 0) {
+    if (r->kind != StreamRun::Kind::data || r->length == 0 || r->length > opt.chunk_bytes)
       p.release_unused_buffer(b);
+    if (r->kind == StreamRun::Kind::end) break;
+    if (r->length == 0 || (r->kind == StreamRun::Kind::data && r->length > opt.chunk_bytes) ||
+        r->length > std::numeric_limits<std::uint64_t>::max() - pos) {
+      p.set_error(internal_error(fmt::format("{}: stream returned a run of {} bytes at {}",
+                                             src.format(), r->length, pos)));
       break;
     }
-    p.push_data(pos, *n, b, /*prefilled=*/true);
-    pos += *n;
+    if (r->kind == StreamRun::Kind::zero) {
+      if (!p.push_zero(pos, r->length)) break;
+    } else {
+      p.push_data(pos, r->length, b, /*prefilled=*/true);
+    }
+    pos += r->length;
   }
   if (!src.size()) p.set_total(pos);
   return finish(p, dst, options);

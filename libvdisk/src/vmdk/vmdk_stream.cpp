@@ -50,12 +50,34 @@ class StreamOptimizedSource final : public StreamSource {
   std::string_view format() const override { return "vmdk"; }
 
   Result<std::size_t> read(std::span<std::byte> dst) override {
+    std::size_t pos = 0;
+    while (pos < dst.size()) {
+      const auto rest = dst.subspan(pos);
+      VDISK_ASSIGN_OR_RETURN(const StreamRun r, next_run(rest, rest.size()));
+      if (r.kind == StreamRun::Kind::end) break;
+      if (r.kind == StreamRun::Kind::zero)
+        std::memset(rest.data(), 0, static_cast<std::size_t>(r.length));
+      pos += static_cast<std::size_t>(r.length);
+    }
+    return pos;
+  }
+
+  Result<StreamRun> next(std::span<std::byte> dst) override {
+    return next_run(dst, ~std::uint64_t{0});
+  }
+
+ private:
+  // The next run from out_pos_: as many consecutive grain bytes as fit in dst (stopping before
+  // the first grain known to be absent), or, when the disk at out_pos_ holds no grain, a zero
+  // run of at most `zero_cap` bytes up to the next grain that exists or may still arrive.
+  Result<StreamRun> next_run(std::span<std::byte> dst, std::uint64_t zero_cap) {
     if (out_pos_ >= size_) {
       // Drain the rest (footer, EOS) so a late grain or a bad footer is still reported.
       while (!eos_) VDISK_RETURN_IF_ERROR(pump());
       VDISK_RETURN_IF_ERROR(drain_trailing());
-      return std::size_t{0};
+      return StreamRun{};
     }
+    if (dst.empty()) return internal_error("vmdk: stream: next() with an empty buffer");
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), size_ - out_pos_));
     std::size_t pos = 0;
     while (pos < n) {
@@ -72,12 +94,11 @@ class StreamOptimizedSource final : public StreamSource {
         } else {
           VDISK_ASSIGN_OR_RETURN(const std::uint64_t zero_end, absent_until(g));
           if (zero_end == kNoGrain) continue;  // pumped a marker; look again
+          if (pos > 0) break;                  // return the data first
           const std::uint64_t end = std::min(size_, zero_end * grain_);
-          const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(end - out_pos_, n - pos));
-          std::memset(dst.data() + pos, 0, k);
-          pos += k;
+          const std::uint64_t k = std::min(end - out_pos_, zero_cap);
           out_pos_ += k;
-          continue;
+          return StreamRun{StreamRun::Kind::zero, k};
         }
       }
       const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(glen - off, n - pos));
@@ -85,10 +106,9 @@ class StreamOptimizedSource final : public StreamSource {
       pos += k;
       out_pos_ += k;
     }
-    return n;
+    return StreamRun{StreamRun::Kind::data, pos};
   }
 
- private:
   struct Held {
     std::vector<std::byte> data;  // compressed bytes
     std::uint64_t at = 0;         // stream offset of the marker, for messages
