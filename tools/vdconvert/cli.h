@@ -42,6 +42,7 @@ struct Command {
   std::string checksums_file;         // --checksums-file F: write the checksums as JSON to F
   unsigned threads = 0;               // --threads N (0 = hardware concurrency)
   int level = -1;                     // --level N: gzip level for --to gcp (-1 = default)
+  std::uint64_t stream_window_mib = 0;  // --stream-window MiB (0 = the library default)
   ProgressMode progress = ProgressMode::automatic;
   bool dry_run = false;               // --dry-run (repair)
   bool delete_lines = false;          // --delete (repair)

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 
@@ -20,6 +21,9 @@ namespace {
 
 using vdisk::invalid_argument;
 using vdisk::Status;
+
+// The window is memory (compressed grains held ahead of the output): at most 16 GiB.
+constexpr std::uint64_t kMaxStreamWindowMiB = 16384;
 
 Status apply_to(Command& cmd, std::string_view value) {
   if (!vdisk::parse_target(value).ok())
@@ -63,6 +67,17 @@ Status apply_level(Command& cmd, std::string_view value) {
   if (value.size() != 1 || value[0] < '0' || value[0] > '9')
     return invalid_argument(fmt::format("--level: '{}' is not a level 0..9", value));
   cmd.level = value[0] - '0';
+  return {};
+}
+Status apply_stream_window(Command& cmd, std::string_view value) {
+  std::uint64_t mib = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), mib);
+  if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || mib < 1 ||
+      mib > kMaxStreamWindowMiB)
+    return invalid_argument(fmt::format(
+        "--stream-window: '{}' is not a whole number of MiB from 1 to {}", value,
+        kMaxStreamWindowMiB));
+  cmd.stream_window_mib = mib;
   return {};
 }
 Status apply_progress(Command& cmd, std::string_view) {
@@ -208,6 +223,7 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.open.format = cmd.from;
   opt.open.on_diagnostic = ctx.console.diagnostic_fn();
   opt.pipeline.threads = cmd.threads;
+  opt.open.stream_window_bytes = cmd.stream_window_mib << 20;
   if (cmd.level >= 0) opt.output.gzip_level = cmd.level;
   opt.overwrite = cmd.force;
   opt.sync = !cmd.no_sync;
@@ -294,6 +310,9 @@ constexpr OptionSpec kOptions[] = {
      apply_checksums},
     {"--checksums-file", "", "FILE", "write those checksums as JSON to FILE",
      apply_checksums_file},
+    {"--stream-window", "", "MiB",
+     "stdin VMDK into stdout/gcp/--checksums: reorder window for early grains (default 64)",
+     apply_stream_window},
     {"--progress", "", "", "show progress even when stderr is not a terminal", apply_progress},
     {"--quiet", "-q", "", "no progress bar and no summary line", apply_quiet},
     {"--json", "", "", "print a JSON report on stdout (not with DST '-')", apply_json},
@@ -307,11 +326,16 @@ const CommandSpec& convert_command() {
       "convert",
       "convert a disk image to raw, a fixed VHD or an Azure-ready VHD",
       "vdconvert convert [--from FMT] --to TARGET [--force] [--threads N] [--level N] "
-      "[--progress|--quiet] [--json] SRC DST",
+      "[--stream-window MiB] [--progress|--quiet] [--json] SRC DST",
       "SRC '-' reads standard input (formats that can be streamed); DST '-' writes standard\n"
       "output (refused when stdout is a terminal). DST is written through a temporary file\n"
       "and renamed into place on success: on any failure or interruption no DST is left.\n"
       "An existing DST is replaced only with --force; SRC itself is never written.\n"
+      "A streamOptimized VMDK on stdin: into a DST file with --to raw, vhd or azure, grains\n"
+      "are written where they belong as they arrive, in any order; into stdout, --to gcp or\n"
+      "with --checksums (all written front to back), grains that come early wait in a\n"
+      "reorder window (--stream-window MiB, default 64),\n"
+      "and an image out of order by more than it fails with exit 2 and no DST.\n"
       "SOURCE_DATE_EPOCH, when set, is stored as the VHD footer timestamp.\n",
       kOptions,
       kOperands,

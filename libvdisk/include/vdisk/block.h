@@ -59,6 +59,35 @@ struct StreamRun {
   std::uint64_t length = 0;
 };
 
+// A piece of a disk as a stream stores it, handed out in stream order by PlacedStream.
+struct PlacedPiece {
+  std::uint64_t offset = 0;         // virtual-disk offset of the piece's first byte
+  std::uint64_t length = 0;         // virtual-disk bytes it covers; 0 = the stream has ended
+  std::vector<std::byte> stored;    // the bytes as stored (compressed); decode() expands them
+  std::uint64_t stream_offset = 0;  // where the piece starts in the stream, for messages
+};
+
+// The out-of-order view of a stream whose format places each piece by offset (a streamOptimized
+// VMDK's grain markers carry their LBA). Reading the pieces as they come needs no reorder
+// window: a caller whose output can write anywhere (BlockSink::can_write_at()) places them as
+// they arrive, expands them on worker threads, and leaves the ranges no piece covers as zeros.
+class PlacedStream {
+ public:
+  virtual ~PlacedStream() = default;
+
+  // Reads the stream up to its next piece and returns it. Pieces lie inside the disk, never
+  // overlap (a format that finds a second piece for the same range returns corrupt) and may come
+  // in any order; bytes that no piece covers read as zero. Returns a piece of length 0 once the
+  // stream has ended and has been checked complete (pieces listed up front that never came, a
+  // footer that disagrees: errors only the end can show). Called from one thread.
+  virtual Result<PlacedPiece> next_piece() = 0;
+
+  // Expands piece.stored into exactly piece.length bytes in `out` (out.size() == piece.length);
+  // corrupt when the stored bytes do not expand to that. Thread-safe: called from several
+  // threads at once, concurrently with next_piece().
+  virtual Status decode(const PlacedPiece& piece, std::span<std::byte> out) const = 0;
+};
+
 // A virtual disk read front to back from a stream (stdin). Used from one thread.
 //
 // Two ways to consume it, which may be mixed call by call (both advance the same position):
@@ -87,6 +116,11 @@ class StreamSource {
   virtual Result<StreamRun> next(std::span<std::byte> dst);
 
   virtual std::string_view format() const = 0;
+
+  // The out-of-order view of this stream (see PlacedStream), or nullptr when the format stores
+  // the disk in order. Only sources that state their size() offer it. A caller uses either
+  // placed() or read()/next() on one source, never both; the object stays owned by the source.
+  virtual PlacedStream* placed() { return nullptr; }
 };
 
 // A disk image being written.
@@ -97,12 +131,25 @@ class StreamSource {
 // thread at a time. finish() writes trailers (footer, end-of-archive) and commits the
 // underlying ByteSink. After any error the sink must not be finished; destroying an unfinished
 // sink discards the output.
+//
+// Positional mode (optional, for stream pieces that arrive out of order). A sink whose
+// can_write_at() is true may instead be given the disk as write_at() calls in any order and
+// from several threads at once, each byte at most once; then extend_to(N) (one thread, after
+// every write_at() has returned) ends the disk at N bytes, every byte no write_at() covered
+// reading as zero; then finish() as above. A sink is used in one mode only. Outputs that place
+// the disk linearly in a fresh regular file offer it (raw, fixed VHD, Azure: the disk at file
+// offset = disk offset, trailers after it); archives and streams (gcp, stdout) do not.
 class BlockSink {
  public:
   virtual ~BlockSink() = default;
   virtual Status write(std::uint64_t offset, std::span<const std::byte> data) = 0;
   virtual Status write_zeroes(std::uint64_t offset, std::uint64_t length) = 0;
   virtual Status finish() = 0;
+
+  // Positional mode; the defaults say "not offered" and return unsupported.
+  virtual bool can_write_at() const { return false; }
+  virtual Status write_at(std::uint64_t offset, std::span<const std::byte> data);
+  virtual Status extend_to(std::uint64_t size);
 };
 
 }  // namespace vdisk

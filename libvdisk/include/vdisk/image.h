@@ -40,6 +40,11 @@ struct OpenOptions {
   // Skip the check that a child's recorded parent identity (VHD parent UUID, VMDK parentCID)
   // matches the parent it opens.
   bool ignore_parent_identity = false;
+  // Streams whose pieces may come out of order (streamOptimized VMDK from stdin) and are copied
+  // in order (to an output that cannot write anywhere: stdout, gcp): bytes of pieces held ahead
+  // of the output at most; 0 = the format's default (64 MiB). A stream that needs more fails
+  // with resource_exhausted naming the window.
+  std::uint64_t stream_window_bytes = 0;
   DiagnosticFn on_diagnostic;
 };
 

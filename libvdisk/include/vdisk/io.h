@@ -96,6 +96,17 @@ class ByteSink {
   // Bytes appended so far.
   virtual std::uint64_t position() const = 0;
   virtual Status finish() = 0;
+
+  // Positional writing (optional; BlockSink's positional mode rests on it). can_write_at() is
+  // true for a fresh file (a temporary regular file, memory) where bytes never written read as
+  // zero. write_at() writes `data` at `offset` without moving position(); calls may come from
+  // several threads at once when their ranges do not overlap. extend_to(end) then moves
+  // position() to `end` (>= position()), keeping what write_at() wrote below it: the bytes
+  // nothing wrote become holes, or allocated zeros when the sink is not sparse. The defaults
+  // return unsupported.
+  virtual bool can_write_at() const { return false; }
+  virtual Status write_at(std::uint64_t offset, std::span<const std::byte> data);
+  virtual Status extend_to(std::uint64_t end);
 };
 
 struct FileSinkOptions {

@@ -38,6 +38,9 @@ struct PipelineOptions {
   // integrity hash of the virtual disk). Called from the writer thread; its error stops the
   // copy; never finished by copy().
   BlockSink* tap = nullptr;
+  // Stream copies: when the source offers placed() and the sink can_write_at() (and no tap is
+  // set, which needs order), write pieces where they belong as they arrive (see copy() below).
+  bool place_pieces = true;
 };
 
 struct Progress {
@@ -46,7 +49,8 @@ struct Progress {
   std::uint64_t data_bytes = 0;   // of done_bytes, bytes written as data (not zero runs)
 };
 
-// Called from the writer thread after each chunk; must be quick and must not throw.
+// Called from the writer thread after each chunk (placed copy: from one worker at a time);
+// must be quick and must not throw.
 using ProgressFn = std::function<void(const Progress&)>;
 
 struct CopyStats {
@@ -66,6 +70,16 @@ Result<CopyStats> copy(const BlockSource& src, BlockSink& dst, const PipelineOpt
 // The same for a forward-only source: the calling thread reads the stream in order with
 // StreamSource::next(), workers zero-scan its data runs, the writer writes in order. The zero
 // runs the source reports reach the sink as write_zeroes() without a buffer or a scan.
+//
+// Placed copy: when the source offers a PlacedStream (pieces placed by offset, such as a
+// streamOptimized VMDK's grains), states its size, and the sink can_write_at() (and
+// place_pieces, no tap), the calling thread reads pieces in stream order, workers expand them
+// (inflate) in parallel, skip their zero blocks and write_at() the rest; then extend_to(size)
+// and finish(). Any piece order works and no reorder window applies. Bytes in flight are
+// bounded by max_buffers * chunk_bytes (one piece always fits), plus one expansion buffer per
+// worker; the output's bytes are the same for any thread count. CopyStats: peak_buffers counts
+// pieces in flight, buffer_bytes the largest piece; progress reports the highest piece end
+// written so far, from one worker at a time.
 Result<CopyStats> copy(StreamSource& src, BlockSink& dst, const PipelineOptions& options = {},
                        const ProgressFn& on_progress = {}, std::stop_token stop = {});
 

@@ -9,9 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -89,6 +92,34 @@ class FileSink final : public ByteSink {
 
   std::uint64_t position() const override { return pos_; }
 
+  // Only a fresh temporary file reads as zero where nothing was written.
+  bool can_write_at() const override { return !temp_.empty(); }
+
+  Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    VDISK_RETURN_IF_ERROR(usable());
+    if (!can_write_at()) return ByteSink::write_at(offset, data);
+    if (offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) - data.size())
+      return invalid_argument(fmt::format("{}: write at {} is past the largest file offset", name_, offset));
+    Status s = write_all(fd_, data, static_cast<off_t>(offset), name_);
+    if (!s.ok()) return fail(std::move(s));
+    return {};
+  }
+
+  Status extend_to(std::uint64_t end) override {
+    VDISK_RETURN_IF_ERROR(usable());
+    if (!can_write_at()) return ByteSink::extend_to(end);
+    if (end < pos_)
+      return internal_error(fmt::format("{}: extend to {} but the output is at {}", name_, end, pos_));
+    // Not sparse: allocate the holes (mode 0 keeps written data); a file system that cannot
+    // still reads them as zero, which is all the content needs.
+    if (!options_.sparse && end > pos_ &&
+        ::fallocate(fd_, 0, static_cast<off_t>(pos_), static_cast<off_t>(end - pos_)) != 0 &&
+        errno != EOPNOTSUPP)
+      return fail(errno_status(errno, name_, "allocate"));
+    pos_ = end;
+    return {};
+  }
+
   Status finish() override {
     VDISK_RETURN_IF_ERROR(usable());
     if (!temp_.empty()) {
@@ -154,7 +185,7 @@ class FileSink final : public ByteSink {
   std::string name_;
   std::uint64_t pos_ = 0;
   bool finished_ = false;
-  bool failed_ = false;
+  std::atomic<bool> failed_{false};  // write_at() may fail on several threads
 };
 
 class FdSink final : public ByteSink {
@@ -239,11 +270,37 @@ class MemorySink final : public ByteSink {
   std::uint64_t position() const override { return out_->size(); }
   Status finish() override { return {}; }
 
+  // Positional writes grow the vector under a lock (they may come from several threads).
+  bool can_write_at() const override { return true; }
+  Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    std::lock_guard lock(m_);
+    const std::uint64_t end = offset + data.size();
+    if (end > out_->size()) out_->resize(static_cast<std::size_t>(end));
+    std::memcpy(out_->data() + offset, data.data(), data.size());
+    return {};
+  }
+  Status extend_to(std::uint64_t end) override {
+    std::lock_guard lock(m_);
+    if (end < out_->size())
+      return internal_error(fmt::format("<memory>: extend to {} but {} bytes are written", end,
+                                        out_->size()));
+    out_->resize(static_cast<std::size_t>(end));
+    return {};
+  }
+
  private:
   std::vector<std::byte>* out_;
+  std::mutex m_;
 };
 
 }  // namespace
+
+Status ByteSink::write_at(std::uint64_t, std::span<const std::byte>) {
+  return unsupported("this output is written front to back (no positional writes)");
+}
+Status ByteSink::extend_to(std::uint64_t) {
+  return unsupported("this output is written front to back (no positional writes)");
+}
 
 Result<std::unique_ptr<ByteSink>> create_file_sink(const std::filesystem::path& path,
                                                    const FileSinkOptions& options) {

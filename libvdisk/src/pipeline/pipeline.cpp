@@ -28,6 +28,7 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/placed.h"
 #include "util/zero.h"
 
 namespace vdisk {
@@ -39,6 +40,13 @@ Status BlockSource::map(std::uint64_t offset, std::uint64_t length,
 }
 
 void BlockSource::describe(Properties&) const {}
+
+Status BlockSink::write_at(std::uint64_t, std::span<const std::byte>) {
+  return unsupported("this output is written front to back (no positional writes)");
+}
+Status BlockSink::extend_to(std::uint64_t) {
+  return unsupported("this output is written front to back (no positional writes)");
+}
 
 Result<StreamRun> StreamSource::next(std::span<std::byte> dst) {
   VDISK_ASSIGN_OR_RETURN(const std::size_t n, read(dst));
@@ -383,6 +391,15 @@ Result<CopyStats> copy(const BlockSource& src, BlockSink& dst, const PipelineOpt
 Result<CopyStats> copy(StreamSource& src, BlockSink& dst, const PipelineOptions& options,
                        const ProgressFn& on_progress, std::stop_token stop) {
   VDISK_ASSIGN_OR_RETURN(const Resolved opt, resolve(options));
+  if (PlacedStream* placed = options.place_pieces && !opt.tap ? src.placed() : nullptr;
+      placed && src.size() && dst.can_write_at()) {
+    detail::PlacedOptions po;
+    po.threads = opt.threads;
+    po.budget = std::uint64_t{opt.max_buffers} * opt.chunk_bytes;
+    po.zero_block = opt.zero_block;
+    po.finish_sink = options.finish_sink;
+    return detail::copy_placed(*placed, *src.size(), dst, po, on_progress, stop);
+  }
   Pipeline p(opt, dst, nullptr, on_progress, stop);
   if (auto size = src.size()) p.set_total(*size);
   p.start();

@@ -47,6 +47,13 @@ class RawSink final : public BlockSink {
   }
   Status finish() override { return out_->finish(); }
 
+  // The disk is the file: positional writes go straight through.
+  bool can_write_at() const override { return out_->can_write_at(); }
+  Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    return out_->write_at(offset, data);
+  }
+  Status extend_to(std::uint64_t size) override { return out_->extend_to(size); }
+
  private:
   Status check_offset(std::uint64_t offset) const {
     if (offset != out_->position())

@@ -48,6 +48,18 @@ class FixedVhdSink final : public BlockSink {
     VDISK_RETURN_IF_ERROR(admit(offset, length));
     return out_->write_zeroes(length);
   }
+  // A fixed VHD is the disk at file offset = disk offset, then the footer: positional writes go
+  // straight through, and finish() pads and writes the footer after extend_to()'s end.
+  bool can_write_at() const override { return out_->can_write_at(); }
+  Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    VDISK_RETURN_IF_ERROR(within_rule(offset, data.size()));
+    return out_->write_at(offset, data);
+  }
+  Status extend_to(std::uint64_t size) override {
+    VDISK_RETURN_IF_ERROR(within_rule(0, size));
+    return out_->extend_to(size);
+  }
+
   Status finish() override {
     const std::uint64_t written = out_->position();
     VDISK_ASSIGN_OR_RETURN(const std::uint64_t size, fixed_size(options_.rule, written));
@@ -68,6 +80,9 @@ class FixedVhdSink final : public BlockSink {
     if (offset != out_->position())
       return internal_error(
           fmt::format("vhd: write at {} but the output is at {}", offset, out_->position()));
+    return within_rule(offset, length);
+  }
+  Status within_rule(std::uint64_t offset, std::uint64_t length) const {
     const SizeRule& r = options_.rule;
     if (r.max_size != 0 && (length > r.max_size || offset > r.max_size - length))
       return invalid_argument(

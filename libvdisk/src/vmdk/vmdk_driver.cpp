@@ -319,7 +319,9 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
 
 Result<std::unique_ptr<StreamSource>> open_stream(std::unique_ptr<InputStream> in,
                                                   const OpenOptions& options) {
-  return open_stream_optimized(std::move(in), options);
+  return open_stream_optimized(std::move(in), options,
+                               options.stream_window_bytes ? options.stream_window_bytes
+                                                           : kStreamWindowBytes);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -34,7 +36,44 @@ Status discard(InputStream& in, std::uint64_t bytes, std::uint64_t at, std::stri
   return {};
 }
 
-class StreamOptimizedSource final : public StreamSource {
+// Which grains have arrived (placed mode, to refuse a grain that comes twice): one bit per
+// grain, in 4 KiB pages made on first use, so memory follows where grains are rather than the
+// capacity (up to 2^40 grains). Real disks touch few pages (64 KiB grains: a page per 2 GiB);
+// past kMaxPages (64 MiB) the stream is refused as too scattered.
+class GrainSet {
+ public:
+  static constexpr std::uint64_t kPageBits = 1u << 15;
+  static constexpr std::size_t kMaxPages = 16384;
+
+  // True when `g` was not in the set (and is now); false when it already was.
+  Result<bool> insert(std::uint64_t g) {
+    auto it = pages_.find(g / kPageBits);
+    if (it == pages_.end()) {
+      if (pages_.size() >= kMaxPages)
+        return resource_exhausted(fmt::format(
+            "vmdk: stream: grains are scattered over more than {} MiB of the arrival bitmap; save "
+            "the image to a file and convert the file",
+            kMaxPages * kPageBits / 8 >> 20));
+      it = pages_.emplace(g / kPageBits, std::make_unique<std::uint64_t[]>(kPageBits / 64)).first;
+    }
+    auto& page = it->second;
+    std::uint64_t& word = page[(g % kPageBits) / 64];
+    const std::uint64_t bit = std::uint64_t{1} << (g % 64);
+    if (word & bit) return false;
+    word |= bit;
+    return true;
+  }
+
+  bool contains(std::uint64_t g) const {
+    auto it = pages_.find(g / kPageBits);
+    return it != pages_.end() && (it->second[(g % kPageBits) / 64] >> (g % 64) & 1) != 0;
+  }
+
+ private:
+  std::unordered_map<std::uint64_t, std::unique_ptr<std::uint64_t[]>> pages_;
+};
+
+class StreamOptimizedSource final : public StreamSource, public PlacedStream {
  public:
   StreamOptimizedSource(std::unique_ptr<InputStream> in, const SparseHeader& h,
                         std::uint64_t in_pos, std::optional<std::vector<std::uint64_t>> allocated,
@@ -50,6 +89,7 @@ class StreamOptimizedSource final : public StreamSource {
   std::string_view format() const override { return "vmdk"; }
 
   Result<std::size_t> read(std::span<std::byte> dst) override {
+    if (placing_) return internal_error("vmdk: stream: read() after placed reading");
     std::size_t pos = 0;
     while (pos < dst.size()) {
       const auto rest = dst.subspan(pos);
@@ -63,7 +103,43 @@ class StreamOptimizedSource final : public StreamSource {
   }
 
   Result<StreamRun> next(std::span<std::byte> dst) override {
+    if (placing_) return internal_error("vmdk: stream: next() after placed reading");
     return next_run(dst, ~std::uint64_t{0});
+  }
+
+  // Placed mode: grains as they come, no window (PlacedStream in vdisk/block.h).
+  PlacedStream* placed() override { return this; }
+
+  Result<PlacedPiece> next_piece() override {
+    if (!placing_) {
+      if (out_pos_ != 0 || !pending_.empty())
+        return internal_error("vmdk: stream: placed reading after ordered reading");
+      placing_ = true;
+    }
+    while (!eos_) {
+      VDISK_RETURN_IF_ERROR(pump());
+      if (piece_) {
+        PlacedPiece p = std::move(*piece_);
+        piece_.reset();
+        return p;
+      }
+    }
+    VDISK_RETURN_IF_ERROR(drain_trailing());
+    if (mapped_ && arrived_ != allocated_.size()) {
+      for (const std::uint64_t g : allocated_)
+        if (!seen_.contains(g))
+          return corrupt_at("vmdk", "stream", in_pos_,
+                            fmt::format("grain {} (LBA {}) is in the grain table but never arrived",
+                                        g, g * h_.grain_size));
+    }
+    return PlacedPiece{};
+  }
+
+  Status decode(const PlacedPiece& piece, std::span<std::byte> out) const override {
+    if (out.size() != piece.length)
+      return internal_error(fmt::format("vmdk: stream: decode of a {}-byte grain into {} bytes",
+                                        piece.length, out.size()));
+    return inflate_grain(piece.stored, out, piece.stream_offset);
   }
 
  private:
@@ -233,6 +309,7 @@ class StreamOptimizedSource final : public StreamSource {
       VDISK_ASSIGN_OR_RETURN(const std::size_t p, read_full(*in_, std::span(scratch).first(pad)));
       in_pos_ += p;
     }
+    if (placing_) return place_grain(g, std::move(held));
     if (g * grain_ < out_pos_ || g == cur_grain_) {
       if (guessed_)
         return resource_exhausted(fmt::format(
@@ -251,8 +328,28 @@ class StreamOptimizedSource final : public StreamSource {
                         fmt::format("grain {} (LBA {}) is not in the grain tables at the front",
                                     g, mk.value));
     pending_bytes_ += held.data.size();
-    if (!mapped_) since_table_.push_back({at / kSector, g});
+    if (!mapped_) since_table_.push_back({at / kSector, g});  // (window mode only)
     pending_.emplace(g, std::move(held));
+    return {};
+  }
+
+  // Placed mode: hands grain `g` out as the next piece once it is known to be new.
+  Status place_grain(std::uint64_t g, Held held) {
+    if (mapped_ && !std::binary_search(allocated_.begin(), allocated_.end(), g))
+      return corrupt_at("vmdk", "grain marker", held.at,
+                        fmt::format("grain {} (LBA {}) is not in the grain tables at the front",
+                                    g, g * h_.grain_size));
+    VDISK_ASSIGN_OR_RETURN(const bool fresh, seen_.insert(g));
+    if (!fresh)
+      return corrupt_at("vmdk", "grain marker", held.at,
+                        fmt::format("grain {} (LBA {}) appears twice", g, g * h_.grain_size));
+    ++arrived_;
+    PlacedPiece p;
+    p.offset = g * grain_;
+    p.length = std::min(grain_, size_ - p.offset);
+    p.stored = std::move(held.data);
+    p.stream_offset = held.at;
+    piece_ = std::move(p);
     return {};
   }
 
@@ -262,7 +359,7 @@ class StreamOptimizedSource final : public StreamSource {
     VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in_, raw));
     in_pos_ += n;
     if (n < raw.size()) return corrupt_at("vmdk", "grain table", at, "the stream ends inside it");
-    if (mapped_) return {};
+    if (mapped_ || placing_) return {};
     std::optional<std::uint64_t> table;
     bool usable = true;
     for (std::uint64_t i = 0; i < h_.num_gtes_per_gt && usable; ++i) {
@@ -316,6 +413,11 @@ class StreamOptimizedSource final : public StreamSource {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> since_table_;  // (marker sector, grain)
   std::vector<std::byte> cur_;
   std::uint64_t cur_grain_ = kNoGrain;
+  // Placed mode.
+  bool placing_ = false;
+  std::optional<PlacedPiece> piece_;  // the grain pump() just read
+  GrainSet seen_;
+  std::uint64_t arrived_ = 0;
 };
 
 // The grains listed by GD + GTs inside `front` (bytes 0..overhead), or nullopt when they are not

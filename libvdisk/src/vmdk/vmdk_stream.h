@@ -11,11 +11,23 @@
 //   is corrupt.
 // - VMware layout (GD_AT_END): a GT marker follows the grains of its table, so once it has been
 //   seen its table and every earlier one are known; EOS makes everything known.
-// Grains that arrive ahead of the output are held (compressed) in a reorder window of bounded
-// size. When the window is full and the next grain's presence is still unknown, the reader
-// decides the gap holds no grain; a grain that arrives later for a range already returned
-// fails with a clear error naming the window (never silently wrong). Save such an image to a
-// file and convert the file instead.
+// Two ways to read it:
+// - In order (read()/next(), for outputs written front to back: stdout, gcp). Grains that
+//   arrive ahead of the output are held (compressed) in a reorder window of bounded size. When
+//   the window is full and the next grain's presence is still unknown, the reader decides the
+//   gap holds no grain; a grain that arrives later for a range already returned fails with a
+//   clear error naming the window (never silently wrong). Gaps are returned as zero runs.
+// - Placed (placed(), for outputs that can write anywhere: a raw or fixed-VHD file). Each grain
+//   is handed out as it arrives, still compressed, and the copy pipeline inflates it on a worker
+//   and writes it at its offset; gaps are simply never written. Any grain order works with
+//   memory bounded by the pipeline's budget, not by the disorder. A grain that comes twice is
+//   corrupt (an arrival bitmap, paged, remembers which came), as is one missing from the front
+//   grain tables or listed there but never sent.
+// Why positional writes rather than spilling held grains to a temporary file so that every
+// output could take any order: the output file already is the place every grain must end up,
+// so writing it there costs no extra disk space or second pass; and outputs that cannot seek
+// (a pipe, a gzip'd tarball) are exactly those a user streams for speed, where the window and
+// its clear error ("save the image to a file") are the honest answer.
 #ifndef VDISK_VMDK_VMDK_STREAM_H_
 #define VDISK_VMDK_VMDK_STREAM_H_
 
@@ -28,7 +40,7 @@
 
 namespace vdisk::vmdk {
 
-// Default reorder window: compressed bytes of grains held ahead of the output.
+// Default reorder window (in-order reading): compressed bytes of grains held ahead of the output.
 inline constexpr std::uint64_t kStreamWindowBytes = 64ull << 20;
 // Bytes read and ignored after the end of the stream (zero padding), so that the process
 // writing into a pipe is not cut off by SIGPIPE; more than this are left unread.
