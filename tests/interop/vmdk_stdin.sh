@@ -69,7 +69,6 @@ for img in so so11 rev; do
     alloc=$(( $(stat -c %b "$img.$window.vhd") * $(stat -c %B "$img.$window.vhd") ))
     [ "$alloc" -lt $((size / 4)) ] || fail "$img: azure output not sparse ($alloc bytes allocated)"
   done
-  cmp "$img.64.vhd" "$img.1.vhd" >/dev/null 2>&1 || true  # footers differ by unique id
 done
 
 # Outputs that cannot seek: the window decides. In order, a 1 MiB window is enough...
