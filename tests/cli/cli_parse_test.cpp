@@ -88,6 +88,18 @@ TEST_CASE("cli: info and check options", "[cli][parse]") {
   CHECK(c->check_for == "azure");
   CHECK(c->json);
   CHECK(c->operands == std::vector<std::string>{"out.vhd"});
+  // check without --for (the format is probed when it runs) and --ignore-cid on three commands.
+  auto d = parse({"check", "--ignore-cid", "disk.vmdk"});
+  REQUIRE(d.ok());
+  CHECK(d->check_for.empty());
+  CHECK(vdconvert::flag_set(*d, "ignore-cid"));
+  auto ci = parse({"convert", "--to", "raw", "--ignore-cid", "c.vmdk", "o.raw"});
+  REQUIRE(ci.ok());
+  CHECK(vdconvert::flag_set(*ci, "ignore-cid"));
+  auto ii = parse({"info", "--ignore-cid", "c.vmdk"});
+  REQUIRE(ii.ok());
+  CHECK(vdconvert::flag_set(*ii, "ignore-cid"));
+  CHECK(!vdconvert::flag_set(*c, "ignore-cid"));
 }
 
 TEST_CASE("cli: help and version", "[cli][parse]") {
@@ -149,7 +161,6 @@ TEST_CASE("cli: unknown options and targets", "[cli][parse]") {
 
 TEST_CASE("cli: required options and conflicts", "[cli][parse]") {
   require_error({"convert", "a", "b"}, "--to is required");
-  require_error({"check", "f"}, "--for is required");
   require_error({"check", "--for", "azure", "-"}, "'-' is not allowed");
   require_error({"convert", "--to", "vhd", "--json", "a", "-"}, "--json cannot be used");
   require_error({"convert", "--to", "vhd", "--quiet", "--progress", "a", "b"},

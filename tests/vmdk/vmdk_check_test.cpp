@@ -30,17 +30,19 @@ std::vector<std::byte> disk() {
   return d;
 }
 
-CheckReport check(const std::filesystem::path& p) {
-  auto r = check_image(p, "vmdk");
+CheckReport check(const std::filesystem::path& p, std::string_view target = "vmdk",
+                  const CheckOptions& options = {}) {
+  auto r = check_image(p, target, options);
   INFO(r.status().to_string());
   REQUIRE(r.ok());
-  CHECK(r->target == "vmdk");
+  CHECK(r->target == target);
   return *r;
 }
 
 std::string dump(const CheckReport& r) {
   std::string s;
-  for (const auto& i : r.items) s += fmt::format("{} {}: {}\n", i.passed ? "PASS" : "FAIL", i.rule, i.detail);
+  for (const auto& i : r.items)
+    s += fmt::format("{} {}: {}\n", i.passed ? "PASS" : i.fails() ? "FAIL" : "WARN", i.rule, i.detail);
   return s;
 }
 
@@ -48,7 +50,7 @@ std::string dump(const CheckReport& r) {
 std::vector<std::string> failed(const CheckReport& r) {
   std::vector<std::string> out;
   for (const auto& i : r.items)
-    if (!i.passed) out.push_back(i.rule);
+    if (i.fails()) out.push_back(i.rule);
   return out;
 }
 
@@ -83,6 +85,13 @@ TEST_CASE("vmdk check: qemu-img images pass every rule", "[vmdk][check][qemu]") 
     const auto r = check(img);
     INFO(opts << "\n" << dump(r));
     CHECK(r.passed());
+    // qemu-img's descriptors lint clean: every consumer accepts them.
+    CHECK(r.warnings() == 0);
+    for (std::string_view consumer : {"mvmc", "qemu", "virtualbox", "esxi"}) {
+      const auto rc = check(img, consumer);
+      INFO(consumer << "\n" << dump(rc));
+      CHECK(rc.passed());
+    }
   }
   // A backing chain.
   REQUIRE(run(fmt::format("cd '{}' && qemu-img create -q -f vmdk -b o.vmdk -F vmdk top.vmdk && "
@@ -93,7 +102,7 @@ TEST_CASE("vmdk check: qemu-img images pass every rule", "[vmdk][check][qemu]") 
   CHECK(r.passed());
 }
 
-TEST_CASE("vmdk check: builder images pass; each damage fails its rule", "[vmdk][check]") {
+TEST_CASE("vmdk check: builder images pass, each damage fails its rule", "[vmdk][check]") {
   TempDir dir;
   SparseBuild b;
   b.content = disk();
@@ -205,7 +214,7 @@ TEST_CASE("vmdk check: CID mismatch, missing parent, short and missing extents",
     std::filesystem::remove(dir / "base.vmdk");
     const auto r = check(dir / "top.vmdk");
     INFO(dump(r));
-    CHECK(only_failed(r, "parentCID"));
+    CHECK(only_failed(r, "parent links resolve"));
   }
   SECTION("flat extent short") {
     std::filesystem::resize_file(dir / "flat-flat.vmdk", 40 * kG);
@@ -219,4 +228,169 @@ TEST_CASE("vmdk check: CID mismatch, missing parent, short and missing extents",
     INFO(dump(r));
     CHECK(only_failed(r, "extent files"));
   }
+}
+
+namespace {
+
+// A monolithicSparse image whose descriptor is what VMware Workstation writes: ddb keys MVMC
+// rejects (toolsInstallType, uuid).
+std::string vmware_descriptor(std::uint64_t sectors) {
+  return fmt::format(
+      "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\nCID=fffffffe\nparentCID=ffffffff\n"
+      "createType=\"monolithicSparse\"\n\n# Extent description\nRW {} SPARSE \"vm.vmdk\"\n\n"
+      "# The Disk Data Base\n#DDB\n\nddb.adapterType = \"lsilogic\"\n"
+      "ddb.toolsInstallType = \"4\"\nddb.toolsVersion = \"10346\"\n"
+      "ddb.uuid = \"60 00 C2 9c 1e 2d 3f 44-5a 6b 7c 8d 9e af b0 c1\"\n"
+      "ddb.virtualHWVersion = \"4\"\n",
+      sectors);
+}
+
+const CheckItem* item_with(const CheckReport& r, std::string_view words) {
+  for (const auto& i : r.items)
+    if (i.rule.find(words) != std::string::npos && !i.passed) return &i;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("vmdk check: descriptor lint items name consumer, line, key and MVMC's message",
+          "[vmdk][check][lint]") {
+  TempDir dir;
+  SparseBuild b;
+  b.content = disk();
+  b.descriptor = vmware_descriptor(b.content.size() / 512);
+  const auto p = dir / "vm.vmdk";
+  write_file(p, build_sparse(b));
+
+  // --for vmdk: structurally sound, so it passes; each rejected line is a warning.
+  const auto r = check(p);
+  INFO(dump(r));
+  CHECK(r.passed());
+  CHECK(r.warnings() == 2);
+  const CheckItem* mvmc = item_with(r, "[mvmc-ddb-entry]");
+  REQUIRE(mvmc);
+  CHECK(mvmc->severity == CheckSeverity::warning);
+  CHECK(mvmc->rule == "descriptor accepted by MVMC [mvmc-ddb-entry]");
+  CHECK(mvmc->detail.find("line 15 ddb.toolsInstallType = \"4\"") != std::string::npos);
+  CHECK(mvmc->detail.find("MVMC says: The entry 4 is not a supported disk database entry for "
+                          "the descriptor") != std::string::npos);
+  CHECK(mvmc->facts.get("line") == "15");
+  CHECK(mvmc->facts.get("key") == "ddb.toolsInstallType");
+  CHECK(mvmc->facts.get("message") ==
+        "The entry 4 is not a supported disk database entry for the descriptor");
+  // The report's JSON carries the facts.
+  const std::string json = r.to_properties().to_json(0);
+  CHECK(json.find("\"facts\":{\"file\":\"" + p.string() + "\",\"line\":15,\"key\":"
+                  "\"ddb.toolsInstallType\",\"value\":\"4\",\"consumers\":[\"MVMC\"],"
+                  "\"lint_rule\":\"mvmc-ddb-entry\"") != std::string::npos);
+  CHECK(json.find("\"warnings\":2") != std::string::npos);
+  // The consumers that accept it have a passing item.
+  for (std::string_view who : {"qemu", "VirtualBox", "ESXi"}) {
+    bool found = false;
+    for (const auto& i : r.items) found = found || (i.passed && i.rule == fmt::format("descriptor accepted by {}", who));
+    INFO(who);
+    CHECK(found);
+  }
+
+  // --for mvmc fails on exactly those two lines; the other consumers pass.
+  const auto rm = check(p, "mvmc");
+  INFO(dump(rm));
+  CHECK_FALSE(rm.passed());
+  CHECK(rm.failures() == 2);
+  for (const auto& i : rm.items)
+    if (i.fails()) CHECK(i.rule == "descriptor accepted by MVMC [mvmc-ddb-entry]");
+  for (std::string_view consumer : {"qemu", "virtualbox", "esxi"}) {
+    const auto rc = check(p, consumer);
+    INFO(consumer << "\n" << dump(rc));
+    CHECK(rc.passed());
+    CHECK(rc.warnings() == 0);
+  }
+
+  // A structural problem still fails every target.
+  auto img = read_file(p);
+  put32(img, kGt0 + 2 * 4, static_cast<std::uint32_t>(img.size() / 512 + 10));
+  write_file(p, img);
+  for (std::string_view target : {"vmdk", "qemu"}) {
+    const auto rb = check(p, target);
+    INFO(dump(rb));
+    CHECK(only_failed(rb, "grain table entries point"));
+  }
+}
+
+TEST_CASE("vmdk check: qemu and VirtualBox lint of a text descriptor, every link of a chain",
+          "[vmdk][check][lint][qemu]") {
+  TempDir dir;
+  write_file(dir / "in.raw", disk());
+  const auto d = dir.path().string();
+  REQUIRE(run(fmt::format("cd '{}' && qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat "
+                          "in.raw base.vmdk && qemu-img create -q -f vmdk -b base.vmdk -F vmdk "
+                          "top.vmdk",
+                          d)) == 0);
+  // The parent's text descriptor: a FLAT extent without its offset (qemu: "Invalid extent
+  // line"), and no '# Disk DescriptorFile' first line (VirtualBox).
+  auto text = read_file(dir / "base.vmdk");
+  std::string t(reinterpret_cast<const char*>(text.data()), text.size());
+  t = t.substr(0, t.find('\0'));
+  const auto flat = t.find("\" 0\n");
+  REQUIRE(flat != std::string::npos);
+  t.erase(flat + 1, 2);
+  REQUIRE(t.rfind("# Disk DescriptorFile\n", 0) == 0);
+  t.erase(0, t.find('\n') + 1);
+  write_file(dir / "base.vmdk", std::as_bytes(std::span(t)));
+  const auto r = check(dir / "top.vmdk");
+  INFO(dump(r));
+  CHECK(r.passed());  // lint findings are warnings under --for vmdk
+  const CheckItem* q = item_with(r, "[qemu-extent]");
+  REQUIRE(q);
+  CHECK(q->detail.find((dir / "base.vmdk").string()) != std::string::npos);
+  CHECK(q->facts.get("message").find("Invalid extent line: RW ") == 0);
+  const CheckItem* v = item_with(r, "[vbox-first-line]");
+  REQUIRE(v);
+  CHECK(v->facts.get("message") ==
+        fmt::format("VMDK: descriptor does not start as expected in '{}'", (dir / "base.vmdk").string()));
+  const auto rq = check(dir / "top.vmdk", "qemu");
+  INFO(dump(rq));
+  CHECK_FALSE(rq.passed());
+  CHECK(item_with(rq, "[qemu-extent]")->fails());
+  CHECK(item_with(rq, "[vbox-first-line]") == nullptr);
+  CHECK_FALSE(check(dir / "top.vmdk", "virtualbox").passed());
+  CHECK(check(dir / "top.vmdk", "mvmc").passed());
+}
+
+TEST_CASE("vmdk check: ignoring the CID link turns a mismatch into a warning",
+          "[vmdk][check][qemu]") {
+  TempDir dir;
+  write_file(dir / "in.raw", disk());
+  REQUIRE(run(fmt::format("cd '{}' && qemu-img convert -f raw -O vmdk in.raw base.vmdk && "
+                          "qemu-img create -q -f vmdk -b base.vmdk -F vmdk top.vmdk",
+                          dir.path().string())) == 0);
+  auto f = read_file(dir / "base.vmdk");
+  std::string text(reinterpret_cast<const char*>(f.data()) + 512, 1024);
+  const auto at = text.find("\nCID=");
+  REQUIRE(at != std::string::npos);
+  f[512 + at + 5] = f[512 + at + 5] == std::byte{'0'} ? std::byte{'1'} : std::byte{'0'};
+  write_file(dir / "base.vmdk", f);
+  CHECK(only_failed(check(dir / "top.vmdk"), "parentCID"));
+  CheckOptions o;
+  o.ignore_parent_identity = true;
+  const auto r = check(dir / "top.vmdk", "vmdk", o);
+  INFO(dump(r));
+  CHECK(r.passed());
+  CHECK(r.warnings() == 1);
+  CHECK(item_with(r, "parentCID")->severity == CheckSeverity::warning);
+}
+
+TEST_CASE("vmdk check: the default target is vmdk for a VMDK only", "[vmdk][check]") {
+  TempDir dir;
+  SparseBuild b;
+  b.content = disk();
+  write_file(dir / "x.vmdk", build_sparse(b));
+  write_file(dir / "x.raw", disk());
+  auto t = default_check_target(dir / "x.vmdk");
+  REQUIRE(t.ok());
+  CHECK(*t == "vmdk");
+  auto raw = default_check_target(dir / "x.raw");
+  CHECK(raw.status().code() == Errc::invalid_argument);
+  CHECK(raw.status().message().find("is a raw image") != std::string::npos);
+  CHECK(check_image(dir / "x.vmdk", "vbox").status().code() == Errc::invalid_argument);
 }

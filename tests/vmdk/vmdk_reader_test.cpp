@@ -182,7 +182,7 @@ TEST_CASE("vmdk: extent paths may not leave the descriptor's directory", "[vmdk]
   }
 }
 
-TEST_CASE("vmdk: delta links read through to the parent; zeroed grains do not", "[vmdk][chain]") {
+TEST_CASE("vmdk: delta links read through to the parent, zeroed grains do not", "[vmdk][chain]") {
   TempDir dir;
   const auto base = pattern(8 * kG, 21);
   SparseBuild pb;

@@ -1,5 +1,5 @@
-// `vdconvert check --for TARGET FILE`: re-read a written image and report every rule of the
-// target, one line each.
+// `vdconvert check [--for TARGET] FILE`: re-read a written image and report every rule of the
+// target, one line each. Without --for a VMDK is checked as "vmdk"; other formats need --for.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -25,9 +25,6 @@ Status apply_for(Command& cmd, std::string_view value) {
 }
 
 Status validate(const Command& cmd) {
-  if (cmd.check_for.empty())
-    return invalid_argument(fmt::format("check: --for is required (known: {})",
-                                        fmt::join(vdisk::check_targets(), ", ")));
   if (cmd.operands[0] == "-")
     return invalid_argument("check: FILE must be a file (check re-reads it); '-' is not allowed");
   return {};
@@ -35,24 +32,34 @@ Status validate(const Command& cmd) {
 
 std::string render_text(const vdisk::CheckReport& report) {
   std::string out;
-  std::size_t failed = 0;
-  for (const auto& item : report.items) {
-    out += fmt::format("{} {}: {}\n", item.passed ? "PASS" : "FAIL", item.rule, item.detail);
-    if (!item.passed) ++failed;
-  }
+  for (const auto& item : report.items)
+    out += fmt::format("{} {}: {}\n", item.passed ? "PASS" : item.fails() ? "FAIL" : "WARN",
+                       item.rule, item.detail);
+  const std::size_t failed = report.failures();
+  const std::size_t warned = report.warnings();
+  const std::string warnings =
+      warned ? fmt::format(", {} warning{}", warned, warned == 1 ? "" : "s") : std::string();
   if (report.items.empty())
     out += fmt::format("{}: no {} rule could be checked\n", report.path, report.target);
   else if (report.passed())
-    out += fmt::format("{}: all {} rules pass for {}\n", report.path, report.items.size(),
-                       report.target);
+    out += fmt::format("{}: all {} rules pass for {}{}\n", report.path,
+                       report.items.size() - warned, report.target, warnings);
   else
-    out += fmt::format("{}: {} of {} rules fail for {}\n", report.path, failed,
-                       report.items.size(), report.target);
+    out += fmt::format("{}: {} of {} rules fail for {}{}\n", report.path, failed,
+                       report.items.size(), report.target, warnings);
   return out;
 }
 
 int run(const Command& cmd, RunContext& ctx) {
-  auto report = vdisk::check_image(cmd.operands[0], cmd.check_for);
+  std::string target = cmd.check_for;
+  if (target.empty()) {
+    auto probed = vdisk::default_check_target(cmd.operands[0]);
+    if (!probed.ok()) return report_failure(ctx, probed.status().with_context("check"));
+    target = *probed;
+  }
+  vdisk::CheckOptions options;
+  options.ignore_parent_identity = flag_set(cmd, "ignore-cid");
+  auto report = vdisk::check_image(cmd.operands[0], target, options);
   if (!report.ok()) return report_failure(ctx, report.status());
   const std::string text =
       cmd.json ? report->to_properties().to_json() + "\n" : render_text(*report);
@@ -62,7 +69,12 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--for", "", "TARGET", "rule set to check against: azure, gcp or vmdk (required)", apply_for},
+    {"--for", "", "TARGET",
+     "rule set: azure, gcp, vmdk, or a VMDK consumer mvmc, qemu, virtualbox, esxi (default: "
+     "vmdk for a VMDK; required otherwise)",
+     apply_for},
+    {"--ignore-cid", "", "", "VMDK: report a parentCID mismatch as a warning, not a failure",
+     apply_ignore_cid},
     {"--json", "", "", "print the report as JSON", apply_json},
 };
 constexpr std::string_view kOperands[] = {"FILE"};
@@ -73,9 +85,12 @@ const CommandSpec& check_command() {
   static const CommandSpec spec{
       "check",
       "re-read a written image and report every rule of a target (e.g. Azure)",
-      "vdconvert check --for TARGET [--json] FILE",
-      "Prints one 'PASS rule: detail' or 'FAIL rule: detail' line per rule and a summary.\n"
-      "Exits 0 when every rule passes and 5 when any fails.\n",
+      "vdconvert check [--for TARGET] [--ignore-cid] [--json] FILE",
+      "Prints one 'PASS rule: detail', 'FAIL rule: detail' or 'WARN rule: detail' line per\n"
+      "rule and a summary. Exits 0 when no rule fails (warnings allowed) and 5 when any fails.\n"
+      "VMDK: --for vmdk checks the structure of the image and its snapshot chain and lists\n"
+      "each descriptor line a consumer rejects as a warning; --for mvmc|qemu|virtualbox|esxi\n"
+      "checks the same structure and fails on the lines that consumer rejects.\n",
       kOptions,
       kOperands,
       validate,

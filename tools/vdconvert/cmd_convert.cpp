@@ -221,6 +221,7 @@ int run(const Command& cmd, RunContext& ctx) {
     opt.output.timestamp_unix = *t;
   }
   opt.open.format = cmd.from;
+  opt.open.ignore_parent_identity = flag_set(cmd, "ignore-cid");
   opt.open.on_diagnostic = ctx.console.diagnostic_fn();
   opt.pipeline.threads = cmd.threads;
   opt.open.stream_window_bytes = cmd.stream_window_mib << 20;
@@ -297,6 +298,7 @@ constexpr OptionSpec kOptions[] = {
     {"--from", "", "FMT", "input format (default: probe; see the list below)", apply_from},
     {"--to", "", "TARGET", "output target (required; see the list below)", apply_to},
     {"--force", "-f", "", "replace an existing DST", apply_force},
+    {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
     {"--level", "", "N", "gcp: gzip level 0..9 (default 6: fast engine; 9: smallest)",
      apply_level},
@@ -326,7 +328,7 @@ const CommandSpec& convert_command() {
       "convert",
       "convert a disk image to raw, a fixed VHD or an Azure-ready VHD",
       "vdconvert convert [--from FMT] --to TARGET [--force] [--threads N] [--level N] "
-      "[--stream-window MiB] [--progress|--quiet] [--json] SRC DST",
+      "[--stream-window MiB] [--ignore-cid] [--progress|--quiet] [--json] SRC DST",
       "SRC '-' reads standard input (formats that can be streamed); DST '-' writes standard\n"
       "output (refused when stdout is a terminal). DST is written through a temporary file\n"
       "and renamed into place on success: on any failure or interruption no DST is left.\n"

@@ -21,6 +21,7 @@ int run(const Command& cmd, RunContext& ctx) {
   const std::string& src = cmd.operands[0];
   vdisk::OpenOptions opt;
   opt.format = cmd.from;
+  opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
   opt.on_diagnostic = ctx.console.diagnostic_fn();
 
   vdisk::Properties props;
@@ -45,6 +46,7 @@ int run(const Command& cmd, RunContext& ctx) {
 constexpr OptionSpec kOptions[] = {
     {"--from", "", "FMT", "input format (default: probe)", apply_from},
     {"--json", "", "", "print JSON instead of text", apply_json},
+    {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
 };
 constexpr std::string_view kOperands[] = {"SRC"};
 
@@ -54,7 +56,7 @@ const CommandSpec& info_command() {
   static const CommandSpec spec{
       "info",
       "show an image's format, virtual size and format-specific facts",
-      "vdconvert info [--from FMT] [--json] SRC",
+      "vdconvert info [--from FMT] [--json] [--ignore-cid] SRC",
       "SRC '-' reads standard input; only the format and, when the header states it, the\n"
       "virtual size are shown for a stream.\n",
       kOptions,

@@ -46,6 +46,15 @@ vdisk::Status apply_json(Command& cmd, std::string_view) {
   return {};
 }
 
+vdisk::Status apply_ignore_cid(Command& cmd, std::string_view) {
+  if (!flag_set(cmd, "ignore-cid")) cmd.flags.emplace_back("ignore-cid");
+  return {};
+}
+
+bool flag_set(const Command& cmd, std::string_view flag) {
+  return std::find(cmd.flags.begin(), cmd.flags.end(), flag) != cmd.flags.end();
+}
+
 vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text) {
   std::int64_t v = 0;
   const auto* end = text.data() + text.size();

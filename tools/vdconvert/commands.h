@@ -43,6 +43,13 @@ int report_failure(RunContext& ctx, const vdisk::Status& status);
 // Option helpers shared by several commands.
 vdisk::Status apply_from(Command& cmd, std::string_view value);
 vdisk::Status apply_json(Command& cmd, std::string_view value);
+// --ignore-cid: read a VMDK chain whose parentCID differs from its parent's CID (also skips the
+// VHD parent identity check); stored as the flag "ignore-cid".
+vdisk::Status apply_ignore_cid(Command& cmd, std::string_view value);
+inline constexpr std::string_view kIgnoreCidHelp =
+    "read a snapshot chain whose parentCID does not match its parent's CID";
+// True when an option's apply() stored `flag` in cmd.flags.
+bool flag_set(const Command& cmd, std::string_view flag);
 // Parses SOURCE_DATE_EPOCH (decimal seconds since 1970, >= 0).
 vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text);
 

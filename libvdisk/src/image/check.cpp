@@ -3,40 +3,68 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "gcp/gcp.h"
+#include "vdisk/image.h"
+#include "vdisk/io.h"
 #include "vhd/vhd.h"
 #include "vmdk/vmdk_check.h"
 
 namespace vdisk {
 
-bool CheckReport::passed() const {
-  for (const auto& item : items)
-    if (!item.passed) return false;
-  return !items.empty();
+std::size_t CheckReport::failures() const {
+  return static_cast<std::size_t>(
+      std::count_if(items.begin(), items.end(), [](const CheckItem& i) { return i.fails(); }));
 }
+
+std::size_t CheckReport::warnings() const {
+  return static_cast<std::size_t>(
+      std::count_if(items.begin(), items.end(), [](const CheckItem& i) { return i.warns(); }));
+}
+
+bool CheckReport::passed() const { return !items.empty() && failures() == 0; }
 
 Properties CheckReport::to_properties() const {
   Properties p;
   p.add("target", target);
   p.add("path", path);
   p.add("passed", passed());
+  p.add("failures", std::uint64_t{failures()});
+  p.add("warnings", std::uint64_t{warnings()});
   for (const auto& item : items) {
     Properties& r = p.add_list_item("rules");
     r.add("rule", item.rule);
     r.add("passed", item.passed);
+    r.add("severity", item.severity == CheckSeverity::error ? "error" : "warning");
     r.add("detail", item.detail);
+    if (!item.facts.empty()) r.add_object("facts") = item.facts;
   }
   return p;
 }
 
-std::vector<std::string_view> check_targets() { return {"azure", "gcp", "vmdk"}; }
+std::vector<std::string_view> check_targets() {
+  return {"azure", "gcp", "vmdk", "mvmc", "qemu", "virtualbox", "esxi"};
+}
 
-Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target) {
+Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target,
+                                const CheckOptions& options) {
   if (target == "azure") return vhd::check_azure(path);
   if (target == "gcp") return gcp::check_gcp(path);
-  if (target == "vmdk") return vmdk::check_vmdk(path);
+  if (target == "vmdk" || target == "mvmc" || target == "qemu" || target == "virtualbox" ||
+      target == "esxi")
+    return vmdk::check_vmdk(path, target, options);
   return invalid_argument(fmt::format("unknown check target '{}' (known: {})", target,
                                       fmt::join(check_targets(), ", ")));
+}
+
+Result<std::string> default_check_target(const std::filesystem::path& path) {
+  VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
+  VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
+  if (format == "vmdk") return std::string("vmdk");
+  return invalid_argument(fmt::format("{} is a {} image; name the rule set to check with --for "
+                                      "(known: {})",
+                                      path.string(), format, fmt::join(check_targets(), ", ")));
 }
 
 }  // namespace vdisk

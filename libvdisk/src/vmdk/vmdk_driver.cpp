@@ -222,7 +222,7 @@ Result<std::unique_ptr<BlockSource>> open_parent(const Descriptor& d, const fs::
     if (parent_cid != have)
       return corrupt(fmt::format(
           "vmdk: parentCID {} does not match the CID {} of parent {} (content ID mismatch; "
-          "ignore parent identity to read anyway)",
+          "--ignore-cid, OpenOptions::ignore_parent_identity, reads it anyway)",
           parent_cid_text.value_or("(none)"), cid ? fmt::format("{:08x}", *cid) : "(none)",
           p.string()));
   }

@@ -18,6 +18,7 @@
 
 #include "vdisk/extent.h"
 #include "vdisk/io.h"
+#include "vdisk/properties.h"
 #include "vdisk/status.h"
 #include "vmdk/vmdk_format.h"
 
@@ -35,6 +36,9 @@ class ExtentReader {
   virtual Status read(std::uint64_t offset, std::span<std::byte> dst, const FillFn& fill) const = 0;
   // Bytes of the extent stored in its file (allocated grains; whole size for flat extents).
   virtual Result<std::uint64_t> allocated_bytes() const = 0;
+  // Facts of the extent's own format for `vdconvert info`, added to the extent's entry: sparse
+  // kinds (hosted, COWD, SESparse) add "grain_size" (bytes) and "gtes_per_gt".
+  virtual void describe(Properties& /*out*/) const {}
 };
 
 // A flat extent: `size` bytes of `file` from `base`. The file must hold them (checked here).

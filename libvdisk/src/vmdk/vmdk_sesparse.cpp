@@ -73,6 +73,11 @@ class SeSparseExtent final : public ExtentReader {
     return {};
   }
 
+  void describe(Properties& out) const override {
+    out.add("grain_size", grain_);
+    out.add("gtes_per_gt", gtes_);
+  }
+
   Result<std::uint64_t> allocated_bytes() const override {
     std::uint64_t bytes = 0;
     for (std::uint64_t g = 0; g * grain_ < size_; g += 1) {

@@ -124,6 +124,7 @@ void VmdkSource::describe(Properties& out) const {
     e.add("type", extent_type_name(p.line.type));
     if (p.line.file) e.add("file", *p.line.file);
     if (p.line.offset) e.add("offset", *p.line.offset * kSector);
+    p.reader->describe(e);
     auto a = p.reader->allocated_bytes();
     if (a.ok()) allocated += *a; else allocated_known = false;
   }

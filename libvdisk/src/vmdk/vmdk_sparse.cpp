@@ -99,6 +99,11 @@ class SparseExtentImpl final : public ExtentReader {
     return {};
   }
 
+  void describe(Properties& out) const override {
+    out.add("grain_size", grain_);
+    out.add("gtes_per_gt", h_.num_gtes_per_gt);
+  }
+
   Result<std::uint64_t> allocated_bytes() const override {
     // Virtual bytes held by allocated grains of this extent (the last grain may be partial).
     std::uint64_t bytes = 0;
