@@ -72,7 +72,7 @@ TEST_CASE("iso9660: both-endian halves that disagree are corrupt", "[iso9660][co
   CHECK_THAT(d.status().message(), Catch::Contains("disagree"));
 }
 
-TEST_CASE("iso9660: plain names lose ';1' and a trailing dot", "[iso9660][codec]") {
+TEST_CASE("iso9660: plain names lose the version suffix and a trailing dot", "[iso9660][codec]") {
   CHECK(*plain_name(sv(ascii("README.TXT;1")), 0) == "README.TXT");
   CHECK(*plain_name(sv(ascii("MAKEFILE.;1")), 0) == "MAKEFILE");
   CHECK(*plain_name(sv(ascii("DIR")), 0) == "DIR");
