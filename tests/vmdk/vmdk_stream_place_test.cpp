@@ -68,12 +68,14 @@ ConvertOptions stream_options(Target target) {
 
 // front_to_back: ask for checksums, whose hashing output is written in order (window path).
 Result<ConvertReport> convert_stream(std::vector<std::byte> img, const std::filesystem::path& dst,
-                                     Target target, bool front_to_back = false) {
+                                     Target target, bool front_to_back = false,
+                                     bool keep_gpt = false) {
   ImageInput in;
   in.path = "<stdin>";
   in.stream = memory_stream(std::move(img), "<stdin>");
   ConvertOptions o = stream_options(target);
   o.checksums = front_to_back;
+  o.output.keep_gpt = keep_gpt;
   return convert(std::move(in), {dst}, o);
 }
 
@@ -137,11 +139,14 @@ TEST_CASE("vmdk stream place: a file output equals the in-order stream's, raw an
   for (Target target : {Target::raw, Target::azure}) {
     for (bool vmware : {true, false}) {
       const std::string tag = std::string(target_name(target)) + (vmware ? "-vmware" : "-qemu");
+      // Azure pads this disk; GPT-aware padding of a stream needs the head in order, so the
+      // positional path is exercised with --keep-gpt (see the case after the loop).
       auto in_order = convert_stream(image(vmware, false), dir / (tag + ".in-order"), target,
-                                     /*front_to_back=*/true);
+                                     /*front_to_back=*/true, /*keep_gpt=*/true);
       INFO(tag << ": " << in_order.status().to_string());
       REQUIRE(in_order.ok());
-      auto reversed = convert_stream(image(vmware, true), dir / (tag + ".reversed"), target);
+      auto reversed = convert_stream(image(vmware, true), dir / (tag + ".reversed"), target,
+                                     /*front_to_back=*/false, /*keep_gpt=*/true);
       INFO(tag << ": " << reversed.status().to_string());
       REQUIRE(reversed.ok());
       const auto a = vdisk::test::read_file(dir / (tag + ".in-order"));
@@ -151,7 +156,7 @@ TEST_CASE("vmdk stream place: a file output equals the in-order stream's, raw an
       CHECK(reversed->stats.zero_bytes == 15 * kG);
       // The out-of-order stream through the window path (checksums) fails as before.
       auto windowed = convert_stream(image(vmware, true), dir / (tag + ".windowed"), target,
-                                     /*front_to_back=*/true);
+                                     /*front_to_back=*/true, /*keep_gpt=*/true);
       CHECK(windowed.status().code() == Errc::resource_exhausted);
       CHECK_FALSE(std::filesystem::exists(dir / (tag + ".windowed")));
       auto d = disk();
@@ -159,6 +164,13 @@ TEST_CASE("vmdk stream place: a file output equals the in-order stream's, raw an
       CHECK(std::memcmp(b.data(), d.data(), d.size()) == 0);
     }
   }
+  // Known limit: when Azure pads a streamed disk with GPT-aware padding on (the default), the
+  // GPT stream sink needs the data in order, so the reorder window applies and a stream out of
+  // order by more than it fails with the named error and leaves no DST.
+  auto padded = convert_stream(image(true, true), dir / "azure-gpt.reversed", Target::azure);
+  CHECK(padded.status().code() == Errc::resource_exhausted);
+  CHECK_THAT(padded.status().message(), Catch::Contains("reorder window"));
+  CHECK_FALSE(std::filesystem::exists(dir / "azure-gpt.reversed"));
 }
 
 TEST_CASE("vmdk stream place: an output that cannot seek keeps the window, its error, no DST",
