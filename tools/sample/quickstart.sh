@@ -21,6 +21,17 @@ tools/sample/make-sample-disk.sh out/sample.raw
 "$VD" info out/sample.raw
 "$VD" convert --to azure out/sample.raw out/sample-azure.vhd
 "$VD" info out/sample-azure.vhd
-# Independent reader: qemu sees the same disk, padded with zeros to the Azure size.
-qemu-img compare -f raw -F vpc out/sample.raw out/sample-azure.vhd
+# Independent reader. The Azure padding moved the GPT's backup to the new end (and updated the
+# primary header and protective MBR), so qemu-img's raw view equals the sample everywhere
+# between the primary GPT (first 34 sectors) and the old backup (last 33 sectors), and sfdisk
+# verifies the moved GPT. Without relocation (--keep-gpt) the whole disk is byte-identical.
+qemu-img convert -f vpc -O raw out/sample-azure.vhd out/sample-azure.raw
+size=$(stat -c %s out/sample.raw)
+cmp -i $((34 * 512)) -n $((size - 67 * 512)) out/sample.raw out/sample-azure.raw
+echo "qemu-img view of the Azure VHD: partition area identical to the sample"
+sfdisk --verify out/sample-azure.raw
+rm -f out/sample-azure.raw out/sample-azure-keep.vhd
+"$VD" convert --quiet --to azure --keep-gpt out/sample.raw out/sample-azure-keep.vhd
+qemu-img compare -f raw -F vpc out/sample.raw out/sample-azure-keep.vhd
+rm -f out/sample-azure-keep.vhd
 "$VD" check --for azure out/sample-azure.vhd
