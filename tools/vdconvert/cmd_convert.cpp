@@ -32,10 +32,6 @@ Status apply_to(Command& cmd, std::string_view value) {
   cmd.to = std::string(value);
   return {};
 }
-Status apply_force(Command& cmd, std::string_view) {
-  cmd.force = true;
-  return {};
-}
 Status apply_no_sync(Command& cmd, std::string_view) {
   cmd.no_sync = true;
   return {};

@@ -20,21 +20,6 @@ using vdisk::invalid_argument;
 using vdisk::Status;
 namespace vm = vdisk::vmdk;
 
-Status apply_force(Command& cmd, std::string_view) {
-  cmd.force = true;
-  return {};
-}
-Status apply_no_backup(Command& cmd, std::string_view) {
-  cmd.no_backup = true;
-  return {};
-}
-Status apply_for(Command& cmd, std::string_view value) {
-  if (!vm::parse_consumer(value))
-    return invalid_argument(fmt::format(
-        "--for: unknown consumer '{}' (known: mvmc, qemu, virtualbox, esxi, all)", value));
-  cmd.check_for = std::string(value);
-  return {};
-}
 
 Status validate(const Command& cmd) {
   const std::string& action = cmd.operands[0];
@@ -168,7 +153,7 @@ int run(const Command& cmd, RunContext& ctx) {
 
 constexpr OptionSpec kOptions[] = {
     {"--for", "", "CONSUMER", "lint: only problems of mvmc, qemu, virtualbox, esxi or all",
-     apply_for},
+     apply_consumer},
     {"--force", "-f", "", "extract: replace an existing FILE", apply_force},
     {"--json", "", "", "lint: print the findings as JSON", apply_json},
     {"--no-backup", "", "", "replace: do not save the original descriptor first", apply_no_backup},

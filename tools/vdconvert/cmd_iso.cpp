@@ -35,10 +35,6 @@ vdisk::Status apply_recursive(Command& cmd, std::string_view) {
   cmd.flags.emplace_back("recursive");
   return {};
 }
-vdisk::Status apply_force(Command& cmd, std::string_view) {
-  cmd.force = true;
-  return {};
-}
 vdisk::Status apply_names(Command& cmd, std::string_view v) {
   if (v != "rock-ridge" && v != "joliet" && v != "plain")
     return vdisk::invalid_argument(

@@ -21,27 +21,12 @@ using vdisk::invalid_argument;
 using vdisk::Status;
 namespace vm = vdisk::vmdk;
 
-Status apply_for(Command& cmd, std::string_view value) {
-  if (!vm::parse_consumer(value))
-    return invalid_argument(fmt::format(
-        "--for: unknown consumer '{}' (known: mvmc, qemu, virtualbox, esxi, all)", value));
-  cmd.check_for = std::string(value);
-  return {};
-}
 Status apply_dry_run(Command& cmd, std::string_view) {
   cmd.dry_run = true;
   return {};
 }
 Status apply_delete(Command& cmd, std::string_view) {
   cmd.delete_lines = true;
-  return {};
-}
-Status apply_no_backup(Command& cmd, std::string_view) {
-  cmd.no_backup = true;
-  return {};
-}
-Status apply_force(Command& cmd, std::string_view) {
-  cmd.force = true;
   return {};
 }
 Status apply_keep(Command& cmd, std::string_view value) {
@@ -210,7 +195,7 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--for", "", "CONSUMER", "mvmc, qemu, virtualbox, esxi or all (required)", apply_for},
+    {"--for", "", "CONSUMER", "mvmc, qemu, virtualbox, esxi or all (required)", apply_consumer},
     {"--dry-run", "-n", "", "print the planned edits, write nothing", apply_dry_run},
     {"--delete", "", "", "MVMC: delete unknown ddb lines instead of commenting them out",
      apply_delete},

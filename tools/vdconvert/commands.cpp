@@ -8,17 +8,14 @@
 
 #include "exit_codes.h"
 #include "vdisk/image.h"
+#include "vdisk/vmdk_repair.h"
 
 namespace vdconvert {
 
 std::span<const CommandSpec> command_table() {
   static const CommandSpec table[] = {
-      convert_command(),
-      info_command(),
-      check_command(),
-      repair_command(),
-      descriptor_command(),
-      iso_command(),
+      convert_command(), info_command(),       check_command(),
+      repair_command(),  descriptor_command(), iso_command(),
   };
   return table;
 }
@@ -46,6 +43,24 @@ vdisk::Status apply_json(Command& cmd, std::string_view) {
   return {};
 }
 
+vdisk::Status apply_force(Command& cmd, std::string_view) {
+  cmd.force = true;
+  return {};
+}
+
+vdisk::Status apply_no_backup(Command& cmd, std::string_view) {
+  cmd.no_backup = true;
+  return {};
+}
+
+vdisk::Status apply_consumer(Command& cmd, std::string_view value) {
+  if (!vdisk::vmdk::parse_consumer(value))
+    return vdisk::invalid_argument(fmt::format(
+        "--for: unknown consumer '{}' (known: mvmc, qemu, virtualbox, esxi, all)", value));
+  cmd.check_for = std::string(value);
+  return {};
+}
+
 vdisk::Status apply_ignore_cid(Command& cmd, std::string_view) {
   if (!flag_set(cmd, "ignore-cid")) cmd.flags.emplace_back("ignore-cid");
   return {};
@@ -60,8 +75,8 @@ vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text) {
   const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, v);
   if (text.empty() || ec != std::errc() || ptr != end || v < 0)
-    return vdisk::invalid_argument(fmt::format(
-        "SOURCE_DATE_EPOCH: '{}' is not a whole number of seconds since 1970", text));
+    return vdisk::invalid_argument(
+        fmt::format("SOURCE_DATE_EPOCH: '{}' is not a whole number of seconds since 1970", text));
   return v;
 }
 

@@ -43,6 +43,11 @@ int report_failure(RunContext& ctx, const vdisk::Status& status);
 // Option helpers shared by several commands.
 vdisk::Status apply_from(Command& cmd, std::string_view value);
 vdisk::Status apply_json(Command& cmd, std::string_view value);
+// --force, --no-backup, and --for CONSUMER (mvmc, qemu, virtualbox, esxi, all) of repair and
+// descriptor.
+vdisk::Status apply_force(Command& cmd, std::string_view value);
+vdisk::Status apply_no_backup(Command& cmd, std::string_view value);
+vdisk::Status apply_consumer(Command& cmd, std::string_view value);
 // --ignore-cid: read a VMDK chain whose parentCID differs from its parent's CID (also skips the
 // VHD parent identity check); stored as the flag "ignore-cid".
 vdisk::Status apply_ignore_cid(Command& cmd, std::string_view value);
