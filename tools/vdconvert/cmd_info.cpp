@@ -17,6 +17,22 @@ int print(RunContext& ctx, const std::string& text) {
   return kExitOk;
 }
 
+// An input the library refused: when the probe recognised a format libvdisk does not read,
+// show what it recognised (format, version, virtual size when the header states it, facts)
+// before the one-line refusal, and exit as the refusal says (4 unsupported, 2 damaged).
+int unreadable(const Command& cmd, RunContext& ctx, const vdisk::Status& status) {
+  if (status.code() != vdisk::Errc::unsupported && status.code() != vdisk::Errc::corrupt)
+    return report_failure(ctx, status);
+  auto file = vdisk::open_file(cmd.operands[0]);
+  if (!file.ok()) return report_failure(ctx, status);
+  auto id = vdisk::identify(**file);
+  if (!id.ok() || id->readable || !cmd.from.empty()) return report_failure(ctx, status);
+  const vdisk::Properties props = id->to_properties();
+  if (print(ctx, cmd.json ? props.to_json() + "\n" : props.to_text()) != kExitOk)
+    return kExitIo;
+  return report_failure(ctx, status);
+}
+
 int run(const Command& cmd, RunContext& ctx) {
   const std::string& src = cmd.operands[0];
   vdisk::OpenOptions opt;
@@ -37,7 +53,7 @@ int run(const Command& cmd, RunContext& ctx) {
     props.add("stream", true);
   } else {
     auto source = vdisk::open_image(src, opt);
-    if (!source.ok()) return report_failure(ctx, source.status());
+    if (!source.ok()) return unreadable(cmd, ctx, source.status());
     props = vdisk::describe(**source);
   }
   return print(ctx, cmd.json ? props.to_json() + "\n" : props.to_text());

@@ -12,6 +12,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vdisk/block.h"
@@ -51,10 +52,32 @@ struct OpenOptions {
 // Names of the input formats, in probe order.
 std::vector<std::string_view> input_formats();
 
-// Returns the name of the best-matching input format for `file` ("raw" when nothing else fits).
+// Returns the name of the best-matching format for `file`: a readable one ("raw" when nothing
+// else fits), or the name of a recognised format libvdisk does not read ("qcow2", "gzip", ...).
 Result<std::string> probe_format(const RandomAccessFile& file);
 
-// Opens an image file, probing its format unless options.format is set. `path` also locates
+// What the probe recognised in an input. Every input is identified by signature first: a
+// readable format, raw when no signature matches, or a format libvdisk recognises but does not
+// read (QCOW, QED, VHDX, VDI, Parallels, DMG, Bochs, cloop, LUKS; gzip, xz, zstd, bzip2, lz4;
+// tar, OVA, GCP image tarballs). open_image() and open_image_stream() refuse the latter with
+// `status` (unsupported, or corrupt when the signature is there but its header is impossible).
+struct Identification {
+  std::string format;       // "vmdk", "raw", "qcow2", "gzip", "ova", "gcp-tarball", ...
+  bool readable = false;    // libvdisk opens it; the fields below are then empty
+  std::string description;  // "QEMU copy-on-write image"
+  std::string version;      // as the header states it, or empty
+  std::optional<std::uint64_t> virtual_size;  // when the header states it
+  std::vector<std::pair<std::string, std::string>> facts;  // cluster size, members, ...
+  std::string advice;       // what to do instead
+  Status status;            // ok when readable; the refusal otherwise
+  // format, readable, description, version, virtual_size, the facts, damage (when corrupt),
+  // advice.
+  Properties to_properties() const;
+};
+Result<Identification> identify(const RandomAccessFile& file);
+
+// Opens an image file, probing its format unless options.format is set (then a note names any
+// other format's signature the input carries, which is ignored). `path` also locates
 // sibling files (parents, extents).
 Result<std::unique_ptr<BlockSource>> open_image(const std::filesystem::path& path,
                                                 const OpenOptions& options = {});
@@ -151,6 +174,9 @@ struct ConvertOptions {
   bool overwrite = false;  // replace an existing output file
   bool sync = true;        // fsync the output before renaming it into place
   bool checksums = false;  // compute ConvertReport::checksums
+  // gcp into a path: GCP imports only files named *.tar.gz, so another name is refused with
+  // invalid_argument before anything is read; true writes it anyway.
+  bool any_output_name = false;
   ProgressFn on_progress;
 };
 
@@ -189,9 +215,10 @@ struct ConvertReport {
   std::uint64_t zero_scan_data_bytes = 0;
 };
 
-// Converts `in` to `target` in `out`. Refuses to write over the input, refuses an existing
-// output unless options.overwrite, and on any failure (including cancellation) leaves no
-// output file behind. Diagnostics (such as padding) go to options.open.on_diagnostic.
+// Converts `in` to `target` in `out`. Checks the destination first, before the input is read
+// (check_output_path, the input itself, a gcp name), refuses an input whose format it
+// recognises but cannot read (see identify()), and on any failure (including cancellation)
+// leaves no output file behind. Diagnostics (such as padding) go to options.open.on_diagnostic.
 Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
                               std::stop_token stop = {});
 

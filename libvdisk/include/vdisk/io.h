@@ -125,6 +125,12 @@ struct FileSinkOptions {
 Result<std::unique_ptr<ByteSink>> create_file_sink(const std::filesystem::path& path,
                                                    const FileSinkOptions& options);
 
+// The checks create_file_sink makes before it creates anything, on their own, so a caller can
+// refuse a bad destination before it reads its input: `path` non-empty and not a directory; an
+// existing file or block device only with options.overwrite; its directory present and
+// writable. invalid_argument, already_exists, not_found or io_error naming the path.
+Status check_output_path(const std::filesystem::path& path, const FileSinkOptions& options);
+
 // A sink over a file descriptor the caller keeps open (1 for stdout). When the descriptor is a
 // seekable regular file, zero runs become holes; otherwise zeros are written. finish() flushes.
 std::unique_ptr<ByteSink> fd_sink(int fd, std::string name);

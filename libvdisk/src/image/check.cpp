@@ -62,6 +62,7 @@ Result<std::string> default_check_target(const std::filesystem::path& path) {
   VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
   VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
   if (format == "vmdk") return std::string("vmdk");
+  if (format == "gcp-tarball") return std::string("gcp");
   return invalid_argument(fmt::format("{} is a {} image; name the rule set to check with --for "
                                       "(known: {})",
                                       path.string(), format, fmt::join(check_targets(), ", ")));

@@ -86,11 +86,26 @@ std::string_view gpt_action_name(GptReport::Action action) {
 
 Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
                               std::stop_token stop) {
+  // The destination is checked before the input is read or any diagnostic is given: the
+  // same file as the input, an existing DST without overwrite, a directory, a missing or
+  // read-only parent, a GCP tarball name GCP refuses.
   if (!in.stream && !out.sink && same_file(in.path, out.path))
     return invalid_argument(
         fmt::format("{}: output is the input file; refusing to write over it", out.path.string()));
+  FileSinkOptions fo;
+  fo.overwrite = options.overwrite;
+  fo.sync = options.sync;
+  if (!out.sink) {
+    VDISK_RETURN_IF_ERROR(check_output_path(out.path, fo));
+    if (options.target == Target::gcp && !options.any_output_name &&
+        !out.path.filename().string().ends_with(".tar.gz"))
+      return invalid_argument(fmt::format(
+          "{}: a GCP image tarball must be named *.tar.gz (GCP's image import refuses other "
+          "names); use --force-name to write it anyway",
+          out.path.string()));
+  }
 
-  // Open the input first: a bad input must not create (or even check for) an output.
+  // Then the input: a bad input creates no output.
   std::unique_ptr<BlockSource> source;
   std::unique_ptr<StreamSource> stream;
   ConvertReport report;
@@ -113,9 +128,6 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
 
   std::unique_ptr<ByteSink> bytes = std::move(out.sink);
   if (!bytes) {
-    FileSinkOptions fo;
-    fo.overwrite = options.overwrite;
-    fo.sync = options.sync;
     VDISK_ASSIGN_OR_RETURN(bytes, create_file_sink(out.path, fo));
   }
 
@@ -206,6 +218,8 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     }
     VDISK_ASSIGN_OR_RETURN(report.stats, copy(*stream, *sink, po, options.on_progress, stop));
     report.source_size = report.stats.virtual_bytes;
+    // A stream may learn its format at its end (a fixed VHD's footer).
+    report.source_format = std::string(stream->format());
     if (gpt_sink) report_gpt(gpt_sink->analysis(), options, report.gpt);
   }
   VDISK_ASSIGN_OR_RETURN(report.output_size,

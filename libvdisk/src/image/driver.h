@@ -20,9 +20,16 @@ struct ProbeData {
   std::span<const std::byte> head;  // up to kProbeHeadBytes from offset 0
   std::span<const std::byte> tail;  // up to kProbeTailBytes ending at the end (empty for streams)
   std::uint64_t file_size = 0;      // 0 for streams
+  bool stream = false;              // the first bytes of a stream: no tail, no size
 };
 inline constexpr std::size_t kProbeHeadBytes = 64 * 1024;
 inline constexpr std::size_t kProbeTailBytes = 4096;
+// Probe scores: a readable format whose structure checks out bids kCertain and beats any
+// recognised foreign signature (which is then its disk's content); kFallback is the bid of a
+// format that cannot be told from raw by what the probe sees (a fixed VHD on a stream, whose
+// footer comes last).
+inline constexpr int kCertain = 100;
+inline constexpr int kFallback = 2;
 
 struct FormatDriver {
   std::string_view name;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "image/driver.h"
+#include "signatures/signatures.h"
 #include "util/checked.h"
 
 namespace vdisk {
@@ -27,17 +28,27 @@ void diagnose(const OpenOptions& options, Diagnostic::Level level, std::string m
 
 namespace {
 
-const FormatDriver* best_driver(const ProbeData& data) {
-  const FormatDriver* best = nullptr;
-  int best_score = 0;
+// What the probe found: the best readable driver (raw at least) and, when it outbids that
+// driver, a recognised format libvdisk does not read.
+struct ProbeOutcome {
+  const FormatDriver* driver = nullptr;
+  int score = 0;
+  std::optional<signatures::Recognition> foreign;
+};
+
+ProbeOutcome probe_all(const ProbeData& data) {
+  ProbeOutcome out;
   for (const FormatDriver* d : format_drivers()) {
     const int score = d->probe(data);
-    if (score > best_score) {
-      best = d;
-      best_score = score;
+    if (score > out.score) {
+      out.driver = d;
+      out.score = score;
     }
   }
-  return best;
+  // A readable format that is certain (a VHD footer at the end, a valid KDMV header) wins: the
+  // foreign signature is then part of its disk's content.
+  if (out.score < kCertain) out.foreign = signatures::recognise(data);
+  return out;
 }
 
 Result<const FormatDriver*> named_driver(std::string_view name) {
@@ -47,13 +58,33 @@ Result<const FormatDriver*> named_driver(std::string_view name) {
   return invalid_argument(fmt::format("unknown input format '{}' (known: {})", name, known));
 }
 
-Result<const FormatDriver*> probe_file(const RandomAccessFile& file) {
+Result<ProbeOutcome> probe_file(const RandomAccessFile& file) {
   const std::uint64_t size = file.size();
   std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(size, kProbeHeadBytes)));
   std::vector<std::byte> tail(static_cast<std::size_t>(std::min<std::uint64_t>(size, kProbeTailBytes)));
   VDISK_RETURN_IF_ERROR(file.read_at(0, head));
   VDISK_RETURN_IF_ERROR(file.read_at(size - tail.size(), tail));
-  return best_driver(ProbeData{head, tail, size});
+  return probe_all(ProbeData{head, tail, size});
+}
+
+// The driver to open an input with: the named one (with a note when the probe saw another
+// format's signature), or the probe's, or the refusal of a recognised, unreadable format.
+Result<const FormatDriver*> choose_driver(const ProbeOutcome& probed, const OpenOptions& options) {
+  if (options.format.empty()) {
+    if (probed.foreign) return probed.foreign->refusal();
+    return probed.driver;
+  }
+  VDISK_ASSIGN_OR_RETURN(const FormatDriver* named, named_driver(options.format));
+  std::string seen;
+  if (probed.foreign)
+    seen = fmt::format("{} signature ({})", probed.foreign->format, probed.foreign->description);
+  else if (probed.driver != named && probed.score > kFallback)
+    seen = fmt::format("{} signature", probed.driver->name);
+  if (!seen.empty())
+    diagnose(options, Diagnostic::Level::note,
+             fmt::format("{}: reading the input as {}, as asked; its {} is ignored", named->name,
+                         named->name, seen));
+  return named;
 }
 
 }  // namespace
@@ -66,8 +97,41 @@ std::vector<std::string_view> input_formats() {
 }
 
 Result<std::string> probe_format(const RandomAccessFile& file) {
-  VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* d, detail::probe_file(file));
-  return std::string(d->name);
+  VDISK_ASSIGN_OR_RETURN(const auto probed, detail::probe_file(file));
+  if (probed.foreign) return std::string(probed.foreign->format);
+  return std::string(probed.driver->name);
+}
+
+Result<Identification> identify(const RandomAccessFile& file) {
+  VDISK_ASSIGN_OR_RETURN(const auto probed, detail::probe_file(file));
+  Identification id;
+  if (!probed.foreign) {
+    id.format = std::string(probed.driver->name);
+    id.readable = true;
+    return id;
+  }
+  const signatures::Recognition& r = *probed.foreign;
+  id.format = std::string(r.format);
+  id.description = r.description;
+  id.version = r.version;
+  id.virtual_size = r.virtual_size;
+  id.facts = r.facts;
+  id.advice = r.advice;
+  id.status = r.refusal();
+  return id;
+}
+
+Properties Identification::to_properties() const {
+  Properties p;
+  p.add("format", format);
+  p.add("readable", readable);
+  if (!description.empty()) p.add("description", description);
+  if (!version.empty()) p.add("version", version);
+  if (virtual_size) p.add("virtual_size", *virtual_size);
+  for (const auto& [key, value] : facts) p.add(key, value);
+  if (status.code() == Errc::corrupt) p.add("damage", status.message());
+  if (!advice.empty()) p.add("advice", advice);
+  return p;
 }
 
 Result<std::unique_ptr<BlockSource>> open_image(const std::filesystem::path& path,
@@ -79,27 +143,21 @@ Result<std::unique_ptr<BlockSource>> open_image(const std::filesystem::path& pat
 Result<std::unique_ptr<BlockSource>> open_image(std::unique_ptr<RandomAccessFile> file,
                                                 const std::filesystem::path& path,
                                                 const OpenOptions& options) {
-  const detail::FormatDriver* driver = nullptr;
-  if (!options.format.empty()) {
-    VDISK_ASSIGN_OR_RETURN(driver, detail::named_driver(options.format));
-  } else {
-    VDISK_ASSIGN_OR_RETURN(driver, detail::probe_file(*file));
-  }
+  VDISK_ASSIGN_OR_RETURN(const auto probed, detail::probe_file(*file));
+  VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* driver, detail::choose_driver(probed, options));
   return driver->open(std::move(file), path, options);
 }
 
 Result<std::unique_ptr<StreamSource>> open_image_stream(std::unique_ptr<InputStream> in,
                                                         const OpenOptions& options) {
-  const detail::FormatDriver* driver = nullptr;
-  if (!options.format.empty()) {
-    VDISK_ASSIGN_OR_RETURN(driver, detail::named_driver(options.format));
-  } else {
-    std::vector<std::byte> head(detail::kProbeHeadBytes);
-    VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in, head));
-    head.resize(n);
-    driver = detail::best_driver(detail::ProbeData{head, {}, 0});
-    in = prefixed_stream(std::move(head), std::move(in));
-  }
+  // Streams get the same probe on their first bytes (a fixed VHD's footer, at the end, is
+  // found by the VHD driver's stream reader, which bids for a stream with no signature).
+  std::vector<std::byte> head(detail::kProbeHeadBytes);
+  VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in, head));
+  head.resize(n);
+  const auto probed = detail::probe_all(detail::ProbeData{head, {}, 0, true});
+  in = prefixed_stream(std::move(head), std::move(in));
+  VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* driver, detail::choose_driver(probed, options));
   if (!driver->open_stream)
     return unsupported(fmt::format(
         "{}: this format cannot be read from a stream (it needs random access); "

@@ -302,26 +302,47 @@ Status ByteSink::extend_to(std::uint64_t) {
   return unsupported("this output is written front to back (no positional writes)");
 }
 
-Result<std::unique_ptr<ByteSink>> create_file_sink(const std::filesystem::path& path,
-                                                   const FileSinkOptions& options) {
+Status check_output_path(const std::filesystem::path& path, const FileSinkOptions& options) {
   const std::string name = path.string();
   if (name.empty()) return invalid_argument("output path is empty");
   struct stat st;
   if (::stat(name.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return invalid_argument(fmt::format("{}: is a directory", name));
+    if (S_ISBLK(st.st_mode) && !options.overwrite)
+      return already_exists(fmt::format("{}: is a block device; writing to it needs --force", name));
+    if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) return {};  // written in place
+    if (!options.overwrite)
+      return already_exists(fmt::format("{}: exists (use --force to replace it)", name));
+  } else if (errno != ENOENT) {
+    return errno_status(errno, name, "stat");
+  }
+  // The temporary file is made next to DST: its directory must exist and be writable.
+  const std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      return not_found(fmt::format("{}: directory {} does not exist", name, dir.string()));
+    return errno_status(errno, dir.string(), "stat");
+  }
+  if (!S_ISDIR(st.st_mode))
+    return invalid_argument(fmt::format("{}: {} is not a directory", name, dir.string()));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return errno_status(errno, fmt::format("{}: directory {}", name, dir.string()),
+                        "write");
+  return {};
+}
+
+Result<std::unique_ptr<ByteSink>> create_file_sink(const std::filesystem::path& path,
+                                                   const FileSinkOptions& options) {
+  VDISK_RETURN_IF_ERROR(check_output_path(path, options));
+  const std::string name = path.string();
+  struct stat st;
+  if (::stat(name.c_str(), &st) == 0) {
     if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) {
-      if (S_ISBLK(st.st_mode) && !options.overwrite)
-        return already_exists(
-            fmt::format("{}: is a block device; writing to it needs --force", name));
       int fd = ::open(name.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return errno_status(errno, name, "open");
       return std::unique_ptr<ByteSink>(
           new FileSink(fd, path, {}, options, /*seekable=*/S_ISBLK(st.st_mode)));
     }
-    if (!options.overwrite)
-      return already_exists(fmt::format("{}: exists (use --force to replace it)", name));
-  } else if (errno != ENOENT) {
-    return errno_status(errno, name, "stat");
   }
   std::filesystem::path dir = path.parent_path();
   std::string tmpl = (dir.empty() ? std::filesystem::path(".") : dir) /

@@ -69,10 +69,12 @@ bool has_cookie(std::span<const std::byte> b) {
 
 int probe(const detail::ProbeData& d) {
   // Dynamic and differencing disks start with a footer copy; fixed disks end with the footer.
-  if (has_cookie(d.head)) return 100;
+  // The cookie alone claims the file: a footer copy cut short is a damaged VHD, not raw data.
+  if (d.head.size() >= 8 && std::memcmp(d.head.data(), "conectix", 8) == 0) return detail::kCertain;
   if (d.tail.size() >= kFooterSize && has_cookie(d.tail.subspan(d.tail.size() - kFooterSize)))
-    return 100;
-  return 0;
+    return detail::kCertain;
+  // A stream's end is not in the probe: the stream reader looks for a fixed VHD's footer there.
+  return d.stream ? detail::kFallback : 0;
 }
 
 // Decodes a footer and requires its checksum.

@@ -65,9 +65,14 @@ bool looks_like_descriptor(std::string_view text) {
 }
 
 int probe(const detail::ProbeData& d) {
-  if (d.head.size() >= kHeaderSize) {
+  // The magic alone claims the input: a header cut short or impossible is a damaged VMDK
+  // (open reports what is wrong), never a raw disk.
+  if (d.head.size() >= 4) {
     const std::uint32_t magic = detail::load_le32(d.head);
-    if (magic == kSparseMagic) return decode_sparse_header(d.head.first(kHeaderSize), 0).ok() ? 100 : 30;
+    if (magic == kSparseMagic)
+      return d.head.size() >= kHeaderSize && decode_sparse_header(d.head.first(kHeaderSize), 0).ok()
+                 ? detail::kCertain
+                 : 30;
     if (magic == kCowdMagic) return 60;
   }
   // qemu pads standalone descriptors with NULs to a whole sector; the text ends at the first.
