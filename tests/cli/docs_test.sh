@@ -68,6 +68,7 @@ expect "mvmc qemu virtualbox esxi all" "$(complete_words vdconvert repair --for 
   "repair --for"
 expect "ls extract" "$(complete_words vdconvert iso '')" "iso subcommands"
 expect "ls" "$(complete_words vdconvert iso -l l)" "iso -l l"
+expect "ls" "$(complete_words vdconvert iso --names = joliet l)" "iso --names=joliet l"
 expect "lint" "$(complete_words vdconvert descriptor --for qemu li)" "descriptor --for qemu li"
 ls_opts=$(complete_words vdconvert iso ls -)
 expect "-l --long -R --recursive --json --names -q --quiet --help" "$ls_opts" "iso ls -"

@@ -328,7 +328,7 @@ std::string bash_completion(std::span<const CommandSpec> table) {
       out += fmt::format(
           "      for ((i = 2; i < COMP_CWORD; i++)); do\n"
           "        w=\"${{COMP_WORDS[i]}}\"\n"
-          "        if ((skip)); then skip=0; continue; fi\n"
+          "        if ((skip)); then [[ $w == \"=\" ]] || skip=0; continue; fi\n"
           "        case \"$w\" in\n"
           "          {}) skip=1 ;;\n"
           "          -*) ;;\n"
