@@ -9,8 +9,6 @@
 #include <optional>
 
 #include "exit_codes.h"
-#include "vdisk/check.h"
-#include "vdisk/image.h"
 
 namespace vdconvert {
 namespace {
