@@ -43,13 +43,24 @@ SRC_SHA=$(sha disk.raw)
 # --- help, version, usage errors --------------------------------------------------------------
 run "$V" --help; expect_rc 0 "--help"
 grep -q "130" out.txt && grep -q SOURCE_DATE_EPOCH out.txt || fail "--help lacks exit codes/env"
-for c in convert info check; do run "$V" $c --help; expect_rc 0 "$c --help"; done
+for c in convert info check repair descriptor iso; do
+  run "$V" $c --help; expect_rc 0 "$c --help"
+  grep -q -- "-q, --quiet" out.txt || fail "$c --help lacks -q, --quiet"
+done
 run "$V" --version; expect_rc 0 "--version"
 grep -Eq '^vdconvert [0-9]+\.[0-9]+\.[0-9]+$' out.txt || fail "--version output: $(cat out.txt)"
 run "$V"; expect_rc 1 "no arguments"; expect_one_error "no command"
 run "$V" convert --to qcow9 disk.raw x.img; expect_rc 1 "unknown target"; expect_one_error "unknown target"
 run "$V" convert --to vhd --threads lots disk.raw x.img; expect_rc 1 "bad --threads"
 run "$V" frob; expect_rc 1 "unknown command"
+run "$V" convrt disk.raw x.img; expect_rc 1 "mistyped command"; expect_one_error "did you mean 'convert'"
+run "$V" convert --forse --to vhd disk.raw x.img; expect_rc 1 "mistyped option"
+expect_one_error "did you mean '--force'"
+# -f is --from (qemu-img's meaning; it was --force before 0.x): "-f SRC DST" is an unknown
+# format, never an overwrite.
+run "$V" convert -O vhd -f disk.raw x.img; expect_rc 1 "-f takes a format"
+expect_one_error "unknown input format 'disk.raw'"
+run "$V" convert -O vhd -j disk.raw x.img; expect_rc 1 "-j without a number"; expect_one_error "--threads"
 [ ! -e x.img ] || fail "usage error created x.img"
 
 # --- conversions verified by qemu-img and check -----------------------------------------------
@@ -106,6 +117,19 @@ expect_eq "$(sha exist/dst.vhd)" "$DST_SHA" "existing DST untouched"
 expect_eq "$(ls -A exist)" "dst.vhd" "no temporary file next to DST"
 run "$V" convert -q --force --to vhd disk.raw exist/dst.vhd; expect_rc 0 "--force replaces DST"
 qemu-img compare -q -f raw -F vpc disk.raw exist/dst.vhd || fail "--force output differs"
+# qemu-img's short options, bundled and attached: -f FMT, -O TARGET, -j N, -q.
+run "$V" convert -qfraw -Ovhd -j2 --force disk.raw exist/dst.vhd; expect_rc 0 "-qfraw -Ovhd -j2"
+[ ! -s err.txt ] || fail "-q printed: $(cat err.txt)"
+qemu-img compare -q -f raw -F vpc disk.raw exist/dst.vhd || fail "-Ovhd output differs"
+# -q silences notes on every command (descriptor extract prints one), never errors.
+qemu-img create -q -f vmdk exist/d.vmdk 1M
+run "$V" descriptor extract exist/d.vmdk exist/d.txt; expect_rc 0 "descriptor extract"
+grep -q '^vdconvert: note: ' err.txt || fail "descriptor extract printed no note: $(cat err.txt)"
+run "$V" descriptor extract -q --force exist/d.vmdk exist/d.txt; expect_rc 0 "descriptor extract -q"
+[ ! -s err.txt ] || fail "descriptor extract -q printed: $(cat err.txt)"
+run "$V" descriptor extract -q exist/d.vmdk exist/d.txt; expect_rc 1 "-q keeps errors"
+expect_one_error "exists"
+rm exist/d.vmdk exist/d.txt
 ln -s ../disk.raw exist/sym.raw; ln disk.raw exist/hard.raw
 for dst in disk.raw ./disk.raw exist/sym.raw exist/hard.raw; do
   run "$V" convert --force --to raw disk.raw "$dst"; expect_rc 1 "SRC == DST via $dst"

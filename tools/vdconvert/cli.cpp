@@ -1,14 +1,14 @@
-// The argument parser, the help texts and the Errc -> exit code mapping.
+// The argument parser, the did-you-mean distance and the Errc -> exit code mapping (the help
+// texts, man page and completion are generated in cli_help.cpp).
 #include "cli.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "exit_codes.h"
-#include "vdisk/check.h"
-#include "vdisk/image.h"
 
 namespace vdconvert {
 namespace {
@@ -30,11 +30,25 @@ std::string command_names(std::span<const CommandSpec> table) {
   return out;
 }
 
-// The usage for a one-line error message: a multi-line usage (one line per subcommand, as
-// `iso` has) is replaced by a pointer to the command's help.
+// "; did you mean 'convert'?" when `word` is a likely typo of one of `candidates`, else "".
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
+  const std::string_view best = closest_match(word, candidates);
+  return best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best);
+}
+
+std::string unknown_command(std::string_view word, std::span<const CommandSpec> table) {
+  std::vector<std::string_view> names;
+  for (const auto& spec : table) names.push_back(spec.name);
+  const std::string hint = did_you_mean(word, names);
+  if (!hint.empty()) return fmt::format("unknown command '{}'{}", word, hint);
+  return fmt::format("unknown command '{}' (commands: {})", word, command_names(table));
+}
+
+// The usage for a one-line error message: a command with subcommands (one usage line each, as
+// `iso` has) points at the command's help instead.
 std::string usage_hint(const CommandSpec& spec) {
-  if (spec.usage.find('\n') == std::string_view::npos) return fmt::format("usage: {}", spec.usage);
-  return fmt::format("see 'vdconvert {} --help'", spec.name);
+  if (!spec.subcommands.empty()) return fmt::format("see 'vdconvert {} --help'", spec.name);
+  return fmt::format("usage: {}", usage_lines(spec).front());
 }
 
 const OptionSpec* find_option(const CommandSpec& spec, std::string_view name) {
@@ -43,52 +57,130 @@ const OptionSpec* find_option(const CommandSpec& spec, std::string_view name) {
   return nullptr;
 }
 
+std::string unknown_option(std::string_view name, const CommandSpec& spec) {
+  std::string hint;
+  if (name.starts_with("--")) {
+    std::vector<std::string_view> names;
+    for (const auto& opt : spec.options) names.push_back(opt.name);
+    hint = did_you_mean(name, names);
+  }
+  if (!hint.empty()) return fmt::format("unknown option '{}' for '{}'{}", name, spec.name, hint);
+  return fmt::format("unknown option '{}' for '{}' (see 'vdconvert {} --help')", name, spec.name,
+                     spec.name);
+}
+
+// The option as the user wrote it, for messages: "-j (--threads)" or "--threads".
+std::string shown_name(const OptionSpec& opt, std::string_view written) {
+  if (written == opt.name) return std::string(opt.name);
+  return fmt::format("{} ({})", written, opt.name);
+}
+
+class ArgParser {
+ public:
+  ArgParser(std::span<const std::string_view> args, const CommandSpec& spec, Command& cmd)
+      : args_(args), spec_(spec), cmd_(cmd) {}
+
+  Status run() {
+    bool options_done = false;
+    for (i_ = 0; i_ < args_.size(); ++i_) {
+      const std::string_view a = args_[i_];
+      if (options_done || a == "-" || !a.starts_with('-')) {
+        cmd_.operands.emplace_back(a);
+      } else if (a == "--") {
+        options_done = true;
+      } else if (a.starts_with("--")) {
+        VDISK_RETURN_IF_ERROR(long_option(a));
+      } else {
+        VDISK_RETURN_IF_ERROR(short_options(a));
+      }
+    }
+    return {};
+  }
+
+ private:
+  Status long_option(std::string_view a) {
+    std::string_view name = a;
+    std::optional<std::string_view> value;
+    if (const auto eq = a.find('='); eq != std::string_view::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+    }
+    const OptionSpec* opt = find_option(spec_, name);
+    if (!opt || opt->name != name) return invalid_argument(unknown_option(name, spec_));
+    return apply(*opt, name, value);
+  }
+
+  // "-l", "-lR", "-j4", "-qj", "-Oazure": flags, at most one value option at the end.
+  Status short_options(std::string_view a) {
+    for (std::size_t k = 1; k < a.size(); ++k) {
+      const std::string letter = {'-', a[k]};
+      const OptionSpec* opt = find_option(spec_, letter);
+      if (!opt || opt->alias != letter) {
+        if (a.size() == 2) return invalid_argument(unknown_option(letter, spec_));
+        return invalid_argument(
+            fmt::format("unknown option '{}' in '{}' for '{}' (see 'vdconvert {} --help')", letter,
+                        a, spec_.name, spec_.name));
+      }
+      if (!opt->metavar.empty()) {
+        std::optional<std::string_view> value;
+        if (k + 1 < a.size()) value = a.substr(k + 1);
+        return apply(*opt, letter, value);
+      }
+      VDISK_RETURN_IF_ERROR(apply(*opt, letter, std::nullopt));
+    }
+    return {};
+  }
+
+  // `value` is the attached value (`--x=V`, `-xV`), if any; a value option without one takes
+  // the next argument.
+  Status apply(const OptionSpec& opt, std::string_view written,
+               std::optional<std::string_view> value) {
+    if (opt.metavar.empty()) {
+      if (value) return invalid_argument(fmt::format("option '{}' takes no value", written));
+      return opt.apply(cmd_, {});
+    }
+    if (!value) {
+      if (i_ + 1 >= args_.size())
+        return invalid_argument(
+            fmt::format("option '{}' needs a value ({})", shown_name(opt, written), opt.metavar));
+      value = args_[++i_];
+    }
+    if (value->empty())
+      return invalid_argument(
+          fmt::format("option '{}' needs a non-empty value", shown_name(opt, written)));
+    if (std::find(seen_.begin(), seen_.end(), opt.name) != seen_.end())
+      return invalid_argument(fmt::format("option '{}' given more than once", opt.name));
+    seen_.push_back(opt.name);
+    return opt.apply(cmd_, *value);
+  }
+
+  std::span<const std::string_view> args_;
+  const CommandSpec& spec_;
+  Command& cmd_;
+  std::size_t i_ = 0;
+  std::vector<std::string_view> seen_;  // value options already given
+};
+
+Status check_subcommand(const CommandSpec& spec, const Command& cmd) {
+  if (spec.subcommands.empty() || cmd.operands.empty()) return {};
+  const std::string& sub = cmd.operands[0];
+  std::vector<std::string_view> names;
+  for (const auto& s : spec.subcommands) {
+    if (s.name == sub) return {};
+    names.push_back(s.name);
+  }
+  const std::string hint = did_you_mean(sub, names);
+  if (!hint.empty())
+    return invalid_argument(fmt::format("{}: unknown subcommand '{}'{}", spec.name, sub, hint));
+  return invalid_argument(fmt::format("{}: unknown subcommand '{}' (expected {})", spec.name, sub,
+                                      fmt::join(names, ", ")));
+}
+
 // Parses the arguments after the command name.
 Status parse_command_args(std::span<const std::string_view> args, const CommandSpec& spec,
                           Command& cmd) {
-  std::vector<std::string_view> seen;  // value options already given
-  bool options_done = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view a = args[i];
-    if (options_done || a == "-" || !a.starts_with('-')) {
-      cmd.operands.emplace_back(a);
-      continue;
-    }
-    if (a == "--") {
-      options_done = true;
-      continue;
-    }
-    std::string_view name = a;
-    std::string_view value;
-    bool inline_value = false;
-    if (a.starts_with("--")) {
-      if (const auto eq = a.find('='); eq != std::string_view::npos) {
-        name = a.substr(0, eq);
-        value = a.substr(eq + 1);
-        inline_value = true;
-      }
-    }
-    const OptionSpec* opt = find_option(spec, name);
-    if (!opt)
-      return invalid_argument(fmt::format(
-          "unknown option '{}' for '{}' (see 'vdconvert {} --help')", name, spec.name, spec.name));
-    if (opt->metavar.empty()) {
-      if (inline_value) return invalid_argument(fmt::format("option '{}' takes no value", name));
-    } else {
-      if (!inline_value) {
-        if (i + 1 >= args.size())
-          return invalid_argument(
-              fmt::format("option '{}' needs a value ({})", opt->name, opt->metavar));
-        value = args[++i];
-      }
-      if (value.empty())
-        return invalid_argument(fmt::format("option '{}' needs a non-empty value", opt->name));
-      if (std::find(seen.begin(), seen.end(), opt->name) != seen.end())
-        return invalid_argument(fmt::format("option '{}' given more than once", opt->name));
-      seen.push_back(opt->name);
-    }
-    VDISK_RETURN_IF_ERROR(opt->apply(cmd, value));
-  }
+  VDISK_RETURN_IF_ERROR(ArgParser(args, spec, cmd).run());
+  VDISK_RETURN_IF_ERROR(check_subcommand(spec, cmd));
 
   const auto required = static_cast<std::size_t>(
       std::count_if(spec.operands.begin(), spec.operands.end(),
@@ -105,6 +197,16 @@ Status parse_command_args(std::span<const std::string_view> args, const CommandS
           fmt::format("{}: {} is an empty string", spec.name, spec.operands[i]));
   if (spec.validate) VDISK_RETURN_IF_ERROR(spec.validate(cmd));
   return {};
+}
+
+// The hidden `vdconvert --generate man|bash-completion [FILE]` (the build runs it).
+Result<Command> parse_generate(std::span<const std::string_view> args) {
+  Command cmd;
+  if (args.size() < 2 || args.size() > 3 || (args[1] != "man" && args[1] != "bash-completion"))
+    return invalid_argument("usage: vdconvert --generate man|bash-completion [FILE]");
+  cmd.generate = std::string(args[1]);
+  if (args.size() == 3) cmd.generate_file = std::string(args[2]);
+  return cmd;
 }
 
 }  // namespace
@@ -129,9 +231,7 @@ Result<Command> parse_args(std::span<const std::string_view> args,
     if (first == "help" && args.size() == 2) {
       for (const auto& spec : table)
         if (spec.name == args[1]) cmd.spec = &spec;
-      if (!cmd.spec)
-        return invalid_argument(
-            fmt::format("unknown command '{}' (commands: {})", args[1], command_names(table)));
+      if (!cmd.spec) return invalid_argument(unknown_command(args[1], table));
     } else if (args.size() > 1) {
       return invalid_argument(fmt::format("unexpected argument '{}' after '{}'", args[1], first));
     }
@@ -143,15 +243,14 @@ Result<Command> parse_args(std::span<const std::string_view> args,
     cmd.version = true;
     return cmd;
   }
+  if (first == "--generate") return parse_generate(args);
   if (first.starts_with('-'))
     return invalid_argument(
         fmt::format("unknown option '{}'; a command comes first (try 'vdconvert --help')", first));
 
   for (const auto& spec : table)
     if (spec.name == first) cmd.spec = &spec;
-  if (!cmd.spec)
-    return invalid_argument(
-        fmt::format("unknown command '{}' (commands: {})", first, command_names(table)));
+  if (!cmd.spec) return invalid_argument(unknown_command(first, table));
 
   const auto rest = args.subspan(1);
   for (const auto a : rest) {
@@ -165,62 +264,40 @@ Result<Command> parse_args(std::span<const std::string_view> args,
   return cmd;
 }
 
-// The names the library knows, so the help never goes stale when a format is added.
-std::string known_names() {
-  return fmt::format("Input formats: {}\nOutput targets: {}\nCheck targets: {}\n",
-                     fmt::join(vdisk::input_formats(), ", "),
-                     fmt::join(vdisk::target_names(), ", "),
-                     fmt::join(vdisk::check_targets(), ", "));
-}
-
-std::string global_help(std::span<const CommandSpec> table) {
-  std::string out =
-      "Usage: vdconvert COMMAND [OPTIONS] ARGS...\n"
-      "       vdconvert --help | --version | COMMAND --help\n"
-      "\n"
-      "Convert, inspect and check virtual-disk images.\n"
-      "\n"
-      "Commands:\n";
-  for (const auto& spec : table) out += fmt::format("  {:<12}{}\n", spec.name, spec.summary);
-  out +=
-      "\n"
-      "Exit status:\n"
-      "  0    success\n"
-      "  1    usage error (bad arguments, DST exists without --force, SRC is DST, unknown target)\n"
-      "  2    corrupt or invalid input\n"
-      "  3    I/O error (read or write failed, file missing, no space left)\n"
-      "  4    the input uses an unsupported feature\n"
-      "  5    check found rule violations\n"
-      "  6    internal error\n"
-      "  130  interrupted (SIGINT or SIGTERM); no output is left behind\n"
-      "\n"
-      "\n" +
-      known_names() +
-      "\n"
-      "Environment:\n"
-      "  SOURCE_DATE_EPOCH  Unix time stored as the VHD footer timestamp instead of now,\n"
-      "                     for reproducible output.\n";
-  return out;
-}
-
-std::string command_help(const CommandSpec& spec) {
-  std::string out = fmt::format("Usage: {}\n\n{}\n", spec.usage, spec.summary);
-  if (!spec.options.empty()) {
-    out += "\nOptions:\n";
-    for (const auto& opt : spec.options) {
-      std::string left(opt.name);
-      if (!opt.alias.empty()) left = fmt::format("{}, {}", opt.alias, opt.name);
-      if (!opt.metavar.empty()) left += fmt::format(" {}", opt.metavar);
-      out += fmt::format("  {:<20}  {}\n", left, opt.help);
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  // d[i][j]: distance between a[0..i) and b[0..j), with adjacent transpositions.
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    out += fmt::format("  {:<20}  {}\n", "-h, --help", "show this help");
+  return d[a.size()][b.size()];
+}
+
+std::string_view closest_match(std::string_view word,
+                               std::span<const std::string_view> candidates) {
+  // Leading dashes carry no information: compare "forse" with "force".
+  const auto bare = [](std::string_view s) {
+    return s.substr(std::min(s.find_first_not_of('-'), s.size()));
+  };
+  const std::string_view w = bare(word);
+  // Up to 2 edits, or a third of the word for long words; 1 for words of 1-3 letters.
+  const std::size_t limit = w.size() <= 3 ? 1 : std::max<std::size_t>(2, w.size() / 3);
+  std::string_view best;
+  std::size_t best_d = limit + 1;
+  for (const auto c : candidates) {
+    const std::size_t d = edit_distance(w, bare(c));
+    if (d < best_d) {
+      best = c;
+      best_d = d;
+    }
   }
-  if (!spec.details.empty()) out += fmt::format("\n{}", spec.details);
-  out += "\n" + known_names();
-  out +=
-      "\nExit status: 0 ok, 1 usage, 2 corrupt input, 3 I/O error, 4 unsupported,\n"
-      "5 check failed, 6 internal error, 130 interrupted (see 'vdconvert --help').\n";
-  return out;
+  return best;
 }
 
 int exit_code_for(vdisk::Errc code) noexcept {

@@ -3,7 +3,8 @@
 // rule is unit-tested (tests/cli).
 //
 // Adding a command (say `vdconvert iso ...`) means one new cmd_iso.cpp with its handler and
-// its options, and one row in commands.cpp; the parser and the help text pick it up.
+// its options, and one row in commands.cpp; the parser, the usage lines, --help, the man page
+// and the bash completion (cli_help.cpp) are all generated from those tables.
 #ifndef VDCONVERT_CLI_H_
 #define VDCONVERT_CLI_H_
 
@@ -30,6 +31,8 @@ struct Command {
   const CommandSpec* spec = nullptr;  // nullptr: no command (global --help / --version)
   bool help = false;                  // print help (for spec, or the global help)
   bool version = false;               // print the version
+  std::string generate;               // hidden --generate man|bash-completion
+  std::string generate_file;          // ... written to this file ("" = stdout)
   std::string from;                   // --from FMT ("" = probe)
   std::string to;                     // --to TARGET
   std::string check_for;              // --for TARGET
@@ -44,6 +47,7 @@ struct Command {
   int level = -1;                     // --level N: gzip level for --to gcp (-1 = default)
   std::uint64_t stream_window_mib = 0;  // --stream-window MiB (0 = the library default)
   ProgressMode progress = ProgressMode::automatic;
+  bool quiet = false;                 // -q/--quiet: no notes, no summary line (every verb)
   bool dry_run = false;               // --dry-run (repair)
   bool delete_lines = false;          // --delete (repair)
   bool no_backup = false;             // --no-backup (repair, descriptor replace)
@@ -54,14 +58,29 @@ struct Command {
 };
 
 // An option a command accepts. `metavar` is empty for a flag; otherwise the option takes a
-// value, given as `--name VALUE` or `--name=VALUE`.
+// value, given as `--name VALUE` or `--name=VALUE`, or with the one-letter alias as `-x VALUE`
+// or `-xVALUE`. One-letter flags bundle (`-lR`); a bundle may end with one value option, which
+// takes the rest of the word or the next argument (`-qj4`, `-qj 4`).
 struct OptionSpec {
   std::string_view name;     // "--to"
-  std::string_view alias;    // "-q", or empty
-  std::string_view metavar;  // "FMT", or empty for a flag
+  std::string_view alias;    // "-O" (one letter), or empty
+  std::string_view metavar;  // "FMT", or empty for a flag; "FILE" completes file names
   std::string_view help;     // one line
   // Stores the option in `cmd`; an error is a usage error. `value` is empty for a flag.
   vdisk::Status (*apply)(Command& cmd, std::string_view value);
+  bool required = false;  // shown without brackets in the usage (the validator enforces it)
+  // The accepted values, for the help, the man page and the completion; may be null.
+  std::vector<std::string_view> (*choices)() = nullptr;
+};
+
+// A subcommand of a multi-action command (`iso ls`, `descriptor lint`): the first operand. Used
+// for its usage line, its did-you-mean and the completion; the command's validator enforces
+// the per-subcommand rules.
+struct SubcommandSpec {
+  std::string_view name;                       // "ls"
+  std::span<const std::string_view> operands;  // after the name: {"ISO", "[PATH]"}
+  std::span<const std::string_view> options;   // the option names it takes: {"--long"}
+  std::string_view summary;                    // one line
 };
 
 // What the command-line context hands a running command.
@@ -71,12 +90,12 @@ using Handler = int (*)(const Command& cmd, RunContext& ctx);
 struct CommandSpec {
   std::string_view name;     // "convert"
   std::string_view summary;  // one line for the global help
-  std::string_view usage;    // "vdconvert convert [OPTIONS] SRC DST"
   std::string_view details;  // further help text (may be empty)
   std::span<const OptionSpec> options;
   // Operand names: {"SRC", "DST"}; a name in brackets ("[DST]") is optional and only trailing
-  // operands may be optional.
+  // operands may be optional. With subcommands the first operand is the subcommand.
   std::span<const std::string_view> operands;
+  std::span<const SubcommandSpec> subcommands;  // empty for a single-action command
   // Cross-option rules checked after parsing (required options, conflicts); may be null.
   vdisk::Status (*validate)(const Command& cmd);
   Handler run;
@@ -88,10 +107,22 @@ struct CommandSpec {
 vdisk::Result<Command> parse_args(std::span<const std::string_view> args,
                                   std::span<const CommandSpec> table);
 
+// Generated from the tables (cli_help.cpp).
 // The global help: usage, the commands, exit codes and environment.
 std::string global_help(std::span<const CommandSpec> table);
 // The help for one command: usage, options, details.
 std::string command_help(const CommandSpec& spec);
+// The usage lines of a command: one per subcommand, or one; each a single unwrapped line
+// ("vdconvert convert [-f|--from FMT] -O|--to TARGET ... SRC DST").
+std::vector<std::string> usage_lines(const CommandSpec& spec);
+// The man page vdconvert.1 (roff) and the bash completion script.
+std::string man_page(std::span<const CommandSpec> table);
+std::string bash_completion(std::span<const CommandSpec> table);
+
+// Damerau-Levenshtein (optimal string alignment) distance, and the closest of `candidates`
+// to `word` when it is close enough to be a likely typo (else empty).
+std::size_t edit_distance(std::string_view a, std::string_view b);
+std::string_view closest_match(std::string_view word, std::span<const std::string_view> candidates);
 
 // Helpers for option `apply` functions and validators.
 vdisk::Result<unsigned> parse_thread_count(std::string_view text);

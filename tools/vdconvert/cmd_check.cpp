@@ -72,10 +72,11 @@ constexpr OptionSpec kOptions[] = {
     {"--for", "", "TARGET",
      "rule set: azure, gcp, vmdk, or a VMDK consumer mvmc, qemu, virtualbox, esxi (default: "
      "vmdk for a VMDK; required otherwise)",
-     apply_for},
+     apply_for, false, check_target_choices},
     {"--ignore-cid", "", "", "VMDK: report a parentCID mismatch as a warning, not a failure",
      apply_ignore_cid},
     {"--json", "", "", "print the report as JSON", apply_json},
+    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
 };
 constexpr std::string_view kOperands[] = {"FILE"};
 
@@ -85,7 +86,6 @@ const CommandSpec& check_command() {
   static const CommandSpec spec{
       "check",
       "re-read a written image and report every rule of a target (e.g. Azure)",
-      "vdconvert check [--for TARGET] [--ignore-cid] [--json] FILE",
       "Prints one 'PASS rule: detail', 'FAIL rule: detail' or 'WARN rule: detail' line per\n"
       "rule and a summary. Exits 0 when no rule fails (warnings allowed) and 5 when any fails.\n"
       "VMDK: --for vmdk checks the structure of the image and its snapshot chain and lists\n"
@@ -93,6 +93,7 @@ const CommandSpec& check_command() {
       "checks the same structure and fails on the lines that consumer rejects.\n",
       kOptions,
       kOperands,
+      {},
       validate,
       run,
   };

@@ -76,19 +76,6 @@ Status apply_stream_window(Command& cmd, std::string_view value) {
   cmd.stream_window_mib = mib;
   return {};
 }
-Status apply_progress(Command& cmd, std::string_view) {
-  if (cmd.progress == ProgressMode::never)
-    return invalid_argument("--progress and --quiet cannot be used together");
-  cmd.progress = ProgressMode::always;
-  return {};
-}
-Status apply_quiet(Command& cmd, std::string_view) {
-  if (cmd.progress == ProgressMode::always)
-    return invalid_argument("--progress and --quiet cannot be used together");
-  cmd.progress = ProgressMode::never;
-  return {};
-}
-
 Status validate(const Command& cmd) {
   if (cmd.to.empty())
     return invalid_argument(fmt::format("convert: --to is required (known: {})",
@@ -291,13 +278,13 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--from", "", "FMT", "input format (default: probe; see the list below)", apply_from},
-    {"--to", "", "TARGET", "output target (required; see the list below)", apply_to},
-    {"--force", "-f", "", "replace an existing DST", apply_force},
+    {"--from", "-f", "FMT", "input format (default: probe)", apply_from, false,
+     input_format_choices},
+    {"--to", "-O", "TARGET", "output target (required)", apply_to, true, target_choices},
+    {"--force", "", "", "replace an existing DST (no short form: -f is --from)", apply_force},
     {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
-    {"--level", "", "N", "gcp: gzip level 0..9 (default 6: fast engine; 9: smallest)",
-     apply_level},
+    {"--level", "", "N", "gcp: gzip level 0..9 (default 6: fast engine; 9: smallest)", apply_level},
     {"--no-sync", "", "", "do not fsync DST before renaming it into place (faster, less safe)",
      apply_no_sync},
     {"--keep-gpt", "", "", "azure/gcp: pad without moving a GPT's backup to the new end",
@@ -306,13 +293,12 @@ constexpr OptionSpec kOptions[] = {
      apply_detect_zeroes},
     {"--checksums", "", "", "print sha256 of the disk and sha256/md5/crc32c of DST",
      apply_checksums},
-    {"--checksums-file", "", "FILE", "write those checksums as JSON to FILE",
-     apply_checksums_file},
+    {"--checksums-file", "", "FILE", "write those checksums as JSON to FILE", apply_checksums_file},
     {"--stream-window", "", "MiB",
      "stdin VMDK into stdout/gcp/--checksums: reorder window for early grains (default 64)",
      apply_stream_window},
-    {"--progress", "", "", "show progress even when stderr is not a terminal", apply_progress},
-    {"--quiet", "-q", "", "no progress bar and no summary line", apply_quiet},
+    {"--progress", "-p", "", "show progress even when stderr is not a terminal", apply_progress},
+    {"--quiet", "-q", "", "no progress bar, no summary line and no notes", apply_quiet},
     {"--json", "", "", "print a JSON report on stdout (not with DST '-')", apply_json},
 };
 constexpr std::string_view kOperands[] = {"SRC", "DST"};
@@ -322,9 +308,7 @@ constexpr std::string_view kOperands[] = {"SRC", "DST"};
 const CommandSpec& convert_command() {
   static const CommandSpec spec{
       "convert",
-      "convert a disk image to raw, a fixed VHD or an Azure-ready VHD",
-      "vdconvert convert [--from FMT] --to TARGET [--force] [--threads N] [--level N] "
-      "[--stream-window MiB] [--ignore-cid] [--progress|--quiet] [--json] SRC DST",
+      "convert a disk image to raw, a fixed VHD, an Azure-ready VHD or a GCP tarball",
       "SRC '-' reads standard input (formats that can be streamed); DST '-' writes standard\n"
       "output (refused when stdout is a terminal). DST is written through a temporary file\n"
       "and renamed into place on success: on any failure or interruption no DST is left.\n"
@@ -337,6 +321,7 @@ const CommandSpec& convert_command() {
       "SOURCE_DATE_EPOCH, when set, is stored as the VHD footer timestamp.\n",
       kOptions,
       kOperands,
+      {},
       validate,
       run,
   };

@@ -152,13 +152,26 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--for", "", "CONSUMER", "lint: only problems of mvmc, qemu, virtualbox, esxi or all",
-     apply_consumer},
-    {"--force", "-f", "", "extract: replace an existing FILE", apply_force},
+    {"--for", "", "CONSUMER", "lint: only the problems of these consumer(s)", apply_consumer, false,
+     consumer_choices},
+    {"--force", "", "", "extract: replace an existing FILE", apply_force},
     {"--json", "", "", "lint: print the findings as JSON", apply_json},
     {"--no-backup", "", "", "replace: do not save the original descriptor first", apply_no_backup},
+    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
 };
 constexpr std::string_view kOperands[] = {"ACTION", "SRC", "[FILE]"};
+constexpr std::string_view kSrc[] = {"SRC"};
+constexpr std::string_view kSrcFile[] = {"SRC", "FILE"};
+constexpr std::string_view kShowOptions[] = {"--quiet"};
+constexpr std::string_view kLintOptions[] = {"--for", "--json", "--quiet"};
+constexpr std::string_view kExtractOptions[] = {"--force", "--quiet"};
+constexpr std::string_view kReplaceOptions[] = {"--no-backup", "--quiet"};
+constexpr SubcommandSpec kActions[] = {
+    {"show", kSrc, kShowOptions, "print the descriptor text"},
+    {"lint", kSrc, kLintOptions, "list each line a consumer refuses (exit 5 on errors)"},
+    {"extract", kSrcFile, kExtractOptions, "write the text to FILE ('-' = stdout)"},
+    {"replace", kSrcFile, kReplaceOptions, "write FILE's text back ('-' = stdin)"},
+};
 
 }  // namespace
 
@@ -166,8 +179,6 @@ const CommandSpec& descriptor_command() {
   static const CommandSpec spec{
       "descriptor",
       "show, lint, extract or replace a VMDK's descriptor text",
-      "vdconvert descriptor show SRC | lint [--for CONSUMER] [--json] SRC | extract [--force] SRC "
-      "FILE | replace SRC FILE",
       "show     print the descriptor text (embedded in a sparse/streamOptimized VMDK, or a\n"
       "         text descriptor file)\n"
       "lint     list each line MVMC, qemu, VirtualBox or ESXi refuses, with their error text;\n"
@@ -180,6 +191,7 @@ const CommandSpec& descriptor_command() {
       "         original saved to SRC.descriptor-backup first\n",
       kOptions,
       kOperands,
+      kActions,
       validate,
       run,
   };

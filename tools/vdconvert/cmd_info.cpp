@@ -60,9 +60,11 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--from", "", "FMT", "input format (default: probe)", apply_from},
+    {"--from", "-f", "FMT", "input format (default: probe)", apply_from, false,
+     input_format_choices},
     {"--json", "", "", "print JSON instead of text", apply_json},
     {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
+    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
 };
 constexpr std::string_view kOperands[] = {"SRC"};
 
@@ -72,11 +74,11 @@ const CommandSpec& info_command() {
   static const CommandSpec spec{
       "info",
       "show an image's format, virtual size and format-specific facts",
-      "vdconvert info [--from FMT] [--json] [--ignore-cid] SRC",
       "SRC '-' reads standard input; only the format and, when the header states it, the\n"
       "virtual size are shown for a stream.\n",
       kOptions,
       kOperands,
+      {},
       nullptr,
       run,
   };

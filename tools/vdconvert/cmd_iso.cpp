@@ -43,22 +43,21 @@ vdisk::Status apply_names(Command& cmd, std::string_view v) {
   return {};
 }
 
+std::vector<std::string_view> name_choices() { return {"rock-ridge", "joliet", "plain"}; }
+
 vdisk::Status validate(const Command& cmd) {
   const std::string& sub = cmd.operands[0];
   if (sub == "ls") {
     if (cmd.operands.size() > 3)
-      return vdisk::invalid_argument(fmt::format(
-          "iso ls: unexpected argument '{}' (usage: vdconvert iso ls [-l] [-R] [--json] ISO "
-          "[PATH])",
-          cmd.operands[3]));
+      return vdisk::invalid_argument(fmt::format("iso ls: unexpected argument '{}' (usage: {})",
+                                                 cmd.operands[3], usage_lines(iso_command())[0]));
     if (cmd.force) return vdisk::invalid_argument("iso ls: --force only applies to 'iso extract'");
     return {};
   }
   if (sub == "extract") {
     if (cmd.operands.size() != 4)
-      return vdisk::invalid_argument(
-          "iso extract: needs ISO PATH DEST (usage: vdconvert iso extract [--force] ISO PATH "
-          "DEST)");
+      return vdisk::invalid_argument(fmt::format("iso extract: needs ISO PATH DEST (usage: {})",
+                                                 usage_lines(iso_command())[1]));
     if (has_flag(cmd, "long") || has_flag(cmd, "recursive") || cmd.json)
       return vdisk::invalid_argument("iso extract: -l, -R and --json only apply to 'iso ls'");
     return {};
@@ -259,11 +258,11 @@ int run_extract(const Command& cmd, RunContext& ctx) {
   auto r = iso::extract(v, path, dest, opt);
   ctx.console.clear_status();
   if (!r.ok()) return report_failure(ctx, r.status());
-  ctx.console.line(fmt::format(
-      "vdconvert: extracted {} files ({} bytes), {} directories, {} symlinks{} to {}", r->files,
-      r->bytes, r->directories, r->symlinks,
-      r->skipped ? fmt::format(", skipped {} special files", r->skipped) : std::string(),
-      dest));
+  if (!cmd.quiet)
+    ctx.console.line(fmt::format(
+        "vdconvert: extracted {} files ({} bytes), {} directories, {} symlinks{} to {}", r->files,
+        r->bytes, r->directories, r->symlinks,
+        r->skipped ? fmt::format(", skipped {} special files", r->skipped) : std::string(), dest));
   return kExitOk;
 }
 
@@ -277,10 +276,19 @@ constexpr OptionSpec kOptions[] = {
     {"--recursive", "-R", "", "ls: list the whole tree below PATH", apply_recursive},
     {"--json", "", "", "ls: print a JSON array instead of text", apply_json},
     {"--force", "", "", "extract: replace existing files and symlinks", apply_force},
-    {"--names", "", "TREE", "rock-ridge, joliet or plain (default: the best present)",
-     apply_names},
+    {"--names", "", "TREE", "name tree (default: the best present)", apply_names, false,
+     name_choices},
+    {"--quiet", "-q", "", "extract: no summary line and no notes", apply_quiet},
 };
 constexpr std::string_view kOperands[] = {"ls|extract", "ISO", "[PATH]", "[DEST]"};
+constexpr std::string_view kLsOperands[] = {"ISO", "[PATH]"};
+constexpr std::string_view kExtractOperands[] = {"ISO", "PATH", "DEST"};
+constexpr std::string_view kLsOptions[] = {"--long", "--recursive", "--json", "--names", "--quiet"};
+constexpr std::string_view kExtractOptions[] = {"--force", "--names", "--quiet"};
+constexpr SubcommandSpec kSubcommands[] = {
+    {"ls", kLsOperands, kLsOptions, "list the directory PATH (default /) or the file PATH"},
+    {"extract", kExtractOperands, kExtractOptions, "extract PATH below DEST ('-' = stdout)"},
+};
 
 }  // namespace
 
@@ -288,8 +296,6 @@ const CommandSpec& iso_command() {
   static const CommandSpec spec{
       "iso",
       "list or safely extract the files of an ISO 9660 image",
-      "vdconvert iso ls [-l] [-R] [--json] [--names TREE] ISO [PATH]\n"
-      "       vdconvert iso extract [--force] [--names TREE] ISO PATH DEST",
       "ls lists the directory PATH (default /) or the file PATH; -R lists the whole tree.\n"
       "extract writes PATH below DEST: a directory's contents into DEST (created when\n"
       "missing), a file or symlink as DEST, or into DEST when DEST is a directory. Modes,\n"
@@ -299,6 +305,7 @@ const CommandSpec& iso_command() {
       "Names come from Rock Ridge, else Joliet, else plain ISO 9660 (see --names).\n",
       kOptions,
       kOperands,
+      kSubcommands,
       validate,
       run,
   };

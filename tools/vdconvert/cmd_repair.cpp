@@ -195,19 +195,20 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--for", "", "CONSUMER", "mvmc, qemu, virtualbox, esxi or all (required)", apply_consumer},
+    {"--for", "", "CONSUMER", "the consumer(s) to repair for (required)", apply_consumer, true,
+     consumer_choices},
     {"--dry-run", "-n", "", "print the planned edits, write nothing", apply_dry_run},
     {"--delete", "", "", "MVMC: delete unknown ddb lines instead of commenting them out",
      apply_delete},
     {"--keep", "", "KEYS", "MVMC: also keep these ddb keys (comma-separated)", apply_keep},
     {"--keep-only", "", "", "MVMC: keep only the --keep keys, not the default set",
      apply_keep_only},
-    {"--no-backup", "", "", "in place: do not save the original descriptor first",
-     apply_no_backup},
-    {"--force", "-f", "", "replace an existing DST", apply_force},
+    {"--no-backup", "", "", "in place: do not save the original descriptor first", apply_no_backup},
+    {"--force", "", "", "replace an existing DST", apply_force},
     {"--add-uuids", "", "", "VirtualBox: pre-add its ddb.uuid.* keys (fresh image uuid)",
      apply_add_uuids},
     {"--json", "", "", "print the plan and what was written as JSON", apply_json},
+    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
 };
 constexpr std::string_view kOperands[] = {"SRC", "[DST]"};
 
@@ -217,8 +218,6 @@ const CommandSpec& repair_command() {
   static const CommandSpec spec{
       "repair",
       "fix the VMDK descriptor lines MVMC, qemu, VirtualBox or ESXi refuse",
-      "vdconvert repair --for CONSUMER [--dry-run] [--delete] [--keep KEYS] [--no-backup] "
-      "[--add-uuids] [--json] SRC [DST]",
       "SRC is a monolithicSparse/streamOptimized VMDK (its embedded descriptor) or a text\n"
       "descriptor (monolithicFlat, twoGbMaxExtent*, vmfs). Without DST only the descriptor\n"
       "bytes of SRC change: the original area is first saved to SRC.descriptor-backup, then\n"
@@ -242,6 +241,7 @@ const CommandSpec& repair_command() {
       "cannot fix (they are listed).\n",
       kOptions,
       kOperands,
+      {},
       validate,
       run,
   };

@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "exit_codes.h"
+#include "vdisk/check.h"
 #include "vdisk/image.h"
 #include "vdisk/vmdk_repair.h"
 
@@ -41,6 +42,28 @@ vdisk::Status apply_from(Command& cmd, std::string_view value) {
 vdisk::Status apply_json(Command& cmd, std::string_view) {
   cmd.json = true;
   return {};
+}
+
+vdisk::Status apply_quiet(Command& cmd, std::string_view) {
+  if (cmd.progress == ProgressMode::always)
+    return vdisk::invalid_argument("--progress and --quiet cannot be used together");
+  cmd.progress = ProgressMode::never;
+  cmd.quiet = true;
+  return {};
+}
+
+vdisk::Status apply_progress(Command& cmd, std::string_view) {
+  if (cmd.progress == ProgressMode::never)
+    return vdisk::invalid_argument("--progress and --quiet cannot be used together");
+  cmd.progress = ProgressMode::always;
+  return {};
+}
+
+std::vector<std::string_view> input_format_choices() { return vdisk::input_formats(); }
+std::vector<std::string_view> target_choices() { return vdisk::target_names(); }
+std::vector<std::string_view> check_target_choices() { return vdisk::check_targets(); }
+std::vector<std::string_view> consumer_choices() {
+  return {"mvmc", "qemu", "virtualbox", "esxi", "all"};
 }
 
 vdisk::Status apply_force(Command& cmd, std::string_view) {

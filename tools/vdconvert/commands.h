@@ -6,6 +6,7 @@
 #include <span>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "cli.h"
 #include "console.h"
@@ -43,6 +44,17 @@ int report_failure(RunContext& ctx, const vdisk::Status& status);
 // Option helpers shared by several commands.
 vdisk::Status apply_from(Command& cmd, std::string_view value);
 vdisk::Status apply_json(Command& cmd, std::string_view value);
+// -q/--quiet (every command): no notes (warnings and errors stay), no progress, no summary;
+// -p/--progress (convert): a progress bar even when stderr is not a terminal.
+vdisk::Status apply_quiet(Command& cmd, std::string_view value);
+vdisk::Status apply_progress(Command& cmd, std::string_view value);
+inline constexpr std::string_view kQuietHelp = "print no notes (warnings and errors still show)";
+// The values of --from, --to, --for (check) and --for (repair, descriptor), for
+// OptionSpec::choices.
+std::vector<std::string_view> input_format_choices();
+std::vector<std::string_view> target_choices();
+std::vector<std::string_view> check_target_choices();
+std::vector<std::string_view> consumer_choices();
 // --force, --no-backup, and --for CONSUMER (mvmc, qemu, virtualbox, esxi, all) of repair and
 // descriptor.
 vdisk::Status apply_force(Command& cmd, std::string_view value);

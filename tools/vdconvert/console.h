@@ -25,7 +25,13 @@ class Console {
   void warning(std::string_view message) {
     line(std::string("vdconvert: warning: ").append(message));
   }
-  void note(std::string_view message) { line(std::string("vdconvert: note: ").append(message)); }
+  // Notes are dropped after set_quiet(true) (-q, every command); warnings and errors never are.
+  void note(std::string_view message) {
+    if (!quiet_) line(std::string("vdconvert: note: ").append(message));
+  }
+  // Call before any thread may print.
+  void set_quiet(bool quiet) { quiet_ = quiet; }
+  bool quiet() const { return quiet_; }
   // Writes `text` and a newline, erasing the status line first. Thread-safe.
   void line(std::string_view text);
   // Replaces the status line (terminal) or prints it as a line (otherwise). Thread-safe.
@@ -42,6 +48,7 @@ class Console {
   std::mutex mu_;
   bool terminal_;
   bool status_shown_ = false;
+  bool quiet_ = false;
 };
 
 }  // namespace vdconvert

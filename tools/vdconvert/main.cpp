@@ -6,6 +6,7 @@
 #include <exception>
 #include <new>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,18 @@ int print_stdout(std::string_view text) {
   return vdconvert::kExitOk;
 }
 
+// The hidden `--generate man|bash-completion [FILE]`: the build writes vdconvert.1 and the
+// completion script with it.
+int generate(const vdconvert::Command& cmd, std::span<const vdconvert::CommandSpec> table) {
+  const std::string text =
+      cmd.generate == "man" ? vdconvert::man_page(table) : vdconvert::bash_completion(table);
+  if (cmd.generate_file.empty()) return print_stdout(text);
+  std::FILE* f = std::fopen(cmd.generate_file.c_str(), "wb");
+  if (!f) return vdconvert::kExitIo;
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  return std::fclose(f) == 0 && ok ? vdconvert::kExitOk : vdconvert::kExitIo;
+}
+
 int run_main(int argc, char** argv, vdconvert::Console& console) {
   using namespace vdconvert;
   const std::vector<std::string_view> args(argv + 1, argv + argc);
@@ -35,9 +48,11 @@ int run_main(int argc, char** argv, vdconvert::Console& console) {
     return kExitUsage;
   }
   const Command& cmd = *parsed;
+  if (!cmd.generate.empty()) return generate(cmd, table);
   if (cmd.version) return print_stdout(std::string("vdconvert ") + vdisk::version() + "\n");
   if (cmd.help) return print_stdout(cmd.spec ? command_help(*cmd.spec) : global_help(table));
 
+  console.set_quiet(cmd.quiet);
   // Only now may threads start: they inherit the blocked signal mask set in main().
   SignalWatcher signals(console);
   std::optional<std::string> epoch;
