@@ -36,6 +36,10 @@ Status apply_no_sync(Command& cmd, std::string_view) {
   cmd.no_sync = true;
   return {};
 }
+Status apply_force_name(Command& cmd, std::string_view) {
+  cmd.flags.emplace_back("force-name");
+  return {};
+}
 Status apply_keep_gpt(Command& cmd, std::string_view) {
   cmd.keep_gpt = true;
   return {};
@@ -210,6 +214,7 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.open.stream_window_bytes = cmd.stream_window_mib << 20;
   if (cmd.level >= 0) opt.output.gzip_level = cmd.level;
   opt.overwrite = cmd.force;
+  opt.any_output_name = flag_set(cmd, "force-name");
   opt.sync = !cmd.no_sync;
   opt.output.keep_gpt = cmd.keep_gpt;
   opt.output.detect_zeroes = cmd.detect_zeroes;
@@ -282,6 +287,8 @@ constexpr OptionSpec kOptions[] = {
      input_format_choices},
     {"--to", "-O", "TARGET", "output target (required)", apply_to, true, target_choices},
     {"--force", "", "", "replace an existing DST (no short form: -f is --from)", apply_force},
+    {"--force-name", "", "", "gcp: write DST even if its name does not end in .tar.gz",
+     apply_force_name},
     {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
     {"--level", "", "N", "gcp: gzip level 0..9 (default 6: fast engine; 9: smallest)", apply_level},
