@@ -99,7 +99,7 @@ struct Report {
 
 int finish(const Command& cmd, RunContext& ctx, Report& r, std::size_t errors) {
   r.json.add("errors_remaining", static_cast<std::uint64_t>(errors));
-  if (const int rc = out(ctx, cmd.json ? r.json.to_json() + "\n" : r.text); rc != kExitOk)
+  if (const int rc = out(ctx, cmd.json ? vdisk::json_document(r.json) : r.text); rc != kExitOk)
     return rc;
   return errors ? kExitCheckFailed : kExitOk;
 }
@@ -126,7 +126,7 @@ int run(const Command& cmd, RunContext& ctx) {
   const std::string target = cmd.check_for;
   const std::string* dst = cmd.operands.size() == 2 ? &cmd.operands[1] : nullptr;
   Report r;
-  r.json.add("path", utf8_or_replacement(src));
+  r.json.add("path", src);
   r.json.add("for", target);
   add_consumers_json(r.json, "consumers", opt.consumers);
   add_area_json(r.json, *area);
@@ -156,7 +156,7 @@ int run(const Command& cmd, RunContext& ctx) {
       auto st = vm::write_descriptor_copy(src, *area, area->text(), *dst, cmd.force, !cmd.no_sync);
       if (!st.ok()) return report_failure(ctx, st);
       written = true;
-      r.json.add("destination", utf8_or_replacement(*dst));
+      r.json.add("destination", *dst);
     }
     r.json.add("written", written);
     r.json.add("backup", "");
@@ -177,7 +177,7 @@ int run(const Command& cmd, RunContext& ctx) {
     r.text += fmt::format("{}: {} edit(s) for {} written to the copy {} ({})\n", src,
                           plan->edits.size(), target, *dst, size_note);
     r.json.add("written", true);
-    r.json.add("destination", utf8_or_replacement(*dst));
+    r.json.add("destination", *dst);
     r.json.add("backup", "");
   } else {
     vm::WriteDescriptorOptions wo;
@@ -189,7 +189,7 @@ int run(const Command& cmd, RunContext& ctx) {
     r.text += backup->empty() ? std::string("; no backup kept\n")
                               : fmt::format("; original descriptor saved to {}\n", backup->string());
     r.json.add("written", true);
-    r.json.add("backup", utf8_or_replacement(backup->string()));
+    r.json.add("backup", backup->string());
   }
   return finish(cmd, ctx, r, errors);
 }
