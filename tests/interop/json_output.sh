@@ -73,6 +73,8 @@ check_json info info-flat.json 'd["ddb"]["ddb.comment"] == "caf\ufffd"' \
 expect_eq "$(rc_of "$VDCONVERT" check --json "$name")" 0 "check (vmdk) of $name"
 check_json check out.json 'd["path"] == "fl\ufffdat.vmdk"' 'd["target"] == "vmdk"'
 cp out.json check-flat.json
+expect_eq "$(rc_of "$VDCONVERT" descriptor lint --for qemu --json "$name")" 0 "lint --for qemu"
+check_json lint out.json 'd["findings"] == [] and d["clean"]' 'd["path"] == "fl\ufffdat.vmdk"'
 
 # --- a monolithicSparse whose embedded descriptor gets the same line ------------------------
 qemu-img create -q -f vmdk -o subformat=monolithicSparse sparse.vmdk 3M

@@ -56,6 +56,7 @@ int lint(const Command& cmd, RunContext& ctx, const std::string& src, const vm::
   json.add("path", src);
   add_consumers_json(json, "consumers", mask);
   add_area_json(json, area);
+  json.add_list("findings");
   std::size_t errors = 0, shown = 0;
   for (const auto& f : *findings) {
     if (!(f.consumers & mask)) continue;

@@ -135,6 +135,7 @@ int run(const Command& cmd, RunContext& ctx) {
   r.json.add("text_bytes_after", static_cast<std::uint64_t>(plan->text.size()));
   r.json.add("edit_count", static_cast<std::uint64_t>(plan->edits.size()));
   r.text = describe_area(src, *area);
+  r.json.add_list("edits");
   for (const auto& e : plan->edits) {
     r.text += render_edit(e);
     add_edit_json(r.json.add_list_item("edits"), e);
@@ -143,6 +144,7 @@ int run(const Command& cmd, RunContext& ctx) {
       std::count_if(plan->remaining.begin(), plan->remaining.end(), [](const vm::LintFinding& f) {
         return f.severity == vm::LintSeverity::error;
       }));
+  r.json.add_list("remaining");
   for (const auto& f : plan->remaining) {
     r.text += "remains: " + render_finding(f);
     add_finding_json(r.json.add_list_item("remaining"), f);
