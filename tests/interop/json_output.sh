@@ -129,6 +129,16 @@ check_json checksums "sums$(printf '\xff').json" 'set(d) == {"schema_version", "
   fail "convert vmdk --json"
 check_json convert convert-vmdk.json 'd["diagnostics"] == []' 'd["source"]["format"] == "vmdk"'
 
+"$VDCONVERT" convert --to gcp -q --json "in$(printf '\xff').raw" out.tar.gz > convert-gcp.json ||
+  fail "convert --to gcp --json"
+check_json convert convert-gcp.json \
+  'any(x["level"] == "note" and "gcp: virtual size padded" in x["message"] for x in d["diagnostics"])'
+expect_eq "$(rc_of "$VDCONVERT" check --for gcp --json out.tar.gz)" 0 "check --for gcp exit"
+check_json check out.json 'd["passed"]' 'any(r["rule"] == "gcp.single_member" for r in d["rules"])'
+qemu-img create -q -f vmdk -o subformat=streamOptimized stream.vmdk 3M
+"$VDCONVERT" info --json - < stream.vmdk > info-stdin.json || fail "info --json -"
+check_json info info-stdin.json 'd["stream"] is True' 'd["diagnostics"] == []'
+
 # --- VHD footer timestamp, check --for azure (passing and failing) -------------------------
 SOURCE_DATE_EPOCH=1796157677 "$VDCONVERT" convert --to azure -q --force "in$(printf '\xff').raw" az.vhd
 "$VDCONVERT" info --json az.vhd > info-vhd.json
