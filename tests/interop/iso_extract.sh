@@ -44,7 +44,9 @@ def ours(vd, iso):
     out = subprocess.run([vd, "iso", "ls", "-R", "--json", iso], check=True,
                          capture_output=True).stdout
     rows = {}
-    for e in json.loads(out):
+    doc = json.loads(out)
+    assert doc["schema_version"] == 1, doc.get("schema_version")
+    for e in doc["entries"]:
         rows["/" + e["path"]] = e
     return rows
 
@@ -163,7 +165,7 @@ expect_eq "$(sha "vd-xorriso-rrj.iso/$long")" "$(sha "src/$long")" "200-characte
 
 # A -l line looks like ls -l.
 line=$("$VDCONVERT" iso ls -l xorriso-rrj.iso / | grep ' rel-link -> ')
-[[ "$line" =~ ^lrwxrwxrwx\ +1\ +0\ +0\ +5\ 2024-05-06\ 07:08\ rel-link\ -\>\ d1/d2$ ]] ||
+[[ "$line" =~ ^lrwxrwxrwx\ +1\ +0\ +0\ +5\ 2024-05-06T07:08:09Z\ rel-link\ -\>\ d1/d2$ ]] ||
   fail "unexpected ls -l line: $line"
 echo "ok: ls -l line: $line"
 "$VDCONVERT" iso ls xorriso-rrj.iso /d1/d2 > ls.txt

@@ -55,7 +55,7 @@ grep -q "MVMC says: The entry 4 is not a supported disk database entry for the d
   || fail "check: MVMC's message not quoted"
 rc=$(rc_of "$VDCONVERT" check --for mvmc --json vm.vmdk)
 expect_eq "$rc" 5 "VMware-style descriptor: check --for mvmc exit"
-expect_eq "$(json_get out.txt '[(r["facts"]["line"], r["facts"]["key"], r["facts"]["message"]) for r in d["rules"] if r["severity"] == "error" and not r["passed"]]')" \
+expect_eq "$(json_get out.txt '[(r["facts"]["line"], r["facts"]["key"], r["facts"]["message"]) for r in d["rules"] if not r["passed"] and r["severity"] == "error"]')" \
   "[($line, 'ddb.toolsInstallType', 'The entry 4 is not a supported disk database entry for the descriptor')]" \
   "check --for mvmc --json: the failing item"
 for target in qemu virtualbox esxi; do

@@ -62,7 +62,7 @@ int run(const Command& cmd, RunContext& ctx) {
   auto report = vdisk::check_image(cmd.operands[0], target, options);
   if (!report.ok()) return report_failure(ctx, report.status());
   const std::string text =
-      cmd.json ? report->to_properties().to_json() + "\n" : render_text(*report);
+      cmd.json ? vdisk::json_document(report->to_properties()) : render_text(*report);
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
     return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
   return report->passed() ? kExitOk : kExitCheckFailed;

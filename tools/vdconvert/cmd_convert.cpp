@@ -8,6 +8,8 @@
 #include <charconv>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <vector>
 
 #include "commands.h"
 #include "exit_codes.h"
@@ -131,20 +133,6 @@ std::string summary_line(const Command& cmd, const vdisk::ConvertReport& r, doub
       format_rate(rate));
 }
 
-void add_checksums(vdisk::Properties& p, const Command& cmd, const vdisk::Checksums& c) {
-  auto& d = p.add_object("disk");
-  d.add("bytes", c.disk_bytes);
-  d.add("sha256", c.disk_sha256);
-  auto& a = p.add_object("artifact");
-  a.add("path", cmd.operands[1]);
-  a.add("bytes", c.artifact_bytes);
-  a.add("sha256", c.artifact_sha256);
-  a.add("md5", c.artifact_md5);
-  a.add("md5_base64", c.artifact_md5_base64);
-  a.add("crc32c", fmt::format("{:08x}", c.artifact_crc32c));
-  a.add("crc32c_base64", c.artifact_crc32c_base64);
-}
-
 std::string checksum_lines(const Command& cmd, const vdisk::Checksums& c) {
   const std::string dst = cmd.operands[1] == "-" ? "<stdout>" : cmd.operands[1];
   return fmt::format(
@@ -152,43 +140,6 @@ std::string checksum_lines(const Command& cmd, const vdisk::Checksums& c) {
       "crc32c ({}): {:08x} (base64 {})\n",
       c.disk_bytes, c.disk_sha256, dst, c.artifact_sha256, dst, c.artifact_md5,
       c.artifact_md5_base64, dst, c.artifact_crc32c, c.artifact_crc32c_base64);
-}
-
-std::string json_report(const Command& cmd, const vdisk::ConvertReport& r, double seconds) {
-  vdisk::Properties p;
-  auto& s = p.add_object("source");
-  s.add("path", cmd.operands[0]);
-  s.add("format", r.source_format);
-  s.add("virtual_size", r.source_size);
-  auto& o = p.add_object("output");
-  o.add("path", cmd.operands[1]);
-  o.add("target", cmd.to);
-  o.add("virtual_size", r.output_size);
-  o.add("bytes", r.output_bytes);
-  auto& st = p.add_object("stats");
-  st.add("virtual_bytes", r.stats.virtual_bytes);
-  st.add("read_bytes", r.stats.read_bytes);
-  st.add("data_bytes", r.stats.data_bytes);
-  st.add("zero_bytes", r.stats.zero_bytes);
-  st.add("peak_buffers", std::uint64_t{r.stats.peak_buffers});
-  st.add("buffer_bytes", std::uint64_t{r.stats.buffer_bytes});
-  st.add("milliseconds", static_cast<std::uint64_t>(seconds * 1000.0));
-  auto& g = p.add_object("gpt");
-  g.add("action", vdisk::gpt_action_name(r.gpt.action));
-  if (r.gpt.action == vdisk::GptReport::Action::relocated) {
-    g.add("lba_size", r.gpt.lba_size);
-    g.add("old_backup_lba", r.gpt.old_backup_lba);
-    g.add("new_backup_lba", r.gpt.new_backup_lba);
-    g.add("partitions", r.gpt.partitions);
-  }
-  if (!r.gpt.message.empty()) g.add("message", r.gpt.message);
-  if (cmd.detect_zeroes) {
-    auto& z = p.add_object("zero_scan");
-    z.add("read_bytes", r.zero_scan_read_bytes);
-    z.add("data_bytes", r.zero_scan_data_bytes);
-  }
-  if (r.checksums) add_checksums(p.add_object("checksums"), cmd, *r.checksums);
-  return p.to_json() + "\n";
 }
 
 int run(const Command& cmd, RunContext& ctx) {
@@ -209,7 +160,15 @@ int run(const Command& cmd, RunContext& ctx) {
   }
   opt.open.format = cmd.from;
   opt.open.ignore_parent_identity = flag_set(cmd, "ignore-cid");
-  opt.open.on_diagnostic = ctx.console.diagnostic_fn();
+  // Diagnostics go to stderr as they come and into the --json report's "diagnostics".
+  std::mutex diagnostics_mu;
+  std::vector<vdisk::Diagnostic> diagnostics;
+  opt.open.on_diagnostic = [print = ctx.console.diagnostic_fn(), &diagnostics_mu,
+                            &diagnostics](const vdisk::Diagnostic& d) {
+    print(d);
+    const std::lock_guard lock(diagnostics_mu);
+    diagnostics.push_back(d);
+  };
   opt.pipeline.threads = cmd.threads;
   opt.open.stream_window_bytes = cmd.stream_window_mib << 20;
   if (cmd.level >= 0) opt.output.gzip_level = cmd.level;
@@ -257,9 +216,8 @@ int run(const Command& cmd, RunContext& ctx) {
   }
   if (cmd.progress != ProgressMode::never) ctx.console.line(summary_line(cmd, *result, seconds));
   if (result->checksums && !cmd.checksums_file.empty()) {
-    vdisk::Properties p;
-    add_checksums(p, cmd, *result->checksums);
-    const std::string text = p.to_json() + "\n";
+    const std::string text =
+        vdisk::json_document(vdisk::to_properties(*result->checksums, cmd.operands[1]));
     vdisk::FileSinkOptions fo;
     fo.overwrite = cmd.force;
     fo.sync = !cmd.no_sync;
@@ -275,7 +233,17 @@ int run(const Command& cmd, RunContext& ctx) {
       return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
   }
   if (cmd.json) {
-    const std::string text = json_report(cmd, *result, seconds);
+    vdisk::ConvertReportContext rc;
+    rc.source_path = src;
+    rc.output_path = dst;
+    rc.target = cmd.to;
+    rc.milliseconds = static_cast<std::uint64_t>(seconds * 1000.0);
+    rc.zero_scan = cmd.detect_zeroes;
+    {
+      const std::lock_guard lock(diagnostics_mu);
+      rc.diagnostics = diagnostics;
+    }
+    const std::string text = vdisk::json_document(vdisk::to_properties(*result, rc));
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
       return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
   }

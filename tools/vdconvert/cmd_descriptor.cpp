@@ -53,9 +53,10 @@ int lint(const Command& cmd, RunContext& ctx, const std::string& src, const vm::
   const unsigned mask = cmd.check_for.empty() ? vm::kAllConsumers : *vm::parse_consumer(cmd.check_for);
   std::string text = describe_area(src, area);
   vdisk::Properties json;
-  json.add("path", utf8_or_replacement(src));
+  json.add("path", src);
   add_consumers_json(json, "consumers", mask);
   add_area_json(json, area);
+  json.add_list("findings");
   std::size_t errors = 0, shown = 0;
   for (const auto& f : *findings) {
     if (!(f.consumers & mask)) continue;
@@ -69,7 +70,8 @@ int lint(const Command& cmd, RunContext& ctx, const std::string& src, const vm::
   json.add("problems", static_cast<std::uint64_t>(shown));
   json.add("errors", static_cast<std::uint64_t>(errors));
   json.add("clean", shown == 0);
-  if (const int rc = out(ctx, cmd.json ? json.to_json() + "\n" : text); rc != kExitOk) return rc;
+  if (const int rc = out(ctx, cmd.json ? vdisk::json_document(json) : text); rc != kExitOk)
+    return rc;
   return errors ? kExitCheckFailed : kExitOk;
 }
 

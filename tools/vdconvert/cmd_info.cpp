@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <mutex>
+#include <vector>
 
 #include "commands.h"
 #include "exit_codes.h"
@@ -38,7 +40,15 @@ int run(const Command& cmd, RunContext& ctx) {
   vdisk::OpenOptions opt;
   opt.format = cmd.from;
   opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
-  opt.on_diagnostic = ctx.console.diagnostic_fn();
+  // Diagnostics go to stderr as they come and into the JSON's "diagnostics".
+  std::mutex diagnostics_mu;
+  std::vector<vdisk::Diagnostic> diagnostics;
+  opt.on_diagnostic = [print = ctx.console.diagnostic_fn(), &diagnostics_mu,
+                       &diagnostics](const vdisk::Diagnostic& d) {
+    print(d);
+    const std::lock_guard lock(diagnostics_mu);
+    diagnostics.push_back(d);
+  };
 
   vdisk::Properties props;
   if (src == "-" && ctx.stdin_is_terminal)
@@ -56,7 +66,10 @@ int run(const Command& cmd, RunContext& ctx) {
     if (!source.ok()) return unreadable(cmd, ctx, source.status());
     props = vdisk::describe(**source);
   }
-  return print(ctx, cmd.json ? props.to_json() + "\n" : props.to_text());
+  if (!cmd.json) return print(ctx, props.to_text());
+  const std::lock_guard lock(diagnostics_mu);
+  vdisk::add_diagnostics(props, "diagnostics", diagnostics);
+  return print(ctx, vdisk::json_document(props));
 }
 
 constexpr OptionSpec kOptions[] = {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <ctime>
 
 #include "commands.h"
 #include "exit_codes.h"
@@ -82,56 +81,6 @@ std::string shown(std::string_view s) {
   return out;
 }
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  return n;
-}
-
-// A JSON string; bytes that are not UTF-8 (Rock Ridge names are raw bytes) become U+FFFD.
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = utf8_len(s, i);
-    if (n == 0) {
-      out += "\\ufffd";
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      out.append(s.substr(i, n));
-      i += n;
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(s[i++]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f)
-          out += fmt::format("\\u{:04x}", c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string utc_time(std::int64_t t) {
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  if (!gmtime_r(&tt, &tm)) return "?";
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
-}
-
 std::uint64_t shown_size(const iso::Entry& e) {
   return e.type == iso::EntryType::file ? e.size
          : e.type == iso::EntryType::symlink ? e.symlink_target.size()
@@ -140,25 +89,30 @@ std::uint64_t shown_size(const iso::Entry& e) {
 }
 
 std::string long_line(const std::string& path, const iso::Entry& e) {
-  std::string line = fmt::format("{} {:>3} {:>5} {:>5} {:>12} {} {}", iso::mode_string(e.mode),
-                                 e.nlink, e.uid, e.gid, shown_size(e), utc_time(e.mtime),
-                                 shown(path));
+  std::string line =
+      fmt::format("{} {:>3} {:>5} {:>5} {:>12} {} {}", iso::mode_string(e.mode), e.nlink, e.uid,
+                  e.gid, shown_size(e), vdisk::format_time_utc(e.mtime), shown(path));
   if (e.type == iso::EntryType::symlink) line += " -> " + shown(e.symlink_target);
   return line;
 }
 
-std::string json_entry(const std::string& path, const iso::Entry& e) {
-  std::string out = fmt::format(
-      "{{\"path\":{},\"name\":{},\"type\":\"{}\",\"size\":{},\"mode\":\"{:o}\",\"mode_string\":"
-      "\"{}\",\"nlink\":{},\"uid\":{},\"gid\":{},\"mtime\":{}",
-      json_string(path), json_string(e.name), iso::entry_type_name(e.type),
-      e.type == iso::EntryType::file ? e.size : 0, e.mode & 07777, iso::mode_string(e.mode),
-      e.nlink, e.uid, e.gid, e.mtime);
-  if (e.type == iso::EntryType::symlink) out += ",\"target\":" + json_string(e.symlink_target);
-  if (e.zisofs) out += ",\"zisofs\":true";
-  if (e.hidden) out += ",\"hidden\":true";
-  if (e.extents.size() > 1) out += fmt::format(",\"extents\":{}", e.extents.size());
-  return out + "}";
+// One entry of `iso ls --json` (docs/json.md); names are raw bytes, which to_json makes valid
+// UTF-8.
+void add_json_entry(vdisk::Properties& p, const std::string& path, const iso::Entry& e) {
+  p.add("path", path);
+  p.add("name", e.name);
+  p.add("type", iso::entry_type_name(e.type));
+  p.add("size", e.type == iso::EntryType::file ? e.size : 0);
+  p.add("mode", fmt::format("{:o}", e.mode & 07777));
+  p.add("mode_string", iso::mode_string(e.mode));
+  p.add("nlink", std::uint64_t{e.nlink});
+  p.add("uid", std::uint64_t{e.uid});
+  p.add("gid", std::uint64_t{e.gid});
+  p.add("mtime", vdisk::format_time_utc(e.mtime));
+  if (e.type == iso::EntryType::symlink) p.add("target", e.symlink_target);
+  if (e.zisofs) p.add("zisofs", true);
+  if (e.hidden) p.add("hidden", true);
+  if (e.extents.size() > 1) p.add("extents", std::uint64_t{e.extents.size()});
 }
 
 int report_failure_or_ok(RunContext& ctx, const vdisk::Status& s) {
@@ -212,10 +166,11 @@ int run_ls(const Command& cmd, RunContext& ctx) {
 
   std::string out;
   if (cmd.json) {
-    out = "[";
-    for (std::size_t i = 0; i < rows.size(); ++i)
-      out += (i ? ",\n " : "") + json_entry(rows[i].first, rows[i].second);
-    out += "]\n";
+    vdisk::Properties doc;
+    doc.add("path", path);
+    doc.add_list("entries");
+    for (const auto& [p, e] : rows) add_json_entry(doc.add_list_item("entries"), p, e);
+    out = vdisk::json_document(doc);
   } else {
     for (const auto& [p, e] : rows) out += (lng ? long_line(p, e) : shown(p)) + "\n";
   }

@@ -99,7 +99,7 @@ struct Report {
 
 int finish(const Command& cmd, RunContext& ctx, Report& r, std::size_t errors) {
   r.json.add("errors_remaining", static_cast<std::uint64_t>(errors));
-  if (const int rc = out(ctx, cmd.json ? r.json.to_json() + "\n" : r.text); rc != kExitOk)
+  if (const int rc = out(ctx, cmd.json ? vdisk::json_document(r.json) : r.text); rc != kExitOk)
     return rc;
   return errors ? kExitCheckFailed : kExitOk;
 }
@@ -126,7 +126,7 @@ int run(const Command& cmd, RunContext& ctx) {
   const std::string target = cmd.check_for;
   const std::string* dst = cmd.operands.size() == 2 ? &cmd.operands[1] : nullptr;
   Report r;
-  r.json.add("path", utf8_or_replacement(src));
+  r.json.add("path", src);
   r.json.add("for", target);
   add_consumers_json(r.json, "consumers", opt.consumers);
   add_area_json(r.json, *area);
@@ -135,6 +135,7 @@ int run(const Command& cmd, RunContext& ctx) {
   r.json.add("text_bytes_after", static_cast<std::uint64_t>(plan->text.size()));
   r.json.add("edit_count", static_cast<std::uint64_t>(plan->edits.size()));
   r.text = describe_area(src, *area);
+  r.json.add_list("edits");
   for (const auto& e : plan->edits) {
     r.text += render_edit(e);
     add_edit_json(r.json.add_list_item("edits"), e);
@@ -143,6 +144,7 @@ int run(const Command& cmd, RunContext& ctx) {
       std::count_if(plan->remaining.begin(), plan->remaining.end(), [](const vm::LintFinding& f) {
         return f.severity == vm::LintSeverity::error;
       }));
+  r.json.add_list("remaining");
   for (const auto& f : plan->remaining) {
     r.text += "remains: " + render_finding(f);
     add_finding_json(r.json.add_list_item("remaining"), f);
@@ -156,7 +158,7 @@ int run(const Command& cmd, RunContext& ctx) {
       auto st = vm::write_descriptor_copy(src, *area, area->text(), *dst, cmd.force, !cmd.no_sync);
       if (!st.ok()) return report_failure(ctx, st);
       written = true;
-      r.json.add("destination", utf8_or_replacement(*dst));
+      r.json.add("destination", *dst);
     }
     r.json.add("written", written);
     r.json.add("backup", "");
@@ -177,7 +179,7 @@ int run(const Command& cmd, RunContext& ctx) {
     r.text += fmt::format("{}: {} edit(s) for {} written to the copy {} ({})\n", src,
                           plan->edits.size(), target, *dst, size_note);
     r.json.add("written", true);
-    r.json.add("destination", utf8_or_replacement(*dst));
+    r.json.add("destination", *dst);
     r.json.add("backup", "");
   } else {
     vm::WriteDescriptorOptions wo;
@@ -189,7 +191,7 @@ int run(const Command& cmd, RunContext& ctx) {
     r.text += backup->empty() ? std::string("; no backup kept\n")
                               : fmt::format("; original descriptor saved to {}\n", backup->string());
     r.json.add("written", true);
-    r.json.add("backup", utf8_or_replacement(backup->string()));
+    r.json.add("backup", backup->string());
   }
   return finish(cmd, ctx, r, errors);
 }

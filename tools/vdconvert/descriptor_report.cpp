@@ -46,45 +46,6 @@ std::string render_edit(const RepairEdit& e) {
   return out;
 }
 
-std::string utf8_or_replacement(std::string_view text) {
-  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    // Lead byte: number of continuation bytes and the smallest code point it may encode.
-    std::size_t n = 0;
-    std::uint32_t cp = 0, min = 0;
-    if (c >= 0xC2 && c <= 0xDF)
-      n = 1, cp = c & 0x1Fu, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-      n = 2, cp = c & 0x0Fu, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-      n = 3, cp = c & 0x07u, min = 0x10000;
-    bool ok = n > 0 && text.size() - i > n;
-    for (std::size_t k = 1; ok && k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      ok = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    if (ok) {
-      out.append(text.substr(i, n + 1));
-      i += n + 1;
-    } else {
-      out += kReplacement;
-      ++i;
-    }
-  }
-  return out;
-}
-
 void add_consumers_json(Properties& p, std::string_view key, unsigned mask) {
   const std::pair<unsigned, std::string_view> names[] = {{vdisk::vmdk::kMvmc, "MVMC"},
                                                          {vdisk::vmdk::kQemu, "qemu"},
@@ -107,11 +68,11 @@ void add_finding_json(Properties& p, const LintFinding& f) {
   p.add("line", static_cast<std::uint64_t>(f.line));
   p.add("rule", f.rule);
   p.add("severity", vdisk::vmdk::severity_name(f.severity));
-  p.add("key", utf8_or_replacement(f.key));
-  p.add("value", utf8_or_replacement(f.value));
+  p.add("key", f.key);
+  p.add("value", f.value);
   add_consumers_json(p, "consumers", f.consumers);
-  p.add("message", utf8_or_replacement(f.message));
-  p.add("detail", utf8_or_replacement(f.detail));
+  p.add("message", f.message);
+  p.add("detail", f.detail);
   p.add("fixable", f.fixable);
 }
 
@@ -119,15 +80,15 @@ void add_edit_json(Properties& p, const RepairEdit& e) {
   p.add("line", static_cast<std::uint64_t>(e.line));
   p.add("action", vdisk::vmdk::action_name(e.action));
   p.add("rule", e.rule);
-  p.add("key", utf8_or_replacement(e.key));
-  p.add("value", utf8_or_replacement(e.value));
+  p.add("key", e.key);
+  p.add("value", e.value);
   add_consumers_json(p, "consumers", e.consumers);
-  p.add("reason", utf8_or_replacement(e.reason));
-  p.add("prevents", utf8_or_replacement(e.prevents));
+  p.add("reason", e.reason);
+  p.add("prevents", e.prevents);
   if ((e.consumers & vdisk::vmdk::kMvmc) && e.rule.find("mvmc-") != std::string::npos)
-    p.add("mvmc_message", utf8_or_replacement(e.prevents));
-  p.add("before", utf8_or_replacement(e.before));
-  p.add("after", utf8_or_replacement(e.after));
+    p.add("mvmc_message", e.prevents);
+  p.add("before", e.before);
+  p.add("after", e.after);
 }
 
 }  // namespace vdconvert

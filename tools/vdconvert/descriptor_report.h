@@ -18,9 +18,9 @@ std::string describe_area(const std::string& path, const vdisk::vmdk::Descriptor
 std::string render_finding(const vdisk::vmdk::LintFinding& finding);
 std::string render_edit(const vdisk::vmdk::RepairEdit& edit);
 
-// The same for --json (rendered by vdisk::Properties, like `info --json`). Descriptor text is
-// not always UTF-8 (encoding="windows-1252"): bytes that are not UTF-8 become U+FFFD so the
-// output stays valid JSON.
+// The same for --json (rendered by vdisk::Properties, like `info --json`; docs/json.md).
+// Descriptor text is not always UTF-8 (encoding="windows-1252"): Properties::to_json turns
+// bytes that are not UTF-8 into U+FFFD, so the output stays valid JSON.
 //   area:    embedded, offset, size, text_bytes, free_bytes (embedded only)
 //   finding: line, rule, severity, key, value, consumers [names], message, detail, fixable
 //   edit:    line, action, rule, key, value, consumers [names], reason, prevents,
@@ -30,8 +30,6 @@ void add_finding_json(vdisk::Properties& p, const vdisk::vmdk::LintFinding& find
 void add_edit_json(vdisk::Properties& p, const vdisk::vmdk::RepairEdit& edit);
 // Consumer mask -> list of names under `key`.
 void add_consumers_json(vdisk::Properties& p, std::string_view key, unsigned mask);
-// `text` with every byte sequence that is not UTF-8 replaced by U+FFFD.
-std::string utf8_or_replacement(std::string_view text);
 
 }  // namespace vdconvert
 

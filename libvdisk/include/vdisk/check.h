@@ -39,6 +39,9 @@ struct CheckItem {
       : rule(std::move(rule_text)), passed(ok), detail(std::move(detail_text)), severity(sev) {}
 
   std::string rule;    // short statement of the rule, e.g. "virtual size is a whole MiB"
+  // Stable machine id of the rule, e.g. "azure.size_whole_mib", "gcp.single_member",
+  // "vmdk.gt_past_end", "vmdk.lint.mvmc-ddb-entry" (JSON "rule"; all listed in docs/json.md).
+  std::string id;
   bool passed = false;
   std::string detail;  // what was found, e.g. "1073741824 bytes = 1024 MiB"
   CheckSeverity severity = CheckSeverity::error;  // what a failure of this item means
@@ -61,6 +64,9 @@ struct CheckReport {
   bool passed() const;
   std::size_t failures() const;
   std::size_t warnings() const;
+  // target, path, passed, failures, warnings, rules [rule (the id), statement, passed,
+  // severity (only on an item that fails or warns: "error" or "warning"), detail, facts?]
+  // (docs/json.md, "check").
   Properties to_properties() const;
 };
 

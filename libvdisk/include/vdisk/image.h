@@ -222,6 +222,26 @@ struct ConvertReport {
 Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
                               std::stop_token stop = {});
 
+// What only the caller knows about a conversion, for to_properties(ConvertReport).
+struct ConvertReportContext {
+  std::string source_path;  // as the user named them ("-" for a stream)
+  std::string output_path;
+  std::string target;                   // the target's name, e.g. "azure"
+  std::uint64_t milliseconds = 0;       // wall time of the conversion
+  bool zero_scan = false;               // TargetOptions::detect_zeroes was set: report zero_scan
+  std::vector<Diagnostic> diagnostics;  // what options.open.on_diagnostic received
+};
+// The report as docs/json.md "convert" describes it: source, output, stats, gpt, zero_scan
+// (with context.zero_scan), checksums (when computed) and diagnostics (always, [] when none).
+Properties to_properties(const ConvertReport& report, const ConvertReportContext& context);
+// disk {bytes, sha256} and artifact {path, bytes, sha256, md5, md5_base64, crc32c (8 hex
+// digits), crc32c_base64}: the checksums object of a convert report and of a checksums file.
+Properties to_properties(const Checksums& checksums, std::string_view artifact_path);
+// Appends the list `key` (created even when `diagnostics` is empty) of {level ("note" or
+// "warning"), message}.
+void add_diagnostics(Properties& p, std::string_view key,
+                     const std::vector<Diagnostic>& diagnostics);
+
 }  // namespace vdisk
 
 #endif  // VDISK_IMAGE_H_

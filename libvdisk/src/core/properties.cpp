@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+
+#include "util/utf.h"
+
 namespace vdisk {
 
 Properties::Entry& Properties::find_or_add(std::string_view key, Kind kind) {
@@ -45,6 +50,15 @@ Properties& Properties::add_list_item(std::string_view key) {
 }
 Properties& Properties::add_list_string(std::string_view key, std::string_view value) {
   find_or_add(key, Kind::string_list).strings.emplace_back(value);
+  return *this;
+}
+
+Properties& Properties::add_list(std::string_view key) {
+  find_or_add(key, Kind::object_list);
+  return *this;
+}
+Properties& Properties::append(const Properties& other) {
+  entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end());
   return *this;
 }
 
@@ -116,9 +130,16 @@ std::string Properties::to_text(int indent) const {
 namespace {
 void json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {  // the common case
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    const std::size_t at = i;
+    const std::uint32_t cp = detail::decode_utf8(s, i);
+    switch (cp) {
       case '"':
         out += "\\\"";
         break;
@@ -135,10 +156,12 @@ void json_string(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20)
-          out += fmt::format("\\u{:04x}", c);
+        if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
+          out += fmt::format("\\u{:04x}", cp);
+        else if (cp == detail::kReplacementChar)
+          detail::append_utf8(out, cp);  // also for a U+FFFD that was in the input
         else
-          out += ch;
+          out.append(s.substr(at, i - at));
     }
   }
   out += '"';
@@ -201,6 +224,46 @@ std::string Properties::to_json(int indent) const {
   std::string out;
   render_json(out, indent, 0);
   return out;
+}
+
+std::string to_valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t at = i;
+    const std::uint32_t cp = detail::decode_utf8(text, i);
+    if (cp == detail::kReplacementChar)
+      detail::append_utf8(out, cp);
+    else
+      out.append(text.substr(at, i - at));
+  }
+  return out;
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  json_string(out, text);
+  return out;
+}
+
+std::string format_time_utc(std::int64_t unix_seconds) {
+  using namespace std::chrono;
+  // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+  constexpr std::int64_t kMin = -62167219200, kMax = 253402300799;
+  const sys_seconds t{seconds{std::clamp(unix_seconds, kMin, kMax)}};
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{t - day};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", int{ymd.year()}, unsigned{ymd.month()},
+                     unsigned{ymd.day()}, hms.hours().count(), hms.minutes().count(),
+                     hms.seconds().count());
+}
+
+std::string json_document(const Properties& body, int indent) {
+  Properties doc;
+  doc.add("schema_version", kJsonSchemaVersion);
+  doc.append(body);
+  return doc.to_json(indent) + "\n";
 }
 
 }  // namespace vdisk

@@ -238,16 +238,18 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
   CheckReport report;
   report.target = "gcp";
   report.path = f.name();
-  auto add = [&report](std::string rule, bool passed, std::string detail) {
+  auto add = [&report](std::string id, std::string rule, bool passed, std::string detail) {
     report.items.push_back({std::move(rule), passed, std::move(detail)});
+    report.items.back().id = std::move(id);
   };
-  add("file name ends in .tar.gz", name.size() > 7 && name.ends_with(".tar.gz"), name);
+  add("gcp.file_name", "file name ends in .tar.gz", name.size() > 7 && name.ends_with(".tar.gz"),
+      name);
 
   const std::uint64_t fsize = file->size();
   std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(fsize, 64 * 1024)));
   VDISK_RETURN_IF_ERROR(file->read_at(0, head));
   const std::size_t hlen = gzip_header_length(head);
-  add("gzip header is valid (1f 8b, deflate)", hlen > 0,
+  add("gcp.gzip_header", "gzip header is valid (1f 8b, deflate)", hlen > 0,
       hlen > 0 ? fmt::format("{} header bytes", hlen) : "not a gzip member header");
   if (hlen == 0) return report;
 
@@ -295,10 +297,10 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
   const std::uint64_t trailer_at = next_in - z.avail_in;
   inflateEnd(&z);
   const bool complete = rc == Z_STREAM_END;
-  add("deflate stream decompresses completely", complete,
-      complete ? fmt::format("{} bytes of tar", total) : inflate_error.empty()
-                                                            ? tar.error_.message()
-                                                            : inflate_error);
+  add("gcp.deflate_complete", "deflate stream decompresses completely", complete,
+      complete                ? fmt::format("{} bytes of tar", total)
+      : inflate_error.empty() ? tar.error_.message()
+                              : inflate_error);
   if (complete) {
     std::array<std::byte, 8> trailer{};
     const bool have_trailer = trailer_at + 8 <= fsize && file->read_at(trailer_at, trailer).ok();
@@ -308,22 +310,23 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
              (std::uint32_t{static_cast<std::uint8_t>(trailer[i + 2])} << 16) |
              (std::uint32_t{static_cast<std::uint8_t>(trailer[i + 3])} << 24);
     };
-    add("gzip CRC-32 matches the data", have_trailer && le32(0) == crc,
+    add("gcp.gzip_crc32", "gzip CRC-32 matches the data", have_trailer && le32(0) == crc,
         have_trailer ? fmt::format("stored 0x{:08x}, computed 0x{:08x}", le32(0), crc)
                      : "trailer missing");
-    add("gzip ISIZE matches the data length mod 2^32",
+    add("gcp.gzip_isize", "gzip ISIZE matches the data length mod 2^32",
         have_trailer && le32(4) == static_cast<std::uint32_t>(total),
         have_trailer ? fmt::format("stored {}, data {} bytes", le32(4), total) : "trailer missing");
     const std::uint64_t after = have_trailer ? fsize - trailer_at - 8 : 0;
-    add("file is a single gzip member (nothing after the trailer)", have_trailer && after == 0,
-        fmt::format("{} bytes follow the first member", after));
+    add("gcp.single_member", "file is a single gzip member (nothing after the trailer)",
+        have_trailer && after == 0, fmt::format("{} bytes follow the first member", after));
   }
-  add("tar stream parses", tar.error_.ok() && !tar.mid_member(),
+  add("gcp.tar_parses", "tar stream parses", tar.error_.ok() && !tar.mid_member(),
       !tar.error_.ok() ? tar.error_.message()
                        : (tar.mid_member() ? "archive ends inside a member" : "ok"));
-  add("every tar header checksum is valid", tar.bad_checksums == 0 && !tar.members.empty(),
+  add("gcp.tar_header_checksums", "every tar header checksum is valid",
+      tar.bad_checksums == 0 && !tar.members.empty(),
       fmt::format("{} of {} headers bad", tar.bad_checksums, tar.members.size()));
-  add("tar headers use GNU/OLDGNU magic \"ustar  \\0\"",
+  add("gcp.tar_gnu_magic", "tar headers use GNU/OLDGNU magic \"ustar  \\0\"",
       tar.non_gnu_magic == 0 && !tar.members.empty(),
       fmt::format("{} of {} headers have another magic", tar.non_gnu_magic, tar.members.size()));
   std::vector<std::string> names;
@@ -333,33 +336,35 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
     names.push_back(m.name);
     if (m.name == "disk.raw" && disks++ == 0) disk = &m;
   }
-  add("exactly one member named disk.raw", disks == 1,
-      fmt::format("members: {}", names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
-  add("archive ends with two zero blocks", tar.ended && tar.zero_blocks_at_end >= 2 &&
-                                               !tar.trailing_garbage,
+  add("gcp.one_disk_raw", "exactly one member named disk.raw", disks == 1,
+      fmt::format("members: {}",
+                  names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+  add("gcp.tar_end_blocks", "archive ends with two zero blocks",
+      tar.ended && tar.zero_blocks_at_end >= 2 && !tar.trailing_garbage,
       fmt::format("{} zero blocks{}", tar.zero_blocks_at_end,
                   tar.trailing_garbage ? ", then non-zero data" : ""));
   if (!disk) return report;
   const bool sparse = disk->typeflag == 'S';
-  add("disk.raw is a regular ('0') or GNU sparse ('S') file",
+  add("gcp.disk_raw_type", "disk.raw is a regular ('0') or GNU sparse ('S') file",
       sparse || disk->typeflag == '0' || disk->typeflag == '\0',
       fmt::format("typeflag '{}'", disk->typeflag ? disk->typeflag : ' '));
-  add("disk.raw size is a whole number of GiB",
+  add("gcp.disk_raw_whole_gib", "disk.raw size is a whole number of GiB",
       disk->real_size > 0 && disk->real_size % detail::kGiB == 0,
       fmt::format("{} bytes = {} GiB + {} bytes", disk->real_size, disk->real_size / detail::kGiB,
                   disk->real_size % detail::kGiB));
   if (sparse)
-    add("sparse map is sane (ordered, inside the size, terminated, sums to the stored size)",
+    add("gcp.sparse_map",
+        "sparse map is sane (ordered, inside the size, terminated, sums to the stored size)",
         tar.map_status.ok(),
-        tar.map_status.ok() ? fmt::format("{} regions, {} bytes stored", disk->map.size() - 1,
-                                          disk->size)
-                            : tar.map_status.message());
+        tar.map_status.ok()
+            ? fmt::format("{} regions, {} bytes stored", disk->map.size() - 1, disk->size)
+            : tar.map_status.message());
   const bool hashed = tar.hashed() && tar.disk_bytes == disk->real_size;
-  add("disk content read completely (sha256 in detail)", hashed,
+  add("gcp.disk_content", "disk content read completely (sha256 in detail)", hashed,
       hashed ? fmt::format("sha256 {}", tar.sha.hex())
-             : (tar.hash_skipped ? fmt::format("not hashed: size above {} bytes", tar.max_hash_bytes)
-                                 : fmt::format("read {} of {} bytes", tar.disk_bytes,
-                                               disk->real_size)));
+             : (tar.hash_skipped
+                    ? fmt::format("not hashed: size above {} bytes", tar.max_hash_bytes)
+                    : fmt::format("read {} of {} bytes", tar.disk_bytes, disk->real_size)));
   return report;
 }
 

@@ -34,9 +34,11 @@ Properties CheckReport::to_properties() const {
   p.add("warnings", std::uint64_t{warnings()});
   for (const auto& item : items) {
     Properties& r = p.add_list_item("rules");
-    r.add("rule", item.rule);
+    r.add("rule", item.id);
+    r.add("statement", item.rule);
     r.add("passed", item.passed);
-    r.add("severity", item.severity == CheckSeverity::error ? "error" : "warning");
+    if (!item.passed)
+      r.add("severity", item.severity == CheckSeverity::error ? "error" : "warning");
     r.add("detail", item.detail);
     if (!item.facts.empty()) r.add_object("facts") = item.facts;
   }

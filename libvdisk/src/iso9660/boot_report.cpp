@@ -270,7 +270,7 @@ void describe_volume(const VolumeInfo& i, Properties& out) {
   if (!i.application_id.empty()) out.add("application_id", i.application_id);
   out.add("volume_blocks", i.volume_blocks);
   out.add("block_size", i.block_size);
-  if (i.creation_time) out.add("creation_time_unix", *i.creation_time);
+  if (i.creation_time) out.add("creation_time", format_time_utc(*i.creation_time));
   out.add("rock_ridge", i.rock_ridge);
   if (!i.rock_ridge_id.empty()) out.add("rock_ridge_id", i.rock_ridge_id);
   out.add("joliet_level", i.joliet_level);

@@ -2,6 +2,38 @@
 
 namespace vdisk::detail {
 
+std::uint32_t decode_utf8(std::string_view text, std::size_t& pos) {
+  const auto c = static_cast<unsigned char>(text[pos++]);
+  if (c < 0x80) return c;
+  // Continuation count, the value bits of the lead byte, and the range of the second byte.
+  std::size_t n = 0;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 1;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 2;
+    if (c == 0xE0) lo = 0xA0;  // overlong below U+0800
+    if (c == 0xED) hi = 0x9F;  // surrogates U+D800..U+DFFF
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 3;
+    if (c == 0xF0) lo = 0x90;  // overlong below U+10000
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return kReplacementChar;  // a continuation byte, C0, C1 or F5..FF
+  }
+  std::uint32_t cp = c & (0x3Fu >> n);
+  for (std::size_t k = 0; k < n; ++k) {
+    if (pos >= text.size()) return kReplacementChar;
+    const auto cc = static_cast<unsigned char>(text[pos]);
+    if (cc < lo || cc > hi) return kReplacementChar;  // resume at cc
+    cp = (cp << 6) | (cc & 0x3Fu);
+    ++pos;
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  return cp;
+}
+
 void append_utf8(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -51,24 +83,8 @@ std::vector<std::byte> utf8_to_utf16(const std::string& text, bool big_endian) {
     out.push_back(big_endian ? hi : lo);
     out.push_back(big_endian ? lo : hi);
   };
-  auto cont = [&](std::size_t i) { return static_cast<unsigned char>(text[i]) & 0x3Fu; };
   for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::uint32_t cp = 0xFFFD;
-    std::size_t len = 1;
-    if (c < 0x80) {
-      cp = c;
-    } else if ((c >> 5) == 0x6 && i + 1 < text.size()) {
-      cp = (c & 0x1Fu) << 6 | cont(i + 1);
-      len = 2;
-    } else if ((c >> 4) == 0xE && i + 2 < text.size()) {
-      cp = (c & 0x0Fu) << 12 | cont(i + 1) << 6 | cont(i + 2);
-      len = 3;
-    } else if ((c >> 3) == 0x1E && i + 3 < text.size()) {
-      cp = (c & 0x07u) << 18 | cont(i + 1) << 12 | cont(i + 2) << 6 | cont(i + 3);
-      len = 4;
-    }
-    i += len;
+    const std::uint32_t cp = decode_utf8(text, i);
     if (cp >= 0x10000) {
       emit(0xD800 + ((cp - 0x10000) >> 10));
       emit(0xDC00 + ((cp - 0x10000) & 0x3FF));

@@ -1,4 +1,5 @@
-// UTF-16 <-> UTF-8 for the names formats store in UTF-16 (VHD parent locators, Joliet).
+// UTF-16 <-> UTF-8 for the names formats store in UTF-16 (VHD parent locators, Joliet), and
+// the one UTF-8 decoder of the library (JSON output, UTF-8 to UTF-16).
 #ifndef VDISK_UTIL_UTF_H_
 #define VDISK_UTIL_UTF_H_
 
@@ -6,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vdisk::detail {
@@ -14,6 +16,15 @@ enum class Utf16End {
   at_nul,  // the text ends at the first NUL code unit (fixed-size fields padded with NULs)
   whole,   // every code unit is text; a NUL becomes a NUL byte for the caller to judge
 };
+
+inline constexpr std::uint32_t kReplacementChar = 0xFFFD;
+
+// Decodes the code point at `text[pos]` and advances `pos` past it. Bytes that do not start a
+// well-formed sequence (Unicode table 3-7: no overlongs, no surrogates, nothing above U+10FFFF)
+// yield kReplacementChar, one per maximal subpart (the WHATWG / Unicode "best practice"): a
+// truncated but so far valid sequence is one replacement, and decoding resumes at the first
+// byte that broke it. `pos` must be < text.size().
+std::uint32_t decode_utf8(std::string_view text, std::size_t& pos);
 
 // Appends code point `cp` (at most U+10FFFF) encoded as UTF-8.
 void append_utf8(std::string& out, std::uint32_t cp);

@@ -25,14 +25,7 @@ void describe_footer(const Footer& f, Properties& out) {
       .add("heads", unsigned{f.geometry.heads})
       .add("sectors", unsigned{f.geometry.sectors});
   out.add("unique_id", uuid_text(f.unique_id));
-  using namespace std::chrono;
-  const sys_seconds t{seconds{kVhdEpochUnix + std::int64_t{f.timestamp}}};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{t - day};
-  out.add("timestamp", fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", int{ymd.year()},
-                                   unsigned{ymd.month()}, unsigned{ymd.day()}, hms.hours().count(),
-                                   hms.minutes().count(), hms.seconds().count()));
+  out.add("timestamp", format_time_utc(kVhdEpochUnix + std::int64_t{f.timestamp}));
   out.add("saved_state", f.saved_state != 0);
 }
 

@@ -73,6 +73,7 @@ CheckReport Checker::run(std::unique_ptr<RandomAccessFile> file, const fs::path&
       if (r == kCid && ignore_cid_) detail += " (ignored: parent identity check overridden)";
     }
     CheckItem item{std::string(kRuleText[r]), p.empty(), std::move(detail)};
+    item.id = std::string(kRuleId[r]);
     if (r == kCid && ignore_cid_) item.severity = CheckSeverity::warning;
     report.items.push_back(std::move(item));
   }

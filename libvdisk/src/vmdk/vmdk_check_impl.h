@@ -55,6 +55,14 @@ inline constexpr std::array<std::string_view, kRuleCount> kRuleText = {
     "each parentCID equals its parent's CID",
 };
 
+// Stable ids of the rules above (the JSON "rule" field; docs/json.md lists them).
+inline constexpr std::array<std::string_view, kRuleCount> kRuleId = {
+    "vmdk.is_vmdk",           "vmdk.descriptor",    "vmdk.extents",          "vmdk.sparse_header",
+    "vmdk.stream_footer",     "vmdk.gd_past_end",   "vmdk.gt_past_end",      "vmdk.grain_past_end",
+    "vmdk.sesparse_gte_type", "vmdk.grain_overlap", "vmdk.redundant_tables", "vmdk.parent_link",
+    "vmdk.parent_cid",
+};
+
 // Overlap detection keeps one record per allocated grain; beyond this many it is skipped.
 inline constexpr std::size_t kMaxRegions = std::size_t{8} << 20;
 

@@ -19,9 +19,16 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
   return s;
 }
 
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
 CheckItem finding_item(const std::string& file, const LintFinding& f, bool strict) {
   CheckItem item;
   item.rule = fmt::format("descriptor accepted by {} [{}]", consumer_names(f.consumers), f.rule);
+  item.id = "vmdk.lint." + f.rule;
   item.passed = false;
   item.severity = strict && f.severity == LintSeverity::error ? CheckSeverity::error
                                                               : CheckSeverity::warning;
@@ -73,6 +80,7 @@ void Checker::lint_items(CheckReport& report) const {
          n == 0 ? std::string("no descriptor to lint")
                 : fmt::format("{} descriptor{} linted: no line {} rejects", n, n == 1 ? "" : "s",
                               name)});
+    report.items.back().id = "vmdk.accepted_by." + to_lower(name);
   }
   for (const LintedDescriptor& l : linted_)
     for (const LintFinding& f : l.findings)
