@@ -96,12 +96,12 @@ PY
 # to_azure SRC OUT.raw [options]: converts, and reads the VHD back with qemu-img.
 to_azure() {
   local src=$1 out=$2; shift 2
-  "$VDCONVERT" convert --to azure -q "$@" "$src" "$out.vhd" 2> "$out.log"
+  "$VDCONVERT" convert --to azure "$@" "$src" "$out.vhd" 2> "$out.log"
   qemu-img convert -f vpc -O raw "$out.vhd" "$out"
 }
 to_gcp() {
   local src=$1 out=$2
-  "$VDCONVERT" convert --to gcp -q "$src" "$out.tar.gz" 2> "$out.log"
+  "$VDCONVERT" convert --to gcp "$src" "$out.tar.gz" 2> "$out.log"
   rm -rf "x-$out" && mkdir "x-$out" && tar -xzf "$out.tar.gz" -C "x-$out" && mv "x-$out/disk.raw" "$out"
 }
 
@@ -139,12 +139,12 @@ verify_gpt sg.raw sg-gcp.raw "gcp, sgdisk disk"
 #     relocated exactly as for the file (same bytes); a raw stream states none, so the GPT stays
 #     stale and the conversion says so.
 qemu-img convert -f raw -O vmdk -o subformat=streamOptimized sg.raw sg.vmdk
-cat sg.vmdk | "$VDCONVERT" convert --to azure -q - sg-st.vhd 2> sg-st.log
+cat sg.vmdk | "$VDCONVERT" convert --to azure - sg-st.vhd 2> sg-st.log
 grep -q "note: gpt: backup GPT moved" sg-st.log || fail "stdin vmdk: no relocation note: $(cat sg-st.log)"
 qemu-img convert -f vpc -O raw sg-st.vhd sg-st.raw
 verify_gpt sg.raw sg-st.raw "azure, sgdisk disk as a streamOptimized VMDK on stdin"
 cmp sg-st.raw sg-az.raw || fail "stdin vmdk: disk differs from the file conversion"
-cat sg.vmdk | "$VDCONVERT" convert --to gcp -q - sg-st.tar.gz 2> sg-st-gcp.log
+cat sg.vmdk | "$VDCONVERT" convert --to gcp - sg-st.tar.gz 2> sg-st-gcp.log
 rm -rf x-st && mkdir x-st && tar -xzf sg-st.tar.gz -C x-st
 verify_gpt sg.raw x-st/disk.raw "gcp, sgdisk disk as a streamOptimized VMDK on stdin"
 cmp x-st/disk.raw sg-gcp.raw || fail "stdin vmdk to gcp: disk differs from the file conversion"

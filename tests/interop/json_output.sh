@@ -115,7 +115,7 @@ check_json repair repair.json 'd["written"] is True' 'd["destination"] == "re\uf
 
 # --- convert --json: padding note in diagnostics, checksums, --checksums-file ---------------
 head -c $((3 * 1024 * 1024 + 4096)) /dev/urandom > "in$(printf '\xff').raw"
-"$VDCONVERT" convert --to azure -q --json --checksums "in$(printf '\xff').raw" az.vhd \
+"$VDCONVERT" convert --to azure --json --checksums "in$(printf '\xff').raw" az.vhd \
   > convert.json 2> convert.err || fail "convert --json: $(cat convert.err)"
 grep -q "note: azure: virtual size padded" convert.err || fail "padding note not on stderr"
 check_json convert convert.json 'd["source"]["path"] == "in\ufffd.raw"' \
