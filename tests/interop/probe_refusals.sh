@@ -153,6 +153,20 @@ mkdir -p isodir && echo hi > isodir/a.txt
 xorriso -as mkisofs -quiet -o t.iso isodir 2>/dev/null
 "$V" convert --to raw t.iso t.raw
 cmp t.raw t.iso || fail "ISO not copied byte for byte"
+head -c $(( $(stat -c %s t.iso) / 2 )) t.iso > half.iso
+set +e
+err=$("$V" convert --to raw half.iso half.raw 2>&1)
+rc=$?
+set -e
+expect_eq "$rc" 2 "ISO cut in half"
+case "$err" in *"iso9660: primary volume descriptor"*truncated*) echo "ok: $err" ;; *) fail "half ISO: $err" ;; esac
+[ ! -e half.raw ] || fail "half ISO was converted"
+head -c 33000 t.iso > pvd.iso
+set +e
+"$V" convert --to raw pvd.iso pvd.raw 2>/dev/null
+rc=$?
+set -e
+expect_eq "$rc" 2 "ISO cut inside its descriptor set"
 
 # The destination is checked before the input is read or any note is printed.
 dst_case() {

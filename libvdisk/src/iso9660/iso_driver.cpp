@@ -97,13 +97,27 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
   std::shared_ptr<const RandomAccessFile> shared(std::move(file));
   std::unique_ptr<Volume> volume;
   std::string problem;
+  // The CD001 signature claims the file: an ISO whose volume cannot be read, or that ends
+  // before the volume space its primary descriptor states (a cut-short download), is a
+  // damaged ISO and is refused, never copied as if it were whole.
   if (auto v = Volume::open(shared); v.ok()) {
     volume = std::move(*v);
-  } else {
+  } else if (v.status().code() == Errc::unsupported) {
     // The bytes are still a disk; the filesystem facts are just unavailable.
     problem = v.status().message();
     vdisk::detail::diagnose(o, Diagnostic::Level::warning,
                             "iso9660: the file system could not be read: " + problem);
+  } else {
+    return v.status();
+  }
+  if (volume) {
+    const std::uint64_t space = std::uint64_t{volume->info().volume_blocks} * detail::kBlockSize;
+    if (space > shared->size())
+      return corrupt_at("iso9660", "primary volume descriptor",
+                        detail::kFirstDescriptorBlock * detail::kBlockSize + 80,
+                        fmt::format("volume space size {} blocks ({} bytes) expected within the "
+                                    "file, found {} bytes (truncated)",
+                                    volume->info().volume_blocks, space, shared->size()));
   }
   VDISK_ASSIGN_OR_RETURN(BootReport report, boot_report(*shared, volume.get()));
   if (!report.bios_bootable_as_disk && !report.uefi_bootable_as_disk)
