@@ -30,7 +30,7 @@ int unreadable(const Command& cmd, RunContext& ctx, const vdisk::Status& status)
   auto id = vdisk::identify(**file);
   if (!id.ok() || id->readable || !cmd.from.empty()) return report_failure(ctx, status);
   const vdisk::Properties props = id->to_properties();
-  if (print(ctx, cmd.json ? props.to_json() + "\n" : props.to_text()) != kExitOk)
+  if (print(ctx, cmd.json ? vdisk::json_document(props) : props.to_text()) != kExitOk)
     return kExitIo;
   return report_failure(ctx, status);
 }
