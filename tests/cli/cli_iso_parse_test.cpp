@@ -15,13 +15,7 @@
 using vdconvert::test::parse;
 using vdconvert::test::require_error;
 
-namespace {
-
-bool has_flag(const vdconvert::Command& c, std::string_view f) {
-  return std::find(c.flags.begin(), c.flags.end(), f) != c.flags.end();
-}
-
-}  // namespace
+using vdconvert::test::has_flag;
 
 TEST_CASE("cli iso: ls with its options and an optional PATH", "[cli][parse][iso]") {
   auto a = parse({"iso", "ls", "live.iso"});

@@ -15,11 +15,7 @@ using vdconvert::ProgressMode;
 using vdconvert::test::parse;
 using vdconvert::test::require_error;
 
-namespace {
-bool has_flag(const vdconvert::Command& c, std::string_view f) {
-  return std::find(c.flags.begin(), c.flags.end(), f) != c.flags.end();
-}
-}  // namespace
+using vdconvert::test::has_flag;
 
 TEST_CASE("cli short: -f is --from, -O is --to, -p is --progress", "[cli][parse][short]") {
   auto r = parse({"convert", "-f", "vmdk", "-O", "azure", "-p", "in.vmdk", "out.vhd"});

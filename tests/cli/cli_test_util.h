@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -18,6 +19,11 @@ namespace vdconvert::test {
 inline vdisk::Result<Command> parse(std::initializer_list<std::string_view> args) {
   const std::vector<std::string_view> v(args);
   return parse_args(v, command_table());
+}
+
+// True when an option's apply() stored `flag` in cmd.flags.
+inline bool has_flag(const Command& c, std::string_view flag) {
+  return std::find(c.flags.begin(), c.flags.end(), flag) != c.flags.end();
 }
 
 // The parse fails with invalid_argument and a one-line message containing `needle`.

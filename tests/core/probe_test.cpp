@@ -42,19 +42,7 @@ Bytes qcow2_header(std::uint32_t version, std::uint64_t size, std::uint32_t clus
   return b;
 }
 
-Bytes gzip_of(const Bytes& data) {
-  Bytes out(compressBound(static_cast<uLong>(data.size())) + 64);
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+Bytes gzip_of(const Bytes& data) { return test::zlib_compress(data, 16 + MAX_WBITS); }
 
 // One ustar member header (checksum filled in) followed by `size` bytes of zeros, padded.
 Bytes tar_member(std::string_view name, std::size_t size) {

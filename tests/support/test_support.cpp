@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,22 @@ namespace vdisk::test {
 std::vector<std::byte> bytes_of(std::string_view s) {
   std::vector<std::byte> out(s.size());
   std::memcpy(out.data(), s.data(), s.size());
+  return out;
+}
+
+std::vector<std::byte> zlib_compress(std::span<const std::byte> in, int wbits) {
+  z_stream z{};
+  if (deflateInit2(&z, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2 failed");
+  std::vector<std::byte> out(deflateBound(&z, static_cast<uLong>(in.size())) + 32);
+  z.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate did not finish");
   return out;
 }
 

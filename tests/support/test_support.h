@@ -20,6 +20,8 @@ namespace vdisk::test {
 std::vector<std::byte> bytes_of(std::string_view s);
 // Deterministic pseudo-random bytes (never an all-zero 512-byte block).
 std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed);
+// zlib deflate at level 6 with `wbits` (15 zlib, -15 raw deflate, 31 gzip).
+std::vector<std::byte> zlib_compress(std::span<const std::byte> in, int wbits);
 // Reads a whole file (test inputs and outputs are small).
 std::vector<std::byte> read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, std::span<const std::byte> data);

@@ -42,19 +42,6 @@ std::vector<std::byte> encoded(const SparseHeader& h) {
   return b;
 }
 
-std::vector<std::byte> zlib_compress(std::span<const std::byte> in, int wbits) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::vector<std::byte> out(deflateBound(&z, static_cast<uLong>(in.size())));
-  z.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 }  // namespace
 
@@ -193,7 +180,7 @@ TEST_CASE("vmdk: footer trio is validated marker by marker", "[vmdk][codec]") {
 TEST_CASE("vmdk: grains inflate from zlib and raw deflate to exactly the grain", "[vmdk][codec]") {
   const auto data = vdisk::test::pattern(65536, 3);
   for (int wbits : {15, -15}) {
-    const auto packed = zlib_compress(data, wbits);
+    const auto packed = test::zlib_compress(data, wbits);
     CHECK(looks_like_zlib(packed) == (wbits > 0));
     std::vector<std::byte> out(65536);
     REQUIRE(inflate_grain(packed, out, 0).ok());
@@ -207,6 +194,6 @@ TEST_CASE("vmdk: grains inflate from zlib and raw deflate to exactly the grain",
     CHECK(inflate_grain(std::span(packed).first(packed.size() / 2), out, 0).code() == Errc::corrupt);
   }
   // Incompressible data: the compressed grain is larger than the grain.
-  const auto packed = zlib_compress(data, 15);
+  const auto packed = test::zlib_compress(data, 15);
   CHECK(packed.size() > 65536);
 }
