@@ -169,6 +169,17 @@ bool looks_like_zlib(std::span<const std::byte> bytes);
 // is malformed, inflates to fewer bytes, or would inflate to more.
 Status inflate_grain(std::span<const std::byte> in, std::span<std::byte> out, std::uint64_t at);
 
+// Inflates the grain that holds the end of a disk whose capacity is not a multiple of the grain
+// size: `out` receives the bytes inside the disk (fewer than `grain_bytes`). Writers differ: the
+// technote and open-vmdk compress only those bytes, VMware products compress the whole grain
+// zero-padded past the disk's end, and qemu-img reads either (it inflates into a full grain
+// buffer). So the data may inflate to anything from out.size() to grain_bytes bytes; the bytes
+// past out.size() are dropped. corrupt when it inflates to fewer than out.size() or more than
+// grain_bytes. Returns true when a dropped byte was not zero (the header's capacity may be
+// smaller than the disk the image was made from: worth a warning).
+Result<bool> inflate_last_grain(std::span<const std::byte> in, std::span<std::byte> out,
+                                std::uint64_t grain_bytes, std::uint64_t at);
+
 }  // namespace vdisk::vmdk
 
 #endif  // VDISK_VMDK_VMDK_FORMAT_H_

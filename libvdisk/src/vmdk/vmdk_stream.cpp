@@ -3,6 +3,7 @@
 #include "vmdk/vmdk_stream.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -77,10 +78,17 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
  public:
   StreamOptimizedSource(std::unique_ptr<InputStream> in, const SparseHeader& h,
                         std::uint64_t in_pos, std::optional<std::vector<std::uint64_t>> allocated,
-                        std::uint64_t window)
-      : in_(std::move(in)), h_(h), grain_(h.grain_bytes()), size_(h.capacity * kSector),
-        grains_(detail::div_ceil(h.capacity, h.grain_size)), in_pos_(in_pos),
-        mapped_(allocated.has_value()), allocated_(allocated.value_or(std::vector<std::uint64_t>{})),
+                        std::uint64_t window, DiagnosticFn on_diagnostic)
+      : in_(std::move(in)),
+        name_(in_->name()),
+        on_diagnostic_(std::move(on_diagnostic)),
+        h_(h),
+        grain_(h.grain_bytes()),
+        size_(h.capacity * kSector),
+        grains_(detail::div_ceil(h.capacity, h.grain_size)),
+        in_pos_(in_pos),
+        mapped_(allocated.has_value()),
+        allocated_(allocated.value_or(std::vector<std::uint64_t>{})),
         window_(window) {
     if (mapped_) known_until_ = grains_;
   }
@@ -139,7 +147,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     if (out.size() != piece.length)
       return internal_error(fmt::format("vmdk: stream: decode of a {}-byte grain into {} bytes",
                                         piece.length, out.size()));
-    return inflate_grain(piece.stored, out, piece.stream_offset);
+    return inflate(piece.offset / grain_, piece.stored, out, piece.stream_offset);
   }
 
  private:
@@ -163,7 +171,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
       if (cur_grain_ != g) {
         if (auto it = pending_.find(g); it != pending_.end()) {
           cur_.resize(static_cast<std::size_t>(glen));
-          VDISK_RETURN_IF_ERROR(inflate_grain(it->second.data, cur_, it->second.at));
+          VDISK_RETURN_IF_ERROR(inflate(g, it->second.data, cur_, it->second.at));
           pending_bytes_ -= it->second.data.size();
           pending_.erase(it);
           cur_grain_ = g;
@@ -183,6 +191,18 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
       out_pos_ += k;
     }
     return StreamRun{StreamRun::Kind::data, pos};
+  }
+
+  // Inflates grain `g` (its marker at stream offset `at`) into `out`, the grain's bytes inside
+  // the disk: the last grain may be stored whole (inflate_last_grain), as the file reader takes it.
+  Status inflate(std::uint64_t g, std::span<const std::byte> stored, std::span<std::byte> out,
+                 std::uint64_t at) const {
+    if (out.size() == grain_) return inflate_grain(stored, out, at);
+    VDISK_ASSIGN_OR_RETURN(const bool dropped, inflate_last_grain(stored, out, grain_, at));
+    if (dropped && on_diagnostic_ && !tail_warned_.exchange(true))
+      on_diagnostic_(
+          Diagnostic{Diagnostic::Level::warning, last_grain_warning(name_, g, at, h_.capacity)});
+    return {};
   }
 
   struct Held {
@@ -395,6 +415,9 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
   }
 
   std::unique_ptr<InputStream> in_;
+  std::string name_;
+  DiagnosticFn on_diagnostic_;
+  mutable std::atomic<bool> tail_warned_{false};  // last_grain_warning() given
   SparseHeader h_;
   std::uint64_t grain_;
   std::uint64_t size_;
@@ -505,7 +528,7 @@ Result<std::unique_ptr<StreamSource>> open_stream_optimized(std::unique_ptr<Inpu
                                  "their markers",
                                  in->name()));
   return std::unique_ptr<StreamSource>(std::make_unique<StreamOptimizedSource>(
-      std::move(in), h, *front_bytes, std::move(allocated), window_bytes));
+      std::move(in), h, *front_bytes, std::move(allocated), window_bytes, options.on_diagnostic));
 }
 
 }  // namespace vdisk::vmdk
