@@ -136,6 +136,24 @@ Result<SparseHeader> decode_footer_trio(std::span<const std::byte> b, std::uint6
   return h;
 }
 
+Status check_footer_agrees(const SparseHeader& head, const SparseHeader& foot, std::uint64_t at) {
+  constexpr std::uint32_t kReadFlags = kFlagZeroedGrainGte | kFlagCompressed | kFlagMarkers;
+  const struct {
+    std::string_view field;
+    std::uint64_t header, footer;
+  } fields[] = {{"capacity", head.capacity, foot.capacity},
+                {"grainSize", head.grain_size, foot.grain_size},
+                {"numGTEsPerGT", head.num_gtes_per_gt, foot.num_gtes_per_gt},
+                {"compressAlgorithm", head.compress_algorithm, foot.compress_algorithm},
+                {"flags & 0x00030004", head.flags & kReadFlags, foot.flags & kReadFlags}};
+  for (const auto& f : fields)
+    if (f.header != f.footer)
+      return corrupt_at(
+          "vmdk", "footer", at,
+          fmt::format("{} expected {} (as in the header), found {}", f.field, f.header, f.footer));
+  return {};
+}
+
 bool looks_like_zlib(std::span<const std::byte> b) {
   if (b.size() < 2) return false;
   const unsigned cmf = std::to_integer<unsigned>(b[0]);

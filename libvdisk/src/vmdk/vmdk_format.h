@@ -119,6 +119,15 @@ inline constexpr std::size_t kFooterTrioBytes = 3 * kSector;
 // wrong.
 Result<SparseHeader> decode_footer_trio(std::span<const std::byte> bytes, std::uint64_t at);
 
+// The footer (read at file offset `at`) must agree with the header at offset 0 on what shapes
+// the disk and its grains: capacity, grainSize, numGTEsPerGT, compressAlgorithm and the flags
+// that change how grains are read (zeroed-grain GTEs, compressed, markers). A stream reader has
+// already used the header's values when it meets the footer, so the file reader refuses a
+// disagreement too (qemu-img follows the footer; `vdconvert check` reports every field).
+// corrupt naming the first field that differs.
+Status check_footer_agrees(const SparseHeader& header, const SparseHeader& footer,
+                           std::uint64_t at);
+
 // COWD (vmfsSparse redo log) header: 2048 bytes, little-endian (formats.md 1.5).
 inline constexpr std::size_t kCowdHeaderSize = 2048;
 inline constexpr std::uint32_t kCowdGtes = 4096;  // entries per grain table (16 KiB)

@@ -266,6 +266,7 @@ Result<SparseExtentInfo> read_info_impl(const RandomAccessFile& file) {
     std::array<std::byte, kFooterTrioBytes> trio{};
     VDISK_RETURN_IF_ERROR(file.read_at(at, trio));
     VDISK_ASSIGN_OR_RETURN(SparseHeader footer, decode_footer_trio(trio, at));
+    VDISK_RETURN_IF_ERROR(check_footer_agrees(h, footer, at + kSector));
     info.header = footer;
     info.used_footer = true;
   }

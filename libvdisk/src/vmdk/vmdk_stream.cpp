@@ -255,11 +255,30 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     drained_ = true;
     std::vector<std::byte> buf(64 * 1024);
     std::uint64_t total = 0;
+    bool at_eof = false;
     while (total < kStreamMaxTrailingBytes) {
       VDISK_ASSIGN_OR_RETURN(const std::size_t r, in_->read(buf));
-      if (r == 0) break;
+      if ((at_eof = r == 0)) break;
       total += r;
+      if (h_.gd_at_end() && total >= kSector) break;
     }
+    if (h_.gd_at_end()) {
+      // The file reader finds the footer in the last three whole sectors.
+      if (total >= kSector)
+        return corrupt_at("vmdk", "stream", in_pos_,
+                          fmt::format("expected the end after the end-of-stream marker (the last "
+                                      "three sectors are footer marker, footer, EOS), found at "
+                                      "least {} more bytes",
+                                      total));
+      return {};
+    }
+    // As the file reader, a grain directory the header places past the end is corrupt.
+    const std::uint64_t length = in_pos_ + total;
+    const auto gd_at = detail::checked_mul(h_.gd_offset, kSector);
+    if (at_eof && (!gd_at || !detail::range_inside(*gd_at, h_.gd_entries() * 4, length)))
+      return corrupt_at("vmdk", "grain directory", gd_at.value_or(0),
+                        fmt::format("{} entries at sector {} lie past the end of {} ({} bytes)",
+                                    h_.gd_entries(), h_.gd_offset, name_, length));
     return {};
   }
 
@@ -284,13 +303,18 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     switch (static_cast<MarkerType>(mk.type)) {
       case MarkerType::eos:
         eos_ = true;
-        return {};
+        return h_.gd_at_end() ? check_end(mk, at) : Status{};
       case MarkerType::grain_table:
+        if (h_.gd_at_end()) gt_sectors_.push_back(in_pos_ / kSector);
         if (*bytes == detail::div_ceil(std::uint64_t{h_.num_gtes_per_gt} * 4, kSector) * kSector)
           return take_table(*bytes, at);
         break;
+      case MarkerType::grain_directory:
+        if (h_.gd_at_end()) return take_directory(*bytes, at);
+        break;
       case MarkerType::footer:
-        if (*bytes == kSector) return take_footer(at);
+        // Only GD_AT_END images use their footer (the file reader ignores it otherwise).
+        if (h_.gd_at_end() && *bytes >= kSector) return take_footer(*bytes, at);
         break;
       default:
         break;
@@ -400,17 +424,100 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     return {};
   }
 
-  Status take_footer(std::uint64_t at) {
+  // VMware layout: the footer after a footer marker (`bytes` of metadata, the footer first).
+  // Checked as the file reader checks the footer it finds at the end of the file.
+  Status take_footer(std::uint64_t bytes, std::uint64_t at) {
     std::array<std::byte, kSector> raw{};
     VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in_, raw));
     in_pos_ += n;
     if (n < raw.size()) return corrupt_at("vmdk", "footer", at, "the stream ends inside it");
     VDISK_ASSIGN_OR_RETURN(SparseHeader f, decode_sparse_header(raw, at + kSector));
-    if (f.capacity != h_.capacity || f.grain_size != h_.grain_size)
-      return corrupt_at("vmdk", "footer", at + kSector,
-                        fmt::format("capacity {} and grain size {} disagree with the header's {} "
-                                    "and {}",
-                                    f.capacity, f.grain_size, h_.capacity, h_.grain_size));
+    if (f.gd_at_end())
+      return corrupt_at("vmdk", "footer", at + kSector, "the footer's gdOffset is GD_AT_END too");
+    VDISK_RETURN_IF_ERROR(check_footer_agrees(h_, f, at + kSector));
+    VDISK_RETURN_IF_ERROR(discard(*in_, bytes - kSector, in_pos_, "metadata after a marker"));
+    in_pos_ += bytes - kSector;
+    footer_ = f;
+    footer_at_ = at;
+    footer_end_ = in_pos_;
+    return {};
+  }
+
+  // VMware layout: the grain directory after a GD marker (`bytes` of metadata).
+  Status take_directory(std::uint64_t bytes, std::uint64_t at) {
+    const std::uint64_t gd_bytes = h_.gd_entries() * 4;
+    if (gd_bytes > kMaxGdBytes)
+      return resource_exhausted(
+          fmt::format("vmdk: {}: grain directory of {} bytes exceeds the {} byte limit", name_,
+                      gd_bytes, kMaxGdBytes));
+    if (bytes < gd_bytes)
+      return corrupt_at(
+          "vmdk", "grain directory marker", at,
+          fmt::format("expected at least {} sectors for {} entries, found {}",
+                      detail::div_ceil(gd_bytes, kSector), h_.gd_entries(), bytes / kSector));
+    std::vector<std::byte> raw(static_cast<std::size_t>(gd_bytes));
+    const std::uint64_t start = in_pos_;
+    VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in_, raw));
+    in_pos_ += n;
+    if (n < raw.size())
+      return corrupt_at("vmdk", "grain directory", start, "the stream ends inside it");
+    VDISK_RETURN_IF_ERROR(discard(*in_, bytes - gd_bytes, in_pos_, "metadata after a marker"));
+    in_pos_ += bytes - gd_bytes;
+    gd_.resize(raw.size() / 4);
+    for (std::size_t i = 0; i < gd_.size(); ++i)
+      gd_[i] = detail::load_le32(std::span<const std::byte>(raw).subspan(i * 4));
+    gd_sector_ = start / kSector;
+    return {};
+  }
+
+  // VMware layout, at the EOS marker (offset `at`): the stream must end as the file reader
+  // reads such a file (technote: footer marker, footer, EOS are the last three sectors; the
+  // footer's gdOffset locates the grain directory and its entries the grain tables), so that
+  // the stream and the file are accepted or refused alike.
+  Status check_end(const Marker& eos, std::uint64_t at) {
+    const std::uint64_t end = at + kSector;  // the stream's length if it ends here
+    if (eos.value != 0)
+      return corrupt_at("vmdk", "end-of-stream marker", at,
+                        fmt::format("expected value 0, size 0, type 0, found {}, 0, 0", eos.value));
+    if (!footer_ || footer_end_ != at)
+      return corrupt_at("vmdk", "footer marker", at >= 2 * kSector ? at - 2 * kSector : 0,
+                        footer_
+                            ? fmt::format("expected a footer marker and footer right before the "
+                                          "end-of-stream marker, found them at offset {}",
+                                          footer_at_)
+                            : std::string("expected a footer marker and footer right before the "
+                                          "end-of-stream marker, found none in the stream"));
+    const SparseHeader& f = *footer_;
+    const std::uint64_t entries = h_.gd_entries();
+    const auto gd_at = detail::checked_mul(f.gd_offset, kSector);
+    if (!gd_at || !detail::range_inside(*gd_at, entries * 4, end))
+      return corrupt_at("vmdk", "grain directory", gd_at.value_or(0),
+                        fmt::format("{} entries at sector {} lie past the end of {} ({} bytes)",
+                                    entries, f.gd_offset, name_, end));
+    if (!gd_sector_ || *gd_sector_ != f.gd_offset)
+      return corrupt_at("vmdk", "footer", footer_end_ - kSector,
+                        fmt::format("gdOffset expected {}, found {}",
+                                    gd_sector_ ? fmt::format("sector {} (the grain directory "
+                                                             "after the GD marker)",
+                                                             *gd_sector_)
+                                               : std::string("the sector after a GD marker "
+                                                             "(the stream has none)"),
+                                    f.gd_offset));
+    const std::uint64_t gt_bytes = std::uint64_t{h_.num_gtes_per_gt} * 4;
+    for (std::size_t t = 0; t < gd_.size(); ++t) {
+      const std::uint64_t gde = gd_[t];
+      if (gde == 0) continue;
+      if (!detail::range_inside(gde * kSector, gt_bytes, end))
+        return corrupt_at(
+            "vmdk", "grain directory entry", gde * kSector,
+            fmt::format("grain table {} ({} bytes) lies past the end of {} ({} bytes)", t, gt_bytes,
+                        name_, end));
+      if (!std::binary_search(gt_sectors_.begin(), gt_sectors_.end(), gde))
+        return corrupt_at("vmdk", "grain directory entry", *gd_at + t * 4,
+                          fmt::format("grain table {} expected at a sector after a GT marker, "
+                                      "found sector {}",
+                                      t, gde));
+    }
     return {};
   }
 
@@ -436,6 +543,13 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> since_table_;  // (marker sector, grain)
   std::vector<std::byte> cur_;
   std::uint64_t cur_grain_ = kNoGrain;
+  // VMware layout (GD_AT_END): what the end of the stream must agree with (check_end()).
+  std::vector<std::uint64_t> gt_sectors_;   // first sector of each GT after a GT marker
+  std::optional<std::uint64_t> gd_sector_;  // first sector of the GD after the last GD marker
+  std::vector<std::uint32_t> gd_;           // its entries
+  std::optional<SparseHeader> footer_;      // the last footer after a footer marker
+  std::uint64_t footer_at_ = 0;             // its marker's offset
+  std::uint64_t footer_end_ = 0;            // the offset just after it
   // Placed mode.
   bool placing_ = false;
   std::optional<PlacedPiece> piece_;  // the grain pump() just read
