@@ -134,3 +134,24 @@ TEST_CASE("vmdk stream footer: a grain directory entry past the end is corrupt",
   detail::store_le32(std::span(img).subspan(f.gd_offset * 512), 0x7fffff00);
   same_everywhere(img, Errc::corrupt, "grain table 0");
 }
+
+TEST_CASE("vmdk stream footer: gdOffset or a GD entry not at its marker's table is corrupt",
+          "[vmdk][stream][footer][hostile]") {
+  // Built layout: ... GT marker, GT (4 sectors), GD marker, GD (1 sector), footer trio.
+  const auto sound = image();
+  const auto f = footer(sound);
+  const std::uint32_t gt = detail::load_le32(std::span(sound).subspan(f.gd_offset * 512));
+  SECTION("gdOffset at the grain table") {
+    auto img = sound;
+    auto g = f;
+    g.gd_offset = gt;
+    set_footer(img, g);
+    same_everywhere(img, Errc::corrupt, "GD marker");
+  }
+  SECTION("a GD entry at the grain directory") {
+    auto img = sound;
+    detail::store_le32(std::span(img).subspan(f.gd_offset * 512),
+                       static_cast<std::uint32_t>(f.gd_offset));
+    same_everywhere(img, Errc::corrupt, "GT marker");
+  }
+}

@@ -20,15 +20,36 @@ namespace {
 
 using Table = std::vector<std::uint32_t>;
 
+// VMware stream layout (gdOffset GD_AT_END, footer used): the GD and each GT are written after a
+// GD / GT marker (technote "Stream-Optimized Compressed Sparse Extents"). The stream reader
+// finds them by those markers, so the file reader requires them too, and both read the same
+// tables. `min_bytes`: metadata the marker must announce (0: any).
+Status check_marker_before(const RandomAccessFile& f, std::uint64_t at, MarkerType type,
+                           std::uint64_t min_bytes, std::string_view structure) {
+  std::array<std::byte, kMarkerSize> raw{};
+  if (at >= kSector) VDISK_RETURN_IF_ERROR(f.read_at(at - kSector, raw));
+  const Marker m = decode_marker(raw);
+  if (at < kSector || m.size != 0 || m.type != static_cast<std::uint32_t>(type) ||
+      m.value * kSector < min_bytes)
+    return corrupt_at("vmdk", structure, at,
+                      fmt::format("expected a {} marker (type {}, at least {} sectors) in the "
+                                  "sector before it, found value {}, size {}, type {}",
+                                  type == MarkerType::grain_directory ? "GD" : "GT",
+                                  static_cast<std::uint32_t>(type),
+                                  detail::div_ceil(min_bytes, kSector), m.value, m.size, m.type));
+  return {};
+}
+
 class SparseExtentImpl final : public ExtentReader {
  public:
   SparseExtentImpl(std::shared_ptr<const RandomAccessFile> file, SparseHeader h, Table gd,
-                   std::uint64_t size, DiagnosticFn on_diagnostic = {})
+                   std::uint64_t size, DiagnosticFn on_diagnostic = {}, bool gt_markers = false)
       : file_(std::move(file)),
         h_(h),
         gd_(std::move(gd)),
         size_(size),
         on_diagnostic_(std::move(on_diagnostic)),
+        gt_markers_(gt_markers),
         grain_(h.grain_bytes()),
         coverage_(h.gt_coverage() * kSector),
         gt_bytes_(std::uint64_t{h.num_gtes_per_gt} * 4),
@@ -141,6 +162,9 @@ class SparseExtentImpl final : public ExtentReader {
       return corrupt_at("vmdk", "grain directory entry", at,
                         fmt::format("grain table {} ({} bytes) lies past the end of {} ({} bytes)",
                                     gdi, gt_bytes_, file_->name(), file_->size()));
+    if (gt_markers_)
+      VDISK_RETURN_IF_ERROR(
+          check_marker_before(*file_, at, MarkerType::grain_table, 0, "grain table"));
     std::vector<std::byte> raw(static_cast<std::size_t>(gt_bytes_));
     VDISK_RETURN_IF_ERROR(file_->read_at(at, raw));
     auto t = std::make_shared<Table>(h_.num_gtes_per_gt);
@@ -223,6 +247,7 @@ class SparseExtentImpl final : public ExtentReader {
   Table gd_;
   std::uint64_t size_;
   DiagnosticFn on_diagnostic_;
+  bool gt_markers_ = false;  // VMware stream layout: each GT follows a GT marker
   mutable std::atomic<bool> tail_warned_{false};  // last_grain_warning() given (once per extent)
   std::uint64_t grain_;     // bytes
   std::uint64_t coverage_;  // bytes per grain table
@@ -319,6 +344,10 @@ Result<OpenedSparse> open_sparse_extent(std::shared_ptr<const RandomAccessFile> 
     return corrupt_at("vmdk", "grain directory", gd_at.value_or(0),
                       fmt::format("{} entries at sector {} lie past the end of {} ({} bytes)",
                                   entries, h.gd_offset, file->name(), file->size()));
+  const bool markers_layout = info.used_footer && h.markers();
+  if (markers_layout)
+    VDISK_RETURN_IF_ERROR(check_marker_before(*file, *gd_at, MarkerType::grain_directory, gd_bytes,
+                                              "grain directory"));
   std::vector<std::byte> raw(static_cast<std::size_t>(gd_bytes));
   VDISK_RETURN_IF_ERROR(file->read_at(*gd_at, raw));
   Table gd(static_cast<std::size_t>(entries));
@@ -326,7 +355,7 @@ Result<OpenedSparse> open_sparse_extent(std::shared_ptr<const RandomAccessFile> 
     gd[i] = detail::load_le32(std::span<const std::byte>(raw).subspan(i * 4));
   OpenedSparse out;
   out.reader = std::make_unique<SparseExtentImpl>(std::move(file), h, std::move(gd), size,
-                                                  std::move(on_diagnostic));
+                                                  std::move(on_diagnostic), markers_layout);
   out.info = std::move(info);
   return out;
 }
