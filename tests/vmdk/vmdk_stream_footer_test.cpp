@@ -155,3 +155,39 @@ TEST_CASE("vmdk stream footer: gdOffset or a GD entry not at its marker's table 
     same_everywhere(img, Errc::corrupt, "GT marker");
   }
 }
+
+TEST_CASE("vmdk stream footer: grain table entries that are not the stream's grains are corrupt",
+          "[vmdk][stream][footer][hostile]") {
+  const auto sound = image();
+  const auto f = footer(sound);
+  const std::size_t gt = detail::load_le32(std::span(sound).subspan(f.gd_offset * 512)) * 512;
+  SECTION("an entry at another grain's marker (the file reader finds the wrong LBA)") {
+    auto img = sound;
+    std::memcpy(img.data() + gt + 1 * 4, img.data() + gt + 2 * 4, 4);
+    same_everywhere(img, Errc::corrupt);
+    CHECK_THAT(read_stream(img, false).message(),
+               Catch::Contains("grain table 0 expected to list"));
+  }
+  SECTION("an entry where no grain is (the file reader finds no marker)") {
+    auto img = sound;
+    detail::store_le32(std::span(img).subspan(gt + 1 * 4), 2);
+    same_everywhere(img, Errc::corrupt);
+  }
+}
+
+TEST_CASE("vmdk stream footer: a grain the tables leave out is refused from a stream",
+          "[vmdk][stream][footer][hostile]") {
+  // The file reader (as qemu-img) never sees a grain no table lists and reads zeros there; a
+  // stream has already placed it, so it refuses the image rather than give other bytes.
+  auto img = image();
+  const auto f = footer(img);
+  const std::size_t gt = detail::load_le32(std::span(img).subspan(f.gd_offset * 512)) * 512;
+  detail::store_le32(std::span(img).subspan(gt + 1 * 4), 0);
+  CHECK(read_file_path(img).ok());
+  for (bool placed : {false, true}) {
+    const Status st = read_stream(img, placed);
+    INFO(st.to_string());
+    CHECK(st.code() == Errc::corrupt);
+    CHECK_THAT(st.message(), Catch::Contains("grain table 0 expected to list the 5 grains"));
+  }
+}

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -73,6 +74,36 @@ class GrainSet {
  private:
   std::unordered_map<std::uint64_t, std::unique_ptr<std::uint64_t[]>> pages_;
 };
+
+// An order-independent digest of a set of grain-table entries (index in the table, sector of
+// the grain's marker): what a grain table lists, or what the grains that arrived for it say it
+// should list. Two 64-bit sums of keyed mixes: equal sets give equal digests; different sets
+// collide with probability ~2^-128, and the key is drawn per process, so an image cannot be
+// made to collide on purpose. It stands in for keeping every grain's marker sector until the
+// grain directory arrives at the very end (4 bytes a grain, 128 MiB for a full 2 TiB disk).
+struct EntryDigest {
+  std::uint64_t a = 0, b = 0, count = 0;
+  friend bool operator==(const EntryDigest&, const EntryDigest&) = default;
+};
+std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finalizer
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+const std::array<std::uint64_t, 2>& digest_keys() {
+  static const std::array<std::uint64_t, 2> keys = [] {
+    std::random_device rd;
+    return std::array<std::uint64_t, 2>{(std::uint64_t{rd()} << 32) | rd(),
+                                        (std::uint64_t{rd()} << 32) | rd()};
+  }();
+  return keys;
+}
+void add_entry(EntryDigest& d, std::uint64_t index, std::uint64_t sector) {
+  const std::uint64_t x = (index << 32) ^ sector;  // index < 4096, sector < 2^32 (a GTE)
+  d.a += mix64(x ^ digest_keys()[0]);
+  d.b += mix64(x + digest_keys()[1]);
+  ++d.count;
+}
 
 class StreamOptimizedSource final : public StreamSource, public PlacedStream {
  public:
@@ -305,9 +336,9 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
         eos_ = true;
         return h_.gd_at_end() ? check_end(mk, at) : Status{};
       case MarkerType::grain_table:
-        if (h_.gd_at_end()) gt_sectors_.push_back(in_pos_ / kSector);
-        if (*bytes == detail::div_ceil(std::uint64_t{h_.num_gtes_per_gt} * 4, kSector) * kSector)
-          return take_table(*bytes, at);
+        // The file reader reads a GT's entries wherever a GD entry points, whatever the marker
+        // before it announces; the entries must be there.
+        if (*bytes >= std::uint64_t{h_.num_gtes_per_gt} * 4) return take_table(*bytes, at);
         break;
       case MarkerType::grain_directory:
         if (h_.gd_at_end()) return take_directory(*bytes, at);
@@ -335,6 +366,8 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
                         fmt::format("LBA {} is not the start of a grain inside the {} sector disk",
                                     mk.value, h_.capacity));
     const std::uint64_t g = mk.value / h_.grain_size;
+    if (h_.gd_at_end())  // the entry the grain tables must hold for it (check_end())
+      add_entry(received_[g / h_.num_gtes_per_gt], g % h_.num_gtes_per_gt, at / kSector);
     const std::uint64_t total = kGrainMarkerHeader + mk.size;
     Held held;
     held.at = at;
@@ -399,10 +432,21 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
 
   // A GT marker (VMware layout): learn which table it is from the grains it points to.
   Status take_table(std::uint64_t bytes, std::uint64_t at) {
-    std::vector<std::byte> raw(static_cast<std::size_t>(bytes));
+    std::vector<std::byte> raw(static_cast<std::size_t>(std::uint64_t{h_.num_gtes_per_gt} * 4));
+    const std::uint64_t start = in_pos_;
     VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in_, raw));
     in_pos_ += n;
     if (n < raw.size()) return corrupt_at("vmdk", "grain table", at, "the stream ends inside it");
+    VDISK_RETURN_IF_ERROR(discard(*in_, bytes - raw.size(), in_pos_, "metadata after a marker"));
+    in_pos_ += bytes - raw.size();
+    if (h_.gd_at_end()) {
+      EntryDigest d;
+      for (std::uint64_t i = 0; i < h_.num_gtes_per_gt; ++i) {
+        const std::uint32_t e = detail::load_le32(std::span<const std::byte>(raw).subspan(i * 4));
+        if (e != 0 && !(e == 1 && h_.zeroed_grains())) add_entry(d, i, e);
+      }
+      tables_.push_back({start / kSector, d});
+    }
     if (mapped_ || placing_) return {};
     std::optional<std::uint64_t> table;
     bool usable = true;
@@ -512,11 +556,33 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
             "vmdk", "grain directory entry", gde * kSector,
             fmt::format("grain table {} ({} bytes) lies past the end of {} ({} bytes)", t, gt_bytes,
                         name_, end));
-      if (!std::binary_search(gt_sectors_.begin(), gt_sectors_.end(), gde))
+      auto it =
+          std::lower_bound(tables_.begin(), tables_.end(), gde,
+                           [](const auto& p, std::uint64_t sector) { return p.first < sector; });
+      if (it == tables_.end() || it->first != gde)
         return corrupt_at("vmdk", "grain directory entry", *gd_at + t * 4,
                           fmt::format("grain table {} expected at a sector after a GT marker, "
                                       "found sector {}",
                                       t, gde));
+    }
+    // The file reader reads grains through the tables: they must list exactly the grains the
+    // stream holds, each at its marker's sector (else the file would read other bytes, or
+    // refuse a grain table entry whose marker holds another LBA).
+    for (std::size_t t = 0; t < gd_.size(); ++t) {
+      EntryDigest listed;
+      if (gd_[t] != 0)
+        listed =
+            std::lower_bound(tables_.begin(), tables_.end(), std::uint64_t{gd_[t]},
+                             [](const auto& p, std::uint64_t sector) { return p.first < sector; })
+                ->second;
+      const auto got = received_.find(t);
+      const EntryDigest arrived = got == received_.end() ? EntryDigest{} : got->second;
+      if (listed != arrived)
+        return corrupt_at(
+            "vmdk", "grain table", std::uint64_t{gd_[t]} * kSector,
+            fmt::format("grain table {} expected to list the {} grains the stream holds for it at "
+                        "their markers' sectors, found {} entries that differ",
+                        t, arrived.count, listed.count));
     }
     return {};
   }
@@ -544,7 +610,9 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
   std::vector<std::byte> cur_;
   std::uint64_t cur_grain_ = kNoGrain;
   // VMware layout (GD_AT_END): what the end of the stream must agree with (check_end()).
-  std::vector<std::uint64_t> gt_sectors_;   // first sector of each GT after a GT marker
+  // (first sector, entries) of each GT after a GT marker, in stream order (ascending)
+  std::vector<std::pair<std::uint64_t, EntryDigest>> tables_;
+  std::unordered_map<std::uint64_t, EntryDigest> received_;  // per table: the grains that came
   std::optional<std::uint64_t> gd_sector_;  // first sector of the GD after the last GD marker
   std::vector<std::uint32_t> gd_;           // its entries
   std::optional<SparseHeader> footer_;      // the last footer after a footer marker
