@@ -7,7 +7,6 @@
 #include <cstring>
 #include <map>
 #include <optional>
-#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -19,6 +18,7 @@
 #include "vdisk/vmdk.h"
 #include "vmdk/vmdk_extent.h"
 #include "vmdk/vmdk_format.h"
+#include "vmdk/vmdk_stream_end.h"
 
 namespace vdisk::vmdk {
 namespace {
@@ -75,36 +75,6 @@ class GrainSet {
   std::unordered_map<std::uint64_t, std::unique_ptr<std::uint64_t[]>> pages_;
 };
 
-// An order-independent digest of a set of grain-table entries (index in the table, sector of
-// the grain's marker): what a grain table lists, or what the grains that arrived for it say it
-// should list. Two 64-bit sums of keyed mixes: equal sets give equal digests; different sets
-// collide with probability ~2^-128, and the key is drawn per process, so an image cannot be
-// made to collide on purpose. It stands in for keeping every grain's marker sector until the
-// grain directory arrives at the very end (4 bytes a grain, 128 MiB for a full 2 TiB disk).
-struct EntryDigest {
-  std::uint64_t a = 0, b = 0, count = 0;
-  friend bool operator==(const EntryDigest&, const EntryDigest&) = default;
-};
-std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finalizer
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-const std::array<std::uint64_t, 2>& digest_keys() {
-  static const std::array<std::uint64_t, 2> keys = [] {
-    std::random_device rd;
-    return std::array<std::uint64_t, 2>{(std::uint64_t{rd()} << 32) | rd(),
-                                        (std::uint64_t{rd()} << 32) | rd()};
-  }();
-  return keys;
-}
-void add_entry(EntryDigest& d, std::uint64_t index, std::uint64_t sector) {
-  const std::uint64_t x = (index << 32) ^ sector;  // index < 4096, sector < 2^32 (a GTE)
-  d.a += mix64(x ^ digest_keys()[0]);
-  d.b += mix64(x + digest_keys()[1]);
-  ++d.count;
-}
-
 class StreamOptimizedSource final : public StreamSource, public PlacedStream {
  public:
   StreamOptimizedSource(std::unique_ptr<InputStream> in, const SparseHeader& h,
@@ -120,7 +90,8 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
         in_pos_(in_pos),
         mapped_(allocated.has_value()),
         allocated_(allocated.value_or(std::vector<std::uint64_t>{})),
-        window_(window) {
+        window_(window),
+        end_check_(h, name_) {
     if (mapped_) known_until_ = grains_;
   }
 
@@ -334,7 +305,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     switch (static_cast<MarkerType>(mk.type)) {
       case MarkerType::eos:
         eos_ = true;
-        return h_.gd_at_end() ? check_end(mk, at) : Status{};
+        return h_.gd_at_end() ? end_check_.at_eos(mk, at) : Status{};
       case MarkerType::grain_table:
         // The file reader reads a GT's entries wherever a GD entry points, whatever the marker
         // before it announces; the entries must be there.
@@ -366,8 +337,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
                         fmt::format("LBA {} is not the start of a grain inside the {} sector disk",
                                     mk.value, h_.capacity));
     const std::uint64_t g = mk.value / h_.grain_size;
-    if (h_.gd_at_end())  // the entry the grain tables must hold for it (check_end())
-      add_entry(received_[g / h_.num_gtes_per_gt], g % h_.num_gtes_per_gt, at / kSector);
+    if (h_.gd_at_end()) end_check_.grain(g, at);
     const std::uint64_t total = kGrainMarkerHeader + mk.size;
     Held held;
     held.at = at;
@@ -439,14 +409,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     if (n < raw.size()) return corrupt_at("vmdk", "grain table", at, "the stream ends inside it");
     VDISK_RETURN_IF_ERROR(discard(*in_, bytes - raw.size(), in_pos_, "metadata after a marker"));
     in_pos_ += bytes - raw.size();
-    if (h_.gd_at_end()) {
-      EntryDigest d;
-      for (std::uint64_t i = 0; i < h_.num_gtes_per_gt; ++i) {
-        const std::uint32_t e = detail::load_le32(std::span<const std::byte>(raw).subspan(i * 4));
-        if (e != 0 && !(e == 1 && h_.zeroed_grains())) add_entry(d, i, e);
-      }
-      tables_.push_back({start / kSector, d});
-    }
+    if (h_.gd_at_end()) end_check_.table(start / kSector, raw);
     if (mapped_ || placing_) return {};
     std::optional<std::uint64_t> table;
     bool usable = true;
@@ -481,9 +444,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     VDISK_RETURN_IF_ERROR(check_footer_agrees(h_, f, at + kSector));
     VDISK_RETURN_IF_ERROR(discard(*in_, bytes - kSector, in_pos_, "metadata after a marker"));
     in_pos_ += bytes - kSector;
-    footer_ = f;
-    footer_at_ = at;
-    footer_end_ = in_pos_;
+    end_check_.footer(f, at, in_pos_);
     return {};
   }
 
@@ -507,83 +468,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
       return corrupt_at("vmdk", "grain directory", start, "the stream ends inside it");
     VDISK_RETURN_IF_ERROR(discard(*in_, bytes - gd_bytes, in_pos_, "metadata after a marker"));
     in_pos_ += bytes - gd_bytes;
-    gd_.resize(raw.size() / 4);
-    for (std::size_t i = 0; i < gd_.size(); ++i)
-      gd_[i] = detail::load_le32(std::span<const std::byte>(raw).subspan(i * 4));
-    gd_sector_ = start / kSector;
-    return {};
-  }
-
-  // VMware layout, at the EOS marker (offset `at`): the stream must end as the file reader
-  // reads such a file (technote: footer marker, footer, EOS are the last three sectors; the
-  // footer's gdOffset locates the grain directory and its entries the grain tables), so that
-  // the stream and the file are accepted or refused alike.
-  Status check_end(const Marker& eos, std::uint64_t at) {
-    const std::uint64_t end = at + kSector;  // the stream's length if it ends here
-    if (eos.value != 0)
-      return corrupt_at("vmdk", "end-of-stream marker", at,
-                        fmt::format("expected value 0, size 0, type 0, found {}, 0, 0", eos.value));
-    if (!footer_ || footer_end_ != at)
-      return corrupt_at("vmdk", "footer marker", at >= 2 * kSector ? at - 2 * kSector : 0,
-                        footer_
-                            ? fmt::format("expected a footer marker and footer right before the "
-                                          "end-of-stream marker, found them at offset {}",
-                                          footer_at_)
-                            : std::string("expected a footer marker and footer right before the "
-                                          "end-of-stream marker, found none in the stream"));
-    const SparseHeader& f = *footer_;
-    const std::uint64_t entries = h_.gd_entries();
-    const auto gd_at = detail::checked_mul(f.gd_offset, kSector);
-    if (!gd_at || !detail::range_inside(*gd_at, entries * 4, end))
-      return corrupt_at("vmdk", "grain directory", gd_at.value_or(0),
-                        fmt::format("{} entries at sector {} lie past the end of {} ({} bytes)",
-                                    entries, f.gd_offset, name_, end));
-    if (!gd_sector_ || *gd_sector_ != f.gd_offset)
-      return corrupt_at("vmdk", "footer", footer_end_ - kSector,
-                        fmt::format("gdOffset expected {}, found {}",
-                                    gd_sector_ ? fmt::format("sector {} (the grain directory "
-                                                             "after the GD marker)",
-                                                             *gd_sector_)
-                                               : std::string("the sector after a GD marker "
-                                                             "(the stream has none)"),
-                                    f.gd_offset));
-    const std::uint64_t gt_bytes = std::uint64_t{h_.num_gtes_per_gt} * 4;
-    for (std::size_t t = 0; t < gd_.size(); ++t) {
-      const std::uint64_t gde = gd_[t];
-      if (gde == 0) continue;
-      if (!detail::range_inside(gde * kSector, gt_bytes, end))
-        return corrupt_at(
-            "vmdk", "grain directory entry", gde * kSector,
-            fmt::format("grain table {} ({} bytes) lies past the end of {} ({} bytes)", t, gt_bytes,
-                        name_, end));
-      auto it =
-          std::lower_bound(tables_.begin(), tables_.end(), gde,
-                           [](const auto& p, std::uint64_t sector) { return p.first < sector; });
-      if (it == tables_.end() || it->first != gde)
-        return corrupt_at("vmdk", "grain directory entry", *gd_at + t * 4,
-                          fmt::format("grain table {} expected at a sector after a GT marker, "
-                                      "found sector {}",
-                                      t, gde));
-    }
-    // The file reader reads grains through the tables: they must list exactly the grains the
-    // stream holds, each at its marker's sector (else the file would read other bytes, or
-    // refuse a grain table entry whose marker holds another LBA).
-    for (std::size_t t = 0; t < gd_.size(); ++t) {
-      EntryDigest listed;
-      if (gd_[t] != 0)
-        listed =
-            std::lower_bound(tables_.begin(), tables_.end(), std::uint64_t{gd_[t]},
-                             [](const auto& p, std::uint64_t sector) { return p.first < sector; })
-                ->second;
-      const auto got = received_.find(t);
-      const EntryDigest arrived = got == received_.end() ? EntryDigest{} : got->second;
-      if (listed != arrived)
-        return corrupt_at(
-            "vmdk", "grain table", std::uint64_t{gd_[t]} * kSector,
-            fmt::format("grain table {} expected to list the {} grains the stream holds for it at "
-                        "their markers' sectors, found {} entries that differ",
-                        t, arrived.count, listed.count));
-    }
+    end_check_.directory(start / kSector, raw);
     return {};
   }
 
@@ -609,15 +494,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> since_table_;  // (marker sector, grain)
   std::vector<std::byte> cur_;
   std::uint64_t cur_grain_ = kNoGrain;
-  // VMware layout (GD_AT_END): what the end of the stream must agree with (check_end()).
-  // (first sector, entries) of each GT after a GT marker, in stream order (ascending)
-  std::vector<std::pair<std::uint64_t, EntryDigest>> tables_;
-  std::unordered_map<std::uint64_t, EntryDigest> received_;  // per table: the grains that came
-  std::optional<std::uint64_t> gd_sector_;  // first sector of the GD after the last GD marker
-  std::vector<std::uint32_t> gd_;           // its entries
-  std::optional<SparseHeader> footer_;      // the last footer after a footer marker
-  std::uint64_t footer_at_ = 0;             // its marker's offset
-  std::uint64_t footer_end_ = 0;            // the offset just after it
+  StreamEndCheck end_check_;  // VMware layout (GD_AT_END): what the end must agree with
   // Placed mode.
   bool placing_ = false;
   std::optional<PlacedPiece> piece_;  // the grain pump() just read
