@@ -111,10 +111,10 @@ python3 mkvmdk.py big.vmdk last=66048
 expect_corrupt big.vmdk "inflates to more than"
 
 # The footer's gdOffset past the end of the stream: the file reader refuses it, so must stdin.
-python3 mkvmdk.py gdpast.vmdk gd_offset=100000
+python3 mkvmdk.py gdpast.vmdk gd_offset=100000 last=1536  # (last=1536: independent of the fix above)
 # (qemu-img 7.2 reads it as an all-zero disk: its read past the end of the file returns zeros.)
 expect_corrupt gdpast.vmdk "grain directory at offset 51200000: 1 entries at sector 100000 lie past the end"
 # Bytes after EOS: the last three sectors are no longer footer marker, footer, EOS.
-python3 mkvmdk.py padded.vmdk && head -c 512 /dev/zero >>padded.vmdk
+python3 mkvmdk.py padded.vmdk last=1536 && head -c 512 /dev/zero >>padded.vmdk
 expect_corrupt padded.vmdk "footer"
 echo "vmdk defects: all checks passed"
