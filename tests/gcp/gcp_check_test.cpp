@@ -184,3 +184,75 @@ TEST_CASE("gcp check: wrong size, POSIX format and wrong name fail", "[gcp][chec
   CHECK_FALSE(rule_passed(*name, "exactly one member named disk.raw"));
   CHECK(item(*name, "exactly one member")->detail == "members: image.raw");
 }
+
+// "exactly one member named disk.raw" means disk.raw and nothing else: every other entry, in
+// any position and from any writer, fails the rule and is named; the extension headers that
+// belong to disk.raw itself (pax 'x', GNU long names) are not entries of their own.
+TEST_CASE("gcp check: any entry besides disk.raw fails the one-member rule",
+          "[gcp][check][interop]") {
+  TempDir dir;
+  const std::string d = dir.path().string();
+  const std::string long_name = std::string(120, 'n') + ".txt";
+  sh("cd '" + d +
+     "' && truncate -s 1G disk.raw && echo hi > other.txt && mkdir sub && "
+     "echo x > '" +
+     long_name +
+     "' && "
+     "tar --format=oldgnu -Sczf after.tar.gz disk.raw other.txt && "
+     "tar --format=oldgnu -Sczf before.tar.gz other.txt disk.raw && "
+     "tar --format=oldgnu -Sczf dir.tar.gz disk.raw sub && "
+     "tar --format=gnu -Sczf long.tar.gz disk.raw '" +
+     long_name +
+     "' && "
+     "bsdtar --format=gnutar -czf bsd.tar.gz disk.raw other.txt && "
+     "truncate -s 10M small.raw && python3 -c 'import tarfile\n"
+     "t = tarfile.open(\"py.tar.gz\", \"w:gz\", format=tarfile.GNU_FORMAT)\n"
+     "t.add(\"small.raw\", \"disk.raw\"); t.add(\"other.txt\"); t.close()\n"
+     "t = tarfile.open(\"pyg.tar.gz\", \"w:gz\", format=tarfile.PAX_FORMAT, "
+     "pax_headers={\"comment\": \"x\"})\n"
+     "t.add(\"small.raw\", \"disk.raw\"); t.close()'");
+  struct Case {
+    const char* file;
+    const char* names;  // the detail must contain this
+  };
+  for (const Case& c :
+       {Case{"after.tar.gz", "members: disk.raw, other.txt"},
+        Case{"before.tar.gz", "members: other.txt, disk.raw"},
+        Case{"dir.tar.gz", "sub/ (directory)"}, Case{"bsd.tar.gz", "other.txt"},
+        Case{"py.tar.gz", "other.txt"}, Case{"pyg.tar.gz", "(pax global header)"}}) {
+    auto r = std::optional(check_rules(dir / c.file));
+    const CheckItem* i = item(*r, "exactly one member named disk.raw");
+    REQUIRE(i != nullptr);
+    INFO(c.file << ": " << i->detail);
+    CHECK_FALSE(i->passed);
+    CHECK_THAT(i->detail, Catch::Contains(c.names));
+    CHECK_FALSE(r->passed());
+  }
+  auto r = std::optional(check_rules(dir / "long.tar.gz"));
+  const CheckItem* i = item(*r, "exactly one member named disk.raw");
+  INFO(i->detail);
+  CHECK_FALSE(i->passed);
+  CHECK(i->detail == "members: disk.raw, " + long_name + "; 1 entry besides disk.raw");
+}
+
+TEST_CASE("gcp check: extension headers of disk.raw itself are not other members",
+          "[gcp][check][interop]") {
+  TempDir dir;
+  const std::string d = dir.path().string();
+  // GNU tar's posix format writes a pax 'x' header before disk.raw; Python's pax format too; a
+  // pax "path" record names the entry (here a header named x.raw becomes disk.raw).
+  sh("cd '" + d +
+     "' && truncate -s 10M disk.raw && cp disk.raw x.raw && "
+     "tar --format=posix -czf posix.tar.gz disk.raw && python3 -c 'import tarfile\n"
+     "t = tarfile.open(\"pax.tar.gz\", \"w:gz\", format=tarfile.PAX_FORMAT)\n"
+     "i = t.gettarinfo(\"x.raw\", \"x.raw\"); i.pax_headers = {\"path\": \"disk.raw\"}\n"
+     "t.addfile(i, open(\"x.raw\", \"rb\")); t.close()'");
+  for (const char* f : {"posix.tar.gz", "pax.tar.gz"}) {
+    auto r = std::optional(check_rules(dir / f));
+    const CheckItem* i = item(*r, "exactly one member named disk.raw");
+    REQUIRE(i != nullptr);
+    INFO(f << ": " << i->detail);
+    CHECK(i->passed);
+    CHECK(i->detail == "members: disk.raw");
+  }
+}

@@ -36,3 +36,28 @@ truncate -s 10M disk.raw && tar --format=oldgnu -Sczf small.tar.gz disk.raw
 if "$VDCONVERT" check --for gcp small.tar.gz > small.txt; then fail "non-GiB archive passed"; fi
 grep -q "FAIL disk.raw size is a whole number of GiB" small.txt || fail "size rule not reported"
 echo ok: non-GiB archive rejected
+# GCP wants disk.raw alone: any other member, first or last, from GNU tar, bsdtar or Python,
+# fails "exactly one member named disk.raw" (exit 5) and is named; the other rules still pass
+# for the 1 GiB GNU tar archives.
+truncate -s 1G disk.raw && echo hi > other.txt && mkdir -p sub && truncate -s 10M small.raw
+tar --format=oldgnu -Sczf after.tar.gz disk.raw other.txt
+tar --format=oldgnu -Sczf before.tar.gz other.txt disk.raw
+tar --format=oldgnu -Sczf dir.tar.gz disk.raw sub
+bsdtar --format=gnutar -czf bsd.tar.gz -s '/^small.raw$/disk.raw/' small.raw other.txt
+python3 -c 'import tarfile
+t = tarfile.open("py.tar.gz", "w:gz", format=tarfile.GNU_FORMAT)
+t.add("other.txt"); t.add("small.raw", "disk.raw"); t.close()'
+for a in after before dir bsd py; do
+  set +e
+  "$VDCONVERT" check --for gcp "$a.tar.gz" > "$a.txt"
+  rc=$?
+  set -e
+  expect_eq "$rc" 5 "$a.tar.gz: check --for gcp fails"
+  grep -q "FAIL exactly one member named disk.raw" "$a.txt" || fail "$a.tar.gz: member rule not failed: $(cat "$a.txt")"
+  case $a in dir) want="sub/" ;; *) want="other.txt" ;; esac
+  grep "exactly one member" "$a.txt" | grep -q "$want" || fail "$a.tar.gz: $want not named: $(cat "$a.txt")"
+  if [ "$a" = after ] || [ "$a" = before ]; then
+    expect_eq "$(grep -c '^FAIL' "$a.txt")" 1 "$a.tar.gz: only the member rule fails"
+  fi
+  echo "ok: $a.tar.gz: $(grep 'exactly one member' "$a.txt")"
+done

@@ -142,7 +142,11 @@ std::vector<std::byte> build_stream(const StreamBuild& b) {
     if (!detail::is_zero(grain_bytes(b.content, g, i))) order.push_back(i);
   if (b.reverse_grains) std::reverse(order.begin(), order.end());
   for (std::uint64_t i : order) {
-    const auto packed = deflate_grain(grain_bytes(b.content, g, i), b.raw_deflate);
+    std::vector<std::byte> data(grain_bytes(b.content, g, i).begin(),
+                                grain_bytes(b.content, g, i).end());
+    if (b.last_grain_bytes != 0 && i + 1 == grains)
+      data.resize(b.last_grain_bytes, b.last_grain_fill);
+    const auto packed = deflate_grain(data, b.raw_deflate);
     gtes[i] = static_cast<std::uint32_t>(f.size() / kS);
     std::vector<std::byte> hdr(kGrainMarkerHeader);
     encode_grain_marker_header(i * g.grain, static_cast<std::uint32_t>(packed.size()), hdr);

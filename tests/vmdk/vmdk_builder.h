@@ -36,6 +36,10 @@ struct StreamBuild {
   bool reverse_grains = false;
   bool raw_deflate = false;   // RFC 1951 without the zlib wrapper
   std::string descriptor;
+  // When non-zero: the last grain is compressed as this many bytes, its disk bytes followed by
+  // `last_grain_fill` (VMware compresses a partial last grain as a whole zero-padded grain).
+  std::size_t last_grain_bytes = 0;
+  std::byte last_grain_fill{0};
 };
 std::vector<std::byte> build_stream(const StreamBuild& b);
 

@@ -8,6 +8,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -22,9 +24,73 @@ namespace {
 constexpr std::size_t kMaxMapEntries = 1u << 22;
 constexpr std::uint64_t kMaxHashBytes = 64 * detail::kTiB;
 constexpr std::size_t kChunk = 1u << 20;
+// Bytes of a GNU long name or pax extended header kept to learn the next entry's name.
+constexpr std::size_t kMaxExtensionBytes = 1u << 20;
+
+// Headers that only describe the entry after them (GNU long name / long link, POSIX.1-2001 pax
+// extended header): not members of their own. A pax global header ('g') describes no one entry
+// and is returned as an entry by readers such as Go's archive/tar, so it counts as a member.
+bool is_extension(char typeflag) { return typeflag == 'L' || typeflag == 'K' || typeflag == 'x'; }
+
+// The "path" record of a pax extended header ("<length> path=<name>\n" records), if any.
+std::optional<std::string> pax_path(std::string_view data) {
+  std::optional<std::string> path;
+  while (!data.empty()) {
+    const std::size_t sp = data.find(' ');
+    std::size_t len = 0;
+    if (sp == std::string_view::npos || sp == 0 || sp > 18) break;  // no overflow
+    for (char c : data.substr(0, sp)) {
+      if (c < '0' || c > '9') return path;
+      len = len * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (len <= sp + 1 || len > data.size() || data[len - 1] != '\n') break;
+    const std::string_view rec = data.substr(sp + 1, len - sp - 2);
+    if (rec.starts_with("path=")) path = std::string(rec.substr(5));
+    data.remove_prefix(len);
+  }
+  return path;
+}
+
+std::string_view type_name(char t) {
+  switch (t) {
+    case '0':
+    case '\0':
+    case '7':
+    case 'S':
+      return "";  // regular files
+    case '1':
+      return "hard link";
+    case '2':
+      return "symbolic link";
+    case '3':
+      return "character device";
+    case '4':
+      return "block device";
+    case '5':
+      return "directory";
+    case '6':
+      return "FIFO";
+    case 'D':
+      return "GNU dump directory";
+    case 'V':
+      return "GNU volume label";
+    case 'M':
+      return "GNU multivolume continuation";
+    case 'g':
+      return "pax global header";
+    case 'x':
+      return "pax extended header with no entry after it";
+    case 'L':
+      return "GNU long name with no entry after it";
+    case 'K':
+      return "GNU long link name with no entry after it";
+    default:
+      return "other type";
+  }
+}
 
 struct Member {
-  std::string name;
+  std::string name;  // as the entry's extension headers set it, else the header's name field
   char typeflag = 0;
   std::uint64_t size = 0;       // stored bytes
   std::uint64_t real_size = 0;  // file size
@@ -57,9 +123,16 @@ class TarWalker {
     }
   }
 
+  // Extension headers left with no entry after them become entries of their own.
+  void finish() {
+    for (auto& e : pending_) members.push_back(std::move(e.header));
+    pending_.clear();
+  }
+
   // Results.
   Status error_;
-  std::vector<Member> members;
+  std::vector<Member> members;  // entries, extension headers folded into the entry they describe
+  std::size_t headers = 0;      // header blocks, extension headers included
   std::size_t bad_checksums = 0;
   std::size_t non_gnu_magic = 0;
   std::size_t zero_blocks_at_end = 0;
@@ -100,6 +173,7 @@ class TarWalker {
       state_ = State::end;
       ended = true;
       zero_blocks_at_end = 1;
+      finish();
       return;
     }
     auto h = decode_header(b, pos_);
@@ -107,10 +181,21 @@ class TarWalker {
       error_ = h.status();
       return;
     }
+    ++headers;
     if (!h->checksum_ok) ++bad_checksums;
     if (h->magic != TarMagic::gnu) ++non_gnu_magic;
     cur_ = Member{h->name, h->typeflag, h->size, h->typeflag == 'S' ? h->real_size : h->size,
                   std::move(h->map)};
+    if (!is_extension(h->typeflag)) {
+      // The name the entry's extension headers give it: pax "path" wins over a GNU long name.
+      for (const auto& e : pending_)
+        if (e.header.typeflag == 'L' && !e.data.empty())
+          cur_.name = e.data.substr(0, e.data.find('\0'));
+      for (const auto& e : pending_)
+        if (e.header.typeflag == 'x')
+          if (auto p = pax_path(e.data)) cur_.name = *p;
+      pending_.clear();
+    }
     if (h->typeflag == 'S' && h->is_extended) {
       state_ = State::extension;
       return;
@@ -120,7 +205,7 @@ class TarWalker {
 
   void start_data() {
     hashing = false;
-    if (cur_.name == "disk.raw" && disk_members_++ == 0) {
+    if (!is_extension(cur_.typeflag) && cur_.name == "disk.raw" && disk_members_++ == 0) {
       if (cur_.typeflag == 'S') map_status = validate_sparse_map(cur_.map, cur_.real_size, cur_.size);
       hash_skipped = cur_.real_size > max_hash_bytes;
       hashing = (cur_.typeflag == '0' || cur_.typeflag == '\0' ||
@@ -142,6 +227,14 @@ class TarWalker {
 
   // Member bytes: for disk.raw, hash them where they belong in the file.
   void consume_data(std::span<const std::byte> d) {
+    if (is_extension(cur_.typeflag)) {
+      const std::uint64_t want = std::min<std::uint64_t>(cur_.size, kMaxExtensionBytes);
+      const auto n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(want > stored_seen_ ? want - stored_seen_ : 0, d.size()));
+      ext_data_.append(reinterpret_cast<const char*>(d.data()), n);
+      stored_seen_ += d.size();
+      return;
+    }
     if (!hashing) return;
     if (cur_.typeflag != 'S') {
       const std::uint64_t want = cur_.size > stored_seen_ ? cur_.size - stored_seen_ : 0;
@@ -183,10 +276,20 @@ class TarWalker {
       hashing = false;
       hashed_member_ = true;
     }
-    members.push_back(std::move(cur_));
+    if (is_extension(cur_.typeflag)) {
+      pending_.push_back({std::move(cur_), std::move(ext_data_)});
+      ext_data_.clear();
+    } else {
+      members.push_back(std::move(cur_));
+    }
     cur_ = {};
     state_ = State::header;
   }
+
+  struct Extension {
+    Member header;
+    std::string data;  // its first kMaxExtensionBytes bytes
+  };
 
   State state_ = State::header;
   std::array<std::byte, kTarBlock> block_{};
@@ -195,6 +298,8 @@ class TarWalker {
   std::uint64_t left_ = 0;
   std::uint64_t stored_seen_ = 0;
   Member cur_;
+  std::string ext_data_;            // data of the extension header being read
+  std::vector<Extension> pending_;  // extension headers waiting for their entry
   std::size_t disk_members_ = 0;
   std::size_t region_ = 0;
   std::uint64_t region_left_ = 0, region_data_ = 0, sparse_pos_ = 0;
@@ -294,6 +399,7 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
     total += produced;
     tar.feed(std::span(out).first(produced));
   }
+  tar.finish();
   const std::uint64_t trailer_at = next_in - z.avail_in;
   inflateEnd(&z);
   const bool complete = rc == Z_STREAM_END;
@@ -324,21 +430,29 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
       !tar.error_.ok() ? tar.error_.message()
                        : (tar.mid_member() ? "archive ends inside a member" : "ok"));
   add("gcp.tar_header_checksums", "every tar header checksum is valid",
-      tar.bad_checksums == 0 && !tar.members.empty(),
-      fmt::format("{} of {} headers bad", tar.bad_checksums, tar.members.size()));
+      tar.bad_checksums == 0 && tar.headers > 0,
+      fmt::format("{} of {} headers bad", tar.bad_checksums, tar.headers));
   add("gcp.tar_gnu_magic", "tar headers use GNU/OLDGNU magic \"ustar  \\0\"",
-      tar.non_gnu_magic == 0 && !tar.members.empty(),
-      fmt::format("{} of {} headers have another magic", tar.non_gnu_magic, tar.members.size()));
+      tar.non_gnu_magic == 0 && tar.headers > 0,
+      fmt::format("{} of {} headers have another magic", tar.non_gnu_magic, tar.headers));
+  // GCP imports an archive holding disk.raw and nothing else (formats.md 4.1): any other entry
+  // (file, directory, link, pax global header, an extension header with no entry after it)
+  // fails. GNU long-name and pax extended headers belong to the entry they describe.
   std::vector<std::string> names;
   const Member* disk = nullptr;
   std::size_t disks = 0;
   for (const auto& m : tar.members) {
-    names.push_back(m.name);
+    const std::string_view kind = type_name(m.typeflag);
+    names.push_back(kind.empty() || m.name == "disk.raw" ? m.name
+                                                         : fmt::format("{} ({})", m.name, kind));
     if (m.name == "disk.raw" && disks++ == 0) disk = &m;
   }
-  add("gcp.one_disk_raw", "exactly one member named disk.raw", disks == 1,
-      fmt::format("members: {}",
-                  names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+  const std::size_t others = tar.members.size() - disks;
+  std::string found = names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "));
+  if (disks == 1 && others > 0)
+    found += fmt::format("; {} {} besides disk.raw", others, others == 1 ? "entry" : "entries");
+  add("gcp.one_disk_raw", "exactly one member named disk.raw", disks == 1 && others == 0,
+      fmt::format("members: {}", found));
   add("gcp.tar_end_blocks", "archive ends with two zero blocks",
       tar.ended && tar.zero_blocks_at_end >= 2 && !tar.trailing_garbage,
       fmt::format("{} zero blocks{}", tar.zero_blocks_at_end,

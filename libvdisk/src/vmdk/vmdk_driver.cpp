@@ -157,7 +157,8 @@ Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs
         }
         case ExtentType::sparse: {
           VDISK_ASSIGN_OR_RETURN(auto f, open_shared(p));
-          VDISK_ASSIGN_OR_RETURN(OpenedSparse s, open_sparse_extent(std::move(f), *bytes));
+          VDISK_ASSIGN_OR_RETURN(OpenedSparse s,
+                                 open_sparse_extent(std::move(f), *bytes, options.on_diagnostic));
           if (!info.sparse) {
             info.sparse = s.info.header;
             info.footer_used = s.info.used_footer;
@@ -281,7 +282,8 @@ Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccess
       // A descriptor carrier: the embedded descriptor lists the real extents.
       VDISK_ASSIGN_OR_RETURN(pieces, open_descriptor_extents(*info.descriptor, dir, options, info));
     } else {
-      VDISK_ASSIGN_OR_RETURN(OpenedSparse s, open_sparse_extent(file, std::nullopt));
+      VDISK_ASSIGN_OR_RETURN(OpenedSparse s,
+                             open_sparse_extent(file, std::nullopt, options.on_diagnostic));
       info.sparse = s.info.header;
       info.footer_used = s.info.used_footer;
       Piece piece;

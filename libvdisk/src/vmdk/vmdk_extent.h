@@ -14,9 +14,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vdisk/extent.h"
+#include "vdisk/image.h"
 #include "vdisk/io.h"
 #include "vdisk/properties.h"
 #include "vdisk/status.h"
@@ -63,9 +65,16 @@ struct OpenedSparse {
   SparseExtentInfo info;
 };
 // `size_bytes`: the extent size the descriptor states, or nullopt to use the header capacity.
-// A descriptor size larger than the capacity is corrupt.
+// A descriptor size larger than the capacity is corrupt. `on_diagnostic` (may be empty) gets
+// last_grain_warning() once, from the reading thread.
 Result<OpenedSparse> open_sparse_extent(std::shared_ptr<const RandomAccessFile> file,
-                                        std::optional<std::uint64_t> size_bytes);
+                                        std::optional<std::uint64_t> size_bytes,
+                                        DiagnosticFn on_diagnostic = {});
+
+// The warning given when a compressed last grain holds non-zero bytes past the disk's end
+// (inflate_last_grain), for the file and the stream readers alike.
+std::string last_grain_warning(std::string_view name, std::uint64_t grain, std::uint64_t at,
+                               std::uint64_t capacity_sectors);
 
 // The grain-table reader over an already loaded grain directory (`gd`, one entry per table).
 // Used for COWD extents too, described by an equivalent header (numGTEsPerGT 4096, no flags).

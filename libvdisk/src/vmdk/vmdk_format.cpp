@@ -3,12 +3,14 @@
 
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "codec/codec.h"
 #include "util/checked.h"
 #include "util/endian.h"
+#include "util/zero.h"
 
 namespace vdisk::vmdk {
 
@@ -134,6 +136,24 @@ Result<SparseHeader> decode_footer_trio(std::span<const std::byte> b, std::uint6
   return h;
 }
 
+Status check_footer_agrees(const SparseHeader& head, const SparseHeader& foot, std::uint64_t at) {
+  constexpr std::uint32_t kReadFlags = kFlagZeroedGrainGte | kFlagCompressed | kFlagMarkers;
+  const struct {
+    std::string_view field;
+    std::uint64_t header, footer;
+  } fields[] = {{"capacity", head.capacity, foot.capacity},
+                {"grainSize", head.grain_size, foot.grain_size},
+                {"numGTEsPerGT", head.num_gtes_per_gt, foot.num_gtes_per_gt},
+                {"compressAlgorithm", head.compress_algorithm, foot.compress_algorithm},
+                {"flags & 0x00030004", head.flags & kReadFlags, foot.flags & kReadFlags}};
+  for (const auto& f : fields)
+    if (f.header != f.footer)
+      return corrupt_at(
+          "vmdk", "footer", at,
+          fmt::format("{} expected {} (as in the header), found {}", f.field, f.header, f.footer));
+  return {};
+}
+
 bool looks_like_zlib(std::span<const std::byte> b) {
   if (b.size() < 2) return false;
   const unsigned cmf = std::to_integer<unsigned>(b[0]);
@@ -152,6 +172,27 @@ Status inflate_grain(std::span<const std::byte> in, std::span<std::byte> out, st
     return corrupt_at("vmdk", "compressed grain", at,
                       fmt::format("inflates to {} bytes, expected {}", *n, out.size()));
   return {};
+}
+
+Result<bool> inflate_last_grain(std::span<const std::byte> in, std::span<std::byte> out,
+                                std::uint64_t grain_bytes, std::uint64_t at) {
+  if (out.size() >= grain_bytes) {
+    VDISK_RETURN_IF_ERROR(inflate_grain(in, out, at));
+    return false;
+  }
+  std::vector<std::byte> whole(static_cast<std::size_t>(grain_bytes));
+  auto n = codec::inflate_zlib_or_raw(in, whole);
+  if (!n.ok()) {
+    if (n.status().code() != Errc::corrupt) return n.status();
+    return corrupt_at("vmdk", "compressed grain", at, n.status().message());
+  }
+  if (*n < out.size())
+    return corrupt_at("vmdk", "compressed grain", at,
+                      fmt::format("inflates to {} bytes, expected {} to {} (the last grain)", *n,
+                                  out.size(), grain_bytes));
+  std::memcpy(out.data(), whole.data(), out.size());
+  const auto past = std::span<const std::byte>(whole).subspan(out.size(), *n - out.size());
+  return !detail::is_zero(past);
 }
 
 }  // namespace vdisk::vmdk

@@ -119,6 +119,15 @@ inline constexpr std::size_t kFooterTrioBytes = 3 * kSector;
 // wrong.
 Result<SparseHeader> decode_footer_trio(std::span<const std::byte> bytes, std::uint64_t at);
 
+// The footer (read at file offset `at`) must agree with the header at offset 0 on what shapes
+// the disk and its grains: capacity, grainSize, numGTEsPerGT, compressAlgorithm and the flags
+// that change how grains are read (zeroed-grain GTEs, compressed, markers). A stream reader has
+// already used the header's values when it meets the footer, so the file reader refuses a
+// disagreement too (qemu-img follows the footer; `vdconvert check` reports every field).
+// corrupt naming the first field that differs.
+Status check_footer_agrees(const SparseHeader& header, const SparseHeader& footer,
+                           std::uint64_t at);
+
 // COWD (vmfsSparse redo log) header: 2048 bytes, little-endian (formats.md 1.5).
 inline constexpr std::size_t kCowdHeaderSize = 2048;
 inline constexpr std::uint32_t kCowdGtes = 4096;  // entries per grain table (16 KiB)
@@ -168,6 +177,17 @@ bool looks_like_zlib(std::span<const std::byte> bytes);
 // deflate when the data does not start with a zlib header. corrupt (naming `at`) when the data
 // is malformed, inflates to fewer bytes, or would inflate to more.
 Status inflate_grain(std::span<const std::byte> in, std::span<std::byte> out, std::uint64_t at);
+
+// Inflates the grain that holds the end of a disk whose capacity is not a multiple of the grain
+// size: `out` receives the bytes inside the disk (fewer than `grain_bytes`). Writers differ: the
+// technote and open-vmdk compress only those bytes, VMware products compress the whole grain
+// zero-padded past the disk's end, and qemu-img reads either (it inflates into a full grain
+// buffer). So the data may inflate to anything from out.size() to grain_bytes bytes; the bytes
+// past out.size() are dropped. corrupt when it inflates to fewer than out.size() or more than
+// grain_bytes. Returns true when a dropped byte was not zero (the header's capacity may be
+// smaller than the disk the image was made from: worth a warning).
+Result<bool> inflate_last_grain(std::span<const std::byte> in, std::span<std::byte> out,
+                                std::uint64_t grain_bytes, std::uint64_t at);
 
 }  // namespace vdisk::vmdk
 

@@ -2,6 +2,7 @@
 // grains. Layout facts: VMware technote "Hosted Sparse Extents" and "Stream-Optimized
 // Compressed Sparse Extents"; shared/docs/formats.md 1.3-1.4.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -19,12 +20,38 @@ namespace {
 
 using Table = std::vector<std::uint32_t>;
 
+// VMware stream layout (gdOffset GD_AT_END, footer used): the GD and each GT are written after a
+// GD / GT marker (technote "Stream-Optimized Compressed Sparse Extents"). The stream reader
+// finds them by those markers, so the file reader requires them too, and both read the same
+// tables. `min_bytes`: metadata the marker must announce (0: any).
+Status check_marker_before(const RandomAccessFile& f, std::uint64_t at, MarkerType type,
+                           std::uint64_t min_bytes, std::string_view structure) {
+  std::array<std::byte, kMarkerSize> raw{};
+  if (at >= kSector) VDISK_RETURN_IF_ERROR(f.read_at(at - kSector, raw));
+  const Marker m = decode_marker(raw);
+  if (at < kSector || m.size != 0 || m.type != static_cast<std::uint32_t>(type) ||
+      m.value * kSector < min_bytes)
+    return corrupt_at("vmdk", structure, at,
+                      fmt::format("expected a {} marker (type {}, at least {} sectors) in the "
+                                  "sector before it, found value {}, size {}, type {}",
+                                  type == MarkerType::grain_directory ? "GD" : "GT",
+                                  static_cast<std::uint32_t>(type),
+                                  detail::div_ceil(min_bytes, kSector), m.value, m.size, m.type));
+  return {};
+}
+
 class SparseExtentImpl final : public ExtentReader {
  public:
   SparseExtentImpl(std::shared_ptr<const RandomAccessFile> file, SparseHeader h, Table gd,
-                   std::uint64_t size)
-      : file_(std::move(file)), h_(h), gd_(std::move(gd)), size_(size),
-        grain_(h.grain_bytes()), coverage_(h.gt_coverage() * kSector),
+                   std::uint64_t size, DiagnosticFn on_diagnostic = {}, bool gt_markers = false)
+      : file_(std::move(file)),
+        h_(h),
+        gd_(std::move(gd)),
+        size_(size),
+        on_diagnostic_(std::move(on_diagnostic)),
+        gt_markers_(gt_markers),
+        grain_(h.grain_bytes()),
+        coverage_(h.gt_coverage() * kSector),
         gt_bytes_(std::uint64_t{h.num_gtes_per_gt} * 4),
         cache_limit_(std::max<std::uint64_t>(1, kGtCacheBytes / gt_bytes_)) {}
 
@@ -135,6 +162,9 @@ class SparseExtentImpl final : public ExtentReader {
       return corrupt_at("vmdk", "grain directory entry", at,
                         fmt::format("grain table {} ({} bytes) lies past the end of {} ({} bytes)",
                                     gdi, gt_bytes_, file_->name(), file_->size()));
+    if (gt_markers_)
+      VDISK_RETURN_IF_ERROR(
+          check_marker_before(*file_, at, MarkerType::grain_table, 0, "grain table"));
     std::vector<std::byte> raw(static_cast<std::size_t>(gt_bytes_));
     VDISK_RETURN_IF_ERROR(file_->read_at(at, raw));
     auto t = std::make_shared<Table>(h_.num_gtes_per_gt);
@@ -194,12 +224,20 @@ class SparseExtentImpl final : public ExtentReader {
                                     file_->name(), fsize));
     std::vector<std::byte> packed(csize);
     VDISK_RETURN_IF_ERROR(file_->read_at(at + kGrainMarkerHeader, packed));
-    // The virtual bytes this grain holds: a whole grain, or less for the last one.
+    // The virtual bytes this grain holds: a whole grain, or less for the last one (which may
+    // still be stored as a whole zero-padded grain, see inflate_last_grain).
     const std::uint64_t grain_len = std::min(grain_, h_.capacity * kSector - g * grain_);
-    if (in_grain == 0 && part.size() == grain_len)
+    if (grain_len == grain_ && in_grain == 0 && part.size() == grain_len)
       return inflate_grain(packed, part, at);
     scratch.resize(static_cast<std::size_t>(grain_len));
-    VDISK_RETURN_IF_ERROR(inflate_grain(packed, scratch, at));
+    if (grain_len == grain_) {
+      VDISK_RETURN_IF_ERROR(inflate_grain(packed, scratch, at));
+    } else {
+      VDISK_ASSIGN_OR_RETURN(const bool dropped, inflate_last_grain(packed, scratch, grain_, at));
+      if (dropped && on_diagnostic_ && !tail_warned_.exchange(true))
+        on_diagnostic_(Diagnostic{Diagnostic::Level::warning,
+                                  last_grain_warning(file_->name(), g, at, h_.capacity)});
+    }
     std::memcpy(part.data(), scratch.data() + in_grain, part.size());
     return {};
   }
@@ -208,6 +246,9 @@ class SparseExtentImpl final : public ExtentReader {
   SparseHeader h_;
   Table gd_;
   std::uint64_t size_;
+  DiagnosticFn on_diagnostic_;
+  bool gt_markers_ = false;  // VMware stream layout: each GT follows a GT marker
+  mutable std::atomic<bool> tail_warned_{false};  // last_grain_warning() given (once per extent)
   std::uint64_t grain_;     // bytes
   std::uint64_t coverage_;  // bytes per grain table
   std::uint64_t gt_bytes_;
@@ -250,6 +291,7 @@ Result<SparseExtentInfo> read_info_impl(const RandomAccessFile& file) {
     std::array<std::byte, kFooterTrioBytes> trio{};
     VDISK_RETURN_IF_ERROR(file.read_at(at, trio));
     VDISK_ASSIGN_OR_RETURN(SparseHeader footer, decode_footer_trio(trio, at));
+    VDISK_RETURN_IF_ERROR(check_footer_agrees(h, footer, at + kSector));
     info.header = footer;
     info.used_footer = true;
   }
@@ -257,6 +299,15 @@ Result<SparseExtentInfo> read_info_impl(const RandomAccessFile& file) {
 }
 
 }  // namespace
+
+std::string last_grain_warning(std::string_view name, std::uint64_t grain, std::uint64_t at,
+                               std::uint64_t capacity_sectors) {
+  return fmt::format(
+      "vmdk: {}: the last grain (grain {}, marker at offset {}) holds non-zero bytes past the end of the "
+      "{}-byte disk; they are dropped, as qemu-img drops them (is the header's capacity smaller "
+      "than the disk the image was made from?)",
+      name, grain, at, capacity_sectors * kSector);
+}
 
 std::unique_ptr<ExtentReader> make_sparse_reader(std::shared_ptr<const RandomAccessFile> file,
                                                  const SparseHeader& header,
@@ -269,7 +320,8 @@ Result<SparseExtentInfo> read_sparse_info(const RandomAccessFile& file) {
 }
 
 Result<OpenedSparse> open_sparse_extent(std::shared_ptr<const RandomAccessFile> file,
-                                        std::optional<std::uint64_t> size_bytes) {
+                                        std::optional<std::uint64_t> size_bytes,
+                                        DiagnosticFn on_diagnostic) {
   VDISK_ASSIGN_OR_RETURN(SparseExtentInfo info, read_info_impl(*file));
   const SparseHeader& h = info.header;
   const std::uint64_t capacity = h.capacity * kSector;  // bounded by kMaxCapacitySectors
@@ -292,13 +344,18 @@ Result<OpenedSparse> open_sparse_extent(std::shared_ptr<const RandomAccessFile> 
     return corrupt_at("vmdk", "grain directory", gd_at.value_or(0),
                       fmt::format("{} entries at sector {} lie past the end of {} ({} bytes)",
                                   entries, h.gd_offset, file->name(), file->size()));
+  const bool markers_layout = info.used_footer && h.markers();
+  if (markers_layout)
+    VDISK_RETURN_IF_ERROR(check_marker_before(*file, *gd_at, MarkerType::grain_directory, gd_bytes,
+                                              "grain directory"));
   std::vector<std::byte> raw(static_cast<std::size_t>(gd_bytes));
   VDISK_RETURN_IF_ERROR(file->read_at(*gd_at, raw));
   Table gd(static_cast<std::size_t>(entries));
   for (std::size_t i = 0; i < gd.size(); ++i)
     gd[i] = detail::load_le32(std::span<const std::byte>(raw).subspan(i * 4));
   OpenedSparse out;
-  out.reader = std::make_unique<SparseExtentImpl>(std::move(file), h, std::move(gd), size);
+  out.reader = std::make_unique<SparseExtentImpl>(std::move(file), h, std::move(gd), size,
+                                                  std::move(on_diagnostic), markers_layout);
   out.info = std::move(info);
   return out;
 }

@@ -3,6 +3,7 @@
 #include "vmdk/vmdk_stream.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "vdisk/vmdk.h"
 #include "vmdk/vmdk_extent.h"
 #include "vmdk/vmdk_format.h"
+#include "vmdk/vmdk_stream_end.h"
 
 namespace vdisk::vmdk {
 namespace {
@@ -77,11 +79,19 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
  public:
   StreamOptimizedSource(std::unique_ptr<InputStream> in, const SparseHeader& h,
                         std::uint64_t in_pos, std::optional<std::vector<std::uint64_t>> allocated,
-                        std::uint64_t window)
-      : in_(std::move(in)), h_(h), grain_(h.grain_bytes()), size_(h.capacity * kSector),
-        grains_(detail::div_ceil(h.capacity, h.grain_size)), in_pos_(in_pos),
-        mapped_(allocated.has_value()), allocated_(allocated.value_or(std::vector<std::uint64_t>{})),
-        window_(window) {
+                        std::uint64_t window, DiagnosticFn on_diagnostic)
+      : in_(std::move(in)),
+        name_(in_->name()),
+        on_diagnostic_(std::move(on_diagnostic)),
+        h_(h),
+        grain_(h.grain_bytes()),
+        size_(h.capacity * kSector),
+        grains_(detail::div_ceil(h.capacity, h.grain_size)),
+        in_pos_(in_pos),
+        mapped_(allocated.has_value()),
+        allocated_(allocated.value_or(std::vector<std::uint64_t>{})),
+        window_(window),
+        end_check_(h, name_) {
     if (mapped_) known_until_ = grains_;
   }
 
@@ -139,7 +149,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     if (out.size() != piece.length)
       return internal_error(fmt::format("vmdk: stream: decode of a {}-byte grain into {} bytes",
                                         piece.length, out.size()));
-    return inflate_grain(piece.stored, out, piece.stream_offset);
+    return inflate(piece.offset / grain_, piece.stored, out, piece.stream_offset);
   }
 
  private:
@@ -163,7 +173,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
       if (cur_grain_ != g) {
         if (auto it = pending_.find(g); it != pending_.end()) {
           cur_.resize(static_cast<std::size_t>(glen));
-          VDISK_RETURN_IF_ERROR(inflate_grain(it->second.data, cur_, it->second.at));
+          VDISK_RETURN_IF_ERROR(inflate(g, it->second.data, cur_, it->second.at));
           pending_bytes_ -= it->second.data.size();
           pending_.erase(it);
           cur_grain_ = g;
@@ -183,6 +193,18 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
       out_pos_ += k;
     }
     return StreamRun{StreamRun::Kind::data, pos};
+  }
+
+  // Inflates grain `g` (its marker at stream offset `at`) into `out`, the grain's bytes inside
+  // the disk: the last grain may be stored whole (inflate_last_grain), as the file reader takes it.
+  Status inflate(std::uint64_t g, std::span<const std::byte> stored, std::span<std::byte> out,
+                 std::uint64_t at) const {
+    if (out.size() == grain_) return inflate_grain(stored, out, at);
+    VDISK_ASSIGN_OR_RETURN(const bool dropped, inflate_last_grain(stored, out, grain_, at));
+    if (dropped && on_diagnostic_ && !tail_warned_.exchange(true))
+      on_diagnostic_(
+          Diagnostic{Diagnostic::Level::warning, last_grain_warning(name_, g, at, h_.capacity)});
+    return {};
   }
 
   struct Held {
@@ -235,11 +257,30 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     drained_ = true;
     std::vector<std::byte> buf(64 * 1024);
     std::uint64_t total = 0;
+    bool at_eof = false;
     while (total < kStreamMaxTrailingBytes) {
       VDISK_ASSIGN_OR_RETURN(const std::size_t r, in_->read(buf));
-      if (r == 0) break;
+      if ((at_eof = r == 0)) break;
       total += r;
+      if (h_.gd_at_end() && total >= kSector) break;
     }
+    if (h_.gd_at_end()) {
+      // The file reader finds the footer in the last three whole sectors.
+      if (total >= kSector)
+        return corrupt_at("vmdk", "stream", in_pos_,
+                          fmt::format("expected the end after the end-of-stream marker (the last "
+                                      "three sectors are footer marker, footer, EOS), found at "
+                                      "least {} more bytes",
+                                      total));
+      return {};
+    }
+    // As the file reader, a grain directory the header places past the end is corrupt.
+    const std::uint64_t length = in_pos_ + total;
+    const auto gd_at = detail::checked_mul(h_.gd_offset, kSector);
+    if (at_eof && (!gd_at || !detail::range_inside(*gd_at, h_.gd_entries() * 4, length)))
+      return corrupt_at("vmdk", "grain directory", gd_at.value_or(0),
+                        fmt::format("{} entries at sector {} lie past the end of {} ({} bytes)",
+                                    h_.gd_entries(), h_.gd_offset, name_, length));
     return {};
   }
 
@@ -264,13 +305,18 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     switch (static_cast<MarkerType>(mk.type)) {
       case MarkerType::eos:
         eos_ = true;
-        return {};
+        return h_.gd_at_end() ? end_check_.at_eos(mk, at) : Status{};
       case MarkerType::grain_table:
-        if (*bytes == detail::div_ceil(std::uint64_t{h_.num_gtes_per_gt} * 4, kSector) * kSector)
-          return take_table(*bytes, at);
+        // The file reader reads a GT's entries wherever a GD entry points, whatever the marker
+        // before it announces; the entries must be there.
+        if (*bytes >= std::uint64_t{h_.num_gtes_per_gt} * 4) return take_table(*bytes, at);
+        break;
+      case MarkerType::grain_directory:
+        if (h_.gd_at_end()) return take_directory(*bytes, at);
         break;
       case MarkerType::footer:
-        if (*bytes == kSector) return take_footer(at);
+        // Only GD_AT_END images use their footer (the file reader ignores it otherwise).
+        if (h_.gd_at_end() && *bytes >= kSector) return take_footer(*bytes, at);
         break;
       default:
         break;
@@ -291,6 +337,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
                         fmt::format("LBA {} is not the start of a grain inside the {} sector disk",
                                     mk.value, h_.capacity));
     const std::uint64_t g = mk.value / h_.grain_size;
+    if (h_.gd_at_end()) end_check_.grain(g, at);
     const std::uint64_t total = kGrainMarkerHeader + mk.size;
     Held held;
     held.at = at;
@@ -355,10 +402,14 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
 
   // A GT marker (VMware layout): learn which table it is from the grains it points to.
   Status take_table(std::uint64_t bytes, std::uint64_t at) {
-    std::vector<std::byte> raw(static_cast<std::size_t>(bytes));
+    std::vector<std::byte> raw(static_cast<std::size_t>(std::uint64_t{h_.num_gtes_per_gt} * 4));
+    const std::uint64_t start = in_pos_;
     VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in_, raw));
     in_pos_ += n;
     if (n < raw.size()) return corrupt_at("vmdk", "grain table", at, "the stream ends inside it");
+    VDISK_RETURN_IF_ERROR(discard(*in_, bytes - raw.size(), in_pos_, "metadata after a marker"));
+    in_pos_ += bytes - raw.size();
+    if (h_.gd_at_end()) end_check_.table(start / kSector, raw);
     if (mapped_ || placing_) return {};
     std::optional<std::uint64_t> table;
     bool usable = true;
@@ -380,21 +431,51 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     return {};
   }
 
-  Status take_footer(std::uint64_t at) {
+  // VMware layout: the footer after a footer marker (`bytes` of metadata, the footer first).
+  // Checked as the file reader checks the footer it finds at the end of the file.
+  Status take_footer(std::uint64_t bytes, std::uint64_t at) {
     std::array<std::byte, kSector> raw{};
     VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in_, raw));
     in_pos_ += n;
     if (n < raw.size()) return corrupt_at("vmdk", "footer", at, "the stream ends inside it");
     VDISK_ASSIGN_OR_RETURN(SparseHeader f, decode_sparse_header(raw, at + kSector));
-    if (f.capacity != h_.capacity || f.grain_size != h_.grain_size)
-      return corrupt_at("vmdk", "footer", at + kSector,
-                        fmt::format("capacity {} and grain size {} disagree with the header's {} "
-                                    "and {}",
-                                    f.capacity, f.grain_size, h_.capacity, h_.grain_size));
+    if (f.gd_at_end())
+      return corrupt_at("vmdk", "footer", at + kSector, "the footer's gdOffset is GD_AT_END too");
+    VDISK_RETURN_IF_ERROR(check_footer_agrees(h_, f, at + kSector));
+    VDISK_RETURN_IF_ERROR(discard(*in_, bytes - kSector, in_pos_, "metadata after a marker"));
+    in_pos_ += bytes - kSector;
+    end_check_.footer(f, at, in_pos_);
+    return {};
+  }
+
+  // VMware layout: the grain directory after a GD marker (`bytes` of metadata).
+  Status take_directory(std::uint64_t bytes, std::uint64_t at) {
+    const std::uint64_t gd_bytes = h_.gd_entries() * 4;
+    if (gd_bytes > kMaxGdBytes)
+      return resource_exhausted(
+          fmt::format("vmdk: {}: grain directory of {} bytes exceeds the {} byte limit", name_,
+                      gd_bytes, kMaxGdBytes));
+    if (bytes < gd_bytes)
+      return corrupt_at(
+          "vmdk", "grain directory marker", at,
+          fmt::format("expected at least {} sectors for {} entries, found {}",
+                      detail::div_ceil(gd_bytes, kSector), h_.gd_entries(), bytes / kSector));
+    std::vector<std::byte> raw(static_cast<std::size_t>(gd_bytes));
+    const std::uint64_t start = in_pos_;
+    VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in_, raw));
+    in_pos_ += n;
+    if (n < raw.size())
+      return corrupt_at("vmdk", "grain directory", start, "the stream ends inside it");
+    VDISK_RETURN_IF_ERROR(discard(*in_, bytes - gd_bytes, in_pos_, "metadata after a marker"));
+    in_pos_ += bytes - gd_bytes;
+    end_check_.directory(start / kSector, raw);
     return {};
   }
 
   std::unique_ptr<InputStream> in_;
+  std::string name_;
+  DiagnosticFn on_diagnostic_;
+  mutable std::atomic<bool> tail_warned_{false};  // last_grain_warning() given
   SparseHeader h_;
   std::uint64_t grain_;
   std::uint64_t size_;
@@ -413,6 +494,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> since_table_;  // (marker sector, grain)
   std::vector<std::byte> cur_;
   std::uint64_t cur_grain_ = kNoGrain;
+  StreamEndCheck end_check_;  // VMware layout (GD_AT_END): what the end must agree with
   // Placed mode.
   bool placing_ = false;
   std::optional<PlacedPiece> piece_;  // the grain pump() just read
@@ -505,7 +587,7 @@ Result<std::unique_ptr<StreamSource>> open_stream_optimized(std::unique_ptr<Inpu
                                  "their markers",
                                  in->name()));
   return std::unique_ptr<StreamSource>(std::make_unique<StreamOptimizedSource>(
-      std::move(in), h, *front_bytes, std::move(allocated), window_bytes));
+      std::move(in), h, *front_bytes, std::move(allocated), window_bytes, options.on_diagnostic));
 }
 
 }  // namespace vdisk::vmdk

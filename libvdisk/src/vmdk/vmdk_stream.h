@@ -1,9 +1,18 @@
 // streamOptimized VMDKs read front to back from a stream (stdin), without seeking.
 //
 // The reader walks the markers after the header's overhead: grain markers carry their LBA, so
-// each grain is placed by LBA whatever the file order; metadata markers (GT, GD, footer, unknown
-// types) are skipped after their sectors, EOS ends the stream (an image without GD_AT_END may
-// simply end after its last grain, as qemu-img's do).
+// each grain is placed by LBA whatever the file order; metadata markers of unknown types are
+// skipped after their sectors, EOS ends the stream (an image without GD_AT_END may simply end
+// after its last grain, as qemu-img's do).
+//
+// The same image is accepted or refused alike from a stream and from the file. So a GD_AT_END
+// stream must end as the file reader reads such a file: footer marker, footer (agreeing with
+// the header, check_footer_agrees()) and EOS as its last three sectors, the footer's gdOffset at
+// the GD after a GD marker, every GD entry at a GT after a GT marker inside the stream, and the
+// GTs listing exactly the grains that came, each at its marker's sector (compared by digest,
+// not by keeping every grain's sector). The one difference left: a grain no GT lists is read as
+// zeros from the file (as qemu-img does) but refused from a stream, which has already placed it.
+// Without GD_AT_END, a header gdOffset past the end of the stream is refused as from a file.
 //
 // Which grains exist, so that gaps can be returned as zeros before the end of the stream:
 // - qemu-img / open-vmdk layout (real gdOffset, GD and GTs before the first grain): the grain
