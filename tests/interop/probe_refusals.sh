@@ -1,7 +1,7 @@
 #!/bin/bash
 # Never guess an input: images made by qemu-img (qcow2 compat 0.10 and 1.1, qed, vhdx, vdi,
 # parallels), compressed copies of a raw disk (gzip, xz, zstd, bzip2, lz4), an OVA, a tar,
-# vdconvert's own GCP tarball and truncated/damaged headers of every format vdconvert reads are
+# a LUKS volume, vdconvert's own GCP tarball and truncated/damaged headers of every format vdconvert reads are
 # each refused with the right exit code and a one-line message, from a file and from stdin;
 # nothing is converted and nothing is left behind. `--from raw` forces raw with a note; `info`
 # shows what it recognised and exits 4; a fixed VHD on stdin loses its footer.
@@ -19,6 +19,7 @@ qemu-img convert -O qed disk.raw d.qed
 qemu-img convert -O vhdx disk.raw d.vhdx
 qemu-img convert -O vdi disk.raw d.vdi
 qemu-img convert -O parallels disk.raw d.parallels
+qemu-img create -q -f luks --object secret,id=sec0,data=abc -o key-secret=sec0,iter-time=10 d.luks 16M
 qemu-img convert -O vmdk -o subformat=streamOptimized disk.raw d.vmdk
 qemu-img convert -O vpc -o subformat=fixed disk.raw fixed.vhd
 qemu-img convert -O vpc disk.raw dynamic.vhd
@@ -61,6 +62,7 @@ check_refused d.qed 4 "qed: QEMU enhanced disk image"
 check_refused d.vhdx 4 "vhdx: Hyper-V VHDX image"
 check_refused d.vdi 4 "vdi: VirtualBox disk image (version 1.1"
 check_refused d.parallels 4 "parallels: Parallels disk image"
+check_refused d.luks 4 "luks: LUKS encrypted volume"
 check_refused disk.raw.gz 4 "gzip -dc SRC"
 check_refused disk.raw.xz 4 "xz -dc SRC"
 check_refused disk.raw.zst 4 "zstd -dc SRC"
