@@ -8,7 +8,6 @@
 #include <charconv>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <vector>
 
 #include "commands.h"
@@ -161,14 +160,8 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.open.format = cmd.from;
   opt.open.ignore_parent_identity = flag_set(cmd, "ignore-cid");
   // Diagnostics go to stderr as they come and into the --json report's "diagnostics".
-  std::mutex diagnostics_mu;
-  std::vector<vdisk::Diagnostic> diagnostics;
-  opt.open.on_diagnostic = [print = ctx.console.diagnostic_fn(), &diagnostics_mu,
-                            &diagnostics](const vdisk::Diagnostic& d) {
-    print(d);
-    const std::lock_guard lock(diagnostics_mu);
-    diagnostics.push_back(d);
-  };
+  DiagnosticLog diagnostics(ctx.console);
+  opt.open.on_diagnostic = diagnostics.fn();
   opt.pipeline.threads = cmd.threads;
   opt.open.stream_window_bytes = cmd.stream_window_mib << 20;
   if (cmd.level >= 0) opt.output.gzip_level = cmd.level;
@@ -239,10 +232,7 @@ int run(const Command& cmd, RunContext& ctx) {
     rc.target = cmd.to;
     rc.milliseconds = static_cast<std::uint64_t>(seconds * 1000.0);
     rc.zero_scan = cmd.detect_zeroes;
-    {
-      const std::lock_guard lock(diagnostics_mu);
-      rc.diagnostics = diagnostics;
-    }
+    rc.diagnostics = diagnostics.entries();
     const std::string text = vdisk::json_document(vdisk::to_properties(*result, rc));
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
       return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));

@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <mutex>
 #include <vector>
 
 #include "commands.h"
@@ -41,14 +40,8 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.format = cmd.from;
   opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
   // Diagnostics go to stderr as they come and into the JSON's "diagnostics".
-  std::mutex diagnostics_mu;
-  std::vector<vdisk::Diagnostic> diagnostics;
-  opt.on_diagnostic = [print = ctx.console.diagnostic_fn(), &diagnostics_mu,
-                       &diagnostics](const vdisk::Diagnostic& d) {
-    print(d);
-    const std::lock_guard lock(diagnostics_mu);
-    diagnostics.push_back(d);
-  };
+  DiagnosticLog diagnostics(ctx.console);
+  opt.on_diagnostic = diagnostics.fn();
 
   vdisk::Properties props;
   if (src == "-" && ctx.stdin_is_terminal)
@@ -67,8 +60,7 @@ int run(const Command& cmd, RunContext& ctx) {
     props = vdisk::describe(**source);
   }
   if (!cmd.json) return print(ctx, props.to_text());
-  const std::lock_guard lock(diagnostics_mu);
-  vdisk::add_diagnostics(props, "diagnostics", diagnostics);
+  vdisk::add_diagnostics(props, "diagnostics", diagnostics.entries());
   return print(ctx, vdisk::json_document(props));
 }
 

@@ -59,4 +59,17 @@ vdisk::DiagnosticFn Console::diagnostic_fn() {
   };
 }
 
+vdisk::DiagnosticFn DiagnosticLog::fn() {
+  return [this](const vdisk::Diagnostic& d) {
+    print_(d);
+    const std::lock_guard lock(mu_);
+    entries_.push_back(d);
+  };
+}
+
+std::vector<vdisk::Diagnostic> DiagnosticLog::entries() const {
+  const std::lock_guard lock(mu_);
+  return entries_;
+}
+
 }  // namespace vdconvert

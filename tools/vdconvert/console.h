@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vdisk/image.h"
 
@@ -49,6 +50,20 @@ class Console {
   bool terminal_;
   bool status_shown_ = false;
   bool quiet_ = false;
+};
+
+// Prints a run's diagnostics through the console as they come and keeps them for its --json
+// report. fn() may be called from any thread; the log must outlive the run.
+class DiagnosticLog {
+ public:
+  explicit DiagnosticLog(Console& console) : print_(console.diagnostic_fn()) {}
+  vdisk::DiagnosticFn fn();
+  std::vector<vdisk::Diagnostic> entries() const;
+
+ private:
+  vdisk::DiagnosticFn print_;
+  mutable std::mutex mu_;
+  std::vector<vdisk::Diagnostic> entries_;
 };
 
 }  // namespace vdconvert

@@ -19,10 +19,6 @@ namespace {
 
 using Bytes = std::span<const std::byte>;
 
-bool starts_with(Bytes b, std::string_view magic) {
-  return b.size() >= magic.size() && std::memcmp(b.data(), magic.data(), magic.size()) == 0;
-}
-
 bool ends_with_nocase(std::string_view s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
   for (std::size_t i = 0; i < suffix.size(); ++i) {
@@ -142,6 +138,37 @@ Recognition describe_tar(const TarListing& tar, std::string_view compressed) {
   return r;
 }
 
+// The recognition of a tar archive whose first bytes are `head` (`compressed`: "" or "gzip"),
+// or nullopt when `head` does not start with a tar header.
+std::optional<Recognition> tar_of(Bytes head, std::string_view compressed) {
+  if (head.size() < gcp::kTarBlock) return std::nullopt;
+  const Bytes block = head.first(gcp::kTarBlock);
+  if (gcp::is_zero_block(block)) return std::nullopt;
+  auto h = gcp::decode_header(block, 0);
+  const bool magic = has_magic(block.subspan(257), std::string_view("ustar\0", 6)) ||
+                     has_magic(block.subspan(257), std::string_view("ustar  \0", 8));
+  if (!h.ok() || !h->checksum_ok) {
+    if (!magic) return std::nullopt;
+    Recognition r;
+    r.format = "tar";
+    r.description = "tar archive";
+    r.damage = h.ok() ? corrupt_at("tar", "header", 0,
+                                   fmt::format("checksum expected {}, found {}",
+                                               h->unsigned_checksum, h->stored_checksum))
+                      : h.status();
+    return r;
+  }
+  // A pre-POSIX tar has no magic: require a plausible name and type as well as the checksum.
+  if (!magic) {
+    const bool type_ok = (h->typeflag >= '0' && h->typeflag <= '7') || h->typeflag == '\0';
+    const bool name_ok = !h->name.empty() &&
+                         std::all_of(h->name.begin(), h->name.end(),
+                                     [](char c) { return static_cast<unsigned char>(c) >= 0x20; });
+    if (!type_ok || !name_ok) return std::nullopt;
+  }
+  return describe_tar(list_tar(head), compressed);
+}
+
 }  // namespace
 
 std::optional<Recognition> recognise_compressed(const detail::ProbeData& d) {
@@ -158,7 +185,7 @@ std::optional<Recognition> recognise_compressed(const detail::ProbeData& d) {
       {"\x02\x21\x4c\x18", "lz4", "lz4-compressed file (legacy frame)", "lz4"},
   };
   for (const Kind& k : kKinds) {
-    if (!starts_with(d.head, k.magic)) continue;
+    if (!has_magic(d.head, k.magic)) continue;
     Recognition r;
     r.format = k.format;
     r.description = std::string(k.description);
@@ -167,12 +194,12 @@ std::optional<Recognition> recognise_compressed(const detail::ProbeData& d) {
   }
   // bzip2: "BZh" + block size digit + the first block's magic (or the end-of-stream magic of
   // an empty stream).
-  if (d.head.size() >= 10 && starts_with(d.head, "BZh")) {
+  if (d.head.size() >= 10 && has_magic(d.head, "BZh")) {
     const auto level = std::to_integer<char>(d.head[3]);
     const Bytes rest = d.head.subspan(4);
     if (level >= '1' && level <= '9' &&
-        (starts_with(rest, "\x31\x41\x59\x26\x53\x59") ||
-         starts_with(rest, "\x17\x72\x45\x38\x50\x90"))) {
+        (has_magic(rest, "\x31\x41\x59\x26\x53\x59") ||
+         has_magic(rest, "\x17\x72\x45\x38\x50\x90"))) {
       Recognition r;
       r.format = "bzip2";
       r.description = "bzip2-compressed file";
@@ -216,42 +243,10 @@ std::optional<Recognition> recognise_gzip(const detail::ProbeData& d) {
     return r;
   }
   inner.resize(produced);
-  if (auto tar = recognise_tar(detail::ProbeData{inner, {}, 0, true})) {
-    if (tar->damage.ok()) {
-      Recognition t = describe_tar(list_tar(inner), "gzip");
-      return t;
-    }
-  }
+  if (auto tar = tar_of(inner, "gzip"); tar && tar->damage.ok()) return tar;
   return r;
 }
 
-std::optional<Recognition> recognise_tar(const detail::ProbeData& d) {
-  if (d.head.size() < gcp::kTarBlock) return std::nullopt;
-  const Bytes block = d.head.first(gcp::kTarBlock);
-  if (gcp::is_zero_block(block)) return std::nullopt;
-  auto h = gcp::decode_header(block, 0);
-  const bool magic = starts_with(block.subspan(257), std::string_view("ustar\0", 6)) ||
-                     starts_with(block.subspan(257), std::string_view("ustar  \0", 8));
-  if (!h.ok() || !h->checksum_ok) {
-    if (!magic) return std::nullopt;
-    Recognition r;
-    r.format = "tar";
-    r.description = "tar archive";
-    r.damage = h.ok() ? corrupt_at("tar", "header", 0,
-                                   fmt::format("checksum expected {}, found {}",
-                                               h->unsigned_checksum, h->stored_checksum))
-                      : h.status();
-    return r;
-  }
-  // A pre-POSIX tar has no magic: require a plausible name and type as well as the checksum.
-  if (!magic) {
-    const bool type_ok = (h->typeflag >= '0' && h->typeflag <= '7') || h->typeflag == '\0';
-    const bool name_ok = !h->name.empty() &&
-                         std::all_of(h->name.begin(), h->name.end(),
-                                     [](char c) { return static_cast<unsigned char>(c) >= 0x20; });
-    if (!type_ok || !name_ok) return std::nullopt;
-  }
-  return describe_tar(list_tar(d.head), "");
-}
+std::optional<Recognition> recognise_tar(const detail::ProbeData& d) { return tar_of(d.head, ""); }
 
 }  // namespace vdisk::signatures

@@ -2,8 +2,6 @@
 // (which cites each format's specification: qemu docs/interop/qcow2.txt and qed_spec.txt,
 // MS-VHDX 2.1, VirtualBox VDICore.h, Parallels' image format notes, Apple's UDIF trailer, the
 // Bochs redolog header, the cloop header, the LUKS on-disk format).
-#include <cstring>
-
 #include <fmt/format.h>
 
 #include "signatures/signatures.h"
@@ -14,11 +12,6 @@ namespace vdisk::signatures {
 namespace {
 
 using Bytes = std::span<const std::byte>;
-
-bool starts_with(Bytes b, std::string_view magic, std::size_t at = 0) {
-  return b.size() >= at + magic.size() &&
-         std::memcmp(b.data() + at, magic.data(), magic.size()) == 0;
-}
 
 // The damage status for a header cut short: "<format>: header at offset 0: expected at least N
 // bytes, found M (truncated)".
@@ -45,7 +38,7 @@ constexpr std::string_view kQemuAdvice =
 }  // namespace
 
 std::optional<Recognition> recognise_qcow(const detail::ProbeData& d) {
-  if (!starts_with(d.head, "QFI\xfb")) return std::nullopt;
+  if (!has_magic(d.head, "QFI\xfb")) return std::nullopt;
   Recognition r;
   r.format = "qcow2";
   r.description = "QEMU copy-on-write image";
@@ -103,7 +96,7 @@ std::optional<Recognition> recognise_qcow(const detail::ProbeData& d) {
 }
 
 std::optional<Recognition> recognise_qed(const detail::ProbeData& d) {
-  if (!starts_with(d.head, std::string_view("QED\0", 4))) return std::nullopt;
+  if (!has_magic(d.head, std::string_view("QED\0", 4))) return std::nullopt;
   Recognition r;
   r.format = "qed";
   r.description = "QEMU enhanced disk image";
@@ -132,7 +125,7 @@ std::optional<Recognition> recognise_qed(const detail::ProbeData& d) {
 }
 
 std::optional<Recognition> recognise_vhdx(const detail::ProbeData& d) {
-  if (!starts_with(d.head, "vhdxfile")) return std::nullopt;
+  if (!has_magic(d.head, "vhdxfile")) return std::nullopt;
   Recognition r;
   r.format = "vhdx";
   r.description = "Hyper-V VHDX image";
@@ -202,7 +195,7 @@ std::optional<Recognition> recognise_vdi(const detail::ProbeData& d) {
 }
 
 std::optional<Recognition> recognise_parallels(const detail::ProbeData& d) {
-  if (!starts_with(d.head, "WithoutFreeSpace") && !starts_with(d.head, "WithouFreSpacExt"))
+  if (!has_magic(d.head, "WithoutFreeSpace") && !has_magic(d.head, "WithouFreSpacExt"))
     return std::nullopt;
   Recognition r;
   r.format = "parallels";
@@ -234,7 +227,7 @@ std::optional<Recognition> recognise_dmg(const detail::ProbeData& d) {
   // UDIF keeps its 512-byte "koly" trailer in the last sector of the file.
   if (d.tail.size() < 512) return std::nullopt;
   const Bytes koly = d.tail.subspan(d.tail.size() - 512);
-  if (!starts_with(koly, "koly")) return std::nullopt;
+  if (!has_magic(koly, "koly")) return std::nullopt;
   const std::uint32_t header_size = detail::load_be32(koly.subspan(8));
   if (header_size != 512) return std::nullopt;  // not a UDIF trailer after all
   Recognition r;
@@ -250,7 +243,7 @@ std::optional<Recognition> recognise_dmg(const detail::ProbeData& d) {
 }
 
 std::optional<Recognition> recognise_bochs(const detail::ProbeData& d) {
-  if (!starts_with(d.head, std::string_view("Bochs Virtual HD Image\0", 23))) return std::nullopt;
+  if (!has_magic(d.head, std::string_view("Bochs Virtual HD Image\0", 23))) return std::nullopt;
   Recognition r;
   r.format = "bochs";
   r.description = "Bochs disk image";
@@ -277,8 +270,8 @@ std::optional<Recognition> recognise_bochs(const detail::ProbeData& d) {
 std::optional<Recognition> recognise_cloop(const detail::ProbeData& d) {
   // A shell preamble ("#!/bin/sh\n#V2.0 Format\n..."), then at offset 128 the block size and
   // block count, big-endian.
-  if (!starts_with(d.head, "#!/bin/sh\n#V") || d.head.size() < 24 ||
-      !starts_with(d.head, ".0 Format\n", 13))
+  if (!has_magic(d.head, "#!/bin/sh\n#V") || d.head.size() < 24 ||
+      !has_magic(d.head, ".0 Format\n", 13))
     return std::nullopt;
   Recognition r;
   r.format = "cloop";
@@ -302,7 +295,7 @@ std::optional<Recognition> recognise_cloop(const detail::ProbeData& d) {
 }
 
 std::optional<Recognition> recognise_luks(const detail::ProbeData& d) {
-  if (!starts_with(d.head, "LUKS\xba\xbe")) return std::nullopt;
+  if (!has_magic(d.head, "LUKS\xba\xbe")) return std::nullopt;
   Recognition r;
   r.format = "luks";
   r.description = "LUKS encrypted volume";

@@ -10,7 +10,9 @@
 #define VDISK_SIGNATURES_SIGNATURES_H_
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +36,12 @@ struct Recognition {
   // The one-line refusal: unsupported naming the format and the advice, or `damage`.
   Status refusal() const;
 };
+
+// True when `b` holds `magic` at offset `at`.
+inline bool has_magic(std::span<const std::byte> b, std::string_view magic, std::size_t at = 0) {
+  return b.size() >= at + magic.size() &&
+         std::memcmp(b.data() + at, magic.data(), magic.size()) == 0;
+}
 
 // The best recognition of `data`, or nullopt when no signature here matches.
 std::optional<Recognition> recognise(const detail::ProbeData& data);
