@@ -154,8 +154,8 @@ TEST_CASE("checksum: convert reports digests that sha256sum and md5sum agree wit
     o.target = t;
     o.checksums = true;
     o.output.timestamp_unix = 0;
-    const auto out = dir / (t == Target::gcp ? std::string("out.tar.gz")
-                                             : "out." + std::string(target_name(t)));
+    const auto out =
+        dir / (t == Target::gcp ? std::string("out.tar.gz") : "out." + std::string(target_name(t)));
     auto r = convert({dir / "in.raw"}, {out}, o);
     REQUIRE(r.ok());
     REQUIRE(r->checksums);

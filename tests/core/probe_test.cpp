@@ -51,7 +51,10 @@ Bytes tar_member(std::string_view name, std::size_t size) {
   std::snprintf(reinterpret_cast<char*>(h.data() + 100), 8, "%07o", 0644);
   std::snprintf(reinterpret_cast<char*>(h.data() + 124), 12, "%011zo", size);
   h[156] = std::byte{'0'};
-  std::memcpy(h.data() + 257, "ustar\0" "00", 8);
+  std::memcpy(h.data() + 257,
+              "ustar\0"
+              "00",
+              8);
   std::memset(h.data() + 148, ' ', 8);
   unsigned sum = 0;
   for (std::byte c : h) sum += std::to_integer<unsigned>(c);
@@ -72,7 +75,8 @@ TEST_CASE("probe: qcow2 is recognised with its version and size, and refused", "
   CHECK(id->virtual_size == (10ull << 30));
   const Status s = open_status(b);
   CHECK(s.code() == Errc::unsupported);
-  CHECK(s.message().find("qcow2: QEMU copy-on-write image (version 3, virtual size 10737418240") == 0);
+  CHECK(s.message().find("qcow2: QEMU copy-on-write image (version 3, virtual size 10737418240") ==
+        0);
   CHECK(s.message().find("qemu-img convert -O raw") != std::string::npos);
   CHECK(*probe_format(*memory_file(b)) == "qcow2");
 }
@@ -91,7 +95,10 @@ TEST_CASE("probe: compressed files name their tool", "[probe]") {
   const struct {
     std::string_view magic, format, tool;
   } cases[] = {
-      {std::string_view("\xfd" "7zXZ\0", 6), "xz", "xz -dc"},
+      {std::string_view("\xfd"
+                        "7zXZ\0",
+                        6),
+       "xz", "xz -dc"},
       {"\x28\xb5\x2f\xfd", "zstd", "zstd -dc"},
       {"\x04\x22\x4d\x18", "lz4", "lz4 -dc"},
       {"BZh91AY&SY", "bzip2", "bzip2 -dc"},
@@ -219,7 +226,8 @@ TEST_CASE("probe: streams get the same probe; a fixed VHD is found by its footer
   Bytes image = data;
   const auto footer = vhd::encode_footer(f);
   image.insert(image.end(), footer.begin(), footer.end());
-  for (std::size_t chunk : {std::size_t{100}, std::size_t{512}, std::size_t{1000}, std::size_t{4096}}) {
+  for (std::size_t chunk :
+       {std::size_t{100}, std::size_t{512}, std::size_t{1000}, std::size_t{4096}}) {
     INFO(chunk);
     auto s = open_image_stream(memory_stream(image));
     REQUIRE(s.ok());

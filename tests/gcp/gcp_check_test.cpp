@@ -46,23 +46,23 @@ std::string sh(const std::string& cmd) {
 // holes from a zero buffer: the same digest as sha256sum of the padded file, without reading a
 // GiB of holes through the kernel.
 std::string padded_sha256(const std::filesystem::path& path, std::uint64_t size) {
-  const std::string out = sh(
-      "python3 - '" + path.string() + "' " + std::to_string(size) + " <<'PY'\n"
-      "import hashlib, os, sys\n"
-      "path, size = sys.argv[1], int(sys.argv[2])\n"
-      "h, zero, at = hashlib.sha256(), bytes(1 << 20), 0\n"
-      "def zeros(n):\n"
-      "    while n > 0:\n"
-      "        k = min(n, len(zero)); h.update(zero[:k]); n -= k\n"
-      "fd = os.open(path, os.O_RDONLY); end = os.fstat(fd).st_size\n"
-      "while at < end:\n"
-      "    try: data = os.lseek(fd, at, os.SEEK_DATA)\n"
-      "    except OSError: data = end\n"
-      "    hole = os.lseek(fd, data, os.SEEK_HOLE) if data < end else end\n"
-      "    zeros(data - at)\n"
-      "    h.update(os.pread(fd, hole - data, data)); at = hole\n"
-      "zeros(size - end); print(h.hexdigest())\n"
-      "PY");
+  const std::string out = sh("python3 - '" + path.string() + "' " + std::to_string(size) +
+                             " <<'PY'\n"
+                             "import hashlib, os, sys\n"
+                             "path, size = sys.argv[1], int(sys.argv[2])\n"
+                             "h, zero, at = hashlib.sha256(), bytes(1 << 20), 0\n"
+                             "def zeros(n):\n"
+                             "    while n > 0:\n"
+                             "        k = min(n, len(zero)); h.update(zero[:k]); n -= k\n"
+                             "fd = os.open(path, os.O_RDONLY); end = os.fstat(fd).st_size\n"
+                             "while at < end:\n"
+                             "    try: data = os.lseek(fd, at, os.SEEK_DATA)\n"
+                             "    except OSError: data = end\n"
+                             "    hole = os.lseek(fd, data, os.SEEK_HOLE) if data < end else end\n"
+                             "    zeros(data - at)\n"
+                             "    h.update(os.pread(fd, hole - data, data)); at = hole\n"
+                             "zeros(size - end); print(h.hexdigest())\n"
+                             "PY");
   return out.substr(0, 64);
 }
 
@@ -119,7 +119,8 @@ TEST_CASE("gcp check: our archive passes every rule and reports the content hash
 
 TEST_CASE("gcp check: GNU tar's own oldgnu sparse archive passes", "[gcp][check][interop]") {
   TempDir dir;
-  sh("cd '" + dir.path().string() + "' && truncate -s 1G disk.raw && "
+  sh("cd '" + dir.path().string() +
+     "' && truncate -s 1G disk.raw && "
      "printf abc | dd of=disk.raw bs=1 seek=5000000 conv=notrunc status=none && "
      "tar --format=oldgnu -Sczf g.tar.gz disk.raw");
   auto r = check_image(dir / "g.tar.gz", "gcp");
@@ -169,7 +170,8 @@ TEST_CASE("gcp check: each broken rule is reported", "[gcp][check][interop]") {
 TEST_CASE("gcp check: wrong size, POSIX format and wrong name fail", "[gcp][check][interop]") {
   TempDir dir;
   const std::string d = dir.path().string();
-  sh("cd '" + d + "' && truncate -s 10M disk.raw && tar --format=oldgnu -Sczf small.tar.gz "
+  sh("cd '" + d +
+     "' && truncate -s 10M disk.raw && tar --format=oldgnu -Sczf small.tar.gz "
      "disk.raw && tar --format=posix -czf posix.tar.gz disk.raw && "
      "mv disk.raw image.raw && truncate -s 1G image.raw && tar --format=oldgnu -Sczf name.tar.gz "
      "image.raw");

@@ -70,8 +70,8 @@ std::string make_descriptor(const std::string& create_type, std::uint64_t sector
                             std::uint32_t cid, std::uint32_t parent_cid,
                             const std::string& parent_hint) {
   std::string d = fmt::format(
-      "# Disk DescriptorFile\nversion=1\nCID={:08x}\nparentCID={:08x}\ncreateType=\"{}\"\n",
-      cid, parent_cid, create_type);
+      "# Disk DescriptorFile\nversion=1\nCID={:08x}\nparentCID={:08x}\ncreateType=\"{}\"\n", cid,
+      parent_cid, create_type);
   if (!parent_hint.empty()) d += fmt::format("parentFileNameHint=\"{}\"\n", parent_hint);
   d += fmt::format("\n# Extent description\nRW {} {} \"{}\"\n\n# The Disk Data Base\n#DDB\n\n",
                    sectors, extent_type, file);
@@ -94,11 +94,13 @@ std::vector<std::byte> build_sparse(const SparseBuild& b) {
   h.overhead = (meta_end + g.grain - 1) / g.grain * g.grain;
   std::vector<std::byte> f(h.overhead * kS);
   put_header(f, 0, h);
-  put_descriptor(f, b.descriptor.empty() ? make_descriptor("monolithicSparse", g.capacity, "SPARSE", "x.vmdk")
-                                         : b.descriptor);
+  put_descriptor(f, b.descriptor.empty()
+                        ? make_descriptor("monolithicSparse", g.capacity, "SPARSE", "x.vmdk")
+                        : b.descriptor);
   for (std::uint64_t t = 0; t < g.gdes; ++t)
-    detail::store_le32(std::span<std::byte>(f).subspan(kBuiltGdSector * kS + t * 4),
-                       static_cast<std::uint32_t>(kBuiltGdSector + g.gd_sectors + t * g.gt_sectors));
+    detail::store_le32(
+        std::span<std::byte>(f).subspan(kBuiltGdSector * kS + t * 4),
+        static_cast<std::uint32_t>(kBuiltGdSector + g.gd_sectors + t * g.gt_sectors));
   const std::uint64_t grains = (g.capacity + g.grain - 1) / g.grain;
   for (std::uint64_t i = 0; i < grains; ++i) {
     std::uint32_t gte = 0;
@@ -128,13 +130,15 @@ std::vector<std::byte> build_stream(const StreamBuild& b) {
   h.descriptor_size = 20;
   h.num_gtes_per_gt = 512;
   h.compress_algorithm = kCompressDeflate;
-  const std::uint64_t front_meta = b.vmware_layout ? 21 : kBuiltGdSector + g.gd_sectors + g.gdes * g.gt_sectors;
+  const std::uint64_t front_meta =
+      b.vmware_layout ? 21 : kBuiltGdSector + g.gd_sectors + g.gdes * g.gt_sectors;
   h.overhead = (front_meta + g.grain - 1) / g.grain * g.grain;
   h.gd_offset = b.vmware_layout ? kGdAtEnd : kBuiltGdSector;
   std::vector<std::byte> f(h.overhead * kS);
   put_header(f, 0, h);
-  put_descriptor(f, b.descriptor.empty() ? make_descriptor("streamOptimized", g.capacity, "SPARSE", "x.vmdk")
-                                         : b.descriptor);
+  put_descriptor(f, b.descriptor.empty()
+                        ? make_descriptor("streamOptimized", g.capacity, "SPARSE", "x.vmdk")
+                        : b.descriptor);
   std::vector<std::uint32_t> gtes(g.gdes * g.gtes, 0);
   const std::uint64_t grains = (g.capacity + g.grain - 1) / g.grain;
   std::vector<std::uint64_t> order;
@@ -238,8 +242,14 @@ std::vector<std::byte> build_sesparse(const SeSparseBuild& b) {
   put64(16, capacity);
   put64(24, 8);
   put64(32, 64);
-  const std::uint64_t pairs[8][2] = {{1, 1}, {2, 1}, {3, 1}, {4, gd_sectors}, {gt_at, tables * 64},
-                                     {0, 0}, {0, 0}, {grains_at, grains * 8}};
+  const std::uint64_t pairs[8][2] = {{1, 1},
+                                     {2, 1},
+                                     {3, 1},
+                                     {4, gd_sectors},
+                                     {gt_at, tables * 64},
+                                     {0, 0},
+                                     {0, 0},
+                                     {grains_at, grains * 8}};
   for (std::uint64_t i = 0; i < 8; ++i) {
     put64(80 + i * 16, pairs[i][0]);
     put64(88 + i * 16, pairs[i][1]);

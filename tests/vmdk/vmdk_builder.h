@@ -34,7 +34,7 @@ struct StreamBuild {
   std::uint64_t grain_sectors = 128;
   bool vmware_layout = true;  // GD_AT_END + GT/GD markers + footer + EOS; else GD in front
   bool reverse_grains = false;
-  bool raw_deflate = false;   // RFC 1951 without the zlib wrapper
+  bool raw_deflate = false;  // RFC 1951 without the zlib wrapper
   std::string descriptor;
   // When non-zero: the last grain is compressed as this many bytes, its disk bytes followed by
   // `last_grain_fill` (VMware compresses a partial last grain as a whole zero-padded grain).
@@ -48,15 +48,15 @@ std::vector<std::byte> build_stream(const StreamBuild& b);
 struct CowdBuild {
   std::vector<std::byte> content;  // size a multiple of 512
   std::uint32_t grain_sectors = 1;
-  std::set<std::uint64_t> skip;    // grains left unallocated even if not zero
-  bool reverse_grains = false;     // store grains in descending order
+  std::set<std::uint64_t> skip;  // grains left unallocated even if not zero
+  bool reverse_grains = false;   // store grains in descending order
 };
 std::vector<std::byte> build_cowd(const CowdBuild& b);
 
 // SESPARSE: const header at 0, volatile header at 1, GD at 4, one 64-sector GT per 16 MiB,
 // then 4 KiB grains (cluster k at grains_offset + 8k, stored in reverse order of the disk).
 struct SeSparseBuild {
-  std::vector<std::byte> content;  // size a multiple of 512
+  std::vector<std::byte> content;    // size a multiple of 512
   std::set<std::uint64_t> skip;      // grains left unallocated (type 0: read from the parent)
   std::set<std::uint64_t> zero;      // grains stored as type 2 (zero grain)
   std::set<std::uint64_t> unmapped;  // grains stored as type 1 (SCSI unmapped)

@@ -42,7 +42,6 @@ std::vector<std::byte> encoded(const SparseHeader& h) {
   return b;
 }
 
-
 }  // namespace
 
 TEST_CASE("vmdk: sparse header decodes every field it encodes", "[vmdk][codec]") {
@@ -191,7 +190,8 @@ TEST_CASE("vmdk: grains inflate from zlib and raw deflate to exactly the grain",
     CHECK_THAT(r.message(), Catch::Contains("more than"));
     std::vector<std::byte> big(65536 + 512);
     CHECK(inflate_grain(packed, big, 0).code() == Errc::corrupt);
-    CHECK(inflate_grain(std::span(packed).first(packed.size() / 2), out, 0).code() == Errc::corrupt);
+    CHECK(inflate_grain(std::span(packed).first(packed.size() / 2), out, 0).code() ==
+          Errc::corrupt);
   }
   // Incompressible data: the compressed grain is larger than the grain.
   const auto packed = test::zlib_compress(data, 15);

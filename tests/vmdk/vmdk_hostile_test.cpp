@@ -146,10 +146,9 @@ TEST_CASE("vmdk: damaged footer of a GD_AT_END stream", "[vmdk][hostile]") {
 TEST_CASE("vmdk: descriptor extent sizes that overflow", "[vmdk][hostile]") {
   TempDir dir;
   write_file(dir / "f.img", pattern(512, 1));
-  for (std::string ext : {"RW 18446744073709551615 ZERO\n",
-                          "RW 36028797018963968 ZERO\nRW 36028797018963968 ZERO\n",
-                          "RW 1 FLAT \"f.img\" 18446744073709551615\n",
-                          "RW 2 FLAT \"f.img\" 0\n"}) {
+  for (std::string ext :
+       {"RW 18446744073709551615 ZERO\n", "RW 36028797018963968 ZERO\nRW 36028797018963968 ZERO\n",
+        "RW 1 FLAT \"f.img\" 18446744073709551615\n", "RW 2 FLAT \"f.img\" 0\n"}) {
     const std::string d = "version=1\ncreateType=\"custom\"\n" + ext;
     write_file(dir / "d.vmdk", std::as_bytes(std::span(d)));
     auto r = open_image(dir / "d.vmdk");
@@ -165,8 +164,10 @@ TEST_CASE("vmdk: snapshot chain loops are detected", "[vmdk][hostile][chain]") {
   TempDir dir;
   write_file(dir / "f.img", pattern(512, 1));
   auto desc = [](const char* parent) {
-    return std::string("version=1\nCID=1\nparentCID=1\ncreateType=\"monolithicFlat\"\n"
-                       "parentFileNameHint=\"") + parent + "\"\nRW 1 FLAT \"f.img\" 0\n";
+    return std::string(
+               "version=1\nCID=1\nparentCID=1\ncreateType=\"monolithicFlat\"\n"
+               "parentFileNameHint=\"") +
+           parent + "\"\nRW 1 FLAT \"f.img\" 0\n";
   };
   const std::string a = desc("b.vmdk"), b = desc("./a.vmdk"), self = desc("s.vmdk");
   write_file(dir / "a.vmdk", std::as_bytes(std::span(a)));

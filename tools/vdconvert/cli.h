@@ -28,23 +28,23 @@ struct CommandSpec;
 
 // One parsed invocation. Fields that a command does not accept keep their defaults.
 struct Command {
-  const CommandSpec* spec = nullptr;  // nullptr: no command (global --help / --version)
-  bool help = false;                  // print help (for spec, or the global help)
-  bool version = false;               // print the version
-  std::string generate;               // hidden --generate man|bash-completion
-  std::string generate_file;          // ... written to this file ("" = stdout)
-  std::string from;                   // --from FMT ("" = probe)
-  std::string to;                     // --to TARGET
-  std::string check_for;              // --for TARGET
-  bool force = false;                 // --force
-  bool no_sync = false;               // --no-sync: skip fsync before the rename
-  bool json = false;                  // --json
-  bool keep_gpt = false;              // --keep-gpt: pad without relocating a GPT's backup
-  bool detect_zeroes = false;         // --detect-zeroes: gcp zero-scan pre-pass
-  bool checksums = false;             // --checksums (also set by --checksums-file)
-  std::string checksums_file;         // --checksums-file F: write the checksums as JSON to F
-  unsigned threads = 0;               // --threads N (0 = hardware concurrency)
-  int level = -1;                     // --level N: gzip level for --to gcp (-1 = default)
+  const CommandSpec* spec = nullptr;    // nullptr: no command (global --help / --version)
+  bool help = false;                    // print help (for spec, or the global help)
+  bool version = false;                 // print the version
+  std::string generate;                 // hidden --generate man|bash-completion
+  std::string generate_file;            // ... written to this file ("" = stdout)
+  std::string from;                     // --from FMT ("" = probe)
+  std::string to;                       // --to TARGET
+  std::string check_for;                // --for TARGET
+  bool force = false;                   // --force
+  bool no_sync = false;                 // --no-sync: skip fsync before the rename
+  bool json = false;                    // --json
+  bool keep_gpt = false;                // --keep-gpt: pad without relocating a GPT's backup
+  bool detect_zeroes = false;           // --detect-zeroes: gcp zero-scan pre-pass
+  bool checksums = false;               // --checksums (also set by --checksums-file)
+  std::string checksums_file;           // --checksums-file F: write the checksums as JSON to F
+  unsigned threads = 0;                 // --threads N (0 = hardware concurrency)
+  int level = -1;                       // --level N: gzip level for --to gcp (-1 = default)
   std::uint64_t stream_window_mib = 0;  // --stream-window MiB (0 = the library default)
   ProgressMode progress = ProgressMode::automatic;
   bool quiet = false;                 // -q/--quiet: no notes, no summary line (every verb)

@@ -33,7 +33,10 @@ Status validate(const Command& cmd) {
 std::string render_text(const vdisk::CheckReport& report) {
   std::string out;
   for (const auto& item : report.items)
-    out += fmt::format("{} {}: {}\n", item.passed ? "PASS" : item.fails() ? "FAIL" : "WARN",
+    out += fmt::format("{} {}: {}\n",
+                       item.passed    ? "PASS"
+                       : item.fails() ? "FAIL"
+                                      : "WARN",
                        item.rule, item.detail);
   const std::size_t failed = report.failures();
   const std::size_t warned = report.warnings();

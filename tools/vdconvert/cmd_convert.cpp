@@ -54,8 +54,7 @@ Status apply_checksums(Command& cmd, std::string_view) {
   return {};
 }
 Status apply_checksums_file(Command& cmd, std::string_view value) {
-  if (value.empty() || value == "-")
-    return invalid_argument("--checksums-file: give a file path");
+  if (value.empty() || value == "-") return invalid_argument("--checksums-file: give a file path");
   cmd.checksums = true;
   cmd.checksums_file = std::string(value);
   return {};
@@ -75,9 +74,9 @@ Status apply_stream_window(Command& cmd, std::string_view value) {
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), mib);
   if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || mib < 1 ||
       mib > kMaxStreamWindowMiB)
-    return invalid_argument(fmt::format(
-        "--stream-window: '{}' is not a whole number of MiB from 1 to {}", value,
-        kMaxStreamWindowMiB));
+    return invalid_argument(
+        fmt::format("--stream-window: '{}' is not a whole number of MiB from 1 to {}", value,
+                    kMaxStreamWindowMiB));
   cmd.stream_window_mib = mib;
   return {};
 }
@@ -110,13 +109,14 @@ Status check_streams(const Command& cmd, const RunContext& ctx) {
     return invalid_argument(
         "convert: refusing to write image bytes to a terminal; redirect stdout or give a DST path");
   if (src == "-" && ctx.stdin_is_terminal)
-    return invalid_argument("convert: SRC is '-' but stdin is a terminal; pipe or redirect an image");
+    return invalid_argument(
+        "convert: SRC is '-' but stdin is a terminal; pipe or redirect an image");
   if (dst == "-" && src != "-" && fd_is_path(1, src))
-    return invalid_argument(fmt::format(
-        "convert: stdout is the input file {}; refusing to write over it", src));
+    return invalid_argument(
+        fmt::format("convert: stdout is the input file {}; refusing to write over it", src));
   if (src == "-" && dst != "-" && fd_is_path(0, dst))
-    return invalid_argument(fmt::format(
-        "convert: stdin is the output file {}; refusing to replace the input", dst));
+    return invalid_argument(
+        fmt::format("convert: stdin is the output file {}; refusing to replace the input", dst));
   return {};
 }
 
@@ -125,11 +125,10 @@ std::string summary_line(const Command& cmd, const vdisk::ConvertReport& r, doub
   const std::string dst = cmd.operands[1] == "-" ? "<stdout>" : cmd.operands[1];
   const double rate = seconds > 0 ? static_cast<double>(r.stats.virtual_bytes) / seconds : 0.0;
   return fmt::format(
-      "vdconvert: {} ({}, {}) -> {} ({}, {}, {} written): {} data, {} zero in {:.2f} s ({})",
-      src, r.source_format, format_bytes(r.source_size), dst, cmd.to,
-      format_bytes(r.output_size), format_bytes(r.output_bytes),
-      format_bytes(r.stats.data_bytes), format_bytes(r.stats.zero_bytes), seconds,
-      format_rate(rate));
+      "vdconvert: {} ({}, {}) -> {} ({}, {}, {} written): {} data, {} zero in {:.2f} s ({})", src,
+      r.source_format, format_bytes(r.source_size), dst, cmd.to, format_bytes(r.output_size),
+      format_bytes(r.output_bytes), format_bytes(r.stats.data_bytes),
+      format_bytes(r.stats.zero_bytes), seconds, format_rate(rate));
 }
 
 std::string checksum_lines(const Command& cmd, const vdisk::Checksums& c) {

@@ -20,13 +20,12 @@ using vdisk::invalid_argument;
 using vdisk::Status;
 namespace vm = vdisk::vmdk;
 
-
 Status validate(const Command& cmd) {
   const std::string& action = cmd.operands[0];
   const bool needs_file = action == "extract" || action == "replace";
   if (action != "show" && action != "lint" && !needs_file)
-    return invalid_argument(fmt::format(
-        "descriptor: unknown action '{}' (show, lint, extract, replace)", action));
+    return invalid_argument(
+        fmt::format("descriptor: unknown action '{}' (show, lint, extract, replace)", action));
   if (needs_file && cmd.operands.size() != 3)
     return invalid_argument(fmt::format("descriptor {}: missing FILE", action));
   if (!needs_file && cmd.operands.size() == 3)
@@ -44,13 +43,15 @@ int out(RunContext& ctx, std::string_view text) {
   return kExitOk;
 }
 
-int lint(const Command& cmd, RunContext& ctx, const std::string& src, const vm::DescriptorArea& area) {
+int lint(const Command& cmd, RunContext& ctx, const std::string& src,
+         const vm::DescriptorArea& area) {
   vm::LintOptions lo;
   lo.standalone = !area.embedded;
   lo.area_bytes = area.embedded ? area.size : 0;
   auto findings = vm::lint_descriptor_text(area.text(), lo);
   if (!findings.ok()) return report_failure(ctx, findings.status().with_context(src));
-  const unsigned mask = cmd.check_for.empty() ? vm::kAllConsumers : *vm::parse_consumer(cmd.check_for);
+  const unsigned mask =
+      cmd.check_for.empty() ? vm::kAllConsumers : *vm::parse_consumer(cmd.check_for);
   std::string text = describe_area(src, area);
   vdisk::Properties json;
   json.add("path", src);
@@ -133,9 +134,9 @@ int run(const Command& cmd, RunContext& ctx) {
   std::string_view t = *text;
   if (const auto nul = t.find('\0'); nul != std::string_view::npos) {
     if (t.find_first_not_of('\0', nul) != std::string_view::npos)
-      return report_failure(ctx, invalid_argument(fmt::format(
-                                     "descriptor replace: {} has text after a NUL byte at offset {}",
-                                     file, nul)));
+      return report_failure(
+          ctx, invalid_argument(fmt::format(
+                   "descriptor replace: {} has text after a NUL byte at offset {}", file, nul)));
     t = t.substr(0, nul);
   }
   if (t == area->text()) {
@@ -146,10 +147,9 @@ int run(const Command& cmd, RunContext& ctx) {
   wo.backup = !cmd.no_backup;
   auto backup = vm::write_descriptor_in_place(src, *area, t, wo);
   if (!backup.ok()) return report_failure(ctx, backup.status());
-  ctx.console.note(fmt::format("{}: descriptor replaced ({} -> {} bytes of text){}", src,
-                               area->text().size(), t.size(),
-                               backup->empty() ? std::string()
-                                               : "; original saved to " + backup->string()));
+  ctx.console.note(fmt::format(
+      "{}: descriptor replaced ({} -> {} bytes of text){}", src, area->text().size(), t.size(),
+      backup->empty() ? std::string() : "; original saved to " + backup->string()));
   return kExitOk;
 }
 

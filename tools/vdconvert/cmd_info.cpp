@@ -45,8 +45,9 @@ int run(const Command& cmd, RunContext& ctx) {
 
   vdisk::Properties props;
   if (src == "-" && ctx.stdin_is_terminal)
-    return report_failure(ctx, vdisk::invalid_argument(
-                                   "info: SRC is '-' but stdin is a terminal; pipe or redirect an image"));
+    return report_failure(
+        ctx, vdisk::invalid_argument(
+                 "info: SRC is '-' but stdin is a terminal; pipe or redirect an image"));
   if (src == "-") {
     // A stream can only say what its header states: the format and, if stated, the size.
     auto stream = vdisk::open_image_stream(cancellable_fd_stream(0, "<stdin>", ctx.stop), opt);

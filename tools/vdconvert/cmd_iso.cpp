@@ -82,10 +82,10 @@ std::string shown(std::string_view s) {
 }
 
 std::uint64_t shown_size(const iso::Entry& e) {
-  return e.type == iso::EntryType::file ? e.size
-         : e.type == iso::EntryType::symlink ? e.symlink_target.size()
-                                              : e.type == iso::EntryType::directory ? e.stored_size
-                                                                                    : 0;
+  return e.type == iso::EntryType::file        ? e.size
+         : e.type == iso::EntryType::symlink   ? e.symlink_target.size()
+         : e.type == iso::EntryType::directory ? e.stored_size
+                                               : 0;
 }
 
 std::string long_line(const std::string& path, const iso::Entry& e) {
@@ -193,9 +193,9 @@ int run_extract(const Command& cmd, RunContext& ctx) {
                                      "streamed to '-'",
                                      path, iso::entry_type_name(e->type))));
     if (ctx.stdout_is_terminal)
-      return report_failure(ctx, vdisk::invalid_argument(
-                                     "iso extract: DEST is '-' but stdout is a terminal; "
-                                     "redirect or pipe it"));
+      return report_failure(
+          ctx, vdisk::invalid_argument("iso extract: DEST is '-' but stdout is a terminal; "
+                                       "redirect or pipe it"));
     auto sink = vdisk::fd_sink(1, "<stdout>");
     return report_failure_or_ok(ctx, iso::stream_file(v, *e, *sink, {}, ctx.stop));
   }
@@ -207,8 +207,8 @@ int run_extract(const Command& cmd, RunContext& ctx) {
   const bool show = ctx.console.terminal() && cmd.progress != ProgressMode::never;
   if (show)
     opt.on_progress = [&](const iso::ExtractProgress& p) {
-      ctx.console.status(fmt::format("extracting: {} files, {} directories, {} bytes",
-                                     p.files, p.directories, p.bytes));
+      ctx.console.status(fmt::format("extracting: {} files, {} directories, {} bytes", p.files,
+                                     p.directories, p.bytes));
     };
   auto r = iso::extract(v, path, dest, opt);
   ctx.console.clear_status();

@@ -140,10 +140,9 @@ int run(const Command& cmd, RunContext& ctx) {
     r.text += render_edit(e);
     add_edit_json(r.json.add_list_item("edits"), e);
   }
-  const auto errors = static_cast<std::size_t>(
-      std::count_if(plan->remaining.begin(), plan->remaining.end(), [](const vm::LintFinding& f) {
-        return f.severity == vm::LintSeverity::error;
-      }));
+  const auto errors = static_cast<std::size_t>(std::count_if(
+      plan->remaining.begin(), plan->remaining.end(),
+      [](const vm::LintFinding& f) { return f.severity == vm::LintSeverity::error; }));
   r.json.add_list("remaining");
   for (const auto& f : plan->remaining) {
     r.text += "remains: " + render_finding(f);
@@ -188,8 +187,9 @@ int run(const Command& cmd, RunContext& ctx) {
     if (!backup.ok()) return report_failure(ctx, backup.status());
     r.text += fmt::format("{}: {} edit(s) for {} applied in place ({})", src, plan->edits.size(),
                           target, size_note);
-    r.text += backup->empty() ? std::string("; no backup kept\n")
-                              : fmt::format("; original descriptor saved to {}\n", backup->string());
+    r.text += backup->empty()
+                  ? std::string("; no backup kept\n")
+                  : fmt::format("; original descriptor saved to {}\n", backup->string());
     r.json.add("written", true);
     r.json.add("backup", backup->string());
   }

@@ -57,8 +57,8 @@ int run_main(int argc, char** argv, vdconvert::Console& console) {
   SignalWatcher signals(console);
   std::optional<std::string> epoch;
   if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e && *e) epoch = e;
-  RunContext ctx{console,           &signals,           signals.token(), ::isatty(0) == 1,
-                 ::isatty(1) == 1,  console.terminal(), std::move(epoch)};
+  RunContext ctx{console,          &signals,           signals.token(), ::isatty(0) == 1,
+                 ::isatty(1) == 1, console.terminal(), std::move(epoch)};
   return cmd.spec->run(cmd, ctx);
 }
 

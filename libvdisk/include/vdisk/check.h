@@ -38,7 +38,7 @@ struct CheckItem {
             CheckSeverity sev = CheckSeverity::error)
       : rule(std::move(rule_text)), passed(ok), detail(std::move(detail_text)), severity(sev) {}
 
-  std::string rule;    // short statement of the rule, e.g. "virtual size is a whole MiB"
+  std::string rule;  // short statement of the rule, e.g. "virtual size is a whole MiB"
   // Stable machine id of the rule, e.g. "azure.size_whole_mib", "gcp.single_member",
   // "vmdk.gt_past_end", "vmdk.lint.mvmc-ddb-entry" (JSON "rule"; all listed in docs/json.md).
   std::string id;

@@ -66,10 +66,10 @@ struct Identification {
   bool readable = false;    // libvdisk opens it; the fields below are then empty
   std::string description;  // "QEMU copy-on-write image"
   std::string version;      // as the header states it, or empty
-  std::optional<std::uint64_t> virtual_size;  // when the header states it
+  std::optional<std::uint64_t> virtual_size;               // when the header states it
   std::vector<std::pair<std::string, std::string>> facts;  // cluster size, members, ...
-  std::string advice;       // what to do instead
-  Status status;            // ok when readable; the refusal otherwise
+  std::string advice;                                      // what to do instead
+  Status status;  // ok when readable; the refusal otherwise
   // format, readable, description, version, virtual_size, the facts, damage (when corrupt),
   // advice.
   Properties to_properties() const;
@@ -156,7 +156,7 @@ struct Checksums {
   // The output's virtual disk after padding (and GPT relocation): the bytes of `qemu-img convert
   // -O raw` of a VHD output, or of disk.raw in a GCP tarball.
   std::uint64_t disk_bytes = 0;
-  std::string disk_sha256;             // lowercase hex
+  std::string disk_sha256;  // lowercase hex
   // The written file or stream, byte for byte.
   std::uint64_t artifact_bytes = 0;
   std::string artifact_sha256;         // lowercase hex
@@ -192,20 +192,20 @@ struct GptReport {
                   // its backup is NOT at the new end (a raw stream states no size up front)
   };
   Action action = Action::not_checked;
-  std::string message;              // one line for invalid and relocated
-  std::uint64_t lba_size = 0;       // relocated: 512 or 4096
+  std::string message;         // one line for invalid and relocated
+  std::uint64_t lba_size = 0;  // relocated: 512 or 4096
   std::uint64_t old_backup_lba = 0;
   std::uint64_t new_backup_lba = 0;
-  std::uint64_t partitions = 0;     // used partition entries
+  std::uint64_t partitions = 0;  // used partition entries
 };
 // "not_checked", "kept", "absent", "invalid", "relocated", "stale".
 std::string_view gpt_action_name(GptReport::Action action);
 
 struct ConvertReport {
   std::string source_format;
-  std::uint64_t source_size = 0;  // virtual size of the input
-  std::uint64_t output_size = 0;  // virtual size of the output (after any padding)
-  std::uint64_t output_bytes = 0; // bytes of the output file or stream
+  std::uint64_t source_size = 0;   // virtual size of the input
+  std::uint64_t output_size = 0;   // virtual size of the output (after any padding)
+  std::uint64_t output_bytes = 0;  // bytes of the output file or stream
   CopyStats stats;
   GptReport gpt;
   std::optional<Checksums> checksums;  // when ConvertOptions::checksums

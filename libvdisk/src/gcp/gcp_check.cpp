@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "gcp/gcp.h"
 #include "checksum/sha256.h"
+#include "gcp/gcp.h"
 #include "gcp/tar.h"
 #include "util/checked.h"
 
@@ -137,8 +137,8 @@ class TarWalker {
   std::size_t non_gnu_magic = 0;
   std::size_t zero_blocks_at_end = 0;
   bool trailing_garbage = false;
-  bool ended = false;          // saw the end-of-archive zero blocks
-  Status map_status;           // disk.raw's sparse map
+  bool ended = false;            // saw the end-of-archive zero blocks
+  Status map_status;             // disk.raw's sparse map
   std::uint64_t disk_bytes = 0;  // disk.raw content bytes hashed
   bool hashing = false;
   bool hash_skipped = false;
@@ -154,8 +154,10 @@ class TarWalker {
     std::span<const std::byte> b(block_.data(), kTarBlock);
     switch (state_) {
       case State::end:
-        if (is_zero_block(b)) ++zero_blocks_at_end;
-        else trailing_garbage = true;
+        if (is_zero_block(b))
+          ++zero_blocks_at_end;
+        else
+          trailing_garbage = true;
         return;
       case State::extension: {
         auto more = decode_sparse_extension(b, pos_, cur_.map, kMaxMapEntries);
@@ -166,8 +168,10 @@ class TarWalker {
         if (!*more) start_data();
         return;
       }
-      case State::header: break;
-      case State::data: return;
+      case State::header:
+        break;
+      case State::data:
+        return;
     }
     if (is_zero_block(b)) {
       state_ = State::end;
@@ -206,10 +210,12 @@ class TarWalker {
   void start_data() {
     hashing = false;
     if (!is_extension(cur_.typeflag) && cur_.name == "disk.raw" && disk_members_++ == 0) {
-      if (cur_.typeflag == 'S') map_status = validate_sparse_map(cur_.map, cur_.real_size, cur_.size);
+      if (cur_.typeflag == 'S')
+        map_status = validate_sparse_map(cur_.map, cur_.real_size, cur_.size);
       hash_skipped = cur_.real_size > max_hash_bytes;
       hashing = (cur_.typeflag == '0' || cur_.typeflag == '\0' ||
-                 (cur_.typeflag == 'S' && map_status.ok())) && !hash_skipped;
+                 (cur_.typeflag == 'S' && map_status.ok())) &&
+                !hash_skipped;
     }
     region_ = 0;
     region_left_ = 0;
@@ -221,8 +227,10 @@ class TarWalker {
     }
     left_ = *padded;
     stored_seen_ = 0;
-    if (left_ == 0) end_member();
-    else state_ = State::data;
+    if (left_ == 0)
+      end_member();
+    else
+      state_ = State::data;
   }
 
   // Member bytes: for disk.raw, hash them where they belong in the file.
@@ -371,8 +379,8 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
   while (rc != Z_STREAM_END && tar.error_.ok()) {
     if (z.avail_in == 0) {
       if (next_in >= fsize) {
-        inflate_error = fmt::format("compressed data ends at {} before the deflate stream does",
-                                    fsize);
+        inflate_error =
+            fmt::format("compressed data ends at {} before the deflate stream does", fsize);
         break;
       }
       const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, fsize - next_in));
@@ -389,13 +397,13 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
     z.avail_out = static_cast<uInt>(out.size());
     rc = inflate(&z, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && z.avail_in == 0)) {
-      inflate_error = fmt::format("inflate error {} ({}) after {} bytes out", rc,
-                                  z.msg ? z.msg : "", total);
+      inflate_error =
+          fmt::format("inflate error {} ({}) after {} bytes out", rc, z.msg ? z.msg : "", total);
       break;
     }
     const std::size_t produced = out.size() - z.avail_out;
-    crc = static_cast<std::uint32_t>(::crc32(crc, reinterpret_cast<Bytef*>(out.data()),
-                                             static_cast<uInt>(produced)));
+    crc = static_cast<std::uint32_t>(
+        ::crc32(crc, reinterpret_cast<Bytef*>(out.data()), static_cast<uInt>(produced)));
     total += produced;
     tar.feed(std::span(out).first(produced));
   }

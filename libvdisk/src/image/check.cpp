@@ -65,9 +65,10 @@ Result<std::string> default_check_target(const std::filesystem::path& path) {
   VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
   if (format == "vmdk") return std::string("vmdk");
   if (format == "gcp-tarball") return std::string("gcp");
-  return invalid_argument(fmt::format("{} is a {} image; name the rule set to check with --for "
-                                      "(known: {})",
-                                      path.string(), format, fmt::join(check_targets(), ", ")));
+  return invalid_argument(
+      fmt::format("{} is a {} image; name the rule set to check with --for "
+                  "(known: {})",
+                  path.string(), format, fmt::join(check_targets(), ", ")));
 }
 
 }  // namespace vdisk

@@ -30,8 +30,12 @@ void note_padding(const ConvertOptions& o, std::uint64_t from, std::uint64_t to)
 void report_gpt(const gpt::Analysis& a, const ConvertOptions& o, GptReport& report) {
   report.message = a.message;
   switch (a.outcome) {
-    case gpt::Analysis::Outcome::absent: report.action = GptReport::Action::absent; break;
-    case gpt::Analysis::Outcome::unchanged: report.action = GptReport::Action::not_checked; break;
+    case gpt::Analysis::Outcome::absent:
+      report.action = GptReport::Action::absent;
+      break;
+    case gpt::Analysis::Outcome::unchanged:
+      report.action = GptReport::Action::not_checked;
+      break;
     case gpt::Analysis::Outcome::invalid:
     case gpt::Analysis::Outcome::stale:
       report.action = a.outcome == gpt::Analysis::Outcome::stale ? GptReport::Action::stale
@@ -53,11 +57,10 @@ void report_gpt(const gpt::Analysis& a, const ConvertOptions& o, GptReport& repo
 
 // GPT-aware padding: returns the padded view of `source` with the GPT relocated, or nullptr
 // when the source is to be copied as it is. Fills `report`.
-Result<std::unique_ptr<BlockSource>> gpt_padding(const BlockSource& source,
-                                                 const ConvertOptions& o, GptReport& report) {
+Result<std::unique_ptr<BlockSource>> gpt_padding(const BlockSource& source, const ConvertOptions& o,
+                                                 GptReport& report) {
   if (o.target != Target::azure && o.target != Target::gcp) return nullptr;
-  VDISK_ASSIGN_OR_RETURN(const std::uint64_t padded,
-                         target_virtual_size(o.target, source.size()));
+  VDISK_ASSIGN_OR_RETURN(const std::uint64_t padded, target_virtual_size(o.target, source.size()));
   if (padded == source.size()) return nullptr;
   if (o.output.keep_gpt) {
     report.action = GptReport::Action::kept;
@@ -74,12 +77,18 @@ Result<std::unique_ptr<BlockSource>> gpt_padding(const BlockSource& source,
 
 std::string_view gpt_action_name(GptReport::Action action) {
   switch (action) {
-    case GptReport::Action::not_checked: return "not_checked";
-    case GptReport::Action::kept: return "kept";
-    case GptReport::Action::absent: return "absent";
-    case GptReport::Action::invalid: return "invalid";
-    case GptReport::Action::relocated: return "relocated";
-    case GptReport::Action::stale: return "stale";
+    case GptReport::Action::not_checked:
+      return "not_checked";
+    case GptReport::Action::kept:
+      return "kept";
+    case GptReport::Action::absent:
+      return "absent";
+    case GptReport::Action::invalid:
+      return "invalid";
+    case GptReport::Action::relocated:
+      return "relocated";
+    case GptReport::Action::stale:
+      return "stale";
   }
   return "unknown";
 }
@@ -158,8 +167,8 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     c.disk_bytes = disk_from_artifact ? digests->prefix_bytes : disk_size;
     c.disk_sha256 = disk_from_artifact ? digests->prefix_sha256 : disk_hasher.hex(disk_size);
     if (c.disk_bytes != disk_size)
-      return internal_error(fmt::format("checksums: hashed {} bytes of a {}-byte disk",
-                                        c.disk_bytes, disk_size));
+      return internal_error(
+          fmt::format("checksums: hashed {} bytes of a {}-byte disk", c.disk_bytes, disk_size));
     report.checksums = std::move(c);
     return {};
   };
@@ -179,9 +188,9 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
       scanned = std::move(scan.source);
       tar_src = scanned.get();
     }
-    VDISK_ASSIGN_OR_RETURN(auto w, gcp::write_targz(*tar_src, std::move(bytes),
-                                                    gcp::writer_options(options.output), po,
-                                                    options.on_progress, stop));
+    VDISK_ASSIGN_OR_RETURN(
+        auto w, gcp::write_targz(*tar_src, std::move(bytes), gcp::writer_options(options.output),
+                                 po, options.on_progress, stop));
     report.stats = w.stats;
     report.source_size = *size;
     report.output_size = w.disk_size;

@@ -12,7 +12,8 @@ namespace detail {
 
 std::span<const FormatDriver* const> format_drivers() {
   // Probe order; raw accepts anything and must stay last.
-  static const FormatDriver* const kDrivers[] = {&vhd_driver(), &vmdk_driver(), &iso9660_driver(), &raw_driver()};
+  static const FormatDriver* const kDrivers[] = {&vhd_driver(), &vmdk_driver(), &iso9660_driver(),
+                                                 &raw_driver()};
   return kDrivers;
 }
 
@@ -54,14 +55,17 @@ ProbeOutcome probe_all(const ProbeData& data) {
 Result<const FormatDriver*> named_driver(std::string_view name) {
   if (const FormatDriver* d = find_driver(name)) return d;
   std::string known;
-  for (const FormatDriver* d : format_drivers()) known += (known.empty() ? "" : ", ") + std::string(d->name);
+  for (const FormatDriver* d : format_drivers())
+    known += (known.empty() ? "" : ", ") + std::string(d->name);
   return invalid_argument(fmt::format("unknown input format '{}' (known: {})", name, known));
 }
 
 Result<ProbeOutcome> probe_file(const RandomAccessFile& file) {
   const std::uint64_t size = file.size();
-  std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(size, kProbeHeadBytes)));
-  std::vector<std::byte> tail(static_cast<std::size_t>(std::min<std::uint64_t>(size, kProbeTailBytes)));
+  std::vector<std::byte> head(
+      static_cast<std::size_t>(std::min<std::uint64_t>(size, kProbeHeadBytes)));
+  std::vector<std::byte> tail(
+      static_cast<std::size_t>(std::min<std::uint64_t>(size, kProbeTailBytes)));
   VDISK_RETURN_IF_ERROR(file.read_at(0, head));
   VDISK_RETURN_IF_ERROR(file.read_at(size - tail.size(), tail));
   return probe_all(ProbeData{head, tail, size});
@@ -144,7 +148,8 @@ Result<std::unique_ptr<BlockSource>> open_image(std::unique_ptr<RandomAccessFile
                                                 const std::filesystem::path& path,
                                                 const OpenOptions& options) {
   VDISK_ASSIGN_OR_RETURN(const auto probed, detail::probe_file(*file));
-  VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* driver, detail::choose_driver(probed, options));
+  VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* driver,
+                         detail::choose_driver(probed, options));
   return driver->open(std::move(file), path, options);
 }
 
@@ -157,12 +162,13 @@ Result<std::unique_ptr<StreamSource>> open_image_stream(std::unique_ptr<InputStr
   head.resize(n);
   const auto probed = detail::probe_all(detail::ProbeData{head, {}, 0, true});
   in = prefixed_stream(std::move(head), std::move(in));
-  VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* driver, detail::choose_driver(probed, options));
+  VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* driver,
+                         detail::choose_driver(probed, options));
   if (!driver->open_stream)
-    return unsupported(fmt::format(
-        "{}: this format cannot be read from a stream (it needs random access); "
-        "save it to a file first",
-        driver->name));
+    return unsupported(
+        fmt::format("{}: this format cannot be read from a stream (it needs random access); "
+                    "save it to a file first",
+                    driver->name));
   return driver->open_stream(std::move(in), options);
 }
 

@@ -99,7 +99,8 @@ class FileSink final : public ByteSink {
     VDISK_RETURN_IF_ERROR(usable());
     if (!can_write_at()) return ByteSink::write_at(offset, data);
     if (offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) - data.size())
-      return invalid_argument(fmt::format("{}: write at {} is past the largest file offset", name_, offset));
+      return invalid_argument(
+          fmt::format("{}: write at {} is past the largest file offset", name_, offset));
     Status s = write_all(fd_, data, static_cast<off_t>(offset), name_);
     if (!s.ok()) return fail(std::move(s));
     return {};
@@ -109,7 +110,8 @@ class FileSink final : public ByteSink {
     VDISK_RETURN_IF_ERROR(usable());
     if (!can_write_at()) return ByteSink::extend_to(end);
     if (end < pos_)
-      return internal_error(fmt::format("{}: extend to {} but the output is at {}", name_, end, pos_));
+      return internal_error(
+          fmt::format("{}: extend to {} but the output is at {}", name_, end, pos_));
     // Not sparse: allocate the holes (mode 0 keeps written data); a file system that cannot
     // still reads them as zero, which is all the content needs.
     if (!options_.sparse && end > pos_ &&
@@ -282,8 +284,8 @@ class MemorySink final : public ByteSink {
   Status extend_to(std::uint64_t end) override {
     std::lock_guard lock(m_);
     if (end < out_->size())
-      return internal_error(fmt::format("<memory>: extend to {} but {} bytes are written", end,
-                                        out_->size()));
+      return internal_error(
+          fmt::format("<memory>: extend to {} but {} bytes are written", end, out_->size()));
     out_->resize(static_cast<std::size_t>(end));
     return {};
   }
@@ -309,7 +311,8 @@ Status check_output_path(const std::filesystem::path& path, const FileSinkOption
   if (::stat(name.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return invalid_argument(fmt::format("{}: is a directory", name));
     if (S_ISBLK(st.st_mode) && !options.overwrite)
-      return already_exists(fmt::format("{}: is a block device; writing to it needs --force", name));
+      return already_exists(
+          fmt::format("{}: is a block device; writing to it needs --force", name));
     if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) return {};  // written in place
     if (!options.overwrite)
       return already_exists(fmt::format("{}: exists (use --force to replace it)", name));
@@ -326,8 +329,7 @@ Status check_output_path(const std::filesystem::path& path, const FileSinkOption
   if (!S_ISDIR(st.st_mode))
     return invalid_argument(fmt::format("{}: {} is not a directory", name, dir.string()));
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    return errno_status(errno, fmt::format("{}: directory {}", name, dir.string()),
-                        "write");
+    return errno_status(errno, fmt::format("{}: directory {}", name, dir.string()), "write");
   return {};
 }
 

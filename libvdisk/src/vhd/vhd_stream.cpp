@@ -24,7 +24,9 @@ class FixedVhdStream final : public StreamSource {
  public:
   FixedVhdStream(std::unique_ptr<InputStream> in, std::array<std::byte, kFooterSize> first,
                  bool lenient, DiagnosticFn on_diagnostic)
-      : in_(std::move(in)), held_(first), lenient_(lenient),
+      : in_(std::move(in)),
+        held_(first),
+        lenient_(lenient),
         on_diagnostic_(std::move(on_diagnostic)) {}
 
   // A lenient stream shorter than a footer: its bytes are a raw disk.
@@ -149,7 +151,8 @@ Result<std::unique_ptr<StreamSource>> open_fixed_stream(std::unique_ptr<InputStr
   std::array<std::byte, kFooterSize> first{};
   VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in, first));
   // Probed (no format named) and no footer copy at the start: a fixed VHD or a raw disk.
-  const bool lenient = options.format.empty() && !(n >= 8 && std::memcmp(first.data(), "conectix", 8) == 0);
+  const bool lenient =
+      options.format.empty() && !(n >= 8 && std::memcmp(first.data(), "conectix", 8) == 0);
   if (lenient && n < kFooterSize) {
     auto s = std::make_unique<FixedVhdStream>(std::move(in), first, true, options.on_diagnostic);
     s->set_short(std::span(first).first(n));

@@ -34,18 +34,24 @@ Result<fs::path> resolve_name(const fs::path& dir, std::string name) {
     return invalid_argument("names an absolute path; refused like the reader refuses it");
   const fs::path norm = p.lexically_normal();
   if (!norm.empty() && *norm.begin() == "..")
-    return invalid_argument("lies outside the descriptor's directory; refused like the reader "
-                            "refuses it");
+    return invalid_argument(
+        "lies outside the descriptor's directory; refused like the reader "
+        "refuses it");
   return dir.empty() ? norm : dir / norm;
 }
 
 }  // namespace
 
 std::string region_name(const Region& r) {
-  static constexpr std::array<std::string_view, 9> kNames = {
-      "header", "embedded descriptor", "grain directory", "grain table",
-      "redundant grain directory", "redundant grain table", "footer", "grain",
-      "volatile header"};
+  static constexpr std::array<std::string_view, 9> kNames = {"header",
+                                                             "embedded descriptor",
+                                                             "grain directory",
+                                                             "grain table",
+                                                             "redundant grain directory",
+                                                             "redundant grain table",
+                                                             "footer",
+                                                             "grain",
+                                                             "volatile header"};
   std::string name(kNames[r.kind]);
   if (r.kind == kGtRegion || r.kind == kRgtRegion || r.kind == kGrainRegion)
     name += fmt::format(" {}", r.index);
@@ -83,8 +89,8 @@ CheckReport Checker::run(std::unique_ptr<RandomAccessFile> file, const fs::path&
 
 // Checks one link of the chain; `expect_cid` is the child's parentCID for this link.
 void Checker::check_link(std::unique_ptr<RandomAccessFile> file, const fs::path& path,
-                std::set<std::string>& visited, std::size_t depth,
-                std::optional<std::string> expect_cid) {
+                         std::set<std::string>& visited, std::size_t depth,
+                         std::optional<std::string> expect_cid) {
   std::error_code ec;
   const fs::path canon = fs::weakly_canonical(path, ec);
   if (!visited.insert(ec ? path.string() : canon.string()).second) {
@@ -113,10 +119,10 @@ void Checker::check_link(std::unique_ptr<RandomAccessFile> file, const fs::path&
       auto d = parse_descriptor(info->embedded_descriptor);
       if (d.ok()) {
         desc = std::move(*d);
-        lint(*desc, info->embedded_descriptor, name, false,
-             info->header.descriptor_size * kSector);
+        lint(*desc, info->embedded_descriptor, name, false, info->header.descriptor_size * kSector);
       } else {
-        problem(kDescriptor, fmt::format("{}: embedded descriptor: {}", name, d.status().message()));
+        problem(kDescriptor,
+                fmt::format("{}: embedded descriptor: {}", name, d.status().message()));
       }
     }
     monolithic = !(info->header.capacity == 0 && desc);
@@ -153,21 +159,21 @@ void Checker::check_link(std::unique_ptr<RandomAccessFile> file, const fs::path&
     const auto want = parse_cid(*expect_cid);
     if (!want || !cid || *want != *cid)
       problem(kCid, fmt::format("{}: CID is {} but the child's parentCID is {}", name,
-                                  cid_text.value_or("(none)"), *expect_cid));
+                                cid_text.value_or("(none)"), *expect_cid));
   }
   check_parent(*desc, path, visited, depth);
 }
 
-void Checker::check_parent(const Descriptor& d, const fs::path& path, std::set<std::string>& visited,
-                  std::size_t depth) {
+void Checker::check_parent(const Descriptor& d, const fs::path& path,
+                           std::set<std::string>& visited, std::size_t depth) {
   const std::string name = path.string();
   const auto hint = d.get("parentFileNameHint");
   const auto pcid = d.get("parentCID");
   const bool has_parent_cid = pcid && parse_cid(*pcid) != 0xffffffffu;
   if (!hint || hint->empty()) {
     if (has_parent_cid)
-      problem(kChain, fmt::format("{}: parentCID is {} but there is no parentFileNameHint", name,
-                                  *pcid));
+      problem(kChain,
+              fmt::format("{}: parentCID is {} but there is no parentFileNameHint", name, *pcid));
     return;
   }
   if (!pcid) problem(kCid, fmt::format("{}: parentFileNameHint without parentCID", name));
@@ -185,7 +191,8 @@ void Checker::check_parent(const Descriptor& d, const fs::path& path, std::set<s
   check_link(std::move(*parent), *resolved, visited, depth + 1, pcid.value_or("(none)"));
 }
 
-void Checker::check_descriptor_extents(const Descriptor& d, const fs::path& dir, const std::string& name) {
+void Checker::check_descriptor_extents(const Descriptor& d, const fs::path& dir,
+                                       const std::string& name) {
   const auto extents = d.extents();
   if (extents.empty()) {
     problem(kDescriptor, fmt::format("{}: no extent lines", name));
@@ -194,16 +201,16 @@ void Checker::check_descriptor_extents(const Descriptor& d, const fs::path& dir,
   for (const ExtentLine& e : extents) {
     if (e.type == ExtentType::zero) continue;
     if (!e.file || e.file->empty()) {
-      problem(kExtents, fmt::format("{}: {} extent without a file name", name,
-                                    extent_type_name(e.type)));
+      problem(kExtents,
+              fmt::format("{}: {} extent without a file name", name, extent_type_name(e.type)));
       continue;
     }
     auto resolved = resolve_name(dir, *e.file);
     auto opened = resolved.ok() ? open_file(*resolved)
                                 : Result<std::unique_ptr<RandomAccessFile>>(resolved.status());
     if (!opened.ok()) {
-      problem(kExtents, fmt::format("{}: extent '{}': {}", name, *e.file,
-                                    opened.status().message()));
+      problem(kExtents,
+              fmt::format("{}: extent '{}': {}", name, *e.file, opened.status().message()));
       continue;
     }
     const fs::path& p = *resolved;
@@ -240,8 +247,8 @@ void Checker::check_descriptor_extents(const Descriptor& d, const fs::path& dir,
 }
 
 // Checks one hosted sparse extent file. `size`: the descriptor's extent size in bytes.
-void Checker::check_sparse(const std::shared_ptr<const RandomAccessFile>& f, const std::string& name,
-                  std::optional<std::uint64_t> size) {
+void Checker::check_sparse(const std::shared_ptr<const RandomAccessFile>& f,
+                           const std::string& name, std::optional<std::uint64_t> size) {
   ++extents_;
   const std::uint64_t fsize = f->size();
   const std::uint64_t fsectors = detail::div_ceil(fsize, kSector);
@@ -261,12 +268,13 @@ void Checker::check_sparse(const std::shared_ptr<const RandomAccessFile>& f, con
   if (h.gd_at_end()) {
     const std::uint64_t at = fsize / kSector * kSector;
     std::array<std::byte, kFooterTrioBytes> trio{};
-    auto footer = at >= kHeaderSize + kFooterTrioBytes && f->read_at(at - kFooterTrioBytes, trio).ok()
-                      ? decode_footer_trio(trio, at - kFooterTrioBytes)
-                      : Result<SparseHeader>(corrupt(fmt::format("file has only {} bytes", fsize)));
+    auto footer =
+        at >= kHeaderSize + kFooterTrioBytes && f->read_at(at - kFooterTrioBytes, trio).ok()
+            ? decode_footer_trio(trio, at - kFooterTrioBytes)
+            : Result<SparseHeader>(corrupt(fmt::format("file has only {} bytes", fsize)));
     if (!footer.ok()) {
-      problem(kFooter, fmt::format("{}: gdOffset is GD_AT_END but the footer is unusable: {}",
-                                   name, footer.status().message()));
+      problem(kFooter, fmt::format("{}: gdOffset is GD_AT_END but the footer is unusable: {}", name,
+                                   footer.status().message()));
       return;
     }
     compare_footer(h, *footer, name);
@@ -281,7 +289,8 @@ void Checker::check_sparse(const std::shared_ptr<const RandomAccessFile>& f, con
       problem(kHeader, fmt::format("{}: embedded descriptor (sectors {}+{}) lies past the end",
                                    name, h.descriptor_offset, h.descriptor_size));
     else
-      regions.push_back({h.descriptor_offset, h.descriptor_offset + h.descriptor_size, 0, kDescRegion});
+      regions.push_back(
+          {h.descriptor_offset, h.descriptor_offset + h.descriptor_size, 0, kDescRegion});
   }
   if (h.compressed() && !h.markers()) {
     problem(kHeader, fmt::format("{}: compressed grains without markers", name));
@@ -305,8 +314,8 @@ void Checker::walk_tables(const RandomAccessFile& file, const SparseHeader& h,
   const RandomAccessFile* f = &file;
   const std::uint64_t fsectors = detail::div_ceil(f->size(), kSector);
   const std::uint64_t entries = gd.size();
-  const bool redundant = (h.flags & kFlagRedundantGrainTable) != 0 && h.rgd_offset != 0 &&
-                         !h.gd_at_end();
+  const bool redundant =
+      (h.flags & kFlagRedundantGrainTable) != 0 && h.rgd_offset != 0 && !h.gd_at_end();
   std::optional<std::vector<std::uint32_t>> rgd;
   if (redundant) rgd = load_dir(*f, h.rgd_offset, entries, name, kRgdRegion, regions);
   const std::uint64_t gt_sectors = detail::div_ceil(std::uint64_t{h.num_gtes_per_gt} * 4, kSector);
@@ -319,7 +328,8 @@ void Checker::walk_tables(const RandomAccessFile& file, const SparseHeader& h,
     if (rgd && (*rgd)[t] == 0 && gde != 0)
       problem(kRedundant, fmt::format("{}: grain table {} has no redundant copy", name, t));
     if (gde == 0) continue;
-    if (!detail::range_inside(gde, gt_sectors, fsectors) || !f->read_at(std::uint64_t{gde} * kSector, gt_raw).ok()) {
+    if (!detail::range_inside(gde, gt_sectors, fsectors) ||
+        !f->read_at(std::uint64_t{gde} * kSector, gt_raw).ok()) {
       problem(kGtInside, fmt::format("{}: grain directory entry {} = sector {}: its {}-sector "
                                      "table lies past the end ({} sectors)",
                                      name, t, gde, gt_sectors, fsectors));
@@ -332,17 +342,20 @@ void Checker::walk_tables(const RandomAccessFile& file, const SparseHeader& h,
       if (!detail::range_inside(rgde, gt_sectors, fsectors) ||
           !f->read_at(std::uint64_t{rgde} * kSector, rgt_raw).ok()) {
         problem(kRedundant, fmt::format("{}: redundant grain directory entry {} = sector {} lies "
-                                        "past the end", name, t, rgde));
+                                        "past the end",
+                                        name, t, rgde));
       } else {
         regions.push_back({rgde, rgde + gt_sectors, t, kRgtRegion});
         rgt_ok = true;
       }
     }
     for (std::uint64_t i = 0; i < h.num_gtes_per_gt; ++i) {
-      const std::uint32_t gte = detail::load_le32(std::span<const std::byte>(gt_raw).subspan(i * 4));
+      const std::uint32_t gte =
+          detail::load_le32(std::span<const std::byte>(gt_raw).subspan(i * 4));
       const std::uint64_t g = t * h.num_gtes_per_gt + i;
       if (rgt_ok) {
-        const std::uint32_t r = detail::load_le32(std::span<const std::byte>(rgt_raw).subspan(i * 4));
+        const std::uint32_t r =
+            detail::load_le32(std::span<const std::byte>(rgt_raw).subspan(i * 4));
         if (r != gte)
           problem(kRedundant, fmt::format("{}: grain {}: table entry {} but redundant entry {}",
                                           name, g, gte, r));
@@ -350,24 +363,28 @@ void Checker::walk_tables(const RandomAccessFile& file, const SparseHeader& h,
       if (gte == 0 || (gte == 1 && h.zeroed_grains())) continue;
       if (g >= grains) {
         problem(kGrainInside, fmt::format("{}: grain table {} entry {} = sector {} lies beyond "
-                                          "the capacity ({} grains)", name, t, i, gte, grains));
+                                          "the capacity ({} grains)",
+                                          name, t, i, gte, grains));
         continue;
       }
       ++allocated;
       auto region = check_grain(*f, h, g, gte, name);
       if (!region) continue;
-      if (regions.size() < kMaxRegions) regions.push_back(*region);
-      else regions_capped_ = true;
+      if (regions.size() < kMaxRegions)
+        regions.push_back(*region);
+      else
+        regions_capped_ = true;
     }
   }
   count_allocated(allocated);
 }
 
-void Checker::compare_footer(const SparseHeader& head, const SparseHeader& foot, const std::string& name) {
+void Checker::compare_footer(const SparseHeader& head, const SparseHeader& foot,
+                             const std::string& name) {
   auto cmp = [&](std::string_view field, std::uint64_t a, std::uint64_t b) {
     if (a != b)
-      problem(kFooter, fmt::format("{}: {} is {} in the header but {} in the footer", name,
-                                   field, a, b));
+      problem(kFooter,
+              fmt::format("{}: {} is {} in the header but {} in the footer", name, field, a, b));
   };
   cmp("capacity", head.capacity, foot.capacity);
   cmp("grainSize", head.grain_size, foot.grain_size);
@@ -380,17 +397,19 @@ void Checker::compare_footer(const SparseHeader& head, const SparseHeader& foot,
     problem(kFooter, fmt::format("{}: the footer's gdOffset is GD_AT_END too", name));
 }
 
-std::optional<std::vector<std::uint32_t>> Checker::load_dir(const RandomAccessFile& f, std::uint64_t at,
-                                                   std::uint64_t entries, const std::string& name,
-                                                   RegionKind kind, std::vector<Region>& regions) {
+std::optional<std::vector<std::uint32_t>> Checker::load_dir(const RandomAccessFile& f,
+                                                            std::uint64_t at, std::uint64_t entries,
+                                                            const std::string& name,
+                                                            RegionKind kind,
+                                                            std::vector<Region>& regions) {
   const std::uint64_t sectors = detail::div_ceil(entries * 4, kSector);
   const Rule rule = kind == kGdRegion ? kGdInside : kRedundant;
   const std::string_view what = kind == kGdRegion ? "grain directory" : "redundant grain directory";
   std::vector<std::byte> raw(static_cast<std::size_t>(entries * 4));
   if (!detail::range_inside(at, sectors, detail::div_ceil(f.size(), kSector)) ||
       !f.read_at(at * kSector, raw).ok()) {
-    problem(rule, fmt::format("{}: {} ({} entries at sector {}) lies past the end ({} bytes)",
-                              name, what, entries, at, f.size()));
+    problem(rule, fmt::format("{}: {} ({} entries at sector {}) lies past the end ({} bytes)", name,
+                              what, entries, at, f.size()));
     return std::nullopt;
   }
   regions.push_back({at, at + sectors, 0, static_cast<std::uint8_t>(kind)});
@@ -402,7 +421,8 @@ std::optional<std::vector<std::uint32_t>> Checker::load_dir(const RandomAccessFi
 
 // The sectors grain `g` (table entry `gte`) occupies, or nullopt after recording a problem.
 std::optional<Region> Checker::check_grain(const RandomAccessFile& f, const SparseHeader& h,
-                                  std::uint64_t g, std::uint32_t gte, const std::string& name) {
+                                           std::uint64_t g, std::uint32_t gte,
+                                           const std::string& name) {
   const std::uint64_t fsize = f.size();
   const std::uint64_t at = std::uint64_t{gte} * kSector;
   if (!h.compressed()) {
@@ -410,7 +430,8 @@ std::optional<Region> Checker::check_grain(const RandomAccessFile& f, const Spar
     const std::uint64_t len = std::min(h.grain_size, h.capacity - g * h.grain_size) * kSector;
     if (!detail::range_inside(at, len, fsize)) {
       problem(kGrainInside, fmt::format("{}: grain {} at sector {} ({} bytes) lies past the end "
-                                        "({} bytes)", name, g, gte, len, fsize));
+                                        "({} bytes)",
+                                        name, g, gte, len, fsize));
       return std::nullopt;
     }
     return Region{gte, gte + len / kSector, g, kGrainRegion};
@@ -418,7 +439,8 @@ std::optional<Region> Checker::check_grain(const RandomAccessFile& f, const Spar
   std::array<std::byte, kGrainMarkerHeader> hdr{};
   if (!detail::range_inside(at, hdr.size(), fsize) || !f.read_at(at, hdr).ok()) {
     problem(kGrainInside, fmt::format("{}: grain {} marker at sector {} lies past the end ({} "
-                                      "bytes)", name, g, gte, fsize));
+                                      "bytes)",
+                                      name, g, gte, fsize));
     return std::nullopt;
   }
   const std::uint64_t lba = detail::load_le64(hdr);
@@ -429,7 +451,8 @@ std::optional<Region> Checker::check_grain(const RandomAccessFile& f, const Spar
   if (csize == 0 || csize > 2 * h.grain_bytes() + kCompressedSlackBytes ||
       !detail::range_inside(at + kGrainMarkerHeader, csize, fsize)) {
     problem(kGrainInside, fmt::format("{}: grain {} at sector {}: compressed size {} is invalid "
-                                      "or runs past the end ({} bytes)", name, g, gte, csize, fsize));
+                                      "or runs past the end ({} bytes)",
+                                      name, g, gte, csize, fsize));
     return std::nullopt;
   }
   return Region{gte, detail::div_ceil(at + kGrainMarkerHeader + csize, kSector), g, kGrainRegion};
@@ -446,7 +469,8 @@ void Checker::find_overlaps(std::vector<Region>& regions, const std::string& nam
   const Region* reach = nullptr;  // the region reaching furthest so far
   for (const Region& r : regions) {
     if (reach && r.start < reach->end)
-      problem(kOverlap, fmt::format("{}: {} overlaps {}", name, region_name(r), region_name(*reach)));
+      problem(kOverlap,
+              fmt::format("{}: {} overlaps {}", name, region_name(r), region_name(*reach)));
     if (!reach || r.end > reach->end) reach = &r;
   }
 }
@@ -458,7 +482,8 @@ void Checker::count_allocated(std::uint64_t allocated) {
 }
 
 void Checker::finish_notes() {
-  if (notes_[kOpen].empty()) notes_[kOpen] = fmt::format("{} link{}", links_, links_ == 1 ? "" : "s");
+  if (notes_[kOpen].empty())
+    notes_[kOpen] = fmt::format("{} link{}", links_, links_ == 1 ? "" : "s");
   if (notes_[kExtents].empty())
     notes_[kExtents] = fmt::format("{} extent file{}", extents_, extents_ == 1 ? "" : "s");
 }
@@ -478,9 +503,10 @@ Result<CheckReport> check_vmdk_file(std::unique_ptr<RandomAccessFile> file,
   if (target != "vmdk") {
     const auto c = parse_consumer(target);
     if (!c || *c == kAllConsumers)
-      return invalid_argument(fmt::format("vmdk check: unknown target '{}' (vmdk, mvmc, qemu, "
-                                          "virtualbox, esxi)",
-                                          target));
+      return invalid_argument(
+          fmt::format("vmdk check: unknown target '{}' (vmdk, mvmc, qemu, "
+                      "virtualbox, esxi)",
+                      target));
     consumers = *c;
   }
   check::Checker c(consumers, target != "vmdk", options.ignore_parent_identity);

@@ -120,9 +120,8 @@ class Checker {
                    std::vector<Region>& regions);
   void compare_footer(const SparseHeader& head, const SparseHeader& foot, const std::string& name);
   std::optional<std::vector<std::uint32_t>> load_dir(const RandomAccessFile& f, std::uint64_t at,
-                                                     std::uint64_t entries,
-                                                     const std::string& name, RegionKind kind,
-                                                     std::vector<Region>& regions);
+                                                     std::uint64_t entries, const std::string& name,
+                                                     RegionKind kind, std::vector<Region>& regions);
   std::optional<Region> check_grain(const RandomAccessFile& f, const SparseHeader& h,
                                     std::uint64_t g, std::uint32_t gte, const std::string& name);
   void find_overlaps(std::vector<Region>& regions, const std::string& name);

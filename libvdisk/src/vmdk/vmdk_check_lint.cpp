@@ -30,18 +30,20 @@ CheckItem finding_item(const std::string& file, const LintFinding& f, bool stric
   item.rule = fmt::format("descriptor accepted by {} [{}]", consumer_names(f.consumers), f.rule);
   item.id = "vmdk.lint." + f.rule;
   item.passed = false;
-  item.severity = strict && f.severity == LintSeverity::error ? CheckSeverity::error
-                                                              : CheckSeverity::warning;
+  item.severity =
+      strict && f.severity == LintSeverity::error ? CheckSeverity::error : CheckSeverity::warning;
   std::string where = f.line ? fmt::format("line {}", f.line) : std::string("descriptor");
-  if (!f.key.empty()) where += fmt::format(" {} = \"{}\"", f.key, f.value);
-  else if (!f.value.empty()) where += fmt::format(" '{}'", f.value);
+  if (!f.key.empty())
+    where += fmt::format(" {} = \"{}\"", f.key, f.value);
+  else if (!f.value.empty())
+    where += fmt::format(" '{}'", f.value);
   // Messages name the file as "<file>" where the consumer prints the path it opened.
   const std::string message = replace_all(f.message, "<file>", file);
-  item.detail = fmt::format("{}: {}: {} ({} for {}{})", file, where, f.detail,
-                            severity_name(f.severity), consumer_names(f.consumers),
-                            f.fixable ? "; `vdconvert repair` fixes it" : "");
-  if (!message.empty()) item.detail += fmt::format("; {} says: {}", consumer_names(f.consumers),
-                                                   message);
+  item.detail =
+      fmt::format("{}: {}: {} ({} for {}{})", file, where, f.detail, severity_name(f.severity),
+                  consumer_names(f.consumers), f.fixable ? "; `vdconvert repair` fixes it" : "");
+  if (!message.empty())
+    item.detail += fmt::format("; {} says: {}", consumer_names(f.consumers), message);
   Properties& x = item.facts;
   x.add("file", file);
   x.add("line", std::uint64_t{f.line});
@@ -75,11 +77,10 @@ void Checker::lint_items(CheckReport& report) const {
       for (const LintFinding& f : l.findings) any = any || (f.consumers & bit) != 0;
     if (any) continue;
     const std::size_t n = linted_.size();
-    report.items.push_back(
-        {fmt::format("descriptor accepted by {}", name), true,
-         n == 0 ? std::string("no descriptor to lint")
-                : fmt::format("{} descriptor{} linted: no line {} rejects", n, n == 1 ? "" : "s",
-                              name)});
+    report.items.push_back({fmt::format("descriptor accepted by {}", name), true,
+                            n == 0 ? std::string("no descriptor to lint")
+                                   : fmt::format("{} descriptor{} linted: no line {} rejects", n,
+                                                 n == 1 ? "" : "s", name)});
     report.items.back().id = "vmdk.accepted_by." + to_lower(name);
   }
   for (const LintedDescriptor& l : linted_)

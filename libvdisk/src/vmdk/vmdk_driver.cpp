@@ -130,9 +130,10 @@ Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs
     const auto bytes = detail::checked_mul(e.sectors, kSector);
     const auto end = bytes ? detail::checked_add(start, *bytes) : std::nullopt;
     if (!end || *end > kMaxCapacitySectors * kSector)
-      return corrupt(fmt::format("vmdk: {}: extent of {} sectors makes the disk larger than {} "
-                                 "sectors",
-                                 what, e.sectors, kMaxCapacitySectors));
+      return corrupt(
+          fmt::format("vmdk: {}: extent of {} sectors makes the disk larger than {} "
+                      "sectors",
+                      what, e.sectors, kMaxCapacitySectors));
     Piece piece;
     piece.start = start;
     piece.line = e;
@@ -141,8 +142,9 @@ Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs
     } else if (e.type == ExtentType::zero) {
       piece.reader = make_zero_extent(*bytes);
     } else {
-      if (!e.file) return corrupt(fmt::format("vmdk: {}: {} extent has no file name", what,
-                                              extent_type_name(e.type)));
+      if (!e.file)
+        return corrupt(
+            fmt::format("vmdk: {}: {} extent has no file name", what, extent_type_name(e.type)));
       VDISK_ASSIGN_OR_RETURN(fs::path p, resolve(dir, *e.file, what, options));
       switch (e.type) {
         case ExtentType::flat:
@@ -193,8 +195,8 @@ Result<std::unique_ptr<BlockSource>> open_parent(const Descriptor& d, const fs::
   const DescriptorLine* hint = d.find("parentFileNameHint");
   const auto parent_cid_text = d.get("parentCID");
   // 2^32 marks an absent or malformed parentCID (CIDs are 32-bit).
-  const std::uint64_t parent_cid = parent_cid_text ? parse_cid(*parent_cid_text).value_or(1ull << 32)
-                                                   : (1ull << 32);
+  const std::uint64_t parent_cid =
+      parent_cid_text ? parse_cid(*parent_cid_text).value_or(1ull << 32) : (1ull << 32);
   if (!hint || hint->value.empty()) {
     if (parent_cid != kNoParentCid && parent_cid_text)
       detail::diagnose(options, Diagnostic::Level::warning,
@@ -205,7 +207,8 @@ Result<std::unique_ptr<BlockSource>> open_parent(const Descriptor& d, const fs::
   }
   const std::string what = fmt::format("parentFileNameHint on descriptor line {}", hint->number);
   if (chain.depth + 1 >= kMaxChainDepth)
-    return resource_exhausted(fmt::format("vmdk: snapshot chain is deeper than {} links", kMaxChainDepth));
+    return resource_exhausted(
+        fmt::format("vmdk: snapshot chain is deeper than {} links", kMaxChainDepth));
   VDISK_ASSIGN_OR_RETURN(fs::path p, resolve(dir, hint->value, what, options));
   VDISK_ASSIGN_OR_RETURN(auto file, open_shared(p));
   VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
@@ -246,7 +249,8 @@ Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccess
                                               Chain& chain) {
   std::error_code ec;
   fs::path canonical = path.empty() ? fs::path() : fs::weakly_canonical(path, ec);
-  if (path.empty() || ec) canonical = path.empty() ? fs::path(file->name()) : path.lexically_normal();
+  if (path.empty() || ec)
+    canonical = path.empty() ? fs::path(file->name()) : path.lexically_normal();
   const std::string key = canonical.string();
   if (!chain.visited.insert(key).second)
     return corrupt(fmt::format("vmdk: snapshot chain loops back to {}", key));
@@ -296,9 +300,10 @@ Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccess
     }
   } else {
     if (file->size() > kMaxDescriptorBytes)
-      return corrupt(fmt::format("vmdk: {} is neither a sparse extent nor a descriptor of at most "
-                                 "{} bytes",
-                                 file->name(), kMaxDescriptorBytes));
+      return corrupt(
+          fmt::format("vmdk: {} is neither a sparse extent nor a descriptor of at most "
+                      "{} bytes",
+                      file->name(), kMaxDescriptorBytes));
     std::string text(static_cast<std::size_t>(file->size()), '\0');
     VDISK_RETURN_IF_ERROR(file->read_at(0, std::as_writable_bytes(std::span(text))));
     VDISK_ASSIGN_OR_RETURN(Descriptor d, parse_text(text, file->name()));
@@ -319,16 +324,17 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
                                           const std::filesystem::path& path,
                                           const OpenOptions& options) {
   Chain chain;
-  VDISK_ASSIGN_OR_RETURN(auto src, open_link(std::shared_ptr<const RandomAccessFile>(std::move(file)),
-                                             path, options, chain));
+  VDISK_ASSIGN_OR_RETURN(
+      auto src,
+      open_link(std::shared_ptr<const RandomAccessFile>(std::move(file)), path, options, chain));
   return std::unique_ptr<BlockSource>(std::move(src));
 }
 
 Result<std::unique_ptr<StreamSource>> open_stream(std::unique_ptr<InputStream> in,
                                                   const OpenOptions& options) {
-  return open_stream_optimized(std::move(in), options,
-                               options.stream_window_bytes ? options.stream_window_bytes
-                                                           : kStreamWindowBytes);
+  return open_stream_optimized(
+      std::move(in), options,
+      options.stream_window_bytes ? options.stream_window_bytes : kStreamWindowBytes);
 }
 
 }  // namespace

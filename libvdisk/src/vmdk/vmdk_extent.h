@@ -34,7 +34,8 @@ class ExtentReader {
  public:
   virtual ~ExtentReader() = default;
   virtual std::uint64_t size() const = 0;  // bytes
-  virtual Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const = 0;
+  virtual Status map(std::uint64_t offset, std::uint64_t length,
+                     std::vector<Extent>& out) const = 0;
   virtual Status read(std::uint64_t offset, std::span<std::byte> dst, const FillFn& fill) const = 0;
   // Bytes of the extent stored in its file (allocated grains; whole size for flat extents).
   virtual Result<std::uint64_t> allocated_bytes() const = 0;
@@ -54,8 +55,8 @@ std::unique_ptr<ExtentReader> make_noaccess_extent(std::uint64_t size, std::stri
 // GD_AT_END) and loads the grain directory; grain tables are read on demand through a bounded
 // cache.
 struct SparseExtentInfo {
-  SparseHeader header;        // effective header (the footer's for VMware stream files)
-  bool used_footer = false;   // header came from the footer
+  SparseHeader header;              // effective header (the footer's for VMware stream files)
+  bool used_footer = false;         // header came from the footer
   std::string embedded_descriptor;  // text at descriptorOffset (NULs trimmed), may be empty
 };
 
@@ -90,8 +91,8 @@ Result<std::unique_ptr<ExtentReader>> open_cowd_extent(std::shared_ptr<const Ran
 
 // A SESPARSE extent (ESXi space-efficient sparse): GT entries typed unallocated (read from the
 // parent), unmapped / zero (zeros) or allocated (a 4 KiB grain). A dirty journal is refused.
-Result<std::unique_ptr<ExtentReader>> open_sesparse_extent(std::shared_ptr<const RandomAccessFile> file,
-                                                           std::optional<std::uint64_t> size_bytes);
+Result<std::unique_ptr<ExtentReader>> open_sesparse_extent(
+    std::shared_ptr<const RandomAccessFile> file, std::optional<std::uint64_t> size_bytes);
 
 // Reads only the header and embedded descriptor (for probing and for descriptor carriers).
 Result<SparseExtentInfo> read_sparse_info(const RandomAccessFile& file);

@@ -24,12 +24,15 @@ std::uint64_t SparseHeader::gd_entries() const {
 }
 
 Result<SparseHeader> decode_sparse_header(std::span<const std::byte> b, std::uint64_t at) {
-  auto bad = [at](std::string_view detail) { return corrupt_at("vmdk", "sparse header", at, detail); };
+  auto bad = [at](std::string_view detail) {
+    return corrupt_at("vmdk", "sparse header", at, detail);
+  };
   if (b.size() < kHeaderSize)
     return bad(fmt::format("expected {} bytes, found {}", kHeaderSize, b.size()));
   const std::uint32_t magic = load_le32(b.subspan(kOffMagic));
   if (magic != kSparseMagic)
-    return bad(fmt::format("magic expected 0x{:08x} (\"KDMV\"), found 0x{:08x}", kSparseMagic, magic));
+    return bad(
+        fmt::format("magic expected 0x{:08x} (\"KDMV\"), found 0x{:08x}", kSparseMagic, magic));
   SparseHeader h;
   h.version = load_le32(b.subspan(kOffVersion));
   h.flags = load_le32(b.subspan(kOffFlags));
@@ -45,12 +48,12 @@ Result<SparseHeader> decode_sparse_header(std::span<const std::byte> b, std::uin
   h.compress_algorithm = load_le16(b.subspan(kOffCompressAlgorithm));
 
   if (h.version < 1 || h.version > 3)
-    return unsupported(fmt::format("vmdk: sparse header at offset {}: version {} (expected 1, 2 or 3)",
-                                   at, h.version));
+    return unsupported(fmt::format(
+        "vmdk: sparse header at offset {}: version {} (expected 1, 2 or 3)", at, h.version));
   const std::uint32_t incompatible = h.flags & kIncompatibleMask & ~kKnownIncompatible;
   if (incompatible != 0)
-    return unsupported(fmt::format("vmdk: sparse header at offset {}: unknown incompatible flags 0x{:08x}",
-                                   at, incompatible));
+    return unsupported(fmt::format(
+        "vmdk: sparse header at offset {}: unknown incompatible flags 0x{:08x}", at, incompatible));
   if (h.markers() && !h.compressed())
     return bad(fmt::format("flags 0x{:08x} set markers without compression", h.flags));
   if ((h.flags & kFlagNewlineTest) != 0) {
@@ -62,16 +65,18 @@ Result<SparseHeader> decode_sparse_header(std::span<const std::byte> b, std::uin
     return bad(fmt::format("grain size expected a power of two of 1 to {} sectors, found {}",
                            kMaxGrainSectors, h.grain_size));
   if (h.num_gtes_per_gt == 0 || h.num_gtes_per_gt > kMaxGtesPerGt)
-    return bad(fmt::format("numGTEsPerGT expected 1 to {}, found {}", kMaxGtesPerGt,
-                           h.num_gtes_per_gt));
+    return bad(
+        fmt::format("numGTEsPerGT expected 1 to {}, found {}", kMaxGtesPerGt, h.num_gtes_per_gt));
   if (h.capacity > kMaxCapacitySectors)
     return bad(fmt::format("capacity expected at most {} sectors, found {}", kMaxCapacitySectors,
                            h.capacity));
   if (h.compress_algorithm > kCompressDeflate)
-    return unsupported(fmt::format("vmdk: sparse header at offset {}: compressAlgorithm {} (expected 0 or 1)",
-                                   at, h.compress_algorithm));
+    return unsupported(
+        fmt::format("vmdk: sparse header at offset {}: compressAlgorithm {} (expected 0 or 1)", at,
+                    h.compress_algorithm));
   if (h.compressed() && h.compress_algorithm != kCompressDeflate)
-    return bad(fmt::format("compressed flag set but compressAlgorithm is {}", h.compress_algorithm));
+    return bad(
+        fmt::format("compressed flag set but compressAlgorithm is {}", h.compress_algorithm));
   return h;
 }
 
@@ -122,15 +127,17 @@ Result<SparseHeader> decode_footer_trio(std::span<const std::byte> b, std::uint6
                       fmt::format("expected {} bytes, found {}", kFooterTrioBytes, b.size()));
   const Marker fm = decode_marker(b);
   if (fm.size != 0 || fm.type != static_cast<std::uint32_t>(MarkerType::footer))
-    return corrupt_at("vmdk", "footer marker", at,
-                      fmt::format("expected a footer marker (size 0, type 3), found size {} type {}",
-                                  fm.size, fm.type));
+    return corrupt_at(
+        "vmdk", "footer marker", at,
+        fmt::format("expected a footer marker (size 0, type 3), found size {} type {}", fm.size,
+                    fm.type));
   const Marker eos = decode_marker(b.subspan(2 * kSector));
   if (eos.value != 0 || eos.size != 0 || eos.type != static_cast<std::uint32_t>(MarkerType::eos))
     return corrupt_at("vmdk", "end-of-stream marker", at + 2 * kSector,
                       fmt::format("expected value 0, size 0, type 0, found {}, {}, {}", eos.value,
                                   eos.size, eos.type));
-  VDISK_ASSIGN_OR_RETURN(SparseHeader h, decode_sparse_header(b.subspan(kSector, kHeaderSize), at + kSector));
+  VDISK_ASSIGN_OR_RETURN(SparseHeader h,
+                         decode_sparse_header(b.subspan(kSector, kHeaderSize), at + kSector));
   if (h.gd_at_end())
     return corrupt_at("vmdk", "footer", at + kSector, "the footer's gdOffset is GD_AT_END too");
   return h;

@@ -18,20 +18,20 @@ inline constexpr std::size_t kSector = 512;
 inline constexpr std::size_t kHeaderSize = 512;
 
 // Header field offsets (little-endian, packed).
-inline constexpr std::size_t kOffMagic = 0;              // u32 "KDMV"
-inline constexpr std::size_t kOffVersion = 4;            // u32 1..3
-inline constexpr std::size_t kOffFlags = 8;              // u32
-inline constexpr std::size_t kOffCapacity = 12;          // u64 sectors
-inline constexpr std::size_t kOffGrainSize = 20;         // u64 sectors
-inline constexpr std::size_t kOffDescriptorOffset = 28;  // u64 sector, 0 = none
-inline constexpr std::size_t kOffDescriptorSize = 36;    // u64 sectors
-inline constexpr std::size_t kOffNumGtesPerGt = 44;      // u32
-inline constexpr std::size_t kOffRgdOffset = 48;         // u64 sector
-inline constexpr std::size_t kOffGdOffset = 56;          // u64 sector or kGdAtEnd
-inline constexpr std::size_t kOffOverhead = 64;          // u64 sectors
-inline constexpr std::size_t kOffUncleanShutdown = 72;   // u8
-inline constexpr std::size_t kOffNewlineChars = 73;      // 4 bytes '\n' ' ' '\r' '\n'
-inline constexpr std::size_t kOffCompressAlgorithm = 77; // u16 (unaligned)
+inline constexpr std::size_t kOffMagic = 0;               // u32 "KDMV"
+inline constexpr std::size_t kOffVersion = 4;             // u32 1..3
+inline constexpr std::size_t kOffFlags = 8;               // u32
+inline constexpr std::size_t kOffCapacity = 12;           // u64 sectors
+inline constexpr std::size_t kOffGrainSize = 20;          // u64 sectors
+inline constexpr std::size_t kOffDescriptorOffset = 28;   // u64 sector, 0 = none
+inline constexpr std::size_t kOffDescriptorSize = 36;     // u64 sectors
+inline constexpr std::size_t kOffNumGtesPerGt = 44;       // u32
+inline constexpr std::size_t kOffRgdOffset = 48;          // u64 sector
+inline constexpr std::size_t kOffGdOffset = 56;           // u64 sector or kGdAtEnd
+inline constexpr std::size_t kOffOverhead = 64;           // u64 sectors
+inline constexpr std::size_t kOffUncleanShutdown = 72;    // u8
+inline constexpr std::size_t kOffNewlineChars = 73;       // 4 bytes '\n' ' ' '\r' '\n'
+inline constexpr std::size_t kOffCompressAlgorithm = 77;  // u16 (unaligned)
 
 inline constexpr std::uint32_t kSparseMagic = 0x564D444B;  // "KDMV" as LE u32
 inline constexpr std::uint32_t kCowdMagic = 0x44574F43;    // "COWD" as LE u32
@@ -63,7 +63,7 @@ inline constexpr std::uint64_t kMaxCapacitySectors = 1ull << 40;
 struct SparseHeader {
   std::uint32_t version = 0;
   std::uint32_t flags = 0;
-  std::uint64_t capacity = 0;  // sectors
+  std::uint64_t capacity = 0;    // sectors
   std::uint64_t grain_size = 0;  // sectors
   std::uint64_t descriptor_offset = 0;
   std::uint64_t descriptor_size = 0;
@@ -139,7 +139,7 @@ struct CowdHeader {
   std::uint32_t gd_offset = 4;   // sector
   std::uint32_t gd_entries = 0;
   std::uint32_t free_sector = 0;
-  std::string parent_file;       // child redo logs: parentFileName (NUL-terminated, 1024 bytes)
+  std::string parent_file;  // child redo logs: parentFileName (NUL-terminated, 1024 bytes)
   std::uint32_t generation = 0;
   std::uint32_t unclean_shutdown = 0;
   // Grain directory entries the capacity needs: ceil(capacity / (4096 * grainSize)).
@@ -156,9 +156,9 @@ inline constexpr std::uint64_t kSeSparseVersion = 0x0000000200000001ull;
 inline constexpr std::uint64_t kSeSparseVolatileMagic = 0x00000000CAFECAFEull;
 struct SeSparseHeader {
   std::uint64_t version = kSeSparseVersion;
-  std::uint64_t capacity = 0;          // sectors
-  std::uint64_t grain_size = 8;        // sectors (only 8 is valid)
-  std::uint64_t grain_table_size = 64; // sectors (only 64: 4096 u64 entries)
+  std::uint64_t capacity = 0;           // sectors
+  std::uint64_t grain_size = 8;         // sectors (only 8 is valid)
+  std::uint64_t grain_table_size = 64;  // sectors (only 64: 4096 u64 entries)
   std::uint64_t flags = 0;
   std::uint64_t volatile_header_offset = 0;
   std::uint64_t grain_dir_offset = 0, grain_dir_size = 0;

@@ -114,9 +114,10 @@ class SparseExtentImpl final : public ExtentReader {
           } else {
             const std::uint64_t file_off = std::uint64_t{gte} * kSector + in_grain;
             if (!detail::range_inside(file_off, part.size(), file_->size()))
-              return corrupt_at("vmdk", "grain", file_off,
-                                fmt::format("grain {} ({} bytes) lies past the end of {} ({} bytes)",
-                                            g, part.size(), file_->name(), file_->size()));
+              return corrupt_at(
+                  "vmdk", "grain", file_off,
+                  fmt::format("grain {} ({} bytes) lies past the end of {} ({} bytes)", g,
+                              part.size(), file_->name(), file_->size()));
             VDISK_RETURN_IF_ERROR(file_->read_at(file_off, part));
           }
           break;
@@ -212,16 +213,17 @@ class SparseExtentImpl final : public ExtentReader {
     const std::uint64_t lba = detail::load_le64(hdr);
     const std::uint32_t csize = detail::load_le32(std::span<const std::byte>(hdr).subspan(8));
     if (lba != g * h_.grain_size)
-      return corrupt_at("vmdk", "grain marker", at,
-                        fmt::format("LBA expected {} (grain {}), found {}", g * h_.grain_size, g, lba));
+      return corrupt_at(
+          "vmdk", "grain marker", at,
+          fmt::format("LBA expected {} (grain {}), found {}", g * h_.grain_size, g, lba));
     if (csize == 0 || csize > 2 * grain_ + kCompressedSlackBytes)
       return corrupt_at("vmdk", "grain marker", at,
                         fmt::format("compressed size {} is outside 1..{}", csize,
                                     2 * grain_ + kCompressedSlackBytes));
     if (!detail::range_inside(at + kGrainMarkerHeader, csize, fsize))
-      return corrupt_at("vmdk", "compressed grain", at + kGrainMarkerHeader,
-                        fmt::format("{} bytes run past the end of {} ({} bytes)", csize,
-                                    file_->name(), fsize));
+      return corrupt_at(
+          "vmdk", "compressed grain", at + kGrainMarkerHeader,
+          fmt::format("{} bytes run past the end of {} ({} bytes)", csize, file_->name(), fsize));
     std::vector<std::byte> packed(csize);
     VDISK_RETURN_IF_ERROR(file_->read_at(at + kGrainMarkerHeader, packed));
     // The virtual bytes this grain holds: a whole grain, or less for the last one (which may
@@ -249,8 +251,8 @@ class SparseExtentImpl final : public ExtentReader {
   DiagnosticFn on_diagnostic_;
   bool gt_markers_ = false;  // VMware stream layout: each GT follows a GT marker
   mutable std::atomic<bool> tail_warned_{false};  // last_grain_warning() given (once per extent)
-  std::uint64_t grain_;     // bytes
-  std::uint64_t coverage_;  // bytes per grain table
+  std::uint64_t grain_;                           // bytes
+  std::uint64_t coverage_;                        // bytes per grain table
   std::uint64_t gt_bytes_;
   std::size_t cache_limit_;
   mutable std::mutex mu_;
@@ -276,8 +278,9 @@ Result<SparseExtentInfo> read_info_impl(const RandomAccessFile& file) {
                         fmt::format("{} sectors at sector {} lie past the end of {} ({} bytes)",
                                     h.descriptor_size, h.descriptor_offset, file.name(), fsize));
     if (*len > kMaxDescriptorBytes)
-      return corrupt_at("vmdk", "embedded descriptor", *off,
-                        fmt::format("size {} bytes exceeds the {} byte limit", *len, kMaxDescriptorBytes));
+      return corrupt_at(
+          "vmdk", "embedded descriptor", *off,
+          fmt::format("size {} bytes exceeds the {} byte limit", *len, kMaxDescriptorBytes));
     std::string text(static_cast<std::size_t>(*len), '\0');
     VDISK_RETURN_IF_ERROR(file.read_at(*off, std::as_writable_bytes(std::span(text))));
     text.resize(std::min(text.size(), text.find('\0')));
@@ -285,8 +288,9 @@ Result<SparseExtentInfo> read_info_impl(const RandomAccessFile& file) {
   }
   if (h.gd_at_end()) {
     if (fsize < kHeaderSize + kFooterTrioBytes)
-      return corrupt_at("vmdk", "footer", 0,
-                        fmt::format("gdOffset is GD_AT_END but {} has only {} bytes", file.name(), fsize));
+      return corrupt_at(
+          "vmdk", "footer", 0,
+          fmt::format("gdOffset is GD_AT_END but {} has only {} bytes", file.name(), fsize));
     const std::uint64_t at = fsize / kSector * kSector - kFooterTrioBytes;
     std::array<std::byte, kFooterTrioBytes> trio{};
     VDISK_RETURN_IF_ERROR(file.read_at(at, trio));
@@ -303,7 +307,8 @@ Result<SparseExtentInfo> read_info_impl(const RandomAccessFile& file) {
 std::string last_grain_warning(std::string_view name, std::uint64_t grain, std::uint64_t at,
                                std::uint64_t capacity_sectors) {
   return fmt::format(
-      "vmdk: {}: the last grain (grain {}, marker at offset {}) holds non-zero bytes past the end of the "
+      "vmdk: {}: the last grain (grain {}, marker at offset {}) holds non-zero bytes past the end "
+      "of the "
       "{}-byte disk; they are dropped, as qemu-img drops them (is the header's capacity smaller "
       "than the disk the image was made from?)",
       name, grain, at, capacity_sectors * kSector);
@@ -311,7 +316,8 @@ std::string last_grain_warning(std::string_view name, std::uint64_t grain, std::
 
 std::unique_ptr<ExtentReader> make_sparse_reader(std::shared_ptr<const RandomAccessFile> file,
                                                  const SparseHeader& header,
-                                                 std::vector<std::uint32_t> gd, std::uint64_t size) {
+                                                 std::vector<std::uint32_t> gd,
+                                                 std::uint64_t size) {
   return std::make_unique<SparseExtentImpl>(std::move(file), header, std::move(gd), size);
 }
 
@@ -327,19 +333,21 @@ Result<OpenedSparse> open_sparse_extent(std::shared_ptr<const RandomAccessFile> 
   const std::uint64_t capacity = h.capacity * kSector;  // bounded by kMaxCapacitySectors
   const std::uint64_t size = size_bytes.value_or(capacity);
   if (size > capacity)
-    return corrupt(fmt::format("vmdk: sparse extent {}: descriptor size {} bytes exceeds the header "
-                               "capacity {} bytes",
-                               file->name(), size, capacity));
+    return corrupt(
+        fmt::format("vmdk: sparse extent {}: descriptor size {} bytes exceeds the header "
+                    "capacity {} bytes",
+                    file->name(), size, capacity));
   if (h.compressed() && !h.markers())
-    return unsupported(fmt::format("vmdk: sparse extent {}: compressed grains without markers",
-                                   file->name()));
+    return unsupported(
+        fmt::format("vmdk: sparse extent {}: compressed grains without markers", file->name()));
   const std::uint64_t entries = h.gd_entries();
   const std::uint64_t gd_bytes = entries * 4;  // entries <= 2^40, no overflow
   const auto gd_at = detail::checked_mul(h.gd_offset, kSector);
   if (gd_bytes > kMaxGdBytes)
-    return resource_exhausted(fmt::format("vmdk: sparse extent {}: grain directory of {} bytes "
-                                          "exceeds the {} byte limit",
-                                          file->name(), gd_bytes, kMaxGdBytes));
+    return resource_exhausted(
+        fmt::format("vmdk: sparse extent {}: grain directory of {} bytes "
+                    "exceeds the {} byte limit",
+                    file->name(), gd_bytes, kMaxGdBytes));
   if (!gd_at || !detail::range_inside(*gd_at, gd_bytes, file->size()))
     return corrupt_at("vmdk", "grain directory", gd_at.value_or(0),
                       fmt::format("{} entries at sector {} lie past the end of {} ({} bytes)",

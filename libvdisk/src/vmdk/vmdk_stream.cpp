@@ -28,10 +28,10 @@ constexpr std::uint64_t kNoGrain = ~std::uint64_t{0};
 Status discard(InputStream& in, std::uint64_t bytes, std::uint64_t at, std::string_view what) {
   std::vector<std::byte> buf(static_cast<std::size_t>(std::min<std::uint64_t>(bytes, 1u << 20)));
   while (bytes > 0) {
-    const auto part = std::span(buf).first(static_cast<std::size_t>(std::min<std::uint64_t>(bytes, buf.size())));
+    const auto part =
+        std::span(buf).first(static_cast<std::size_t>(std::min<std::uint64_t>(bytes, buf.size())));
     VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(in, part));
-    if (n < part.size())
-      return corrupt_at("vmdk", what, at, "the stream ends inside it");
+    if (n < part.size()) return corrupt_at("vmdk", what, at, "the stream ends inside it");
     bytes -= n;
     at += n;
   }
@@ -164,7 +164,8 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
       return StreamRun{};
     }
     if (dst.empty()) return internal_error("vmdk: stream: next() with an empty buffer");
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), size_ - out_pos_));
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), size_ - out_pos_));
     std::size_t pos = 0;
     while (pos < n) {
       const std::uint64_t g = out_pos_ / grain_;
@@ -223,8 +224,7 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
         return corrupt_at("vmdk", "stream", in_pos_,
                           fmt::format("grain {} (LBA {}) is in the grain table but never arrived",
                                       g, g * h_.grain_size));
-      if (pending_bytes_ > window_)
-        return out_of_window(g);
+      if (pending_bytes_ > window_) return out_of_window(g);
       VDISK_RETURN_IF_ERROR(pump());
       return kNoGrain;
     }
@@ -290,7 +290,9 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     const std::uint64_t at = in_pos_;
     VDISK_ASSIGN_OR_RETURN(const std::size_t r, read_full(*in_, m));
     in_pos_ += r;
-    if (r == 0 || (r < kGrainMarkerHeader && std::all_of(m.begin(), m.begin() + r, [](std::byte b) { return b == std::byte{0}; }))) {
+    if (r == 0 || (r < kGrainMarkerHeader && std::all_of(m.begin(), m.begin() + r, [](std::byte b) {
+                     return b == std::byte{0};
+                   }))) {
       if (h_.gd_at_end())
         return corrupt_at("vmdk", "stream", at, "the stream ends without an end-of-stream marker");
       eos_ = true;  // qemu-img's and open-vmdk's files end after their last grain
@@ -345,8 +347,10 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
     const std::size_t have = std::min<std::size_t>(r - kGrainMarkerHeader, mk.size);
     std::memcpy(held.data.data(), first.data() + kGrainMarkerHeader, have);
     if (have < mk.size) {
-      if (r < kMarkerSize) return corrupt_at("vmdk", "compressed grain", at, "the stream ends inside it");
-      VDISK_ASSIGN_OR_RETURN(const std::size_t got, read_full(*in_, std::span(held.data).subspan(have)));
+      if (r < kMarkerSize)
+        return corrupt_at("vmdk", "compressed grain", at, "the stream ends inside it");
+      VDISK_ASSIGN_OR_RETURN(const std::size_t got,
+                             read_full(*in_, std::span(held.data).subspan(have)));
       in_pos_ += got;
       if (got < mk.size - have)
         return corrupt_at("vmdk", "compressed grain", at, "the stream ends inside it");
@@ -371,9 +375,9 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
       return corrupt_at("vmdk", "grain marker", at,
                         fmt::format("grain {} (LBA {}) appears twice", g, mk.value));
     if (mapped_ && !std::binary_search(allocated_.begin(), allocated_.end(), g))
-      return corrupt_at("vmdk", "grain marker", at,
-                        fmt::format("grain {} (LBA {}) is not in the grain tables at the front",
-                                    g, mk.value));
+      return corrupt_at(
+          "vmdk", "grain marker", at,
+          fmt::format("grain {} (LBA {}) is not in the grain tables at the front", g, mk.value));
     pending_bytes_ += held.data.size();
     if (!mapped_) since_table_.push_back({at / kSector, g});  // (window mode only)
     pending_.emplace(g, std::move(held));
@@ -384,8 +388,8 @@ class StreamOptimizedSource final : public StreamSource, public PlacedStream {
   Status place_grain(std::uint64_t g, Held held) {
     if (mapped_ && !std::binary_search(allocated_.begin(), allocated_.end(), g))
       return corrupt_at("vmdk", "grain marker", held.at,
-                        fmt::format("grain {} (LBA {}) is not in the grain tables at the front",
-                                    g, g * h_.grain_size));
+                        fmt::format("grain {} (LBA {}) is not in the grain tables at the front", g,
+                                    g * h_.grain_size));
     VDISK_ASSIGN_OR_RETURN(const bool fresh, seen_.insert(g));
     if (!fresh)
       return corrupt_at("vmdk", "grain marker", held.at,
@@ -552,24 +556,28 @@ Result<std::unique_ptr<StreamSource>> open_stream_optimized(std::unique_ptr<Inpu
         in->name(), h.flags));
   const auto front_bytes = detail::checked_mul(h.overhead, kSector);
   if (!front_bytes || *front_bytes < kHeaderSize)
-    return corrupt_at("vmdk", "sparse header", 0,
-                      fmt::format("overhead of {} sectors leaves no room for the header", h.overhead));
+    return corrupt_at(
+        "vmdk", "sparse header", 0,
+        fmt::format("overhead of {} sectors leaves no room for the header", h.overhead));
   std::optional<std::vector<std::uint64_t>> allocated;
   if (*front_bytes <= kStreamMaxFrontBytes) {
     std::vector<std::byte> front(static_cast<std::size_t>(*front_bytes));
     std::memcpy(front.data(), head.data(), kHeaderSize);
-    VDISK_ASSIGN_OR_RETURN(const std::size_t m, read_full(*in, std::span(front).subspan(kHeaderSize)));
+    VDISK_ASSIGN_OR_RETURN(const std::size_t m,
+                           read_full(*in, std::span(front).subspan(kHeaderSize)));
     if (m < front.size() - kHeaderSize)
-      return corrupt_at("vmdk", "stream", kHeaderSize + m,
-                        fmt::format("the stream ends before the first grain at sector {}", h.overhead));
+      return corrupt_at(
+          "vmdk", "stream", kHeaderSize + m,
+          fmt::format("the stream ends before the first grain at sector {}", h.overhead));
     if (h.descriptor_offset != 0 && h.descriptor_size != 0 &&
         detail::range_inside(h.descriptor_offset, h.descriptor_size, h.overhead)) {
       const auto text = std::string_view(reinterpret_cast<const char*>(front.data()), front.size())
                             .substr(h.descriptor_offset * kSector, h.descriptor_size * kSector);
       auto d = parse_descriptor(text.substr(0, text.find('\0')));
       if (!d.ok()) {
-        detail::diagnose(options, Diagnostic::Level::warning,
-                         fmt::format("vmdk: {}: embedded descriptor: {}", in->name(), d.status().message()));
+        detail::diagnose(
+            options, Diagnostic::Level::warning,
+            fmt::format("vmdk: {}: embedded descriptor: {}", in->name(), d.status().message()));
       } else if (auto hint = d->get("parentFileNameHint"); hint && !hint->empty()) {
         return unsupported(fmt::format(
             "vmdk: {}: the image has a parent ('{}'), which a stream cannot reach; save it next to "

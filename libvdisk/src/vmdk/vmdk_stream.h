@@ -59,9 +59,9 @@ inline constexpr std::uint64_t kStreamMaxFrontBytes = 256ull << 20;
 
 // Opens a streamOptimized sparse extent read from `in`. unsupported for other VMDK kinds
 // (descriptor files, plain sparse extents, images with a parent).
-Result<std::unique_ptr<StreamSource>> open_stream_optimized(std::unique_ptr<InputStream> in,
-                                                            const OpenOptions& options,
-                                                            std::uint64_t window_bytes = kStreamWindowBytes);
+Result<std::unique_ptr<StreamSource>> open_stream_optimized(
+    std::unique_ptr<InputStream> in, const OpenOptions& options,
+    std::uint64_t window_bytes = kStreamWindowBytes);
 
 }  // namespace vdisk::vmdk
 
