@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::uint64_t kMiB = 1 << 20;
 
-ConvertOptions pinned(Target t) {
+ConvertOptions pinned(std::string_view t) {
   ConvertOptions o;
   o.target = t;
   o.sync = false;
@@ -57,7 +57,7 @@ TEST_CASE("convert: raw to azure pads to 20 MiB and appends a valid footer", "[c
   auto data = pattern(3 * kMiB + 512, 11);
   vdisk::test::write_file(dir / "in.raw", data);
   std::vector<std::string> notes;
-  auto o = pinned(Target::azure);
+  auto o = pinned("azure");
   o.open.on_diagnostic = [&](const Diagnostic& d) { notes.push_back(d.message); };
   auto r = convert({dir / "in.raw"}, {dir / "out.vhd"}, o);
   REQUIRE(r.ok());
@@ -83,7 +83,7 @@ TEST_CASE("convert: the same input and options give identical bytes for any thre
   vdisk::test::write_file(dir / "in.raw", pattern(21 * kMiB + 4096, 12));
   std::vector<std::byte> first;
   for (unsigned t : {1u, 2u, 3u, 8u}) {
-    auto o = pinned(Target::azure);
+    auto o = pinned("azure");
     o.pipeline.threads = t;
     o.pipeline.chunk_bytes = 1 * kMiB;
     const auto out = dir / ("out" + std::to_string(t) + ".vhd");
@@ -97,8 +97,8 @@ TEST_CASE("convert: a VHD output is probed and reads back as the padded disk", "
   TempDir dir;
   auto data = pattern(5 * kMiB, 13);
   vdisk::test::write_file(dir / "in.raw", data);
-  REQUIRE(convert({dir / "in.raw"}, {dir / "out.vhd"}, pinned(Target::vhd)).ok());
-  REQUIRE(convert({dir / "out.vhd"}, {dir / "back.raw"}, pinned(Target::raw)).ok());
+  REQUIRE(convert({dir / "in.raw"}, {dir / "out.vhd"}, pinned("vhd")).ok());
+  REQUIRE(convert({dir / "out.vhd"}, {dir / "back.raw"}, pinned("raw")).ok());
   CHECK(read_file(dir / "back.raw") == data);
   auto src = open_image(dir / "out.vhd");
   REQUIRE(src.ok());
@@ -110,7 +110,7 @@ TEST_CASE("convert: refuses to write over its input", "[convert]") {
   TempDir dir;
   vdisk::test::write_file(dir / "in.raw", pattern(kMiB, 1));
   std::filesystem::create_hard_link(dir / "in.raw", dir / "link.raw");
-  auto o = pinned(Target::raw);
+  auto o = pinned("raw");
   o.overwrite = true;
   auto r = convert({dir / "in.raw"}, {dir / "link.raw"}, o);
   CHECK(r.status().code() == Errc::invalid_argument);
@@ -121,7 +121,7 @@ TEST_CASE("convert: an existing output is kept unless overwrite is set", "[conve
   TempDir dir;
   vdisk::test::write_file(dir / "in.raw", pattern(kMiB, 1));
   vdisk::test::write_file(dir / "out.raw", pattern(10, 2));
-  CHECK(convert({dir / "in.raw"}, {dir / "out.raw"}, pinned(Target::raw)).status().code() ==
+  CHECK(convert({dir / "in.raw"}, {dir / "out.raw"}, pinned("raw")).status().code() ==
         Errc::already_exists);
   CHECK(read_file(dir / "out.raw") == pattern(10, 2));
 }
@@ -129,7 +129,7 @@ TEST_CASE("convert: an existing output is kept unless overwrite is set", "[conve
 TEST_CASE("convert: a bad input creates no output", "[convert]") {
   TempDir dir;
   vdisk::test::write_file(dir / "bad.vhd", pattern(4096, 1));
-  auto o = pinned(Target::raw);
+  auto o = pinned("raw");
   o.open.format = "vhd";
   auto r = convert({dir / "bad.vhd"}, {dir / "out.raw"}, o);
   CHECK(r.status().code() == Errc::corrupt);
@@ -140,14 +140,14 @@ TEST_CASE("convert: a bad input creates no output", "[convert]") {
 TEST_CASE("convert: an unknown input format is an invalid argument", "[convert]") {
   TempDir dir;
   vdisk::test::write_file(dir / "in.raw", pattern(4096, 1));
-  auto o = pinned(Target::raw);
+  auto o = pinned("raw");
   o.open.format = "qcow7";
   CHECK(convert({dir / "in.raw"}, {dir / "out.raw"}, o).status().code() == Errc::invalid_argument);
 }
 
 TEST_CASE("convert: a read error mid-stream leaves no output", "[convert][stream]") {
   TempDir dir;
-  auto o = pinned(Target::vhd);
+  auto o = pinned("vhd");
   o.pipeline.chunk_bytes = 1 * kMiB;
   auto r = convert({"<failing>", std::make_unique<FailingStream>(3 * kMiB + 100)},
                    {dir / "out.vhd"}, o);
@@ -158,7 +158,7 @@ TEST_CASE("convert: a read error mid-stream leaves no output", "[convert][stream
 TEST_CASE("convert: a raw stream of unknown size converts to azure", "[convert][stream]") {
   TempDir dir;
   auto data = pattern(21 * kMiB + 7, 5);
-  auto r = convert({"<mem>", memory_stream(data)}, {dir / "out.vhd"}, pinned(Target::azure));
+  auto r = convert({"<mem>", memory_stream(data)}, {dir / "out.vhd"}, pinned("azure"));
   REQUIRE(r.ok());
   CHECK(r->source_size == data.size());
   CHECK(r->output_size == 22 * kMiB);
@@ -169,7 +169,7 @@ TEST_CASE("convert: cancellation leaves no output", "[convert]") {
   TempDir dir;
   vdisk::test::write_file(dir / "in.raw", pattern(16 * kMiB, 3));
   std::stop_source stop;
-  auto o = pinned(Target::raw);
+  auto o = pinned("raw");
   o.pipeline.chunk_bytes = 1 * kMiB;
   o.on_progress = [&](const Progress& p) {
     if (p.done_bytes >= 4 * kMiB) stop.request_stop();
@@ -180,12 +180,12 @@ TEST_CASE("convert: cancellation leaves no output", "[convert]") {
 }
 
 TEST_CASE("convert: azure refuses a source above 32 TiB before writing", "[convert]") {
-  CHECK(target_virtual_size(Target::azure, (32ull << 40) + 1).status().code() ==
+  CHECK(target_virtual_size("azure", (32ull << 40) + 1).status().code() ==
         Errc::invalid_argument);
-  CHECK(*target_virtual_size(Target::azure, 32ull << 40) == 32ull << 40);
-  CHECK(*target_virtual_size(Target::azure, 0) == 20 * kMiB);
-  CHECK(*target_virtual_size(Target::azure, 100 * kMiB) == 100 * kMiB);
-  CHECK(*target_virtual_size(Target::azure, 100 * kMiB + 1) == 101 * kMiB);
-  CHECK(*target_virtual_size(Target::vhd, 1000) == 1024);
-  CHECK(*target_virtual_size(Target::raw, 1000) == 1000);
+  CHECK(*target_virtual_size("azure", 32ull << 40) == 32ull << 40);
+  CHECK(*target_virtual_size("azure", 0) == 20 * kMiB);
+  CHECK(*target_virtual_size("azure", 100 * kMiB) == 100 * kMiB);
+  CHECK(*target_virtual_size("azure", 100 * kMiB + 1) == 101 * kMiB);
+  CHECK(*target_virtual_size("vhd", 1000) == 1024);
+  CHECK(*target_virtual_size("raw", 1000) == 1000);
 }

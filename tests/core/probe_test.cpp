@@ -263,7 +263,7 @@ TEST_CASE("convert: the destination is checked before the input is read", "[prob
   TempDir dir;
   const auto missing = dir.path() / "no-such-input";
   ConvertOptions o;
-  o.target = Target::raw;
+  o.target = "raw";
   int notes = 0;
   o.open.on_diagnostic = [&](const Diagnostic&) { ++notes; };
   // The input does not even exist: each destination error comes first.
@@ -271,7 +271,7 @@ TEST_CASE("convert: the destination is checked before the input is read", "[prob
   CHECK(convert({missing}, {dir.path() / "exists.raw"}, o).status().code() == Errc::already_exists);
   CHECK(convert({missing}, {dir.path()}, o).status().code() == Errc::invalid_argument);
   CHECK(convert({missing}, {dir.path() / "nodir" / "x.raw"}, o).status().code() == Errc::not_found);
-  o.target = Target::gcp;
+  o.target = "gcp";
   CHECK(convert({missing}, {dir.path() / "x.tgz"}, o).status().code() == Errc::invalid_argument);
   CHECK(convert({missing}, {dir.path() / "x.tar.gz"}, o).status().code() == Errc::not_found);
   CHECK(notes == 0);

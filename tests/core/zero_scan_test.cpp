@@ -93,7 +93,7 @@ TEST_CASE("zero scan: gcp with detect_zeroes stores less, same content", "[zero_
   // A fully allocated file: its map has no holes, only written zeros.
   write_file(dir / "in.raw", sparse_content(6 * kMiB));
   ConvertOptions o;
-  o.target = Target::gcp;
+  o.target = "gcp";
   o.output.timestamp_unix = 0;
   o.checksums = true;
   auto plain = convert({dir / "in.raw"}, {dir / "plain.tar.gz"}, o);

@@ -88,7 +88,7 @@ std::filesystem::path make_archive(const TempDir& dir, std::size_t regions) {
   REQUIRE(::ftruncate(fd, static_cast<off_t>(64 * kMiB + 512)) == 0);
   ::close(fd);
   ConvertOptions o;
-  o.target = Target::gcp;
+  o.target = "gcp";
   o.sync = false;
   o.output.timestamp_unix = 1;
   REQUIRE(convert({in}, {dir / "disk.tar.gz"}, o).ok());

@@ -44,7 +44,7 @@ void make_sparse(const std::filesystem::path& p, std::uint64_t size,
 
 ConvertOptions gcp_options(unsigned threads = 2) {
   ConvertOptions o;
-  o.target = Target::gcp;
+  o.target = "gcp";
   o.sync = false;
   o.output.timestamp_unix = 1700000000;
   o.output.compress_threads = threads;
@@ -270,18 +270,38 @@ TEST_CASE("gcp convert: sizes above 8 GiB use base-256 and read back", "[gcp][co
             .substr(0, 2) == "ok");
 }
 
+namespace {
+
+// The tarball for `src` through the public building blocks: prepare_disk, create_target, copy.
+Status write_gcp(const BlockSource& src, std::unique_ptr<ByteSink> out, unsigned threads,
+                 PipelineOptions po = {}) {
+  TargetOptions to;
+  to.compress_threads = threads;
+  to.timestamp_unix = 1700000000;
+  VDISK_ASSIGN_OR_RETURN(auto disk, prepare_disk("gcp", src, to));
+  VDISK_ASSIGN_OR_RETURN(auto sink, create_target("gcp", std::move(out), *disk.disk, to));
+  return copy(*disk.disk, *sink, po).status();
+}
+
+// The member the gcp target plans for `src`.
+gcp::MemberSpec planned_member(const BlockSource& src) {
+  auto disk = prepare_disk("gcp", src, {});
+  REQUIRE(disk.ok());
+  auto spec = gcp::plan_member(disk->disk->size(), disk->disk.get(), gcp::WriterOptions{},
+                               1ull << 30);
+  REQUIRE(spec.ok());
+  return *spec;
+}
+
+}  // namespace
+
 TEST_CASE("gcp convert: a disk without holes is a plain '0' member", "[gcp][convert][interop]") {
   TempDir dir;
   auto data = pattern(2 * kMiB, 5);
   test::MemorySource src(data);  // one data extent, then the GiB padding hole
-  std::vector<std::byte> gz;
-  gcp::WriterOptions wo;
-  wo.threads = 2;
-  wo.mtime = 1700000000;
-  auto w = gcp::write_targz(src, memory_sink(&gz), wo, {});
-  REQUIRE(w.ok());
-  CHECK(w->sparse);  // 2 MiB of data then a hole up to 1 GiB
-  CHECK(w->regions == 1);
+  const auto member = planned_member(src);
+  CHECK(member.sparse);  // 2 MiB of data then a hole up to 1 GiB
+  CHECK(member.regions.size() == 1);
   // Exactly 1 GiB of data: no hole at all.
   class ZeroDisk final : public BlockSource {  // 1 GiB mapped as data, reading as zeros
    public:
@@ -292,12 +312,12 @@ TEST_CASE("gcp convert: a disk without holes is a plain '0' member", "[gcp][conv
     }
     std::string_view format() const override { return "zeros"; }
   } full;
+  const auto full_member = planned_member(full);
+  CHECK_FALSE(full_member.sparse);
+  CHECK(gcp::stored_bytes(full_member) == kGiB);
   std::vector<std::byte> gz2;
-  auto w2 = gcp::write_targz(full, memory_sink(&gz2), wo, {});
-  REQUIRE(w2.ok());
-  CHECK_FALSE(w2->sparse);
-  CHECK(w2->stored_bytes == kGiB);
-  CHECK(w2->output_bytes < 2 * kMiB);  // zeros were spliced, not compressed
+  REQUIRE(write_gcp(full, memory_sink(&gz2), 2).ok());
+  CHECK(gz2.size() < 2 * kMiB);  // zeros were spliced, not compressed
   test::write_file(dir / "full.tar.gz", gz2);
   const std::string listing = sh("gzip -dc '" + (dir / "full.tar.gz").string() +
                                  "' | head -c 512 | od -An -c -j156 -N1");
@@ -319,7 +339,7 @@ TEST_CASE("gcp convert: VHD input converts to the same disk content", "[gcp][con
   const auto in = dir / "in.raw";
   make_sparse(in, 30 * kMiB, {{kMiB, 2 * kMiB}, {25 * kMiB, 4096}});
   auto vo = gcp_options();
-  vo.target = Target::vhd;
+  vo.target = "vhd";
   REQUIRE(convert({in}, {dir / "in.vhd"}, vo).ok());
   auto r = convert({dir / "in.vhd"}, {dir / "out.tar.gz"}, gcp_options());
   REQUIRE(r.ok());
@@ -338,8 +358,7 @@ TEST_CASE("gcp convert: a read error mid-stream leaves no output", "[gcp][conver
   PipelineOptions po;
   po.threads = 2;
   po.chunk_bytes = 1 * kMiB;
-  auto w = gcp::write_targz(src, std::move(*out), gcp::WriterOptions{}, po);
-  CHECK(w.status().code() == Errc::io_error);
+  CHECK(write_gcp(src, std::move(*out), 2, po).code() == Errc::io_error);
   CHECK_FALSE(std::filesystem::exists(dir / "out.tar.gz"));
   std::size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++n;
@@ -355,7 +374,7 @@ TEST_CASE("gcp convert: a raw stream of unknown size is refused clearly", "[gcp]
   CHECK_FALSE(std::filesystem::exists(dir / "o.tar.gz"));
 }
 
-TEST_CASE("gcp convert: the dense stream sink pads and ends the archive", "[gcp][convert]") {
+TEST_CASE("gcp convert: a sized stream gives a dense member, padded by the view", "[gcp][convert]") {
   // A stream whose size is known: the BlockSink path used for stdin formats that state a size.
   class SizedStream final : public StreamSource {
    public:
@@ -379,11 +398,17 @@ TEST_CASE("gcp convert: the dense stream sink pads and ends the archive", "[gcp]
   test::write_file(dir / "in.raw", data);
   SizedStream s(data);
   std::vector<std::byte> gz;
-  gcp::WriterOptions wo;
-  wo.threads = 2;
-  auto sink = gcp::make_dense_sink(memory_sink(&gz), data.size(), wo);
+  TargetOptions to;
+  to.compress_threads = 2;
+  auto view = prepare_stream("gcp", s, to);
+  REQUIRE(view.ok());
+  REQUIRE((*view)->size() == kGiB);
+  // The sink takes only a padded size.
+  CHECK(create_target("gcp", memory_sink(&gz), data.size(), to).status().code() ==
+        Errc::invalid_argument);
+  auto sink = create_target("gcp", memory_sink(&gz), (*view)->size(), to);
   REQUIRE(sink.ok());
-  REQUIRE(copy(s, **sink).ok());
+  REQUIRE(copy(**view, **sink).ok());
   test::write_file(dir / "d.tar.gz", gz);
   CHECK(gz.size() < 4 * kMiB);
   // A dense member extracts as a GiB of written bytes: read it as a stream instead of writing it

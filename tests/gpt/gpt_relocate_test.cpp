@@ -284,7 +284,7 @@ TEST_CASE("gpt relocate: convert to azure moves the backup, keep_gpt does not", 
   const auto disk = make_gpt_disk(spec_of(size));
   write_file(dir / "in.raw", disk);
   ConvertOptions o;
-  o.target = Target::azure;
+  o.target = "azure";
   o.output.timestamp_unix = 0;
   std::vector<std::string> notes;
   o.open.on_diagnostic = [&](const Diagnostic& d) { notes.push_back(d.message); };
@@ -317,7 +317,7 @@ TEST_CASE("gpt relocate: convert to azure moves the backup, keep_gpt does not", 
   auto n = convert({dir / "plain.raw"}, {dir / "plain.vhd"}, o);
   REQUIRE(n.ok());
   CHECK(n->gpt.action == GptReport::Action::absent);
-  o.target = Target::raw;
+  o.target = "raw";
   auto raw = convert({dir / "in.raw"}, {dir / "same.raw"}, o);
   REQUIRE(raw.ok());
   CHECK(raw->gpt.action == GptReport::Action::not_checked);

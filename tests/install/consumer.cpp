@@ -8,7 +8,7 @@ int main() {
   std::vector<std::byte> disk(3 << 20, std::byte{0x42});
   std::vector<std::byte> out;
   vdisk::ConvertOptions o;
-  o.target = vdisk::Target::azure;
+  o.target = "azure";
   auto r = vdisk::convert({"<mem>", vdisk::memory_stream(disk)}, {"<mem>", vdisk::memory_sink(&out)}, o);
   if (!r.ok()) {
     std::fprintf(stderr, "%s\n", r.status().to_string().c_str());

@@ -35,10 +35,19 @@ TEST_CASE("vhd: azure sink writes data, zero padding and a valid footer, N MiB +
           "[vhd][sink]") {
   TempDir dir;
   const auto data = pattern(3 * MiB + 700, 5);
+  {
+    // The sink never pads: a disk that ends where the rule gives no size is refused.
+    auto unpadded = file_vhd_sink(dir / "u.vhd", azure_rule());
+    REQUIRE(unpadded->write(0, data).ok());
+    CHECK(unpadded->finish().code() == Errc::internal);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "u.vhd"));
   auto sink = file_vhd_sink(dir / "a.vhd", azure_rule());
   REQUIRE(sink->write(0, std::span(data).first(MiB)).ok());
   REQUIRE(sink->write_zeroes(MiB, MiB).ok());
   REQUIRE(sink->write(2 * MiB, std::span(data).subspan(2 * MiB)).ok());
+  // The padding, as the target layer's view hands it over.
+  REQUIRE(sink->write_zeroes(data.size(), 20 * MiB - data.size()).ok());
   REQUIRE(sink->finish().ok());
 
   const auto out = vdisk::test::read_file(dir / "a.vhd");

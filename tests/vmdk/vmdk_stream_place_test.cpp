@@ -55,7 +55,7 @@ Result<CopyStats> place(std::vector<std::byte> img, std::vector<std::byte>& out,
   return copy(**s, *sink, o);
 }
 
-ConvertOptions stream_options(Target target) {
+ConvertOptions stream_options(std::string_view target) {
   ConvertOptions o;
   o.target = target;
   o.sync = false;
@@ -68,7 +68,7 @@ ConvertOptions stream_options(Target target) {
 
 // front_to_back: ask for checksums, whose hashing output is written in order (window path).
 Result<ConvertReport> convert_stream(std::vector<std::byte> img, const std::filesystem::path& dst,
-                                     Target target, bool front_to_back = false,
+                                     std::string_view target, bool front_to_back = false,
                                      bool keep_gpt = false) {
   ImageInput in;
   in.path = "<stdin>";
@@ -136,9 +136,9 @@ TEST_CASE("vmdk stream place: grains out of order beyond the window are placed b
 TEST_CASE("vmdk stream place: a file output equals the in-order stream's, raw and azure",
           "[vmdk][stream][place]") {
   vdisk::test::TempDir dir;
-  for (Target target : {Target::raw, Target::azure}) {
+  for (std::string_view target : {std::string_view("raw"), std::string_view("azure")}) {
     for (bool vmware : {true, false}) {
-      const std::string tag = std::string(target_name(target)) + (vmware ? "-vmware" : "-qemu");
+      const std::string tag = std::string(target) + (vmware ? "-vmware" : "-qemu");
       // Azure pads this disk; GPT-aware padding of a stream needs the head in order, so the
       // positional path is exercised with --keep-gpt (see the case after the loop).
       auto in_order = convert_stream(image(vmware, false), dir / (tag + ".in-order"), target,
@@ -153,7 +153,9 @@ TEST_CASE("vmdk stream place: a file output equals the in-order stream's, raw an
       const auto b = vdisk::test::read_file(dir / (tag + ".reversed"));
       CHECK((a == b));
       CHECK(reversed->output_bytes == b.size());
-      CHECK(reversed->stats.zero_bytes == 15 * kG);
+      // The stats count the padded disk: the 15 unallocated grains and the padding.
+      CHECK(reversed->stats.zero_bytes ==
+            15 * kG + (reversed->output_size - reversed->source_size));
       // The out-of-order stream through the window path (checksums) fails as before.
       auto windowed = convert_stream(image(vmware, true), dir / (tag + ".windowed"), target,
                                      /*front_to_back=*/true, /*keep_gpt=*/true);
@@ -167,7 +169,7 @@ TEST_CASE("vmdk stream place: a file output equals the in-order stream's, raw an
   // Known limit: when Azure pads a streamed disk with GPT-aware padding on (the default), the
   // GPT stream sink needs the data in order, so the reorder window applies and a stream out of
   // order by more than it fails with the named error and leaves no DST.
-  auto padded = convert_stream(image(true, true), dir / "azure-gpt.reversed", Target::azure);
+  auto padded = convert_stream(image(true, true), dir / "azure-gpt.reversed", "azure");
   CHECK(padded.status().code() == Errc::resource_exhausted);
   CHECK_THAT(padded.status().message(), Catch::Contains("reorder window"));
   CHECK_FALSE(std::filesystem::exists(dir / "azure-gpt.reversed"));
@@ -179,7 +181,7 @@ TEST_CASE("vmdk stream place: an output that cannot seek keeps the window, its e
     INFO("vmware " << vmware);
     vdisk::test::TempDir dir;
     // gcp: a gzip'd tarball is written front to back.
-    auto g = convert_stream(image(vmware, true), dir / "out.tar.gz", Target::gcp);
+    auto g = convert_stream(image(vmware, true), dir / "out.tar.gz", "gcp");
     CHECK(g.status().code() == Errc::resource_exhausted);
     CHECK(g.status().message().find("reorder window") != std::string::npos);
     CHECK(dir_is_empty(dir.path()));
@@ -191,7 +193,7 @@ TEST_CASE("vmdk stream place: an output that cannot seek keeps the window, its e
     ImageOutput out;
     out.path = "<stdout>";
     out.sink = std::make_unique<AppendOnly>(&bytes);
-    auto r = convert(std::move(in), std::move(out), stream_options(Target::raw));
+    auto r = convert(std::move(in), std::move(out), stream_options("raw"));
     CHECK(r.status().code() == Errc::resource_exhausted);
     CHECK(r.status().message().find("reorder window") != std::string::npos);
   }
@@ -201,7 +203,7 @@ TEST_CASE("vmdk stream place: a grain that arrives twice is corrupt and leaves n
           "[vmdk][stream][place][hostile]") {
   for (bool vmware : {true, false}) {
     vdisk::test::TempDir dir;
-    auto r = convert_stream(duplicate_first_grain(image(vmware, true)), dir / "out.raw", Target::raw);
+    auto r = convert_stream(duplicate_first_grain(image(vmware, true)), dir / "out.raw", "raw");
     INFO("vmware " << vmware << ": " << r.status().to_string());
     CHECK(r.status().code() == Errc::corrupt);
     CHECK(r.status().message().find("appears twice") != std::string::npos);
@@ -215,7 +217,7 @@ TEST_CASE("vmdk stream place: truncated streams and missing listed grains are co
   for (std::size_t cut : {full.size() / 2, full.size() - 512, full.size() - 1}) {
     vdisk::test::TempDir dir;
     std::vector<std::byte> img(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(cut));
-    auto r = convert_stream(img, dir / "out.raw", Target::raw);
+    auto r = convert_stream(img, dir / "out.raw", "raw");
     INFO("cut " << cut << ": " << r.status().to_string());
     CHECK(r.status().code() == Errc::corrupt);
     CHECK(dir_is_empty(dir.path()));
@@ -225,7 +227,7 @@ TEST_CASE("vmdk stream place: truncated streams and missing listed grains are co
   const std::size_t gt = (kBuiltGdSector + 1) * 512;
   std::memcpy(img.data() + gt + 3 * 4, img.data() + gt + 2 * 4, 4);
   vdisk::test::TempDir dir;
-  auto r = convert_stream(img, dir / "out.raw", Target::raw);
+  auto r = convert_stream(img, dir / "out.raw", "raw");
   INFO(r.status().to_string());
   CHECK(r.status().code() == Errc::corrupt);
   CHECK(r.status().message().find("never arrived") != std::string::npos);

@@ -27,7 +27,7 @@ using vdisk::Status;
 constexpr std::uint64_t kMaxStreamWindowMiB = 16384;
 
 Status apply_to(Command& cmd, std::string_view value) {
-  if (!vdisk::parse_target(value).ok())
+  if (!vdisk::target_info(value).ok())
     return invalid_argument(fmt::format("--to: unknown target '{}' (known: {})", value,
                                         fmt::join(vdisk::target_names(), ", ")));
   cmd.to = std::string(value);
@@ -146,11 +146,7 @@ int run(const Command& cmd, RunContext& ctx) {
   if (Status s = check_streams(cmd, ctx); !s.ok()) return report_failure(ctx, s);
 
   vdisk::ConvertOptions opt;
-  {
-    auto target = vdisk::parse_target(cmd.to);
-    if (!target.ok()) return report_failure(ctx, target.status());
-    opt.target = *target;
-  }
+  opt.target = cmd.to;
   if (ctx.source_date_epoch) {
     auto t = parse_source_date_epoch(*ctx.source_date_epoch);
     if (!t.ok()) return report_failure(ctx, t.status());
@@ -163,7 +159,7 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.open.on_diagnostic = diagnostics.fn();
   opt.pipeline.threads = cmd.threads;
   opt.open.stream_window_bytes = cmd.stream_window_mib << 20;
-  if (cmd.level >= 0) opt.output.gzip_level = cmd.level;
+  if (cmd.level >= 0) opt.output.compression_level = cmd.level;
   opt.overwrite = cmd.force;
   opt.any_output_name = flag_set(cmd, "force-name");
   opt.sync = !cmd.no_sync;

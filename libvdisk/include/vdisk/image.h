@@ -96,47 +96,159 @@ Result<std::unique_ptr<StreamSource>> open_image_stream(std::unique_ptr<InputStr
 // "format", "virtual_size" and the driver's own facts, for `vdconvert info`.
 Properties describe(const BlockSource& source);
 
-// Output targets.
-enum class Target : std::uint8_t {
-  raw,    // the virtual disk's bytes; holes for zero runs where the output is a regular file
-  vhd,    // fixed VHD, exact size rounded up to a whole 512-byte sector
-  azure,  // fixed VHD meeting Azure's rules: size a whole MiB, >= 20 MiB, <= 32 TiB
-  gcp,    // GCP image tarball: gzip'd GNU tar, one member disk.raw, size a whole GiB
+// ---- Output targets ------------------------------------------------------------------------
+//
+// One registry names every output target, the same for convert (--to), check (--for) and
+// measure: "raw", "vhd", "azure", "gcp", "vmdk". A conversion is the same straight line for each:
+//
+//   source = open_image(...)                       (or open_image_stream for stdin)
+//   view   = prepare_disk(target, *source, ...)    (prepare_stream for a stream)
+//   sink   = create_target(target, bytes, *view.disk, ...)
+//   copy(*view.disk, *sink)                        (copy() finishes the sink)
+//
+// and convert() is exactly these calls (plus the destination checks, checksums and a report).
+
+// A target as the registry describes it.
+struct TargetInfo {
+  std::string name;
+  std::string summary;      // one line
+  std::string check;        // the check_image() rule set verifying its output, or empty
+  bool needs_size = false;  // refuses a stream that states no size up front (raw stdin)
+  std::string name_suffix;  // the output file name must end so (".tar.gz" for gcp), or empty
 };
-Result<Target> parse_target(std::string_view name);
-std::string_view target_name(Target target);
+// The target names, in help order.
 std::vector<std::string_view> target_names();
+// invalid_argument naming the known targets when `name` is not one.
+Result<TargetInfo> target_info(std::string_view name);
 
 struct TargetOptions {
-  // VHD footer timestamp as Unix time; nullopt = now. Set it for reproducible output.
+  // VHD footer timestamp, GCP tar mtime, VMDK nothing (its ids come from unique_id), as Unix
+  // time; nullopt = now. Set it (vdconvert: SOURCE_DATE_EPOCH) for reproducible output.
   std::optional<std::int64_t> timestamp_unix;
-  // VHD unique id; nullopt = random. Set it for reproducible output.
+  // VHD unique id and VMDK ddb.uuid (the VMDK CID and longContentID derive from it); nullopt =
+  // random. Set it for reproducible output.
   std::optional<std::array<std::uint8_t, 16>> unique_id;
-  // gcp: gzip level 0..9 and compression threads (0 = hardware concurrency). The tar mtime is
-  // timestamp_unix. Output is byte-identical for any thread count.
-  int gzip_level = 6;
+  // gcp, vmdk: compression level 0..9 (0 = stored) and compression threads (0 = hardware
+  // concurrency). The output is byte-identical for any thread count.
+  int compression_level = 6;
   unsigned compress_threads = 0;
   // azure, gcp: when padding moves the end of a disk with a valid GPT, the backup GPT header and
   // entry array are moved to the new last LBAs and the primary header (alternate LBA, last
   // usable LBA, CRC) and a protective MBR's size are fixed, as `sgdisk -e` would. true keeps the
   // table exactly as the source has it (its backup then sits mid-disk).
   bool keep_gpt = false;
-  // gcp: before the tar header is written, read every data extent once (in parallel) and drop
-  // the blocks that hold only zeros from the sparse map, so they become holes in disk.raw
-  // instead of stored zeros. Costs one extra read of the allocated data.
+  // Targets that read the disk's map before writing (gcp's sparse tar header): before that,
+  // read every data extent once (in parallel) and drop the blocks that hold only zeros from the
+  // map, so they become holes instead of stored zeros. Costs one extra read of the allocated
+  // data. Ignored by the other targets (vmdk drops zero grains as it writes).
   bool detect_zeroes = false;
+  // vmdk: "streamOptimized" (default when empty; compressed, streamable: AWS, ESXi/ovftool) or
+  // "monolithicSparse" (VMware Workstation; uncompressed; needs a seekable output file).
+  std::string subformat;
+  // vmdk: ddb.adapterType ("ide", "buslogic", "lsilogic", "legacyESX") and
+  // ddb.virtualHWVersion.
+  std::string adapter = "lsilogic";
+  int hw_version = 14;
+  // The output's file name where a format records it (the VMDK extent line); convert() sets it
+  // from the output path when empty ("disk.vmdk" for a stream).
+  std::string file_name;
 };
 
-// Wraps `out` in a sink for `target`. `source_size` is the input's virtual size when known; a
-// target whose rules the size cannot meet (Azure above 32 TiB) is refused here with
-// invalid_argument, before any byte is written.
-Result<std::unique_ptr<BlockSink>> create_target(Target target, std::unique_ptr<ByteSink> out,
-                                                 std::optional<std::uint64_t> source_size,
+// The virtual size `target` gives an image whose source is `source_size` bytes, or
+// invalid_argument when the target cannot hold it (Azure above 32 TiB).
+Result<std::uint64_t> target_virtual_size(std::string_view target, std::uint64_t source_size);
+
+// What GPT-aware padding did in a conversion (azure and gcp targets).
+struct GptReport {
+  enum class Action : std::uint8_t {
+    not_checked,  // no padding, or a target that keeps the size
+    kept,         // TargetOptions::keep_gpt: padded without looking at the table
+    absent,       // padded; the disk has no GPT
+    invalid,      // padded; the GPT failed validation and was left as it is (see message)
+    relocated,    // padded; backup GPT moved to the new end, primary header fixed
+    stale,        // padded; a streamed input's GPT that could not be relocated (see message):
+                  // its backup is NOT at the new end (a raw stream states no size up front)
+  };
+  Action action = Action::not_checked;
+  std::string message;         // one line for invalid, relocated and stale
+  std::uint64_t lba_size = 0;  // relocated: 512 or 4096
+  std::uint64_t old_backup_lba = 0;
+  std::uint64_t new_backup_lba = 0;
+  std::uint64_t partitions = 0;  // used partition entries
+};
+// "not_checked", "kept", "absent", "invalid", "relocated", "stale".
+std::string_view gpt_action_name(GptReport::Action action);
+
+// The disk a target writes for a file source.
+struct PreparedDisk {
+  // `source` at the target's virtual size: zeros after its end, a GPT relocated to the new end
+  // (unless keep_gpt), and, with detect_zeroes for a target that reads the map, zero blocks
+  // mapped as holes. Borrows `source`, which must outlive it.
+  std::unique_ptr<BlockSource> disk;
+  GptReport gpt;
+  // detect_zeroes: data bytes the zero scan read, and the bytes it still maps as data.
+  std::uint64_t zero_scan_read_bytes = 0;
+  std::uint64_t zero_scan_data_bytes = 0;
+};
+// Prepares `source` for `target`. invalid_argument when the target cannot hold the source.
+// `pipeline`, `on_progress` and `stop` serve the zero scan.
+Result<PreparedDisk> prepare_disk(std::string_view target, const BlockSource& source,
+                                  const TargetOptions& options,
+                                  const PipelineOptions& pipeline = {},
+                                  const ProgressFn& on_progress = {}, std::stop_token stop = {});
+
+// The same for a stream: `source` padded at its end, its GPT relocated as for a file when the
+// stream states its size (the head is held back until the primary GPT is in, the old backup
+// until its header is). Borrows `source`. It offers source.placed() (pieces in any order) only
+// when no byte needs patching: no padding, or keep_gpt.
+class PreparedStream : public StreamSource {
+ public:
+  // What padding did to the GPT; complete once the stream has ended.
+  virtual const GptReport& gpt() const = 0;
+  // Bytes of `source` consumed so far: its size once the stream has ended.
+  virtual std::uint64_t source_bytes() const = 0;
+};
+Result<std::unique_ptr<PreparedStream>> prepare_stream(std::string_view target,
+                                                       StreamSource& source,
+                                                       const TargetOptions& options);
+
+// Wraps `out` in the sink that writes `target`. `disk` is prepare_disk()'s view: a target may
+// walk its map before the first byte (the GCP sparse header), and the sink must then be given
+// exactly that disk. The stream form takes the prepared stream's size() (nullopt: a raw stream,
+// refused by targets that need the size up front). invalid_argument when the size is not one the
+// target's rule gives (a disk that was not prepared), before any byte is written.
+Result<std::unique_ptr<BlockSink>> create_target(std::string_view target,
+                                                 std::unique_ptr<ByteSink> out,
+                                                 const BlockSource& disk,
+                                                 const TargetOptions& options = {});
+Result<std::unique_ptr<BlockSink>> create_target(std::string_view target,
+                                                 std::unique_ptr<ByteSink> out,
+                                                 std::optional<std::uint64_t> disk_size,
                                                  const TargetOptions& options = {});
 
-// The virtual size `target` will give an image whose source is `source_size` bytes, or
-// invalid_argument when the target cannot hold it.
-Result<std::uint64_t> target_virtual_size(Target target, std::uint64_t source_size);
+// How large a target's output will be (`vdconvert measure`, qemu-img measure's job).
+struct OutputSize {
+  bool exact = false;             // `bytes` is the output's size (raw, vhd, azure)
+  std::uint64_t bytes = 0;        // exact: the output's size; else the disk bytes the output
+                                  // stores before compression (mapped data, whole grains/blocks)
+  std::uint64_t upper_bound = 0;  // the output is never larger (== bytes when exact)
+};
+struct Measurement {
+  std::string target;
+  std::string source_format;
+  std::uint64_t virtual_size = 0;     // the source's
+  std::uint64_t target_size = 0;      // the output's virtual size (after padding)
+  std::uint64_t allocated_bytes = 0;  // bytes the source's map holds as data
+  OutputSize output;
+  // target, source_format, virtual_size, target_size, allocated_bytes, output {exact, bytes,
+  // upper_bound} (docs/json.md, "measure").
+  Properties to_properties() const;
+};
+// Measures `source` for `target` from its map (no data is read; keep_gpt and the GPT make no
+// difference to sizes).
+Result<Measurement> measure(std::string_view target, const BlockSource& source,
+                            const TargetOptions& options = {},
+                            const PipelineOptions& pipeline = {});
 
 // Where a conversion reads from: a path, or a stream (then `path` is only a display name).
 struct ImageInput {
@@ -167,41 +279,21 @@ struct Checksums {
 };
 
 struct ConvertOptions {
-  Target target = Target::raw;
+  std::string target = "raw";  // a target_names() entry
   OpenOptions open;
   PipelineOptions pipeline;
   TargetOptions output;
   bool overwrite = false;  // replace an existing output file
   bool sync = true;        // fsync the output before renaming it into place
   bool checksums = false;  // compute ConvertReport::checksums
-  // gcp into a path: GCP imports only files named *.tar.gz, so another name is refused with
-  // invalid_argument before anything is read; true writes it anyway.
+  // Into a path: a target with a name rule (gcp: GCP imports only *.tar.gz) refuses another
+  // name with invalid_argument before anything is read; true writes it anyway.
   bool any_output_name = false;
   ProgressFn on_progress;
 };
 
-// What GPT-aware padding did in a conversion (azure and gcp targets).
-struct GptReport {
-  enum class Action : std::uint8_t {
-    not_checked,  // no padding, or a target that keeps the size
-    kept,         // TargetOptions::keep_gpt: padded without looking at the table
-    absent,       // padded; the disk has no GPT
-    invalid,      // padded; the GPT failed validation and was left as it is (see message)
-    relocated,    // padded; backup GPT moved to the new end, primary header fixed
-    stale,        // padded; a streamed input's GPT that could not be relocated (see message):
-                  // its backup is NOT at the new end (a raw stream states no size up front)
-  };
-  Action action = Action::not_checked;
-  std::string message;         // one line for invalid and relocated
-  std::uint64_t lba_size = 0;  // relocated: 512 or 4096
-  std::uint64_t old_backup_lba = 0;
-  std::uint64_t new_backup_lba = 0;
-  std::uint64_t partitions = 0;  // used partition entries
-};
-// "not_checked", "kept", "absent", "invalid", "relocated", "stale".
-std::string_view gpt_action_name(GptReport::Action action);
-
 struct ConvertReport {
+  std::string target;
   std::string source_format;
   std::uint64_t source_size = 0;   // virtual size of the input
   std::uint64_t output_size = 0;   // virtual size of the output (after any padding)
@@ -209,8 +301,8 @@ struct ConvertReport {
   CopyStats stats;
   GptReport gpt;
   std::optional<Checksums> checksums;  // when ConvertOptions::checksums
-  // gcp with TargetOptions::detect_zeroes: data bytes the zero scan read, and the bytes of
-  // disk.raw it still maps as data.
+  // TargetOptions::detect_zeroes for a target that reads the map (gcp): data bytes the zero
+  // scan read, and the bytes it still maps as data.
   std::uint64_t zero_scan_read_bytes = 0;
   std::uint64_t zero_scan_data_bytes = 0;
 };

@@ -1,12 +1,12 @@
 // The GCP image tarball: a single-member gzip holding a GNU tar with one member `disk.raw`
 // whose size is a whole GiB (formats.md 4.1, 4.5).
 //
-// Two ways to write it:
-// - write_targz() for a BlockSource: the source's extent map is walked first (window by window,
+// One sink, make_tar_sink(), given the whole disk.raw (already padded to a whole GiB):
+// - with the disk's map at hand (a file input), the map is walked first (window by window,
 //   regions merged and bounded), so the member is GNU sparse ('S') with the map in its header and
-//   holes are never read or compressed; a disk without holes gets a plain '0' member.
-// - make_dense_sink() for streams whose size is known up front: a '0' member; long zero runs are
-//   spliced into the gzip stream as precomputed deflate output instead of being compressed.
+//   holes are never compressed; a disk without holes gets a plain '0' member;
+// - without it (a stream whose size is known up front): a '0' member; long zero runs are spliced
+//   into the gzip stream as precomputed deflate output instead of being compressed.
 #ifndef VDISK_GCP_GCP_H_
 #define VDISK_GCP_GCP_H_
 
@@ -46,28 +46,20 @@ Result<std::vector<SparseRegion>> plan_regions(const BlockSource& src, std::uint
                                                const WriterOptions& options,
                                                std::uint64_t map_window);
 
-struct WriteResult {
-  std::uint64_t disk_size = 0;      // size of disk.raw
-  std::uint64_t stored_bytes = 0;   // member data bytes in the tar
-  std::size_t regions = 0;          // sparse regions (0 for a regular member)
-  bool sparse = false;
-  std::uint64_t archive_bytes = 0;  // uncompressed tar size
-  std::uint64_t output_bytes = 0;   // .tar.gz size
-  std::uint32_t gzip_crc = 0;
-  CopyStats stats;
-};
+// The member make_tar_sink() writes for a disk.raw of `disk_size` bytes: sparse from `map`'s
+// regions, or regular when `map` is null or has no holes.
+Result<MemberSpec> plan_member(std::uint64_t disk_size, const BlockSource* map,
+                               const WriterOptions& options, std::uint64_t map_window);
 
-// Writes the whole tarball for `src` into `out` and finishes it. On any error `out` is destroyed
-// unfinished (a file sink leaves no output behind).
-Result<WriteResult> write_targz(const BlockSource& src, std::unique_ptr<ByteSink> out,
-                                const WriterOptions& options, const PipelineOptions& pipeline,
-                                const ProgressFn& on_progress = {}, std::stop_token stop = {});
-
-// A BlockSink writing a dense '0' member for a disk of `source_size` bytes; finish() pads to
-// disk_size(source_size), ends the archive and finishes the gzip stream and `out`.
-Result<std::unique_ptr<BlockSink>> make_dense_sink(std::unique_ptr<ByteSink> out,
-                                                   std::uint64_t source_size,
-                                                   const WriterOptions& options);
+// A BlockSink writing the tarball for a disk.raw of `disk_size` bytes (a whole GiB, else
+// invalid_argument: the target layer pads before the sink). With `map` (the disk itself, which
+// must outlive the sink, whose map is walked here but whose data is not read) the member is
+// planned from its map; the sink must then be given exactly that disk. finish() ends the archive
+// and finishes the gzip stream and `out`; destroying it unfinished discards `out`.
+Result<std::unique_ptr<BlockSink>> make_tar_sink(std::unique_ptr<ByteSink> out,
+                                                 std::uint64_t disk_size, const BlockSource* map,
+                                                 const WriterOptions& options,
+                                                 std::uint64_t map_window);
 
 // `vdconvert check --for gcp`: decompresses and walks the whole archive.
 Result<CheckReport> check_gcp(const std::filesystem::path& path);

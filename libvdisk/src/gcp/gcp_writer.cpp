@@ -1,18 +1,17 @@
 // Writing the GCP tarball (see gcp.h).
 //
-// The sparse path runs the ordinary copy pipeline over a view of the source (PlannedSource)
-// whose size is the padded disk.raw size and whose map is exactly the planned regions, into a
-// BlockSink (TarMemberSink) that stores bytes inside regions and drops the holes. So the sink
-// receives every byte of disk.raw in order, but only region bytes reach the gzip stream, in the
-// order the already written sparse map promises.
+// The sink (TarMemberSink) receives every byte of disk.raw in order, as any target's sink does,
+// and stores the bytes inside the planned regions (zeros in a region are stored too) and drops
+// the holes, so only region bytes reach the gzip stream, in the order the already written sparse
+// map promises.
 #include <algorithm>
-#include <chrono>
 
 #include <fmt/format.h>
 
 #include "gcp/gcp.h"
 #include "gcp/gzip_sink.h"
 #include "util/checked.h"
+#include "util/ids.h"
 #include "util/zero.h"
 
 namespace vdisk::gcp {
@@ -37,12 +36,6 @@ class TarMemberSink final : public BlockSink {
   }
 
   Status finish() override {
-    if (!spec_.sparse && next_ < spec_.real_size) {
-      const std::uint64_t pad = spec_.real_size - next_;
-      VDISK_RETURN_IF_ERROR(gz_->write_zeroes(pad));
-      stored_ += pad;
-      next_ = spec_.real_size;
-    }
     if (next_ != spec_.real_size || stored_ != stored_bytes(spec_))
       return internal_error(fmt::format("gcp: member ended at {} of {} with {} of {} bytes stored",
                                         next_, spec_.real_size, stored_, stored_bytes(spec_)));
@@ -101,52 +94,6 @@ class TarMemberSink final : public BlockSink {
   std::size_t region_ = 0;
 };
 
-// The source seen as disk.raw: padded with zeros to `size`, mapped exactly as `regions`.
-class PlannedSource final : public BlockSource {
- public:
-  PlannedSource(const BlockSource& src, std::uint64_t size, std::vector<SparseRegion> regions)
-      : src_(src), size_(size), regions_(std::move(regions)) {}
-
-  std::uint64_t size() const override { return size_; }
-
-  Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
-    if (!detail::range_inside(offset, dst.size(), size_))
-      return out_of_range(fmt::format("gcp: read [{}, +{}) past {}", offset, dst.size(), size_));
-    const std::uint64_t have = src_.size();
-    std::size_t real = 0;
-    if (offset < have)
-      real = static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), have - offset));
-    if (real > 0) VDISK_RETURN_IF_ERROR(src_.read(offset, dst.first(real)));
-    std::fill(dst.begin() + static_cast<std::ptrdiff_t>(real), dst.end(), std::byte{0});
-    return {};
-  }
-
-  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
-    const std::uint64_t end = offset + length;
-    auto it = std::upper_bound(regions_.begin(), regions_.end(), offset,
-                               [](std::uint64_t o, const SparseRegion& r) {
-                                 return o < r.offset + r.length;
-                               });
-    std::uint64_t at = offset;
-    for (; it != regions_.end() && it->offset < end; ++it) {
-      const std::uint64_t s = std::max(at, it->offset);
-      const std::uint64_t e = std::min(end, it->offset + it->length);
-      append_extent(out, {at, s - at, ExtentKind::unallocated});
-      append_extent(out, {s, e - s, ExtentKind::data});
-      at = e;
-    }
-    append_extent(out, {at, end - at, ExtentKind::unallocated});
-    return {};
-  }
-
-  std::string_view format() const override { return src_.format(); }
-
- private:
-  const BlockSource& src_;
-  std::uint64_t size_;
-  std::vector<SparseRegion> regions_;
-};
-
 // Widens `r` to `align` and appends it, merging with the last region when they touch.
 void add_region(std::vector<SparseRegion>& out, std::uint64_t begin, std::uint64_t end,
                 std::uint64_t align, std::uint64_t limit) {
@@ -177,13 +124,9 @@ GzipOptions gzip_options(const WriterOptions& o) {
 
 WriterOptions writer_options(const TargetOptions& target) {
   WriterOptions o;
-  o.level = target.gzip_level;
+  o.level = target.compression_level;
   o.threads = target.compress_threads;
-  o.mtime = target.timestamp_unix
-                ? std::max<std::int64_t>(0, *target.timestamp_unix)
-                : std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  o.mtime = std::max<std::int64_t>(0, detail::unix_time_or_now(target.timestamp_unix));
   return o;
 }
 
@@ -231,44 +174,33 @@ Result<std::vector<SparseRegion>> plan_regions(const BlockSource& src, std::uint
   return regions;
 }
 
-Result<WriteResult> write_targz(const BlockSource& src, std::unique_ptr<ByteSink> out,
-                                const WriterOptions& options, const PipelineOptions& pipeline,
-                                const ProgressFn& on_progress, std::stop_token stop) {
-  WriteResult result;
-  VDISK_ASSIGN_OR_RETURN(result.disk_size, disk_size(src.size()));
-  VDISK_ASSIGN_OR_RETURN(auto regions,
-                         plan_regions(src, result.disk_size, options, pipeline.map_window_bytes));
-  if (stop.stop_requested()) return cancelled("cancelled");
+Result<MemberSpec> plan_member(std::uint64_t disk_size, const BlockSource* map,
+                               const WriterOptions& options, std::uint64_t map_window) {
   MemberSpec spec;
-  spec.real_size = result.disk_size;
+  spec.real_size = disk_size;
   spec.mtime = options.mtime;
-  const bool dense = regions.size() == 1 && regions[0].offset == 0 &&
-                     regions[0].length == result.disk_size;
+  if (!map) return spec;
+  if (map->size() != disk_size)
+    return internal_error(fmt::format("gcp: the map covers {} bytes of a {}-byte disk.raw",
+                                      map->size(), disk_size));
+  VDISK_ASSIGN_OR_RETURN(auto regions, plan_regions(*map, disk_size, options, map_window));
+  const bool dense =
+      regions.size() == 1 && regions[0].offset == 0 && regions[0].length == disk_size;
   spec.sparse = !dense;
-  if (spec.sparse) spec.regions = regions;
-  if (dense) regions = {{0, result.disk_size}};
-
-  VDISK_ASSIGN_OR_RETURN(auto gz, make_gzip_sink(std::move(out), gzip_options(options)));
-  VDISK_ASSIGN_OR_RETURN(auto sink, TarMemberSink::create(std::move(gz), std::move(spec)));
-  PlannedSource planned(src, result.disk_size, std::move(regions));
-  PipelineOptions po = pipeline;
-  po.finish_sink = true;
-  VDISK_ASSIGN_OR_RETURN(result.stats, copy(planned, *sink, po, on_progress, stop));
-  result.sparse = sink->spec().sparse;
-  result.regions = sink->spec().regions.size();
-  result.stored_bytes = stored_bytes(sink->spec());
-  result.archive_bytes = sink->gzip().position();
-  result.output_bytes = sink->gzip().compressed_bytes();
-  result.gzip_crc = sink->gzip().crc32();
-  return result;
+  if (spec.sparse) spec.regions = std::move(regions);
+  return spec;
 }
 
-Result<std::unique_ptr<BlockSink>> make_dense_sink(std::unique_ptr<ByteSink> out,
-                                                   std::uint64_t source_size,
-                                                   const WriterOptions& options) {
-  MemberSpec spec;
-  VDISK_ASSIGN_OR_RETURN(spec.real_size, disk_size(source_size));
-  spec.mtime = options.mtime;
+Result<std::unique_ptr<BlockSink>> make_tar_sink(std::unique_ptr<ByteSink> out,
+                                                 std::uint64_t disk_size, const BlockSource* map,
+                                                 const WriterOptions& options,
+                                                 std::uint64_t map_window) {
+  VDISK_ASSIGN_OR_RETURN(const std::uint64_t ruled, gcp::disk_size(disk_size));
+  if (ruled != disk_size)
+    return invalid_argument(fmt::format(
+        "gcp: disk.raw of {} bytes is not a whole GiB (the disk was not padded; next: {})",
+        disk_size, ruled));
+  VDISK_ASSIGN_OR_RETURN(auto spec, plan_member(disk_size, map, options, map_window));
   VDISK_ASSIGN_OR_RETURN(auto gz, make_gzip_sink(std::move(out), gzip_options(options)));
   VDISK_ASSIGN_OR_RETURN(auto sink, TarMemberSink::create(std::move(gz), std::move(spec)));
   return std::unique_ptr<BlockSink>(std::move(sink));

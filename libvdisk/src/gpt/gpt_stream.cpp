@@ -1,8 +1,13 @@
-// GPT-aware padding for streams (see gpt_stream.h).
+// Padding for streams (see gpt_stream.h).
+//
+// Positions: `taken_` counts the inner stream's bytes this view has consumed; `pos_` is the
+// offset of the next byte it emits. They differ only while held bytes (the head, the old backup)
+// wait in `pend_`, which always ends at `taken_`.
 #include "gpt/gpt_stream.h"
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -13,8 +18,9 @@ namespace vdisk::gpt {
 namespace {
 
 constexpr std::uint64_t kProbe = 8192;  // LBA 1 with 512- or 4096-byte LBAs
+constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 
-// The buffered head as a source of the full size; anything past it is not available.
+// The held head as a source of the full size; anything past it is not available.
 class HeadSource final : public BlockSource {
  public:
   HeadSource(const std::vector<std::byte>& head, std::uint64_t size) : head_(head), size_(size) {}
@@ -33,60 +39,209 @@ class HeadSource final : public BlockSource {
   std::uint64_t size_;
 };
 
-class StreamSink final : public GptStreamSink {
+class Padded final : public PaddedStream {
  public:
-  StreamSink(std::unique_ptr<BlockSink> inner, std::optional<std::uint64_t> size,
-             std::uint64_t new_size, BlockSink* tap)
-      : inner_(std::move(inner)), size_(size), new_size_(new_size), tap_(tap) {
-    need_ = std::min(kProbe, size_.value_or(kProbe));
+  Padded(StreamSource& inner, PadFn pad, bool relocate, std::optional<std::uint64_t> out_size)
+      : inner_(inner), pad_(std::move(pad)), in_size_(inner.size()), out_size_(out_size) {
+    relocate_ = relocate && (!in_size_ || *out_size_ != *in_size_);
+    if (!relocate_ && in_size_ && *out_size_ == *in_size_)
+      a_.outcome = Analysis::Outcome::unchanged;
   }
 
-  Status write(std::uint64_t offset, std::span<const std::byte> data) override {
-    return feed(offset, data.size(), data.data());
-  }
-  Status write_zeroes(std::uint64_t offset, std::uint64_t length) override {
-    return feed(offset, length, nullptr);
-  }
-
-  Status finish() override {
-    final_ = true;
-    if (!planned_) VDISK_RETURN_IF_ERROR(plan());
-    if (holding_) VDISK_RETURN_IF_ERROR(release_hold());
-    if (a_.outcome == Analysis::Outcome::relocated && size_ && next_ < new_size_) {
-      // The padding, carrying the relocated backup array and header at its end.
-      const std::uint64_t from = std::max(next_, *size_);
-      VDISK_RETURN_IF_ERROR(out(from, new_size_ - from, nullptr));
-    }
-    return inner_->finish();
-  }
-
+  std::optional<std::uint64_t> size() const override { return out_size_; }
+  std::string_view format() const override { return inner_.format(); }
   const Analysis& analysis() const override { return a_; }
+  std::uint64_t source_bytes() const override {
+    return in_size_ && (used_placed_ || in_ended_) ? *in_size_ : taken_;
+  }
+  PlacedStream* placed() override {
+    PlacedStream* p = !relocate_ && in_size_ ? inner_.placed() : nullptr;
+    if (p) used_placed_ = true;
+    return p;
+  }
+
+  Result<StreamRun> next(std::span<std::byte> dst) override {
+    if (dst.empty()) return invalid_argument("stream: next() needs a buffer");
+    if (!started_) {
+      started_ = true;
+      if (relocate_) VDISK_RETURN_IF_ERROR(hold_head());
+    }
+    for (;;) {
+      if (pend_at_ < pend_.size()) return emit_pending(dst);
+      if (holding_ && taken_ == hold_begin_) {
+        VDISK_RETURN_IF_ERROR(hold_old_backup());
+        continue;
+      }
+      if (!in_ended_) {
+        VDISK_ASSIGN_OR_RETURN(auto r, pass(dst));
+        if (r.kind != StreamRun::Kind::end) return r;
+        VDISK_RETURN_IF_ERROR(end_of_source());
+      }
+      return emit_padding(dst);
+    }
+  }
+
+  Result<std::size_t> read(std::span<std::byte> dst) override {
+    std::size_t filled = 0;
+    while (filled < dst.size()) {
+      cap_ = dst.size() - filled;
+      auto r = next(dst.subspan(filled));
+      cap_ = kNoLimit;
+      if (!r.ok()) return r.status();
+      if (r->kind == StreamRun::Kind::end) break;
+      if (r->kind == StreamRun::Kind::zero)
+        std::memset(dst.data() + filled, 0, static_cast<std::size_t>(r->length));
+      filled += static_cast<std::size_t>(r->length);
+    }
+    return filled;
+  }
 
  private:
-  Status feed(std::uint64_t offset, std::uint64_t length, const std::byte* data) {
-    if (offset != next_)
-      return internal_error(fmt::format("gpt: stream write at {} but expected {}", offset, next_));
-    next_ = offset + length;
-    while (!planned_ && length > 0) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(length, need_ - head_.size()));
-      if (data) {
-        head_.insert(head_.end(), data, data + n);
-        data += n;
-      } else {
-        head_.resize(head_.size() + n, std::byte{0});
-      }
-      offset += n;
-      length -= n;
-      if (head_.size() == need_) VDISK_RETURN_IF_ERROR(plan());
+  // ---- the inner stream ----
+
+  // The next run of the inner stream, at most `limit` bytes (and dst.size() for data). A longer
+  // zero run is split: the rest waits in carry_zero_.
+  Result<StreamRun> take(std::span<std::byte> dst, std::uint64_t limit) {
+    limit = std::min(limit, cap_);
+    if (carry_zero_ > 0) {
+      const std::uint64_t n = std::min(carry_zero_, limit);
+      carry_zero_ -= n;
+      taken_ += n;
+      return StreamRun{StreamRun::Kind::zero, n};
     }
-    return length > 0 ? pass(offset, length, data) : Status();
+    if (in_ended_) return StreamRun{};
+    if (limit < dst.size()) dst = dst.first(static_cast<std::size_t>(limit));
+    VDISK_ASSIGN_OR_RETURN(auto r, inner_.next(dst));
+    if (r.kind == StreamRun::Kind::end) {
+      in_ended_ = true;
+      return r;
+    }
+    if (r.kind == StreamRun::Kind::zero && r.length > limit) {
+      carry_zero_ = r.length - limit;
+      r.length = limit;
+    }
+    taken_ += r.length;
+    return r;
   }
 
-  // Called with need_ bytes of head: either asks for more (the primary array lies further) or
-  // plans, then releases the head.
-  Status plan() {
-    if (!size_) {
-      planned_ = true;
+  // Appends the inner stream's bytes up to `until` (or its end) to `buf`.
+  Status collect(std::vector<std::byte>& buf, std::uint64_t until) {
+    std::vector<std::byte> tmp(64 * 1024);
+    while (taken_ < until) {
+      VDISK_ASSIGN_OR_RETURN(auto r, take(tmp, until - taken_));
+      if (r.kind == StreamRun::Kind::end) break;
+      const auto n = static_cast<std::size_t>(r.length);
+      if (r.kind == StreamRun::Kind::data)
+        buf.insert(buf.end(), tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n));
+      else
+        buf.resize(buf.size() + n, std::byte{0});
+    }
+    return {};
+  }
+
+  // Inner bytes after the held parts, with the patches applied.
+  Result<StreamRun> pass(std::span<std::byte> dst) {
+    std::uint64_t limit = holding_ ? hold_begin_ - taken_ : kNoLimit;
+    const Patch* p = next_data_patch(pos_);
+    if (p && p->offset <= pos_) {
+      // Inside a patch with new bytes: whatever the source has there is replaced.
+      limit = std::min<std::uint64_t>({limit, p->end() - pos_, dst.size()});
+      VDISK_ASSIGN_OR_RETURN(auto r, take(dst, limit));
+      if (r.kind == StreamRun::Kind::end) return r;
+      if (r.kind == StreamRun::Kind::zero)
+        std::memset(dst.data(), 0, static_cast<std::size_t>(r.length));
+      return emit_data(dst.first(static_cast<std::size_t>(r.length)));
+    }
+    if (p) limit = std::min(limit, p->offset - pos_);
+    VDISK_ASSIGN_OR_RETURN(auto r, take(dst, limit));
+    if (r.kind == StreamRun::Kind::data)
+      return emit_data(dst.first(static_cast<std::size_t>(r.length)));
+    if (r.kind == StreamRun::Kind::zero) pos_ += r.length;  // zero patches change nothing here
+    return r;
+  }
+
+  Status end_of_source() {
+    if (in_size_ && taken_ != *in_size_)
+      return internal_error(fmt::format("stream: source ended at {} of its stated {} bytes",
+                                        taken_, *in_size_));
+    if (!out_size_) {
+      VDISK_ASSIGN_OR_RETURN(const std::uint64_t s, pad_(taken_));
+      out_size_ = s;
+    }
+    return {};
+  }
+
+  // ---- output ----
+
+  Result<StreamRun> emit_data(std::span<std::byte> bytes) {
+    overlay(pos_, bytes);
+    pos_ += bytes.size();
+    return StreamRun{StreamRun::Kind::data, bytes.size()};
+  }
+
+  Result<StreamRun> emit_pending(std::span<std::byte> dst) {
+    const std::size_t n = std::min<std::size_t>(
+        {dst.size(), pend_.size() - pend_at_, static_cast<std::size_t>(std::min(cap_, kNoLimit))});
+    std::memcpy(dst.data(), pend_.data() + pend_at_, n);
+    pend_at_ += n;
+    if (pend_at_ == pend_.size()) {
+      pend_.clear();
+      pend_.shrink_to_fit();
+      pend_at_ = 0;
+    }
+    return emit_data(dst.first(n));
+  }
+
+  // The padding after the source: zeros, with the relocated backup's patches.
+  Result<StreamRun> emit_padding(std::span<std::byte> dst) {
+    if (pos_ >= *out_size_) return StreamRun{};
+    std::uint64_t limit = std::min(*out_size_ - pos_, cap_);
+    const Patch* p = next_data_patch(pos_);
+    if (p && p->offset <= pos_) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>({limit, p->end() - pos_,
+                                                                       dst.size()}));
+      std::memset(dst.data(), 0, n);
+      return emit_data(dst.first(n));
+    }
+    if (p) limit = std::min(limit, p->offset - pos_);
+    pos_ += limit;
+    return StreamRun{StreamRun::Kind::zero, limit};
+  }
+
+  // The first patch with new bytes that ends after `at`.
+  const Patch* next_data_patch(std::uint64_t at) const {
+    const auto& ps = a_.relocation.patches;
+    auto it = std::upper_bound(ps.begin(), ps.end(), at,
+                               [](std::uint64_t o, const Patch& q) { return o < q.end(); });
+    for (; it != ps.end(); ++it)
+      if (!it->bytes.empty()) return &*it;
+    return nullptr;
+  }
+
+  // Applies the patches to bytes [offset, offset + b.size()) of the padded disk.
+  void overlay(std::uint64_t offset, std::span<std::byte> b) const {
+    const auto& ps = a_.relocation.patches;
+    const std::uint64_t end = offset + b.size();
+    auto it = std::upper_bound(ps.begin(), ps.end(), offset,
+                               [](std::uint64_t o, const Patch& q) { return o < q.end(); });
+    for (; it != ps.end() && it->offset < end; ++it) {
+      const std::uint64_t s = std::max(offset, it->offset);
+      const std::uint64_t e = std::min(end, it->end());
+      std::byte* to = b.data() + (s - offset);
+      if (it->bytes.empty())
+        std::memset(to, 0, static_cast<std::size_t>(e - s));
+      else
+        std::memcpy(to, it->bytes.data() + (s - it->offset), static_cast<std::size_t>(e - s));
+    }
+  }
+
+  // ---- the relocation plan ----
+
+  // Holds the head until the primary GPT is in and plans from it; the head then waits in pend_.
+  Status hold_head() {
+    std::uint64_t need = std::min(kProbe, in_size_.value_or(kProbe));
+    VDISK_RETURN_IF_ERROR(collect(head_, need));
+    if (!in_size_) {
       const bool gpt = (head_.size() >= 1024 && has_signature(std::span(head_).subspan(512))) ||
                        (head_.size() >= 8192 && has_signature(std::span(head_).subspan(4096)));
       if (gpt) {
@@ -95,40 +250,35 @@ class StreamSink final : public GptStreamSink {
                      "gives the new end only after the data, so the backup GPT is NOT moved to "
                      "the new end (convert from a file, or run sgdisk -e on the result)";
       }
-      return pass(0, head_.size(), head_.data());
+      return release_head();
     }
-    if (!final_ && (head_.size() == kProbe || head_.size() == *size_)) {
+    if (head_.size() == need) {
       // LBA 1 is at hand: how far does the primary array reach?
       for (std::uint64_t lba : {std::uint64_t{512}, std::uint64_t{4096}}) {
         if (head_.size() < 2 * lba || !has_signature(std::span(head_).subspan(lba, lba))) continue;
-        auto h = decode_header(std::span(head_).subspan(lba, lba), 1, lba, *size_ / lba);
+        auto h = decode_header(std::span(head_).subspan(lba, lba), 1, lba, *in_size_ / lba);
         if (!h.ok()) break;  // plan_relocation reports it
         const std::uint64_t end = h->entries_lba * lba + h->array_bytes();
         if (end > kMaxHead) {
-          planned_ = true;
           a_.outcome = Analysis::Outcome::stale;
           a_.message = fmt::format(
               "gpt: the primary entry array ends at byte {}, past the first {} bytes a streamed "
               "input is held back; the backup GPT is NOT moved to the new end (convert from a "
               "file, or run sgdisk -e on the result)",
               end, kMaxHead);
-          return pass(0, head_.size(), head_.data());
+          return release_head();
         }
-        if (end > need_ && end <= *size_) {
-          need_ = end;
-          return {};
-        }
+        if (end > need && end <= *in_size_) VDISK_RETURN_IF_ERROR(collect(head_, end));
         break;
       }
     }
-    planned_ = true;
-    HeadSource view(head_, *size_);
-    auto a = plan_relocation(view, new_size_, false);
+    HeadSource view(head_, *in_size_);
+    auto a = plan_relocation(view, *out_size_, false);
     if (!a.ok() && a.status().code() != Errc::unsupported) return a.status();
     if (!a.ok()) {
       a_.outcome = Analysis::Outcome::stale;
-      a_.message = fmt::format("{}; the backup GPT is NOT moved to the new end",
-                               a.status().message());
+      a_.message =
+          fmt::format("{}; the backup GPT is NOT moved to the new end", a.status().message());
     } else {
       a_ = std::move(*a);
     }
@@ -139,32 +289,30 @@ class StreamSink final : public GptStreamSink {
       hold_end_ = (h.alternate_lba + 1) * r.lba_size;
       hold_begin_ = h.alternate_lba >= sectors ? (h.alternate_lba - sectors) * r.lba_size : 0;
       hold_begin_ = std::max<std::uint64_t>(hold_begin_, head_.size());
-      holding_ = hold_end_ <= *size_ && hold_begin_ < hold_end_;
+      holding_ = hold_end_ <= *in_size_ && hold_begin_ < hold_end_;
       if (!holding_) VDISK_RETURN_IF_ERROR(finish_backup());
     }
-    return pass(0, head_.size(), head_.data());
+    return release_head();
   }
 
-  // Bytes after the head: the old backup's sectors are held until its header is complete.
-  Status pass(std::uint64_t offset, std::uint64_t length, const std::byte* data) {
-    if (holding_ && offset + length > hold_begin_ && offset < hold_end_) {
-      if (offset < hold_begin_) {
-        const std::uint64_t n = hold_begin_ - offset;
-        VDISK_RETURN_IF_ERROR(out(offset, n, data));
-        offset += n;
-        length -= n;
-        if (data) data += n;
-      }
-      const auto n = static_cast<std::size_t>(std::min(length, hold_end_ - offset));
-      if (data) hold_.insert(hold_.end(), data, data + n);
-      else hold_.resize(hold_.size() + n, std::byte{0});
-      offset += n;
-      length -= n;
-      if (data) data += n;
-      if (offset == hold_end_) VDISK_RETURN_IF_ERROR(release_hold());
-      if (length == 0) return {};
-    }
-    return out(offset, length, data);
+  // The head waits in pend_; head_ keeps a copy while the old backup is still to be checked
+  // (a tiny disk's backup may overlap the head).
+  Status release_head() {
+    pend_ = head_;
+    pend_at_ = 0;
+    if (!holding_) std::vector<std::byte>().swap(head_);
+    return {};
+  }
+
+  // Holds the old backup's sectors, checks the old backup and plans its zeroing.
+  Status hold_old_backup() {
+    VDISK_RETURN_IF_ERROR(collect(hold_, hold_end_));
+    holding_ = false;
+    VDISK_RETURN_IF_ERROR(finish_backup());
+    pend_ = std::move(hold_);
+    pend_at_ = 0;
+    std::vector<std::byte>().swap(head_);
+    return {};
   }
 
   Status finish_backup() {
@@ -184,63 +332,28 @@ class StreamSink final : public GptStreamSink {
     };
     auto st = finish_relocation(a_, read);
     if (!st.ok() && st.code() != Errc::unsupported) return st;
-    if (!st.ok()) a_.message += fmt::format(" (the old backup header was not held back: {})",
-                                            st.message());
+    if (!st.ok())
+      a_.message +=
+          fmt::format(" (the old backup header was not held back: {})", st.message());
     a_.relocation.old_backup_pending = false;
     return {};
   }
 
-  Status release_hold() {
-    holding_ = false;
-    VDISK_RETURN_IF_ERROR(finish_backup());
-    return out(hold_begin_, hold_.size(), hold_.data());
-  }
-
-  // Writes [offset, offset + length) to the inner sink (and the tap) with the plan's patches.
-  Status out(std::uint64_t offset, std::uint64_t length, const std::byte* data) {
-    const auto& ps = a_.relocation.patches;
-    const std::uint64_t end = offset + length;
-    auto it = std::upper_bound(ps.begin(), ps.end(), offset,
-                               [](std::uint64_t o, const Patch& p) { return o < p.end(); });
-    std::uint64_t at = offset;
-    while (at < end) {
-      std::uint64_t stop = end;
-      const std::byte* src = data ? data + (at - offset) : nullptr;
-      if (it != ps.end() && it->offset <= at) {
-        stop = std::min(end, it->end());
-        src = it->bytes.empty() ? nullptr : it->bytes.data() + (at - it->offset);
-      } else if (it != ps.end() && it->offset < end) {
-        stop = it->offset;
-      }
-      VDISK_RETURN_IF_ERROR(put(at, stop - at, src));
-      at = stop;
-      if (it != ps.end() && it->end() <= at) ++it;
-    }
-    return {};
-  }
-
-  Status put(std::uint64_t offset, std::uint64_t length, const std::byte* data) {
-    if (length == 0) return {};
-    if (data) {
-      const std::span<const std::byte> s(data, static_cast<std::size_t>(length));
-      VDISK_RETURN_IF_ERROR(inner_->write(offset, s));
-      if (tap_) VDISK_RETURN_IF_ERROR(tap_->write(offset, s));
-      return {};
-    }
-    VDISK_RETURN_IF_ERROR(inner_->write_zeroes(offset, length));
-    if (tap_) VDISK_RETURN_IF_ERROR(tap_->write_zeroes(offset, length));
-    return {};
-  }
-
-  std::unique_ptr<BlockSink> inner_;
-  std::optional<std::uint64_t> size_;
-  std::uint64_t new_size_;
-  BlockSink* tap_;
-  std::uint64_t next_ = 0;
-  std::uint64_t need_ = 0;
+  StreamSource& inner_;
+  PadFn pad_;
+  std::optional<std::uint64_t> in_size_;
+  std::optional<std::uint64_t> out_size_;
+  bool relocate_ = false;
+  bool started_ = false;
+  bool in_ended_ = false;
+  bool used_placed_ = false;
+  std::uint64_t taken_ = 0;
+  std::uint64_t pos_ = 0;
+  std::uint64_t carry_zero_ = 0;
+  std::uint64_t cap_ = kNoLimit;  // read(): no run longer than the caller's buffer
   std::vector<std::byte> head_;
-  bool planned_ = false;
-  bool final_ = false;  // finish() came: plan with what is held
+  std::vector<std::byte> pend_;
+  std::size_t pend_at_ = 0;
   Analysis a_;
   bool holding_ = false;
   std::uint64_t hold_begin_ = 0, hold_end_ = 0;
@@ -249,10 +362,18 @@ class StreamSink final : public GptStreamSink {
 
 }  // namespace
 
-std::unique_ptr<GptStreamSink> make_gpt_stream_sink(std::unique_ptr<BlockSink> inner,
-                                                    std::optional<std::uint64_t> source_size,
-                                                    std::uint64_t new_size, BlockSink* tap) {
-  return std::make_unique<StreamSink>(std::move(inner), source_size, new_size, tap);
+Result<std::unique_ptr<PaddedStream>> padded_stream(StreamSource& inner, PadFn pad,
+                                                    bool relocate) {
+  std::optional<std::uint64_t> out_size;
+  if (auto s = inner.size()) {
+    VDISK_ASSIGN_OR_RETURN(const std::uint64_t padded, pad(*s));
+    if (padded < *s)
+      return invalid_argument(
+          fmt::format("stream: padded size {} is below the source size {}", padded, *s));
+    out_size = padded;
+  }
+  return std::unique_ptr<PaddedStream>(
+      std::make_unique<Padded>(inner, std::move(pad), relocate, out_size));
 }
 
 }  // namespace vdisk::gpt

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "image/driver.h"
+#include "contract/format_driver.h"
 #include "signatures/signatures.h"
 #include "util/checked.h"
 
@@ -21,10 +21,6 @@ const FormatDriver* find_driver(std::string_view name) {
   for (const FormatDriver* d : format_drivers())
     if (d->name == name) return d;
   return nullptr;
-}
-
-void diagnose(const OpenOptions& options, Diagnostic::Level level, std::string message) {
-  if (options.on_diagnostic) options.on_diagnostic(Diagnostic{level, std::move(message)});
 }
 
 namespace {

@@ -1,98 +1,131 @@
-// Output targets: names, size rules, and sink construction.
-#include <chrono>
-#include <random>
-
+// The output-target registry and the public target calls: names, size rules, sinks, measure.
 #include <fmt/format.h>
 
-#include "gcp/gcp.h"
-#include "raw/raw.h"
+#include "contract/target_driver.h"
 #include "vdisk/image.h"
-#include "vhd/vhd.h"
-#include "vhd/vhd_footer.h"
 
 namespace vdisk {
+namespace detail {
+
+std::span<const TargetDriver* const> target_drivers() {
+  // Help order. Adding a target: one folder's TargetDriver and one line here.
+  static const TargetDriver* const kTargets[] = {&raw_target(), &vhd_target(), &azure_target(),
+                                                 &gcp_target()};
+  return kTargets;
+}
+
+const TargetDriver* find_target_driver(std::string_view name) {
+  for (const TargetDriver* d : target_drivers())
+    if (d->name == name) return d;
+  return nullptr;
+}
+
+}  // namespace detail
+
 namespace {
 
-struct TargetEntry {
-  Target target;
-  std::string_view name;
-};
-constexpr TargetEntry kTargets[] = {
-    {Target::raw, "raw"}, {Target::vhd, "vhd"}, {Target::azure, "azure"}, {Target::gcp, "gcp"}};
-
-std::uint32_t vhd_timestamp(const TargetOptions& o) {
-  const std::int64_t unix_now =
-      o.timestamp_unix ? *o.timestamp_unix
-                       : std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  const std::int64_t t = unix_now - vhd::kVhdEpochUnix;
-  return t < 0 ? 0u : static_cast<std::uint32_t>(std::min<std::int64_t>(t, 0xFFFFFFFF));
-}
-
-std::array<std::uint8_t, 16> unique_id(const TargetOptions& o) {
-  if (o.unique_id) return *o.unique_id;
-  std::array<std::uint8_t, 16> id{};
-  std::random_device rd;
-  for (auto& b : id) b = static_cast<std::uint8_t>(rd());
-  id[6] = static_cast<std::uint8_t>((id[6] & 0x0F) | 0x40);  // RFC 4122 version 4
-  id[8] = static_cast<std::uint8_t>((id[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  return id;
-}
-
-}  // namespace
-
-Result<Target> parse_target(std::string_view name) {
-  for (const auto& t : kTargets)
-    if (t.name == name) return t.target;
+Result<const detail::TargetDriver*> driver(std::string_view name) {
+  if (const auto* d = detail::find_target_driver(name)) return d;
   return invalid_argument(fmt::format("unknown output target '{}' (known: {})", name,
                                       fmt::join(target_names(), ", ")));
 }
 
-std::string_view target_name(Target target) {
-  for (const auto& t : kTargets)
-    if (t.target == target) return t.name;
-  return "unknown";
+// The sink for a disk of `disk_size` bytes, which must be one the target's rule gives.
+Result<std::unique_ptr<BlockSink>> make_sink(const detail::TargetDriver& d,
+                                             std::unique_ptr<ByteSink> out,
+                                             std::optional<std::uint64_t> disk_size,
+                                             const BlockSource* disk,
+                                             const TargetOptions& options) {
+  if (disk_size) {
+    VDISK_ASSIGN_OR_RETURN(const std::uint64_t ruled, d.virtual_size(*disk_size));
+    if (ruled != *disk_size)
+      return invalid_argument(fmt::format(
+          "{}: a disk of {} bytes is not one this target writes (its rule gives {}); prepare it "
+          "first (prepare_disk / prepare_stream)",
+          d.name, *disk_size, ruled));
+  } else if (d.needs_size) {
+    return unsupported(fmt::format(
+        "{}: the output states the disk size before the data, and a raw stream states none; "
+        "convert from a file instead of stdin",
+        d.name));
+  }
+  detail::TargetRequest r;
+  r.disk_size = disk_size;
+  r.disk = disk;
+  r.options = &options;
+  return d.create(std::move(out), r);
 }
+
+}  // namespace
 
 std::vector<std::string_view> target_names() {
   std::vector<std::string_view> out;
-  for (const auto& t : kTargets) out.push_back(t.name);
+  for (const auto* d : detail::target_drivers()) out.push_back(d->name);
   return out;
 }
 
-Result<std::uint64_t> target_virtual_size(Target target, std::uint64_t source_size) {
-  switch (target) {
-    case Target::raw: return source_size;
-    case Target::vhd: return vhd::fixed_size(vhd::plain_rule(), source_size);
-    case Target::azure: return vhd::fixed_size(vhd::azure_rule(), source_size);
-    case Target::gcp: return gcp::disk_size(source_size);
-  }
-  return internal_error("unknown target");
+Result<TargetInfo> target_info(std::string_view name) {
+  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(name));
+  TargetInfo t;
+  t.name = std::string(d->name);
+  t.summary = std::string(d->summary);
+  t.check = std::string(d->check);
+  t.needs_size = d->needs_size;
+  t.name_suffix = std::string(d->name_suffix);
+  return t;
 }
 
-Result<std::unique_ptr<BlockSink>> create_target(Target target, std::unique_ptr<ByteSink> out,
-                                                 std::optional<std::uint64_t> source_size,
+Result<std::uint64_t> target_virtual_size(std::string_view target, std::uint64_t source_size) {
+  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  return d->virtual_size(source_size);
+}
+
+Result<std::unique_ptr<BlockSink>> create_target(std::string_view target,
+                                                 std::unique_ptr<ByteSink> out,
+                                                 const BlockSource& disk,
                                                  const TargetOptions& options) {
-  if (source_size) VDISK_RETURN_IF_ERROR(target_virtual_size(target, *source_size).status());
-  switch (target) {
-    case Target::raw: return raw::make_sink(std::move(out));
-    case Target::vhd:
-    case Target::azure: {
-      vhd::FixedSinkOptions o;
-      o.rule = target == Target::azure ? vhd::azure_rule() : vhd::plain_rule();
-      o.timestamp = vhd_timestamp(options);
-      o.unique_id = unique_id(options);
-      return vhd::make_fixed_sink(std::move(out), o);
-    }
-    case Target::gcp:
-      // Sources with a map take the sparse path in convert(); this is the dense stream path.
-      if (!source_size)
-        return unsupported("gcp: the tar header needs the disk size before the data, and a raw "
-                           "stream states none; convert from a file instead of stdin");
-      return gcp::make_dense_sink(std::move(out), *source_size, gcp::writer_options(options));
-  }
-  return internal_error("unknown target");
+  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  return make_sink(*d, std::move(out), disk.size(), d->reads_map ? &disk : nullptr, options);
+}
+
+Result<std::unique_ptr<BlockSink>> create_target(std::string_view target,
+                                                 std::unique_ptr<ByteSink> out,
+                                                 std::optional<std::uint64_t> disk_size,
+                                                 const TargetOptions& options) {
+  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  return make_sink(*d, std::move(out), disk_size, nullptr, options);
+}
+
+Result<Measurement> measure(std::string_view target, const BlockSource& source,
+                            const TargetOptions& options, const PipelineOptions& pipeline) {
+  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  TargetOptions o = options;
+  o.keep_gpt = true;  // sizes do not depend on the table; nothing is read
+  o.detect_zeroes = false;
+  VDISK_ASSIGN_OR_RETURN(auto prepared, prepare_disk(target, source, o, pipeline));
+  Measurement m;
+  m.target = std::string(d->name);
+  m.source_format = std::string(source.format());
+  m.virtual_size = source.size();
+  m.target_size = prepared.disk->size();
+  VDISK_ASSIGN_OR_RETURN(m.allocated_bytes,
+                         detail::mapped_data_bytes(source, pipeline.map_window_bytes));
+  VDISK_ASSIGN_OR_RETURN(m.output, d->measure(*prepared.disk, o, pipeline.map_window_bytes));
+  return m;
+}
+
+Properties Measurement::to_properties() const {
+  Properties p;
+  p.add("target", target);
+  p.add("source_format", source_format);
+  p.add("virtual_size", virtual_size);
+  p.add("target_size", target_size);
+  p.add("allocated_bytes", allocated_bytes);
+  Properties& o = p.add_object("output");
+  o.add("exact", output.exact);
+  o.add("bytes", output.bytes);
+  o.add("upper_bound", output.upper_bound);
+  return p;
 }
 
 }  // namespace vdisk

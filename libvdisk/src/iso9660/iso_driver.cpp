@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "image/driver.h"
+#include "contract/format_driver.h"
 #include "iso9660/iso_records.h"
 #include "raw/raw.h"
 #include "vdisk/iso9660.h"

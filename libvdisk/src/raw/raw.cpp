@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "image/driver.h"
+#include "contract/format_driver.h"
 
 namespace vdisk::raw {
 namespace {

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "image/driver.h"
+#include "contract/format_driver.h"
 #include "vdisk/status.h"
 
 namespace vdisk::signatures {

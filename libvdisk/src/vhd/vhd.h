@@ -37,8 +37,8 @@ struct FixedSinkOptions {
   std::array<std::uint8_t, 16> unique_id{};
 };
 
-// A BlockSink writing a fixed VHD: the data, zero padding up to the rule's size (a hole where
-// `out` allows), then the footer. Writes past the rule's maximum fail with invalid_argument
+// A BlockSink writing a fixed VHD: the disk (whose size must already be one the rule gives: the
+// target layer pads), then the footer. Writes past the rule's maximum fail with invalid_argument
 // before anything is written for them.
 std::unique_ptr<BlockSink> make_fixed_sink(std::unique_ptr<ByteSink> out,
                                            const FixedSinkOptions& options);

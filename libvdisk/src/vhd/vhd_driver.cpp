@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "image/driver.h"
+#include "contract/format_driver.h"
 #include "vhd/vhd.h"
 #include "vhd/vhd_footer.h"
 #include "vhd/vhd_reader.h"

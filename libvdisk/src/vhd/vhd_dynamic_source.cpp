@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "image/driver.h"
+#include "contract/format_driver.h"
 #include "util/checked.h"
 #include "vhd/vhd_reader.h"
 

@@ -49,7 +49,7 @@ class FixedVhdSink final : public BlockSink {
     return out_->write_zeroes(length);
   }
   // A fixed VHD is the disk at file offset = disk offset, then the footer: positional writes go
-  // straight through, and finish() pads and writes the footer after extend_to()'s end.
+  // straight through, and finish() writes the footer after extend_to()'s end.
   bool can_write_at() const override { return out_->can_write_at(); }
   Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
     VDISK_RETURN_IF_ERROR(within_rule(offset, data.size()));
@@ -61,9 +61,14 @@ class FixedVhdSink final : public BlockSink {
   }
 
   Status finish() override {
-    const std::uint64_t written = out_->position();
-    VDISK_ASSIGN_OR_RETURN(const std::uint64_t size, fixed_size(options_.rule, written));
-    VDISK_RETURN_IF_ERROR(out_->write_zeroes(size - written));
+    // The disk arrives padded (the target layer pads in the source view), so its size must be
+    // one the rule gives.
+    const std::uint64_t size = out_->position();
+    VDISK_ASSIGN_OR_RETURN(const std::uint64_t ruled, fixed_size(options_.rule, size));
+    if (ruled != size)
+      return internal_error(fmt::format("{}: the disk ends at {} bytes, not at a size the rule "
+                                        "gives (next: {}); it was not padded",
+                                        options_.rule.name, size, ruled));
     Footer f;
     f.timestamp = options_.timestamp;
     f.original_size = size;

@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "image/driver.h"
+#include "contract/format_driver.h"
 #include "vhd/vhd_reader.h"
 
 namespace vdisk::vhd {

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "image/driver.h"
+#include "contract/format_driver.h"
 #include "util/checked.h"
 #include "util/endian.h"
 #include "vdisk/vmdk.h"

@@ -1,13 +1,17 @@
-// The input-format registry: each format folder provides one FormatDriver.
-#ifndef VDISK_IMAGE_DRIVER_H_
-#define VDISK_IMAGE_DRIVER_H_
+// The input-format contract: each format folder provides one FormatDriver; the registry in
+// image/registry.cpp lists them. This header sits below the format folders and the facade
+// (image/) above them: formats include it, never a header of image/.
+#ifndef VDISK_CONTRACT_FORMAT_DRIVER_H_
+#define VDISK_CONTRACT_FORMAT_DRIVER_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "vdisk/block.h"
 #include "vdisk/image.h"
@@ -45,19 +49,21 @@ struct FormatDriver {
                                                        const OpenOptions& options);
 };
 
-// One accessor per format folder.
+// One accessor per format folder (listed by image/registry.cpp).
 const FormatDriver& raw_driver();
 const FormatDriver& vhd_driver();
 const FormatDriver& iso9660_driver();
 const FormatDriver& vmdk_driver();
 
-// All drivers, in probe order (raw last: it accepts anything).
+// All drivers, in probe order (raw last: it accepts anything). Defined by image/registry.cpp.
 std::span<const FormatDriver* const> format_drivers();
 const FormatDriver* find_driver(std::string_view name);
 
 // Reports a diagnostic if the caller asked for them.
-void diagnose(const OpenOptions& options, Diagnostic::Level level, std::string message);
+inline void diagnose(const OpenOptions& options, Diagnostic::Level level, std::string message) {
+  if (options.on_diagnostic) options.on_diagnostic(Diagnostic{level, std::move(message)});
+}
 
 }  // namespace vdisk::detail
 
-#endif  // VDISK_IMAGE_DRIVER_H_
+#endif  // VDISK_CONTRACT_FORMAT_DRIVER_H_
