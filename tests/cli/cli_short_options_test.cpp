@@ -130,7 +130,7 @@ TEST_CASE("cli short: did you mean, for commands and long options", "[cli][parse
   require_error({"descripter", "show", "a"}, "did you mean 'descriptor'?");
   require_error({"help", "convet"}, "did you mean 'convert'?");
   // Nothing close: the list of commands instead.
-  require_error({"frobnicate", "a"}, "(commands: convert, info, check");
+  require_error({"frobnicate", "a"}, "(commands: convert, info, measure, check");
   require_error({"convert", "--forse", "-O", "vhd", "a", "b"},
                 "unknown option '--forse' for 'convert'; did you mean '--force'?");
   require_error({"convert", "--thread=3", "-O", "vhd", "a", "b"}, "did you mean '--threads'?");

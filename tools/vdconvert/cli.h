@@ -44,7 +44,10 @@ struct Command {
   bool checksums = false;               // --checksums (also set by --checksums-file)
   std::string checksums_file;           // --checksums-file F: write the checksums as JSON to F
   unsigned threads = 0;                 // --threads N (0 = hardware concurrency)
-  int level = -1;                       // --level N: gzip level for --to gcp (-1 = default)
+  int level = -1;                       // --level N: gcp/vmdk compression level (-1 = default)
+  std::string subformat;                // --subformat (vmdk)
+  std::string adapter;                  // --adapter (vmdk)
+  int hw_version = -1;                  // --hw-version (vmdk; -1 = default)
   std::uint64_t stream_window_mib = 0;  // --stream-window MiB (0 = the library default)
   ProgressMode progress = ProgressMode::automatic;
   bool quiet = false;                 // -q/--quiet: no notes, no summary line (every verb)

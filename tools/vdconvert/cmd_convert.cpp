@@ -26,13 +26,6 @@ using vdisk::Status;
 // The window is memory (compressed grains held ahead of the output): at most 16 GiB.
 constexpr std::uint64_t kMaxStreamWindowMiB = 16384;
 
-Status apply_to(Command& cmd, std::string_view value) {
-  if (!vdisk::target_info(value).ok())
-    return invalid_argument(fmt::format("--to: unknown target '{}' (known: {})", value,
-                                        fmt::join(vdisk::target_names(), ", ")));
-  cmd.to = std::string(value);
-  return {};
-}
 Status apply_no_sync(Command& cmd, std::string_view) {
   cmd.no_sync = true;
   return {};
@@ -63,12 +56,6 @@ Status apply_threads(Command& cmd, std::string_view value) {
   VDISK_ASSIGN_OR_RETURN(cmd.threads, parse_thread_count(value));
   return {};
 }
-Status apply_level(Command& cmd, std::string_view value) {
-  if (value.size() != 1 || value[0] < '0' || value[0] > '9')
-    return invalid_argument(fmt::format("--level: '{}' is not a level 0..9", value));
-  cmd.level = value[0] - '0';
-  return {};
-}
 Status apply_stream_window(Command& cmd, std::string_view value) {
   std::uint64_t mib = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), mib);
@@ -84,8 +71,7 @@ Status validate(const Command& cmd) {
   if (cmd.to.empty())
     return invalid_argument(fmt::format("convert: --to is required (known: {})",
                                         fmt::join(vdisk::target_names(), ", ")));
-  if (cmd.level >= 0 && cmd.to != "gcp")
-    return invalid_argument("convert: --level applies to --to gcp only");
+  VDISK_RETURN_IF_ERROR(validate_target_options(cmd, "convert"));
   if (cmd.json && cmd.operands[1] == "-")
     return invalid_argument("convert: --json cannot be used when DST is '-' (stdout)");
   if (cmd.detect_zeroes && cmd.to != "gcp")
@@ -147,10 +133,10 @@ int run(const Command& cmd, RunContext& ctx) {
 
   vdisk::ConvertOptions opt;
   opt.target = cmd.to;
-  if (ctx.source_date_epoch) {
-    auto t = parse_source_date_epoch(*ctx.source_date_epoch);
-    if (!t.ok()) return report_failure(ctx, t.status());
-    opt.output.timestamp_unix = *t;
+  {
+    auto to = make_target_options(cmd, ctx);
+    if (!to.ok()) return report_failure(ctx, to.status());
+    opt.output = std::move(*to);
   }
   opt.open.format = cmd.from;
   opt.open.ignore_parent_identity = flag_set(cmd, "ignore-cid");
@@ -159,12 +145,9 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.open.on_diagnostic = diagnostics.fn();
   opt.pipeline.threads = cmd.threads;
   opt.open.stream_window_bytes = cmd.stream_window_mib << 20;
-  if (cmd.level >= 0) opt.output.compression_level = cmd.level;
   opt.overwrite = cmd.force;
   opt.any_output_name = flag_set(cmd, "force-name");
   opt.sync = !cmd.no_sync;
-  opt.output.keep_gpt = cmd.keep_gpt;
-  opt.output.detect_zeroes = cmd.detect_zeroes;
   opt.checksums = cmd.checksums;
   if (!cmd.checksums_file.empty() && !cmd.force && std::filesystem::exists(cmd.checksums_file))
     return report_failure(ctx, vdisk::already_exists(fmt::format(
@@ -244,7 +227,10 @@ constexpr OptionSpec kOptions[] = {
      apply_force_name},
     {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
-    {"--level", "", "N", "gcp: gzip level 0..9 (default 6: fast engine; 9: smallest)", apply_level},
+    kLevelOption,
+    kSubformatOption,
+    kAdapterOption,
+    kHwVersionOption,
     {"--no-sync", "", "", "do not fsync DST before renaming it into place (faster, less safe)",
      apply_no_sync},
     {"--keep-gpt", "", "", "azure/gcp: pad without moving a GPT's backup to the new end",

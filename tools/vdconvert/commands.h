@@ -2,6 +2,8 @@
 #ifndef VDCONVERT_COMMANDS_H_
 #define VDCONVERT_COMMANDS_H_
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <stop_token>
@@ -10,6 +12,7 @@
 
 #include "cli.h"
 #include "console.h"
+#include "vdisk/image.h"
 #include "vdisk/status.h"
 
 namespace vdconvert {
@@ -32,6 +35,7 @@ std::span<const CommandSpec> command_table();
 // The rows, one per cmd_*.cpp file.
 const CommandSpec& convert_command();
 const CommandSpec& info_command();
+const CommandSpec& measure_command();
 const CommandSpec& check_command();
 const CommandSpec& repair_command();
 const CommandSpec& descriptor_command();
@@ -67,6 +71,35 @@ inline constexpr std::string_view kIgnoreCidHelp =
     "read a snapshot chain whose parentCID does not match its parent's CID";
 // True when an option's apply() stored `flag` in cmd.flags.
 bool flag_set(const Command& cmd, std::string_view flag);
+// Output-target options shared by convert and measure: --to TARGET, --level N (gcp, vmdk),
+// --subformat, --adapter, --hw-version (vmdk).
+vdisk::Status apply_to(Command& cmd, std::string_view value);
+vdisk::Status apply_level(Command& cmd, std::string_view value);
+vdisk::Status apply_subformat(Command& cmd, std::string_view value);
+vdisk::Status apply_adapter(Command& cmd, std::string_view value);
+vdisk::Status apply_hw_version(Command& cmd, std::string_view value);
+inline constexpr OptionSpec kLevelOption{
+    "--level", "", "N", "gcp, vmdk: compression level 0..9 (default 6; 9: smallest)",
+    apply_level};
+std::vector<std::string_view> subformat_choices();
+std::vector<std::string_view> adapter_choices();
+inline constexpr OptionSpec kSubformatOption{
+    "--subformat", "", "NAME",
+    "vmdk: streamOptimized (default; AWS, ESXi) or monolithicSparse (Workstation)",
+    apply_subformat, false, subformat_choices};
+inline constexpr OptionSpec kAdapterOption{"--adapter", "", "TYPE",
+                                           "vmdk: ddb.adapterType (default lsilogic)",
+                                           apply_adapter, false, adapter_choices};
+inline constexpr OptionSpec kHwVersionOption{"--hw-version", "", "N",
+                                             "vmdk: ddb.virtualHWVersion (default 14)",
+                                             apply_hw_version};
+// Usage errors for target options given to a target they do not apply to.
+vdisk::Status validate_target_options(const Command& cmd, std::string_view verb);
+// The image id SOURCE_DATE_EPOCH pins (VHD unique id, VMDK uuid and CID).
+std::array<std::uint8_t, 16> pinned_unique_id(std::int64_t epoch);
+// The TargetOptions the command line asks for (SOURCE_DATE_EPOCH pins the timestamp and id).
+vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd,
+                                                        const RunContext& ctx);
 // Parses SOURCE_DATE_EPOCH (decimal seconds since 1970, >= 0).
 vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text);
 

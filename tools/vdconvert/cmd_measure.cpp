@@ -1,0 +1,99 @@
+// `vdconvert measure`: how large each target's output will be (qemu-img measure's job), from the
+// source's map alone (no data is read).
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "commands.h"
+#include "exit_codes.h"
+#include "vdisk/image.h"
+
+namespace vdconvert {
+namespace {
+
+using vdisk::invalid_argument;
+using vdisk::Status;
+
+Status validate(const Command& cmd) {
+  if (cmd.operands[0] == "-")
+    return invalid_argument(
+        "measure: SRC must be a file (a stream's map is known only once it has been read)");
+  return validate_target_options(cmd, "measure");
+}
+
+int run(const Command& cmd, RunContext& ctx) {
+  vdisk::OpenOptions opt;
+  opt.format = cmd.from;
+  opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
+  DiagnosticLog diagnostics(ctx.console);
+  opt.on_diagnostic = diagnostics.fn();
+  auto source = vdisk::open_image(cmd.operands[0], opt);
+  if (!source.ok()) return report_failure(ctx, source.status());
+  auto to = make_target_options(cmd, ctx);
+  if (!to.ok()) return report_failure(ctx, to.status());
+  vdisk::PipelineOptions po;
+  po.threads = cmd.threads;
+
+  // One target, or every target when none is named.
+  std::vector<std::string_view> targets;
+  if (cmd.to.empty())
+    targets = vdisk::target_names();
+  else
+    targets.push_back(cmd.to);
+  vdisk::Properties props;
+  props.add("source", cmd.operands[0]);
+  for (std::string_view t : targets) {
+    auto m = vdisk::measure(t, **source, *to, po);
+    if (!m.ok()) {
+      // A target the source cannot meet (Azure above 32 TiB) is a row saying why, unless it
+      // was the one asked for.
+      if (!cmd.to.empty() || m.status().code() != vdisk::Errc::invalid_argument)
+        return report_failure(ctx, m.status());
+      vdisk::Properties& row = props.add_list_item("measurements");
+      row.add("target", t);
+      row.add("error", m.status().message());
+      continue;
+    }
+    props.add_list_item("measurements").append(m->to_properties());
+  }
+  if (cmd.json) vdisk::add_diagnostics(props, "diagnostics", diagnostics.entries());
+  const std::string text = cmd.json ? vdisk::json_document(props) : props.to_text();
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  return kExitOk;
+}
+
+constexpr OptionSpec kOptions[] = {
+    {"--from", "-f", "FMT", "input format (default: probe)", apply_from, false,
+     input_format_choices},
+    {"--to", "-O", "TARGET", "measure this target only (default: every target)", apply_to, false,
+     target_choices},
+    kLevelOption,
+    kSubformatOption,
+    {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
+    {"--json", "", "", "print JSON instead of text", apply_json},
+    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
+};
+constexpr std::string_view kOperands[] = {"SRC"};
+
+}  // namespace
+
+const CommandSpec& measure_command() {
+  static const CommandSpec spec{
+      "measure",
+      "show how large each target's output of an image will be",
+      "Reads only the image's metadata (its extent map), like qemu-img measure. For each\n"
+      "target: the source's virtual size and allocated bytes, the output's virtual size after\n"
+      "the target's padding, and the output's size: exact for raw, vhd and azure (a raw file\n"
+      "is sparse: it occupies about allocated_bytes); for compressed outputs (gcp, vmdk) the\n"
+      "bytes the output stores before compression and an upper bound of the file size.\n",
+      kOptions,
+      kOperands,
+      {},
+      validate,
+      run,
+  };
+  return spec;
+}
+
+}  // namespace vdconvert
