@@ -7,7 +7,6 @@
 #include <iterator>
 
 #include "commands.h"
-#include "descriptor_report.h"
 #include "exit_codes.h"
 #include "vdisk/io.h"
 #include "vdisk/properties.h"
@@ -52,19 +51,19 @@ int lint(const Command& cmd, RunContext& ctx, const std::string& src,
   if (!findings.ok()) return report_failure(ctx, findings.status().with_context(src));
   const unsigned mask =
       cmd.check_for.empty() ? vm::kAllConsumers : *vm::parse_consumer(cmd.check_for);
-  std::string text = describe_area(src, area);
+  std::string text = vdisk::vmdk::describe_area(src, area);
   vdisk::Properties json;
   json.add("path", src);
-  add_consumers_json(json, "consumers", mask);
-  add_area_json(json, area);
+  vdisk::vmdk::add_consumers_json(json, "consumers", mask);
+  vdisk::vmdk::add_area_json(json, area);
   json.add_list("findings");
   std::size_t errors = 0, shown = 0;
   for (const auto& f : *findings) {
     if (!(f.consumers & mask)) continue;
     ++shown;
     if (f.severity == vm::LintSeverity::error) ++errors;
-    text += render_finding(f);
-    add_finding_json(json.add_list_item("findings"), f);
+    text += vdisk::vmdk::render_finding(f);
+    vdisk::vmdk::add_finding_json(json.add_list_item("findings"), f);
   }
   text += fmt::format("{}: {} problem(s), {} error(s) for {}\n", src, shown, errors,
                       vm::consumer_names(mask));

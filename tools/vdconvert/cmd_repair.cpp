@@ -9,7 +9,6 @@
 #include <random>
 
 #include "commands.h"
-#include "descriptor_report.h"
 #include "exit_codes.h"
 #include "vdisk/properties.h"
 #include "vdisk/vmdk_repair.h"
@@ -128,25 +127,25 @@ int run(const Command& cmd, RunContext& ctx) {
   Report r;
   r.json.add("path", src);
   r.json.add("for", target);
-  add_consumers_json(r.json, "consumers", opt.consumers);
-  add_area_json(r.json, *area);
+  vdisk::vmdk::add_consumers_json(r.json, "consumers", opt.consumers);
+  vdisk::vmdk::add_area_json(r.json, *area);
   r.json.add("mode", cmd.dry_run ? "dry-run" : dst ? "copy" : "in-place");
   r.json.add("text_bytes_before", static_cast<std::uint64_t>(area->text().size()));
   r.json.add("text_bytes_after", static_cast<std::uint64_t>(plan->text.size()));
   r.json.add("edit_count", static_cast<std::uint64_t>(plan->edits.size()));
-  r.text = describe_area(src, *area);
+  r.text = vdisk::vmdk::describe_area(src, *area);
   r.json.add_list("edits");
   for (const auto& e : plan->edits) {
-    r.text += render_edit(e);
-    add_edit_json(r.json.add_list_item("edits"), e);
+    r.text += vdisk::vmdk::render_edit(e);
+    vdisk::vmdk::add_edit_json(r.json.add_list_item("edits"), e);
   }
   const auto errors = static_cast<std::size_t>(std::count_if(
       plan->remaining.begin(), plan->remaining.end(),
       [](const vm::LintFinding& f) { return f.severity == vm::LintSeverity::error; }));
   r.json.add_list("remaining");
   for (const auto& f : plan->remaining) {
-    r.text += "remains: " + render_finding(f);
-    add_finding_json(r.json.add_list_item("remaining"), f);
+    r.text += "remains: " + vdisk::vmdk::render_finding(f);
+    vdisk::vmdk::add_finding_json(r.json.add_list_item("remaining"), f);
   }
   r.json.add("remaining_count", static_cast<std::uint64_t>(plan->remaining.size()));
 

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vdisk/properties.h"
 #include "vdisk/status.h"
 #include "vdisk/vmdk.h"
 
@@ -196,6 +197,27 @@ Result<std::filesystem::path> write_descriptor_in_place(const std::filesystem::p
 Status write_descriptor_copy(const std::filesystem::path& src, const DescriptorArea& area,
                              std::string_view text, const std::filesystem::path& dst,
                              bool overwrite, bool sync = true);
+
+// ---- Reports as text and Properties (vdconvert repair / descriptor; docs/json.md) ----------
+
+// "embedded descriptor: 10240 bytes at offset 512, 612 bytes of text" / "text descriptor ...".
+std::string describe_area(const std::string& path, const DescriptorArea& area);
+// "line 19 ddb.toolsInstallType = "4": error for MVMC: ... \n  MVMC says: ...".
+std::string render_finding(const LintFinding& finding);
+std::string render_edit(const RepairEdit& edit);
+
+// The same as Properties for --json. Descriptor text is not always UTF-8
+// (encoding="windows-1252"): Properties::to_json turns bytes that are not UTF-8 into U+FFFD, so
+// the output stays valid JSON.
+//   area:    embedded, offset, size, text_bytes, free_bytes (embedded only)
+//   finding: line, rule, severity, key, value, consumers [names], message, detail, fixable
+//   edit:    line, action, rule, key, value, consumers [names], reason, prevents,
+//            mvmc_message (MVMC's own error text, when MVMC refused the line), before, after
+void add_area_json(Properties& p, const DescriptorArea& area);
+void add_finding_json(Properties& p, const LintFinding& finding);
+void add_edit_json(Properties& p, const RepairEdit& edit);
+// Consumer mask -> list of names under `key`.
+void add_consumers_json(Properties& p, std::string_view key, unsigned mask);
 
 }  // namespace vdisk::vmdk
 
