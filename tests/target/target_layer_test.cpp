@@ -3,10 +3,12 @@
 // same bytes, for files and streams; the size rules; sinks refuse a disk that was not prepared.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "../gpt/gpt_builder.h"
 #include "test_support.h"
+#include "vdisk/check.h"
 #include "vdisk/image.h"
 
 namespace vdisk::test {
@@ -137,6 +139,20 @@ TEST_CASE("target layer: a raw stream both ways, every target", "[target]") {
       CHECK((*a == *b));
       // The stream's padding equals the file's, except that a raw stream's GPT is stale.
       CHECK(a->size() >= *target_virtual_size(target, disk.size()));
+    }
+  }
+}
+
+TEST_CASE("target layer: one naming for convert, check and measure", "[target]") {
+  const auto checks = check_targets();
+  for (std::string_view target : target_names()) {
+    auto info = target_info(target);
+    REQUIRE(info.ok());
+    CHECK(info->name == target);
+    // A target's rule set, when it has one, is check --for under the target's own name.
+    if (!info->check.empty()) {
+      CHECK(info->check == target);
+      CHECK(std::find(checks.begin(), checks.end(), info->check) != checks.end());
     }
   }
 }

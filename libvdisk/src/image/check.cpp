@@ -45,17 +45,41 @@ Properties CheckReport::to_properties() const {
   return p;
 }
 
+namespace {
+
+// The rule sets. A target's rule set has the target's name (TargetInfo::check); the others name
+// a consumer of VMDKs.
+struct RuleSet {
+  std::string_view name;
+  Result<CheckReport> (*run)(const std::filesystem::path& path, std::string_view name,
+                             const CheckOptions& options);
+};
+Result<CheckReport> azure(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
+  return vhd::check_azure(p);
+}
+Result<CheckReport> gcp(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
+  return gcp::check_gcp(p);
+}
+Result<CheckReport> vmdk(const std::filesystem::path& p, std::string_view name,
+                         const CheckOptions& o) {
+  return vmdk::check_vmdk(p, name, o);
+}
+constexpr RuleSet kRuleSets[] = {{"azure", azure}, {"gcp", gcp},          {"vmdk", vmdk},
+                                 {"mvmc", vmdk},   {"qemu", vmdk},        {"virtualbox", vmdk},
+                                 {"esxi", vmdk}};
+
+}  // namespace
+
 std::vector<std::string_view> check_targets() {
-  return {"azure", "gcp", "vmdk", "mvmc", "qemu", "virtualbox", "esxi"};
+  std::vector<std::string_view> out;
+  for (const auto& r : kRuleSets) out.push_back(r.name);
+  return out;
 }
 
 Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target,
                                 const CheckOptions& options) {
-  if (target == "azure") return vhd::check_azure(path);
-  if (target == "gcp") return gcp::check_gcp(path);
-  if (target == "vmdk" || target == "mvmc" || target == "qemu" || target == "virtualbox" ||
-      target == "esxi")
-    return vmdk::check_vmdk(path, target, options);
+  for (const auto& r : kRuleSets)
+    if (r.name == target) return r.run(path, target, options);
   return invalid_argument(fmt::format("unknown check target '{}' (known: {})", target,
                                       fmt::join(check_targets(), ", ")));
 }
