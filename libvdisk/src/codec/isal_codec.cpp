@@ -85,7 +85,50 @@ class IsalDeflater final : public ChunkDeflater {
   std::vector<std::uint8_t> level_buf_;
 };
 
+// Whole-buffer zlib streams (codec.h (c)): a stateful ISA-L stream with zlib framing, fully
+// initialised per buffer.
+class IsalCompressor final : public BufferCompressor {
+ public:
+  explicit IsalCompressor(int level)
+      : level_(level), stream_(std::make_unique<isal_zstream>()),
+        level_buf_(level_buf_size(level)) {}
+
+  Result<std::size_t> compress_zlib(std::span<const std::byte> in,
+                                    std::span<std::byte> out) override {
+    VDISK_RETURN_IF_ERROR(check_compress_args(in, out));
+    isal_zstream& s = *stream_;
+    isal_deflate_init(&s);
+    s.level = static_cast<std::uint32_t>(level_);
+    s.level_buf = level_buf_.empty() ? nullptr : level_buf_.data();
+    s.level_buf_size = static_cast<std::uint32_t>(level_buf_.size());
+    s.gzip_flag = IGZIP_ZLIB;
+    s.next_in = in_ptr(in);
+    s.avail_in = static_cast<std::uint32_t>(in.size());
+    s.end_of_stream = 1;
+    s.flush = NO_FLUSH;
+    s.next_out = reinterpret_cast<std::uint8_t*>(out.data());
+    s.avail_out = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), UINT32_MAX));
+    const int rc = isal_deflate(&s);
+    if (rc != COMP_OK || s.internal_state.state != ZSTATE_END)
+      return internal_error(
+          fmt::format("deflate: isa-l isal_deflate did not finish within its bound ({})", rc));
+    return static_cast<std::size_t>(s.total_out);
+  }
+
+  Engine engine() const noexcept override { return Engine::isal; }
+  int level() const noexcept override { return level_; }
+
+ private:
+  int level_;
+  std::unique_ptr<isal_zstream> stream_;
+  std::vector<std::uint8_t> level_buf_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<BufferCompressor>> make_isal_compressor(int level) {
+  return std::unique_ptr<BufferCompressor>(std::make_unique<IsalCompressor>(level));
+}
 
 Result<std::unique_ptr<ChunkDeflater>> make_isal_deflater(int level) {
   return std::unique_ptr<ChunkDeflater>(std::make_unique<IsalDeflater>(level));

@@ -127,7 +127,40 @@ class LibdeflateDeflater final : public ChunkDeflater {
   std::vector<std::byte> scratch_;
 };
 
+// Whole-buffer zlib streams (codec.h (c)): libdeflate_zlib_compress, one compressor reused.
+class LibdeflateCompressor final : public BufferCompressor {
+ public:
+  explicit LibdeflateCompressor(int level) : level_(level) {}
+
+  Status init() {
+    c_.reset(libdeflate_alloc_compressor(level_));
+    return c_ ? Status() : internal_error("deflate: libdeflate_alloc_compressor failed");
+  }
+
+  Result<std::size_t> compress_zlib(std::span<const std::byte> in,
+                                    std::span<std::byte> out) override {
+    VDISK_RETURN_IF_ERROR(check_compress_args(in, out));
+    const std::size_t n =
+        libdeflate_zlib_compress(c_.get(), in.data(), in.size(), out.data(), out.size());
+    if (n == 0) return internal_error("deflate: libdeflate_zlib_compress found no room");
+    return n;
+  }
+
+  Engine engine() const noexcept override { return Engine::libdeflate; }
+  int level() const noexcept override { return level_; }
+
+ private:
+  int level_;
+  std::unique_ptr<libdeflate_compressor, CompressorFree> c_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<BufferCompressor>> make_libdeflate_compressor(int level) {
+  auto c = std::make_unique<LibdeflateCompressor>(level);
+  VDISK_RETURN_IF_ERROR(c->init());
+  return std::unique_ptr<BufferCompressor>(std::move(c));
+}
 
 Result<std::unique_ptr<ChunkDeflater>> make_libdeflate_deflater(int level) {
   auto d = std::make_unique<LibdeflateDeflater>(level);
