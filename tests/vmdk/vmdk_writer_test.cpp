@@ -540,3 +540,20 @@ TEST_CASE("vmdk writer: estimate_size bounds the stream output", "[vmdk][writer]
   CHECK(img.size() > e->metadata_bytes);
   CHECK(estimate_size(d.size(), 202, options()).status().code() == Errc::invalid_argument);
 }
+
+TEST_CASE("vmdk writer: level table", "[vmdk][writer]") {
+  using codec::Engine;
+  CHECK(writer::grain_engine(0).engine == Engine::zlib);
+  CHECK(writer::grain_engine(0).level == 0);
+  for (int level = 0; level <= 9; ++level) {
+    const auto e = writer::grain_engine(level);
+    INFO("level " << level);
+    CHECK(codec::engine_available(e.engine));
+    CHECK(e.level <= codec::max_level(e.engine));
+  }
+  if (codec::engine_available(Engine::libdeflate)) {
+    CHECK(writer::grain_engine(6).engine == Engine::libdeflate);
+    CHECK(writer::grain_engine(6).level == 4);
+    CHECK(writer::grain_engine(9).level == 12);
+  }
+}

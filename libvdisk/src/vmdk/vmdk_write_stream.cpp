@@ -14,12 +14,34 @@
 // 64 KiB + 512 B and 1 MiB + 1536 B with qemu-img compare and check, both pass); libvdisk's
 // reader accepts both forms (vmdk_format.h inflate_last_grain).
 //
-// Engines for `level` (codec/codec.h). Measured on this machine (2-core AMD EPYC), one thread,
-// 512 MiB of /usr/lib + /usr/bin files (`find ... -size +64k | sort | xargs cat | head -c 512M`)
-// cut into independent 64 KiB grains; size relative to zlib 6 per grain, which is what
-// `qemu-img convert -O vmdk -o subformat=streamOptimized` writes:
-//   level | engine          | size vs qemu (zlib 6) | MiB/s per core
-//   see the table filled in below (kLevels) and bench notes in the commit message.
+// Engines for `level` (codec/codec.h), chosen by measurement on this machine (2-core AMD EPYC
+// VM shared with other builds, so figures are approximate): 512 MiB of /usr/lib + /usr/bin files
+// (`find /usr/lib /usr/bin -type f -size +64k | sort | xargs cat | head -c 512M`), written by
+// tests/vmdk/vmdk_write_tool with one thread; size relative to qemu-img 7.2's
+// `convert -O vmdk -o subformat=streamOptimized` of the same file (zlib 6 per grain, one thread:
+// 206,590,464 bytes, 25.5 s wall).
+//   engine level   | size vs qemu | s (1 thread) | used for level
+//   zlib 0         | stored       |              | 0
+//   ISA-L 1        | +11.6%       | 2.2          | 1
+//   ISA-L 2        | +10.4%       | 2.5          |
+//   ISA-L 3        | +9.2%        | 3.1          | 2
+//   libdeflate 1   | +7.6%        | 3.1          | 3
+//   libdeflate 3   | +2.1%        | 4.8          | 4
+//   libdeflate 4   | +1.6%        | 5.5          | 5, 6 (default)
+//   libdeflate 5   | -0.3%        | 6.9          |
+//   libdeflate 6   | -0.9%        | 7.3          | 7
+//   libdeflate 8   | -1.4%        | 24           |
+//   libdeflate 10  | -3.6%        | 56           | 8
+//   libdeflate 12  | -3.8%        | 151          | 9
+//   zlib 1 / 4 / 6 | +9.0 / +2.6 / -0.0% | 7.5 / 10.6 / 21.4 | fallbacks without libdeflate
+// The default's goal is at least 6x qemu-img's speed on 2 cores at no more than 1.05x its size.
+// CPU time of a whole 2-thread run against qemu-img's (user seconds, a later run while the
+// machine was loaded: qemu-img 25.5 s; libdeflate 4: 6.2 s, 5: 7.0 s, 6: 8.3 s): libdeflate 4
+// needs 4.1x less CPU, about 8x the speed with two free cores (libdeflate 5 would be about 7.3x,
+// 6 about 6.1x - too close), at +1.6% size. Level 5 shares it; 4 and below trade size for speed.
+// Without libdeflate the table falls back to zlib (level 6 = zlib 4, +2.6%, about 2.4x qemu's
+// CPU speed per core - the speed goal needs libdeflate); without ISA-L levels 1-2 use libdeflate
+// 1 (or zlib 1).
 #include <algorithm>
 #include <array>
 #include <condition_variable>
@@ -429,17 +451,18 @@ class StreamWriter final : public BlockSink {
 }  // namespace
 
 GrainEngine grain_engine(int level) noexcept {
+  // The table at the top of this file.
   using codec::Engine;
   const bool isal = codec::engine_available(Engine::isal);
   const bool ld = codec::engine_available(Engine::libdeflate);
   level = std::clamp(level, 0, 9);
   if (level == 0) return {Engine::zlib, 0};
-  if (level <= 3 && isal) return {Engine::isal, level};
+  if (level <= 2 && isal) return {Engine::isal, level == 1 ? 1 : 3};
   if (ld) {
-    static constexpr int kLibdeflate[10] = {0, 1, 2, 3, 3, 4, 6, 8, 10, 12};
+    static constexpr int kLibdeflate[10] = {0, 1, 1, 1, 3, 4, 4, 6, 10, 12};
     return {Engine::libdeflate, kLibdeflate[level]};
   }
-  static constexpr int kZlib[10] = {0, 1, 1, 1, 2, 4, 6, 7, 8, 9};
+  static constexpr int kZlib[10] = {0, 1, 1, 1, 2, 3, 4, 6, 8, 9};
   return {Engine::zlib, kZlib[level]};
 }
 
