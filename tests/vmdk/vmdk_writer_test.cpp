@@ -215,7 +215,7 @@ TEST_CASE("vmdk writer: header, markers, tables and footer decode back", "[vmdk]
   CHECK(h->descriptor_size == 20);
   CHECK(h->gd_offset == kGdAtEnd);
   CHECK(h->rgd_offset == 0);
-  CHECK(h->overhead == 128);
+  CHECK(h->overhead == 21);
   CHECK(h->compress_algorithm == 1);
   CHECK(h->unclean_shutdown == 0);
 
@@ -233,7 +233,7 @@ TEST_CASE("vmdk writer: header, markers, tables and footer decode back", "[vmdk]
   CHECK(w.grains[0].first == 0);
   CHECK(w.grains[1].first == 2 * 128);
   CHECK(w.grains[2].first == 600 * 128);
-  CHECK(w.grains[0].second == 128);
+  CHECK(w.grains[0].second == 21);
   REQUIRE(w.gts.size() == 2);
   // GD entries point at the GTs; GTEs at the grain markers; each GT follows its grains.
   CHECK(le32(img, w.gd * kS) == w.gts[0]);
@@ -292,11 +292,11 @@ TEST_CASE("vmdk writer: a 2 TiB disk of zeros materialises nothing", "[vmdk][wri
   const auto t = writer::tables_for(k2T / kS);
   CHECK(t.gts == 65536);  // GD entries
   CHECK(t.gd_sectors == 512);
-  CHECK(img.size() == (128 + 1 + 512 + 3) * kS);
+  CHECK(img.size() == (21 + 1 + 512 + 3) * kS);
   const Walk wk = walk(img);
   CHECK(wk.grains.empty());
   CHECK(wk.gts.empty());
-  CHECK(wk.gd == 129);
+  CHECK(wk.gd == 22);
   CHECK(wk.gd_sectors == 512);
   CHECK(detail::is_zero(std::span(img).subspan(wk.gd * kS, 512 * kS)));
   const auto e = estimate_size(k2T, 0, options());

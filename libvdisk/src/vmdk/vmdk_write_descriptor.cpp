@@ -1,7 +1,8 @@
 // VMDK writers: the embedded descriptor, its identities (CID, longContentID, uuid) and
 // geometry, the option checks and sizing both subformats share, and make_writer's dispatch.
-// Grammar and ddb keys: docs/formats.md 1.7 and 1.9 (qemu reads `key="` literally, so header keys
-// are written without spaces and CID before parentCID).
+// Grammar and ddb keys: the VMware technote's descriptor section; qemu's byte-literal look-ups
+// (descriptor_lint.h: it finds `key="` literally, so header keys are written without spaces and
+// CID before parentCID) and the other consumers' rules are what the unit test lints against.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -68,7 +69,7 @@ Tables tables_for(std::uint64_t sectors) noexcept {
 
 std::uint32_t derive_cid(const std::array<std::uint8_t, 16>& uuid) noexcept {
   std::uint32_t cid = hash_uuid(uuid, 0);
-  // ffffffff means "no parent" and fffffffe "not yet computed" to VMware (formats.md 1.7).
+  // ffffffff means "no parent" to VMware (technote); open-vmdk also avoids fffffffe.
   if (cid >= 0xfffffffeu) cid &= 0x7fffffffu;
   return cid;
 }

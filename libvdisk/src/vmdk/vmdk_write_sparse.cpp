@@ -1,4 +1,5 @@
-// monolithicSparse writer (layout and contract: vmdk_writer.h; qemu's layout, formats.md 1.3).
+// monolithicSparse writer (layout and contract: vmdk_writer.h; the technote's hosted sparse
+// extent order, with qemu-img's placement of the tables).
 //
 // Everything but the grain tables is known up front: header, descriptor, the redundant GD and
 // the GD (every entry points at its pre-allocated table) are written at once, the tables' space

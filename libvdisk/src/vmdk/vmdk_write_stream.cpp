@@ -218,7 +218,7 @@ class StreamWriter final : public BlockSink {
     return h;
   }
 
-  // Header, descriptor (NUL-padded to 20 sectors), zeros up to overHead.
+  // Header and descriptor (NUL-padded to 20 sectors); the first grain follows (overHead 21).
   Status write_front() {
     std::vector<std::byte> front((1 + kDescriptorSectors) * kSector);
     encode_sparse_header(header(kGdAtEnd), front);
@@ -226,8 +226,8 @@ class StreamWriter final : public BlockSink {
     if (text.size() >= kDescriptorSectors * kSector)
       return internal_error("vmdk: descriptor does not fit its 20 sectors");
     std::memcpy(front.data() + kSector, text.data(), text.size());
-    VDISK_RETURN_IF_ERROR(fail_on(out_->write(front)));
-    return fail_on(out_->write_zeroes((kStreamOverhead - 1 - kDescriptorSectors) * kSector));
+    static_assert(kStreamOverhead == 1 + kDescriptorSectors, "grains follow the descriptor");
+    return fail_on(out_->write(front));
   }
 
   std::uint64_t job_end() const {

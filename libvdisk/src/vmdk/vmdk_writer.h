@@ -1,15 +1,17 @@
 // VMDK writers (internal): a BlockSink that turns the disk it receives into a streamOptimized or
 // a monolithicSparse VMDK. The CLI's `--to vmdk` target wraps make_writer().
 //
-// Facts: VMware "Virtual Disk Format 5.0" technote (header, markers, stream layout);
-// docs/formats.md 1.1-1.4 and 1.7 in this repository's shared fact sheets (header fields,
-// grain tables, descriptor grammar), vmdk_format.h (field offsets, encoders).
+// Facts: VMware "Virtual Disk Format 5.0" technote (header, grain tables, markers, the stream
+// layout, descriptor grammar); vmdk_format.h (field offsets, encoders); what qemu-img 7.2 and
+// libvmdk's vmdkinfo accept is checked by tests/vmdk/vmdk_writer_interop.sh.
 //
 // streamOptimized ("layout B" of the technote, written strictly front to back, so it works to
 // a pipe): header (version 3, flags 0x30001, compressAlgorithm 1, gdOffset GD_AT_END), the
-// descriptor NUL-padded at sectors 1-20, zero padding to sector 128 (overHead, grain aligned as
-// VMware's own stream files are), then the grains in ascending LBA: each a grain marker (u64 LBA,
-// u32 size) directly followed by the zlib (RFC 1950) stream of the grain, padded to a sector.
+// descriptor NUL-padded at sectors 1-20, then from sector 21 (overHead: the technote's "sectors
+// occupied by the metadata", which in this layout is only the header and descriptor; grains of
+// a compressed extent are not grain aligned anyway) the grains in ascending LBA: each a grain
+// marker (u64 LBA, u32 size) directly followed by the zlib (RFC 1950) stream of the grain,
+// padded to a sector.
 // All-zero grains are not stored. After the grains of each 512-grain table's range: a GT marker
 // and the 4-sector GT (entry = sector of the grain's marker; tables without grains are left out,
 // GD entry 0). At the end: GD marker + GD, footer marker + footer (the header with the real
@@ -59,8 +61,8 @@ struct WriterOptions {
   // deterministically (the CID is never ffffffff or fffffffe).
   std::array<std::uint8_t, 16> uuid{};
   // Write ddb.uuid and ddb.longContentID. MVMC's whitelist of disk database keys does not list
-  // them (descriptor_lint flags both for MVMC, formats.md 2.3); false leaves them out, and the
-  // descriptor then lints clean for every consumer.
+  // them (the descriptor lint's MVMC rule, lint_mvmc.cpp, flags both); false leaves them out, and
+  // the descriptor then lints clean for every consumer.
   bool identity_keys = true;
   // Benchmarks and tests only: force this engine at this engine level instead of the table
   // (`level` is then ignored). invalid_argument when the engine is not compiled in.
@@ -114,7 +116,7 @@ inline constexpr std::uint32_t kGtes = 512;
 inline constexpr std::uint64_t kGtSectors = kGtes * 4 / 512;         // 4
 inline constexpr std::uint64_t kGtCoverage = kGrainSectors * kGtes;  // sectors per table
 inline constexpr std::uint64_t kDescriptorSectors = 20;
-inline constexpr std::uint64_t kStreamOverhead = 128;  // sectors before the first grain
+inline constexpr std::uint64_t kStreamOverhead = 1 + kDescriptorSectors;  // first grain sector
 
 // Grains, tables (= GD entries) and GD sectors of a disk of `sectors`.
 struct Tables {
