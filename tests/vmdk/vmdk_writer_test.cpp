@@ -8,13 +8,16 @@
 
 #include <fmt/format.h>
 
+#include "raw/raw.h"
 #include "test_support.h"
 #include "util/zero.h"
 #include "vdisk/image.h"
+#include "vdisk/pipeline.h"
 #include "vdisk/vmdk.h"
 #include "vdisk/vmdk_repair.h"
 #include "vmdk/vmdk_check.h"
 #include "vmdk/vmdk_format.h"
+#include "vmdk/vmdk_stream.h"
 #include "vmdk/vmdk_writer.h"
 
 using namespace vdisk;
@@ -94,6 +97,22 @@ std::vector<std::byte> read_as_stream(std::vector<std::byte> img) {
     if (*n == 0) break;
     out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
   }
+  return out;
+}
+
+// The stream's pieces placed by LBA (PlacedStream), as `vdconvert convert` reads a pipe.
+std::vector<std::byte> read_placed(std::vector<std::byte> img, std::size_t size) {
+  auto s = open_stream_optimized(memory_stream(std::move(img), "<stdin>"), {});
+  REQUIRE(s.ok());
+  std::vector<std::byte> out;
+  auto sink = raw::make_sink(memory_sink(&out));
+  PipelineOptions o;
+  o.threads = 2;
+  o.place_pieces = true;
+  auto st = copy(**s, *sink, o);
+  INFO(st.status().to_string());
+  REQUIRE(st.ok());
+  out.resize(size);
   return out;
 }
 
@@ -340,6 +359,8 @@ TEST_CASE("vmdk writer: round trip with zero holes, file and stream, both subfor
         const auto img = write_image(d, options(f), chunk);
         CHECK((read_as_file(img) == d));
         if (f == Subformat::stream_optimized) CHECK((read_as_stream(img) == d));
+        if (f == Subformat::stream_optimized && chunk == kG)
+          CHECK((read_placed(img, d.size()) == d));
       }
     }
   }
@@ -555,5 +576,34 @@ TEST_CASE("vmdk writer: level table", "[vmdk][writer]") {
     CHECK(writer::grain_engine(6).engine == Engine::libdeflate);
     CHECK(writer::grain_engine(6).level == 4);
     CHECK(writer::grain_engine(9).level == 12);
+  }
+}
+
+TEST_CASE("vmdk writer: into a file, read and checked by path", "[vmdk][writer]") {
+  vdisk::test::TempDir dir;
+  const auto d = holey_disk(300 * kG + 3 * kS, 21);
+  for (Subformat f : {Subformat::stream_optimized, Subformat::monolithic_sparse}) {
+    INFO(subformat_name(f));
+    const auto path = dir / std::string(subformat_name(f)).append(".vmdk");
+    FileSinkOptions fo;
+    fo.sync = false;
+    auto out = create_file_sink(path, fo);
+    REQUIRE(out.ok());
+    WriterOptions o = options(f, 6, 2);
+    o.file_name = path.filename().string();
+    auto w = make_writer(std::move(*out), d.size(), o);
+    REQUIRE(w.ok());
+    REQUIRE(feed(**w, d, 64 * 1024 + 512).ok());
+    auto r = open_image(path);
+    REQUIRE(r.ok());
+    std::vector<std::byte> back(d.size());
+    REQUIRE((*r)->read(0, back).ok());
+    CHECK((back == d));
+    auto report = check_vmdk(path);
+    REQUIRE(report.ok());
+    for (const auto& item : report->items) {
+      INFO(item.id << ": " << item.detail);
+      if (item.id != "vmdk.lint.mvmc-ddb-entry") CHECK(item.passed);
+    }
   }
 }
