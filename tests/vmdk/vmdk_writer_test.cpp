@@ -607,3 +607,38 @@ TEST_CASE("vmdk writer: into a file, read and checked by path", "[vmdk][writer]"
     }
   }
 }
+
+TEST_CASE("codec BufferCompressor: every engine and level writes zlib every engine inflates",
+          "[vmdk][writer][codec]") {
+  std::vector<std::byte> text(kG);
+  for (std::size_t i = 0; i < text.size(); ++i)
+    text[i] = static_cast<std::byte>(static_cast<std::size_t>("grain marker table "[i % 19]));
+  const auto noise = pattern(kG, 6);
+  std::vector<std::byte> empty;
+  const std::vector<std::byte>* inputs[] = {&text, &noise, &empty};
+  std::vector<std::byte> packed(codec::zlib_compress_bound(kG)), back(kG);
+  for (codec::Engine e : codec::available_engines()) {
+    for (int level = 0; level <= codec::max_level(e); ++level) {
+      auto c = codec::make_buffer_compressor(e, level);
+      REQUIRE(c.ok());
+      for (const std::vector<std::byte>* in : inputs) {
+        INFO(codec::engine_name(e) << " level " << level << " input " << in->size());
+        auto n = (*c)->compress_zlib(*in, packed);
+        INFO(n.status().to_string());
+        REQUIRE(n.ok());
+        CHECK(*n <= codec::zlib_compress_bound(in->size()));
+        CHECK(codec::looks_like_zlib(std::span(packed).first(*n)));
+        for (codec::Engine d : codec::available_engines()) {
+          auto m = codec::inflate_zlib_or_raw(d, std::span(packed).first(*n), back);
+          REQUIRE(m.ok());
+          CHECK(*m == in->size());
+          CHECK(std::memcmp(back.data(), in->data(), in->size()) == 0);
+        }
+      }
+      std::vector<std::byte> small(100);
+      CHECK((*c)->compress_zlib(text, small).status().code() == Errc::invalid_argument);
+    }
+  }
+  CHECK(codec::make_buffer_compressor(codec::Engine::zlib, 10).status().code() ==
+        Errc::invalid_argument);
+}

@@ -1,9 +1,12 @@
 // Engine dispatch for the codec interface (see codec.h).
 #include "codec/codec.h"
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 namespace vdisk::codec {
 
@@ -83,6 +86,34 @@ Status check_compress_args(std::span<const std::byte> in, std::span<const std::b
         fmt::format("deflate: output room of {} bytes is below the bound {} for {} input bytes",
                     out.size(), zlib_compress_bound(in.size()), in.size()));
   return {};
+}
+
+std::size_t store_zlib(std::span<const std::byte> in, std::span<std::byte> out) noexcept {
+  // RFC 1950 header (deflate, 32 KiB window, no dictionary, "fastest" level; 0x7801 % 31 == 0),
+  // RFC 1951 stored blocks of at most 65535 bytes, Adler-32 big-endian.
+  constexpr std::size_t kMaxStored = 65535;
+  std::size_t at = 0;
+  out[at++] = std::byte{0x78};
+  out[at++] = std::byte{0x01};
+  std::size_t done = 0;
+  do {
+    const std::size_t n = std::min(kMaxStored, in.size() - done);
+    const bool final = done + n == in.size();
+    out[at++] = std::byte{final ? std::uint8_t{1} : std::uint8_t{0}};
+    out[at++] = static_cast<std::byte>(n & 0xff);
+    out[at++] = static_cast<std::byte>(n >> 8);
+    out[at++] = static_cast<std::byte>(~n & 0xff);
+    out[at++] = static_cast<std::byte>((~n >> 8) & 0xff);
+    if (n > 0) std::memcpy(out.data() + at, in.data() + done, n);
+    at += n;
+    done += n;
+  } while (done < in.size());
+  const auto adler = static_cast<std::uint32_t>(::adler32(::adler32(0, nullptr, 0),
+                                                          reinterpret_cast<const Bytef*>(in.data()),
+                                                          static_cast<uInt>(in.size())));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out[at++] = static_cast<std::byte>((adler >> shift) & 0xff);
+  return at;
 }
 }  // namespace detail
 

@@ -88,25 +88,24 @@ class LibdeflateDeflater final : public ChunkDeflater {
   Status deflate_chunk(std::span<const std::byte> /*dict*/, std::span<const std::byte> input,
                        bool last, std::vector<std::byte>& out) override {
     if (input.size() > std::numeric_limits<std::uint32_t>::max() / 2)
-      return invalid_argument(fmt::format("deflate: libdeflate chunk of {} bytes is above 2 GiB",
-                                          input.size()));
+      return invalid_argument(
+          fmt::format("deflate: libdeflate chunk of {} bytes is above 2 GiB", input.size()));
     const std::size_t start = out.size();
     if (input.empty() && !last) {
       // Nothing to compress: the sync flush alone (an empty non-final stored block).
-      out.insert(out.end(), {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0xff},
-                             std::byte{0xff}});
+      out.insert(out.end(),
+                 {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0xff}, std::byte{0xff}});
       return {};
     }
     const std::size_t cap = libdeflate_deflate_compress_bound(c_.get(), input.size());
     out.resize(start + cap + 5);
-    const std::size_t n = libdeflate_deflate_compress(c_.get(), input.data(), input.size(),
-                                                      out.data() + start, cap);
+    const std::size_t n =
+        libdeflate_deflate_compress(c_.get(), input.data(), input.size(), out.data() + start, cap);
     if (n == 0) return internal_error("deflate: libdeflate_deflate_compress found no room");
     out.resize(start + n);
     if (last) return {};
     VDISK_ASSIGN_OR_RETURN(const Blocks b,
-                           find_final_block(std::span(out).subspan(start), input.size(),
-                                            scratch_));
+                           find_final_block(std::span(out).subspan(start), input.size(), scratch_));
     std::byte& header = out[start + b.last_start / 8];
     header &= ~std::byte(1u << (b.last_start % 8));  // BFINAL = 0
     // The empty stored block: 3 header bits (all zero) after the final block's end, padding to
@@ -179,17 +178,15 @@ Result<std::size_t> libdeflate_inflate(bool zlib_framed, std::span<const std::by
     return corrupt(fmt::format("inflate: {} stream needs a preset dictionary", kind));
   std::size_t in_used = 0, produced = 0;
   const auto rc =
-      zlib_framed
-          ? libdeflate_zlib_decompress_ex(state.get(), in.data(), in.size(), out.data(),
-                                          out.size(), &in_used, &produced)
-          : libdeflate_deflate_decompress_ex(state.get(), in.data(), in.size(), out.data(),
-                                             out.size(), &in_used, &produced);
+      zlib_framed ? libdeflate_zlib_decompress_ex(state.get(), in.data(), in.size(), out.data(),
+                                                  out.size(), &in_used, &produced)
+                  : libdeflate_deflate_decompress_ex(state.get(), in.data(), in.size(), out.data(),
+                                                     out.size(), &in_used, &produced);
   if (rc == LIBDEFLATE_INSUFFICIENT_SPACE)
-    return corrupt(fmt::format("inflate: {} stream inflates to more than {} bytes", kind,
-                               out.size()));
+    return corrupt(
+        fmt::format("inflate: {} stream inflates to more than {} bytes", kind, out.size()));
   if (rc != LIBDEFLATE_SUCCESS)
-    return corrupt(fmt::format("inflate: {} stream is malformed or truncated (libdeflate)",
-                               kind));
+    return corrupt(fmt::format("inflate: {} stream is malformed or truncated (libdeflate)", kind));
   return produced;
 }
 

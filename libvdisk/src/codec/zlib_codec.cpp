@@ -32,8 +32,8 @@ class ZlibDeflater final : public ChunkDeflater {
     return ok_ ? Status() : internal_error("deflate: zlib deflateInit2 failed");
   }
 
-  Status deflate_chunk(std::span<const std::byte> dict, std::span<const std::byte> input,
-                       bool last, std::vector<std::byte>& out) override {
+  Status deflate_chunk(std::span<const std::byte> dict, std::span<const std::byte> input, bool last,
+                       std::vector<std::byte>& out) override {
     if (deflateReset(&z_) != Z_OK) return internal_error("deflate: zlib deflateReset failed");
     if (dict.size() > kWindow) dict = dict.last(kWindow);
     if (!dict.empty() &&
@@ -148,14 +148,14 @@ Result<std::size_t> zlib_inflate(bool zlib_framed, std::span<const std::byte> in
   inflateEnd(&z);
   const char* kind = zlib_framed ? "zlib" : "raw deflate";
   if (overflow)
-    return corrupt(fmt::format("inflate: {} stream inflates to more than {} bytes", kind,
-                               out.size()));
+    return corrupt(
+        fmt::format("inflate: {} stream inflates to more than {} bytes", kind, out.size()));
   if (rc == Z_NEED_DICT)
     return corrupt(fmt::format("inflate: {} stream needs a preset dictionary", kind));
   if (rc != Z_STREAM_END)
-    return corrupt(fmt::format("inflate: {} stream is {} after {} bytes out", kind,
-                               detail.empty() ? std::string("truncated") : "malformed (" + detail + ")",
-                               produced));
+    return corrupt(fmt::format(
+        "inflate: {} stream is {} after {} bytes out", kind,
+        detail.empty() ? std::string("truncated") : "malformed (" + detail + ")", produced));
   return produced;
 }
 
