@@ -231,6 +231,7 @@ constexpr OptionSpec kOptions[] = {
     kSubformatOption,
     kAdapterOption,
     kHwVersionOption,
+    kVmdkUuidOption,
     {"--no-sync", "", "", "do not fsync DST before renaming it into place (faster, less safe)",
      apply_no_sync},
     {"--keep-gpt", "", "", "azure/gcp: pad without moving a GPT's backup to the new end",
@@ -254,7 +255,7 @@ constexpr std::string_view kOperands[] = {"SRC", "DST"};
 const CommandSpec& convert_command() {
   static const CommandSpec spec{
       "convert",
-      "convert a disk image to raw, a fixed VHD, an Azure-ready VHD or a GCP tarball",
+      "convert a disk image to raw, a fixed VHD, an Azure VHD, a GCP tarball or a VMDK",
       "SRC '-' reads standard input (formats that can be streamed); DST '-' writes standard\n"
       "output (refused when stdout is a terminal). DST is written through a temporary file\n"
       "and renamed into place on success: on any failure or interruption no DST is left.\n"
@@ -264,7 +265,12 @@ const CommandSpec& convert_command() {
       "with --checksums (all written front to back), grains that come early wait in a\n"
       "reorder window (--stream-window MiB, default 64),\n"
       "and an image out of order by more than it fails with exit 2 and no DST.\n"
-      "SOURCE_DATE_EPOCH, when set, is stored as the VHD footer timestamp.\n",
+      "--to vmdk writes a streamOptimized VMDK (compressed grains, for AWS VM Import and\n"
+      "ESXi/ovftool; it streams, so DST may be '-'), or with --subformat monolithicSparse an\n"
+      "uncompressed VMDK for VMware Workstation (DST must be a file).\n"
+      "SOURCE_DATE_EPOCH, when set, is stored as the VHD footer timestamp and the GCP tar\n"
+      "mtime, and pins the VHD unique id and the VMDK uuid and CID: the same input and options\n"
+      "then give the same bytes.\n",
       kOptions,
       kOperands,
       {},

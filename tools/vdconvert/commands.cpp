@@ -115,6 +115,11 @@ vdisk::Status apply_hw_version(Command& cmd, std::string_view value) {
   return {};
 }
 
+vdisk::Status apply_vmdk_uuid(Command& cmd, std::string_view) {
+  cmd.flags.emplace_back("vmdk-uuid");
+  return {};
+}
+
 vdisk::Status validate_target_options(const Command& cmd, std::string_view verb) {
   const bool vmdk = cmd.to == "vmdk";
   if (cmd.level >= 0 && cmd.to != "gcp" && !vmdk)
@@ -126,7 +131,8 @@ vdisk::Status validate_target_options(const Command& cmd, std::string_view verb)
                     verb));
   for (auto [given, name] : {std::pair{!cmd.subformat.empty(), "--subformat"},
                              std::pair{!cmd.adapter.empty(), "--adapter"},
-                             std::pair{cmd.hw_version >= 0, "--hw-version"}})
+                             std::pair{cmd.hw_version >= 0, "--hw-version"},
+                             std::pair{flag_set(cmd, "vmdk-uuid"), "--uuid"}})
     if (given && !vmdk)
       return vdisk::invalid_argument(fmt::format("{}: {} applies to --to vmdk only", verb, name));
   return {};
@@ -165,6 +171,7 @@ vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd,
   o.subformat = cmd.subformat;
   if (!cmd.adapter.empty()) o.adapter = cmd.adapter;
   if (cmd.hw_version >= 0) o.hw_version = cmd.hw_version;
+  o.vmdk_identity_keys = flag_set(cmd, "vmdk-uuid");
   return o;
 }
 std::vector<std::string_view> check_target_choices() { return vdisk::check_targets(); }

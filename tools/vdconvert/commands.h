@@ -90,6 +90,10 @@ inline constexpr OptionSpec kSubformatOption{
 inline constexpr OptionSpec kAdapterOption{"--adapter", "", "TYPE",
                                            "vmdk: ddb.adapterType (default lsilogic)",
                                            apply_adapter, false, adapter_choices};
+vdisk::Status apply_vmdk_uuid(Command& cmd, std::string_view value);
+inline constexpr OptionSpec kVmdkUuidOption{
+    "--uuid", "", "", "vmdk: also write ddb.uuid and ddb.longContentID (MVMC refuses them)",
+    apply_vmdk_uuid};
 inline constexpr OptionSpec kHwVersionOption{"--hw-version", "", "N",
                                              "vmdk: ddb.virtualHWVersion (default 14)",
                                              apply_hw_version};

@@ -149,6 +149,11 @@ struct TargetOptions {
   // ddb.virtualHWVersion.
   std::string adapter = "lsilogic";
   int hw_version = 14;
+  // vmdk: also write ddb.uuid and ddb.longContentID (VMware and VirtualBox identify disks by
+  // them). Off by default: MVMC refuses disk database keys it does not know and its known list
+  // has neither, so the default descriptor lints clean for every consumer (the CID, which
+  // identifies the content, is always written).
+  bool vmdk_identity_keys = false;
   // The output's file name where a format records it (the VMDK extent line); convert() sets it
   // from the output path when empty ("disk.vmdk" for a stream).
   std::string file_name;

@@ -7,7 +7,7 @@
 // compresses a few percent smaller than zlib 9 at about the same CPU cost, but it cannot be
 // primed with a dictionary (its chunks are independent).
 //
-// Two services:
+// Three services:
 //  (a) ChunkDeflater: the building block of pigz-style parallel gzip. One call compresses one
 //      chunk of a longer stream as raw deflate, primed with the stream's previous bytes as the
 //      dictionary (only the last 32 KiB matter; engines that cannot prime ignore it, see
@@ -18,6 +18,8 @@
 //      which chunks the same deflater compressed before.
 //  (b) inflate_zlib_or_raw: whole-buffer inflate of a zlib-framed (RFC 1950, Adler-32 checked)
 //      or raw (RFC 1951) deflate buffer into a caller's bounded output, as VMDK grains need.
+//  (c) BufferCompressor: whole-buffer compress into one self-contained zlib stream (RFC 1950,
+//      no dictionary), as VMDK stream grains need; into a caller's buffer, no allocation.
 //
 // Error messages start with "deflate:" / "inflate:"; callers add the format, structure and
 // offset with Status::with_context.
@@ -85,18 +87,52 @@ Result<std::size_t> inflate_zlib_or_raw(std::span<const std::byte> in, std::span
 Result<std::size_t> inflate_zlib_or_raw(Engine engine, std::span<const std::byte> in,
                                         std::span<std::byte> out);
 
+// ---- (c) whole-buffer zlib compress ----------------------------------------------------
+
+// Output bytes that always suffice for compress_zlib() of `n` input bytes with any engine and
+// level (stored blocks plus framing, with slack for ISA-L's worst case).
+std::size_t zlib_compress_bound(std::size_t n) noexcept;
+
+class BufferCompressor {
+ public:
+  virtual ~BufferCompressor() = default;
+  // Writes `in` (at most 16 MiB) to `out` as one complete zlib stream (2-byte header, deflate
+  // with a final block, Adler-32) and returns its length. `out` must hold at least
+  // zlib_compress_bound(in.size()) bytes (invalid_argument otherwise). The output depends only
+  // on (engine, level, in). Level 0 writes stored blocks with zlib and libdeflate; ISA-L's
+  // level 0 is its fastest coding level, not stored, and expands incompressible input by more
+  // than 20% (measured: 64 KiB of random bytes to 80,683), so when an engine's output would not
+  // fit the bound the compressor writes the input as stored blocks instead (store_zlib).
+  virtual Result<std::size_t> compress_zlib(std::span<const std::byte> in,
+                                            std::span<std::byte> out) = 0;
+  virtual Engine engine() const noexcept = 0;
+  virtual int level() const noexcept = 0;
+};
+
+// A compressor for `engine` at `level`; invalid_argument as make_chunk_deflater. One compressor
+// serves one thread at a time and keeps its state between calls (no per-call allocation).
+Result<std::unique_ptr<BufferCompressor>> make_buffer_compressor(Engine engine, int level);
+
 // ---- engine entry points (codec.cpp dispatches to these) -----------------------------------
 namespace detail {
+// The argument checks every BufferCompressor makes (sizes as compress_zlib() states).
+Status check_compress_args(std::span<const std::byte> in, std::span<const std::byte> out);
+// Writes `in` to `out` as a zlib stream of stored blocks (no compression); returns its length.
+// `out` must have passed check_compress_args.
+std::size_t store_zlib(std::span<const std::byte> in, std::span<std::byte> out) noexcept;
 Result<std::unique_ptr<ChunkDeflater>> make_zlib_deflater(int level);
+Result<std::unique_ptr<BufferCompressor>> make_zlib_compressor(int level);
 Result<std::size_t> zlib_inflate(bool zlib_framed, std::span<const std::byte> in,
                                  std::span<std::byte> out);
 #ifdef VDISK_HAVE_ISAL
 Result<std::unique_ptr<ChunkDeflater>> make_isal_deflater(int level);
+Result<std::unique_ptr<BufferCompressor>> make_isal_compressor(int level);
 Result<std::size_t> isal_inflate(bool zlib_framed, std::span<const std::byte> in,
                                  std::span<std::byte> out);
 #endif
 #ifdef VDISK_HAVE_LIBDEFLATE
 Result<std::unique_ptr<ChunkDeflater>> make_libdeflate_deflater(int level);
+Result<std::unique_ptr<BufferCompressor>> make_libdeflate_compressor(int level);
 Result<std::size_t> libdeflate_inflate(bool zlib_framed, std::span<const std::byte> in,
                                        std::span<std::byte> out);
 #endif

@@ -88,25 +88,24 @@ class LibdeflateDeflater final : public ChunkDeflater {
   Status deflate_chunk(std::span<const std::byte> /*dict*/, std::span<const std::byte> input,
                        bool last, std::vector<std::byte>& out) override {
     if (input.size() > std::numeric_limits<std::uint32_t>::max() / 2)
-      return invalid_argument(fmt::format("deflate: libdeflate chunk of {} bytes is above 2 GiB",
-                                          input.size()));
+      return invalid_argument(
+          fmt::format("deflate: libdeflate chunk of {} bytes is above 2 GiB", input.size()));
     const std::size_t start = out.size();
     if (input.empty() && !last) {
       // Nothing to compress: the sync flush alone (an empty non-final stored block).
-      out.insert(out.end(), {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0xff},
-                             std::byte{0xff}});
+      out.insert(out.end(),
+                 {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0xff}, std::byte{0xff}});
       return {};
     }
     const std::size_t cap = libdeflate_deflate_compress_bound(c_.get(), input.size());
     out.resize(start + cap + 5);
-    const std::size_t n = libdeflate_deflate_compress(c_.get(), input.data(), input.size(),
-                                                      out.data() + start, cap);
+    const std::size_t n =
+        libdeflate_deflate_compress(c_.get(), input.data(), input.size(), out.data() + start, cap);
     if (n == 0) return internal_error("deflate: libdeflate_deflate_compress found no room");
     out.resize(start + n);
     if (last) return {};
     VDISK_ASSIGN_OR_RETURN(const Blocks b,
-                           find_final_block(std::span(out).subspan(start), input.size(),
-                                            scratch_));
+                           find_final_block(std::span(out).subspan(start), input.size(), scratch_));
     std::byte& header = out[start + b.last_start / 8];
     header &= ~std::byte(1u << (b.last_start % 8));  // BFINAL = 0
     // The empty stored block: 3 header bits (all zero) after the final block's end, padding to
@@ -127,7 +126,40 @@ class LibdeflateDeflater final : public ChunkDeflater {
   std::vector<std::byte> scratch_;
 };
 
+// Whole-buffer zlib streams (codec.h (c)): libdeflate_zlib_compress, one compressor reused.
+class LibdeflateCompressor final : public BufferCompressor {
+ public:
+  explicit LibdeflateCompressor(int level) : level_(level) {}
+
+  Status init() {
+    c_.reset(libdeflate_alloc_compressor(level_));
+    return c_ ? Status() : internal_error("deflate: libdeflate_alloc_compressor failed");
+  }
+
+  Result<std::size_t> compress_zlib(std::span<const std::byte> in,
+                                    std::span<std::byte> out) override {
+    VDISK_RETURN_IF_ERROR(check_compress_args(in, out));
+    const std::size_t n =
+        libdeflate_zlib_compress(c_.get(), in.data(), in.size(), out.data(), out.size());
+    if (n == 0) return internal_error("deflate: libdeflate_zlib_compress found no room");
+    return n;
+  }
+
+  Engine engine() const noexcept override { return Engine::libdeflate; }
+  int level() const noexcept override { return level_; }
+
+ private:
+  int level_;
+  std::unique_ptr<libdeflate_compressor, CompressorFree> c_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<BufferCompressor>> make_libdeflate_compressor(int level) {
+  auto c = std::make_unique<LibdeflateCompressor>(level);
+  VDISK_RETURN_IF_ERROR(c->init());
+  return std::unique_ptr<BufferCompressor>(std::move(c));
+}
 
 Result<std::unique_ptr<ChunkDeflater>> make_libdeflate_deflater(int level) {
   auto d = std::make_unique<LibdeflateDeflater>(level);
@@ -146,17 +178,15 @@ Result<std::size_t> libdeflate_inflate(bool zlib_framed, std::span<const std::by
     return corrupt(fmt::format("inflate: {} stream needs a preset dictionary", kind));
   std::size_t in_used = 0, produced = 0;
   const auto rc =
-      zlib_framed
-          ? libdeflate_zlib_decompress_ex(state.get(), in.data(), in.size(), out.data(),
-                                          out.size(), &in_used, &produced)
-          : libdeflate_deflate_decompress_ex(state.get(), in.data(), in.size(), out.data(),
-                                             out.size(), &in_used, &produced);
+      zlib_framed ? libdeflate_zlib_decompress_ex(state.get(), in.data(), in.size(), out.data(),
+                                                  out.size(), &in_used, &produced)
+                  : libdeflate_deflate_decompress_ex(state.get(), in.data(), in.size(), out.data(),
+                                                     out.size(), &in_used, &produced);
   if (rc == LIBDEFLATE_INSUFFICIENT_SPACE)
-    return corrupt(fmt::format("inflate: {} stream inflates to more than {} bytes", kind,
-                               out.size()));
+    return corrupt(
+        fmt::format("inflate: {} stream inflates to more than {} bytes", kind, out.size()));
   if (rc != LIBDEFLATE_SUCCESS)
-    return corrupt(fmt::format("inflate: {} stream is malformed or truncated (libdeflate)",
-                               kind));
+    return corrupt(fmt::format("inflate: {} stream is malformed or truncated (libdeflate)", kind));
   return produced;
 }
 

@@ -32,8 +32,8 @@ class ZlibDeflater final : public ChunkDeflater {
     return ok_ ? Status() : internal_error("deflate: zlib deflateInit2 failed");
   }
 
-  Status deflate_chunk(std::span<const std::byte> dict, std::span<const std::byte> input,
-                       bool last, std::vector<std::byte>& out) override {
+  Status deflate_chunk(std::span<const std::byte> dict, std::span<const std::byte> input, bool last,
+                       std::vector<std::byte>& out) override {
     if (deflateReset(&z_) != Z_OK) return internal_error("deflate: zlib deflateReset failed");
     if (dict.size() > kWindow) dict = dict.last(kWindow);
     if (!dict.empty() &&
@@ -72,7 +72,50 @@ class ZlibDeflater final : public ChunkDeflater {
   bool ok_ = false;
 };
 
+// Whole-buffer zlib streams (codec.h (c)): one z_stream, reset per buffer.
+class ZlibCompressor final : public BufferCompressor {
+ public:
+  explicit ZlibCompressor(int level) : level_(level) {}
+  ~ZlibCompressor() override {
+    if (ok_) deflateEnd(&z_);
+  }
+  ZlibCompressor(const ZlibCompressor&) = delete;
+  ZlibCompressor& operator=(const ZlibCompressor&) = delete;
+
+  Status init() {
+    ok_ = deflateInit2(&z_, level_, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    return ok_ ? Status() : internal_error("deflate: zlib deflateInit2 failed");
+  }
+
+  Result<std::size_t> compress_zlib(std::span<const std::byte> in,
+                                    std::span<std::byte> out) override {
+    VDISK_RETURN_IF_ERROR(check_compress_args(in, out));
+    if (deflateReset(&z_) != Z_OK) return internal_error("deflate: zlib deflateReset failed");
+    z_.next_in = in_ptr(in);
+    z_.avail_in = static_cast<uInt>(in.size());
+    z_.next_out = reinterpret_cast<Bytef*>(out.data());
+    z_.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size(), UINT32_MAX));
+    if (deflate(&z_, Z_FINISH) != Z_STREAM_END)
+      return internal_error("deflate: zlib deflate did not finish within its bound");
+    return static_cast<std::size_t>(z_.total_out);
+  }
+
+  Engine engine() const noexcept override { return Engine::zlib; }
+  int level() const noexcept override { return level_; }
+
+ private:
+  z_stream z_{};
+  int level_;
+  bool ok_ = false;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<BufferCompressor>> make_zlib_compressor(int level) {
+  auto c = std::make_unique<ZlibCompressor>(level);
+  VDISK_RETURN_IF_ERROR(c->init());
+  return std::unique_ptr<BufferCompressor>(std::move(c));
+}
 
 Result<std::unique_ptr<ChunkDeflater>> make_zlib_deflater(int level) {
   auto d = std::make_unique<ZlibDeflater>(level);
@@ -105,14 +148,14 @@ Result<std::size_t> zlib_inflate(bool zlib_framed, std::span<const std::byte> in
   inflateEnd(&z);
   const char* kind = zlib_framed ? "zlib" : "raw deflate";
   if (overflow)
-    return corrupt(fmt::format("inflate: {} stream inflates to more than {} bytes", kind,
-                               out.size()));
+    return corrupt(
+        fmt::format("inflate: {} stream inflates to more than {} bytes", kind, out.size()));
   if (rc == Z_NEED_DICT)
     return corrupt(fmt::format("inflate: {} stream needs a preset dictionary", kind));
   if (rc != Z_STREAM_END)
-    return corrupt(fmt::format("inflate: {} stream is {} after {} bytes out", kind,
-                               detail.empty() ? std::string("truncated") : "malformed (" + detail + ")",
-                               produced));
+    return corrupt(fmt::format(
+        "inflate: {} stream is {} after {} bytes out", kind,
+        detail.empty() ? std::string("truncated") : "malformed (" + detail + ")", produced));
   return produced;
 }
 

@@ -10,7 +10,7 @@ namespace detail {
 std::span<const TargetDriver* const> target_drivers() {
   // Help order. Adding a target: one folder's TargetDriver and one line here.
   static const TargetDriver* const kTargets[] = {&raw_target(), &vhd_target(), &azure_target(),
-                                                 &gcp_target()};
+                                                 &gcp_target(), &vmdk_target()};
   return kTargets;
 }
 

@@ -1,0 +1,90 @@
+// The "vmdk" output target: a streamOptimized VMDK (default; AWS VM Import, ESXi/ovftool,
+// VirtualBox; streams to a pipe) or a monolithicSparse one (VMware Workstation), written by
+// vmdk_writer.h.
+#include <fmt/format.h>
+
+#include "contract/target_driver.h"
+#include "util/checked.h"
+#include "util/ids.h"
+#include "vmdk/vmdk_writer.h"
+
+namespace vdisk::detail {
+namespace {
+
+Result<vmdk::WriterOptions> writer_options(const TargetOptions& o) {
+  vmdk::WriterOptions w;
+  if (!o.subformat.empty()) {
+    VDISK_ASSIGN_OR_RETURN(w.subformat, vmdk::parse_subformat(o.subformat));
+  }
+  w.level = o.compression_level;
+  w.threads = o.compress_threads;
+  w.adapter = o.adapter;
+  w.hw_version = o.hw_version;
+  w.file_name = o.file_name.empty() ? "disk.vmdk" : o.file_name;
+  w.uuid = unique_id_or_random(o.unique_id);
+  w.identity_keys = o.vmdk_identity_keys;
+  return w;
+}
+
+// Whole sectors: the header counts the capacity in sectors.
+Result<std::uint64_t> vmdk_size(std::uint64_t source_size) {
+  auto r = round_up(std::max<std::uint64_t>(source_size, 1), 512);
+  const std::uint64_t max = vmdk::max_disk_size(vmdk::Subformat::stream_optimized);
+  if (!r || *r > max)
+    return invalid_argument(fmt::format(
+        "vmdk: a virtual size of {} bytes is above the {} bytes a VMDK describes", source_size,
+        max));
+  return *r;
+}
+
+Result<std::unique_ptr<BlockSink>> create_vmdk(std::unique_ptr<ByteSink> out,
+                                               const TargetRequest& r) {
+  VDISK_ASSIGN_OR_RETURN(auto w, writer_options(*r.options));
+  return vmdk::make_writer(std::move(out), *r.disk_size, w);
+}
+
+// Grains (64 KiB) the map touches with data.
+Result<std::uint64_t> data_grains(const BlockSource& disk, std::uint64_t map_window) {
+  constexpr std::uint64_t kGrain = vmdk::writer::kGrainBytes;
+  std::uint64_t grains = 0;
+  std::uint64_t next_free = 0;  // first grain not counted yet
+  VDISK_RETURN_IF_ERROR(walk_data(disk, map_window, [&](std::uint64_t off, std::uint64_t len) {
+    const std::uint64_t first = std::max(off / kGrain, next_free);
+    const std::uint64_t last = (off + len - 1) / kGrain;
+    if (last >= first) grains += last - first + 1;
+    next_free = std::max(next_free, last + 1);
+  }));
+  return grains;
+}
+
+Result<OutputSize> measure_vmdk(const BlockSource& disk, const TargetOptions& options,
+                                std::uint64_t map_window) {
+  VDISK_ASSIGN_OR_RETURN(auto w, writer_options(options));
+  VDISK_ASSIGN_OR_RETURN(const std::uint64_t grains, data_grains(disk, map_window));
+  VDISK_ASSIGN_OR_RETURN(auto e, vmdk::estimate_size(disk.size(), grains, w));
+  const std::uint64_t stored = e.metadata_bytes + grains * vmdk::writer::kGrainBytes;
+  // Grains the map calls data may still hold only zeros, which the writer leaves out: the
+  // sizes are bounds, not exact.
+  return OutputSize{false, std::min(stored, e.upper_bound), e.upper_bound};
+}
+
+}  // namespace
+
+const TargetDriver& vmdk_target() {
+  static const TargetDriver d{
+      .name = "vmdk",
+      .summary = "VMDK: streamOptimized (AWS, ESXi/ovftool; streams) or monolithicSparse",
+      .check = "vmdk",
+      .virtual_size = vmdk_size,
+      .relocates_gpt = false,
+      .needs_size = true,
+      .reads_map = false,
+      .name_suffix = "",
+      .disk_trailer_bytes = std::nullopt,
+      .create = create_vmdk,
+      .measure = measure_vmdk,
+  };
+  return d;
+}
+
+}  // namespace vdisk::detail
