@@ -2,6 +2,7 @@
 //   vmdk_write_tool [--subformat streamOptimized|monolithicSparse] [--level N] [--threads N]
 //                   [--engine zlib|isal|libdeflate --engine-level N] [--adapter A]
 //                   [--name NAME] [--chunk BYTES] IN.raw OUT.vmdk|-
+// The descriptor's extent line names OUT's basename unless --name is given ("disk.vmdk" for -).
 // The raw file is read in chunks (1 MiB by default); all-zero chunks are passed as
 // write_zeroes(), as the copy pipeline does. "-" writes to stdout. Prints the seconds spent and
 // the output size to stderr. Exit 0 on success, 1 on a writer error, 2 on bad usage.
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -57,7 +59,6 @@ Status convert(const std::string& in_path, const std::string& out_path,
 
 int main(int argc, char** argv) {
   vmdk::WriterOptions o;
-  o.file_name = "";
   std::size_t chunk = 1u << 20;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
@@ -90,6 +91,9 @@ int main(int argc, char** argv) {
     }
   }
   if (files.size() != 2) return usage("expected IN.raw OUT.vmdk");
+  // The extent line names the output file itself, as `vdconvert --to vmdk` will.
+  if (o.file_name.empty() && files[1] != "-")
+    o.file_name = std::filesystem::path(files[1]).filename().string();
   // A pinned uuid keeps outputs reproducible.
   for (std::size_t i = 0; i < o.uuid.size(); ++i) o.uuid[i] = static_cast<std::uint8_t>(0x10 + i);
   const auto t0 = std::chrono::steady_clock::now();

@@ -32,6 +32,8 @@ check() {  # check IN VMDK KIND
     { echo "FAIL: vmdkinfo $out: not '$kind'" >&2; cat info.txt >&2; exit 1; }
   grep -q "Media size:.*($(stat -c %s "$in") bytes)" info.txt ||
     { echo "FAIL: vmdkinfo $out: wrong media size" >&2; cat info.txt >&2; exit 1; }
+  grep -q "Filename:.*$(basename "$out")" info.txt || [ "$out" = pipe.vmdk ] ||
+    { echo "FAIL: vmdkinfo $out: extent not named after the file" >&2; cat info.txt >&2; exit 1; }
   echo "ok: $out ($kind, $(stat -c %s "$out") bytes)"
 }
 
@@ -45,8 +47,8 @@ done
 
 # Levels and thread counts: valid, and the bytes do not depend on the thread count.
 for level in 0 1 6 9; do
-  "$tool" --level "$level" --threads 1 big.raw "l$level-t1.vmdk" 2> /dev/null
-  "$tool" --level "$level" --threads 3 --chunk 12345 big.raw "l$level-t3.vmdk" 2> /dev/null
+  "$tool" --name "l$level-t1.vmdk" --level "$level" --threads 1 big.raw "l$level-t1.vmdk" 2> /dev/null
+  "$tool" --name "l$level-t1.vmdk" --level "$level" --threads 3 --chunk 12345 big.raw "l$level-t3.vmdk" 2> /dev/null
   cmp "l$level-t1.vmdk" "l$level-t3.vmdk"
   check big.raw "l$level-t1.vmdk" "Stream optimized"
 done
@@ -55,7 +57,7 @@ done
 check holes.raw ide.vmdk "Stream optimized"
 
 # streamOptimized to a pipe; monolithicSparse to a pipe is refused.
-"$tool" holes.raw - 2> /dev/null | cat > pipe.vmdk
+"$tool" --name holes-s.vmdk holes.raw - 2> /dev/null | cat > pipe.vmdk
 cmp pipe.vmdk holes-s.vmdk
 check holes.raw pipe.vmdk "Stream optimized"
 if "$tool" --subformat monolithicSparse holes.raw - 2> err.txt | cat > /dev/null; then

@@ -180,7 +180,7 @@ Result<SizeEstimate> estimate_size(std::uint64_t disk_size, std::uint64_t data_g
     e.upper_bound = e.metadata_bytes + data_grains * writer::kGrainBytes;
     return e;
   }
-  // Front (header, descriptor, padding), GT marker + GT per table used, GD marker + GD, trio.
+  // Front (header, descriptor), GT marker + GT per table used, GD marker + GD, footer trio.
   const std::uint64_t gt_sectors = std::min(data_grains, t.gts) * (1 + writer::kGtSectors);
   e.metadata_bytes = (writer::kStreamOverhead + gt_sectors + 1 + t.gd_sectors + 3) * kSector;
   const std::uint64_t grain_record = *detail::round_up(

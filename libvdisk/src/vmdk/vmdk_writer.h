@@ -96,7 +96,7 @@ Result<std::unique_ptr<BlockSink>> make_writer(std::unique_ptr<ByteSink> out,
 // possibly partial) that hold non-zero data.
 //   monolithicSparse: metadata_bytes = overHead in bytes; upper_bound = the exact file size
 //     (metadata + data_grains whole grains).
-//   streamOptimized: metadata_bytes = header, descriptor and padding, the GTs (as if each of
+//   streamOptimized: metadata_bytes = header and descriptor (21 sectors), the GTs (as if each of
 //     min(data_grains, tables) held a grain), GD and trailers - an upper bound on the metadata;
 //     upper_bound = that + every grain stored at the compressor's worst case (incompressible).
 // invalid_argument as make_writer for the size, or when data_grains exceeds the disk's grains.
