@@ -149,13 +149,13 @@ TEST_CASE("checksum: convert reports digests that sha256sum and md5sum agree wit
   std::fill(disk.begin() + (1 << 20), disk.begin() + (2 << 20), std::byte{0});
   disk.resize((3 << 20) + 1000);
   write_file(dir / "in.raw", disk);
-  for (std::string_view t : {std::string_view("raw"), std::string_view("vhd"), std::string_view("azure"), std::string_view("gcp")}) {
+  for (std::string_view t : {std::string_view("raw"), std::string_view("vhd"),
+                             std::string_view("azure"), std::string_view("gcp")}) {
     ConvertOptions o;
     o.target = t;
     o.checksums = true;
     o.output.timestamp_unix = 0;
-    const auto out =
-        dir / (t == "gcp" ? std::string("out.tar.gz") : "out." + std::string(t));
+    const auto out = dir / (t == "gcp" ? std::string("out.tar.gz") : "out." + std::string(t));
     auto r = convert({dir / "in.raw"}, {out}, o);
     REQUIRE(r.ok());
     REQUIRE(r->checksums);

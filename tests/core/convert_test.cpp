@@ -22,7 +22,8 @@ ConvertOptions pinned(std::string_view t) {
   o.target = t;
   o.sync = false;
   o.output.timestamp_unix = 1700000000;
-  o.output.unique_id = std::array<std::uint8_t, 16>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  o.output.unique_id =
+      std::array<std::uint8_t, 16>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   return o;
 }
 
@@ -88,8 +89,10 @@ TEST_CASE("convert: the same input and options give identical bytes for any thre
     o.pipeline.chunk_bytes = 1 * kMiB;
     const auto out = dir / ("out" + std::to_string(t) + ".vhd");
     REQUIRE(convert({dir / "in.raw"}, {out}, o).ok());
-    if (first.empty()) first = read_file(out);
-    else CHECK(read_file(out) == first);
+    if (first.empty())
+      first = read_file(out);
+    else
+      CHECK(read_file(out) == first);
   }
 }
 
@@ -149,8 +152,8 @@ TEST_CASE("convert: a read error mid-stream leaves no output", "[convert][stream
   TempDir dir;
   auto o = pinned("vhd");
   o.pipeline.chunk_bytes = 1 * kMiB;
-  auto r = convert({"<failing>", std::make_unique<FailingStream>(3 * kMiB + 100)},
-                   {dir / "out.vhd"}, o);
+  auto r =
+      convert({"<failing>", std::make_unique<FailingStream>(3 * kMiB + 100)}, {dir / "out.vhd"}, o);
   CHECK(r.status().code() == Errc::io_error);
   CHECK(entries_in(dir.path()) == 0);
 }
@@ -180,8 +183,7 @@ TEST_CASE("convert: cancellation leaves no output", "[convert]") {
 }
 
 TEST_CASE("convert: azure refuses a source above 32 TiB before writing", "[convert]") {
-  CHECK(target_virtual_size("azure", (32ull << 40) + 1).status().code() ==
-        Errc::invalid_argument);
+  CHECK(target_virtual_size("azure", (32ull << 40) + 1).status().code() == Errc::invalid_argument);
   CHECK(*target_virtual_size("azure", 32ull << 40) == 32ull << 40);
   CHECK(*target_virtual_size("azure", 0) == 20 * kMiB);
   CHECK(*target_virtual_size("azure", 100 * kMiB) == 100 * kMiB);

@@ -96,7 +96,8 @@ bool same_padded_content(const std::filesystem::path& got, const std::filesystem
   bool same = true;
   for (const auto& seg : segs) {
     for (std::uint64_t at = std::max(done, seg.offset); same && at < seg.offset + seg.length;) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kMiB, seg.offset + seg.length - at));
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(kMiB, seg.offset + seg.length - at));
       REQUIRE(::pread(gfd, a.data(), n, static_cast<off_t>(at)) == static_cast<ssize_t>(n));
       std::fill(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n), std::byte{0});
       if (at < in_size) {
@@ -133,32 +134,35 @@ bool python_dense_member_is(const std::filesystem::path& tgz, const std::string&
                             std::uint64_t size) {
   std::string out;
   const int rc = test::run(
-      "python3 - '" + tgz.string() + "' '" + in + "' " + std::to_string(size) + " 2>&1 <<'PY'\n"
-      "import sys, zlib\n"
-      "tgz, src, size = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
-      "ref = open(src, 'rb').read() if src else b''\n"
-      "d, z = zlib.decompressobj(31), open(tgz, 'rb').read()\n"
-      "def chunks():\n"
-      "    global z\n"
-      "    while z:\n"
-      "        o = d.decompress(z, 1 << 22); z = d.unconsumed_tail\n"
-      "        if o: yield o\n"
-      "    assert d.eof and not d.unused_data, 'gzip: not one complete member'\n"
-      "buf, at, header = b'', -512, b''\n"
-      "for o in chunks():\n"
-      "    if at < 0:\n"
-      "        header += o[:-at]; o = o[-at:]; at = 0 if len(header) == 512 else -512 + len(header)\n"
-      "        if at < 0: continue\n"
-      "        assert header[:9] == b'disk.raw\\0' and header[156:157] == b'0', header[:160]\n"
-      "        assert header[257:265] == b'ustar  \\0' and int(header[124:136].strip(b'\\0 '), 8) == size\n"
-      "    n = max(0, min(len(o), size - at))\n"
-      "    want = ref[at:at + n]; want += bytes(n - len(want))\n"
-      "    assert o[:n] == want, at\n"
-      "    assert o[n:] == bytes(len(o) - n), 'end of archive'\n"
-      "    at += len(o)\n"
-      "assert at >= size + 1024, at\n"
-      "print('same')\n"
-      "PY",
+      "python3 - '" + tgz.string() + "' '" + in + "' " + std::to_string(size) +
+          " 2>&1 <<'PY'\n"
+          "import sys, zlib\n"
+          "tgz, src, size = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
+          "ref = open(src, 'rb').read() if src else b''\n"
+          "d, z = zlib.decompressobj(31), open(tgz, 'rb').read()\n"
+          "def chunks():\n"
+          "    global z\n"
+          "    while z:\n"
+          "        o = d.decompress(z, 1 << 22); z = d.unconsumed_tail\n"
+          "        if o: yield o\n"
+          "    assert d.eof and not d.unused_data, 'gzip: not one complete member'\n"
+          "buf, at, header = b'', -512, b''\n"
+          "for o in chunks():\n"
+          "    if at < 0:\n"
+          "        header += o[:-at]; o = o[-at:]; at = 0 if len(header) == 512 else -512 + "
+          "len(header)\n"
+          "        if at < 0: continue\n"
+          "        assert header[:9] == b'disk.raw\\0' and header[156:157] == b'0', header[:160]\n"
+          "        assert header[257:265] == b'ustar  \\0' and int(header[124:136].strip(b'\\0 '), "
+          "8) == size\n"
+          "    n = max(0, min(len(o), size - at))\n"
+          "    want = ref[at:at + n]; want += bytes(n - len(want))\n"
+          "    assert o[:n] == want, at\n"
+          "    assert o[n:] == bytes(len(o) - n), 'end of archive'\n"
+          "    at += len(o)\n"
+          "assert at >= size + 1024, at\n"
+          "print('same')\n"
+          "PY",
       &out);
   INFO(out);
   return rc == 0 && out.rfind("same", 0) == 0;
@@ -182,8 +186,8 @@ TEST_CASE("gcp convert: sparse raw becomes one sparse disk.raw member GNU tar re
   CHECK(listing.find("1073741824") != std::string::npos);
   CHECK(listing.find('\n') == listing.size() - 1);  // exactly one member
   // Single gzip member with a sparse 'S' header of type oldgnu: GNU tar's own view.
-  const std::string vv = sh("gzip -dc '" + (dir / "out.tar.gz").string() +
-                            "' | head -c 512 | od -An -c -j156 -N1");
+  const std::string vv =
+      sh("gzip -dc '" + (dir / "out.tar.gz").string() + "' | head -c 512 | od -An -c -j156 -N1");
   CHECK(vv.find('S') != std::string::npos);
   CHECK(gnu_tar_restores(dir, dir / "out.tar.gz", in, kGiB));
   // The comparison sees a one-byte difference in data and in a hole of either file.
@@ -218,7 +222,8 @@ TEST_CASE("gcp convert: bsdtar and python tarfile read the archive", "[gcp][conv
   CHECK(sh("python3 -c 'import tarfile,sys\n"
            "t=tarfile.open(sys.argv[1],\"r:gz\"); m=t.getmembers()\n"
            "assert len(m)==1 and m[0].name==\"disk.raw\" and m[0].issparse(), m\n"
-           "t.extract(m[0], sys.argv[2]); print(\"ok\")' '" + tgz + "' '" + xp.string() + "'")
+           "t.extract(m[0], sys.argv[2]); print(\"ok\")' '" +
+           tgz + "' '" + xp.string() + "'")
             .substr(0, 2) == "ok");
   CHECK(same_padded_content(xp / "disk.raw", in, kGiB));
   CHECK(sh("gzip -t '" + tgz + "' && echo ok").substr(0, 2) == "ok");
@@ -265,8 +270,8 @@ TEST_CASE("gcp convert: sizes above 8 GiB use base-256 and read back", "[gcp][co
            "f.seek(9*2**30-4096); assert f.read(8192)==open(sys.argv[3],\"rb\").read()\n"
            "f.seek(5*2**30); assert f.read(65536)==bytes(65536)\n"
            "f.seek(10*2**30-4096); assert f.read(8192)==bytes(4096)\n"
-           "print(\"ok\")' '" + tgz + "' '" + (dir / "d1").string() + "' '" +
-           (dir / "d2").string() + "'")
+           "print(\"ok\")' '" +
+           tgz + "' '" + (dir / "d1").string() + "' '" + (dir / "d2").string() + "'")
             .substr(0, 2) == "ok");
 }
 
@@ -287,8 +292,8 @@ Status write_gcp(const BlockSource& src, std::unique_ptr<ByteSink> out, unsigned
 gcp::MemberSpec planned_member(const BlockSource& src) {
   auto disk = prepare_disk("gcp", src, {});
   REQUIRE(disk.ok());
-  auto spec = gcp::plan_member(disk->disk->size(), disk->disk.get(), gcp::WriterOptions{},
-                               1ull << 30);
+  auto spec =
+      gcp::plan_member(disk->disk->size(), disk->disk.get(), gcp::WriterOptions{}, 1ull << 30);
   REQUIRE(spec.ok());
   return *spec;
 }
@@ -319,8 +324,8 @@ TEST_CASE("gcp convert: a disk without holes is a plain '0' member", "[gcp][conv
   REQUIRE(write_gcp(full, memory_sink(&gz2), 2).ok());
   CHECK(gz2.size() < 2 * kMiB);  // zeros were spliced, not compressed
   test::write_file(dir / "full.tar.gz", gz2);
-  const std::string listing = sh("gzip -dc '" + (dir / "full.tar.gz").string() +
-                                 "' | head -c 512 | od -An -c -j156 -N1");
+  const std::string listing =
+      sh("gzip -dc '" + (dir / "full.tar.gz").string() + "' | head -c 512 | od -An -c -j156 -N1");
   CHECK(listing.find('0') != std::string::npos);
   CHECK(python_dense_member_is(dir / "full.tar.gz", "", kGiB));
 }
@@ -367,14 +372,14 @@ TEST_CASE("gcp convert: a read error mid-stream leaves no output", "[gcp][conver
 
 TEST_CASE("gcp convert: a raw stream of unknown size is refused clearly", "[gcp][convert]") {
   TempDir dir;
-  auto r = convert({"<stdin>", memory_stream(pattern(4096, 1))}, {dir / "o.tar.gz"},
-                   gcp_options());
+  auto r = convert({"<stdin>", memory_stream(pattern(4096, 1))}, {dir / "o.tar.gz"}, gcp_options());
   CHECK(r.status().code() == Errc::unsupported);
   CHECK(r.status().message().find("size") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "o.tar.gz"));
 }
 
-TEST_CASE("gcp convert: a sized stream gives a dense member, padded by the view", "[gcp][convert]") {
+TEST_CASE("gcp convert: a sized stream gives a dense member, padded by the view",
+          "[gcp][convert]") {
   // A stream whose size is known: the BlockSink path used for stdin formats that state a size.
   class SizedStream final : public StreamSource {
    public:

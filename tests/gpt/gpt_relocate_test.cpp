@@ -50,19 +50,18 @@ gpt::Header check_valid_gpt(std::vector<std::byte>& disk, std::uint64_t lba) {
   auto p = gpt::decode_header(std::span(disk).subspan(lba, lba), 1, lba, lbas);
   REQUIRE(p.ok());
   CHECK(p->alternate_lba == lbas - 1);
-  auto b = gpt::decode_header(std::span(disk).subspan((lbas - 1) * lba, lba), lbas - 1, lba,
-                              lbas);
+  auto b = gpt::decode_header(std::span(disk).subspan((lbas - 1) * lba, lba), lbas - 1, lba, lbas);
   REQUIRE(b.ok());
   CHECK(b->alternate_lba == 1);
   CHECK(b->entries_crc == p->entries_crc);
   CHECK(b->last_usable_lba == p->last_usable_lba);
   CHECK(b->entries_lba == p->last_usable_lba + 1);
   CHECK(b->entries_lba + b->array_sectors(lba) == lbas - 1);
-  auto pe = gpt::decode_entries(std::span(disk).subspan(p->entries_lba * lba, p->array_bytes()),
-                                *p, p->entries_lba * lba);
+  auto pe = gpt::decode_entries(std::span(disk).subspan(p->entries_lba * lba, p->array_bytes()), *p,
+                                p->entries_lba * lba);
   REQUIRE(pe.ok());
-  auto be = gpt::decode_entries(std::span(disk).subspan(b->entries_lba * lba, b->array_bytes()),
-                                *b, b->entries_lba * lba);
+  auto be = gpt::decode_entries(std::span(disk).subspan(b->entries_lba * lba, b->array_bytes()), *b,
+                                b->entries_lba * lba);
   REQUIRE(be.ok());
   CHECK(pe->size() == be->size());
   return *p;
@@ -199,8 +198,8 @@ TEST_CASE("gpt relocate: a damaged backup is rebuilt from the primary", "[gpt]")
   REQUIRE(a.ok());
   REQUIRE(a->outcome == Outcome::relocated);
   CHECK_FALSE(a->relocation.old_backup_valid);
-  CHECK_THAT(a->message, Catch::Contains("old backup was not intact") &&
-                             Catch::Contains("header CRC32"));
+  CHECK_THAT(a->message,
+             Catch::Contains("old backup was not intact") && Catch::Contains("header CRC32"));
   auto view = gpt::relocated_source(src, padded, a->relocation.patches);
   REQUIRE(view.ok());
   auto out = read_all(**view);
@@ -295,9 +294,9 @@ TEST_CASE("gpt relocate: convert to azure moves the backup, keep_gpt does not", 
   CHECK(r->gpt.action == GptReport::Action::relocated);
   CHECK(r->gpt.new_backup_lba == padded / 512 - 1);
   CHECK(r->gpt.partitions == 2);
-  CHECK(std::any_of(notes.begin(), notes.end(),
-                    [](const std::string& n) { return n.find("backup GPT moved") == 0 ||
-                                                      n.find("gpt: backup GPT moved") == 0; }));
+  CHECK(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("backup GPT moved") == 0 || n.find("gpt: backup GPT moved") == 0;
+  }));
   auto out = read_file(dir / "out.vhd");
   REQUIRE(out.size() == padded + 512);
   out.resize(padded);

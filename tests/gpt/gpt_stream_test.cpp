@@ -78,8 +78,9 @@ class StepStream final : public StreamSource {
 // Streams `disk` through the padded stream view (padded to `padded`, or to the source size
 // rounded up to a MiB when `padded` is 0) in `step`-byte runs, copied into a raw sink by the
 // pipeline, and again through read() in odd-sized calls; both must agree.
-std::vector<std::byte> stream_path(const std::vector<std::byte>& disk, std::optional<std::uint64_t> size,
-                                   std::uint64_t padded, std::size_t step, gpt::Analysis* analysis) {
+std::vector<std::byte> stream_path(const std::vector<std::byte>& disk,
+                                   std::optional<std::uint64_t> size, std::uint64_t padded,
+                                   std::size_t step, gpt::Analysis* analysis) {
   const gpt::PadFn pad = [padded](std::uint64_t s) -> Result<std::uint64_t> {
     return padded ? padded : (s + kMiB - 1) / kMiB * kMiB;
   };

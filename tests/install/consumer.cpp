@@ -9,7 +9,8 @@ int main() {
   std::vector<std::byte> out;
   vdisk::ConvertOptions o;
   o.target = "azure";
-  auto r = vdisk::convert({"<mem>", vdisk::memory_stream(disk)}, {"<mem>", vdisk::memory_sink(&out)}, o);
+  auto r =
+      vdisk::convert({"<mem>", vdisk::memory_stream(disk)}, {"<mem>", vdisk::memory_sink(&out)}, o);
   if (!r.ok()) {
     std::fprintf(stderr, "%s\n", r.status().to_string().c_str());
     return 1;

@@ -30,8 +30,8 @@ std::vector<std::byte> gpt_disk() {
 TargetOptions pinned() {
   TargetOptions o;
   o.timestamp_unix = 1700000000;
-  o.unique_id = std::array<std::uint8_t, 16>{1, 2, 3, 4, 5, 6, 0x47, 8, 0x89, 10, 11, 12, 13, 14,
-                                             15, 16};
+  o.unique_id =
+      std::array<std::uint8_t, 16>{1, 2, 3, 4, 5, 6, 0x47, 8, 0x89, 10, 11, 12, 13, 14, 15, 16};
   o.compress_threads = 2;
   o.file_name = "out.img";
   return o;
@@ -185,8 +185,7 @@ TEST_CASE("target layer: size rules, one per target", "[target]") {
   CHECK(*target_virtual_size("vhd", 513) == 1024);
   CHECK(*target_virtual_size("azure", 1) == 20 * kMiB);
   CHECK(*target_virtual_size("azure", 20 * kMiB + 1) == 21 * kMiB);
-  CHECK(target_virtual_size("azure", (32ull << 40) + 1).status().code() ==
-        Errc::invalid_argument);
+  CHECK(target_virtual_size("azure", (32ull << 40) + 1).status().code() == Errc::invalid_argument);
   CHECK(*target_virtual_size("gcp", 1) == 1ull << 30);
   CHECK(*target_virtual_size("gcp", (1ull << 30) + 1) == 2ull << 30);
   CHECK(target_virtual_size("nope", 1).status().code() == Errc::invalid_argument);

@@ -61,7 +61,8 @@ ConvertOptions stream_options(std::string_view target) {
   o.sync = false;
   o.open.stream_window_bytes = kSmallWindow;
   o.output.timestamp_unix = 1700000000;
-  o.output.unique_id = std::array<std::uint8_t, 16>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  o.output.unique_id =
+      std::array<std::uint8_t, 16>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   o.pipeline.threads = 2;
   return o;
 }
@@ -101,7 +102,8 @@ std::vector<std::byte> duplicate_first_grain(std::vector<std::byte> img) {
   auto h = vmdk::decode_sparse_header(std::span<const std::byte>(img).first(512), 0);
   REQUIRE(h.ok());
   const std::size_t at = static_cast<std::size_t>(h->overhead * 512);
-  const std::uint32_t packed = vdisk::detail::load_le32(std::span<const std::byte>(img).subspan(at + 8));
+  const std::uint32_t packed =
+      vdisk::detail::load_le32(std::span<const std::byte>(img).subspan(at + 8));
   const std::size_t len = (12 + packed + 511) / 512 * 512;
   std::vector<std::byte> copy(img.begin() + static_cast<std::ptrdiff_t>(at),
                               img.begin() + static_cast<std::ptrdiff_t>(at + len));

@@ -107,8 +107,7 @@ vdisk::Status apply_adapter(Command& cmd, std::string_view value) {
 vdisk::Status apply_hw_version(Command& cmd, std::string_view value) {
   int v = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || v < 4 ||
-      v > 99)
+  if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || v < 4 || v > 99)
     return vdisk::invalid_argument(
         fmt::format("--hw-version: '{}' is not a hardware version 4..99", value));
   cmd.hw_version = v;
@@ -157,8 +156,7 @@ std::array<std::uint8_t, 16> pinned_unique_id(std::int64_t epoch) {
   return id;
 }
 
-vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd,
-                                                        const RunContext& ctx) {
+vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd, const RunContext& ctx) {
   vdisk::TargetOptions o;
   if (ctx.source_date_epoch) {
     VDISK_ASSIGN_OR_RETURN(o.timestamp_unix, parse_source_date_epoch(*ctx.source_date_epoch));

@@ -79,31 +79,32 @@ vdisk::Status apply_subformat(Command& cmd, std::string_view value);
 vdisk::Status apply_adapter(Command& cmd, std::string_view value);
 vdisk::Status apply_hw_version(Command& cmd, std::string_view value);
 inline constexpr OptionSpec kLevelOption{
-    "--level", "", "N", "gcp, vmdk: compression level 0..9 (default 6; 9: smallest)",
-    apply_level};
+    "--level", "", "N", "gcp, vmdk: compression level 0..9 (default 6; 9: smallest)", apply_level};
 std::vector<std::string_view> subformat_choices();
 std::vector<std::string_view> adapter_choices();
 inline constexpr OptionSpec kSubformatOption{
-    "--subformat", "", "NAME",
+    "--subformat",
+    "",
+    "NAME",
     "vmdk: streamOptimized (default; AWS, ESXi) or monolithicSparse (Workstation)",
-    apply_subformat, false, subformat_choices};
-inline constexpr OptionSpec kAdapterOption{"--adapter", "", "TYPE",
-                                           "vmdk: ddb.adapterType (default lsilogic)",
-                                           apply_adapter, false, adapter_choices};
+    apply_subformat,
+    false,
+    subformat_choices};
+inline constexpr OptionSpec kAdapterOption{
+    "--adapter",   "",    "TYPE",         "vmdk: ddb.adapterType (default lsilogic)",
+    apply_adapter, false, adapter_choices};
 vdisk::Status apply_vmdk_uuid(Command& cmd, std::string_view value);
 inline constexpr OptionSpec kVmdkUuidOption{
     "--uuid", "", "", "vmdk: also write ddb.uuid and ddb.longContentID (MVMC refuses them)",
     apply_vmdk_uuid};
-inline constexpr OptionSpec kHwVersionOption{"--hw-version", "", "N",
-                                             "vmdk: ddb.virtualHWVersion (default 14)",
-                                             apply_hw_version};
+inline constexpr OptionSpec kHwVersionOption{
+    "--hw-version", "", "N", "vmdk: ddb.virtualHWVersion (default 14)", apply_hw_version};
 // Usage errors for target options given to a target they do not apply to.
 vdisk::Status validate_target_options(const Command& cmd, std::string_view verb);
 // The image id SOURCE_DATE_EPOCH pins (VHD unique id, VMDK uuid and CID).
 std::array<std::uint8_t, 16> pinned_unique_id(std::int64_t epoch);
 // The TargetOptions the command line asks for (SOURCE_DATE_EPOCH pins the timestamp and id).
-vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd,
-                                                        const RunContext& ctx);
+vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd, const RunContext& ctx);
 // Parses SOURCE_DATE_EPOCH (decimal seconds since 1970, >= 0).
 vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text);
 

@@ -47,15 +47,15 @@ enum class LintSeverity : std::uint8_t {
 std::string_view severity_name(LintSeverity severity) noexcept;
 
 struct LintFinding {
-  std::string rule;       // stable id, e.g. "mvmc-ddb-entry"
-  std::size_t line = 0;   // 1-based line of the descriptor text; 0 = the descriptor as a whole
-  std::string key;        // the key concerned ("ddb.toolsInstallType"), may be empty
-  std::string value;      // its value as parsed (without quotes), may be empty
-  unsigned consumers = 0; // Consumer mask of who rejects / misreads it
-  std::string message;    // the consumer's own error text where known, else empty
-  std::string detail;     // one line: what is wrong and why
+  std::string rule;        // stable id, e.g. "mvmc-ddb-entry"
+  std::size_t line = 0;    // 1-based line of the descriptor text; 0 = the descriptor as a whole
+  std::string key;         // the key concerned ("ddb.toolsInstallType"), may be empty
+  std::string value;       // its value as parsed (without quotes), may be empty
+  unsigned consumers = 0;  // Consumer mask of who rejects / misreads it
+  std::string message;     // the consumer's own error text where known, else empty
+  std::string detail;      // one line: what is wrong and why
   LintSeverity severity = LintSeverity::error;
-  bool fixable = false;   // repair_descriptor() can fix it without inventing data
+  bool fixable = false;  // repair_descriptor() can fix it without inventing data
 };
 
 // The ddb keys MVMC is known to accept (present in every working example; formats.md 2.3):
@@ -82,7 +82,6 @@ std::vector<LintFinding> lint_descriptor(const Descriptor& descriptor, std::stri
 Result<std::vector<LintFinding>> lint_descriptor_text(std::string_view text,
                                                       const LintOptions& options = {});
 
-
 // ---- Repair -------------------------------------------------------------------------------
 
 enum class RepairAction : std::uint8_t {
@@ -96,8 +95,8 @@ std::string_view action_name(RepairAction action) noexcept;
 
 struct RepairEdit {
   RepairAction action = RepairAction::rewrite;
-  std::string rule;        // the lint rule the edit fixes
-  std::size_t line = 0;    // line in the original text; 0 for an inserted line
+  std::string rule;      // the lint rule the edit fixes
+  std::size_t line = 0;  // line in the original text; 0 for an inserted line
   std::string key;
   std::string value;
   std::string before;      // the original line (without its line end); empty for insert
@@ -111,8 +110,8 @@ struct RepairOptions {
   unsigned consumers = kAllConsumers;  // fix what these consumers refuse
   bool delete_lines = false;           // MVMC: remove unknown ddb lines instead of commenting
   std::vector<std::string> mvmc_keep = default_mvmc_keep();
-  bool standalone = false;             // a text descriptor file (see LintOptions)
-  std::uint64_t area_bytes = 0;        // room for the text; 0 = unbounded
+  bool standalone = false;       // a text descriptor file (see LintOptions)
+  std::uint64_t area_bytes = 0;  // room for the text; 0 = unbounded
   // VirtualBox: pre-add the ddb.uuid.* keys it writes on its first read-write open, so that it
   // never grows the descriptor: ddb.uuid.image and ddb.uuid.modification get these values
   // (GUID text "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", made by the caller), ddb.uuid.parent and
@@ -124,9 +123,9 @@ struct RepairOptions {
 };
 
 struct RepairPlan {
-  std::string text;                   // the repaired text, line ends as in the original
-  std::vector<RepairEdit> edits;      // in original line order; empty = nothing to do
-  std::vector<LintFinding> remaining; // findings for the selected consumers still present
+  std::string text;                    // the repaired text, line ends as in the original
+  std::vector<RepairEdit> edits;       // in original line order; empty = nothing to do
+  std::vector<LintFinding> remaining;  // findings for the selected consumers still present
 };
 
 // Plans the repair of `text` (NUL-padded or not). Only lines named by a fixable finding for the
@@ -153,11 +152,11 @@ Result<RepairPlan> plan_repair(std::string_view text, const RepairOptions& optio
 // whole file for a text descriptor (monolithicFlat, twoGbMaxExtent*, vmfs).
 struct DescriptorArea {
   bool embedded = false;
-  std::uint64_t offset = 0;      // byte offset of the area
-  std::uint64_t size = 0;        // bytes of the area (embedded) or of the file (text)
+  std::uint64_t offset = 0;  // byte offset of the area
+  std::uint64_t size = 0;    // bytes of the area (embedded) or of the file (text)
   std::uint64_t file_size = 0;
-  std::vector<std::byte> bytes;  // the area as read
-  std::string_view text() const; // the bytes up to the first NUL
+  std::vector<std::byte> bytes;   // the area as read
+  std::string_view text() const;  // the bytes up to the first NUL
 };
 
 // Largest text descriptor file accepted (a descriptor is a few KiB; anything larger is not one).
@@ -172,8 +171,8 @@ Result<DescriptorArea> read_descriptor_area(const std::filesystem::path& path);
 
 // The bytes that replace the area for `text`: embedded areas get the text NUL-padded to the full
 // area size; text files get the text, NUL-padded to the old file size when the old file was
-// NUL-padded (qemu-img pads text descriptors to 512 bytes) and the text fits. invalid_argument when `text` is larger than the area, or
-// does not parse, or (embedded) contains a NUL.
+// NUL-padded (qemu-img pads text descriptors to 512 bytes) and the text fits. invalid_argument when
+// `text` is larger than the area, or does not parse, or (embedded) contains a NUL.
 Result<std::vector<std::byte>> area_bytes_for(const DescriptorArea& area, std::string_view text);
 
 struct WriteDescriptorOptions {

@@ -38,7 +38,7 @@ struct TargetRequest {
   // its map() before the first byte is written (the GCP sparse tar header); it must not read
   // data from it. It outlives the sink.
   const BlockSource* disk = nullptr;
-  const TargetOptions* options = nullptr;  // never null
+  const TargetOptions* options = nullptr;       // never null
   std::uint64_t map_window_bytes = 1ull << 30;  // how much of the map to ask for at once
 };
 

@@ -30,8 +30,7 @@ Status walk_data(const BlockSource& disk, std::uint64_t map_window_bytes,
   return {};
 }
 
-Result<std::uint64_t> mapped_data_bytes(const BlockSource& disk,
-                                        std::uint64_t map_window_bytes) {
+Result<std::uint64_t> mapped_data_bytes(const BlockSource& disk, std::uint64_t map_window_bytes) {
   std::uint64_t total = 0;
   VDISK_RETURN_IF_ERROR(
       walk_data(disk, map_window_bytes, [&](std::uint64_t, std::uint64_t n) { total += n; }));

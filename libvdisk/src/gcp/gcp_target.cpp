@@ -14,8 +14,8 @@ Result<std::unique_ptr<BlockSink>> create_gcp(std::unique_ptr<ByteSink> out,
     return unsupported(
         "gcp: the tar header needs the disk size before the data, and a raw stream states "
         "none; convert from a file instead of stdin");
-  return gcp::make_tar_sink(std::move(out), *r.disk_size, r.disk,
-                            gcp::writer_options(*r.options), r.map_window_bytes);
+  return gcp::make_tar_sink(std::move(out), *r.disk_size, r.disk, gcp::writer_options(*r.options),
+                            r.map_window_bytes);
 }
 
 // The tar bytes exactly; the .tar.gz at most that plus deflate's worst case (stored blocks and a
@@ -29,8 +29,8 @@ Result<OutputSize> measure_gcp(const BlockSource& disk, const TargetOptions& opt
   tar += (512 - tar % 512) % 512;
   tar += gcp::end_of_archive_bytes(tar);
   const std::uint64_t blocks = tar / kMiB + 1;
-  const std::uint64_t bound = tar + tar / 4096 + tar / 16384 + 5 * (tar / 65535 + 1) +
-                              16 * blocks + 64;
+  const std::uint64_t bound =
+      tar + tar / 4096 + tar / 16384 + 5 * (tar / 65535 + 1) + 16 * blocks + 64;
   return OutputSize{false, tar, bound};
 }
 

@@ -53,11 +53,12 @@ class TarMemberSink final : public BlockSink {
   // Splits [offset, offset + length) into region parts (stored) and hole parts (dropped).
   Status route(std::uint64_t offset, std::uint64_t length, const std::byte* data) {
     if (offset != next_)
-      return internal_error(fmt::format("gcp: write at {} but the member is at {}", offset,
-                                        next_));
+      return internal_error(fmt::format("gcp: write at {} but the member is at {}", offset, next_));
     if (!detail::range_inside(offset, length, spec_.real_size))
-      return invalid_argument(fmt::format("gcp: the disk is larger than the {} bytes announced "
-                                          "in the tar header", spec_.real_size));
+      return invalid_argument(
+          fmt::format("gcp: the disk is larger than the {} bytes announced "
+                      "in the tar header",
+                      spec_.real_size));
     std::uint64_t at = offset, left = length;
     while (left > 0) {
       std::uint64_t n = left;
@@ -132,8 +133,8 @@ WriterOptions writer_options(const TargetOptions& target) {
 
 Result<std::uint64_t> disk_size(std::uint64_t source_size) {
   auto r = detail::round_up(std::max<std::uint64_t>(source_size, 1), detail::kGiB);
-  if (!r) return invalid_argument(fmt::format("gcp: size {} cannot be rounded up to a GiB",
-                                              source_size));
+  if (!r)
+    return invalid_argument(fmt::format("gcp: size {} cannot be rounded up to a GiB", source_size));
   return *r;
 }
 
@@ -142,8 +143,10 @@ Result<std::vector<SparseRegion>> plan_regions(const BlockSource& src, std::uint
                                                std::uint64_t map_window) {
   std::uint64_t align = options.region_align;
   if (align < kTarBlock || !detail::is_power_of_two(align) || align > detail::kGiB)
-    return invalid_argument(fmt::format("gcp: region alignment {} must be a power of two in "
-                                        "[512, 1 GiB]", align));
+    return invalid_argument(
+        fmt::format("gcp: region alignment {} must be a power of two in "
+                    "[512, 1 GiB]",
+                    align));
   if (options.max_regions < 1) return invalid_argument("gcp: max_regions must be >= 1");
   if (map_window == 0) map_window = detail::kGiB;
   const std::uint64_t size = src.size();
@@ -168,8 +171,8 @@ Result<std::vector<SparseRegion>> plan_regions(const BlockSource& src, std::uint
       }
     }
     if (at != win + len)
-      return internal_error(fmt::format("{}: map of [{}, +{}) ends at {}", src.format(), win, len,
-                                        at));
+      return internal_error(
+          fmt::format("{}: map of [{}, +{}) ends at {}", src.format(), win, len, at));
   }
   return regions;
 }
@@ -181,8 +184,8 @@ Result<MemberSpec> plan_member(std::uint64_t disk_size, const BlockSource* map,
   spec.mtime = options.mtime;
   if (!map) return spec;
   if (map->size() != disk_size)
-    return internal_error(fmt::format("gcp: the map covers {} bytes of a {}-byte disk.raw",
-                                      map->size(), disk_size));
+    return internal_error(
+        fmt::format("gcp: the map covers {} bytes of a {}-byte disk.raw", map->size(), disk_size));
   VDISK_ASSIGN_OR_RETURN(auto regions, plan_regions(*map, disk_size, options, map_window));
   const bool dense =
       regions.size() == 1 && regions[0].offset == 0 && regions[0].length == disk_size;

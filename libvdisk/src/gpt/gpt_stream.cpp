@@ -27,8 +27,8 @@ class HeadSource final : public BlockSource {
   std::uint64_t size() const override { return size_; }
   Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
     if (!detail::range_inside(offset, dst.size(), head_.size()))
-      return unsupported(fmt::format("gpt: bytes [{}, +{}) of a streamed input are not held",
-                                     offset, dst.size()));
+      return unsupported(
+          fmt::format("gpt: bytes [{}, +{}) of a streamed input are not held", offset, dst.size()));
     std::memcpy(dst.data(), head_.data() + offset, dst.size());
     return {};
   }
@@ -162,8 +162,8 @@ class Padded final : public PaddedStream {
 
   Status end_of_source() {
     if (in_size_ && taken_ != *in_size_)
-      return internal_error(fmt::format("stream: source ended at {} of its stated {} bytes",
-                                        taken_, *in_size_));
+      return internal_error(
+          fmt::format("stream: source ended at {} of its stated {} bytes", taken_, *in_size_));
     if (!out_size_) {
       VDISK_ASSIGN_OR_RETURN(const std::uint64_t s, pad_(taken_));
       out_size_ = s;
@@ -198,8 +198,8 @@ class Padded final : public PaddedStream {
     std::uint64_t limit = std::min(*out_size_ - pos_, cap_);
     const Patch* p = next_data_patch(pos_);
     if (p && p->offset <= pos_) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>({limit, p->end() - pos_,
-                                                                       dst.size()}));
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>({limit, p->end() - pos_, dst.size()}));
       std::memset(dst.data(), 0, n);
       return emit_data(dst.first(n));
     }
@@ -246,9 +246,10 @@ class Padded final : public PaddedStream {
                        (head_.size() >= 8192 && has_signature(std::span(head_).subspan(4096)));
       if (gpt) {
         a_.outcome = Analysis::Outcome::stale;
-        a_.message = "gpt: the disk has a GPT, but a stream without a stated size (raw stdin) "
-                     "gives the new end only after the data, so the backup GPT is NOT moved to "
-                     "the new end (convert from a file, or run sgdisk -e on the result)";
+        a_.message =
+            "gpt: the disk has a GPT, but a stream without a stated size (raw stdin) "
+            "gives the new end only after the data, so the backup GPT is NOT moved to "
+            "the new end (convert from a file, or run sgdisk -e on the result)";
       }
       return release_head();
     }
@@ -327,14 +328,13 @@ class Padded final : public PaddedStream {
         return std::vector<std::byte>(hold_.begin() + at,
                                       hold_.begin() + at + static_cast<std::ptrdiff_t>(length));
       }
-      return unsupported(fmt::format("bytes [{}, +{}) of the streamed input were not held back",
-                                     offset, length));
+      return unsupported(
+          fmt::format("bytes [{}, +{}) of the streamed input were not held back", offset, length));
     };
     auto st = finish_relocation(a_, read);
     if (!st.ok() && st.code() != Errc::unsupported) return st;
     if (!st.ok())
-      a_.message +=
-          fmt::format(" (the old backup header was not held back: {})", st.message());
+      a_.message += fmt::format(" (the old backup header was not held back: {})", st.message());
     a_.relocation.old_backup_pending = false;
     return {};
   }
@@ -362,8 +362,7 @@ class Padded final : public PaddedStream {
 
 }  // namespace
 
-Result<std::unique_ptr<PaddedStream>> padded_stream(StreamSource& inner, PadFn pad,
-                                                    bool relocate) {
+Result<std::unique_ptr<PaddedStream>> padded_stream(StreamSource& inner, PadFn pad, bool relocate) {
   std::optional<std::uint64_t> out_size;
   if (auto s = inner.size()) {
     VDISK_ASSIGN_OR_RETURN(const std::uint64_t padded, pad(*s));

@@ -46,8 +46,7 @@ class PaddedStream : public StreamSource {
 // GPT relocated. The view offers inner.placed() when no byte can need a patch: relocation not
 // asked for (or the size unchanged) and the size stated up front; the caller then ends the disk
 // at size() (BlockSink::extend_to).
-Result<std::unique_ptr<PaddedStream>> padded_stream(StreamSource& inner, PadFn pad,
-                                                    bool relocate);
+Result<std::unique_ptr<PaddedStream>> padded_stream(StreamSource& inner, PadFn pad, bool relocate);
 
 }  // namespace vdisk::gpt
 

@@ -121,8 +121,8 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     disk_size = padded_stream->size();
   } else {
     VDISK_ASSIGN_OR_RETURN(source, open_image(in.path, options.open));
-    VDISK_ASSIGN_OR_RETURN(disk, prepare_disk(info.name, *source, to, options.pipeline,
-                                              options.on_progress, stop));
+    VDISK_ASSIGN_OR_RETURN(
+        disk, prepare_disk(info.name, *source, to, options.pipeline, options.on_progress, stop));
     disk_size = disk.disk->size();
     report.gpt = disk.gpt;
     report.zero_scan_read_bytes = disk.zero_scan_read_bytes;

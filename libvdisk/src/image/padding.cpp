@@ -15,8 +15,8 @@ namespace {
 
 Result<const detail::TargetDriver*> driver(std::string_view name) {
   if (const auto* d = detail::find_target_driver(name)) return d;
-  return invalid_argument(fmt::format("unknown output target '{}' (known: {})", name,
-                                      fmt::join(target_names(), ", ")));
+  return invalid_argument(
+      fmt::format("unknown output target '{}' (known: {})", name, fmt::join(target_names(), ", ")));
 }
 
 // A GptReport from a relocation plan.
@@ -133,8 +133,7 @@ Result<PreparedDisk> prepare_disk(std::string_view target, const BlockSource& so
   if (options.detect_zeroes && d->reads_map) {
     PipelineOptions so = pipeline;
     so.tap = nullptr;
-    VDISK_ASSIGN_OR_RETURN(auto scan,
-                           detail::scan_zeroes(*out.disk, so, {}, on_progress, stop));
+    VDISK_ASSIGN_OR_RETURN(auto scan, detail::scan_zeroes(*out.disk, so, {}, on_progress, stop));
     out.zero_scan_read_bytes = scan.scanned_bytes;
     out.zero_scan_data_bytes = scan.data_bytes;
     out.disk = std::make_unique<ViewChain>(std::move(out.disk), std::move(scan.source));

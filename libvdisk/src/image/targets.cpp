@@ -26,8 +26,8 @@ namespace {
 
 Result<const detail::TargetDriver*> driver(std::string_view name) {
   if (const auto* d = detail::find_target_driver(name)) return d;
-  return invalid_argument(fmt::format("unknown output target '{}' (known: {})", name,
-                                      fmt::join(target_names(), ", ")));
+  return invalid_argument(
+      fmt::format("unknown output target '{}' (known: {})", name, fmt::join(target_names(), ", ")));
 }
 
 // The sink for a disk of `disk_size` bytes, which must be one the target's rule gives.

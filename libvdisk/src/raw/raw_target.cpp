@@ -8,8 +8,7 @@ namespace {
 
 Result<std::uint64_t> raw_size(std::uint64_t source_size) { return source_size; }
 
-Result<std::unique_ptr<BlockSink>> create_raw(std::unique_ptr<ByteSink> out,
-                                              const TargetRequest&) {
+Result<std::unique_ptr<BlockSink>> create_raw(std::unique_ptr<ByteSink> out, const TargetRequest&) {
   return raw::make_sink(std::move(out));
 }
 

@@ -66,9 +66,10 @@ class FixedVhdSink final : public BlockSink {
     const std::uint64_t size = out_->position();
     VDISK_ASSIGN_OR_RETURN(const std::uint64_t ruled, fixed_size(options_.rule, size));
     if (ruled != size)
-      return internal_error(fmt::format("{}: the disk ends at {} bytes, not at a size the rule "
-                                        "gives (next: {}); it was not padded",
-                                        options_.rule.name, size, ruled));
+      return internal_error(
+          fmt::format("{}: the disk ends at {} bytes, not at a size the rule "
+                      "gives (next: {}); it was not padded",
+                      options_.rule.name, size, ruled));
     Footer f;
     f.timestamp = options_.timestamp;
     f.original_size = size;

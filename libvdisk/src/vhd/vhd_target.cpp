@@ -1,5 +1,6 @@
 // The "vhd" and "azure" output targets: a fixed VHD, the disk at file offset = disk offset and a
-// 512-byte footer. Azure's size rule is vhd::azure_rule() (vhd.h); its GPT is moved to the padded end.
+// 512-byte footer. Azure's size rule is vhd::azure_rule() (vhd.h); its GPT is moved to the padded
+// end.
 #include "contract/target_driver.h"
 #include "util/ids.h"
 #include "vhd/vhd.h"
@@ -23,9 +24,7 @@ Result<std::unique_ptr<BlockSink>> create_fixed(std::unique_ptr<ByteSink> out,
 }
 
 Result<std::uint64_t> vhd_size(std::uint64_t s) { return vhd::fixed_size(vhd::plain_rule(), s); }
-Result<std::uint64_t> azure_size(std::uint64_t s) {
-  return vhd::fixed_size(vhd::azure_rule(), s);
-}
+Result<std::uint64_t> azure_size(std::uint64_t s) { return vhd::fixed_size(vhd::azure_rule(), s); }
 Result<std::unique_ptr<BlockSink>> create_vhd(std::unique_ptr<ByteSink> out,
                                               const TargetRequest& r) {
   return create_fixed(std::move(out), r, vhd::plain_rule());

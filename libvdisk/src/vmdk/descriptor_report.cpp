@@ -7,7 +7,6 @@
 
 namespace vdisk::vmdk {
 
-
 std::string describe_area(const std::string& path, const DescriptorArea& area) {
   if (area.embedded)
     return fmt::format(
@@ -24,9 +23,9 @@ std::string render_finding(const LintFinding& f) {
     where += fmt::format(" {} = \"{}\"", f.key, f.value);
   else if (!f.value.empty())
     where += fmt::format(" '{}'", f.value);
-  std::string out = fmt::format(
-      "{} [{}] {}: {} ({}){}\n", where, f.rule, severity_name(f.severity),
-      consumer_names(f.consumers), f.detail, f.fixable ? "" : "; not fixed by repair");
+  std::string out =
+      fmt::format("{} [{}] {}: {} ({}){}\n", where, f.rule, severity_name(f.severity),
+                  consumer_names(f.consumers), f.detail, f.fixable ? "" : "; not fixed by repair");
   if (!f.message.empty()) out += fmt::format("    error text: {}\n", f.message);
   return out;
 }
@@ -45,10 +44,8 @@ std::string render_edit(const RepairEdit& e) {
 }
 
 void add_consumers_json(Properties& p, std::string_view key, unsigned mask) {
-  const std::pair<unsigned, std::string_view> names[] = {{kMvmc, "MVMC"},
-                                                         {kQemu, "qemu"},
-                                                         {kVirtualBox, "VirtualBox"},
-                                                         {kEsxi, "ESXi"}};
+  const std::pair<unsigned, std::string_view> names[] = {
+      {kMvmc, "MVMC"}, {kQemu, "qemu"}, {kVirtualBox, "VirtualBox"}, {kEsxi, "ESXi"}};
   for (const auto& [bit, name] : names)
     if (mask & bit) p.add_list_string(key, name);
 }

@@ -31,9 +31,9 @@ Result<std::uint64_t> vmdk_size(std::uint64_t source_size) {
   auto r = round_up(std::max<std::uint64_t>(source_size, 1), 512);
   const std::uint64_t max = vmdk::max_disk_size(vmdk::Subformat::stream_optimized);
   if (!r || *r > max)
-    return invalid_argument(fmt::format(
-        "vmdk: a virtual size of {} bytes is above the {} bytes a VMDK describes", source_size,
-        max));
+    return invalid_argument(
+        fmt::format("vmdk: a virtual size of {} bytes is above the {} bytes a VMDK describes",
+                    source_size, max));
   return *r;
 }
 
