@@ -17,45 +17,8 @@ command -v qemu-img >/dev/null || { echo "qemu-img is required" >&2; exit 1; }
 [ -x "$VD" ] || { echo "vdconvert not found at $VD" >&2; exit 1; }
 mkdir -p "$WORK"; cd "$WORK"
 
-# The input: a sparse raw disk of DISK_GIB GiB holding DATA_MIB MiB of real binaries (about 2:1
-# compressible, like an OS disk) in 8 regions spread across the disk, with holes between; then
-# nothing else (the VMDKs are what this benchmark writes).
-make_input() {
-  if [ ! -f disk.raw ] || [ "$(stat -c %s disk.raw)" != $((DISK_GIB << 30)) ]; then
-    rm -f disk.raw corpus.bin stream.vmdk sparse.vmdk
-    find /usr/lib /usr/bin -type f -size +64k 2>/dev/null | sort | xargs cat 2>/dev/null \
-      | head -c $((DATA_MIB << 20)) > corpus.bin || true
-    truncate -s $((DISK_GIB << 30)) disk.raw
-    local per=$((DATA_MIB / 8)) i
-    for i in 0 1 2 3 4 5 6 7; do
-      dd if=corpus.bin of=disk.raw bs=1M skip=$((i * per)) count=$per \
-         seek=$((i * (DISK_GIB << 10) / 8)) conv=notrunc status=none
-    done
-    rm -f corpus.bin
-  fi
-}
-
-# measure NAME OUTPUT COMMAND...: best wall time, its CPU time (user + sys) and peak RSS over
-# REPS runs. The CPU time shows the work done when the machine is shared (wall time then
-# depends on the other load).
-declare -A TIME RSS CPU
-measure() {
-  local name=$1 out=$2; shift 2
-  local best="" rss="" cpu="" t m u s i
-  rm -f "$out"; "$@" >/dev/null 2>&1  # warm-up
-  for ((i = 0; i < REPS; i++)); do
-    rm -f "$out"
-    /usr/bin/time -f "%e %M %U %S" -o time.txt "$@" >/dev/null 2>&1
-    read -r t m u s < time.txt
-    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then
-      best=$t; rss=$m; cpu=$(awk "BEGIN{printf \"%.2f\", $u + $s}")
-    fi
-  done
-  TIME[$name]=$best; RSS[$name]=$rss; CPU[$name]=$cpu
-}
-ratio() { awk "BEGIN{printf \"%.2f\", ${TIME[$1]} / ${TIME[$2]}}"; }
-cpu_ratio() { awk "BEGIN{printf \"%.2f\", ${CPU[$1]} / ${CPU[$2]}}"; }
-row() { printf '| %s | `%s` | %s s | %s s | %s MiB |\n' "$1" "$2" "${TIME[$1]}" "${CPU[$1]}" "$((RSS[$1] / 1024))"; }
+source "$here/bench_lib.sh"
+make_input() { make_sparse_disk disk.raw || true; }
 
 make_input
 load=$(cut -d' ' -f1-3 /proc/loadavg)
