@@ -9,9 +9,12 @@ namespace vdisk::codec {
 
 std::string_view engine_name(Engine engine) noexcept {
   switch (engine) {
-    case Engine::isal: return "isal";
-    case Engine::libdeflate: return "libdeflate";
-    case Engine::zlib: break;
+    case Engine::isal:
+      return "isal";
+    case Engine::libdeflate:
+      return "libdeflate";
+    case Engine::zlib:
+      break;
   }
   return "zlib";
 }
@@ -35,9 +38,12 @@ std::vector<Engine> available_engines() {
 
 int max_level(Engine engine) noexcept {
   switch (engine) {
-    case Engine::isal: return 3;
-    case Engine::libdeflate: return 12;
-    case Engine::zlib: break;
+    case Engine::isal:
+      return 3;
+    case Engine::libdeflate:
+      return 12;
+    case Engine::zlib:
+      break;
   }
   return 9;
 }
@@ -87,8 +93,19 @@ Result<std::size_t> inflate_zlib_or_raw(Engine engine, std::span<const std::byte
 }
 
 Result<std::size_t> inflate_zlib_or_raw(std::span<const std::byte> in, std::span<std::byte> out) {
-  return inflate_zlib_or_raw(engine_available(Engine::isal) ? Engine::isal : Engine::zlib, in,
-                             out);
+  return inflate_zlib_or_raw(engine_available(Engine::isal) ? Engine::isal : Engine::zlib, in, out);
+}
+
+Result<std::size_t> inflate_raw(std::span<const std::byte> in, std::span<std::byte> out) {
+  constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
+  if (in.size() > kMax || out.size() > kMax)
+    return invalid_argument(fmt::format(
+        "inflate: buffers of {} and {} bytes exceed the 4 GiB - 1 limit", in.size(), out.size()));
+#ifdef VDISK_HAVE_ISAL
+  return detail::isal_inflate(false, in, out);
+#else
+  return detail::zlib_inflate(false, in, out);
+#endif
 }
 
 }  // namespace vdisk::codec

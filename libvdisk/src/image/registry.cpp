@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "image/driver.h"
+#include "qcow2/qcow2_driver.h"
 #include "signatures/signatures.h"
 #include "util/checked.h"
 
@@ -12,8 +13,8 @@ namespace detail {
 
 std::span<const FormatDriver* const> format_drivers() {
   // Probe order; raw accepts anything and must stay last.
-  static const FormatDriver* const kDrivers[] = {&vhd_driver(), &vmdk_driver(), &iso9660_driver(),
-                                                 &raw_driver()};
+  static const FormatDriver* const kDrivers[] = {&vhd_driver(), &vmdk_driver(), &qcow2_driver(),
+                                                 &iso9660_driver(), &raw_driver()};
   return kDrivers;
 }
 
