@@ -9,12 +9,9 @@ namespace vdisk::codec {
 
 std::string_view engine_name(Engine engine) noexcept {
   switch (engine) {
-    case Engine::isal:
-      return "isal";
-    case Engine::libdeflate:
-      return "libdeflate";
-    case Engine::zlib:
-      break;
+    case Engine::isal: return "isal";
+    case Engine::libdeflate: return "libdeflate";
+    case Engine::zlib: break;
   }
   return "zlib";
 }
@@ -38,12 +35,9 @@ std::vector<Engine> available_engines() {
 
 int max_level(Engine engine) noexcept {
   switch (engine) {
-    case Engine::isal:
-      return 3;
-    case Engine::libdeflate:
-      return 12;
-    case Engine::zlib:
-      break;
+    case Engine::isal: return 3;
+    case Engine::libdeflate: return 12;
+    case Engine::zlib: break;
   }
   return 9;
 }
@@ -93,7 +87,8 @@ Result<std::size_t> inflate_zlib_or_raw(Engine engine, std::span<const std::byte
 }
 
 Result<std::size_t> inflate_zlib_or_raw(std::span<const std::byte> in, std::span<std::byte> out) {
-  return inflate_zlib_or_raw(engine_available(Engine::isal) ? Engine::isal : Engine::zlib, in, out);
+  return inflate_zlib_or_raw(engine_available(Engine::isal) ? Engine::isal : Engine::zlib, in,
+                             out);
 }
 
 Result<std::size_t> inflate_raw(std::span<const std::byte> in, std::span<std::byte> out) {
