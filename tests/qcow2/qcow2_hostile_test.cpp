@@ -191,3 +191,29 @@ TEST_CASE("qcow2 hostile: every byte of a small image flipped opens or fails cle
   }
   SUCCEED();
 }
+
+TEST_CASE("qcow2 hostile: L1 entries sharing an L2 table", "[qcow2][hostile]") {
+  test::Qcow2Builder b = one_cluster();
+  Bytes img = b.bytes();
+  detail::store_be64(std::span(img).subspan(24), 4u << 20);  // two L1 entries' reach
+  detail::store_be32(std::span(img).subspan(36), 2);
+  detail::store_be64(std::span(img).subspan(b.l1_offset() + 8), b.l2_offset() | (1ull << 63));
+  expect(open_qcow2(img).status(), Errc::corrupt, {"L1 table at offset 4104", "distinct L2"});
+}
+
+TEST_CASE("qcow2 hostile: a 1 PiB sparse disk maps without walking its clusters",
+          "[qcow2][hostile]") {
+  test::Qcow2Spec s;
+  s.cluster_bits = 21;
+  s.size = 2u << 20;
+  test::Qcow2Builder b(s);
+  Bytes img = b.bytes();
+  detail::store_be64(std::span(img).subspan(24), 1ull << 50);
+  detail::store_be32(std::span(img).subspan(36), 2048);  // 512 GiB per entry
+  auto src = open_qcow2(img);
+  INFO(src.status().to_string());
+  REQUIRE(src.ok());
+  std::vector<Extent> map;
+  REQUIRE((*src)->map(0, 1ull << 50, map).ok());
+  CHECK(map == std::vector<Extent>{{0, 1ull << 50, ExtentKind::unallocated}});
+}

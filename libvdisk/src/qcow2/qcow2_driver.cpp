@@ -5,6 +5,8 @@
 // qcow recogniser in signatures/disk_formats.cpp, which refuses them (corrupt / unsupported).
 // qcow2 needs random access: there is no stream reader, so the registry refuses stdin with
 // "qcow2: this format cannot be read from a stream (it needs random access)".
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "image/driver.h"
@@ -32,6 +34,22 @@ Result<Header> read_header(const RandomAccessFile& file) {
   return decode_header(cluster0, file.size());
 }
 
+// Two L1 entries of the active table never share an L2 table (each maps its own guest range);
+// refusing that also bounds a walk of the whole disk by the file's size, not the virtual size.
+Status check_l2_shared(const std::vector<std::uint64_t>& l1, const Header& h) {
+  std::vector<std::pair<std::uint64_t, std::size_t>> used;
+  for (std::size_t i = 0; i < l1.size(); ++i)
+    if (const std::uint64_t off = l1[i] & kL1OffsetMask; off != 0) used.emplace_back(off, i);
+  std::sort(used.begin(), used.end());
+  for (std::size_t k = 1; k < used.size(); ++k)
+    if (used[k].first == used[k - 1].first)
+      return corrupt_at(kFormat, "L1 table", h.l1_table_offset + used[k].second * 8,
+                        fmt::format("entries {} and {} expected distinct L2 tables, found both at "
+                                    "0x{:x}",
+                                    used[k - 1].second, used[k].second, used[k].first));
+  return {};
+}
+
 // Reads the active L1 entries that map the virtual size and checks each L2 table offset.
 Result<std::vector<std::uint64_t>> read_l1(const RandomAccessFile& file, const Header& h) {
   const std::uint64_t used = detail::div_ceil(h.size, h.l2_entries() * h.cluster_size());
@@ -48,6 +66,7 @@ Result<std::vector<std::uint64_t>> read_l1(const RandomAccessFile& file, const H
                                     "cluster inside the {}-byte file, found 0x{:x}",
                                     i, file.size(), off));
   }
+  VDISK_RETURN_IF_ERROR(check_l2_shared(l1, h));
   return l1;
 }
 

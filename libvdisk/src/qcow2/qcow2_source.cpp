@@ -233,8 +233,16 @@ class Qcow2Source final : public BlockSource {
       return {};
     };
     const std::uint64_t end = offset + length;
+    const std::uint64_t l1_span = h_.l2_entries() * cs_;  // guest bytes one L1 entry maps
     for (std::uint64_t pos = offset; pos < end;) {
       const std::uint64_t ci = pos / cs_;
+      // No L2 table: the whole range of the L1 entry is below, in one step.
+      if ((l1_[static_cast<std::size_t>(pos / l1_span)] & kL1OffsetMask) == 0) {
+        const std::uint64_t stop = std::min(end, (pos / l1_span + 1) * l1_span);
+        VDISK_RETURN_IF_ERROR(emit(Piece{Piece::Kind::below, pos, stop - pos, 0}));
+        pos = stop;
+        continue;
+      }
       const std::uint64_t cluster_end = std::min(end, (ci + 1) * cs_);
       VDISK_ASSIGN_OR_RETURN(const Entry e, entry(ci, table, table_offset));
       VDISK_RETURN_IF_ERROR(classify(ci, e, pos - ci * cs_, cluster_end - ci * cs_, emit));
