@@ -16,11 +16,6 @@
 #include "util/endian.h"
 
 namespace vdisk::qcow2 {
-namespace {
-
-int probe(const detail::ProbeData& d) {
-  return check_fixed_header(d.head).ok() ? detail::kCertain : 0;
-}
 
 // Reads cluster 0 (the header, its extensions and the backing name); at most 2 MiB.
 Result<Header> read_header(const RandomAccessFile& file) {
@@ -36,7 +31,7 @@ Result<Header> read_header(const RandomAccessFile& file) {
 
 // Two L1 entries of the active table never share an L2 table (each maps its own guest range);
 // refusing that also bounds a walk of the whole disk by the file's size, not the virtual size.
-Status check_l2_shared(const std::vector<std::uint64_t>& l1, const Header& h) {
+static Status check_l2_shared(const std::vector<std::uint64_t>& l1, const Header& h) {
   std::vector<std::pair<std::uint64_t, std::size_t>> used;
   for (std::size_t i = 0; i < l1.size(); ++i)
     if (const std::uint64_t off = l1[i] & kL1OffsetMask; off != 0) used.emplace_back(off, i);
@@ -68,6 +63,12 @@ Result<std::vector<std::uint64_t>> read_l1(const RandomAccessFile& file, const H
   }
   VDISK_RETURN_IF_ERROR(check_l2_shared(l1, h));
   return l1;
+}
+
+namespace {
+
+int probe(const detail::ProbeData& d) {
+  return check_fixed_header(d.head).ok() ? detail::kCertain : 0;
 }
 
 void warn_dirty(const Header& h, const OpenOptions& o) {

@@ -27,6 +27,13 @@ inline constexpr std::size_t kMaxChainDepth = 32;
 inline constexpr std::uint64_t kL2CacheBytes = 32u << 20;
 inline constexpr std::size_t kMinCachedTables = 4;
 
+// Reads and validates cluster 0 (decode_header); reads at most 2 MiB.
+Result<Header> read_header(const RandomAccessFile& file);
+
+// Reads the active L1 entries that map the virtual size; checks that each L2 table offset is
+// cluster-aligned, inside the file, and used by one entry only.
+Result<std::vector<std::uint64_t>> read_l1(const RandomAccessFile& file, const Header& h);
+
 // One internal snapshot, as the snapshot table records it (info only; never read).
 struct Snapshot {
   std::string id;
