@@ -126,6 +126,15 @@ qemu-io -f qcow2 -c 'write -P 5 64k 8k' -c 'write -z 3M 64k' l2.qcow2 > /dev/nul
 qemu-img create -q -f qcow2 -b l2.qcow2 -F qcow2 l3.qcow2
 qemu-io -f qcow2 -c 'write -P 6 128k 512' l3.qcow2 > /dev/null
 compare l3.qcow2
+python3 - <<'EOF2' || fail "l3.qcow2: info does not show the chain"
+import json
+v = json.load(open("info.json"))
+chain = []
+while "backing" in v:
+    v = v["backing"]; chain.append(v["format"])
+assert chain == ["qcow2", "qcow2", "raw"], chain
+print("ok: info l3.qcow2 chain", chain)
+EOF2
 python3 - <<'EOF'
 # The same chain with the backing_fmt extension removed: the backing format is probed.
 data = bytearray(open("l3.qcow2", "rb").read())

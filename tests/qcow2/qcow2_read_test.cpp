@@ -153,7 +153,9 @@ TEST_CASE("qcow2: backing files: raw below, short backing reads zeros, path rule
   const Properties p = describe(**src);
   CHECK(p.get("backing_file") == "base.raw");
   CHECK(p.get("backing_format") == "raw");
-  CHECK(p.get("backing_driver") == "raw");
+  REQUIRE(p.get_object("backing"));
+  CHECK(p.get_object("backing")->get("format") == "raw");
+  CHECK(p.get_object("backing")->get("virtual_size") == std::to_string(base.size()));
   REQUIRE(notes.size() == 1);
   CHECK(notes[0].find("bytes past the backing file's end read as zeros") != std::string::npos);
 

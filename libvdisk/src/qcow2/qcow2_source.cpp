@@ -324,9 +324,10 @@ void Qcow2Source::describe(Properties& out) const {
   if (!h_.backing_file.empty()) {
     out.add("backing_file", h_.backing_file);
     if (!h_.backing_format.empty()) out.add("backing_format", h_.backing_format);
-    out.add("backing_path", links_.backing_path);
-    out.add("backing_driver", links_.backing_driver);
-    out.add("backing_virtual_size", links_.backing->size());
+    // The backing image's own facts, recursively (as VMDK reports its parent).
+    Properties& b = out.add_object("backing");
+    b.add("path", links_.backing_path);
+    b.append(vdisk::describe(*links_.backing));
   }
   if (h_.has_data_file()) {
     out.add("data_file", h_.data_file);
