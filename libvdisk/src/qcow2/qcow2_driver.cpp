@@ -9,8 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "image/driver.h"
-#include "qcow2/qcow2_driver.h"
+#include "qcow2/qcow2_driver.h"  // the FormatDriver contract
 #include "qcow2/qcow2_reader.h"
 #include "util/checked.h"
 #include "util/endian.h"

@@ -2,6 +2,7 @@
 #ifndef VDISK_QCOW2_QCOW2_DRIVER_H_
 #define VDISK_QCOW2_QCOW2_DRIVER_H_
 
+// The one include naming the FormatDriver contract's header (image/driver.h on this branch).
 #include "image/driver.h"
 
 namespace vdisk::detail {
