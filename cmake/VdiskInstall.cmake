@@ -32,6 +32,11 @@ if(VDISK_HAVE_LIBDEFLATE)
   string(APPEND VDISK_PC_REQUIRES_ISAL " libdeflate")
 endif()
 
+# Zstandard is always required (qcow2 zstd clusters); Debian's package has no CMake module we
+# rely on, so ship the find module the config uses.
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/FindZstd.cmake DESTINATION ${VDISK_CMAKE_DIR})
+string(APPEND VDISK_PC_REQUIRES_ISAL " libzstd")
+
 file(RELATIVE_PATH VDISK_PC_PREFIX_REL "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 string(REGEX REPLACE "/$" "" VDISK_PC_PREFIX_REL "${VDISK_PC_PREFIX_REL}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/vdisk.pc.in ${PROJECT_BINARY_DIR}/vdisk.pc @ONLY)

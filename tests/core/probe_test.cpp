@@ -42,6 +42,16 @@ Bytes qcow2_header(std::uint32_t version, std::uint64_t size, std::uint32_t clus
   return b;
 }
 
+// A whole, empty qcow2 image of `size` bytes (64 KiB clusters): header, and one zeroed L1
+// table at 64 KiB (enough for up to 512 MiB).
+Bytes qcow2_image(std::uint32_t version, std::uint64_t size) {
+  Bytes b = qcow2_header(version, size);
+  b.resize(128 * 1024);
+  detail::store_be<std::uint32_t>(std::span(b).subspan(36), 1);             // l1_size
+  detail::store_be<std::uint64_t>(std::span(b).subspan(40), 64 * 1024);     // l1_table_offset
+  return b;
+}
+
 Bytes gzip_of(const Bytes& data) { return test::zlib_compress(data, 16 + MAX_WBITS); }
 
 // One ustar member header (checksum filled in) followed by `size` bytes of zeros, padded.
@@ -65,20 +75,26 @@ Bytes tar_member(std::string_view name, std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("probe: qcow2 is recognised with its version and size, and refused", "[probe]") {
-  const auto b = qcow2_header(3, 10ull << 30);
-  auto id = id_of(b);
-  REQUIRE(id.ok());
-  CHECK(id->format == "qcow2");
-  CHECK_FALSE(id->readable);
-  CHECK(id->version == "3");
-  CHECK(id->virtual_size == (10ull << 30));
-  const Status s = open_status(b);
+TEST_CASE("probe: qcow2 v2 and v3 are read; qcow (v1) is recognised and refused", "[probe]") {
+  for (std::uint32_t version : {2u, 3u}) {
+    const auto b = qcow2_image(version, 10u << 20);
+    auto id = id_of(b);
+    REQUIRE(id.ok());
+    CHECK(id->format == "qcow2");
+    CHECK(id->readable);
+    CHECK(*probe_format(*memory_file(b)) == "qcow2");
+    auto src = open_image(memory_file(b), {}, {});
+    REQUIRE(src.ok());
+    CHECK((*src)->format() == "qcow2");
+    CHECK((*src)->size() == (10u << 20));
+  }
+  const auto v1 = qcow2_header(1, 1 << 20);
+  CHECK(id_of(v1)->format == "qcow");
+  CHECK_FALSE(id_of(v1)->readable);
+  const Status s = open_status(v1);
   CHECK(s.code() == Errc::unsupported);
-  CHECK(s.message().find("qcow2: QEMU copy-on-write image (version 3, virtual size 10737418240") ==
-        0);
+  CHECK(s.message().find("qcow: QEMU copy-on-write image (version 1") == 0);
   CHECK(s.message().find("qemu-img convert -O raw") != std::string::npos);
-  CHECK(*probe_format(*memory_file(b)) == "qcow2");
 }
 
 TEST_CASE("probe: damaged qcow2 headers are corrupt, not raw", "[probe]") {
@@ -212,8 +228,10 @@ TEST_CASE("probe: raw is what is left; a named format reads anything with a note
 }
 
 TEST_CASE("probe: streams get the same probe; a fixed VHD is found by its footer", "[probe]") {
-  CHECK(open_image_stream(memory_stream(qcow2_header(3, 1 << 20))).status().code() ==
-        Errc::unsupported);
+  const Status qs = open_image_stream(memory_stream(qcow2_image(3, 1 << 20))).status();
+  CHECK(qs.code() == Errc::unsupported);
+  CHECK(qs.message().find("qcow2: this format cannot be read from a stream (it needs random "
+                          "access)") == 0);
   CHECK(open_image_stream(memory_stream(gzip_of(Bytes(5000)))).status().code() ==
         Errc::unsupported);
 

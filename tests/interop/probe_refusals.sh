@@ -1,10 +1,12 @@
 #!/bin/bash
-# Never guess an input: images made by qemu-img (qcow2 compat 0.10 and 1.1, qed, vhdx, vdi,
-# parallels), compressed copies of a raw disk (gzip, xz, zstd, bzip2, lz4), an OVA, a tar,
-# a LUKS volume, vdconvert's own GCP tarball and truncated/damaged headers of every format vdconvert reads are
+# Never guess an input: images made by qemu-img (qcow v1, qed, vhdx, vdi, parallels),
+# compressed copies of a raw disk (gzip, xz, zstd, bzip2, lz4), an OVA, a tar, a LUKS volume,
+# vdconvert's own GCP tarball and truncated/damaged headers of every format vdconvert reads are
 # each refused with the right exit code and a one-line message, from a file and from stdin;
-# nothing is converted and nothing is left behind. `--from raw` forces raw with a note; `info`
-# shows what it recognised and exits 4; a fixed VHD on stdin loses its footer.
+# nothing is converted and nothing is left behind. qcow2 (compat 0.10 and 1.1) is read from a
+# file (interop.qcow2_read covers it in depth) and refused from stdin, which needs random
+# access. `--from raw` forces raw with a note; `info` shows what it recognised and exits 4; a
+# fixed VHD on stdin loses its footer.
 source "$(dirname "$0")/lib.sh"
 need qemu-img gzip xz zstd bzip2 lz4 tar python3 xorriso
 
@@ -15,6 +17,7 @@ printf 'more data' | dd of=disk.raw conv=notrunc bs=1 seek=40000000 status=none
 
 qemu-img convert -O qcow2 -o compat=0.10 disk.raw q010.qcow2
 qemu-img convert -O qcow2 -o compat=1.1 disk.raw q11.qcow2
+qemu-img convert -O qcow disk.raw d.qcow
 qemu-img convert -O qed disk.raw d.qed
 qemu-img convert -O vhdx disk.raw d.vhdx
 qemu-img convert -O vdi disk.raw d.vdi
@@ -56,8 +59,19 @@ check_refused() {
   done
 }
 
-check_refused q010.qcow2 4 "qcow2: QEMU copy-on-write image (version 2"
-check_refused q11.qcow2 4 "qcow2: QEMU copy-on-write image (version 3"
+# qcow2 v2 and v3 are read now; from stdin they are refused (random access needed).
+for f in q010.qcow2 q11.qcow2; do
+  "$V" convert -q --to raw "$f" "$f.raw" || fail "$f was not read"
+  qemu-img convert -O raw "$f" "$f.q.raw"
+  expect_eq "$(sha "$f.raw")" "$(sha "$f.q.raw")" "$f read as qemu-img reads it"
+  set +e
+  err=$("$V" convert --to raw - out.img < "$f" 2>&1 >/dev/null); rc=$?
+  set -e
+  expect_eq "$rc" 4 "$f from stdin"
+  case "$err" in "vdconvert: error: qcow2: "*"random access"*) echo "ok: $err" ;; *) fail "$f on stdin: $err" ;; esac
+  [ ! -e out.img ] || fail "$f (stdin): an output was left"
+done
+check_refused d.qcow 4 "qcow: QEMU copy-on-write image (version 1"
 check_refused d.qed 4 "qed: QEMU enhanced disk image"
 check_refused d.vhdx 4 "vhdx: Hyper-V VHDX image"
 check_refused d.vdi 4 "vdi: VirtualBox disk image (version 1.1"
@@ -73,7 +87,7 @@ check_refused plain.tar 4 "tar archive"
 check_refused g.tar.gz 4 "GCP image tarball"
 
 # Virtual sizes the headers state, as qemu-img reads them.
-for f in q010.qcow2 q11.qcow2 d.qed d.vdi d.parallels; do
+for f in d.qcow d.qed d.vdi d.parallels; do
   set +e
   json=$("$V" info --json "$f" 2>/dev/null)
   rc=$?

@@ -9,6 +9,8 @@
 //   "vmdk" lint findings are warnings: they are reported but do not fail the check, because
 //   "vmdk" answers "is this image sound", and sound images made by VMware carry ddb keys that
 //   MVMC rejects.
+// - "qcow2": the structural problems a reader can see in a QCOW2 image (header, tables inside
+//   the file, L2 entries, overlapping clusters, used clusters with refcount 0; docs/qcow2.md).
 // - "mvmc", "qemu", "virtualbox", "esxi": the same structural rules plus only that consumer's
 //   lint findings; a finding the lint rates an error fails the check (the consumer would refuse
 //   or misread the disk), one it rates a warning is reported as a warning.

@@ -163,4 +163,16 @@ Result<std::size_t> inflate_zlib_or_raw(std::span<const std::byte> in, std::span
   return inflate_zlib_or_raw(engine_available(Engine::isal) ? Engine::isal : Engine::zlib, in, out);
 }
 
+Result<std::size_t> inflate_raw(std::span<const std::byte> in, std::span<std::byte> out) {
+  constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
+  if (in.size() > kMax || out.size() > kMax)
+    return invalid_argument(fmt::format(
+        "inflate: buffers of {} and {} bytes exceed the 4 GiB - 1 limit", in.size(), out.size()));
+#ifdef VDISK_HAVE_ISAL
+  return detail::isal_inflate(false, in, out);
+#else
+  return detail::zlib_inflate(false, in, out);
+#endif
+}
+
 }  // namespace vdisk::codec

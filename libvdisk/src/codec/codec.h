@@ -87,6 +87,12 @@ Result<std::size_t> inflate_zlib_or_raw(std::span<const std::byte> in, std::span
 Result<std::size_t> inflate_zlib_or_raw(Engine engine, std::span<const std::byte> in,
                                         std::span<std::byte> out);
 
+// Inflates `in` as raw deflate (RFC 1951, no zlib or gzip framing, whatever its first bytes look
+// like) into `out`, with the fastest engine compiled in; as inflate_zlib_or_raw otherwise. For
+// formats that never frame their streams (qcow2 compressed clusters), where the zlib-header
+// guess could misread a raw stream that happens to start like one.
+Result<std::size_t> inflate_raw(std::span<const std::byte> in, std::span<std::byte> out);
+
 // ---- (c) whole-buffer zlib compress ----------------------------------------------------
 
 // Output bytes that always suffice for compress_zlib() of `n` input bytes with any engine and

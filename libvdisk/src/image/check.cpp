@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "gcp/gcp.h"
+#include "qcow2/qcow2_check.h"
 #include "vdisk/image.h"
 #include "vdisk/io.h"
 #include "vhd/vhd.h"
@@ -60,13 +61,16 @@ Result<CheckReport> azure(const std::filesystem::path& p, std::string_view, cons
 Result<CheckReport> gcp(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
   return gcp::check_gcp(p);
 }
+Result<CheckReport> qcow2(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
+  return qcow2::check_qcow2(p);
+}
 Result<CheckReport> vmdk(const std::filesystem::path& p, std::string_view name,
                          const CheckOptions& o) {
   return vmdk::check_vmdk(p, name, o);
 }
 constexpr RuleSet kRuleSets[] = {{"azure", azure}, {"gcp", gcp},   {"vmdk", vmdk},
                                  {"mvmc", vmdk},   {"qemu", vmdk}, {"virtualbox", vmdk},
-                                 {"esxi", vmdk}};
+                                 {"esxi", vmdk},   {"qcow2", qcow2}};
 
 }  // namespace
 
@@ -89,6 +93,7 @@ Result<std::string> default_check_target(const std::filesystem::path& path) {
   VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
   if (format == "vmdk") return std::string("vmdk");
   if (format == "gcp-tarball") return std::string("gcp");
+  if (format == "qcow2") return std::string("qcow2");
   return invalid_argument(
       fmt::format("{} is a {} image; name the rule set to check with --for "
                   "(known: {})",
