@@ -47,8 +47,8 @@ Bytes qcow2_header(std::uint32_t version, std::uint64_t size, std::uint32_t clus
 Bytes qcow2_image(std::uint32_t version, std::uint64_t size) {
   Bytes b = qcow2_header(version, size);
   b.resize(128 * 1024);
-  detail::store_be<std::uint32_t>(std::span(b).subspan(36), 1);             // l1_size
-  detail::store_be<std::uint64_t>(std::span(b).subspan(40), 64 * 1024);     // l1_table_offset
+  detail::store_be<std::uint32_t>(std::span(b).subspan(36), 1);          // l1_size
+  detail::store_be<std::uint64_t>(std::span(b).subspan(40), 64 * 1024);  // l1_table_offset
   return b;
 }
 

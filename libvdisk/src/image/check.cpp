@@ -68,8 +68,8 @@ Result<CheckReport> vmdk(const std::filesystem::path& p, std::string_view name,
                          const CheckOptions& o) {
   return vmdk::check_vmdk(p, name, o);
 }
-constexpr RuleSet kRuleSets[] = {{"azure", azure}, {"gcp", gcp},   {"vmdk", vmdk},
-                                 {"mvmc", vmdk},   {"qemu", vmdk}, {"virtualbox", vmdk},
+constexpr RuleSet kRuleSets[] = {{"azure", azure}, {"gcp", gcp},    {"vmdk", vmdk},
+                                 {"mvmc", vmdk},   {"qemu", vmdk},  {"virtualbox", vmdk},
                                  {"esxi", vmdk},   {"qcow2", qcow2}};
 
 }  // namespace
