@@ -53,13 +53,21 @@ int max_level(Engine engine) noexcept {
 
 bool primes_dictionary(Engine engine) noexcept { return engine != Engine::libdeflate; }
 
-Result<std::unique_ptr<ChunkDeflater>> make_chunk_deflater(Engine engine, int level) {
+namespace {
+// The engine is compiled in and takes `level`.
+Status check_engine_level(Engine engine, int level) {
   if (!engine_available(engine))
     return invalid_argument(
         fmt::format("deflate: engine {} is not compiled into this build", engine_name(engine)));
   if (level < 0 || level > max_level(engine))
     return invalid_argument(fmt::format("deflate: level {} not in 0..{} for engine {}", level,
                                         max_level(engine), engine_name(engine)));
+  return {};
+}
+}  // namespace
+
+Result<std::unique_ptr<ChunkDeflater>> make_chunk_deflater(Engine engine, int level) {
+  VDISK_RETURN_IF_ERROR(check_engine_level(engine, level));
 #ifdef VDISK_HAVE_ISAL
   if (engine == Engine::isal) return detail::make_isal_deflater(level);
 #endif
@@ -118,12 +126,7 @@ std::size_t store_zlib(std::span<const std::byte> in, std::span<std::byte> out) 
 }  // namespace detail
 
 Result<std::unique_ptr<BufferCompressor>> make_buffer_compressor(Engine engine, int level) {
-  if (!engine_available(engine))
-    return invalid_argument(
-        fmt::format("deflate: engine {} is not compiled into this build", engine_name(engine)));
-  if (level < 0 || level > max_level(engine))
-    return invalid_argument(fmt::format("deflate: level {} not in 0..{} for engine {}", level,
-                                        max_level(engine), engine_name(engine)));
+  VDISK_RETURN_IF_ERROR(check_engine_level(engine, level));
 #ifdef VDISK_HAVE_ISAL
   if (engine == Engine::isal) return detail::make_isal_compressor(level);
 #endif

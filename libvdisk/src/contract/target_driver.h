@@ -83,6 +83,8 @@ const TargetDriver& vmdk_target();
 // All targets in help order, and lookup by name (nullptr when unknown). image/targets.cpp.
 std::span<const TargetDriver* const> target_drivers();
 const TargetDriver* find_target_driver(std::string_view name);
+// The same, or invalid_argument naming the known targets.
+Result<const TargetDriver*> require_target_driver(std::string_view name);
 
 // Calls `fn(offset, length)` for each data extent of `disk`'s map, in order, asking for at most
 // `map_window_bytes` of the map at a time (0 = 1 GiB); internal_error when the map is not

@@ -180,8 +180,8 @@ class Padded final : public PaddedStream {
   }
 
   Result<StreamRun> emit_pending(std::span<std::byte> dst) {
-    const std::size_t n = std::min<std::size_t>(
-        {dst.size(), pend_.size() - pend_at_, static_cast<std::size_t>(std::min(cap_, kNoLimit))});
+    const auto n = static_cast<std::size_t>(
+        std::min<std::uint64_t>({dst.size(), pend_.size() - pend_at_, cap_}));
     std::memcpy(dst.data(), pend_.data() + pend_at_, n);
     pend_at_ += n;
     if (pend_at_ == pend_.size()) {

@@ -98,8 +98,8 @@ class Digests {
 
 Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
                               std::stop_token stop) {
-  VDISK_ASSIGN_OR_RETURN(const TargetInfo info, target_info(options.target));
-  const detail::TargetDriver& d = *detail::find_target_driver(info.name);
+  VDISK_ASSIGN_OR_RETURN(const auto* driver, detail::require_target_driver(options.target));
+  const detail::TargetDriver& d = *driver;
   FileSinkOptions fo;
   fo.overwrite = options.overwrite;
   fo.sync = options.sync;
@@ -109,7 +109,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
 
   // Then the input: a bad input creates no output.
   ConvertReport report;
-  report.target = info.name;
+  report.target = d.name;
   std::unique_ptr<BlockSource> source;
   std::unique_ptr<StreamSource> stream;
   PreparedDisk disk;
@@ -117,12 +117,12 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   std::optional<std::uint64_t> disk_size;
   if (in.stream) {
     VDISK_ASSIGN_OR_RETURN(stream, open_image_stream(std::move(in.stream), options.open));
-    VDISK_ASSIGN_OR_RETURN(padded_stream, prepare_stream(info.name, *stream, to));
+    VDISK_ASSIGN_OR_RETURN(padded_stream, prepare_stream(d.name, *stream, to));
     disk_size = padded_stream->size();
   } else {
     VDISK_ASSIGN_OR_RETURN(source, open_image(in.path, options.open));
     VDISK_ASSIGN_OR_RETURN(
-        disk, prepare_disk(info.name, *source, to, options.pipeline, options.on_progress, stop));
+        disk, prepare_disk(d.name, *source, to, options.pipeline, options.on_progress, stop));
     disk_size = disk.disk->size();
     report.gpt = disk.gpt;
     report.zero_scan_read_bytes = disk.zero_scan_read_bytes;
@@ -141,12 +141,12 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
 
   std::unique_ptr<BlockSink> sink;
   if (source) {
-    VDISK_ASSIGN_OR_RETURN(sink, create_target(info.name, std::move(bytes), *disk.disk, to));
+    VDISK_ASSIGN_OR_RETURN(sink, create_target(d.name, std::move(bytes), *disk.disk, to));
     VDISK_ASSIGN_OR_RETURN(report.stats, copy(*disk.disk, *sink, po, options.on_progress, stop));
     report.source_format = std::string(source->format());
     report.source_size = source->size();
   } else {
-    VDISK_ASSIGN_OR_RETURN(sink, create_target(info.name, std::move(bytes), disk_size, to));
+    VDISK_ASSIGN_OR_RETURN(sink, create_target(d.name, std::move(bytes), disk_size, to));
     VDISK_ASSIGN_OR_RETURN(report.stats,
                            copy(*padded_stream, *sink, po, options.on_progress, stop));
     // A stream may learn its format at its end (a fixed VHD's footer), and a raw stream its size.

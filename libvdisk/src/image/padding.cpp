@@ -13,12 +13,6 @@
 namespace vdisk {
 namespace {
 
-Result<const detail::TargetDriver*> driver(std::string_view name) {
-  if (const auto* d = detail::find_target_driver(name)) return d;
-  return invalid_argument(
-      fmt::format("unknown output target '{}' (known: {})", name, fmt::join(target_names(), ", ")));
-}
-
 // A GptReport from a relocation plan.
 GptReport gpt_report(const gpt::Analysis& a) {
   GptReport report;
@@ -116,7 +110,7 @@ std::string_view gpt_action_name(GptReport::Action action) {
 Result<PreparedDisk> prepare_disk(std::string_view target, const BlockSource& source,
                                   const TargetOptions& options, const PipelineOptions& pipeline,
                                   const ProgressFn& on_progress, std::stop_token stop) {
-  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
   VDISK_ASSIGN_OR_RETURN(const std::uint64_t padded, d->virtual_size(source.size()));
   PreparedDisk out;
   std::vector<gpt::Patch> patches;
@@ -144,7 +138,7 @@ Result<PreparedDisk> prepare_disk(std::string_view target, const BlockSource& so
 Result<std::unique_ptr<PreparedStream>> prepare_stream(std::string_view target,
                                                        StreamSource& source,
                                                        const TargetOptions& options) {
-  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
   const bool relocate = d->relocates_gpt && !options.keep_gpt;
   VDISK_ASSIGN_OR_RETURN(auto view, gpt::padded_stream(source, d->virtual_size, relocate));
   bool kept = false;

@@ -20,15 +20,15 @@ const TargetDriver* find_target_driver(std::string_view name) {
   return nullptr;
 }
 
-}  // namespace detail
-
-namespace {
-
-Result<const detail::TargetDriver*> driver(std::string_view name) {
-  if (const auto* d = detail::find_target_driver(name)) return d;
+Result<const TargetDriver*> require_target_driver(std::string_view name) {
+  if (const auto* d = find_target_driver(name)) return d;
   return invalid_argument(
       fmt::format("unknown output target '{}' (known: {})", name, fmt::join(target_names(), ", ")));
 }
+
+}  // namespace detail
+
+namespace {
 
 // The sink for a disk of `disk_size` bytes, which must be one the target's rule gives.
 Result<std::unique_ptr<BlockSink>> make_sink(const detail::TargetDriver& d,
@@ -65,7 +65,7 @@ std::vector<std::string_view> target_names() {
 }
 
 Result<TargetInfo> target_info(std::string_view name) {
-  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(name));
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(name));
   TargetInfo t;
   t.name = std::string(d->name);
   t.summary = std::string(d->summary);
@@ -76,7 +76,7 @@ Result<TargetInfo> target_info(std::string_view name) {
 }
 
 Result<std::uint64_t> target_virtual_size(std::string_view target, std::uint64_t source_size) {
-  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
   return d->virtual_size(source_size);
 }
 
@@ -84,7 +84,7 @@ Result<std::unique_ptr<BlockSink>> create_target(std::string_view target,
                                                  std::unique_ptr<ByteSink> out,
                                                  const BlockSource& disk,
                                                  const TargetOptions& options) {
-  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
   return make_sink(*d, std::move(out), disk.size(), d->reads_map ? &disk : nullptr, options);
 }
 
@@ -92,13 +92,13 @@ Result<std::unique_ptr<BlockSink>> create_target(std::string_view target,
                                                  std::unique_ptr<ByteSink> out,
                                                  std::optional<std::uint64_t> disk_size,
                                                  const TargetOptions& options) {
-  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
   return make_sink(*d, std::move(out), disk_size, nullptr, options);
 }
 
 Result<Measurement> measure(std::string_view target, const BlockSource& source,
                             const TargetOptions& options, const PipelineOptions& pipeline) {
-  VDISK_ASSIGN_OR_RETURN(const auto* d, driver(target));
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
   TargetOptions o = options;
   o.keep_gpt = true;  // sizes do not depend on the table; nothing is read
   o.detect_zeroes = false;

@@ -135,6 +135,35 @@ std::string descriptor_text(std::uint64_t sectors, const WriterOptions& o) {
   return t;
 }
 
+Status OrderedWriter::usable() const {
+  if (!failed_.ok()) return failed_;
+  if (finished_) return internal_error("vmdk: writer used after finish()");
+  return {};
+}
+
+Status OrderedWriter::fail_on(Status s) {
+  if (!s.ok() && failed_.ok()) failed_ = s;
+  return s;
+}
+
+Status OrderedWriter::check_call(std::uint64_t offset, std::uint64_t length) {
+  VDISK_RETURN_IF_ERROR(usable());
+  if (offset != pos_ || length > disk_size_ - pos_)
+    return fail_on(internal_error(
+        fmt::format("vmdk: write of {} bytes at {} breaks the in-order contract (at {} of {})",
+                    length, offset, pos_, disk_size_)));
+  return {};
+}
+
+Status OrderedWriter::check_complete() {
+  VDISK_RETURN_IF_ERROR(usable());
+  if (pos_ != disk_size_)
+    return fail_on(internal_error(
+        fmt::format("vmdk: finish() at disk offset {} of {}: the disk was not written whole", pos_,
+                    disk_size_)));
+  return {};
+}
+
 }  // namespace writer
 
 Result<Subformat> parse_subformat(std::string_view name) {

@@ -42,12 +42,12 @@ SparseLayout layout_for(std::uint64_t sectors) {
   return l;
 }
 
-class SparseWriter final : public BlockSink {
+class SparseWriter final : public OrderedWriter {
  public:
   SparseWriter(std::unique_ptr<ByteSink> out, std::uint64_t disk_size, const WriterOptions& o)
-      : out_(std::move(out)),
+      : OrderedWriter(disk_size),
+        out_(std::move(out)),
         options_(o),
-        disk_size_(disk_size),
         layout_(layout_for(disk_size / kSector)),
         grain_(kGrainBytes) {}
 
@@ -93,11 +93,7 @@ class SparseWriter final : public BlockSink {
   }
 
   Status finish() override {
-    VDISK_RETURN_IF_ERROR(usable());
-    if (pos_ != disk_size_)
-      return fail_on(internal_error(
-          fmt::format("vmdk: finish() at disk offset {} of {}: the disk was not written whole",
-                      pos_, disk_size_)));
+    VDISK_RETURN_IF_ERROR(check_complete());
     VDISK_RETURN_IF_ERROR(flush_table());
     finished_ = true;
     return fail_on(out_->finish());
@@ -130,24 +126,6 @@ class SparseWriter final : public BlockSink {
   }
 
  private:
-  Status usable() const {
-    if (!failed_.ok()) return failed_;
-    if (finished_) return internal_error("vmdk: writer used after finish()");
-    return {};
-  }
-  Status fail_on(Status s) {
-    if (!s.ok() && failed_.ok()) failed_ = s;
-    return s;
-  }
-  Status check_call(std::uint64_t offset, std::uint64_t length) {
-    VDISK_RETURN_IF_ERROR(usable());
-    if (offset != pos_ || length > disk_size_ - pos_)
-      return fail_on(internal_error(
-          fmt::format("vmdk: write of {} bytes at {} breaks the in-order contract (at {} of {})",
-                      length, offset, pos_, disk_size_)));
-    return {};
-  }
-
   // A GD whose entry i points at table i of the copy starting at `tables` (in pieces).
   Status write_gd(std::uint64_t tables) {
     std::vector<std::byte> piece;
@@ -215,16 +193,12 @@ class SparseWriter final : public BlockSink {
 
   std::unique_ptr<ByteSink> out_;
   WriterOptions options_;
-  std::uint64_t disk_size_;
   SparseLayout layout_;
-  std::uint64_t pos_ = 0;
   std::vector<std::byte> grain_;  // the grain being assembled
   bool touched_ = false;          // grain_ holds data of the current grain
   std::array<std::uint32_t, kGtes> gt_{};
   std::uint64_t gt_index_ = 0;
   bool gt_used_ = false;
-  bool finished_ = false;
-  Status failed_;
 };
 
 }  // namespace

@@ -110,13 +110,13 @@ void run_job(codec::BufferCompressor& c, Job& job) {
   }
 }
 
-class StreamWriter final : public BlockSink {
+class StreamWriter final : public OrderedWriter {
  public:
   StreamWriter(std::unique_ptr<ByteSink> out, std::uint64_t disk_size, const WriterOptions& o,
                unsigned threads)
-      : out_(std::move(out)),
+      : OrderedWriter(disk_size),
+        out_(std::move(out)),
         options_(o),
-        disk_size_(disk_size),
         grains_(tables_for(disk_size / kSector).grains),
         max_jobs_(2 * std::size_t{threads} + 2) {}
 
@@ -173,11 +173,7 @@ class StreamWriter final : public BlockSink {
   }
 
   Status finish() override {
-    VDISK_RETURN_IF_ERROR(usable());
-    if (pos_ != disk_size_)
-      return fail_on(internal_error(
-          fmt::format("vmdk: finish() at disk offset {} of {}: the disk was not written whole",
-                      pos_, disk_size_)));
+    VDISK_RETURN_IF_ERROR(check_complete());
     if (cur_) VDISK_RETURN_IF_ERROR(submit());
     while (!pending_.empty()) VDISK_RETURN_IF_ERROR(drain_front());
     VDISK_RETURN_IF_ERROR(flush_gt());
@@ -187,24 +183,6 @@ class StreamWriter final : public BlockSink {
   }
 
  private:
-  Status usable() const {
-    if (!failed_.ok()) return failed_;
-    if (finished_) return internal_error("vmdk: writer used after finish()");
-    return {};
-  }
-  Status fail_on(Status s) {
-    if (!s.ok() && failed_.ok()) failed_ = s;
-    return s;
-  }
-  Status check_call(std::uint64_t offset, std::uint64_t length) {
-    VDISK_RETURN_IF_ERROR(usable());
-    if (offset != pos_ || length > disk_size_ - pos_)
-      return fail_on(internal_error(
-          fmt::format("vmdk: write of {} bytes at {} breaks the in-order contract (at {} of {})",
-                      length, offset, pos_, disk_size_)));
-    return {};
-  }
-
   SparseHeader header(std::uint64_t gd_offset) const {
     SparseHeader h;
     h.version = 3;
@@ -429,18 +407,14 @@ class StreamWriter final : public BlockSink {
 
   std::unique_ptr<ByteSink> out_;
   WriterOptions options_;
-  std::uint64_t disk_size_;
   std::uint64_t grains_;
   std::size_t max_jobs_;
-  std::uint64_t pos_ = 0;  // disk bytes received
   std::unique_ptr<Job> cur_;
   std::vector<std::unique_ptr<Job>> free_;
   std::array<std::uint32_t, kGtes> gt_{};
   std::uint64_t gt_index_ = 0;
   bool gt_used_ = false;
   std::vector<GdEntry> gd_;  // tables written, ascending
-  bool finished_ = false;
-  Status failed_;
 
   std::mutex m_;
   std::condition_variable cv_, done_cv_;

@@ -143,6 +143,25 @@ struct Geometry {
 // heads / 63 sectors (cylinders capped at 16383); cylinders = ceil(sectors / (heads * 63)).
 Geometry geometry_for(std::uint64_t sectors, std::string_view adapter) noexcept;
 
+// What both writers share: the BlockSink in-order contract over a disk of disk_size_ bytes,
+// and a sink that stays failed after its first error (every later call returns it).
+class OrderedWriter : public BlockSink {
+ protected:
+  explicit OrderedWriter(std::uint64_t disk_size) : disk_size_(disk_size) {}
+  Status usable() const;
+  // Records the first error.
+  Status fail_on(Status s);
+  // A write()/write_zeroes() of `length` bytes at `offset`: usable, in order, inside the disk.
+  Status check_call(std::uint64_t offset, std::uint64_t length);
+  // At finish(): usable and the whole disk received.
+  Status check_complete();
+
+  const std::uint64_t disk_size_;
+  std::uint64_t pos_ = 0;  // disk bytes received
+  bool finished_ = false;
+  Status failed_;
+};
+
 Result<std::unique_ptr<BlockSink>> make_stream_writer(std::unique_ptr<ByteSink> out,
                                                       std::uint64_t disk_size,
                                                       const WriterOptions& options);
