@@ -106,6 +106,27 @@ TEST_CASE("qcow2: compressed clusters, raw deflate and zstd, share sectors", "[q
   }
 }
 
+TEST_CASE("qcow2: a zstd cluster split into frames; a frame past the cluster", "[qcow2]") {
+  test::Qcow2Spec spec;
+  spec.zstd = true;
+  spec.size = 2 * kCs;
+  test::Qcow2Builder b(spec);
+  const Bytes want = pattern(kCs, 5);
+  Bytes two = zstd_of(Bytes(want.begin(), want.begin() + kCs / 2));
+  const Bytes rest = zstd_of(Bytes(want.begin() + kCs / 2, want.end()));
+  two.insert(two.end(), rest.begin(), rest.end());
+  b.add_compressed(0, two);
+  b.add_compressed(1, zstd_of(Bytes(2 * kCs, std::byte{1})));  // decodes to two clusters
+  auto src = open_bytes(b.bytes());
+  Bytes got(kCs);
+  REQUIRE(src->read(0, got).ok());
+  CHECK(got == want);
+  const Status past = src->read(kCs, got);
+  CHECK(past.code() == Errc::corrupt);
+  CHECK_THAT(past.message(), Catch::Contains("compressed cluster") &&
+                                 Catch::Contains("decodes past the 4096-byte cluster"));
+}
+
 TEST_CASE("qcow2: extended L2 subclusters: allocated, zero, below", "[qcow2]") {
   test::Qcow2Spec spec;
   spec.cluster_bits = 14;  // 16 KiB clusters, 512-byte subclusters

@@ -90,8 +90,8 @@ Result<Resolved> resolve(const PipelineOptions& o) {
   r.max_buffers = o.max_buffers ? o.max_buffers : 2 * std::size_t{r.threads} + 2;
   if (r.max_buffers > 4096) return invalid_argument("max_buffers > 4096");
   if (o.zero_block_bytes != 0 && (o.zero_block_bytes < 512 || o.zero_block_bytes > o.chunk_bytes))
-    return invalid_argument(fmt::format("zero block size {} not in [512, chunk size]",
-                                        o.zero_block_bytes));
+    return invalid_argument(
+        fmt::format("zero block size {} not in [512, chunk size]", o.zero_block_bytes));
   r.zero_block = o.zero_block_bytes;
   r.window = o.map_window_bytes ? o.map_window_bytes : (1ull << 30);
   r.tap = o.tap;
@@ -102,7 +102,10 @@ class Pipeline {
  public:
   Pipeline(const Resolved& opt, BlockSink& sink, const BlockSource* src, const ProgressFn& progress,
            std::stop_token stop)
-      : opt_(opt), sink_(sink), src_(src), progress_(progress),
+      : opt_(opt),
+        sink_(sink),
+        src_(src),
+        progress_(progress),
         stop_cb_(stop, [this] { set_error(cancelled("cancelled")); }),
         buffers_(opt.max_buffers) {
     for (std::size_t i = opt.max_buffers; i-- > 0;) free_.push_back(static_cast<int>(i));
@@ -166,7 +169,8 @@ class Pipeline {
     free_.pop_back();
     stats_.peak_buffers = std::max(stats_.peak_buffers, opt_.max_buffers - free_.size());
     if (!buffers_[static_cast<std::size_t>(b)])
-      buffers_[static_cast<std::size_t>(b)] = std::make_unique<std::byte[]>(opt_.chunk_bytes);
+      buffers_[static_cast<std::size_t>(b)] =
+          std::make_unique_for_overwrite<std::byte[]>(opt_.chunk_bytes);
     return b;
   }
 
@@ -251,8 +255,10 @@ class Pipeline {
       const std::uint64_t blk_end = std::min(end, (pos / z + 1) * z);
       const bool zero = detail::is_zero(buf.subspan(static_cast<std::size_t>(pos - c.offset),
                                                     static_cast<std::size_t>(blk_end - pos)));
-      if (!c.runs.empty() && c.runs.back().zero == zero) c.runs.back().length += blk_end - pos;
-      else c.runs.push_back({pos, blk_end - pos, zero});
+      if (!c.runs.empty() && c.runs.back().zero == zero)
+        c.runs.back().length += blk_end - pos;
+      else
+        c.runs.push_back({pos, blk_end - pos, zero});
       pos = blk_end;
     }
   }
@@ -335,8 +341,8 @@ Status check_map(const BlockSource& src, std::uint64_t offset, std::uint64_t len
     pos += e.length;
   }
   if (pos != offset + length)
-    return internal_error(fmt::format("{}: map of [{}, +{}) covers up to {}", src.format(),
-                                      offset, length, pos));
+    return internal_error(
+        fmt::format("{}: map of [{}, +{}) covers up to {}", src.format(), offset, length, pos));
   return {};
 }
 

@@ -33,32 +33,33 @@ struct DctxFree {
   void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
 };
 
+// qemu compresses each cluster into one zstd frame; the sector-rounded window also holds the
+// start of the next cluster's stream. Frames are decoded one by one until the cluster is full
+// (a writer may split a cluster into several). Each frame is measured first
+// (ZSTD_findFrameCompressedSize walks its block headers inside the window) and decoded in one
+// pass straight into the rest of `out`: the single-pass decoder uses the output as its window,
+// so no frame can make it allocate, and a frame that would decode past the cluster is an error.
 Status inflate_zstd(std::span<const std::byte> in, std::span<std::byte> out,
                     std::uint64_t host_offset) {
-  // One decoder per thread, reset for each cluster.
-  thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> ctx = [] {
-    std::unique_ptr<ZSTD_DCtx, DctxFree> c(ZSTD_createDCtx());
-    // A cluster is at most 2 MiB, so no honest frame needs a larger window; a hostile frame
-    // cannot make the decoder allocate more.
-    if (c) ZSTD_DCtx_setParameter(c.get(), ZSTD_d_windowLogMax, kMaxClusterBits + 1);
-    return c;
-  }();
+  thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> ctx(ZSTD_createDCtx());
   if (!ctx) return resource_exhausted("qcow2: zstd: cannot allocate a decoder");
-  ZSTD_DCtx_reset(ctx.get(), ZSTD_reset_session_only);
-  ZSTD_inBuffer src{in.data(), in.size(), 0};
-  ZSTD_outBuffer dst{out.data(), out.size(), 0};
-  while (dst.pos < dst.size) {
-    const std::size_t before_in = src.pos, before_out = dst.pos;
-    const std::size_t rc = ZSTD_decompressStream(ctx.get(), &dst, &src);
-    if (ZSTD_isError(rc))
-      return cluster_error(host_offset, fmt::format("zstd stream is malformed ({}) after {} "
-                                                    "bytes out",
-                                                    ZSTD_getErrorName(rc), dst.pos));
-    if (dst.pos < dst.size && src.pos == before_in && dst.pos == before_out)
+  std::size_t used = 0, done = 0;
+  while (done < out.size()) {
+    const std::size_t frame = ZSTD_findFrameCompressedSize(in.data() + used, in.size() - used);
+    if (ZSTD_isError(frame))
+      return cluster_error(
+          host_offset, fmt::format("zstd frame expected at byte {} of the {}-byte compressed "
+                                   "window after {} of {} bytes out, found none ({})",
+                                   used, in.size(), done, out.size(), ZSTD_getErrorName(frame)));
+    const std::size_t n = ZSTD_decompressDCtx(ctx.get(), out.data() + done, out.size() - done,
+                                              in.data() + used, frame);
+    if (ZSTD_isError(n))
       return cluster_error(host_offset,
-                           fmt::format("zstd stream expected to decode to {} bytes, found {} "
-                                       "(truncated)",
-                                       out.size(), dst.pos));
+                           fmt::format("zstd frame at byte {} is malformed or decodes past the "
+                                       "{}-byte cluster ({})",
+                                       used, out.size(), ZSTD_getErrorName(n)));
+    used += frame;
+    done += n;
   }
   return {};
 }
