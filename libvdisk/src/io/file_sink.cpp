@@ -3,9 +3,14 @@
 // FileSink writes a regular-file destination through a temporary file in the destination's
 // directory and renames it into place only in finish(), so an interrupted or failed conversion
 // never leaves a partial file under the final name, and a crash leaves at most a hidden
-// ".<name>.vdtmp.XXXXXX" file next to it. Without `overwrite` the rename uses RENAME_NOREPLACE,
-// so a file created meanwhile at the destination is never clobbered either.
+// ".<name>.vdtmp.XXXXXX" file next to it. A writer holds an exclusive flock on its temporary for
+// as long as it runs, so the next run for the same destination can tell a crashed run's leftover
+// (unlocked, and untouched for a minute) from a live one and removes it. Without `overwrite` the
+// rename uses RENAME_NOREPLACE, so a file created meanwhile at the destination is never clobbered
+// either.
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -333,6 +338,33 @@ Status check_output_path(const std::filesystem::path& path, const FileSinkOption
   return {};
 }
 
+namespace {
+
+// Removes the temporaries crashed runs left for one destination: entries of `dir` named
+// `prefix` + 6 characters (mkostemp's) that are regular files, untouched for a minute and
+// locked by no process (a live writer holds LOCK_EX on its temporary from right after creating
+// it). Best effort: a file that cannot be opened, locked or removed is left alone.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& prefix) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  const int dfd = ::dirfd(d);
+  const time_t now = ::time(nullptr);
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view n(e->d_name);
+    if (n.size() != prefix.size() + 6 || n.substr(0, prefix.size()) != prefix) continue;
+    const int fd = ::openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= 60 &&
+        ::flock(fd, LOCK_EX | LOCK_NB) == 0)
+      ::unlinkat(dfd, e->d_name, 0);
+    ::close(fd);
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ByteSink>> create_file_sink(const std::filesystem::path& path,
                                                    const FileSinkOptions& options) {
   VDISK_RETURN_IF_ERROR(check_output_path(path, options));
@@ -347,10 +379,13 @@ Result<std::unique_ptr<ByteSink>> create_file_sink(const std::filesystem::path& 
     }
   }
   std::filesystem::path dir = path.parent_path();
-  std::string tmpl = (dir.empty() ? std::filesystem::path(".") : dir) /
-                     ("." + path.filename().string() + ".vdtmp.XXXXXX");
+  if (dir.empty()) dir = ".";
+  const std::string prefix = "." + path.filename().string() + ".vdtmp.";
+  remove_stale_temporaries(dir, prefix);
+  std::string tmpl = dir / (prefix + "XXXXXX");
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) return errno_status(errno, name, "create temporary file");
+  ::flock(fd, LOCK_EX);  // marks the temporary as in use (remove_stale_temporaries)
   // mkostemp creates mode 0600; an image is an ordinary data file.
   ::fchmod(fd, 0644);
   return std::unique_ptr<ByteSink>(new FileSink(fd, path, tmpl, options, /*seekable=*/true));

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One boot.* test: converts a source of make_sources.sh with vdconvert and boots the output in
+# QEMU (TCG), watching the serial console for the initramfs's marker line.
+# Usage: boot.sh NAME VDCONVERT SOURCES WORKDIR
+#   NAME = <source>_<firmware>_<input>_<target>: source mbr|gpt|live, firmware bios|uefi,
+#   input raw|vmdk|vhd|iso (the qemu-img made variants of make_sources.sh), target
+#   azure|gcp|vmdk; or eltorito_cdrom (the CD-only ISO boots as a CD: the control) and
+#   eltorito_disk (after conversion to Azure it must not boot, and `vdconvert info` said so).
+set -euo pipefail
+NAME=${1:?usage: boot.sh NAME VDCONVERT SOURCES WORKDIR}
+VD=$(realpath "${2:?}")
+SRC=$(realpath "${3:?}")
+WORK=${4:?}
+LIMIT=${VDISK_BOOT_SECONDS:-300}
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+fail() { echo "FAIL: $*"; exit 1; }
+command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 is not installed (qemu-system-x86)"
+OVMF=/usr/share/ovmf/OVMF.fd
+[ -f /usr/share/seabios/bios-256k.bin ] || fail "SeaBIOS is missing (package seabios)"
+[ -f "$OVMF" ] || fail "$OVMF is missing (package ovmf)"
+[ -f "$SRC/initrd.gz" ] || fail "no sources in $SRC (tests/boot/make_sources.sh)"
+
+# boot FIRMWARE DRIVE-OPTIONS: runs QEMU with the serial console in serial.log until the marker
+# appears, the firmware or GRUB says it cannot boot, the guest powers off, or LIMIT seconds pass.
+# Returns 0 when the marker for FIRMWARE appeared.
+boot() {
+  local fw=$1 drive=$2 want=bios
+  local bios=()
+  if [ "$fw" = uefi ]; then bios=(-bios "$OVMF"); want=64; fi
+  echo "booting ($fw): $drive"
+  : >serial.log
+  # shellcheck disable=SC2086
+  qemu-system-x86_64 -machine accel=tcg -m 512 -nographic -no-reboot -net none -monitor none \
+    -serial file:serial.log "${bios[@]}" $drive >qemu.log 2>&1 &
+  local pid=$! start=$SECONDS
+  while kill -0 $pid 2>/dev/null && [ $((SECONDS - start)) -lt "$LIMIT" ]; do
+    grep -aq 'VDISK-BOOT-MARKER\|No bootable device\|No bootable option\|grub> ' serial.log && break
+    sleep 1
+  done
+  sleep 1
+  kill $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  echo "QEMU ran $((SECONDS - start)) s"
+  grep -aq "VDISK-BOOT-MARKER firmware=$want" serial.log
+}
+
+if [[ $NAME == eltorito_* ]]; then
+  if [ "$NAME" = eltorito_cdrom ]; then
+    boot bios "-drive file=$SRC/eltorito.iso,media=cdrom,readonly=on" ||
+      fail "the El Torito ISO does not boot as a CD: $(tail -c 300 serial.log)"
+    echo "ok: boots as a CD"
+    exit 0
+  fi
+  "$VD" info "$SRC/eltorito.iso" > info.txt
+  grep -q 'bios_bootable_as_disk: no' info.txt || fail "info did not say BIOS boot fails: $(cat info.txt)"
+  grep -q 'uefi_bootable_as_disk: no' info.txt || fail "info did not say UEFI boot fails"
+  "$VD" convert --quiet --to azure "$SRC/eltorito.iso" out.vhd
+  if boot bios "-drive file=out.vhd,format=vpc,snapshot=on"; then fail "the converted CD-only ISO booted"; fi
+  grep -aq 'No bootable device\|not a bootable disk' serial.log ||
+    fail "SeaBIOS did not report a non-bootable disk: $(tail -c 300 serial.log)"
+  echo "ok: as info said, the converted El Torito ISO does not boot as a disk"
+  exit 0
+fi
+
+IFS=_ read -r source fw input target <<<"$NAME"
+case $input in
+  iso) in_file=$SRC/$source.iso ;;
+  raw|vmdk|vhd) in_file=$SRC/$source.$input ;;
+  *) fail "unknown input '$input' in $NAME" ;;
+esac
+[ -f "$in_file" ] || fail "no source $in_file"
+case $target in
+  azure)
+    "$VD" convert --quiet --to azure "$in_file" out.vhd
+    "$VD" check --for azure out.vhd >/dev/null || fail "check --for azure failed"
+    drive="-drive file=out.vhd,format=vpc,snapshot=on" ;;
+  gcp)
+    "$VD" convert --quiet --to gcp "$in_file" out.tar.gz
+    "$VD" check --for gcp out.tar.gz >/dev/null || fail "check --for gcp failed"
+    tar -xzf out.tar.gz
+    drive="-drive file=disk.raw,format=raw,snapshot=on" ;;
+  vmdk)
+    "$VD" convert --quiet --to vmdk "$in_file" out.vmdk
+    drive="-drive file=out.vmdk,format=vmdk,snapshot=on" ;;
+  *) fail "unknown target '$target' in $NAME" ;;
+esac
+boot "$fw" "$drive" || fail "no marker within $LIMIT s; serial console ends: $(tail -c 400 serial.log | tr -d '\r')"
+echo "ok: $NAME booted to the marker ($(grep -ao 'VDISK-BOOT-MARKER.*' serial.log | tr -d '\r'))"
