@@ -137,3 +137,55 @@ TEST_CASE("vhdx: qemu-img reads the builder's images as libvdisk does", "[vhdx][
     CHECK(sha256_file(dir / "v.raw") == sha256_file(dir / "q.raw"));
   }
 }
+
+// Writes the fuzz seeds (fuzz/corpus/vhdx/) when VHDX_SEED_DIR names a directory; hidden.
+TEST_CASE("vhdx: write fuzz seeds", "[.seeds]") {
+  const char* dir = std::getenv("VHDX_SEED_DIR");
+  if (!dir) return;
+  const std::filesystem::path out(dir);
+  auto cut = [](Bytes b, std::uint64_t n) {
+    b.resize(static_cast<std::size_t>(n));
+    return b;
+  };
+  {  // dynamic, no stored block: states only; the file ends after the metadata items
+    VhdxSpec spec;
+    spec.virtual_size = 4 * kMiB;
+    VhdxBuilder b(spec);
+    b.set_state(1, 2);
+    b.set_state(2, 3);
+    write_file(out / "dynamic-states.vhdx", cut(b.bytes(), b.item_offset(5)));
+  }
+  {  // one block of 4096-byte sectors
+    VhdxSpec spec;
+    spec.virtual_size = 2 * kMiB;
+    spec.logical_sector = 4096;
+    VhdxBuilder b(spec);
+    b.add_block(1, pattern(8192, 3));
+    write_file(out / "block-4k.vhdx", b.bytes());
+  }
+  {  // a pending log of two entries, the first wrapping
+    VhdxSpec spec;
+    spec.virtual_size = 2 * kMiB;
+    VhdxBuilder b(spec);
+    const std::uint64_t h = b.add_block(0, pattern(4096, 4));
+    VhdxLog log;
+    log.sectors = {VhdxBuilder::kBatOffset, h};
+    log.zeros = {{h + 8192, 8192}};
+    log.entries = 2;
+    log.start = VhdxBuilder::kLogLength - 4096;
+    b.set_log(log);
+    write_file(out / "log.vhdx", b.bytes());
+  }
+  {  // differencing: a partially present block and its sector bitmap
+    VhdxSpec spec;
+    spec.virtual_size = kMiB;
+    spec.has_parent = true;
+    spec.locator = {{"parent_linkage", "{03020111-0504-0706-0809-0a0b0c0d0e0f}"},
+                    {"relative_path", "p.vhdx"}};
+    VhdxBuilder b(spec);
+    std::vector<bool> present(kMiB / 512);
+    present[3] = true;
+    b.add_partial(0, pattern(4096, 5), present);
+    write_file(out / "differencing.vhdx", b.bytes());
+  }
+}
