@@ -4,6 +4,7 @@
 // copy); damaged logs: a bad CRC, a Tail never reached, junk that keeps passing the header
 // checks, a truncated file.
 #include "test_support.h"
+#include "vhdx/vhdx_reader.h"
 #include "vhdx_test_util.h"
 
 using namespace vdisk;
@@ -142,4 +143,38 @@ TEST_CASE("vhdx: damaged logs are refused or bounded", "[vhdx][log][hostile]") {
     REQUIRE_FALSE(s.ok());
     CHECK(s.status().message().find("truncated") != std::string::npos);
   }
+}
+
+TEST_CASE("vhdx: the overlay keeps the latest write of every byte", "[vhdx][log]") {
+  // Model: a byte array of "file" bytes (0x11) with overlay writes applied in order.
+  constexpr std::size_t kLen = 64 * 1024;
+  Bytes model(kLen, std::byte{0x11});
+  vhdx::Overlay ov;
+  std::uint32_t seed = 1;
+  auto write = [&](std::uint64_t at) {
+    Bytes s = pattern(4096, seed++);
+    std::copy(s.begin(), s.end(), model.begin() + static_cast<std::ptrdiff_t>(at));
+    ov.write(at, std::move(s));
+  };
+  auto zero = [&](std::uint64_t at, std::uint64_t n) {
+    std::fill_n(model.begin() + static_cast<std::ptrdiff_t>(at), n, std::byte{0});
+    ov.zero(at, n);
+  };
+  zero(4096, 8 * 4096);  // one long zero run
+  write(2 * 4096);       // cuts it
+  write(20 * 4096);
+  zero(6 * 4096, 2 * 4096);
+  zero(19 * 4096, 3 * 4096);  // covers a data sector
+  write(19 * 4096);
+  write(8 * 4096);
+  Bytes got(kLen, std::byte{0x11});
+  for (const auto& [rel, len] : ov.apply(0, got))
+    CHECK(std::all_of(got.begin() + static_cast<std::ptrdiff_t>(rel),
+                      got.begin() + static_cast<std::ptrdiff_t>(rel + len),
+                      [](std::byte b) { return b == std::byte{0x11}; }));
+  CHECK(got == model);
+  // An unaligned window.
+  Bytes part(10000, std::byte{0x11});
+  (void)ov.apply(3 * 4096 + 123, part);
+  CHECK(std::equal(part.begin(), part.end(), model.begin() + 3 * 4096 + 123));
 }

@@ -10,8 +10,7 @@
 
 namespace vdisk::vhdx {
 
-// Removes [begin, end) from the runs, cutting the zero runs that straddle its edges (data runs
-// are single 4 KiB sectors at the same granularity, so they are either inside or outside).
+// Removes [begin, end) from the runs, cutting the runs that straddle its edges.
 void Overlay::erase(std::uint64_t begin, std::uint64_t end) {
   auto it = runs_.lower_bound(begin);
   if (it != runs_.begin() && std::prev(it)->second.end > begin) --it;
@@ -19,8 +18,16 @@ void Overlay::erase(std::uint64_t begin, std::uint64_t end) {
     const std::uint64_t start = it->first;
     Run run = std::move(it->second);
     it = runs_.erase(it);
-    if (start < begin) runs_.emplace(start, Run{begin, run.data});
-    if (run.end > end) runs_.emplace(end, Run{run.end, std::move(run.data)});
+    if (run.end > end) {
+      std::vector<std::byte> rest;
+      if (!run.data.empty())
+        rest.assign(run.data.begin() + static_cast<std::ptrdiff_t>(end - start), run.data.end());
+      runs_.emplace(end, Run{run.end, std::move(rest)});
+    }
+    if (start < begin) {
+      if (!run.data.empty()) run.data.resize(static_cast<std::size_t>(begin - start));
+      runs_.emplace(start, Run{begin, std::move(run.data)});
+    }
   }
 }
 
