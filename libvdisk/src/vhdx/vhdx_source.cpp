@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "util/checked.h"
+#include "util/parent_view.h"
 #include "vdisk/image.h"
 #include "vhdx/vhdx_reader.h"
 
@@ -158,29 +159,13 @@ class VhdxSource final : public BlockSource {
 
   // The parent's bytes; past its end, or without a parent, zeros.
   Status read_below(std::uint64_t guest, std::span<std::byte> dst) const {
-    std::size_t from_parent = 0;
-    const BlockSource* p = parent_.source.get();
-    if (p && guest < p->size())
-      from_parent =
-          static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), p->size() - guest));
-    if (from_parent > 0) VDISK_RETURN_IF_ERROR(p->read(guest, dst.first(from_parent)));
-    std::memset(dst.data() + from_parent, 0, dst.size() - from_parent);
-    return {};
+    return detail::read_from_parent(parent_.source.get(), guest, dst);
   }
 
   Status map_below(std::uint64_t guest, std::uint64_t len, std::vector<Extent>& out) const {
-    std::uint64_t from_parent = 0;
     const BlockSource* p = parent_.source.get();
-    if (p && guest < p->size()) {
-      from_parent = std::min<std::uint64_t>(len, p->size() - guest);
-      std::vector<Extent> sub;
-      VDISK_RETURN_IF_ERROR(p->map(guest, from_parent, sub));
-      for (const Extent& e : sub) append_extent(out, e);
-    }
-    if (len > from_parent)
-      append_extent(out, {guest + from_parent, len - from_parent,
-                          p ? ExtentKind::unallocated : ExtentKind::zero});
-    return {};
+    return detail::map_from_parent(p, guest, len, p ? ExtentKind::unallocated : ExtentKind::zero,
+                                   out);
   }
 
   std::unique_ptr<RandomAccessFile> file_;
