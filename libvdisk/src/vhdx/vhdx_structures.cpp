@@ -35,6 +35,19 @@ Status check_crc(std::span<const std::byte> raw, std::string_view structure, std
   return {};
 }
 
+Status check_table_head(std::span<const std::byte> raw, std::string_view sig,
+                        std::string_view structure, std::uint64_t at) {
+  if (has_signature(raw, sig)) return {};
+  return corrupt_at(kFormat, structure, at, fmt::format("signature expected '{}', not found", sig));
+}
+
+Status check_count(std::uint32_t count, std::uint32_t max, std::string_view structure,
+                   std::uint64_t at) {
+  if (count <= max) return {};
+  return corrupt_at(kFormat, structure, at,
+                    fmt::format("entry count expected at most {}, found {}", max, count));
+}
+
 }  // namespace
 
 Guid load_guid(std::span<const std::byte> b) {
@@ -56,8 +69,7 @@ bool is_zero(const Guid& g) {
 }
 
 Result<Header> decode_header(std::span<const std::byte> raw, std::uint64_t at) {
-  if (!has_signature(raw, "head"))
-    return corrupt_at(kFormat, "header", at, "signature expected 'head', not found");
+  VDISK_RETURN_IF_ERROR(check_table_head(raw, "head", "header", at));
   VDISK_RETURN_IF_ERROR(check_crc(raw.first(kHeaderBytes), "header", at));
   Header h;
   h.sequence = detail::load_le64(raw.subspan(8));
@@ -84,14 +96,10 @@ Result<Header> decode_header(std::span<const std::byte> raw, std::uint64_t at) {
 }
 
 Result<std::vector<Region>> decode_region_table(std::span<const std::byte> raw, std::uint64_t at) {
-  if (!has_signature(raw, "regi"))
-    return corrupt_at(kFormat, "region table", at, "signature expected 'regi', not found");
+  VDISK_RETURN_IF_ERROR(check_table_head(raw, "regi", "region table", at));
   VDISK_RETURN_IF_ERROR(check_crc(raw.first(kRegionTableBytes), "region table", at));
   const std::uint32_t count = detail::load_le32(raw.subspan(8));
-  if (count > kMaxRegionEntries)
-    return corrupt_at(
-        kFormat, "region table", at + 8,
-        fmt::format("entry count expected at most {}, found {}", kMaxRegionEntries, count));
+  VDISK_RETURN_IF_ERROR(check_count(count, kMaxRegionEntries, "region table", at + 8));
   std::vector<Region> out;
   for (std::uint32_t i = 0; i < count; ++i) {
     const auto e = raw.subspan(16 + std::size_t{i} * 32, 32);
@@ -114,13 +122,9 @@ Result<std::vector<Region>> decode_region_table(std::span<const std::byte> raw, 
 Result<std::vector<MetadataEntry>> decode_metadata_table(std::span<const std::byte> raw,
                                                          std::uint64_t region_length,
                                                          std::uint64_t at) {
-  if (!has_signature(raw, "metadata"))
-    return corrupt_at(kFormat, "metadata table", at, "signature expected 'metadata', not found");
+  VDISK_RETURN_IF_ERROR(check_table_head(raw, "metadata", "metadata table", at));
   const std::uint16_t count = detail::load_le16(raw.subspan(10));
-  if (count > kMaxMetadataEntries)
-    return corrupt_at(
-        kFormat, "metadata table", at + 10,
-        fmt::format("entry count expected at most {}, found {}", kMaxMetadataEntries, count));
+  VDISK_RETURN_IF_ERROR(check_count(count, kMaxMetadataEntries, "metadata table", at + 10));
   std::vector<MetadataEntry> out;
   for (std::uint16_t i = 0; i < count; ++i) {
     const std::uint64_t eat = at + 32 + std::uint64_t{i} * 32;
