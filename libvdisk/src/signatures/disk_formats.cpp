@@ -126,6 +126,8 @@ std::optional<Recognition> recognise_qed(const detail::ProbeData& d) {
   return r;
 }
 
+// The vhdx driver claims every file identifier with kCertain (its headers lie past the probe's
+// view, so its open names the damage); the registry then never asks this recogniser.
 std::optional<Recognition> recognise_vhdx(const detail::ProbeData& d) {
   if (!has_magic(d.head, "vhdxfile")) return std::nullopt;
   Recognition r;
