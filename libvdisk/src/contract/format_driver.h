@@ -55,6 +55,7 @@ const FormatDriver& vhd_driver();
 const FormatDriver& iso9660_driver();
 const FormatDriver& vmdk_driver();
 const FormatDriver& qcow2_driver();
+const FormatDriver& vdi_driver();
 
 // All drivers, in probe order (raw last: it accepts anything). Defined by image/registry.cpp.
 std::span<const FormatDriver* const> format_drivers();
