@@ -16,32 +16,19 @@
 #include "vdisk/image.h"
 
 using namespace vdisk;
+using vdisk::test::map_disk;
 using vdisk::test::pattern;
+using vdisk::test::read_disk;
 using Bytes = std::vector<std::byte>;
 
 namespace {
 
+std::unique_ptr<BlockSource> open_vdi(const Bytes& b, const OpenOptions& o = {}) {
+  return test::open_memory(b, o, "<test.vdi>");
+}
+
 constexpr std::uint64_t kBs = 4096;
 constexpr std::uint32_t kFree = 0xFFFFFFFF, kZero = 0xFFFFFFFE;
-
-Bytes read_all(const BlockSource& s) {
-  Bytes out(static_cast<std::size_t>(s.size()));
-  REQUIRE(s.read(0, out).ok());
-  return out;
-}
-
-std::vector<Extent> map_all(const BlockSource& s) {
-  std::vector<Extent> out;
-  REQUIRE(s.map(0, s.size(), out).ok());
-  return out;
-}
-
-std::unique_ptr<BlockSource> open_bytes(const Bytes& b, OpenOptions o = {}) {
-  auto r = open_image(memory_file(b, "<test.vdi>"), {}, o);
-  INFO(r.status().to_string());
-  REQUIRE(r.ok());
-  return std::move(*r);
-}
 
 // Counts the bytes read through it.
 class CountingFile final : public RandomAccessFile {
@@ -76,7 +63,7 @@ TEST_CASE("vdi: free, zero and allocated blocks read and map exactly", "[vdi]") 
   b.add_block(6, b6);  // slots out of virtual order
   b.add_block(4, b4);
   b.set_entry(3, kZero);
-  auto src = open_bytes(b.bytes());
+  auto src = open_vdi(b.bytes());
   CHECK(src->format() == "vdi");
   CHECK(src->size() == 8 * kBs);
   Bytes want(8 * kBs);
@@ -84,13 +71,13 @@ TEST_CASE("vdi: free, zero and allocated blocks read and map exactly", "[vdi]") 
   put(want, 1, b1);
   put(want, 4, b4);
   put(want, 6, b6);
-  CHECK(read_all(*src) == want);
+  CHECK(read_disk(*src) == want);
   const std::vector<Extent> expect = {
       {0, 2 * kBs, ExtentKind::data},          {2 * kBs, kBs, ExtentKind::unallocated},
       {3 * kBs, kBs, ExtentKind::zero},        {4 * kBs, kBs, ExtentKind::data},
       {5 * kBs, kBs, ExtentKind::unallocated}, {6 * kBs, kBs, ExtentKind::data},
       {7 * kBs, kBs, ExtentKind::unallocated}};
-  CHECK(map_all(*src) == expect);
+  CHECK(map_disk(*src) == expect);
   // Unaligned reads and maps across block boundaries.
   Bytes part(5000);
   REQUIRE(src->read(kBs - 100, part).ok());
@@ -115,16 +102,16 @@ TEST_CASE("vdi: a static image is every block in order", "[vdi]") {
   const Bytes b2 = pattern(kBs, 9);
   Bytes img = b.bytes();
   std::memcpy(img.data() + b.data_offset() + 2 * kBs, b2.data(), kBs);
-  auto src = open_bytes(img);
+  auto src = open_vdi(img);
   CHECK(src->size() == spec.disk_size);
   Bytes want(spec.disk_size);
   put(want, 2, b2);
-  CHECK(read_all(*src) == want);
-  CHECK(map_all(*src) == std::vector<Extent>{{0, spec.disk_size, ExtentKind::data}});
+  CHECK(read_disk(*src) == want);
+  CHECK(map_disk(*src) == std::vector<Extent>{{0, spec.disk_size, ExtentKind::data}});
   CHECK(describe(*src).get("image_type") == "static");
   // The file may end where the disk does (the last block's tail past it is not stored).
   img.resize(img.size() - (kBs - 1024));
-  CHECK(read_all(*open_bytes(img)) == want);
+  CHECK(read_disk(*open_vdi(img)) == want);
 }
 
 TEST_CASE("vdi: block extra data is skipped", "[vdi]") {
@@ -134,11 +121,11 @@ TEST_CASE("vdi: block extra data is skipped", "[vdi]") {
   const Bytes b0 = pattern(kBs, 5), b1 = pattern(kBs, 6);
   b.add_block(1, b1);
   b.add_block(0, b0);
-  auto src = open_bytes(b.bytes());
+  auto src = open_vdi(b.bytes());
   Bytes want(spec.disk_size);
   put(want, 0, b0);
   put(want, 1, b1);
-  CHECK(read_all(*src) == want);
+  CHECK(read_disk(*src) == want);
   CHECK(describe(*src).get("block_extra") == "512");
 }
 
@@ -151,9 +138,9 @@ TEST_CASE("vdi: an odd disk size reads as qemu reads it, rounded up to a sector"
   std::vector<Diagnostic> diags;
   OpenOptions o;
   o.on_diagnostic = [&](const Diagnostic& d) { diags.push_back(d); };
-  auto src = open_bytes(b.bytes(), o);
+  auto src = open_vdi(b.bytes(), o);
   CHECK(src->size() == 2 * kBs + 512);
-  const Bytes all = read_all(*src);
+  const Bytes all = read_disk(*src);
   CHECK(std::memcmp(all.data() + 2 * kBs, b2.data(), 512) == 0);
   REQUIRE(diags.size() == 1);
   CHECK(diags[0].message.find("not a multiple of 512") != std::string::npos);
@@ -175,7 +162,7 @@ TEST_CASE("vdi: a 2 TiB dynamic image maps from its block map alone", "[vdi]") {
   const BlockSource& s = **r;
   const std::uint64_t after_open = n.load();
   CHECK(after_open <= b.data_offset() + (68 << 10));  // the probe, header and map only
-  const auto m = map_all(s);
+  const auto m = map_disk(s);
   CHECK(m == std::vector<Extent>{{0, 1 << 20, ExtentKind::data},
                                  {1 << 20, spec.disk_size - (2 << 20), ExtentKind::unallocated},
                                  {spec.disk_size - (1 << 20), 1 << 20, ExtentKind::data}});
@@ -192,7 +179,7 @@ TEST_CASE("vdi: describe names the header's facts, sanitised", "[vdi]") {
   spec.header_size = 0x190;
   spec.comment = "backup\x01 disk \xff";
   test::VdiBuilder b(spec);
-  auto src = open_bytes(b.bytes());
+  auto src = open_vdi(b.bytes());
   const Properties p = describe(*src);
   CHECK(p.get("format") == "vdi");
   CHECK(p.get("image_type") == "dynamic");
@@ -238,7 +225,7 @@ TEST_CASE("vdi: a base image that records a parent is read with a warning", "[vd
   std::vector<Diagnostic> diags;
   OpenOptions o;
   o.on_diagnostic = [&](const Diagnostic& d) { diags.push_back(d); };
-  auto src = open_bytes(b.bytes(), o);
+  auto src = open_vdi(b.bytes(), o);
   REQUIRE(diags.size() == 1);
   CHECK(diags[0].level == Diagnostic::Level::warning);
   CHECK(diags[0].message.find("parent UUID") != std::string::npos);
@@ -256,7 +243,7 @@ TEST_CASE("vdi: concurrent reads agree", "[vdi]") {
     put(want, bi, d);
     if (bi < 3) break;
   }
-  auto src = open_bytes(b.bytes());
+  auto src = open_vdi(b.bytes());
   std::vector<std::thread> threads;
   std::atomic<int> bad{0};
   for (int t = 0; t < 4; ++t)
@@ -292,7 +279,7 @@ TEST_CASE("vdi: the builder's images read the same in qemu-img", "[vdi][qemu]") 
     test::write_file(path, b.bytes());
     auto src = open_image(path);
     REQUIRE(src.ok());
-    test::write_file(dir / "ours.raw", read_all(**src));
+    test::write_file(dir / "ours.raw", read_disk(**src));
     REQUIRE(test::run(fmt::format("qemu-img convert -f vdi -O raw '{}' '{}'", path.string(),
                                   (dir / "q.raw").string())) == 0);
     CHECK(test::sha256_file(dir / "ours.raw") == test::sha256_file(dir / "q.raw"));
