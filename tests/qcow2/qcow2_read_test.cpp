@@ -14,24 +14,14 @@
 #include "vdisk/image.h"
 
 using namespace vdisk;
+using vdisk::test::map_disk;
 using vdisk::test::pattern;
+using vdisk::test::read_disk;
 using Bytes = std::vector<std::byte>;
 
 namespace {
 
 constexpr std::uint64_t kCs = 4096;
-
-Bytes read_all(const BlockSource& s) {
-  Bytes out(static_cast<std::size_t>(s.size()));
-  REQUIRE(s.read(0, out).ok());
-  return out;
-}
-
-std::vector<Extent> map_all(const BlockSource& s) {
-  std::vector<Extent> out;
-  REQUIRE(s.map(0, s.size(), out).ok());
-  return out;
-}
 
 std::unique_ptr<BlockSource> open_bytes(const Bytes& b, OpenOptions o = {}) {
   auto r = open_image(memory_file(b, "<test.qcow2>"), {}, o);
@@ -67,14 +57,14 @@ TEST_CASE("qcow2: data, zero and unallocated clusters read and map exactly", "[q
     std::memcpy(want.data() + kCs, c1.data(), kCs);
     std::memcpy(want.data() + 5 * kCs, c5.data(), kCs);
     if (version == 2) std::memcpy(want.data() + 3 * kCs, c0.data(), kCs);  // bit 0 ignored in v2
-    CHECK(read_all(*src) == want);
+    CHECK(read_disk(*src) == want);
     const std::vector<Extent> v3 = {
         {0, 2 * kCs, ExtentKind::data},   {2 * kCs, kCs, ExtentKind::unallocated},
         {3 * kCs, kCs, ExtentKind::zero}, {4 * kCs, kCs, ExtentKind::unallocated},
         {5 * kCs, kCs, ExtentKind::data}, {6 * kCs, spec.size - 6 * kCs, ExtentKind::unallocated}};
     std::vector<Extent> expect = v3;
     if (version == 2) expect[2] = {3 * kCs, kCs, ExtentKind::data};
-    CHECK(map_all(*src) == expect);
+    CHECK(map_disk(*src) == expect);
     // Unaligned reads across cluster boundaries.
     Bytes part(3000);
     REQUIRE(src->read(kCs - 100, part).ok());
@@ -100,8 +90,8 @@ TEST_CASE("qcow2: compressed clusters, raw deflate and zstd, share sectors", "[q
     Bytes want;
     for (const auto& x : c) want.insert(want.end(), x.begin(), x.end());
     want.resize(spec.size);
-    CHECK(read_all(*src) == want);
-    CHECK(map_all(*src) == std::vector<Extent>{{0, spec.size, ExtentKind::data}});
+    CHECK(read_disk(*src) == want);
+    CHECK(map_disk(*src) == std::vector<Extent>{{0, spec.size, ExtentKind::data}});
     CHECK(describe(*src).get("compression_type") == (zstd ? "zstd" : "zlib"));
   }
 }
@@ -140,8 +130,8 @@ TEST_CASE("qcow2: extended L2 subclusters: allocated, zero, below", "[qcow2]") {
   auto src = open_bytes(b.bytes());
   Bytes want(spec.size);
   std::memcpy(want.data() + 16384, d.data(), 4 * 512);
-  CHECK(read_all(*src) == want);
-  CHECK(map_all(*src) ==
+  CHECK(read_disk(*src) == want);
+  CHECK(map_disk(*src) ==
         std::vector<Extent>{{0, 16384, ExtentKind::unallocated},
                             {16384, 2048, ExtentKind::data},
                             {16384 + 2048, 2048, ExtentKind::zero},
@@ -170,7 +160,7 @@ TEST_CASE("qcow2: backing files: raw below, short backing reads zeros, path rule
   Bytes want(spec.size);
   std::memcpy(want.data(), base.data(), base.size());
   std::memcpy(want.data() + kCs, c1.data(), kCs);
-  CHECK(read_all(**src) == want);
+  CHECK(read_disk(**src) == want);
   const Properties p = describe(**src);
   CHECK(p.get("backing_file") == "base.raw");
   CHECK(p.get("backing_format") == "raw");
@@ -234,7 +224,7 @@ TEST_CASE("qcow2: external data file is read raw-style", "[qcow2]") {
   REQUIRE(src.ok());
   Bytes want(spec.size);
   std::memcpy(want.data() + 2 * kCs, c2.data(), kCs);
-  CHECK(read_all(**src) == want);
+  CHECK(read_disk(**src) == want);
   CHECK(describe(**src).get("data_file") == "img.data");
   std::filesystem::remove(dir / "img.data");
   const Status st = open_image(dir / "img.qcow2").status();
@@ -265,7 +255,7 @@ TEST_CASE("qcow2: concurrent reads agree with one read", "[qcow2]") {
     b.add_compressed(ci,
                      test::zlib_compress(pattern(kCs, 100 + static_cast<std::uint32_t>(ci)), -15));
   auto src = open_bytes(b.bytes());
-  const Bytes whole = read_all(*src);
+  const Bytes whole = read_disk(*src);
   std::vector<std::thread> threads;
   std::atomic<int> bad{0};
   for (int t = 0; t < 4; ++t)

@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include <catch2/catch.hpp>
+
 #include <unistd.h>
 #include <zlib.h>
 
@@ -141,6 +143,30 @@ Status RecordingSink::finish() {
   if (finished) order_violated = true;
   finished = true;
   return {};
+}
+
+std::vector<std::byte> read_disk(const BlockSource& s) {
+  std::vector<std::byte> out(static_cast<std::size_t>(s.size()));
+  const Status st = s.read(0, out);
+  INFO(st.to_string());
+  REQUIRE(st.ok());
+  return out;
+}
+
+std::vector<Extent> map_disk(const BlockSource& s) {
+  std::vector<Extent> out;
+  const Status st = s.map(0, s.size(), out);
+  INFO(st.to_string());
+  REQUIRE(st.ok());
+  return out;
+}
+
+std::unique_ptr<BlockSource> open_memory(std::vector<std::byte> bytes, const OpenOptions& o,
+                                         const std::string& name) {
+  auto r = open_image(memory_file(std::move(bytes), name), {}, o);
+  INFO(r.status().to_string());
+  REQUIRE(r.ok());
+  return std::move(*r);
 }
 
 }  // namespace vdisk::test

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "vdisk/block.h"
+#include "vdisk/image.h"
 #include "vdisk/io.h"
 
 namespace vdisk::test {
@@ -27,6 +28,12 @@ std::vector<std::byte> read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, std::span<const std::byte> data);
 // Lowercase hex SHA-256 of a file, via the sha256sum program.
 std::string sha256_file(const std::filesystem::path& path);
+// The whole virtual disk read, and mapped, in one call each; REQUIREs success.
+std::vector<std::byte> read_disk(const BlockSource& s);
+std::vector<Extent> map_disk(const BlockSource& s);
+// Opens an image held in memory (named `name` in messages); REQUIREs success.
+std::unique_ptr<BlockSource> open_memory(std::vector<std::byte> bytes, const OpenOptions& o = {},
+                                         const std::string& name = "<memory>");
 // Runs a shell command; returns its exit status and captures stdout (stderr is passed through).
 int run(const std::string& command, std::string* out = nullptr);
 

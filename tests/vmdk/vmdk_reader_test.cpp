@@ -11,7 +11,9 @@
 
 using namespace vdisk;
 using namespace vdisk::vmdk::test;
+using vdisk::test::map_disk;
 using vdisk::test::pattern;
+using vdisk::test::read_disk;
 using vdisk::test::TempDir;
 using vdisk::test::write_file;
 
@@ -39,20 +41,6 @@ std::unique_ptr<BlockSource> open_mem(std::vector<std::byte> bytes, OpenOptions 
   return std::move(*r);
 }
 
-std::vector<std::byte> read_all(const BlockSource& s) {
-  std::vector<std::byte> out(static_cast<std::size_t>(s.size()));
-  auto st = s.read(0, out);
-  INFO(st.to_string());
-  REQUIRE(st.ok());
-  return out;
-}
-
-std::vector<Extent> map_all(const BlockSource& s) {
-  std::vector<Extent> m;
-  REQUIRE(s.map(0, s.size(), m).ok());
-  return m;
-}
-
 // The pipeline's view (map + parallel reads) equals the expected bytes.
 void check_copy(const BlockSource& s, const std::vector<std::byte>& expected) {
   vdisk::test::RecordingSink sink;
@@ -73,8 +61,8 @@ TEST_CASE("vmdk: monolithicSparse reads byte-exact with an exact map", "[vmdk][r
   auto src = open_mem(build_sparse(b));
   CHECK(src->format() == "vmdk");
   CHECK(src->size() == d.size());
-  CHECK(same_bytes(read_all(*src), d));
-  const auto m = map_all(*src);
+  CHECK(same_bytes(read_disk(*src), d));
+  const auto m = map_disk(*src);
   REQUIRE(m.size() == 5);
   CHECK(m[1] == Extent{3 * kG, 5 * kG, ExtentKind::unallocated});
   CHECK(m[3] == Extent{20 * kG, 10 * kG, ExtentKind::unallocated});
@@ -95,7 +83,7 @@ TEST_CASE("vmdk: small grain tables span several directory entries", "[vmdk][rea
   b.gtes_per_gt = 4;
   b.grain_sectors = 16;  // 8 KiB grains
   auto src = open_mem(build_sparse(b));
-  CHECK(same_bytes(read_all(*src), d));
+  CHECK(same_bytes(read_disk(*src), d));
   check_copy(*src, d);
 }
 
@@ -106,8 +94,8 @@ TEST_CASE("vmdk: zeroed grains (GTE 1) read as zeros and map as zero", "[vmdk][r
   b.zeroed = {1, 2};
   std::memset(d.data() + kG, 0, 2 * kG);
   auto src = open_mem(build_sparse(b));
-  CHECK(same_bytes(read_all(*src), d));
-  const auto m = map_all(*src);
+  CHECK(same_bytes(read_disk(*src), d));
+  const auto m = map_disk(*src);
   CHECK(m[1] == Extent{kG, 2 * kG, ExtentKind::zero});
 }
 
@@ -120,8 +108,8 @@ TEST_CASE("vmdk: streamOptimized in VMware layout with grains out of order", "[v
       b.reverse_grains = reverse;
       b.raw_deflate = raw;
       auto src = open_mem(build_stream(b));
-      CHECK(same_bytes(read_all(*src), d));
-      CHECK(map_all(*src).size() == 5);
+      CHECK(same_bytes(read_disk(*src), d));
+      CHECK(map_disk(*src).size() == 5);
       check_copy(*src, d);
       auto p = describe(*src);
       CHECK(p.get_object("sparse_header")->get("gd_at_end") == "true");
@@ -136,7 +124,7 @@ TEST_CASE("vmdk: streamOptimized with the grain directory in front (qemu, open-v
   b.content = d;
   b.vmware_layout = false;
   auto src = open_mem(build_stream(b));
-  CHECK(same_bytes(read_all(*src), d));
+  CHECK(same_bytes(read_disk(*src), d));
   check_copy(*src, d);
 }
 
@@ -159,9 +147,9 @@ TEST_CASE("vmdk: descriptor with FLAT, ZERO and SPARSE extents", "[vmdk][reader]
   expected.resize(expected.size() + 128 * 512);
   expected.insert(expected.end(), sp.begin(), sp.end());
   CHECK((*r)->size() == expected.size());
-  CHECK(same_bytes(read_all(**r), expected));
+  CHECK(same_bytes(read_disk(**r), expected));
   check_copy(**r, expected);
-  const auto m = map_all(**r);
+  const auto m = map_disk(**r);
   CHECK(m[1] == Extent{4 * kG, 128 * 512, ExtentKind::zero});
 }
 
@@ -204,9 +192,9 @@ TEST_CASE("vmdk: delta links read through to the parent, zeroed grains do not", 
   auto expected = base;
   std::memcpy(expected.data() + 2 * kG, p2.data(), kG);
   std::memset(expected.data() + 5 * kG, 0, kG);
-  CHECK(same_bytes(read_all(**r), expected));
+  CHECK(same_bytes(read_disk(**r), expected));
   check_copy(**r, expected);
-  auto m = map_all(**r);
+  auto m = map_disk(**r);
   CHECK(m == std::vector<Extent>{{0, 5 * kG, ExtentKind::data},
                                  {5 * kG, kG, ExtentKind::zero},
                                  {6 * kG, 2 * kG, ExtentKind::data}});

@@ -56,6 +56,7 @@ const FormatDriver& iso9660_driver();
 const FormatDriver& vmdk_driver();
 const FormatDriver& qcow2_driver();
 const FormatDriver& vhdx_driver();
+const FormatDriver& vdi_driver();
 
 // All drivers, in probe order (raw last: it accepts anything). Defined by image/registry.cpp.
 std::span<const FormatDriver* const> format_drivers();

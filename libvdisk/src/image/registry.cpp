@@ -12,8 +12,9 @@ namespace detail {
 
 std::span<const FormatDriver* const> format_drivers() {
   // Probe order; raw accepts anything and must stay last.
-  static const FormatDriver* const kDrivers[] = {&vhd_driver(),  &vmdk_driver(),    &qcow2_driver(),
-                                                 &vhdx_driver(), &iso9660_driver(), &raw_driver()};
+  static const FormatDriver* const kDrivers[] = {&vhd_driver(),  &vmdk_driver(), &qcow2_driver(),
+                                                 &vhdx_driver(), &vdi_driver(),  &iso9660_driver(),
+                                                 &raw_driver()};
   return kDrivers;
 }
 

@@ -1,6 +1,6 @@
 // Recognisers for disk-image formats libvdisk does not read yet (qcow2 v2/v3 headers that check
 // out are claimed by the qcow2 driver first; this one then sees qcow v1 and damaged qcow2
-// headers only). Field offsets: docs/probing.md
+// headers only; VDI is claimed by its driver). Field offsets: docs/probing.md
 // (which cites each format's specification: qemu docs/interop/qcow2.txt and qed_spec.txt,
 // MS-VHDX 2.1, VirtualBox VDICore.h, Parallels' image format notes, Apple's UDIF trailer, the
 // Bochs redolog header, the cloop header, the LUKS on-disk format).
@@ -157,46 +157,9 @@ std::optional<Recognition> recognise_vhdx(const detail::ProbeData& d) {
   return r;
 }
 
-std::optional<Recognition> recognise_vdi(const detail::ProbeData& d) {
-  if (d.head.size() < 0x44 || detail::load_le32(d.head.subspan(0x40)) != 0xBEDA107Fu)
-    return std::nullopt;
-  Recognition r;
-  r.format = "vdi";
-  r.description = "VirtualBox disk image";
-  r.advice =
-      "convert it to raw first (VBoxManage clonemedium SRC disk.raw --format RAW, or qemu-img "
-      "convert -f vdi -O raw SRC disk.raw), then convert disk.raw";
-  if (d.head.size() < 0x48) {
-    r.damage = truncated("vdi", "header", 0x48, d.head.size());
-    return r;
-  }
-  const std::uint32_t version = detail::load_le32(d.head.subspan(0x44));
-  r.version = fmt::format("{}.{}", version >> 16, version & 0xffff);
-  if ((version >> 16) != 1) return r;     // 0.x headers have another layout: name it only
-  constexpr std::size_t kHeader = 0x1C8;  // pre-header, signature, version, 1.1 header (0x180)
-  if (d.head.size() < kHeader) {
-    r.damage = truncated("vdi", "header", kHeader, d.head.size());
-    return r;
-  }
-  const std::uint32_t type = detail::load_le32(d.head.subspan(0x4C));
-  static constexpr std::string_view kTypes[] = {"dynamic", "static", "undo", "differencing"};
-  if (type < 1 || type > 4) {
-    r.damage =
-        corrupt_at("vdi", "header", 0x4C, fmt::format("image type expected 1..4, found {}", type));
-    return r;
-  }
-  r.facts.emplace_back("image_type", std::string(kTypes[type - 1]));
-  const std::uint32_t block = detail::load_le32(d.head.subspan(0x178));
-  if (block == 0 || (block & 511) != 0) {
-    r.damage =
-        corrupt_at("vdi", "header", 0x178,
-                   fmt::format("block size expected a non-zero multiple of 512, found {}", block));
-    return r;
-  }
-  r.virtual_size = detail::load_le64(d.head.subspan(0x170));
-  r.facts.emplace_back("block_size", std::to_string(block));
-  return r;
-}
+// VDI is read (libvdisk/src/vdi/): its driver claims every file with the signature at 0x40 and
+// reports a damaged header itself, so this recogniser steps aside.
+std::optional<Recognition> recognise_vdi(const detail::ProbeData&) { return std::nullopt; }
 
 std::optional<Recognition> recognise_parallels(const detail::ProbeData& d) {
   if (!has_magic(d.head, "WithoutFreeSpace") && !has_magic(d.head, "WithouFreSpacExt"))
