@@ -82,7 +82,7 @@ check_refused disk.raw.xz 4 "xz -dc SRC"
 check_refused disk.raw.zst 4 "zstd -dc SRC"
 check_refused disk.raw.bz2 4 "bzip2 -dc SRC"
 check_refused disk.raw.lz4 4 "lz4 -dc SRC"
-check_refused d.ova 4 "tar -xf SRC d.vmdk"
+check_refused d.ova 4 "lists no disk"
 check_refused plain.tar 4 "tar archive"
 check_refused g.tar.gz 4 "GCP image tarball"
 

@@ -24,17 +24,19 @@ std::string ovf_text(const OvaSpec& spec) {
   std::string refs, disks;
   for (std::size_t i = 0; i < spec.disks.size(); ++i) {
     const OvaDisk& d = spec.disks[i];
-    refs += fmt::format("    <ovf:File ovf:id=\"file{}\" ovf:href=\"{}\" ovf:size=\"{}\"{}{}/>\n", i + 1,
-                        d.href, d.stated_size.value_or(d.data.size()),
+    refs += fmt::format("    <ovf:File ovf:id=\"file{}\" ovf:href=\"{}\" ovf:size=\"{}\"{}{}/>\n",
+                        i + 1, d.href, d.stated_size.value_or(d.data.size()),
                         d.gzip ? " ovf:compression=\"gzip\"" : "",
                         d.chunk ? fmt::format(" ovf:chunkSize=\"{}\"", *d.chunk) : "");
     disks += fmt::format(
         "    <ovf:Disk ovf:diskId=\"vmdisk{}\" ovf:fileRef=\"file{}\" ovf:capacity=\"{}\" "
-        "ovf:format=\"http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized\"/>\n",
+        "ovf:format=\"http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized\"/"
+        ">\n",
         i + 1, i + 1, d.capacity ? d.capacity : d.data.size());
   }
   return fmt::format(
-      "<?xml version=\"1.0\"?>\n<ovf:Envelope xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">\n"
+      "<?xml version=\"1.0\"?>\n<ovf:Envelope "
+      "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">\n"
       "  <ovf:References>\n{}  </ovf:References>\n  <ovf:DiskSection><ovf:Info>disks</ovf:Info>\n{}"
       "  </ovf:DiskSection>\n</ovf:Envelope>\n",
       refs, disks);

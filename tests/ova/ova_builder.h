@@ -16,17 +16,17 @@ using Bytes = std::vector<std::byte>;
 
 struct OvaDisk {
   std::string href = "disk1.img";
-  Bytes data;                               // the stored file (before chunking)
+  Bytes data;                                // the stored file (before chunking)
   std::optional<std::uint64_t> stated_size;  // ovf:size written (default: data.size())
-  std::optional<std::uint64_t> chunk;       // ovf:chunkSize
-  bool gzip = false;                        // data is already gzip'd; says so in the OVF
-  std::uint64_t capacity = 0;               // ovf:capacity (bytes); 0 = data.size()
+  std::optional<std::uint64_t> chunk;        // ovf:chunkSize
+  bool gzip = false;                         // data is already gzip'd; says so in the OVF
+  std::uint64_t capacity = 0;                // ovf:capacity (bytes); 0 = data.size()
 };
 
 struct OvaSpec {
-  std::string name = "vm";      // vm.ovf, vm.mf
+  std::string name = "vm";  // vm.ovf, vm.mf
   std::vector<OvaDisk> disks;
-  std::string manifest;         // "", "SHA1" or "SHA256"
+  std::string manifest;  // "", "SHA1" or "SHA256"
   bool manifest_last = false;
   bool corrupt_digest = false;  // flips a digit of the disk's entry
   std::string ovf_override;     // when set, the descriptor text instead of the generated one

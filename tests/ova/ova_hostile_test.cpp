@@ -117,7 +117,8 @@ TEST_CASE("ova hostile: hrefs outside the package, missing files, bad indexes", 
   OpenOptions o;
   o.disk_index = 1;
   expect(file_status(test::make_ova(one_disk()), o), Errc::invalid_argument, "there is no disk 2");
-  expect(stream_status(test::make_ova(one_disk()), o), Errc::invalid_argument, "there is no disk 2");
+  expect(stream_status(test::make_ova(one_disk()), o), Errc::invalid_argument,
+         "there is no disk 2");
 }
 
 TEST_CASE("ova hostile: a disk without a file and an OVA inside an OVA", "[ova]") {

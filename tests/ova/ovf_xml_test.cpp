@@ -60,14 +60,17 @@ TEST_CASE("ovf: allocation units and format names", "[ova]") {
   CHECK(allocation_unit("byte*2^40") == (1ull << 40));
   CHECK_FALSE(allocation_unit("byte * 2^64"));
   CHECK_FALSE(allocation_unit("MegaBytes"));
-  CHECK(format_short_name("http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized") ==
+  CHECK(format_short_name(
+            "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized") ==
         "streamOptimized");
 }
 
 TEST_CASE("ova manifest: lines and digests", "[ova]") {
-  auto m = parse_manifest("SHA1(a.ovf)= A9993E364706816ABA3E25717850C26C9CD0D89D\r\n\n"
-                          "SHA256 (b.vmdk) = " + std::string(64, 'f') + "\n",
-                          "t.mf");
+  auto m = parse_manifest(
+      "SHA1(a.ovf)= A9993E364706816ABA3E25717850C26C9CD0D89D\r\n\n"
+      "SHA256 (b.vmdk) = " +
+          std::string(64, 'f') + "\n",
+      "t.mf");
   REQUIRE(m.ok());
   REQUIRE(m->size() == 2);
   CHECK((*m)[0].digest == "a9993e364706816aba3e25717850c26c9cd0d89d");

@@ -27,10 +27,10 @@ inline constexpr std::size_t kMaxChunks = 100000;
 
 // What `info` shows about the manifest.
 struct ManifestState {
-  std::string name;        // the .mf file, empty when the package has none
-  std::string algorithm;   // of the descriptor's entry, or of the first entry
-  bool verified = false;   // the digests of the descriptor and the chosen disk's files matched
-  bool skipped = false;    // OpenOptions::verify_manifest was false
+  std::string name;       // the .mf file, empty when the package has none
+  std::string algorithm;  // of the descriptor's entry, or of the first entry
+  bool verified = false;  // the digests of the descriptor and the chosen disk's files matched
+  bool skipped = false;   // OpenOptions::verify_manifest was false
 };
 
 struct Package {

@@ -41,8 +41,8 @@ class HeadInput final : public TarInput {
 };
 
 bool is_envelope(std::span<const std::byte> text) {
-  const auto root = xml_root_name(
-      std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+  const auto root =
+      xml_root_name(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
   return root && root->local == "Envelope" &&
          (root->ns == kOvfNamespace1 || root->ns == kOvfNamespace2);
 }
@@ -67,15 +67,17 @@ int probe(const detail::ProbeData& d) {
   const std::size_t n =
       static_cast<std::size_t>(std::min<std::uint64_t>(e.size, d.head.size() - e.data_offset));
   return is_envelope(d.head.subspan(static_cast<std::size_t>(e.data_offset), n)) ? detail::kCertain
-                                                                               : 0;
+                                                                                 : 0;
 }
 
 Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file,
                                           const fs::path& path, const OpenOptions& options) {
   std::array<std::byte, gcp::kTarBlock> head{};
-  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(file->size(), head.size()));
+  const std::size_t n =
+      static_cast<std::size_t>(std::min<std::uint64_t>(file->size(), head.size()));
   VDISK_RETURN_IF_ERROR(file->read_at(0, std::span(head).first(n)));
-  if (has_tar_header(std::span(head).first(n))) return open_tar_file(std::move(file), path, options);
+  if (has_tar_header(std::span(head).first(n)))
+    return open_tar_file(std::move(file), path, options);
   return open_descriptor_file(std::move(file), path, options);
 }
 
@@ -85,9 +87,10 @@ Result<std::unique_ptr<StreamSource>> open_stream(std::unique_ptr<InputStream> i
   VDISK_ASSIGN_OR_RETURN(const std::size_t n, read_full(*in, head));
   head.resize(n);
   if (!has_tar_header(head))
-    return unsupported(fmt::format("ova: {}: an OVF descriptor names sibling files and cannot be "
-                                   "read from a stream; give its path (or its directory) instead",
-                                   in->name()));
+    return unsupported(
+        fmt::format("ova: {}: an OVF descriptor names sibling files and cannot be "
+                    "read from a stream; give its path (or its directory) instead",
+                    in->name()));
   return open_tar_stream(prefixed_stream(std::move(head), std::move(in)), options);
 }
 
@@ -114,10 +117,10 @@ Result<std::filesystem::path> ovf_in_directory(const std::filesystem::path& path
   }
   if (found.size() == 1) return found.front();
   if (found.empty()) return path;
-  return invalid_argument(fmt::format("{}: the directory holds more than one .ovf descriptor ({}, "
-                                      "{}); name the one to read",
-                                      path.string(), found[0].filename().string(),
-                                      found[1].filename().string()));
+  return invalid_argument(
+      fmt::format("{}: the directory holds more than one .ovf descriptor ({}, "
+                  "{}); name the one to read",
+                  path.string(), found[0].filename().string(), found[1].filename().string()));
 }
 
 }  // namespace vdisk::detail

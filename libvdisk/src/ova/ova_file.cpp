@@ -21,8 +21,9 @@ constexpr std::size_t kMaxMembers = 65536;
 
 bool ends_with_nocase(std::string_view s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
-  return std::equal(suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
-                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  return std::equal(
+      suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
+      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
 }
 
 Result<FileDigest> digest_windows(const std::vector<FileWindow>& windows, std::size_t i,
@@ -45,8 +46,10 @@ Status verify(Package& p, std::string_view ovf_text, std::span<const ManifestEnt
               const std::vector<FileWindow>& windows, const std::vector<std::string>& names,
               const OpenOptions& options) {
   if (p.manifest.name.empty()) return {};
-  if (const ManifestEntry* e = find_entry(manifest, p.ovf_name)) p.manifest.algorithm = e->algorithm;
-  else if (!manifest.empty()) p.manifest.algorithm = manifest.front().algorithm;
+  if (const ManifestEntry* e = find_entry(manifest, p.ovf_name))
+    p.manifest.algorithm = e->algorithm;
+  else if (!manifest.empty())
+    p.manifest.algorithm = manifest.front().algorithm;
   if (!options.verify_manifest) {
     p.manifest.skipped = true;
     return {};
@@ -110,7 +113,8 @@ Status find_members(const Package& p, const std::vector<TarEntry>& members,
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < windows.size(); ++i) {
     if (f.chunk_size)
-      VDISK_RETURN_IF_ERROR(check_chunk(f, i, windows[i].length, i + 1 == windows.size(), p.archive));
+      VDISK_RETURN_IF_ERROR(
+          check_chunk(f, i, windows[i].length, i + 1 == windows.size(), p.archive));
     total += windows[i].length;
   }
   return check_stored_size(f, total, p.archive);
@@ -154,9 +158,10 @@ Result<std::unique_ptr<BlockSource>> open_tar_file(std::unique_ptr<RandomAccessF
   for (const TarEntry& m : members) {
     if (!m.regular() || !ends_with_nocase(m.name, ".mf")) continue;
     if (m.size > kMaxManifestBytes)
-      return resource_exhausted(fmt::format("ova: {}: manifest {} is {} bytes, more than the {} "
-                                            "read",
-                                            p.archive, m.name, m.size, kMaxManifestBytes));
+      return resource_exhausted(
+          fmt::format("ova: {}: manifest {} is {} bytes, more than the {} "
+                      "read",
+                      p.archive, m.name, m.size, kMaxManifestBytes));
     std::string text(static_cast<std::size_t>(m.size), '\0');
     VDISK_RETURN_IF_ERROR(shared->read_at(m.data_offset, std::as_writable_bytes(std::span(text))));
     VDISK_ASSIGN_OR_RETURN(manifest, read_manifest_text(text, p, m.name));
@@ -165,8 +170,10 @@ Result<std::unique_ptr<BlockSource>> open_tar_file(std::unique_ptr<RandomAccessF
   VDISK_RETURN_IF_ERROR(verify(p, ovf_text, manifest, windows, names, options));
 
   const fs::path inner_path = path.empty() ? fs::path() : path.parent_path() / p.chosen_file().href;
-  auto window = window_file(std::move(windows), fmt::format("{}:{}", p.archive, p.chosen_file().href));
-  VDISK_ASSIGN_OR_RETURN(auto inner, open_image(std::move(window), inner_path, inner_options(options)));
+  auto window =
+      window_file(std::move(windows), fmt::format("{}:{}", p.archive, p.chosen_file().href));
+  VDISK_ASSIGN_OR_RETURN(auto inner,
+                         open_image(std::move(window), inner_path, inner_options(options)));
   return package_source(std::move(p), std::move(inner));
 }
 
@@ -179,9 +186,10 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
   p.archive = path.empty() ? file->name() : path.string();
   p.ovf_name = path.empty() ? file->name() : path.filename().string();
   if (file->size() > kMaxOvfBytes)
-    return resource_exhausted(fmt::format("ova: {}: the descriptor is {} bytes, more than the {} "
-                                          "read",
-                                          p.archive, file->size(), kMaxOvfBytes));
+    return resource_exhausted(
+        fmt::format("ova: {}: the descriptor is {} bytes, more than the {} "
+                    "read",
+                    p.archive, file->size(), kMaxOvfBytes));
   std::string ovf_text(static_cast<std::size_t>(file->size()), '\0');
   VDISK_RETURN_IF_ERROR(file->read_at(0, std::as_writable_bytes(std::span(ovf_text))));
   VDISK_ASSIGN_OR_RETURN(p.envelope, parse_envelope(ovf_text, p.ovf_name));
@@ -207,7 +215,8 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < windows.size(); ++i) {
     if (f.chunk_size)
-      VDISK_RETURN_IF_ERROR(check_chunk(f, i, windows[i].length, i + 1 == windows.size(), p.archive));
+      VDISK_RETURN_IF_ERROR(
+          check_chunk(f, i, windows[i].length, i + 1 == windows.size(), p.archive));
     total += windows[i].length;
   }
   VDISK_RETURN_IF_ERROR(check_stored_size(f, total, p.archive));
@@ -217,8 +226,8 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
   const std::string mf_name = path.stem().string() + ".mf";
   if (auto mf = open_file(dir / mf_name); mf.ok()) {
     if ((*mf)->size() > kMaxManifestBytes)
-      return resource_exhausted(fmt::format("ova: {}: manifest {} is more than {} bytes",
-                                            p.archive, mf_name, kMaxManifestBytes));
+      return resource_exhausted(fmt::format("ova: {}: manifest {} is more than {} bytes", p.archive,
+                                            mf_name, kMaxManifestBytes));
     std::string text(static_cast<std::size_t>((*mf)->size()), '\0');
     VDISK_RETURN_IF_ERROR((*mf)->read_at(0, std::as_writable_bytes(std::span(text))));
     VDISK_ASSIGN_OR_RETURN(manifest, read_manifest_text(text, p, mf_name));
@@ -227,8 +236,10 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
 
   std::unique_ptr<BlockSource> inner;
   if (f.chunk_size) {
-    auto window = window_file(std::move(windows), fmt::format("{} (chunks)", (dir / f.href).string()));
-    VDISK_ASSIGN_OR_RETURN(inner, open_image(std::move(window), dir / f.href, inner_options(options)));
+    auto window =
+        window_file(std::move(windows), fmt::format("{} (chunks)", (dir / f.href).string()));
+    VDISK_ASSIGN_OR_RETURN(inner,
+                           open_image(std::move(window), dir / f.href, inner_options(options)));
   } else {
     VDISK_ASSIGN_OR_RETURN(inner, open_image(dir / f.href, inner_options(options)));
   }

@@ -41,9 +41,8 @@ Result<ManifestEntry> parse_line(std::string_view line, std::string_view what, s
     return bad_line(what, n, "expected '=' right after ')'");
   const std::size_t want = digest_chars(e.algorithm);
   if (want == 0)
-    return bad_line(what, n,
-                    fmt::format("unknown digest algorithm '{}' (SHA1, SHA256, SHA512)",
-                                e.algorithm));
+    return bad_line(
+        what, n, fmt::format("unknown digest algorithm '{}' (SHA1, SHA256, SHA512)", e.algorithm));
   for (char c : trim(line.substr(eq + 1))) {
     if (!std::isxdigit(static_cast<unsigned char>(c)))
       return bad_line(what, n, "the digest is not hexadecimal");
@@ -107,13 +106,15 @@ Status verify_digest(const ManifestEntry& entry, const FileDigest& digest,
                      std::string_view manifest) {
   const auto found = digest.hex(entry.algorithm);
   if (!found)
-    return unsupported(fmt::format("ova: manifest {} lists {} with a {} digest, which is not "
-                                   "checked (SHA1 and SHA256 are); --no-verify skips the check",
-                                   manifest, entry.name, entry.algorithm));
+    return unsupported(
+        fmt::format("ova: manifest {} lists {} with a {} digest, which is not "
+                    "checked (SHA1 and SHA256 are); --no-verify skips the check",
+                    manifest, entry.name, entry.algorithm));
   if (*found != entry.digest)
-    return corrupt(fmt::format("ova: {} does not match manifest {}: {} expected {}, found {} "
-                               "(--no-verify skips the check)",
-                               entry.name, manifest, entry.algorithm, entry.digest, *found));
+    return corrupt(
+        fmt::format("ova: {} does not match manifest {}: {} expected {}, found {} "
+                    "(--no-verify skips the check)",
+                    entry.name, manifest, entry.algorithm, entry.digest, *found));
   return {};
 }
 

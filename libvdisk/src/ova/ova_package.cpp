@@ -14,18 +14,20 @@ thread_local int g_open_depth = 0;
 
 Status check_href(std::string_view href, bool allow_outside, std::string_view archive) {
   if (href.find("://") != std::string_view::npos)
-    return unsupported(fmt::format("ova: {}: file '{}' is a URL; only files inside the package "
-                                   "are read",
-                                   archive, href));
+    return unsupported(
+        fmt::format("ova: {}: file '{}' is a URL; only files inside the package "
+                    "are read",
+                    archive, href));
   const std::filesystem::path p{std::string(href)};
   const bool absolute = href.starts_with('/') || href.starts_with('\\') ||
                         (href.size() >= 2 && href[1] == ':') || p.is_absolute();
   const std::filesystem::path norm = p.lexically_normal();
   const bool escapes = !norm.empty() && *norm.begin() == "..";
   if ((absolute || escapes) && !allow_outside)
-    return invalid_argument(fmt::format("ova: {}: file '{}' lies outside the package ({}); "
-                                        "refusing it (allow outside paths to permit)",
-                                        archive, href, absolute ? "absolute path" : "'..'"));
+    return invalid_argument(
+        fmt::format("ova: {}: file '{}' lies outside the package ({}); "
+                    "refusing it (allow outside paths to permit)",
+                    archive, href, absolute ? "absolute path" : "'..'"));
   return {};
 }
 
@@ -56,7 +58,8 @@ class PackageSource final : public BlockSource {
 
 class WindowFile final : public RandomAccessFile {
  public:
-  WindowFile(std::vector<FileWindow> w, std::string name) : w_(std::move(w)), name_(std::move(name)) {
+  WindowFile(std::vector<FileWindow> w, std::string name)
+      : w_(std::move(w)), name_(std::move(name)) {
     for (const FileWindow& x : w_) {
       starts_.push_back(size_);
       size_ += x.length;
@@ -97,16 +100,17 @@ Status choose_disk(Package& p, const OpenOptions& options, bool allow_outside) {
     return unsupported(fmt::format("ova: {}: the descriptor {} lists no disk (DiskSection)",
                                    p.archive, p.ovf_name));
   if (options.disk_index >= disks.size())
-    return invalid_argument(fmt::format("ova: {}: there is no disk {}; the package has {} "
-                                        "(numbered 1 to {})",
-                                        p.archive, options.disk_index + 1, disks.size(),
-                                        disks.size()));
+    return invalid_argument(
+        fmt::format("ova: {}: there is no disk {}; the package has {} "
+                    "(numbered 1 to {})",
+                    p.archive, options.disk_index + 1, disks.size(), disks.size()));
   p.disk = options.disk_index;
   const OvfDisk& d = disks[p.disk];
   if (d.file_ref.empty())
-    return unsupported(fmt::format("ova: {}: disk {} ('{}') has no file: it is a new, empty disk "
-                                   "of {} bytes that the importer creates",
-                                   p.archive, p.disk + 1, d.disk_id, d.capacity));
+    return unsupported(
+        fmt::format("ova: {}: disk {} ('{}') has no file: it is a new, empty disk "
+                    "of {} bytes that the importer creates",
+                    p.archive, p.disk + 1, d.disk_id, d.capacity));
   return check_href(p.chosen_file().href, allow_outside, p.archive);
 }
 
@@ -117,13 +121,15 @@ std::string chunk_name(std::string_view href, std::size_t index) {
 Status check_chunk(const OvfFile& f, std::size_t index, std::uint64_t size, bool last,
                    std::string_view archive) {
   if (!last && size != *f.chunk_size)
-    return corrupt(fmt::format("ova: {}: chunk {} of '{}' is {} bytes; every chunk but the last "
-                               "must be ovf:chunkSize = {}",
-                               archive, chunk_name(f.href, index), f.href, size, *f.chunk_size));
+    return corrupt(
+        fmt::format("ova: {}: chunk {} of '{}' is {} bytes; every chunk but the last "
+                    "must be ovf:chunkSize = {}",
+                    archive, chunk_name(f.href, index), f.href, size, *f.chunk_size));
   if (size == 0 || size > *f.chunk_size)
-    return corrupt(fmt::format("ova: {}: chunk {} of '{}' is {} bytes; expected 1 to "
-                               "ovf:chunkSize = {}",
-                               archive, chunk_name(f.href, index), f.href, size, *f.chunk_size));
+    return corrupt(
+        fmt::format("ova: {}: chunk {} of '{}' is {} bytes; expected 1 to "
+                    "ovf:chunkSize = {}",
+                    archive, chunk_name(f.href, index), f.href, size, *f.chunk_size));
   return {};
 }
 
@@ -142,9 +148,9 @@ FileDigest digest_for(std::span<const ManifestEntry> manifest, bool manifest_kno
 }
 
 void note_unlisted(const OpenOptions& options, std::string_view manifest, std::string_view name) {
-  detail::diagnose(options, Diagnostic::Level::warning,
-                   fmt::format("ova: manifest {} does not list {}; its digest is not checked",
-                               manifest, name));
+  detail::diagnose(
+      options, Diagnostic::Level::warning,
+      fmt::format("ova: manifest {} does not list {}; its digest is not checked", manifest, name));
 }
 
 void describe_package(const Package& p, Properties& out) {

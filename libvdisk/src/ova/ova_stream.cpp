@@ -19,15 +19,18 @@ namespace {
 
 bool ends_with_nocase(std::string_view s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
-  return std::equal(suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
-                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  return std::equal(
+      suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
+      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
 }
 
 // Everything the stream reader shares between the disk's byte stream and the source.
 class State {
  public:
   State(std::unique_ptr<InputStream> in, const OpenOptions& options)
-      : in_(std::move(in)), input_(stream_tar_input(*in_)), walker_(*input_, in_->name()),
+      : in_(std::move(in)),
+        input_(stream_tar_input(*in_)),
+        walker_(*input_, in_->name()),
         options_(options) {
     p.archive = in_->name();
   }
@@ -94,7 +97,8 @@ Status State::open_package() {
                                  p.archive, first_name, p.disk + 1));
     if (!m->regular()) continue;
     if (m->name == first_name) return begin_member(*m);
-    if (ends_with_nocase(m->name, ".mf") && !manifest_known_) VDISK_RETURN_IF_ERROR(read_manifest());
+    if (ends_with_nocase(m->name, ".mf") && !manifest_known_)
+      VDISK_RETURN_IF_ERROR(read_manifest());
   }
 }
 
@@ -188,7 +192,8 @@ Status State::finish() {
 // The disk file's stored bytes as an InputStream.
 class DiskStream final : public InputStream {
  public:
-  DiskStream(std::shared_ptr<State> s, std::string name) : s_(std::move(s)), name_(std::move(name)) {}
+  DiskStream(std::shared_ptr<State> s, std::string name)
+      : s_(std::move(s)), name_(std::move(name)) {}
   Result<std::size_t> read(std::span<std::byte> dst) override { return s_->read_disk(dst); }
   const std::string& name() const override { return name_; }
 
@@ -310,7 +315,8 @@ Result<std::unique_ptr<StreamSource>> open_tar_stream(std::unique_ptr<InputStrea
       std::make_unique<DiskStream>(state, fmt::format("{}:{}", state->p.archive, f.href));
   if (f.gzip) disk = std::make_unique<GunzipStream>(std::move(disk));
   VDISK_ASSIGN_OR_RETURN(auto inner, open_image_stream(std::move(disk), inner_options(options)));
-  return std::unique_ptr<StreamSource>(std::make_unique<OvaStream>(std::move(state), std::move(inner)));
+  return std::unique_ptr<StreamSource>(
+      std::make_unique<OvaStream>(std::move(state), std::move(inner)));
 }
 
 }  // namespace vdisk::ova

@@ -87,9 +87,9 @@ Status TarWalker::skip_rest() {
   const std::uint64_t at = in_.position();
   VDISK_ASSIGN_OR_RETURN(const std::uint64_t moved, in_.skip(n));
   if (moved < left_)
-    return corrupt_at("tar", fmt::format("member '{}' of {}", entry_.name, archive_), at,
-                      fmt::format("expected {} more bytes of data, the archive ends after {}",
-                                  left_, moved));
+    return corrupt_at(
+        "tar", fmt::format("member '{}' of {}", entry_.name, archive_), at,
+        fmt::format("expected {} more bytes of data, the archive ends after {}", left_, moved));
   left_ = padding_ = 0;
   return {};
 }
@@ -157,9 +157,9 @@ Result<std::optional<TarEntry>> TarWalker::next() {
                         fmt::format("expected 512 bytes, the archive ends after {}", n));
     VDISK_ASSIGN_OR_RETURN(const gcp::DecodedHeader h, gcp::decode_header(block, at));
     if (!h.checksum_ok)
-      return corrupt_at("tar", fmt::format("header of {}", archive_), at,
-                        fmt::format("checksum expected {}, found {}", h.unsigned_checksum,
-                                    h.stored_checksum));
+      return corrupt_at(
+          "tar", fmt::format("header of {}", archive_), at,
+          fmt::format("checksum expected {}, found {}", h.unsigned_checksum, h.stored_checksum));
     const std::uint64_t size = h.typeflag == 'x' || h.typeflag == 'L' || h.typeflag == 'g'
                                    ? h.size
                                    : pax_size_.value_or(h.size);
@@ -214,9 +214,10 @@ Result<std::size_t> TarWalker::read_data(std::span<std::byte> dst) {
 
 Result<std::string> TarWalker::read_all(std::uint64_t cap, std::string_view what) {
   if (left_ > cap)
-    return resource_exhausted(fmt::format("ova: {} '{}' in {} is {} bytes, more than the {} "
-                                          "read",
-                                          what, entry_.name, archive_, left_, cap));
+    return resource_exhausted(
+        fmt::format("ova: {} '{}' in {} is {} bytes, more than the {} "
+                    "read",
+                    what, entry_.name, archive_, left_, cap));
   std::string text(static_cast<std::size_t>(left_), '\0');
   std::span<std::byte> dst = std::as_writable_bytes(std::span(text));
   while (!dst.empty()) {

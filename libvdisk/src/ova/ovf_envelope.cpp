@@ -32,8 +32,7 @@ Result<std::uint64_t> decimal(std::string_view text, std::string_view what, std:
 }
 
 Result<std::optional<std::uint64_t>> optional_decimal(const XmlElement& e, std::string_view local,
-                                                      std::string_view what,
-                                                      std::string_view doc) {
+                                                      std::string_view what, std::string_view doc) {
   const std::string* v = attr(e, local);
   if (!v) return std::optional<std::uint64_t>();
   VDISK_ASSIGN_OR_RETURN(const std::uint64_t n, decimal(*v, what, e.offset, doc));
@@ -50,8 +49,7 @@ Result<OvfFile> read_file(const XmlElement& e, std::string_view doc) {
   f.id = *id;
   f.href = *href;
   VDISK_ASSIGN_OR_RETURN(f.size, optional_decimal(e, "size", "File ovf:size", doc));
-  VDISK_ASSIGN_OR_RETURN(f.chunk_size,
-                         optional_decimal(e, "chunkSize", "File ovf:chunkSize", doc));
+  VDISK_ASSIGN_OR_RETURN(f.chunk_size, optional_decimal(e, "chunkSize", "File ovf:chunkSize", doc));
   if (f.chunk_size && *f.chunk_size == 0)
     return corrupt_at("ovf", fmt::format("{}: File '{}' ovf:chunkSize", doc, f.id), e.offset,
                       "expected a positive size, found 0");
@@ -59,9 +57,10 @@ Result<OvfFile> read_file(const XmlElement& e, std::string_view doc) {
     if (*c == "gzip")
       f.gzip = true;
     else if (*c != "identity" && !c->empty())
-      return unsupported(fmt::format("ovf: {}: File '{}' uses ovf:compression=\"{}\" (only gzip "
-                                     "and identity are read)",
-                                     doc, f.id, *c));
+      return unsupported(
+          fmt::format("ovf: {}: File '{}' uses ovf:compression=\"{}\" (only gzip "
+                      "and identity are read)",
+                      doc, f.id, *c));
   }
   return f;
 }
@@ -77,9 +76,10 @@ Result<OvfDisk> read_disk(const XmlElement& e, std::string_view doc) {
   if (const std::string* r = attr(e, "fileRef")) d.file_ref = *r;
   if (const std::string* f = attr(e, "format")) d.format = *f;
   if (capacity->starts_with("${"))
-    return unsupported(fmt::format("ovf: {}: Disk '{}' gives its capacity as the property {} "
-                                   "(set at deployment); not read",
-                                   doc, d.disk_id, *capacity));
+    return unsupported(
+        fmt::format("ovf: {}: Disk '{}' gives its capacity as the property {} "
+                    "(set at deployment); not read",
+                    doc, d.disk_id, *capacity));
   VDISK_ASSIGN_OR_RETURN(const std::uint64_t n,
                          decimal(*capacity, "Disk ovf:capacity", e.offset, doc));
   std::uint64_t unit = 1;
@@ -109,14 +109,15 @@ Status check_unique(const Envelope& env, std::string_view doc) {
         return corrupt(fmt::format("ovf: {}: two References/File entries have ovf:id '{}'", doc,
                                    env.files[i].id));
       if (env.files[i].href == env.files[j].href)
-        return corrupt(fmt::format("ovf: {}: two References/File entries have ovf:href '{}'",
-                                   doc, env.files[i].href));
+        return corrupt(fmt::format("ovf: {}: two References/File entries have ovf:href '{}'", doc,
+                                   env.files[i].href));
     }
   for (const OvfDisk& d : env.disks)
     if (!d.file_ref.empty() && !env.file(d.file_ref))
-      return corrupt(fmt::format("ovf: {}: Disk '{}' has ovf:fileRef '{}', which no "
-                                 "References/File declares",
-                                 doc, d.disk_id, d.file_ref));
+      return corrupt(
+          fmt::format("ovf: {}: Disk '{}' has ovf:fileRef '{}', which no "
+                      "References/File declares",
+                      doc, d.disk_id, d.file_ref));
   return {};
 }
 

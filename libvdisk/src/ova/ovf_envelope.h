@@ -20,18 +20,18 @@ inline constexpr std::string_view kOvfNamespace2 = "http://schemas.dmtf.org/ovf/
 inline constexpr std::size_t kMaxOvfFiles = 4096;
 
 struct OvfFile {
-  std::string id;                         // ovf:id
-  std::string href;                       // ovf:href, relative
-  std::optional<std::uint64_t> size;      // ovf:size: bytes as stored (compressed)
-  bool gzip = false;                      // ovf:compression="gzip"
+  std::string id;                           // ovf:id
+  std::string href;                         // ovf:href, relative
+  std::optional<std::uint64_t> size;        // ovf:size: bytes as stored (compressed)
+  bool gzip = false;                        // ovf:compression="gzip"
   std::optional<std::uint64_t> chunk_size;  // ovf:chunkSize: stored as href.000000000, ...
 };
 
 struct OvfDisk {
-  std::string disk_id;                         // ovf:diskId
-  std::string file_ref;                        // ovf:fileRef; empty: a new, empty disk
-  std::uint64_t capacity = 0;                  // bytes (ovf:capacity x allocation units)
-  std::string format;                          // ovf:format URI
+  std::string disk_id;                          // ovf:diskId
+  std::string file_ref;                         // ovf:fileRef; empty: a new, empty disk
+  std::uint64_t capacity = 0;                   // bytes (ovf:capacity x allocation units)
+  std::string format;                           // ovf:format URI
   std::optional<std::uint64_t> populated_size;  // ovf:populatedSize
 };
 

@@ -245,7 +245,8 @@ class Parser {
         return n;
       }
     if (prefix.empty()) return n;
-    return error_at(at, fmt::format("namespace prefix '{}' of '{}' is not declared", prefix, qname));
+    return error_at(at,
+                    fmt::format("namespace prefix '{}' of '{}' is not declared", prefix, qname));
   }
 
   Status content(XmlElement& e, std::size_t depth) {
