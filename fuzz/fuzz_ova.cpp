@@ -14,16 +14,16 @@
 
 namespace {
 
+// Reads what the map calls data in the first 4 MiB, at most 64 KiB per read.
 void read_source(const vdisk::BlockSource& s) {
   (void)vdisk::describe(s);
-  const std::uint64_t n = std::min<std::uint64_t>(s.size(), 4 << 20);
-  constexpr std::uint64_t kWindow = 64 * 1024;
-  std::vector<std::byte> buf(kWindow);
-  for (std::uint64_t off = 0; off < n; off += kWindow) {
-    const std::uint64_t len = std::min(kWindow, n - off);
-    std::vector<vdisk::Extent> map;
-    (void)s.map(off, len, map);
-    (void)s.read(off, std::span(buf).first(static_cast<std::size_t>(len)));
+  std::vector<vdisk::Extent> map;
+  if (!s.map(0, std::min<std::uint64_t>(s.size(), 4 << 20), map).ok()) return;
+  std::vector<std::byte> buf(64 * 1024);
+  for (const vdisk::Extent& e : map) {
+    if (e.reads_as_zero()) continue;
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(e.length, buf.size()));
+    (void)s.read(e.offset, std::span(buf).first(n));
   }
 }
 

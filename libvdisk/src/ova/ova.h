@@ -86,6 +86,9 @@ class NestingGuard {
   bool nested_;
 };
 
+// Whether `s` ends with the lowercase `suffix`, ignoring ASCII case (".ovf", ".mf").
+bool ends_with_nocase(std::string_view s, std::string_view suffix);
+
 // The readers.
 Result<std::unique_ptr<BlockSource>> open_tar_file(std::unique_ptr<RandomAccessFile> file,
                                                    const std::filesystem::path& path,

@@ -60,10 +60,7 @@ int probe(const detail::ProbeData& d) {
   auto first = walker.next();
   if (!first.ok() || !*first || !(*first)->regular()) return 0;
   const TarEntry& e = **first;
-  std::string lower = e.name;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (!lower.ends_with(".ovf") || e.data_offset >= d.head.size()) return 0;
+  if (!ova::ends_with_nocase(e.name, ".ovf") || e.data_offset >= d.head.size()) return 0;
   const std::size_t n =
       static_cast<std::size_t>(std::min<std::uint64_t>(e.size, d.head.size() - e.data_offset));
   return is_envelope(d.head.subspan(static_cast<std::size_t>(e.data_offset), n)) ? detail::kCertain
@@ -109,10 +106,9 @@ Result<std::filesystem::path> ovf_in_directory(const std::filesystem::path& path
   if (!std::filesystem::is_directory(path, ec)) return path;
   std::vector<std::filesystem::path> found;
   for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
-    std::string ext = entry.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (ext == ".ovf" && entry.is_regular_file(ec)) found.push_back(entry.path());
+    if (ova::ends_with_nocase(entry.path().filename().string(), ".ovf") &&
+        entry.is_regular_file(ec))
+      found.push_back(entry.path());
     if (found.size() > 1) break;
   }
   if (found.size() == 1) return found.front();

@@ -19,13 +19,6 @@ namespace fs = std::filesystem;
 // Members listed in an archive (each a header of 512 bytes at least).
 constexpr std::size_t kMaxMembers = 65536;
 
-bool ends_with_nocase(std::string_view s, std::string_view suffix) {
-  if (s.size() < suffix.size()) return false;
-  return std::equal(
-      suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
-      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-}
-
 Result<FileDigest> digest_windows(const std::vector<FileWindow>& windows, std::size_t i,
                                   std::span<const ManifestEntry> manifest, std::string_view name) {
   FileDigest d = digest_for(manifest, true, name);
@@ -88,6 +81,19 @@ Result<std::vector<ManifestEntry>> read_manifest_text(std::string_view text, Pac
   return parse_manifest(text, p.manifest.name);
 }
 
+// Every chunk but the last ovf:chunkSize bytes, all together ovf:size.
+Status check_sizes(const Package& p, const std::vector<FileWindow>& windows) {
+  const OvfFile& f = p.chosen_file();
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    if (f.chunk_size)
+      VDISK_RETURN_IF_ERROR(
+          check_chunk(f, i, windows[i].length, i + 1 == windows.size(), p.archive));
+    total += windows[i].length;
+  }
+  return check_stored_size(f, total, p.archive);
+}
+
 // The stored files of the chosen disk among the archive's members.
 Status find_members(const Package& p, const std::vector<TarEntry>& members,
                     const std::shared_ptr<const RandomAccessFile>& file,
@@ -110,14 +116,7 @@ Status find_members(const Package& p, const std::vector<TarEntry>& members,
     return corrupt(fmt::format("ova: {}: '{}' (the file of disk {}) is not in the archive",
                                p.archive, f.chunk_size ? chunk_name(f.href, 0) : f.href,
                                p.disk + 1));
-  std::uint64_t total = 0;
-  for (std::size_t i = 0; i < windows.size(); ++i) {
-    if (f.chunk_size)
-      VDISK_RETURN_IF_ERROR(
-          check_chunk(f, i, windows[i].length, i + 1 == windows.size(), p.archive));
-    total += windows[i].length;
-  }
-  return check_stored_size(f, total, p.archive);
+  return check_sizes(p, windows);
 }
 
 }  // namespace
@@ -212,14 +211,7 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
     windows.push_back({chunk, 0, chunk->size()});
     names.push_back(name);
   }
-  std::uint64_t total = 0;
-  for (std::size_t i = 0; i < windows.size(); ++i) {
-    if (f.chunk_size)
-      VDISK_RETURN_IF_ERROR(
-          check_chunk(f, i, windows[i].length, i + 1 == windows.size(), p.archive));
-    total += windows[i].length;
-  }
-  VDISK_RETURN_IF_ERROR(check_stored_size(f, total, p.archive));
+  VDISK_RETURN_IF_ERROR(check_sizes(p, windows));
   if (f.gzip) return refuse_gzip(p);
 
   std::vector<ManifestEntry> manifest;

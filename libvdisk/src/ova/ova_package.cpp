@@ -1,5 +1,6 @@
 // The package model shared by the OVA readers (see ova.h).
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -112,6 +113,13 @@ Status choose_disk(Package& p, const OpenOptions& options, bool allow_outside) {
                     "of {} bytes that the importer creates",
                     p.archive, p.disk + 1, d.disk_id, d.capacity));
   return check_href(p.chosen_file().href, allow_outside, p.archive);
+}
+
+bool ends_with_nocase(std::string_view s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  return std::equal(
+      suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
+      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
 }
 
 std::string chunk_name(std::string_view href, std::size_t index) {

@@ -17,13 +17,6 @@
 namespace vdisk::ova {
 namespace {
 
-bool ends_with_nocase(std::string_view s, std::string_view suffix) {
-  if (s.size() < suffix.size()) return false;
-  return std::equal(
-      suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
-      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-}
-
 // Everything the stream reader shares between the disk's byte stream and the source.
 class State {
  public:
