@@ -12,7 +12,7 @@ namespace detail {
 
 std::span<const FormatDriver* const> format_drivers() {
   // Probe order; raw accepts anything and must stay last.
-  static const FormatDriver* const kDrivers[] = {&vhd_driver(), &vmdk_driver(), &qcow2_driver(),
+  static const FormatDriver* const kDrivers[] = {&vhd_driver(), &vmdk_driver(),    &qcow2_driver(),
                                                  &ova_driver(), &iso9660_driver(), &raw_driver()};
   return kDrivers;
 }
