@@ -49,6 +49,7 @@ struct Command {
   std::string adapter;                  // --adapter (vmdk)
   int hw_version = -1;                  // --hw-version (vmdk; -1 = default)
   std::uint64_t stream_window_mib = 0;  // --stream-window MiB (0 = the library default)
+  std::size_t disk = 0;                 // --disk N (OVA/OVF, 1-based; 0 = absent: disk 1)
   ProgressMode progress = ProgressMode::automatic;
   bool quiet = false;                 // -q/--quiet: no notes, no summary line (every verb)
   bool dry_run = false;               // --dry-run (repair)

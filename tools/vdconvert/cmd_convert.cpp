@@ -140,6 +140,7 @@ int run(const Command& cmd, RunContext& ctx) {
   }
   opt.open.format = cmd.from;
   opt.open.ignore_parent_identity = flag_set(cmd, "ignore-cid");
+  apply_package_options(cmd, opt.open);
   // Diagnostics go to stderr as they come and into the --json report's "diagnostics".
   DiagnosticLog diagnostics(ctx.console);
   opt.open.on_diagnostic = diagnostics.fn();
@@ -226,6 +227,8 @@ constexpr OptionSpec kOptions[] = {
     {"--force-name", "", "", "gcp: write DST even if its name does not end in .tar.gz",
      apply_force_name},
     {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
+    kDiskOption,
+    kNoVerifyOption,
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
     kLevelOption,
     kSubformatOption,

@@ -39,6 +39,7 @@ int run(const Command& cmd, RunContext& ctx) {
   vdisk::OpenOptions opt;
   opt.format = cmd.from;
   opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
+  apply_package_options(cmd, opt);
   // Diagnostics go to stderr as they come and into the JSON's "diagnostics".
   DiagnosticLog diagnostics(ctx.console);
   opt.on_diagnostic = diagnostics.fn();
@@ -70,6 +71,8 @@ constexpr OptionSpec kOptions[] = {
      input_format_choices},
     {"--json", "", "", "print JSON instead of text", apply_json},
     {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
+    kDiskOption,
+    kNoVerifyOption,
     {"--quiet", "-q", "", kQuietHelp, apply_quiet},
 };
 constexpr std::string_view kOperands[] = {"SRC"};

@@ -25,6 +25,7 @@ int run(const Command& cmd, RunContext& ctx) {
   vdisk::OpenOptions opt;
   opt.format = cmd.from;
   opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
+  apply_package_options(cmd, opt);
   DiagnosticLog diagnostics(ctx.console);
   opt.on_diagnostic = diagnostics.fn();
   auto source = vdisk::open_image(cmd.operands[0], opt);
@@ -71,6 +72,8 @@ constexpr OptionSpec kOptions[] = {
     kLevelOption,
     kSubformatOption,
     {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
+    kDiskOption,
+    kNoVerifyOption,
     {"--json", "", "", "print JSON instead of text", apply_json},
     {"--quiet", "-q", "", kQuietHelp, apply_quiet},
 };

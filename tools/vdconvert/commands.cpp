@@ -200,6 +200,27 @@ vdisk::Status apply_ignore_cid(Command& cmd, std::string_view) {
   return {};
 }
 
+vdisk::Status apply_disk(Command& cmd, std::string_view value) {
+  std::size_t n = 0;
+  const auto* end = value.data() + value.size();
+  const auto [ptr, ec] = std::from_chars(value.data(), end, n);
+  if (value.empty() || ec != std::errc() || ptr != end || n < 1 || n > 1000000)
+    return vdisk::invalid_argument(
+        fmt::format("--disk: '{}' is not a disk number (1 for the first disk)", value));
+  cmd.disk = n;
+  return {};
+}
+
+vdisk::Status apply_no_verify(Command& cmd, std::string_view) {
+  if (!flag_set(cmd, "no-verify")) cmd.flags.emplace_back("no-verify");
+  return {};
+}
+
+void apply_package_options(const Command& cmd, vdisk::OpenOptions& options) {
+  options.disk_index = cmd.disk > 0 ? cmd.disk - 1 : 0;
+  options.verify_manifest = !flag_set(cmd, "no-verify");
+}
+
 bool flag_set(const Command& cmd, std::string_view flag) {
   return std::find(cmd.flags.begin(), cmd.flags.end(), flag) != cmd.flags.end();
 }

@@ -69,6 +69,16 @@ vdisk::Status apply_consumer(Command& cmd, std::string_view value);
 vdisk::Status apply_ignore_cid(Command& cmd, std::string_view value);
 inline constexpr std::string_view kIgnoreCidHelp =
     "read a snapshot chain whose parentCID does not match its parent's CID";
+// OVA/OVF packages: --disk N (1-based, as `info` numbers the disks) and --no-verify (skip the
+// manifest's digests); apply_package_options() copies them into OpenOptions.
+vdisk::Status apply_disk(Command& cmd, std::string_view value);
+vdisk::Status apply_no_verify(Command& cmd, std::string_view value);
+void apply_package_options(const Command& cmd, vdisk::OpenOptions& options);
+inline constexpr OptionSpec kDiskOption{
+    "--disk", "", "N", "OVA/OVF: read disk N of the package (1-based, as info lists them)",
+    apply_disk};
+inline constexpr OptionSpec kNoVerifyOption{
+    "--no-verify", "", "", "OVA/OVF: do not check the manifest's (.mf) digests", apply_no_verify};
 // True when an option's apply() stored `flag` in cmd.flags.
 bool flag_set(const Command& cmd, std::string_view flag);
 // Output-target options shared by convert and measure: --to TARGET, --level N (gcp, vmdk),

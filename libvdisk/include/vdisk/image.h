@@ -4,6 +4,7 @@
 #define VDISK_IMAGE_H_
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -46,6 +47,15 @@ struct OpenOptions {
   // of the output at most; 0 = the format's default (64 MiB). A stream that needs more fails
   // with resource_exhausted naming the window.
   std::uint64_t stream_window_bytes = 0;
+  // OVA/OVF packages (docs/ova.md): the disk to read, 0-based in the order of the descriptor's
+  // DiskSection (`vdconvert --disk N` is 1-based and passes N - 1; `info` numbers disks from 1).
+  // An index the package does not have is invalid_argument naming the disks it has.
+  std::size_t disk_index = 0;
+  // OVA/OVF packages: check the manifest's (.mf) SHA-1/SHA-256 digests of the descriptor and of
+  // the chosen disk's files when the package has a manifest. A mismatch is corrupt naming the
+  // file, algorithm, expected and found digests, and a stream conversion then leaves no output.
+  // false skips the check (`--no-verify`).
+  bool verify_manifest = true;
   DiagnosticFn on_diagnostic;
 };
 

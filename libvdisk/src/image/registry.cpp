@@ -12,9 +12,9 @@ namespace detail {
 
 std::span<const FormatDriver* const> format_drivers() {
   // Probe order; raw accepts anything and must stay last.
-  static const FormatDriver* const kDrivers[] = {&vhd_driver(),  &vmdk_driver(), &qcow2_driver(),
-                                                 &vhdx_driver(), &vdi_driver(),  &iso9660_driver(),
-                                                 &raw_driver()};
+  static const FormatDriver* const kDrivers[] = {&vhd_driver(),     &vmdk_driver(), &qcow2_driver(),
+                                                 &vhdx_driver(),    &vdi_driver(),  &ova_driver(),
+                                                 &iso9660_driver(), &raw_driver()};
   return kDrivers;
 }
 
@@ -137,8 +137,9 @@ Properties Identification::to_properties() const {
 
 Result<std::unique_ptr<BlockSource>> open_image(const std::filesystem::path& path,
                                                 const OpenOptions& options) {
-  VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
-  return open_image(std::move(file), path, options);
+  VDISK_ASSIGN_OR_RETURN(const auto file_path, detail::ovf_in_directory(path));
+  VDISK_ASSIGN_OR_RETURN(auto file, open_file(file_path));
+  return open_image(std::move(file), file_path, options);
 }
 
 Result<std::unique_ptr<BlockSource>> open_image(std::unique_ptr<RandomAccessFile> file,

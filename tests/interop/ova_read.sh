@@ -1,0 +1,131 @@
+#!/bin/bash
+# OVA/OVF read: packages built here with python3 tarfile (make_ova.py) and GNU tar around
+# streamOptimized VMDKs made by `qemu-img convert -O vmdk -o subformat=streamOptimized` (and a
+# monolithicSparse one): manifests with SHA1 and SHA256, before and after the disk, a gzip'd
+# member, a chunked member, two disks (--disk), an .ovf directory; each read from the file and
+# from stdin and compared by sha256 with `qemu-img convert -O raw` of the VMDK that went in (the
+# Azure output by its first virtual-size bytes). A digest that does not match the manifest
+# fails with one line and leaves no output (--no-verify reads it); info lists the disks.
+source "$(dirname "$0")/lib.sh"
+need qemu-img python3 tar
+V=$VDCONVERT
+MK="python3 $(dirname "$0")/make_ova.py"
+case $MK in *" /"*) ;; *) MK="python3 $OLDPWD/$(dirname "$0")/make_ova.py" ;; esac
+
+python3 - <<'PY'
+import random
+r = random.Random(7)
+for name, seed in (("a.raw", 1), ("b.raw", 2)):
+    d = bytearray(16 << 20)
+    for off in (0, 3 << 20, 9 << 20, (16 << 20) - 65536):
+        d[off:off + 65536] = bytes(r.getrandbits(8) for _ in range(65536))
+    d[5 << 20:(5 << 20) + 100000] = bytes([seed]) * 100000
+    open(name, "wb").write(d)
+PY
+qemu-img convert -O vmdk -o subformat=streamOptimized a.raw a.vmdk
+qemu-img convert -O vmdk -o subformat=streamOptimized b.raw b.vmdk
+qemu-img convert -O vmdk -o subformat=monolithicSparse a.raw ms.vmdk
+qemu-img convert -O raw a.vmdk qa.raw
+qemu-img convert -O raw b.vmdk qb.raw
+A=$(sha qa.raw)
+B=$(sha qb.raw)
+
+# reads SRC (file, then stdin) to raw and to azure and compares with WANT; extra args follow.
+check_read() {
+  local src=$1 want=$2; shift 2
+  rm -f o.raw o.vhd
+  "$V" convert -q "$@" --to raw "$src" o.raw || fail "$src $*: file convert failed"
+  expect_eq "$(sha o.raw)" "$want" "$src $* (file -> raw)"
+  if [ "${src%.ova}" != "$src" ]; then
+    cat "$src" | "$V" convert -q "$@" --to azure - o.vhd || fail "$src $*: stdin convert failed"
+    expect_eq "$(head -c $((16 << 20)) o.vhd | sha256sum | cut -c1-64)" "$want" "$src $* (stdin -> azure)"
+  fi
+}
+
+# expect_fail RC WORD CMD...: one line on stderr holding WORD, exit RC, no output file left.
+expect_fail() {
+  local rc_want=$1 word=$2 err rc; shift 2
+  rm -f o.raw
+  set +e
+  err=$("$@" 2>&1 >/dev/null)
+  rc=$?
+  set -e
+  [ "$rc" = "$rc_want" ] || fail "$*: exit $rc, expected $rc_want: $err"
+  [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] || fail "$*: not one line: $err"
+  case "$err" in *"$word"*) ;; *) fail "$*: message lacks '$word': $err" ;; esac
+  [ ! -e o.raw ] || fail "$*: output left behind"
+  ls | grep -q vdtmp && fail "$*: temporary left behind"
+  echo "ok: refused ($rc): $err"
+}
+
+$MK one.ova a.vmdk
+check_read one.ova "$A"
+$MK sha1last.ova --mf SHA1 --mf-last a.vmdk
+check_read sha1last.ova "$A"
+$MK pax.ova --format pax --mf none a.vmdk
+check_read pax.ova "$A"
+$MK chunk.ova --chunk 1:1000000 a.vmdk
+check_read chunk.ova "$A"
+$MK two.ova b.vmdk a.vmdk
+check_read two.ova "$B"
+check_read two.ova "$A" --disk 2
+expect_fail 1 "no disk 3" "$V" convert -q --disk 3 --to raw two.ova o.raw
+
+# gzip'd member: read from a stream; refused in place with the command to use.
+$MK gz.ova --gzip 1 a.vmdk
+cat gz.ova | "$V" convert -q --to raw - o.raw
+expect_eq "$(sha o.raw)" "$A" "gz.ova (stdin)"
+expect_fail 4 "read the package as a stream" "$V" convert -q --to raw gz.ova o.raw
+
+# monolithicSparse member in place (a stream reads only streamOptimized VMDKs).
+$MK ms.ova ms.vmdk
+rm -f o.raw && "$V" convert -q --to raw ms.ova o.raw
+expect_eq "$(sha o.raw)" "$A" "ms.ova (monolithicSparse, file)"
+
+# GNU tar, manifest by openssl-style lines.
+mkdir -p gnu && cp a.vmdk gnu/ && $MK gnu/g.ova --dir --mf none a.vmdk >/dev/null
+cp a.vmdk gnu/g.ova/
+(cd gnu/g.ova && printf 'SHA256(g.ovf)= %s\nSHA256(a.vmdk)= %s\n' "$(sha g.ovf)" "$(sha a.vmdk)" > g.mf &&
+ tar --format=gnu -cf ../../gnu.ova g.ovf g.mf a.vmdk)
+check_read gnu.ova "$A"
+
+# An .ovf directory and the path of its descriptor.
+$MK pkgdir --dir b.vmdk a.vmdk
+check_read pkgdir "$B"
+check_read pkgdir/pkgdir.ovf "$A" --disk 2
+
+# Manifest mismatch: fails from the file and the stream, --no-verify reads it.
+$MK bad.ova --bad-digest a.vmdk
+expect_fail 2 "does not match manifest" "$V" convert -q --to raw bad.ova o.raw
+expect_fail 2 "does not match manifest" sh -c "cat bad.ova | '$V' convert -q --to raw - o.raw"
+$MK badlast.ova --bad-digest --mf-last a.vmdk
+expect_fail 2 "does not match manifest" sh -c "cat badlast.ova | '$V' convert -q --to azure - o.raw"
+check_read bad.ova "$A" --no-verify
+
+# Sizes that lie: ovf:size, a member cut short.
+python3 - <<'PY'
+d = open("one.ova", "rb").read()
+open("cut.ova", "wb").write(d[:len(d) // 2])
+i = d.index(b'ovf:size="')
+j = d.index(b'"', i + 10)
+open("size.ovf.txt", "w").write(d[i:j].decode())
+PY
+expect_fail 2 "runs past the end" "$V" convert -q --to raw cut.ova o.raw
+expect_fail 2 "archive ends" sh -c "cat cut.ova | '$V' convert -q --to raw - o.raw"
+
+# info lists the disks with the numbers --disk takes.
+"$V" info --json two.ova > info.json
+python3 - <<'PY' || fail "info two.ova"
+import json
+i = json.load(open("info.json"))
+assert i["format"] == "ova", i
+assert [d["number"] for d in i["disks"]] == [1, 2], i["disks"]
+assert [d["file"] for d in i["disks"]] == ["b.vmdk", "a.vmdk"], i["disks"]
+assert all(d["capacity"] == 16 << 20 for d in i["disks"]), i["disks"]
+assert i["disks"][0]["format"] == "streamOptimized"
+assert i["manifest"] == {"file": "two.mf", "algorithm": "SHA256", "verified": True}, i["manifest"]
+assert i["disk_image"]["format"] == "vmdk" and i["virtual_size"] == 16 << 20
+print("ok: info two.ova")
+PY
+"$V" info two.ova | grep -q "a.vmdk" || fail "info text lacks the second disk"
+echo "PASS"
