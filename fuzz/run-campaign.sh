@@ -123,13 +123,14 @@ campaign() {
     "$dir/new" >"$dir/merge.log" 2>&1 || true
   if grep -q 'MERGE-OUTER: [0-9]* new files' "$dir/merge.log"; then
     find "$seeds" -maxdepth 1 -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}' -delete
-    local f
+    # Copy in the minimal set, skipping contents the corpus already holds (compared by hash).
+    local kept
+    kept=$(find "$seeds" -maxdepth 1 -type f -exec sha1sum {} + | cut -c1-40 | sort -u)
+    local f h
     for f in "$dir"/min/*; do
       [ -f "$f" ] || continue
-      cmp -s "$f" "$dir/seeds/$(basename "$f")" 2>/dev/null && continue
-      local dup=0 h
-      for h in "$seeds"/*; do cmp -s "$f" "$h" && { dup=1; break; }; done
-      [ "$dup" = 0 ] && cp "$f" "$seeds/$(sha1sum "$f" | cut -c1-40)"
+      h=$(sha1sum "$f" | cut -c1-40)
+      grep -qx "$h" <<<"$kept" || cp "$f" "$seeds/$h"
     done
   fi
   clean_copy "$seeds" "$dir/after"
