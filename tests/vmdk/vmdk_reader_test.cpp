@@ -136,9 +136,11 @@ TEST_CASE("vmdk: descriptor with FLAT, ZERO and SPARSE extents", "[vmdk][reader]
   SparseBuild b;
   b.content = sp;
   write_file(dir / "s.vmdk", build_sparse(b));
-  const std::string desc = "# Disk DescriptorFile\r\nversion=1\r\nCID=1\r\nparentCID=ffffffff\r\n"
-                           "createType=\"custom\"\r\nRW 512 FLAT \"f.img\" 8\r\nRW 128 ZERO\r\n"
-                           "RW " + std::to_string(sp.size() / 512) + " SPARSE \"s.vmdk\"\r\n";
+  const std::string desc =
+      "# Disk DescriptorFile\r\nversion=1\r\nCID=1\r\nparentCID=ffffffff\r\n"
+      "createType=\"custom\"\r\nRW 512 FLAT \"f.img\" 8\r\nRW 128 ZERO\r\n"
+      "RW " +
+      std::to_string(sp.size() / 512) + " SPARSE \"s.vmdk\"\r\n";
   write_file(dir / "d.vmdk", std::as_bytes(std::span(desc)));
   auto r = open_image(dir / "d.vmdk");
   INFO(r.status().to_string());
@@ -158,7 +160,8 @@ TEST_CASE("vmdk: extent paths may not leave the descriptor's directory", "[vmdk]
   std::filesystem::create_directory(dir / "sub");
   write_file(dir / "f.img", pattern(512 * 4, 1));
   for (const std::string& name : std::vector<std::string>{"../f.img", (dir / "f.img").string()}) {
-    const std::string desc = "version=1\ncreateType=\"monolithicFlat\"\nRW 4 FLAT \"" + name + "\" 0\n";
+    const std::string desc =
+        "version=1\ncreateType=\"monolithicFlat\"\nRW 4 FLAT \"" + name + "\" 0\n";
     write_file(dir / "sub" / "d.vmdk", std::as_bytes(std::span(desc)));
     auto r = open_image(dir / "sub" / "d.vmdk");
     INFO(name);
@@ -175,7 +178,8 @@ TEST_CASE("vmdk: delta links read through to the parent, zeroed grains do not", 
   const auto base = pattern(8 * kG, 21);
   SparseBuild pb;
   pb.content = base;
-  pb.descriptor = make_descriptor("monolithicSparse", 8 * kG / 512, "SPARSE", "base.vmdk", 0xaaaa0001);
+  pb.descriptor =
+      make_descriptor("monolithicSparse", 8 * kG / 512, "SPARSE", "base.vmdk", 0xaaaa0001);
   write_file(dir / "base.vmdk", build_sparse(pb));
   auto child_data = std::vector<std::byte>(8 * kG);
   const auto p2 = pattern(kG, 22);
@@ -221,12 +225,14 @@ TEST_CASE("vmdk: probe recognises sparse headers and text descriptors", "[vmdk][
   CHECK(*probe_format(*f) == "vmdk");
   for (std::string t : {"# Disk DescriptorFile\r\nversion=1\r\ncreateType=\"vmfs\"\r\n",
                         "\n#x\nVERSION = 3\nCID=1\ncreatetype = \"x\"\n"}) {
-    auto tf = memory_file(std::vector<std::byte>(reinterpret_cast<const std::byte*>(t.data()),
-                                                 reinterpret_cast<const std::byte*>(t.data()) + t.size()));
+    auto tf = memory_file(
+        std::vector<std::byte>(reinterpret_cast<const std::byte*>(t.data()),
+                               reinterpret_cast<const std::byte*>(t.data()) + t.size()));
     CHECK(*probe_format(*tf) == "vmdk");
   }
   std::string no = "hello=1\nversion=1\ncreateType=\"x\"\n";
-  auto nf = memory_file(std::vector<std::byte>(reinterpret_cast<const std::byte*>(no.data()),
-                                               reinterpret_cast<const std::byte*>(no.data()) + no.size()));
+  auto nf = memory_file(
+      std::vector<std::byte>(reinterpret_cast<const std::byte*>(no.data()),
+                             reinterpret_cast<const std::byte*>(no.data()) + no.size()));
   CHECK(*probe_format(*nf) == "raw");
 }
