@@ -36,6 +36,9 @@ endif()
 # rely on, so ship the find module the config uses.
 install(FILES ${PROJECT_SOURCE_DIR}/cmake/FindZstd.cmake DESTINATION ${VDISK_CMAKE_DIR})
 string(APPEND VDISK_PC_REQUIRES_ISAL " libzstd")
+# libcurl is linked as -lcurl (vdisk.pc.in, Libs.private), not required by name: the static
+# closure of its pkg-config file names libraries (nghttp2, rtmp, ...) whose -dev packages a
+# consumer of the shared libcurl does not have.
 
 file(RELATIVE_PATH VDISK_PC_PREFIX_REL "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 string(REGEX REPLACE "/$" "" VDISK_PC_PREFIX_REL "${VDISK_PC_PREFIX_REL}")

@@ -3,18 +3,30 @@
 // the parent locator, the BAT; then map and read window by window through payload blocks and
 // sector bitmaps, an unaligned read, and describe(). Parents cannot be opened (no path), so a
 // differencing disk only reaches its locator checks.
+//
+// An input that starts with the file signature "vhdxfile" is the file itself; any other is the
+// sparse encoding of fuzz/sparse_input.h (VHDX aligns its regions to 1 MiB, so real files are
+// megabytes of zeros; the seeds are encoded by fuzz/tools/sparse_seed.py).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <vector>
 
+#include "sparse_input.h"
 #include "vdisk/image.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
   vdisk::OpenOptions options;
   options.format = "vhdx";
-  auto source = vdisk::open_image(vdisk::memory_view_file(bytes), {}, options);
+  std::unique_ptr<vdisk::RandomAccessFile> file;
+  if (size >= 8 && std::memcmp(data, "vhdxfile", 8) == 0)
+    file = vdisk::memory_view_file(bytes);
+  else
+    file = std::make_unique<vdisk::fuzz::SparseInputFile>(bytes);
+  auto source = vdisk::open_image(std::move(file), {}, options);
   if (!source.ok()) return 0;
   const vdisk::BlockSource& s = **source;
   (void)vdisk::describe(s);

@@ -4,6 +4,7 @@
 // area over the text (0-127 bytes, so the keys often just fit or just miss); byte 2 whether the
 // uuids are well-formed GUID text; the rest is the descriptor text.
 // Invariants: fuzz/repair_invariants.h.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -30,10 +31,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ro.virtualbox_modification_uuid = (ids & 2) ? "3c1d9b7a-0e2f-4a5b-9c8d-7e6f5a4b3c2d" : "bad";
   }
   const auto repaired = vdisk::fuzz::check_repair(text, ro);
-  // Keys asked for and not refused are in the text (added, or kept as the text had them).
-  if (repaired && !ro.virtualbox_image_uuid.empty() &&
-      (repaired->find("ddb.uuid.image") == std::string::npos ||
-       repaired->find("ddb.uuid.modification") == std::string::npos))
-    std::abort();
+  // Keys asked for and not refused are in the text (added, or kept as the text had them: keys
+  // match without regard to case, so "Ddb.uuid.image" is the key too).
+  if (repaired && !ro.virtualbox_image_uuid.empty()) {
+    std::string lower = *repaired;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.find("ddb.uuid.image") == std::string::npos ||
+        lower.find("ddb.uuid.modification") == std::string::npos)
+      std::abort();
+  }
   return 0;
 }

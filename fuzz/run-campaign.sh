@@ -4,10 +4,12 @@
 # timeout and out-of-memory input as a regression seed there (the ctest replay then fails until
 # it is fixed), logs the run in fuzz/campaign.tsv and rewrites fuzz/RESULTS.md from that log.
 #
-# Usage: fuzz/run-campaign.sh [-b BUILD] [-m MINUTES] [-j JOBS] [-n NICE] [-w WORK] [TARGET...]
+# Usage: fuzz/run-campaign.sh [-b BUILD] [-m MINUTES] [-c] [-j JOBS] [-n NICE] [-w WORK] [TARGET...]
 #   -b  a clang build with -DVDISK_FUZZ_LINKMAIN=OFF (default build-fuzz); its fuzz targets are
 #       (re)built first
 #   -m  wall minutes per target and run (default 30); the log records the CPU time really used
+#   -c  MINUTES are CPU minutes: each target is fuzzed (restarted as needed) until it has used
+#       them, however busy the machine (for a campaign at nice 19 beside other work)
 #   -j  targets fuzzed at once (default nproc)
 #   -n  nice level of the fuzzers (default 0; 19 lets a campaign use only idle CPU)
 #   -w  scratch directory (default /var/tmp/vdisk-fuzz-campaign)
@@ -22,15 +24,17 @@ jobs=$(nproc)
 niceness=0
 work=/var/tmp/vdisk-fuzz-campaign
 report_only=0
-while getopts "b:m:j:n:w:r" opt; do
+cpu_mode=0
+while getopts "b:m:cj:n:w:r" opt; do
   case $opt in
     b) build=$(realpath "$OPTARG") ;;
     m) minutes=$OPTARG ;;
+    c) cpu_mode=1 ;;
     j) jobs=$OPTARG ;;
     n) niceness=$OPTARG ;;
     w) work=$OPTARG ;;
     r) report_only=1 ;;
-    *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -92,20 +96,28 @@ campaign() {
   [ -f "$dict" ] || dict=""
   rm -rf "$dir"; mkdir -p "$dir/new" "$dir/artifacts" "$seeds"
   clean_copy "$seeds" "$dir/seeds"
-  local start=$SECONDS deadline=$((SECONDS + minutes * 60)) execs=0 cpu=0 n=0
-  while [ $((deadline - SECONDS)) -gt 5 ]; do
+  local start=$SECONDS deadline=$((SECONDS + minutes * 60)) execs=0 cpu=0 n=0 left
+  # Seconds still to fuzz: of the wall deadline, or (-c) of the CPU budget.
+  budget_left() {
+    if [ "$cpu_mode" = 1 ]; then echo $((minutes * 60 - cpu)); else echo $((deadline - SECONDS)); fi
+  }
+  while [ "$(budget_left)" -gt 5 ]; do
     n=$((n + 1))
+    left=$(budget_left)
     /usr/bin/time -f '%U %S' -o "$dir/time" nice -n "$niceness" "$bin" ${dict:+-dict="$dict"} \
-      -max_total_time=$((deadline - SECONDS)) -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
+      -max_total_time="$left" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$dir/artifacts/" -close_fd_mask=3 "$dir/new" "$dir/seeds" \
       >"$dir/log.$n" 2>&1 || true
     local e
     e=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/log.$n" | tail -1 | grep -o '[0-9]*$' || true)
     execs=$((execs + ${e:-0}))
-    cpu=$(awk -v c="$cpu" '{printf "%d", c + $1 + $2}' "$dir/time")
-    # A run that ended early found something (kept below); one that ended on time is done.
-    grep -q 'Done [0-9]* runs in\|fuzzed for' "$dir/log.$n" && break
-    [ "$n" -ge 50 ] && break
+    # GNU time writes "Command exited with non-zero status N" before the times after a crash:
+    # only the line of two numbers counts.
+    cpu=$(awk -v c="$cpu" '/^[0-9.]+ [0-9.]+$/ {c += $1 + $2} END {printf "%d", c}' "$dir/time")
+    # A run that ended early found something (kept below); one that ended on time is done
+    # (with -c, done when the CPU budget is used: a busy machine gives less CPU than wall time).
+    if [ "$cpu_mode" = 0 ]; then grep -q 'Done [0-9]* runs in\|fuzzed for' "$dir/log.$n" && break; fi
+    [ "$n" -ge 200 ] && break
   done
   local crashes=0
   for a in "$dir"/artifacts/*; do

@@ -55,7 +55,8 @@ TEST_CASE("cli: --name=value, short aliases and options after operands", "[cli][
 
 TEST_CASE("cli: every target name is accepted by --to", "[cli][parse]") {
   for (auto name : vdisk::target_names()) {
-    auto r = parse({"convert", "--to", name, "a", "b"});
+    // aws-snapshot writes a new EBS snapshot: its DST is "ebs:".
+    auto r = parse({"convert", "--to", name, "a", name == "aws-snapshot" ? "ebs:" : "b"});
     REQUIRE(r.ok());
     CHECK(r->to == name);
   }

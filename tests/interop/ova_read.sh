@@ -1,8 +1,8 @@
 #!/bin/bash
 # OVA/OVF read: packages built here with python3 tarfile (make_ova.py) and GNU tar around
 # streamOptimized VMDKs made by `qemu-img convert -O vmdk -o subformat=streamOptimized` (and a
-# monolithicSparse one): manifests with SHA1 and SHA256, before and after the disk, a gzip'd
-# member, a chunked member, two disks (--disk), an .ovf directory; each read from the file and
+# monolithicSparse one): manifests with SHA1 and SHA256, before and after the disk, gzip'd
+# members (python, GNU gzip + pigz, chunked, in a directory), a chunked member, two disks (--disk), an .ovf directory; each read from the file and
 # from stdin and compared by sha256 with `qemu-img convert -O raw` of the VMDK that went in (the
 # Azure output by its first virtual-size bytes). A digest that does not match the manifest
 # fails with one line and leaves no output (--no-verify reads it); info lists the disks.
@@ -30,13 +30,14 @@ qemu-img convert -O raw b.vmdk qb.raw
 A=$(sha qa.raw)
 B=$(sha qb.raw)
 
-# reads SRC (file, then stdin) to raw and to azure and compares with WANT; extra args follow.
+# reads SRC (file, then stdin unless FILE_ONLY is set) to raw and to azure and compares with
+# WANT; extra args follow.
 check_read() {
   local src=$1 want=$2; shift 2
   rm -f o.raw o.vhd
   "$V" convert -q "$@" --to raw "$src" o.raw || fail "$src $*: file convert failed"
   expect_eq "$(sha o.raw)" "$want" "$src $* (file -> raw)"
-  if [ "${src%.ova}" != "$src" ]; then
+  if [ "${src%.ova}" != "$src" ] && [ -z "${FILE_ONLY:-}" ]; then
     cat "$src" | "$V" convert -q "$@" --to azure - o.vhd || fail "$src $*: stdin convert failed"
     expect_eq "$(head -c $((16 << 20)) o.vhd | sha256sum | cut -c1-64)" "$want" "$src $* (stdin -> azure)"
   fi
@@ -71,11 +72,55 @@ check_read two.ova "$B"
 check_read two.ova "$A" --disk 2
 expect_fail 1 "no disk 3" "$V" convert -q --disk 3 --to raw two.ova o.raw
 
-# gzip'd member: read from a stream; refused in place with the command to use.
+# gzip'd members (python's gzip module; GNU gzip and pigz, several members back to back): read
+# in place (inflated once, then through restart points) and from stdin, chunked too; a
+# monolithicSparse VMDK inside needs real random access (its grain tables first).
 $MK gz.ova --gzip 1 a.vmdk
-cat gz.ova | "$V" convert -q --to raw - o.raw
-expect_eq "$(sha o.raw)" "$A" "gz.ova (stdin)"
-expect_fail 4 "read the package as a stream" "$V" convert -q --to raw gz.ova o.raw
+check_read gz.ova "$A"
+$MK gzchunk.ova --gzip 1 --chunk 1:300000 b.vmdk
+check_read gzchunk.ova "$B"
+$MK gzms.ova --gzip 1 ms.vmdk
+FILE_ONLY=1 check_read gzms.ova "$A"
+expect_fail 4 "not streamOptimized" sh -c "'$V' convert -q --to raw - o.raw < gzms.ova"
+$MK gzdir --dir --gzip 2 b.vmdk ms.vmdk
+check_read gzdir "$B"
+check_read gzdir "$A" --disk 2
+"$V" info gz.ova | grep -q 'gzip' || fail "info gz.ova does not name the compression"
+# A member that is two gzip members (GNU gzip, then pigz), with its manifest.
+half=$(( $(stat -c %s a.vmdk) / 2 ))
+mkdir -p gnugz && (cd gnugz && head -c $half ../a.vmdk | gzip -6 > m.gz &&
+  tail -c +$((half + 1)) ../a.vmdk | pigz -p 2 >> m.gz && cp ../a.vmdk d.vmdk)
+python3 - gnugz <<'PY'
+import hashlib, os, sys
+d = sys.argv[1]
+cap = os.path.getsize(os.path.join(d, "d.vmdk"))
+gz = os.path.join(d, "m.gz")
+ovf = f"""<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+ <References><File ovf:id="f1" ovf:href="d.vmdk" ovf:size="{os.path.getsize(gz)}" ovf:compression="gzip"/></References>
+ <DiskSection><Info>disks</Info><Disk ovf:diskId="d1" ovf:fileRef="f1" ovf:capacity="{16 << 20}"
+  ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>
+</Envelope>
+"""
+open(os.path.join(d, "g.ovf"), "w").write(ovf)
+os.replace(gz, os.path.join(d, "d.vmdk"))
+with open(os.path.join(d, "g.mf"), "w") as mf:
+    for n in ("g.ovf", "d.vmdk"):
+        mf.write(f"SHA256({n})= {hashlib.sha256(open(os.path.join(d, n), 'rb').read()).hexdigest()}\n")
+PY
+(cd gnugz && tar --format=gnu -cf ../gnugz.ova g.ovf g.mf d.vmdk)
+check_read gnugz.ova "$A"
+check_read gnugz/g.ovf "$A"
+# A gzip'd member that is corrupt: one line, no output, file and stdin alike (a stream may
+# meet the damage in the VMDK before the gzip CRC).
+python3 - <<'PY'
+d = bytearray(open("gz.ova", "rb").read())
+i = d.find(b"\x1f\x8b\x08")
+d[i + 5000] ^= 0x55
+open("gzbad.ova", "wb").write(d)
+PY
+expect_fail 2 "gzip" "$V" convert -q --no-verify --to raw gzbad.ova o.raw
+expect_fail 2 "error" sh -c "'$V' convert -q --no-verify --to raw - o.raw < gzbad.ova"
 
 # monolithicSparse member in place (a stream reads only streamOptimized VMDKs).
 $MK ms.ova ms.vmdk

@@ -3,11 +3,12 @@
 # log sizes 1 and 8 MiB, a size that is not a whole block, data written with qemu-io at
 # unaligned offsets and zeroed ranges) are converted by vdconvert to raw, sha256 equal to
 # `qemu-img convert -f vhdx -O raw`, and through the azure, gcp and vmdk targets back to the
-# same content; `info --json` agrees with `qemu-img info` on the virtual size; a 2 TiB dynamic
+# same content; `info --json` agrees with `qemu-img info` (virtual size, block size) and with
+# libvhdi's `vhdiinfo` (disk type, media size, sector size, identifier); a 2 TiB dynamic
 # disk costs reads of its data only; stdin is refused clearly. Differencing disks and log
 # replay are covered by unit.vhdx (qemu-img cannot make them).
 source "$(dirname "$0")/lib.sh"
-need qemu-img qemu-io python3
+need qemu-img qemu-io python3 vhdiinfo
 
 V=$VDCONVERT
 python3 - <<'PY'
@@ -29,13 +30,22 @@ compare() {
   expect_eq "$(sha v.raw)" "$(sha q.raw)" "$img raw view"
   "$V" info --json "$img" > info.json 2>/dev/null || fail "$img: info failed"
   qemu-img info -f vhdx --output=json "$img" > qinfo.json
-  python3 - "$img" <<'PY' || fail "$1: info differs from qemu-img info"
-import json, sys
+  vhdiinfo "$img" > vhdi.txt || fail "$img: vhdiinfo failed"
+  python3 - "$img" <<'PY' || fail "$1: info differs from qemu-img info or vhdiinfo"
+import json, re, sys
 v = json.load(open("info.json")); q = json.load(open("qinfo.json"))
 assert v["format"] == "vhdx", v
 assert v["virtual_size"] == q["virtual-size"], (v["virtual_size"], q["virtual-size"])
 assert v["block_size"] == q["cluster-size"], (v["block_size"], q["cluster-size"])
-print("ok: info", sys.argv[1], v["subformat"], v["virtual_size"], v["block_size"])
+# libvhdi's view: disk type, media size, bytes per sector, identifier (the data write GUID).
+t = open("vhdi.txt").read()
+field = lambda name: re.search(r"^\s*" + name + r"\s*:\s*(.*)$", t, re.M).group(1).strip()
+assert field("Format").startswith("VHDX"), field("Format")
+assert field("Disk type").lower() == v["subformat"], (field("Disk type"), v["subformat"])
+assert int(re.search(r"\((\d+) bytes\)", field("Media size")).group(1)) == v["virtual_size"]
+assert int(field("Bytes per sector").split()[0]) == v["logical_sector_size"]
+assert "{" + field("Identifier") + "}" == v["data_write_guid"], (field("Identifier"), v["data_write_guid"])
+print("ok: info", sys.argv[1], v["subformat"], v["virtual_size"], v["block_size"], "(qemu-img, vhdiinfo)")
 PY
 }
 

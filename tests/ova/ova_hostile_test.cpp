@@ -77,8 +77,8 @@ TEST_CASE("ova hostile: a bad checksum on a member header", "[ova]") {
 TEST_CASE("ova hostile: descriptors that are not OVF XML", "[ova]") {
   const char* texts[] = {
       "not xml at all",
-      "<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 "
-      "'&lol;&lol;&lol;'>]><Envelope xmlns='http://schemas.dmtf.org/ovf/envelope/1'/>",
+      ("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 "
+       "'&lol;&lol;&lol;'>]><Envelope xmlns='http://schemas.dmtf.org/ovf/envelope/1'/>"),
       "<Envelope xmlns='http://schemas.dmtf.org/ovf/envelope/1'><References>",
   };
   for (const char* t : texts) {

@@ -104,6 +104,7 @@ TEST_CASE("target layer: convert() and the public pieces give the same bytes, ev
   const auto disk = gpt_disk();
   write_file(dir / "in.raw", disk);
   for (std::string_view target : target_names()) {
+    if (target_info(target)->remote_only) continue;  // a cloud object only: tests/cloud
     DYNAMIC_SECTION(target) {
       ConvertReport report;
       const auto a = by_convert(target, dir / "in.raw", &report);
@@ -126,6 +127,7 @@ TEST_CASE("target layer: convert() and the public pieces give the same bytes, ev
 TEST_CASE("target layer: a raw stream both ways, every target", "[target]") {
   const auto disk = gpt_disk();
   for (std::string_view target : target_names()) {
+    if (target_info(target)->remote_only) continue;  // a cloud object only: tests/cloud
     DYNAMIC_SECTION(target) {
       auto a = stream_by_convert(target, disk);
       auto b = stream_by_pieces(target, disk);
@@ -150,6 +152,7 @@ TEST_CASE("target layer: a stream that states its size (streamOptimized VMDK) bo
   write_file(dir / "in.raw", disk);
   const auto vmdk = by_convert("vmdk", dir / "in.raw");
   for (std::string_view target : target_names()) {
+    if (target_info(target)->remote_only) continue;  // a cloud object only: tests/cloud
     DYNAMIC_SECTION(target) {
       auto a = stream_by_convert(target, vmdk);
       INFO(a.status().to_string());
@@ -195,6 +198,7 @@ TEST_CASE("target layer: size rules, one per target", "[target]") {
 TEST_CASE("target layer: a sink refuses a disk that was not prepared", "[target]") {
   std::vector<std::byte> out;
   for (std::string_view target : target_names()) {
+    if (target_info(target)->remote_only) continue;  // a cloud object only: tests/cloud
     const std::uint64_t odd = 3 * kMiB + 100;
     if (*target_virtual_size(target, odd) == odd) continue;  // raw takes any size
     auto s = create_target(target, memory_sink(&out), odd);
@@ -210,6 +214,7 @@ TEST_CASE("target layer: measure gives the exact size of raw and VHD outputs", "
   auto source = open_image(dir / "in.raw");
   REQUIRE(source.ok());
   for (std::string_view target : target_names()) {
+    if (target_info(target)->remote_only) continue;  // a cloud object only: tests/cloud
     DYNAMIC_SECTION(target) {
       auto m = measure(target, **source, pinned());
       REQUIRE(m.ok());

@@ -28,7 +28,7 @@ std::unique_ptr<BlockSource> open_vdi(const Bytes& b, const OpenOptions& o = {})
 }
 
 constexpr std::uint64_t kBs = 4096;
-constexpr std::uint32_t kFree = 0xFFFFFFFF, kZero = 0xFFFFFFFE;
+constexpr std::uint32_t kZero = 0xFFFFFFFE;  // block map: a zero block (0xFFFFFFFF: free)
 
 // Counts the bytes read through it.
 class CountingFile final : public RandomAccessFile {

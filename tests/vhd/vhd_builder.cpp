@@ -50,7 +50,7 @@ BuiltVhd build_dynamic_vhd(const DynamicVhdSpec& spec) {
   add_locator(kPlatformW2ru, spec.parent_relative);
   add_locator(kPlatformW2ku, spec.parent_absolute);
   const auto name = vhd::utf8_to_utf16(spec.parent_unicode, true);
-  std::memcpy(h.parent_name.data(), name.data(), std::min(name.size(), h.parent_name.size()));
+  std::copy_n(name.begin(), std::min(name.size(), h.parent_name.size()), h.parent_name.begin());
 
   std::vector<std::uint32_t> bat(entries, kBatUnused);
   for (const auto& b : spec.blocks) {

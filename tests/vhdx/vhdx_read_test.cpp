@@ -138,7 +138,8 @@ TEST_CASE("vhdx: qemu-img reads the builder's images as libvdisk does", "[vhdx][
   }
 }
 
-// Writes the fuzz seeds (fuzz/corpus/vhdx/) when VHDX_SEED_DIR names a directory; hidden.
+// Writes the fuzz seeds when VHDX_SEED_DIR names a directory (hidden); each file is then
+// encoded for fuzz/corpus/vhdx/ by fuzz/tools/sparse_seed.py (fuzz/sparse_input.h).
 TEST_CASE("vhdx: write fuzz seeds", "[.seeds]") {
   const char* dir = std::getenv("VHDX_SEED_DIR");
   if (!dir) return;

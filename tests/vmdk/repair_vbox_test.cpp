@@ -122,8 +122,7 @@ TEST_CASE("virtualbox: entries are sorted into header, extent and ddb sections",
     CHECK(p.edits[0].action == RepairAction::move);
     CHECK(p.edits[0].line == 6);
     CHECK(p.edits[0].key == "ddb.adapterType");
-    CHECK(p.edits[0].prevents ==
-          "VMDK: incorrect ordering of entries in descriptor in '<file>'");
+    CHECK(p.edits[0].prevents == "VMDK: incorrect ordering of entries in descriptor in '<file>'");
     CHECK(sorted_lines(p.text) == sorted_lines(before));
     // Moved alone, next to the kept ddb entries (before the first, as it came before them).
     const auto out = lines_of(p.text);
@@ -212,8 +211,8 @@ TEST_CASE("virtualbox: entries are sorted into header, extent and ddb sections",
 
 TEST_CASE("virtualbox: room for the ddb.uuid.* keys", "[vmdk][repair][virtualbox]") {
   // VirtualBox adds four lines: 14+15+21+27 key bytes, each + '=' + 38 + LF = 237 bytes.
-  constexpr std::size_t kNeed = (14 + 1 + 38 + 1) + (15 + 1 + 38 + 1) + (21 + 1 + 38 + 1) +
-                                (27 + 1 + 38 + 1);
+  constexpr std::size_t kNeed =
+      (14 + 1 + 38 + 1) + (15 + 1 + 38 + 1) + (21 + 1 + 38 + 1) + (27 + 1 + 38 + 1);
   const std::string base = kQemuMonolithicSparse;
   const std::string old1 = "#ddb.toolsInstallType = \"4\"\n";
   const std::string old2 = "#ddb.longContentID = \"1bd5e2bb1fe0dd5f1b8d0e6ffffffffe\"\n";
@@ -278,7 +277,8 @@ TEST_CASE("virtualbox: room for the ddb.uuid.* keys", "[vmdk][repair][virtualbox
   }
 }
 
-TEST_CASE("virtualbox: ddb.uuid.* keys are pre-added only when asked", "[vmdk][repair][virtualbox]") {
+TEST_CASE("virtualbox: ddb.uuid.* keys are pre-added only when asked",
+          "[vmdk][repair][virtualbox]") {
   const std::string image = "0f1e2d3c-4b5a-4697-8877-665544332211";
   const std::string mod = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
   RepairOptions o = for_virtualbox(10240);
@@ -298,6 +298,20 @@ TEST_CASE("virtualbox: ddb.uuid.* keys are pre-added only when asked", "[vmdk][r
     // VirtualBox now has nothing to add: no room problem even in an area just as large.
     CHECK(virtualbox_lint(p.text, p.text.size()).empty());
     check_fixed_point(p, o);
+  }
+  SECTION("a last line ended by CRs alone is closed before the keys") {
+    // The parser ends lines only at LF, so "...\r" then a NUL (or the end) leaves the last line
+    // open: a key appended after the CR would become part of it (found by fuzzing).
+    std::string before = kQemuMonolithicSparse;
+    REQUIRE(before.back() == '\n');
+    before.back() = '\r';
+    for (const std::string& text : {before, before + std::string(3, '\0') + "\n"}) {
+      const RepairPlan p = plan(text, o);
+      auto d = parse_descriptor(p.text);
+      REQUIRE(d.ok());
+      CHECK(p.text.find(before.substr(0, before.size() - 1) + "\r\nddb.uuid.image=") == 0);
+      check_fixed_point(p, o);
+    }
   }
   SECTION("keys already there are kept") {
     const RepairPlan p = plan(kVirtualBoxDescriptor, o);
@@ -320,4 +334,26 @@ TEST_CASE("virtualbox: ddb.uuid.* keys are pre-added only when asked", "[vmdk][r
     CHECK(r.status().code() == Errc::invalid_argument);
     CHECK(r.status().message().find("larger descriptor area") != std::string::npos);
   }
+}
+
+TEST_CASE("repair: a header value that needs its quotes keeps them", "[vmdk][repair]") {
+  // version is written bare ("version=1"), but a value holding quotes or blanks would not read
+  // back without its own (found by fuzzing: version=""x"y" became version="x"y).
+  const std::string text =
+      "version = \"\"streamOptimized\"f = \"\nCID=fffffffe\n"
+      "RW 2048 SPARSE \"d.vmdk\"\n";
+  RepairOptions o;
+  o.consumers = kAllConsumers;
+  o.standalone = true;
+  auto p = plan_repair(text, o);
+  REQUIRE(p.ok());
+  auto before = parse_descriptor(text);
+  auto after = parse_descriptor(p->text);
+  REQUIRE(before.ok());
+  REQUIRE(after.ok());
+  REQUIRE(after->find("version"));
+  CHECK(after->find("version")->value == before->find("version")->value);
+  auto plain = plan_repair("version = 1\nCID=fffffffe\nRW 2048 SPARSE \"d.vmdk\"\n", o);
+  REQUIRE(plain.ok());
+  CHECK(plain->text.find("\nversion=1\n") != std::string::npos);
 }

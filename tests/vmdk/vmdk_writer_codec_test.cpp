@@ -1,5 +1,6 @@
 // The VMDK writer's compression: the codec's whole-buffer zlib compressor (every engine and
 // level, inflated by every engine, the stored-block fallback) and the level -> engine table.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -57,7 +58,7 @@ TEST_CASE("codec BufferCompressor: every engine and level writes zlib every engi
           auto m = codec::inflate_zlib_or_raw(d, std::span(packed).first(*n), back);
           REQUIRE(m.ok());
           CHECK(*m == in->size());
-          CHECK(std::memcmp(back.data(), in->data(), in->size()) == 0);
+          CHECK(std::equal(in->begin(), in->end(), back.begin()));
         }
       }
       std::vector<std::byte> small(100);

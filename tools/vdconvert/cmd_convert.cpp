@@ -15,6 +15,8 @@
 #include "progress.h"
 #include "signals.h"
 #include "stdin_stream.h"
+#include "upload.h"
+#include "vdisk/cloud.h"
 #include "vdisk/image.h"
 
 namespace vdconvert {
@@ -76,7 +78,7 @@ Status validate(const Command& cmd) {
     return invalid_argument("convert: --json cannot be used when DST is '-' (stdout)");
   if (cmd.detect_zeroes && cmd.to != "gcp")
     return invalid_argument("convert: --detect-zeroes applies to --to gcp only");
-  return {};
+  return validate_upload(cmd);
 }
 
 // True when the open descriptor `fd` and `path` are the same file.
@@ -106,9 +108,16 @@ Status check_streams(const Command& cmd, const RunContext& ctx) {
   return {};
 }
 
+// DST as messages show it: "<stdout>", a URL without its secrets, or the path.
+std::string shown_dst(const Command& cmd) {
+  const std::string& dst = cmd.operands[1];
+  if (dst == "-") return "<stdout>";
+  return is_upload(dst) ? vdisk::redact_secrets(dst) : dst;
+}
+
 std::string summary_line(const Command& cmd, const vdisk::ConvertReport& r, double seconds) {
   const std::string src = cmd.operands[0] == "-" ? "<stdin>" : cmd.operands[0];
-  const std::string dst = cmd.operands[1] == "-" ? "<stdout>" : cmd.operands[1];
+  const std::string dst = shown_dst(cmd);
   const double rate = seconds > 0 ? static_cast<double>(r.stats.virtual_bytes) / seconds : 0.0;
   return fmt::format(
       "vdconvert: {} ({}, {}) -> {} ({}, {}, {} written): {} data, {} zero in {:.2f} s ({})", src,
@@ -118,7 +127,7 @@ std::string summary_line(const Command& cmd, const vdisk::ConvertReport& r, doub
 }
 
 std::string checksum_lines(const Command& cmd, const vdisk::Checksums& c) {
-  const std::string dst = cmd.operands[1] == "-" ? "<stdout>" : cmd.operands[1];
+  const std::string dst = shown_dst(cmd);
   return fmt::format(
       "sha256 (virtual disk, {} bytes): {}\nsha256 ({}): {}\nmd5 ({}): {} (base64 {})\n"
       "crc32c ({}): {:08x} (base64 {})\n",
@@ -166,9 +175,19 @@ int run(const Command& cmd, RunContext& ctx) {
   } else {
     in.path = src;
   }
+  std::unique_ptr<vdisk::RemoteOutput> remote;
   if (dst == "-") {
     out.path = "<stdout>";
     out.sink = vdisk::fd_sink(1, "<stdout>");
+  } else if (is_upload(dst)) {
+    auto r = make_remote_output(cmd, ctx);
+    if (!r.ok()) return report_failure(ctx, r.status());
+    remote = std::move(*r);
+    out.remote = remote.get();
+    // The blob's name, where a format records its file name.
+    const std::string shown = remote->display_name();
+    const std::size_t q = shown.find('?');
+    out.path = std::filesystem::path(shown.substr(0, q)).filename();
   } else {
     out.path = dst;
   }
@@ -181,15 +200,21 @@ int run(const Command& cmd, RunContext& ctx) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!result.ok()) {
+    // What became of a partial upload.
+    if (remote && !remote->stats().cleanup.empty()) ctx.console.note(remote->stats().cleanup);
     // A stop that surfaced as another error (a pipe closed by the same Ctrl-C) is still an
     // interruption.
     if (ctx.stop.stop_requested()) return report_failure(ctx, vdisk::cancelled("interrupted"));
     return report_failure(ctx, result.status());
   }
-  if (cmd.progress != ProgressMode::never) ctx.console.line(summary_line(cmd, *result, seconds));
+  if (cmd.progress != ProgressMode::never) {
+    std::string line = summary_line(cmd, *result, seconds);
+    if (remote) line += "; " + upload_summary(remote->stats());
+    ctx.console.line(line);
+  }
   if (result->checksums && !cmd.checksums_file.empty()) {
     const std::string text =
-        vdisk::json_document(vdisk::to_properties(*result->checksums, cmd.operands[1]));
+        vdisk::json_document(vdisk::to_properties(*result->checksums, shown_dst(cmd)));
     vdisk::FileSinkOptions fo;
     fo.overwrite = cmd.force;
     fo.sync = !cmd.no_sync;
@@ -204,15 +229,22 @@ int run(const Command& cmd, RunContext& ctx) {
     if (std::fwrite(text.data(), 1, text.size(), to) != text.size() || std::fflush(to) != 0)
       return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
   }
+  if (remote && !remote->stats().object_id.empty() && !cmd.json) {
+    const std::string id = remote->stats().object_id + "\n";
+    if (std::fwrite(id.data(), 1, id.size(), stdout) != id.size() || std::fflush(stdout) != 0)
+      return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  }
   if (cmd.json) {
     vdisk::ConvertReportContext rc;
     rc.source_path = src;
-    rc.output_path = dst;
+    rc.output_path = shown_dst(cmd);
     rc.target = cmd.to;
     rc.milliseconds = static_cast<std::uint64_t>(seconds * 1000.0);
     rc.zero_scan = cmd.detect_zeroes;
     rc.diagnostics = diagnostics.entries();
-    const std::string text = vdisk::json_document(vdisk::to_properties(*result, rc));
+    vdisk::Properties report = vdisk::to_properties(*result, rc);
+    if (remote) add_upload_properties(report, remote->stats());
+    const std::string text = vdisk::json_document(report);
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
       return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
   }
@@ -247,6 +279,16 @@ constexpr OptionSpec kOptions[] = {
     {"--stream-window", "", "MiB",
      "stdin VMDK into stdout/gcp/--checksums: reorder window for early grains (default 64)",
      apply_stream_window},
+    kResumeOption,
+    kPutMd5Option,
+    kConnectionsOption,
+    kHttpTimeoutOption,
+    kRetriesOption,
+    kRegionOption,
+    kEndpointUrlOption,
+    kProfileOption,
+    kDescriptionOption,
+    kTagOption,
     {"--progress", "-p", "", "show progress even when stderr is not a terminal", apply_progress},
     {"--quiet", "-q", "", "no progress bar, no summary line and no notes", apply_quiet},
     {"--json", "", "", "print a JSON report on stdout (not with DST '-')", apply_json},
@@ -273,7 +315,14 @@ const CommandSpec& convert_command() {
       "uncompressed VMDK for VMware Workstation (DST must be a file).\n"
       "SOURCE_DATE_EPOCH, when set, is stored as the VHD footer timestamp and the GCP tar\n"
       "mtime, and pins the VHD unique id and the VMDK uuid and CID: the same input and options\n"
-      "then give the same bytes.\n",
+      "then give the same bytes.\n"
+      "DST may be an Azure page blob URL with a SAS, or a managed disk's upload URL\n"
+      "(https://; http:// only to a loopback emulator), with --to azure or vhd: the output is\n"
+      "uploaded as it is made, data only, nothing written locally; the SAS signature is never\n"
+      "shown. On failure a blob this run created is deleted; --resume continues an\n"
+      "interrupted upload instead. DST s3://BUCKET/KEY uploads any target to S3 (multipart;\n"
+      "credentials and region as the AWS CLI finds them); --to aws-snapshot with DST 'ebs:'\n"
+      "writes a new EBS snapshot (EBS direct APIs) and prints its id (docs/cloud.md).\n",
       kOptions,
       kOperands,
       {},

@@ -125,6 +125,8 @@ struct TargetInfo {
   std::string check;        // the check_image() rule set verifying its output, or empty
   bool needs_size = false;  // refuses a stream that states no size up front (raw stdin)
   std::string name_suffix;  // the output file name must end so (".tar.gz" for gcp), or empty
+  // Writes only into a cloud object (ImageOutput::remote; "aws-snapshot": ebs_snapshot()).
+  bool remote_only = false;
 };
 // The target names, in help order.
 std::vector<std::string_view> target_names();
@@ -270,11 +272,14 @@ struct ImageInput {
   std::filesystem::path path;
   std::unique_ptr<InputStream> stream = nullptr;
 };
-// Where it writes to: a path (written through a temporary and renamed on success), or a sink the
-// caller made (then `path` is only a display name).
+class RemoteOutput;  // cloud.h
+// Where it writes to: a path (written through a temporary and renamed on success), a sink the
+// caller made (then `path` is only a display name), or a cloud object (`remote`, borrowed; it
+// is opened once the output's size is known, and its stats() tell what the upload did).
 struct ImageOutput {
   std::filesystem::path path;
   std::unique_ptr<ByteSink> sink = nullptr;
+  RemoteOutput* remote = nullptr;
 };
 
 // Integrity digests computed during a conversion (ConvertOptions::checksums), without a second

@@ -4,6 +4,7 @@
 
 #include "vdisk/block.h"
 #include "vdisk/check.h"
+#include "vdisk/cloud.h"
 #include "vdisk/extent.h"
 #include "vdisk/image.h"
 #include "vdisk/io.h"

@@ -34,7 +34,7 @@ class BlockBuffer {
     blocks(p, n / 64);
     p += n / 64 * 64;
     n %= 64;
-    std::memcpy(buf_.data(), p, n);
+    if (n != 0) std::memcpy(buf_.data(), p, n);  // p may be null when n is 0
     used_ = n;
   }
 

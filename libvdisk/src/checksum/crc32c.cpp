@@ -74,7 +74,7 @@ bool have_hw() {
 // GF(2) 32x32 matrices as 32 column vectors: the linear map a raw CRC state undergoes.
 using Matrix = std::array<std::uint32_t, 32>;
 
-std::uint32_t apply(const Matrix& m, std::uint32_t v) {
+std::uint32_t times(const Matrix& m, std::uint32_t v) {
   std::uint32_t r = 0;
   for (int i = 0; v != 0; ++i, v >>= 1)
     if (v & 1) r ^= m[static_cast<std::size_t>(i)];
@@ -82,7 +82,7 @@ std::uint32_t apply(const Matrix& m, std::uint32_t v) {
 }
 Matrix square(const Matrix& m) {
   Matrix r{};
-  for (std::size_t i = 0; i < 32; ++i) r[i] = apply(m, m[i]);
+  for (std::size_t i = 0; i < 32; ++i) r[i] = times(m, m[i]);
   return r;
 }
 
@@ -110,7 +110,7 @@ std::uint32_t crc32c_zeros(std::uint32_t crc, std::uint64_t n) {
   for (int i = 0; i < 3; ++i) op = square(op);  // one zero byte = 8 bits
   std::uint32_t c = ~crc;
   while (n != 0) {
-    if (n & 1) c = apply(op, c);
+    if (n & 1) c = times(op, c);
     n >>= 1;
     if (n != 0) op = square(op);
   }

@@ -64,6 +64,9 @@ struct TargetDriver {
   // VHD 512): checksums take the disk's digest from the output's prefix. nullopt when the
   // output is encoded (compressed): the disk is hashed as the pipeline hands it over.
   std::optional<std::uint32_t> disk_trailer_bytes;
+  // The output can only be a cloud object (ImageOutput::remote), never a file or a stream: the
+  // name is its kind ("aws-snapshot": an EBS snapshot).
+  bool remote_only = false;
   // Makes the sink writing the target into `out`. Errors before any byte is written.
   Result<std::unique_ptr<BlockSink>> (*create)(std::unique_ptr<ByteSink> out,
                                                const TargetRequest& request);
@@ -79,6 +82,7 @@ const TargetDriver& vhd_target();
 const TargetDriver& azure_target();
 const TargetDriver& gcp_target();
 const TargetDriver& vmdk_target();
+const TargetDriver& aws_snapshot_target();
 
 // All targets in help order, and lookup by name (nullptr when unknown). image/targets.cpp.
 std::span<const TargetDriver* const> target_drivers();

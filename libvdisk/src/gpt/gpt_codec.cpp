@@ -64,14 +64,15 @@ std::uint32_t crc32(std::span<const std::byte> data) {
 }
 
 bool has_signature(std::span<const std::byte> sector) {
-  return sector.size() >= sizeof(kMagic) && std::memcmp(sector.data(), kMagic, sizeof(kMagic)) == 0;
+  return sector.size() >= sizeof(kMagic) &&
+         std::memcmp(sector.data() + kSignature, kMagic, sizeof(kMagic)) == 0;
 }
 
 Result<Header> decode_header(std::span<const std::byte> sector, std::uint64_t lba,
                              std::uint64_t lba_size, std::uint64_t disk_lbas) {
   if ((lba_size != 512 && lba_size != 4096) || sector.size() < lba_size)
-    return invalid_argument(fmt::format("gpt: sector of {} bytes for LBA size {}", sector.size(),
-                                        lba_size));
+    return invalid_argument(
+        fmt::format("gpt: sector of {} bytes for LBA size {}", sector.size(), lba_size));
   const std::uint64_t at = lba * lba_size;  // lba < disk_lbas, so no overflow for real disks
   auto bad = [&](std::string detail) { return corrupt_at("gpt", "header", at, detail); };
   if (!has_signature(sector)) return bad("signature is not \"EFI PART\"");
@@ -81,8 +82,8 @@ Result<Header> decode_header(std::span<const std::byte> sector, std::uint64_t lb
     return bad(fmt::format("revision 0x{:08x}, expected 0x{:08x}", h.revision, kRevision));
   h.header_size = detail::load_le32(sector.subspan(kHeaderSize));
   if (h.header_size < kHeaderMinSize || h.header_size > lba_size)
-    return bad(fmt::format("header size {}, expected {}..{}", h.header_size, kHeaderMinSize,
-                           lba_size));
+    return bad(
+        fmt::format("header size {}, expected {}..{}", h.header_size, kHeaderMinSize, lba_size));
   h.header_crc = detail::load_le32(sector.subspan(kHeaderCrc));
   const std::uint32_t want_crc = header_crc(sector, h.header_size);
   if (h.header_crc != want_crc)
@@ -100,13 +101,13 @@ Result<Header> decode_header(std::span<const std::byte> sector, std::uint64_t lb
   h.entries_crc = detail::load_le32(sector.subspan(kEntriesCrc));
 
   if (h.current_lba != lba)
-    return bad(fmt::format("current LBA {}, but the header was read from LBA {}", h.current_lba,
-                           lba));
+    return bad(
+        fmt::format("current LBA {}, but the header was read from LBA {}", h.current_lba, lba));
   if (h.entry_size < 128 || !detail::is_power_of_two(h.entry_size) || h.entry_size > kMaxArrayBytes)
     return bad(fmt::format("entry size {}, expected 128 times a power of two", h.entry_size));
   if (h.entry_count == 0 || h.array_bytes() > kMaxArrayBytes)
-    return bad(fmt::format("{} entries of {} bytes, expected 1..{} bytes of entries",
-                           h.entry_count, h.entry_size, kMaxArrayBytes));
+    return bad(fmt::format("{} entries of {} bytes, expected 1..{} bytes of entries", h.entry_count,
+                           h.entry_size, kMaxArrayBytes));
   for (auto [name, v] : {std::pair{"alternate LBA", h.alternate_lba},
                          std::pair{"first usable LBA", h.first_usable_lba},
                          std::pair{"last usable LBA", h.last_usable_lba},
@@ -120,18 +121,20 @@ Result<Header> decode_header(std::span<const std::byte> sector, std::uint64_t lb
   if (h.current_lba < h.alternate_lba) {  // primary: header, array, usable area, ..., backup
     if (h.current_lba >= h.first_usable_lba || h.entries_lba <= h.current_lba ||
         array_end > h.first_usable_lba)
-      return bad(fmt::format("primary layout: header LBA {}, entry array LBAs {}..{}, first "
-                             "usable LBA {}; expected header < array < first usable",
-                             h.current_lba, h.entries_lba, array_end - 1, h.first_usable_lba));
+      return bad(
+          fmt::format("primary layout: header LBA {}, entry array LBAs {}..{}, first "
+                      "usable LBA {}; expected header < array < first usable",
+                      h.current_lba, h.entries_lba, array_end - 1, h.first_usable_lba));
     if (h.alternate_lba <= h.last_usable_lba)
       return bad(fmt::format("alternate LBA {} is inside the usable area (last usable LBA {})",
                              h.alternate_lba, h.last_usable_lba));
   } else if (h.current_lba > h.alternate_lba) {  // backup: ..., usable area, array, header
     if (h.current_lba <= h.last_usable_lba || h.entries_lba <= h.last_usable_lba ||
         array_end > h.current_lba)
-      return bad(fmt::format("backup layout: last usable LBA {}, entry array LBAs {}..{}, header "
-                             "LBA {}; expected last usable < array < header",
-                             h.last_usable_lba, h.entries_lba, array_end - 1, h.current_lba));
+      return bad(
+          fmt::format("backup layout: last usable LBA {}, entry array LBAs {}..{}, header "
+                      "LBA {}; expected last usable < array < header",
+                      h.last_usable_lba, h.entries_lba, array_end - 1, h.current_lba));
     if (h.alternate_lba >= h.first_usable_lba)
       return bad(fmt::format("alternate LBA {} is inside the usable area (first usable LBA {})",
                              h.alternate_lba, h.first_usable_lba));
@@ -163,8 +166,8 @@ void encode_header(Header& h, std::span<std::byte> sector) {
 Result<std::vector<Entry>> decode_entries(std::span<const std::byte> array, const Header& h,
                                           std::uint64_t array_offset) {
   if (array.size() != h.array_bytes())
-    return invalid_argument(fmt::format("gpt: entry array of {} bytes, header says {}",
-                                        array.size(), h.array_bytes()));
+    return invalid_argument(
+        fmt::format("gpt: entry array of {} bytes, header says {}", array.size(), h.array_bytes()));
   if (const std::uint32_t c = crc32(array); c != h.entries_crc)
     return corrupt_at("gpt", "partition entry array", array_offset,
                       fmt::format("CRC32 0x{:08x}, header says 0x{:08x}", c, h.entries_crc));
@@ -183,11 +186,11 @@ Result<std::vector<Entry>> decode_entries(std::span<const std::byte> array, cons
     entry.index = i;
     if (entry.first_lba > entry.last_lba || entry.first_lba < h.first_usable_lba ||
         entry.last_lba > h.last_usable_lba)
-      return corrupt_at("gpt", fmt::format("partition entry {}", i + 1),
-                        array_offset + std::uint64_t{i} * h.entry_size,
-                        fmt::format("LBAs {}..{}, expected inside the usable LBAs {}..{}",
-                                    entry.first_lba, entry.last_lba, h.first_usable_lba,
-                                    h.last_usable_lba));
+      return corrupt_at(
+          "gpt", fmt::format("partition entry {}", i + 1),
+          array_offset + std::uint64_t{i} * h.entry_size,
+          fmt::format("LBAs {}..{}, expected inside the usable LBAs {}..{}", entry.first_lba,
+                      entry.last_lba, h.first_usable_lba, h.last_usable_lba));
     used.push_back(entry);
   }
   std::vector<Entry> sorted = used;
@@ -195,12 +198,12 @@ Result<std::vector<Entry>> decode_entries(std::span<const std::byte> array, cons
             [](const Entry& a, const Entry& b) { return a.first_lba < b.first_lba; });
   for (std::size_t i = 1; i < sorted.size(); ++i)
     if (sorted[i].first_lba <= sorted[i - 1].last_lba)
-      return corrupt_at("gpt", fmt::format("partition entry {}", sorted[i].index + 1),
-                        array_offset + std::uint64_t{sorted[i].index} * h.entry_size,
-                        fmt::format("LBAs {}..{} overlap entry {} (LBAs {}..{})",
-                                    sorted[i].first_lba, sorted[i].last_lba,
-                                    sorted[i - 1].index + 1, sorted[i - 1].first_lba,
-                                    sorted[i - 1].last_lba));
+      return corrupt_at(
+          "gpt", fmt::format("partition entry {}", sorted[i].index + 1),
+          array_offset + std::uint64_t{sorted[i].index} * h.entry_size,
+          fmt::format("LBAs {}..{} overlap entry {} (LBAs {}..{})", sorted[i].first_lba,
+                      sorted[i].last_lba, sorted[i - 1].index + 1, sorted[i - 1].first_lba,
+                      sorted[i - 1].last_lba));
   return used;
 }
 

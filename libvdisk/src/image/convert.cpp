@@ -6,6 +6,7 @@
 #include "checksum/checksum_sinks.h"
 #include "contract/format_driver.h"
 #include "contract/target_driver.h"
+#include "vdisk/cloud.h"
 #include "vdisk/image.h"
 
 namespace vdisk {
@@ -40,9 +41,14 @@ void diagnose_gpt(const ConvertOptions& o, const GptReport& g) {
 Status check_destination(const ImageInput& in, const ImageOutput& out,
                          const detail::TargetDriver& d, const ConvertOptions& options,
                          const FileSinkOptions& fo) {
-  if (!in.stream && !out.sink && same_file(in.path, out.path))
+  if (!in.stream && !out.sink && !out.remote && same_file(in.path, out.path))
     return invalid_argument(
         fmt::format("{}: output is the input file; refusing to write over it", out.path.string()));
+  if (out.remote) return out.remote->validate();
+  if (d.remote_only)
+    return invalid_argument(fmt::format(
+        "{}: --to {} writes a cloud object, not a file or a stream (vdconvert: DST ebs:)",
+        out.path.string(), d.name));
   if (out.sink) return {};
   VDISK_RETURN_IF_ERROR(check_output_path(out.path, fo));
   if (!d.name_suffix.empty() && !options.any_output_name &&
@@ -130,7 +136,12 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   }
 
   std::unique_ptr<ByteSink> bytes = std::move(out.sink);
-  if (!bytes) {
+  if (out.remote) {
+    // The output's size when the target knows it now: the disk and its trailer.
+    std::optional<std::uint64_t> output_bytes;
+    if (d.disk_trailer_bytes && disk_size) output_bytes = *disk_size + *d.disk_trailer_bytes;
+    VDISK_ASSIGN_OR_RETURN(bytes, out.remote->open(output_bytes, to, stop));
+  } else if (!bytes) {
     VDISK_ASSIGN_OR_RETURN(bytes, create_file_sink(out.path, fo));
   }
   PipelineOptions po = options.pipeline;

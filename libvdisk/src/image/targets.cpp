@@ -9,8 +9,9 @@ namespace detail {
 
 std::span<const TargetDriver* const> target_drivers() {
   // Help order. Adding a target: one folder's TargetDriver and one line here.
-  static const TargetDriver* const kTargets[] = {&raw_target(), &vhd_target(), &azure_target(),
-                                                 &gcp_target(), &vmdk_target()};
+  static const TargetDriver* const kTargets[] = {&raw_target(),   &vhd_target(),
+                                                 &azure_target(), &gcp_target(),
+                                                 &vmdk_target(),  &aws_snapshot_target()};
   return kTargets;
 }
 
@@ -72,6 +73,7 @@ Result<TargetInfo> target_info(std::string_view name) {
   t.check = std::string(d->check);
   t.needs_size = d->needs_size;
   t.name_suffix = std::string(d->name_suffix);
+  t.remote_only = d->remote_only;
   return t;
 }
 

@@ -1,6 +1,7 @@
 // OVA packages read from files (docs/ova.md, "Files"): a tar file, whose disk member is read in
 // place through a window of the tar (a chunked file: several windows back to back), or a
-// descriptor (.ovf) whose files are its siblings. The manifest's digests of the descriptor and
+// descriptor (.ovf) whose files are its siblings; a gzip'd file is inflated once to check it and
+// then read through restart points (ova/gunzip.h). The manifest's digests of the descriptor and
 // of the chosen disk's files are checked up front, before the disk is opened: random reads of
 // the disk cannot feed a digest, so this costs one sequential read of the stored disk file.
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "contract/format_driver.h"
+#include "ova/gunzip.h"
 #include "ova/ova.h"
 #include "ova/ova_tar.h"
 
@@ -68,11 +70,22 @@ Status verify(Package& p, std::string_view ovf_text, std::span<const ManifestEnt
   return {};
 }
 
-Status refuse_gzip(const Package& p) {
-  return unsupported(fmt::format(
-      "ova: {}: '{}' is gzip-compressed (ovf:compression=\"gzip\") and cannot be read in place; "
-      "read the package as a stream instead (vdconvert convert - DST < {})",
-      p.archive, p.chosen_file().href, p.archive));
+// The inflated size a gzip'd disk file may reach: twice the disk's capacity and 1 GiB more (an
+// image file is its capacity plus metadata; a bomb stops there).
+std::uint64_t gunzip_limit(const Package& p) {
+  const std::uint64_t cap = p.chosen_disk().capacity;
+  constexpr std::uint64_t kSlack = 1ull << 30;
+  return cap > (UINT64_MAX - kSlack) / 2 ? UINT64_MAX : 2 * cap + kSlack;
+}
+
+// The chosen disk's stored file as one RandomAccessFile: its windows back to back, inflated
+// when the File is gzip'd.
+Result<std::unique_ptr<RandomAccessFile>> disk_file(const Package& p,
+                                                    std::vector<FileWindow> windows,
+                                                    std::string name) {
+  auto stored = window_file(std::move(windows), name);
+  if (!p.chosen_file().gzip) return stored;
+  return gunzip_file(std::move(stored), gunzip_limit(p), name + " (gunzip)");
 }
 
 Result<std::vector<ManifestEntry>> read_manifest_text(std::string_view text, Package& p,
@@ -151,7 +164,6 @@ Result<std::unique_ptr<BlockSource>> open_tar_file(std::unique_ptr<RandomAccessF
   std::vector<FileWindow> windows;
   std::vector<std::string> names;
   VDISK_RETURN_IF_ERROR(find_members(p, members, shared, windows, names));
-  if (p.chosen_file().gzip) return refuse_gzip(p);
 
   std::vector<ManifestEntry> manifest;
   for (const TarEntry& m : members) {
@@ -169,8 +181,9 @@ Result<std::unique_ptr<BlockSource>> open_tar_file(std::unique_ptr<RandomAccessF
   VDISK_RETURN_IF_ERROR(verify(p, ovf_text, manifest, windows, names, options));
 
   const fs::path inner_path = path.empty() ? fs::path() : path.parent_path() / p.chosen_file().href;
-  auto window =
-      window_file(std::move(windows), fmt::format("{}:{}", p.archive, p.chosen_file().href));
+  VDISK_ASSIGN_OR_RETURN(
+      auto window,
+      disk_file(p, std::move(windows), fmt::format("{}:{}", p.archive, p.chosen_file().href)));
   VDISK_ASSIGN_OR_RETURN(auto inner,
                          open_image(std::move(window), inner_path, inner_options(options)));
   return package_source(std::move(p), std::move(inner));
@@ -212,7 +225,6 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
     names.push_back(name);
   }
   VDISK_RETURN_IF_ERROR(check_sizes(p, windows));
-  if (f.gzip) return refuse_gzip(p);
 
   std::vector<ManifestEntry> manifest;
   const std::string mf_name = path.stem().string() + ".mf";
@@ -227,9 +239,10 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
   VDISK_RETURN_IF_ERROR(verify(p, ovf_text, manifest, windows, names, options));
 
   std::unique_ptr<BlockSource> inner;
-  if (f.chunk_size) {
-    auto window =
-        window_file(std::move(windows), fmt::format("{} (chunks)", (dir / f.href).string()));
+  if (f.chunk_size || f.gzip) {
+    VDISK_ASSIGN_OR_RETURN(auto window, disk_file(p, std::move(windows),
+                                                  fmt::format("{}{}", (dir / f.href).string(),
+                                                              f.chunk_size ? " (chunks)" : "")));
     VDISK_ASSIGN_OR_RETURN(inner,
                            open_image(std::move(window), dir / f.href, inner_options(options)));
   } else {

@@ -8,9 +8,9 @@
 #include <algorithm>
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include "contract/format_driver.h"
+#include "ova/gunzip.h"
 #include "ova/ova.h"
 #include "ova/ova_tar.h"
 
@@ -195,63 +195,6 @@ class DiskStream final : public InputStream {
   std::string name_;
 };
 
-// A gzip'd file (RFC 1952, members back to back) inflated as it is read.
-class GunzipStream final : public InputStream {
- public:
-  explicit GunzipStream(std::unique_ptr<InputStream> in) : in_(std::move(in)), buf_(256 * 1024) {
-    name_ = in_->name() + " (gunzip)";
-    ok_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK;
-  }
-  ~GunzipStream() override {
-    if (ok_) inflateEnd(&z_);
-  }
-  GunzipStream(const GunzipStream&) = delete;
-  GunzipStream& operator=(const GunzipStream&) = delete;
-
-  Result<std::size_t> read(std::span<std::byte> dst) override {
-    if (!ok_) return internal_error("ova: inflateInit2 failed");
-    if (dst.empty() || done_) return std::size_t{0};
-    z_.next_out = reinterpret_cast<Bytef*>(dst.data());
-    z_.avail_out = static_cast<uInt>(std::min<std::size_t>(dst.size(), 1u << 30));
-    const uInt want = z_.avail_out;
-    while (z_.avail_out == want) {
-      if (z_.avail_in == 0) {
-        VDISK_ASSIGN_OR_RETURN(const std::size_t n, in_->read(buf_));
-        if (n == 0) {
-          if (!member_ended_)
-            return corrupt(fmt::format("ova: {}: gzip data ends inside a member", in_->name()));
-          done_ = true;
-          break;
-        }
-        z_.next_in = reinterpret_cast<Bytef*>(buf_.data());
-        z_.avail_in = static_cast<uInt>(n);
-      }
-      if (member_ended_) {
-        inflateReset(&z_);
-        member_ended_ = false;
-      }
-      const int rc = inflate(&z_, Z_NO_FLUSH);
-      if (rc == Z_STREAM_END) {
-        member_ended_ = true;
-      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        return corrupt(fmt::format("ova: {}: gzip data is corrupt ({})", in_->name(),
-                                   z_.msg ? z_.msg : "inflate error"));
-      }
-    }
-    return static_cast<std::size_t>(want - z_.avail_out);
-  }
-  const std::string& name() const override { return name_; }
-
- private:
-  std::unique_ptr<InputStream> in_;
-  std::vector<std::byte> buf_;
-  z_stream z_{};
-  bool ok_ = false;
-  bool member_ended_ = false;
-  bool done_ = false;
-  std::string name_;
-};
-
 class PlacedView final : public PlacedStream {
  public:
   PlacedView(PlacedStream& inner, State& s) : inner_(inner), s_(s) {}
@@ -306,7 +249,7 @@ Result<std::unique_ptr<StreamSource>> open_tar_stream(std::unique_ptr<InputStrea
   const OvfFile& f = state->p.chosen_file();
   std::unique_ptr<InputStream> disk =
       std::make_unique<DiskStream>(state, fmt::format("{}:{}", state->p.archive, f.href));
-  if (f.gzip) disk = std::make_unique<GunzipStream>(std::move(disk));
+  if (f.gzip) disk = gunzip_stream(std::move(disk));
   VDISK_ASSIGN_OR_RETURN(auto inner, open_image_stream(std::move(disk), inner_options(options)));
   return std::unique_ptr<StreamSource>(
       std::make_unique<OvaStream>(std::move(state), std::move(inner)));

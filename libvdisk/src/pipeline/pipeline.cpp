@@ -17,12 +17,16 @@
 //   set, and copy() returns the recorded status without finishing the sink.
 #include "vdisk/pipeline.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -32,6 +36,33 @@
 #include "util/zero.h"
 
 namespace vdisk {
+namespace {
+
+struct FreeBytes {
+  void operator()(std::byte* p) const { std::free(p); }
+};
+using ChunkBuffer = std::unique_ptr<std::byte[], FreeBytes>;
+
+// A chunk buffer. One of 2 MiB or more (the default is 4 MiB) is 2 MiB aligned and offered to
+// transparent huge pages (madvise; a hint the kernel may ignore): the decoders that fill it and
+// the kernel copying out of it into the page cache take far fewer TLB misses and page faults
+// than with 4 KiB pages (bench/RESULTS.md: zstd qcow2 -> Azure 0.43 s -> 0.33 s, system time
+// 0.25 s -> 0.15 s). Smaller chunks (tests) are plain allocations, never rounded up.
+ChunkBuffer allocate_chunk(std::size_t n) {
+  constexpr std::size_t kHuge = 2u << 20;
+  void* p = nullptr;
+  if (n >= kHuge) {
+    const std::size_t rounded = (n + kHuge - 1) / kHuge * kHuge;
+    p = std::aligned_alloc(kHuge, rounded);
+    if (p) (void)madvise(p, rounded, MADV_HUGEPAGE);
+  } else {
+    p = std::malloc(n);
+  }
+  if (!p) throw std::bad_alloc();
+  return ChunkBuffer(static_cast<std::byte*>(p));
+}
+
+}  // namespace
 
 Status BlockSource::map(std::uint64_t offset, std::uint64_t length,
                         std::vector<Extent>& out) const {
@@ -169,8 +200,7 @@ class Pipeline {
     free_.pop_back();
     stats_.peak_buffers = std::max(stats_.peak_buffers, opt_.max_buffers - free_.size());
     if (!buffers_[static_cast<std::size_t>(b)])
-      buffers_[static_cast<std::size_t>(b)] =
-          std::make_unique_for_overwrite<std::byte[]>(opt_.chunk_bytes);
+      buffers_[static_cast<std::size_t>(b)] = allocate_chunk(opt_.chunk_bytes);
     return b;
   }
 
@@ -326,7 +356,7 @@ class Pipeline {
   std::vector<int> free_;
   CopyStats stats_;
   std::stop_callback<std::function<void()>> stop_cb_;
-  std::vector<std::unique_ptr<std::byte[]>> buffers_;
+  std::vector<ChunkBuffer> buffers_;
   std::vector<std::jthread> workers_;
   std::jthread writer_;
 };

@@ -86,7 +86,7 @@ class FixedVhdStream final : public StreamSource {
   // after its first `n` bytes.
   std::size_t drain(std::span<std::byte> dst, std::size_t n) {
     const std::size_t k = std::min(dst.size() - n, pending_.size());
-    std::memcpy(dst.data() + n, pending_.data(), k);
+    if (k != 0) std::memcpy(dst.data() + n, pending_.data(), k);  // empty: data() may be null
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(k));
     returned_ += k;
     return n + k;

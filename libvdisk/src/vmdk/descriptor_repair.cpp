@@ -28,9 +28,22 @@ constexpr std::array<CanonicalKey, 7> kKeys{{{"version", false},
                                              {"createType", true},
                                              {"parentFileNameHint", true}}};
 
+// True when `value` reads back the same written without quotes.
+bool plain_value(std::string_view value) {
+  return !value.empty() && value.find_first_of("\" \t#") == std::string_view::npos;
+}
+
 std::string canonical_header_line(const DescriptorLine& l) {
   for (const CanonicalKey& k : kKeys)
-    if (iequals(k.key, l.key)) return lint::canonical_entry(k.key, l.value, k.quoted);
+    if (iequals(k.key, l.key)) {
+      // A key written bare keeps its quotes when its value would not survive without them
+      // (fuzz finding: version=""x"y" became version="x"y, which does not parse).
+      // A value holding a quote keeps the original's quoting either way.
+      const bool quoted = l.value.find('"') != std::string::npos
+                              ? l.quoted
+                              : k.quoted || (l.quoted && !plain_value(l.value));
+      return lint::canonical_entry(k.key, l.value, quoted);
+    }
   return lint::canonical_entry(l.key, l.value, l.quoted);
 }
 
@@ -101,8 +114,8 @@ Result<RepairPlan> Planner::run() {
         plan.text.size(), o_.area_bytes));
   auto reparsed = parse_descriptor(plan.text);
   if (!reparsed.ok())
-    return internal_error(fmt::format("vmdk: repaired descriptor does not parse: {}",
-                                      reparsed.status().message()));
+    return internal_error(
+        fmt::format("vmdk: repaired descriptor does not parse: {}", reparsed.status().message()));
   for (LintFinding& f : lint_descriptor(*reparsed, plan.text, lo))
     if (f.consumers & o_.consumers) plan.remaining.push_back(std::move(f));
   plan.edits = std::move(edits_);
@@ -184,7 +197,8 @@ void Planner::edit_line(const LintFinding& f, RepairAction action, std::string a
 void Planner::insert_at(std::size_t index, std::string body, const LintFinding& f) {
   RepairEdit& e = edit_for(f, RepairAction::insert);
   e.after = body;
-  out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(index), OutLine{std::move(body), eol_, 0, false});
+  out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(index),
+              OutLine{std::move(body), eol_, 0, false});
 }
 
 void Planner::insert_parent_cid(const LintFinding& f) {
@@ -201,14 +215,14 @@ void Planner::insert_parent_cid(const LintFinding& f) {
 }
 
 void Planner::ensure_line_end(std::size_t index) {
-  if (index > 0 && index <= out_.size() && out_[index - 1].end.empty())
-    out_[index - 1].end = eol_;
+  if (index > 0 && index <= out_.size()) out_[index - 1].close(eol_);
 }
 
-void Planner::move_line(std::size_t from, std::size_t to, std::string_view rule, std::string_view why) {
+void Planner::move_line(std::size_t from, std::size_t to, std::string_view rule,
+                        std::string_view why) {
   if (from == to || from + 1 == to) return;
   OutLine l = out_[from];
-  if (l.end.empty()) l.end = eol_;
+  l.close(eol_);
   out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(from));
   if (to > from) --to;
   out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(to), l);
@@ -289,14 +303,18 @@ std::string Planner::assemble() const {
 
 }  // namespace repair
 
-
 std::string_view action_name(RepairAction action) noexcept {
   switch (action) {
-    case RepairAction::comment_out: return "comment out";
-    case RepairAction::remove: return "delete";
-    case RepairAction::rewrite: return "rewrite";
-    case RepairAction::insert: return "insert";
-    case RepairAction::move: return "move";
+    case RepairAction::comment_out:
+      return "comment out";
+    case RepairAction::remove:
+      return "delete";
+    case RepairAction::rewrite:
+      return "rewrite";
+    case RepairAction::insert:
+      return "insert";
+    case RepairAction::move:
+      return "move";
   }
   return "?";
 }

@@ -25,6 +25,12 @@ struct OutLine {
   std::string end;
   std::size_t orig = 0;  // 1-based original line; 0 = inserted
   bool removed = false;
+
+  // The parser ends a line only at LF (lint::split_lines): a last line whose end holds only CRs
+  // (or nothing) is still open, and a line placed after it would join it.
+  void close(std::string_view eol) {
+    if (end.empty() || end.back() != '\n') end += eol;
+  }
 };
 
 class Planner {

@@ -21,7 +21,7 @@ void Planner::first_line(const LintFinding& f) {
     const std::string_view b = out_[i].body;
     if (lint::virtualbox_first_line(b) && i > 0) {
       OutLine l = out_[i];
-      if (l.end.empty()) l.end = eol_;
+      l.close(eol_);
       out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(i));
       out_.insert(out_.begin(), l);
       note_move(l, f.rule, f.detail, kVirtualBox, f.message);
@@ -42,14 +42,12 @@ lint::VirtualBoxSection Planner::section_of(const OutLine& l) const {
   const DescriptorLine* m = line_model(l.orig);
   if (!m) return S::none;
   if (m->kind == DescriptorLine::Kind::extent) return S::extents;
-  if (m->kind == DescriptorLine::Kind::entry)
-    return lint::is_ddb_key(m->key) ? S::ddb : S::header;
+  if (m->kind == DescriptorLine::Kind::entry) return lint::is_ddb_key(m->key) ? S::ddb : S::header;
   return S::none;
 }
 
 void Planner::sort_sections() {
-  const std::string why =
-      "VirtualBox requires header entries, then extent lines, then ddb entries";
+  const std::string why = "VirtualBox requires header entries, then extent lines, then ddb entries";
   const std::string prevents = "VMDK: incorrect ordering of entries in descriptor in '<file>'";
   std::vector<std::size_t> at;  // indices into out_ of entry lines
   std::vector<int> sec;
@@ -59,8 +57,7 @@ void Planner::sort_sections() {
     OutLine& l = out_[i];
     if (l.body.front() == ' ' || l.body.front() == '\t') {
       const std::string after = l.body.substr(l.body.find_first_not_of(" \t"));
-      note_rewrite(l, "vbox-entry-order", "VirtualBox reads entries from the first column",
-                   after);
+      note_rewrite(l, "vbox-entry-order", "VirtualBox reads entries from the first column", after);
       l.body = after;
     }
     at.push_back(i);
@@ -122,8 +119,10 @@ void Planner::sort_sections() {
       for (std::size_t w = v + 1; w < 4; ++w)
         if (first_kept[w] != kNone && (higher == kNone || first_kept[w] < higher))
           higher = first_kept[w];
-      if (lower != kNone) after[at[lower]].push_back(k);
-      else before[at[higher]].push_back(k);  // kept is not empty: one of the two exists
+      if (lower != kNone)
+        after[at[lower]].push_back(k);
+      else
+        before[at[higher]].push_back(k);  // kept is not empty: one of the two exists
     }
   }
   std::vector<bool> moved_line(out_.size(), false);
@@ -147,8 +146,7 @@ void Planner::sort_sections() {
     if (auto it = after.find(i); it != after.end()) emit_moved(it->second);
   }
   out_ = std::move(next);
-  for (std::size_t i = 0; i + 1 < out_.size(); ++i)
-    if (out_[i].end.empty()) out_[i].end = eol_;
+  for (std::size_t i = 0; i + 1 < out_.size(); ++i) out_[i].close(eol_);
 }
 
 std::size_t Planner::assembled_size() const {
@@ -234,11 +232,10 @@ Status Planner::add_virtualbox_uuids() {
         "and not MVMC (MVMC refuses those keys)");
   for (const std::string* u : {&o_.virtualbox_image_uuid, &o_.virtualbox_modification_uuid})
     if (!valid_uuid(*u))
-      return invalid_argument(fmt::format(
-          "vmdk: '{}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", *u));
+      return invalid_argument(
+          fmt::format("vmdk: '{}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", *u));
   const std::optional<std::string> parent_cid = d_.get("parentCID");
-  if (d_.find("parentFileNameHint") ||
-      (parent_cid && !iequals(*parent_cid, "ffffffff")))
+  if (d_.find("parentFileNameHint") || (parent_cid && !iequals(*parent_cid, "ffffffff")))
     return invalid_argument(
         "vmdk: this disk is a delta link; its ddb.uuid.parent must be its parent's "
         "ddb.uuid.image, which is not known here, so the ddb.uuid.* keys are not pre-added");
@@ -290,8 +287,8 @@ bool Planner::valid_uuid(std::string_view u) {
   return true;
 }
 
-void Planner::note_move(const OutLine& l, std::string_view rule, std::string_view why, unsigned consumers,
-               std::string_view prevents) {
+void Planner::note_move(const OutLine& l, std::string_view rule, std::string_view why,
+                        unsigned consumers, std::string_view prevents) {
   if (l.orig == 0) return;
   if (auto it = by_line_.find(l.orig); it != by_line_.end()) {
     RepairEdit& e = edits_[it->second];
@@ -323,7 +320,7 @@ void Planner::note_move(const OutLine& l, std::string_view rule, std::string_vie
 }
 
 void Planner::note_rewrite(const OutLine& l, std::string_view rule, std::string_view why,
-                  const std::string& after) {
+                           const std::string& after) {
   if (l.orig == 0) return;
   if (auto it = by_line_.find(l.orig); it != by_line_.end()) {
     RepairEdit& e = edits_[it->second];
@@ -352,8 +349,7 @@ void Planner::note_rewrite(const OutLine& l, std::string_view rule, std::string_
 }
 
 std::string Planner::original_body(std::size_t number) const {
-  return number >= 1 && number <= raw_.size() ? std::string(raw_[number - 1].body)
-                                              : std::string();
+  return number >= 1 && number <= raw_.size() ? std::string(raw_[number - 1].body) : std::string();
 }
 
 }  // namespace vdisk::vmdk::repair

@@ -1,0 +1,159 @@
+// Conversions straight into a cloud object: the output's bytes go to an Azure page blob as they
+// are made, with no local copy and only data sent (zero runs never are).
+//
+// A RemoteOutput names the destination; convert() (image.h) opens it once the output's size is
+// known (ImageOutput::remote) and writes through the ByteSink it returns. The library reads no
+// environment and prints nothing: credentials, proxies and retry notes come and go through
+// these options. Secrets (the SAS signature, keys) never appear in a message: URLs are shown
+// with them replaced by "REDACTED".
+#ifndef VDISK_CLOUD_H_
+#define VDISK_CLOUD_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vdisk/image.h"
+#include "vdisk/io.h"
+#include "vdisk/status.h"
+
+namespace vdisk {
+
+struct HttpOptions {
+  unsigned connections = 8;           // requests in flight at once (one connection each)
+  unsigned max_attempts = 8;          // tries per request, the first included
+  double max_retry_seconds = 300;     // no retry starts once a request has taken this long
+  unsigned initial_backoff_ms = 250;  // backoff before the first retry; doubles each time,
+  unsigned max_backoff_ms = 30000;    //   with full jitter, up to this
+  unsigned connect_timeout_seconds = 30;
+  unsigned stall_seconds = 60;  // an attempt that moves no byte for this long is abandoned
+  std::string proxy;            // "http://host:port"; empty: none (no environment is read)
+  std::string ca_file;          // a CA bundle for https; empty: the system's
+  // Called (from an upload thread) before each retry with one redacted line: what failed and
+  // the wait. Must be quick and must not throw.
+  std::function<void(std::string_view)> on_retry;
+};
+
+// What an upload did, for reports.
+struct UploadStats {
+  std::uint64_t requests = 0;        // requests that succeeded (retries not counted)
+  std::uint64_t retries = 0;         // attempts repeated after a failure
+  std::uint64_t bytes_sent = 0;      // request body bytes accepted by the service
+  std::uint64_t bytes_skipped = 0;   // data bytes not sent because the object already held them
+                                     // (--resume)
+  std::uint64_t ranges_cleared = 0;  // stale page ranges cleared (a reused managed-disk URL)
+  bool created = false;              // this run created the object
+  // After a failure: what became of the partial object ("... was deleted", "... is left in
+  // ...", or why it could not be deleted); empty after success.
+  std::string cleanup;
+  bool resumed = false;           // this run continued an earlier one
+  std::string object;             // the destination, redacted
+  std::string object_id;          // the id the service gave it (an EBS snapshot's)
+  std::uint64_t block_bytes = 0;  // EBS: the snapshot's block size, as StartSnapshot said
+};
+
+class RemoteOutput {
+ public:
+  virtual ~RemoteOutput() = default;
+  // The destination for messages, secrets redacted.
+  virtual const std::string& display_name() const = 0;
+  // Checks what can be checked before the input is read (URL, transport). Makes no request.
+  virtual Status validate() const = 0;
+  // Makes the sink that uploads an output of `output_bytes` bytes (nullopt when the target
+  // cannot say before it ends; destinations that must declare a size refuse that). May pin
+  // `options`' ids and timestamps so that a resumed upload writes the same bytes. Destroying
+  // the sink unfinished abandons the upload (deleting what this run created, unless resuming).
+  virtual Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
+                                                 TargetOptions& options, std::stop_token stop) = 0;
+  // What the last opened sink did; complete once it is finished or destroyed.
+  virtual UploadStats stats() const = 0;
+};
+
+struct AzureBlobOptions {
+  // https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB?SAS, or a managed disk's upload URL
+  // (az disk grant-access). http:// only for a loopback host (Azurite).
+  std::string url;
+  // Plain SAS: an existing blob is replaced only with `overwrite` (else already_exists).
+  bool overwrite = false;
+  // Continue an interrupted upload of the same conversion: pages the blob already holds are
+  // not sent again, the footer ids stored on the blob are reused. The blob must exist, have the
+  // same length and the same job_fingerprint.
+  bool resume = false;
+  // Set the blob's Content-MD5 at the end (Set Blob Properties), from the MD5 of every byte sent
+  // or skipped (zero runs are hashed too: this costs reading nothing but hashing the whole
+  // blob). Refused for managed disks, which do not allow it.
+  bool put_md5 = false;
+  // nullopt: a managed disk when the host starts with "md-" (as azcopy decides). Managed disks
+  // exist already with the exact upload size: no Put Blob, no Set Blob Properties, no delete;
+  // stale pages are cleared first (unless resuming).
+  std::optional<bool> managed_disk;
+  // Stored on a blob this run creates and compared by `resume`: what identifies the conversion
+  // (vdconvert: the input's path, size and mtime, the target and its options).
+  std::string job_fingerprint;
+  HttpOptions http;
+};
+
+// An Azure page blob destination. invalid_argument for a URL that is not a blob URL.
+Result<std::unique_ptr<RemoteOutput>> azure_page_blob(AzureBlobOptions options);
+
+// AWS access: credentials and region are values (the library reads no environment and no
+// credentials file; vdconvert does, the usual way).
+struct AwsOptions {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;  // temporary credentials only
+  std::string region;         // required, e.g. "eu-west-1"
+  // Empty: AWS's endpoint for the service and region (https). Else a base URL such as
+  // "http://127.0.0.1:5000" (an emulator, path-style S3 URLs) or an S3-compatible store.
+  std::string endpoint_url;
+  HttpOptions http;
+};
+
+struct S3ObjectOptions {
+  std::string url;  // s3://BUCKET/KEY
+  // An existing object is replaced only with `overwrite` (else already_exists).
+  bool overwrite = false;
+  AwsOptions aws;
+};
+
+// An S3 object, written by multipart upload: parts of at least 8 MiB (larger when the output's
+// size needs it to fit the 10,000-part limit; for an output of unknown size, part sizes double
+// every 1,000 parts), uploaded in parallel with a SHA-256 signed body each, completed in order,
+// aborted on failure. Zero runs are sent as zeros: an object has no holes.
+Result<std::unique_ptr<RemoteOutput>> s3_object(S3ObjectOptions options);
+
+struct EbsSnapshotOptions {
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> tags;
+  // StartSnapshot's idempotency token; empty: random.
+  std::string client_token;
+  unsigned timeout_minutes = 60;  // a pending snapshot not completed by then is deleted by AWS
+  AwsOptions aws;
+};
+
+// A new EBS snapshot written through the EBS direct APIs (convert with target "raw": the
+// snapshot holds the disk's bytes): StartSnapshot with the volume size in whole GiB (rounded
+// up), PutSnapshotBlock for every block holding data (the block size StartSnapshot's reply
+// states; SHA-256 checksum per block), CompleteSnapshot with the changed-block count and the
+// LINEAR aggregate checksum. Zero blocks are never sent. stats().object_id is the snapshot id.
+// On failure the pending snapshot is deleted (EC2 DeleteSnapshot).
+Result<std::unique_ptr<RemoteOutput>> ebs_snapshot(EbsSnapshotOptions options);
+
+// True when `text` names an S3 object (s3://BUCKET/KEY).
+bool is_s3_url(std::string_view text);
+
+// True when `text` looks like a URL an upload takes (http:// or https://).
+bool is_remote_url(std::string_view text);
+
+// `text` with the secrets of any URL in it replaced by "REDACTED" (see above).
+std::string redact_secrets(std::string_view text);
+
+}  // namespace vdisk
+
+#endif  // VDISK_CLOUD_H_

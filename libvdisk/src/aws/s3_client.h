@@ -1,0 +1,67 @@
+// The S3 requests a multipart upload makes (docs/cloud.md, "AWS"), signed with SigV4, against
+// one object. One S3Client per thread.
+#ifndef VDISK_AWS_S3_CLIENT_H_
+#define VDISK_AWS_S3_CLIENT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "aws/sigv4.h"
+#include "http/client.h"
+#include "http/url.h"
+#include "vdisk/cloud.h"
+
+namespace vdisk::aws {
+
+struct S3Object {
+  std::string bucket;
+  std::string key;
+  http::Url url;        // the object's URL (virtual-hosted on AWS, path-style on an endpoint)
+  std::string display;  // s3://bucket/key
+};
+
+// s3://BUCKET/KEY, with the endpoint: AWS's (https://BUCKET.s3.REGION.amazonaws.com/KEY, or
+// path-style when the bucket name holds a dot) or `endpoint_url`/BUCKET/KEY.
+Result<S3Object> parse_s3_url(std::string_view text, const AwsOptions& aws);
+
+// Part sizes: at least 8 MiB; for a known size, whole MiB large enough that 10,000 parts hold
+// it; for an unknown one, doubling every 1,000 parts (8 MiB .. 4 GiB: about 8 TiB in all).
+inline constexpr std::uint64_t kMinPartBytes = 8u << 20;
+inline constexpr std::uint32_t kMaxParts = 10000;
+std::uint64_t part_bytes(std::optional<std::uint64_t> object_bytes, std::uint32_t part_number);
+
+class S3Client {
+ public:
+  static Result<std::unique_ptr<S3Client>> create(const S3Object& object, const AwsOptions& aws,
+                                                  std::stop_token stop);
+  // HEAD: whether the object exists.
+  Result<bool> exists();
+  Result<std::string> initiate();  // the UploadId
+  // The part's ETag (quotes kept).
+  Result<std::string> upload_part(const std::string& upload_id, std::uint32_t number,
+                                  std::span<const std::byte> body);
+  Status complete(const std::string& upload_id, const std::vector<std::string>& etags);
+  Status abort(const std::string& upload_id);
+
+ private:
+  S3Client(const S3Object& o, const AwsOptions& aws, std::unique_ptr<http::Connection> c,
+           std::stop_token stop)
+      : object_(o), aws_(aws), connection_(std::move(c)), stop_(stop) {}
+  Result<http::Response> send(const std::string& method, const std::string& query,
+                              std::vector<http::Header> headers, std::span<const std::byte> body,
+                              std::string what);
+
+  S3Object object_;
+  AwsOptions aws_;
+  std::unique_ptr<http::Connection> connection_;
+  std::stop_token stop_;
+};
+
+}  // namespace vdisk::aws
+
+#endif  // VDISK_AWS_S3_CLIENT_H_

@@ -1,0 +1,172 @@
+"""cloud.s3_upload: vdconvert convert --to TARGET SRC s3://BUCKET/KEY into moto's S3, checked
+by downloading the object: raw (sha256 against qemu-img's raw view), a streamOptimized VMDK and
+a GCP tarball (read back by qemu-img and GNU tar); multipart (several parts, the ETag's part
+count); credentials from the environment and from a profile; an existing object; faults
+through a proxy; a failed upload aborted (no multipart upload left); no secret in any output.
+
+Usage: s3_upload.py VDCONVERT WORKDIR
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cloud_lib as cl  # noqa: E402
+
+VD, WORK = cl.setup(sys.argv, ("qemu-img", "tar"))
+MIB = cl.MIB
+SECRET = "vdisk-test-secret-Zq9w"  # must never be printed
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+ENV = dict(BASE_ENV, SOURCE_DATE_EPOCH="1700000000", AWS_ACCESS_KEY_ID="AKIAVDISKTEST",
+           AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION="us-east-1", HOME=WORK)
+fail, ok, sha = cl.fail, cl.ok, cl.sha_file
+run = cl.Runner(VD, ENV, [SECRET])
+
+
+def make_source():
+    path = os.path.join(WORK, "src.raw")
+    with open(path, "wb") as f:
+        f.truncate(24 * MIB)
+        f.seek(MIB)
+        f.write(os.urandom(9 * MIB))
+        f.seek(20 * MIB)
+        f.write((b"s3 multipart test " * 100000)[:2 * MIB])
+    return path
+
+
+def main():
+    moto = cl.Moto(WORK)
+    try:
+        tests(moto)
+    finally:
+        moto.stop()
+    print("PASS: cloud.s3_upload")
+
+
+def download(moto, key, path):
+    st, h, body = moto.s3("GET", f"/disks/{key}")
+    if st != 200:
+        fail(f"GET {key}: {st} {body[:200]}")
+    with open(path, "wb") as f:
+        f.write(body)
+    return h
+
+
+def tests(moto):
+    ep = moto.endpoint
+    st, _, body = moto.s3("PUT", "/disks")
+    if st != 200:
+        fail(f"create bucket: {st} {body[:200]}")
+    src = make_source()
+    qcow = os.path.join(WORK, "src.qcow2")
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-c", src, qcow], check=True)
+
+    # raw: 24 MiB in 8 MiB parts = 3 parts, zeros included (an object has no holes).
+    _, _, out = run(["convert", "--to", "raw", "--json", "--endpoint-url", ep, qcow,
+                     "s3://disks/images/disk.raw"])
+    up = json.loads(out)["upload"]
+    h = download(moto, "images/disk.raw", "got.raw")
+    if sha("got.raw") != sha(src):
+        fail("raw into S3: the object differs from qemu-img's raw view")
+    etag = h.get("etag", "").strip('"')
+    if not re.fullmatch(r"[0-9a-f]{32}-3", etag) or up["requests"] != 3 or up["bytes_sent"] != 24 * MIB:
+        fail(f"raw into S3: ETag {etag}, upload report {up}")
+    ok(f"qcow2 -> raw into S3: sha256 matches, 3 parts (ETag {etag})")
+
+    # A streamOptimized VMDK (what aws ec2 import-image takes), read back by qemu-img.
+    run(["convert", "--to", "vmdk", "-q", "--endpoint-url", ep, qcow, "s3://disks/disk.vmdk"])
+    download(moto, "disk.vmdk", "got.vmdk")
+    r = subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", "vmdk", src, "got.vmdk"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"vmdk into S3: qemu-img compare: {r.stdout}{r.stderr}")
+    os.makedirs(os.path.join(WORK, "local"))
+    local = os.path.join(WORK, "local", "disk.vmdk")  # the extent line names the file
+    run(["convert", "--to", "vmdk", "-q", qcow, local])
+    if sha(local) != sha("got.vmdk"):
+        fail("vmdk into S3: the object differs from the same conversion into a file")
+    ok("qcow2 -> streamOptimized VMDK into S3: qemu-img compare identical, same bytes as a file")
+
+    # A GCP tarball from a stream (size unknown up front), read back by GNU tar and Python.
+    with open(os.path.join(WORK, "src.stream.vmdk"), "wb") as f:
+        pass
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
+                    "subformat=streamOptimized", src, "src.stream.vmdk"], check=True)
+    with open("src.stream.vmdk", "rb") as f:
+        run(["convert", "--to", "gcp", "-q", "--endpoint-url", ep, "-", "s3://disks/disk.tar.gz"],
+            stdin=f)
+    download(moto, "disk.tar.gz", "got.tar.gz")
+    subprocess.run(["tar", "-xzSf", "got.tar.gz"], check=True)
+    with open(src, "rb") as a, open("disk.raw", "rb") as b:
+        want = a.read()
+        got = b.read()
+    if got[:len(want)] != want or any(got[len(want):]):
+        fail("gcp into S3: disk.raw differs from the source")
+    with tarfile.open("got.tar.gz") as t:
+        if t.getnames() != ["disk.raw"]:
+            fail(f"gcp into S3: members {t.getnames()}")
+    ok("stream VMDK on stdin -> gcp into S3: GNU tar extracts the source, Python sees disk.raw")
+
+    # An existing object needs --force.
+    rc, out, _ = run(["convert", "--to", "raw", "--endpoint-url", ep, qcow,
+                      "s3://disks/images/disk.raw"], expect=None)
+    if rc == 0 or "exists" not in out:
+        fail(f"existing object: exit {rc}: {out}")
+    run(["convert", "--to", "raw", "-q", "--force", "--endpoint-url", ep, qcow,
+         "s3://disks/images/disk.raw"])
+    ok(f"an existing object needs --force (exit {rc})")
+
+    # Credentials from a profile in the shared credentials file.
+    with open(os.path.join(WORK, "creds"), "w") as f:
+        f.write(f"[default]\naws_access_key_id = WRONG\n[p1]\naws_access_key_id = AKIAP1\n"
+                f"aws_secret_access_key = {SECRET}\n")
+    penv = dict(BASE_ENV, AWS_SHARED_CREDENTIALS_FILE=os.path.join(WORK, "creds"), HOME=WORK)
+    run(["convert", "--to", "raw", "-q", "--profile", "p1", "--region", "eu-west-1",
+         "--endpoint-url", ep, qcow, "s3://disks/profile.raw"], env=penv)
+    ok("credentials from --profile, region from --region")
+    rc, out, _ = run(["convert", "--to", "raw", "--endpoint-url", ep, qcow, "s3://disks/x.raw"],
+                     expect=None, env=dict(BASE_ENV, HOME=WORK, AWS_REGION="us-east-1"))
+    if rc == 0 or "credentials" not in out:
+        fail(f"no credentials: exit {rc}: {out}")
+    ok("no credentials: refused before anything is sent")
+
+    # Faults: 503s and resets are retried; the object is exact.
+    proxy = cl.FaultProxy(moto.port, {3: "503", 4: "reset", 6: "503", 8: "stall"},
+                          stall_seconds=5)
+    try:
+        _, _, out = run(["convert", "--to", "raw", "--json", "--http-timeout", "2",
+                         "--endpoint-url", f"http://127.0.0.1:{proxy.port}", qcow,
+                         "s3://disks/faults.raw"])
+        up = json.loads(out)["upload"]
+        download(moto, "faults.raw", "faults.raw")
+        if sha("faults.raw") != sha(src) or up["retries"] < 2:
+            fail(f"faults: content or retries wrong: {up}, faults {proxy.triggered}")
+        ok(f"faults {proxy.triggered}: {up['retries']} retries, object exact")
+    finally:
+        proxy.stop()
+
+    # A part that always fails: one error line, the multipart upload aborted.
+    proxy = cl.FaultProxy(moto.port, rule=lambda m, t: "503" if "partNumber=3" in t else None)
+    try:
+        rc, out, _ = run(["convert", "--to", "raw", "--retries", "1", "--endpoint-url",
+                          f"http://127.0.0.1:{proxy.port}", qcow, "s3://disks/gone.raw"],
+                         expect=None)
+        errors = [ln for ln in out.splitlines() if "error:" in ln]
+        if rc == 0 or len(errors) != 1 or "UploadPart 3" not in errors[0]:
+            fail(f"failing part: exit {rc}: {out}")
+        st, _, body = moto.s3("GET", "/disks?uploads")
+        if b"<UploadId>" in body or moto.s3("HEAD", "/disks/gone.raw")[0] != 404:
+            fail(f"failing part: an upload or object was left: {body[:300]}")
+        if "aborted" not in out:
+            fail(f"failing part: no note on the aborted upload: {out}")
+        ok(f"a failing part: exit {rc}, one error line, the multipart upload aborted")
+    finally:
+        proxy.stop()
+
+
+main()

@@ -1,0 +1,248 @@
+// See upload.h.
+#include "upload.h"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+#include "aws_config.h"
+#include "progress.h"
+
+namespace vdconvert {
+namespace {
+
+using vdisk::invalid_argument;
+using vdisk::Status;
+
+vdisk::Result<unsigned> parse_count(std::string_view option, std::string_view value, unsigned lo,
+                                    unsigned hi) {
+  unsigned v = 0;
+  const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || p != value.data() + value.size() || v < lo || v > hi)
+    return invalid_argument(
+        fmt::format("{}: '{}' is not a whole number from {} to {}", option, value, lo, hi));
+  return v;
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+// The proxy the usual variables name for `url`, unless NO_PROXY lists its host.
+std::string proxy_for(const std::string& url) {
+  const bool https = url.starts_with("https://") || url.starts_with("HTTPS://");
+  std::string proxy = https ? env("https_proxy") : env("http_proxy");
+  if (proxy.empty()) proxy = https ? env("HTTPS_PROXY") : env("HTTP_PROXY");
+  if (proxy.empty()) return {};
+  std::string no_proxy = env("no_proxy");
+  if (no_proxy.empty()) no_proxy = env("NO_PROXY");
+  const std::size_t s = url.find("://") + 3;
+  const std::size_t e = url.find_first_of(":/?", s);
+  const std::string host = url.substr(s, e == std::string::npos ? std::string::npos : e - s);
+  std::size_t i = 0;
+  while (i <= no_proxy.size()) {
+    std::size_t j = no_proxy.find(',', i);
+    if (j == std::string::npos) j = no_proxy.size();
+    std::string item = no_proxy.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (item == "*" || (!item.empty() &&
+                        (host == item || host.ends_with(item.front() == '.' ? item : "." + item))))
+      return {};
+    i = j + 1;
+  }
+  return proxy;
+}
+
+// What identifies the conversion, for --resume: the input (path, size, mtime), the target
+// and every option that changes the output's bytes.
+std::string fingerprint(const Command& cmd) {
+  const std::string& src = cmd.operands[0];
+  std::string in = "stdin";
+  struct stat st {};
+  if (src != "-" && ::stat(src.c_str(), &st) == 0) {
+    std::error_code ec;
+    const auto canon = std::filesystem::weakly_canonical(src, ec);
+    in = fmt::format("{}|{}|{}.{}", ec ? src : canon.string(), st.st_size, st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec);
+  }
+  return fmt::format("vdconvert-upload-1|{}|{}|{}|{}|{}|{}|{}|{}", in, cmd.to, cmd.from, cmd.level,
+                     cmd.subformat, cmd.keep_gpt, cmd.disk, env("SOURCE_DATE_EPOCH"));
+}
+
+}  // namespace
+
+Status apply_resume(Command& cmd, std::string_view) {
+  cmd.flags.emplace_back("resume");
+  return {};
+}
+Status apply_put_md5(Command& cmd, std::string_view) {
+  cmd.flags.emplace_back("put-md5");
+  return {};
+}
+Status apply_connections(Command& cmd, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(cmd.connections, parse_count("--connections", v, 1, 64));
+  return {};
+}
+Status apply_http_timeout(Command& cmd, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(cmd.http_timeout, parse_count("--http-timeout", v, 1, 3600));
+  return {};
+}
+Status apply_retries(Command& cmd, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(cmd.retries, parse_count("--retries", v, 1, 100));
+  cmd.retries += 1;  // stored as attempts; "--retries 0" is refused above (use 1)
+  return {};
+}
+
+Status apply_region(Command& cmd, std::string_view v) {
+  if (v.empty()) return invalid_argument("--region: give a region, e.g. eu-west-1");
+  cmd.region = std::string(v);
+  return {};
+}
+Status apply_endpoint_url(Command& cmd, std::string_view v) {
+  if (!vdisk::is_remote_url(v))
+    return invalid_argument("--endpoint-url: give an http(s) URL, e.g. http://127.0.0.1:5000");
+  cmd.endpoint_url = std::string(v);
+  return {};
+}
+Status apply_profile(Command& cmd, std::string_view v) {
+  if (v.empty()) return invalid_argument("--profile: give a profile name");
+  cmd.profile = std::string(v);
+  return {};
+}
+
+Status apply_description(Command& cmd, std::string_view v) {
+  if (v.size() > 255) return invalid_argument("--description: at most 255 characters");
+  cmd.description = std::string(v);
+  return {};
+}
+Status apply_tag(Command& cmd, std::string_view v) {
+  const std::size_t eq = v.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq > 128 || v.size() - eq - 1 > 256)
+    return invalid_argument(fmt::format("--tag: '{}' is not KEY=VALUE", v));
+  if (cmd.tags.size() >= 50) return invalid_argument("--tag: at most 50 tags");
+  cmd.tags.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
+  return {};
+}
+
+bool is_ebs_dst(const std::string& dst) { return dst == "ebs:" || dst == "ebs://"; }
+
+bool is_upload(const std::string& dst) {
+  return vdisk::is_remote_url(dst) || vdisk::is_s3_url(dst) || is_ebs_dst(dst);
+}
+
+Status validate_upload(const Command& cmd) {
+  const std::string& dst = cmd.operands[1];
+  const bool upload = is_upload(dst);
+  const bool ebs = is_ebs_dst(dst);
+  const bool aws = vdisk::is_s3_url(dst) || ebs;
+  if (!aws && (!cmd.region.empty() || !cmd.endpoint_url.empty() || !cmd.profile.empty()))
+    return invalid_argument(
+        "convert: --region, --endpoint-url and --profile apply to an s3:// or ebs: DST");
+  if ((cmd.to == "aws-snapshot") != ebs)
+    return invalid_argument(
+        "convert: --to aws-snapshot writes a new EBS snapshot and takes DST 'ebs:' (and DST "
+        "'ebs:' takes --to aws-snapshot)");
+  if (!ebs && (!cmd.description.empty() || !cmd.tags.empty()))
+    return invalid_argument("convert: --description and --tag apply to --to aws-snapshot");
+  if (aws) {
+    for (const char* f : {"resume", "put-md5"})
+      if (flag_set(cmd, f))
+        return invalid_argument(fmt::format("convert: --{} applies to an Azure page blob DST", f));
+    return {};
+  }
+  if (!upload) {
+    for (const char* f : {"resume", "put-md5"})
+      if (flag_set(cmd, f))
+        return invalid_argument(fmt::format("convert: --{} applies to an upload (DST a URL)", f));
+    if (cmd.connections || cmd.http_timeout || cmd.retries)
+      return invalid_argument(
+          "convert: --connections, --http-timeout and --retries apply to an upload (DST a URL)");
+    return {};
+  }
+  if (cmd.to != "azure" && cmd.to != "vhd")
+    return invalid_argument(fmt::format(
+        "convert: an http(s) DST is an Azure page blob, which takes --to azure (or vhd); --to {} "
+        "cannot be uploaded there (an s3:// DST takes any target)",
+        cmd.to));
+  if (cmd.checksums && !cmd.checksums_file.empty() && cmd.checksums_file == "-")
+    return invalid_argument("convert: --checksums-file needs a file");
+  return {};
+}
+
+vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const Command& cmd,
+                                                                       RunContext& ctx) {
+  const std::string& dst = cmd.operands[1];
+  Console* console = &ctx.console;
+  if (is_ebs_dst(dst)) {
+    vdisk::EbsSnapshotOptions e;
+    e.description = cmd.description;
+    e.tags = cmd.tags;
+    VDISK_RETURN_IF_ERROR(load_aws_config(e.aws, cmd.profile, cmd.region));
+    e.aws.endpoint_url = cmd.endpoint_url;
+    if (cmd.connections) e.aws.http.connections = cmd.connections;
+    if (cmd.http_timeout) e.aws.http.stall_seconds = cmd.http_timeout;
+    if (cmd.retries) e.aws.http.max_attempts = cmd.retries;
+    e.aws.http.proxy = proxy_for(cmd.endpoint_url.empty()
+                                     ? fmt::format("https://ebs.{}.amazonaws.com", e.aws.region)
+                                     : cmd.endpoint_url);
+    e.aws.http.on_retry = [console](std::string_view line) { console->note(line); };
+    return vdisk::ebs_snapshot(std::move(e));
+  }
+  if (vdisk::is_s3_url(dst)) {
+    vdisk::S3ObjectOptions s;
+    s.url = dst;
+    s.overwrite = cmd.force;
+    VDISK_RETURN_IF_ERROR(load_aws_config(s.aws, cmd.profile, cmd.region));
+    s.aws.endpoint_url = cmd.endpoint_url;
+    if (cmd.connections) s.aws.http.connections = cmd.connections;
+    if (cmd.http_timeout) s.aws.http.stall_seconds = cmd.http_timeout;
+    if (cmd.retries) s.aws.http.max_attempts = cmd.retries;
+    const std::string endpoint =
+        cmd.endpoint_url.empty() ? "https://s3.amazonaws.com" : cmd.endpoint_url;
+    s.aws.http.proxy = proxy_for(endpoint);
+    s.aws.http.on_retry = [console](std::string_view line) { console->note(line); };
+    return vdisk::s3_object(std::move(s));
+  }
+  vdisk::AzureBlobOptions o;
+  o.url = dst;
+  o.overwrite = cmd.force;
+  o.resume = flag_set(cmd, "resume");
+  o.put_md5 = flag_set(cmd, "put-md5");
+  o.job_fingerprint = fingerprint(cmd);
+  if (cmd.connections) o.http.connections = cmd.connections;
+  if (cmd.http_timeout) o.http.stall_seconds = cmd.http_timeout;
+  if (cmd.retries) o.http.max_attempts = cmd.retries;
+  o.http.proxy = proxy_for(dst);
+  o.http.on_retry = [console](std::string_view line) { console->note(line); };
+  return vdisk::azure_page_blob(std::move(o));
+}
+
+void add_upload_properties(vdisk::Properties& p, const vdisk::UploadStats& s) {
+  vdisk::Properties& u = p.add_object("upload");
+  u.add("object", s.object)
+      .add("created", s.created)
+      .add("resumed", s.resumed)
+      .add("requests", s.requests)
+      .add("retries", s.retries)
+      .add("bytes_sent", s.bytes_sent)
+      .add("bytes_skipped", s.bytes_skipped)
+      .add("ranges_cleared", s.ranges_cleared);
+  if (!s.object_id.empty()) u.add("object_id", s.object_id).add("block_bytes", s.block_bytes);
+}
+
+std::string upload_summary(const vdisk::UploadStats& s) {
+  std::string line = fmt::format("{} sent in {} requests", format_bytes(s.bytes_sent), s.requests);
+  if (s.retries) line += fmt::format(", {} retries", s.retries);
+  if (s.bytes_skipped) line += fmt::format(", {} already there", format_bytes(s.bytes_skipped));
+  if (s.ranges_cleared) line += fmt::format(", {} stale ranges cleared", s.ranges_cleared);
+  return line;
+}
+
+}  // namespace vdconvert
