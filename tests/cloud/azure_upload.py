@@ -1,7 +1,8 @@
 """cloud.azure_upload: vdconvert convert --to azure SRC URL into Azurite, for every input
 format, checked by content against qemu-img's raw view; managed-disk URLs; existing blobs;
 faults injected by a proxy (503, 429, resets, stalls, the server killed mid-upload) and
---resume; --put-md5; and that no SAS signature ever appears in vdconvert's output.
+--resume (after the server was killed, and after vdconvert itself was SIGKILLed); --put-md5;
+and that no SAS signature ever appears in vdconvert's output.
 
 Usage: azure_upload.py VDCONVERT WORKDIR
 """
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud_lib as cl  # noqa: E402
@@ -313,6 +315,35 @@ def faults(az, src, allocated):
         if rc == 0 or "another conversion" not in out:
             fail(f"--resume with another input: exit {rc}: {out}")
         ok("--resume with another input is refused")
+    finally:
+        proxy.stop()
+
+    # vdconvert itself killed (SIGKILL) mid-upload: no cleanup runs, the partial blob stays;
+    # --resume finishes it, the same blob as one uninterrupted run.
+    child = {}
+
+    def kill_vdconvert():
+        while "p" not in child:
+            time.sleep(0.01)
+        child["p"].kill()
+
+    proxy = cl.FaultProxy(az.port, {5: "kill"}, on_kill=kill_vdconvert)
+    try:
+        url = url_for(ep, "disks", "sigkill.vhd")
+        purl = url.replace(str(az.port), str(proxy.port), 1)
+        child["p"] = subprocess.Popen([VD, "convert", "--to", "azure", "-q", src, purl],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      env=ENV)
+        rc = child["p"].wait(timeout=300)
+        if rc != -9 or cl.properties(ep, "disks", "sigkill.vhd") is None:
+            fail(f"SIGKILL mid-upload: exit {rc}, or no partial blob left to resume")
+        _, _, stdout = run(["convert", "--to", "azure", "--resume", "--json", src, url])
+        up = json.loads(stdout)["upload"]
+        cl.download(ep, "disks", "sigkill.vhd", local + ".sigkill")
+        if not up["resumed"] or sha_file(local) != sha_file(local + ".sigkill"):
+            fail(f"--resume after SIGKILL: report {up}, or the blob differs from one run")
+        ok(f"vdconvert SIGKILLed at request 5, then --resume: {up['bytes_skipped']} bytes "
+           f"already there, {up['bytes_sent']} sent, blob identical to one run")
     finally:
         proxy.stop()
 

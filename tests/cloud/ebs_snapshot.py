@@ -2,7 +2,8 @@
 checked by reassembling the snapshot (ListSnapshotBlocks, GetSnapshotBlock) and comparing sha256
 with qemu-img's raw view; the requests are watched through a proxy: only data blocks are put,
 each with its SHA-256, and CompleteSnapshot carries the block count and the LINEAR checksum
-(moto checks neither, so the test does); a failure deletes the pending snapshot.
+(moto checks neither, so the test does); every input format qemu-img writes; faults retried;
+a failure deletes the pending snapshot; the server killed mid-upload fails with one line.
 
 moto answers StartSnapshot with BlockSize 512 where AWS says 524288: vdconvert uses what the
 reply says, so the blocks here are 512 bytes.
@@ -17,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud_lib as cl  # noqa: E402
@@ -83,10 +85,12 @@ def tests(moto):
     src = make_source()
     size = os.path.getsize(src)
     inputs = [("raw", src)]
-    for fmt, opts in (("qcow2", ["-c"]), ("vmdk", ["-o", "subformat=streamOptimized"]),
-                      ("vpc", ["-o", "subformat=fixed,force_size=on"])):
+    for fmt, opts in (("qcow2", ["-c"]), ("stream-vmdk", ["-o", "subformat=streamOptimized"]),
+                      ("vmdk", []), ("vpc", ["-o", "subformat=fixed,force_size=on"]),
+                      ("vhdx", []), ("vdi", [])):
         p = os.path.join(WORK, f"src.{fmt}")
-        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", fmt, *opts, src, p], check=True)
+        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", fmt.replace("stream-", ""),
+                        *opts, src, p], check=True)
         inputs.append((fmt, p))
     for fmt, path in inputs:
         proxy = cl.FaultProxy(moto.port)
@@ -124,6 +128,20 @@ def tests(moto):
         finally:
             proxy.stop()
 
+    # Faults (503, throttling with Retry-After, a reset) are retried; the snapshot is exact.
+    proxy = cl.FaultProxy(moto.port, {3: "503", 6: "429", 9: "reset", 12: "503"})
+    try:
+        _, _, stdout = run(["convert", "--to", "aws-snapshot", "--json", "--endpoint-url",
+                            f"http://127.0.0.1:{proxy.port}", src, "ebs:"])
+        up = json.loads(stdout)["upload"]
+        got = os.path.join(WORK, "faults.snapshot.raw")
+        reassemble(moto, up["object_id"], size, got)
+        if cl.sha_file(got) != cl.sha_file(src) or up["retries"] < 4:
+            fail(f"faults: content or retries wrong: {up}, faults {proxy.triggered}")
+        ok(f"faults {proxy.triggered}: {up['retries']} retries, the snapshot is exact")
+    finally:
+        proxy.stop()
+
     # A block that always fails: one error line, the pending snapshot deleted.
     proxy = cl.FaultProxy(moto.port, rule=lambda m, t: "503" if t.endswith("/blocks/20") else None)
     try:
@@ -146,6 +164,20 @@ def tests(moto):
         if rc == 0 or why not in out:
             fail(f"{args}: exit {rc}: {out}")
     ok("--to aws-snapshot takes DST ebs: and only it")
+
+    # The server killed mid-upload (last: moto's state goes with it): one clear line, soon.
+    proxy = cl.FaultProxy(moto.port, {10: "kill"}, on_kill=moto.stop)
+    try:
+        t0 = time.time()
+        rc, out, _ = run(["convert", "--to", "aws-snapshot", "--retries", "2", "--endpoint-url",
+                          f"http://127.0.0.1:{proxy.port}", src, "ebs:"], expect=None)
+        took = time.time() - t0
+        errors = [ln for ln in out.splitlines() if "error:" in ln]
+        if rc == 0 or len(errors) != 1 or took > 120:
+            fail(f"server killed: exit {rc} after {took:.1f} s: {out}")
+        ok(f"the server killed mid-upload: exit {rc} after {took:.1f} s, {errors[0]}")
+    finally:
+        proxy.stop()
 
 
 main()

@@ -2,7 +2,8 @@
 by downloading the object: raw (sha256 against qemu-img's raw view), a streamOptimized VMDK and
 a GCP tarball (read back by qemu-img and GNU tar); multipart (several parts, the ETag's part
 count); credentials from the environment and from a profile; an existing object; faults
-through a proxy; a failed upload aborted (no multipart upload left); no secret in any output.
+through a proxy; a failed upload aborted (no multipart upload left); the server killed
+mid-upload; every input format qemu-img writes; no secret in any output.
 
 Usage: s3_upload.py VDCONVERT WORKDIR
 """
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud_lib as cl  # noqa: E402
@@ -77,6 +79,20 @@ def tests(moto):
     if not re.fullmatch(r"[0-9a-f]{32}-3", etag) or up["requests"] != 3 or up["bytes_sent"] != 24 * MIB:
         fail(f"raw into S3: ETag {etag}, upload report {up}")
     ok(f"qcow2 -> raw into S3: sha256 matches, 3 parts (ETag {etag})")
+
+    # Every other input format qemu-img writes, into a raw object (sha256 against the source).
+    for label, fmt, opts in (("raw", "raw", []), ("monolithicSparse VMDK", "vmdk", []),
+                             ("VHDX", "vhdx", []), ("VDI", "vdi", []),
+                             ("dynamic VHD", "vpc", ["-o", "force_size=on"]),
+                             ("qcow2 v2", "qcow2", ["-o", "compat=0.10"])):
+        p = os.path.join(WORK, f"input-{label.replace(' ', '_')}")
+        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", fmt, *opts, src, p], check=True)
+        key = f"formats/{fmt}-{len(opts)}.raw"
+        run(["convert", "--to", "raw", "-q", "--endpoint-url", ep, p, f"s3://disks/{key}"])
+        download(moto, key, "got-format.raw")
+        if sha("got-format.raw") != sha(src):
+            fail(f"{label} -> raw into S3: the object differs from the source")
+    ok("raw, monolithicSparse VMDK, VHDX, VDI, dynamic VHD, qcow2 v2 -> raw into S3: sha256 matches")
 
     # A streamOptimized VMDK (what aws ec2 import-image takes), read back by qemu-img.
     run(["convert", "--to", "vmdk", "-q", "--endpoint-url", ep, qcow, "s3://disks/disk.vmdk"])
@@ -165,6 +181,21 @@ def tests(moto):
         if "aborted" not in out:
             fail(f"failing part: no note on the aborted upload: {out}")
         ok(f"a failing part: exit {rc}, one error line, the multipart upload aborted")
+    finally:
+        proxy.stop()
+
+    # The server killed mid-upload (last: moto's state goes with it): one clear line, soon.
+    proxy = cl.FaultProxy(moto.port, {3: "kill"}, on_kill=moto.stop)
+    try:
+        t0 = time.time()
+        rc, out, _ = run(["convert", "--to", "raw", "--retries", "2", "--endpoint-url",
+                          f"http://127.0.0.1:{proxy.port}", qcow, "s3://disks/killed.raw"],
+                         expect=None)
+        took = time.time() - t0
+        errors = [ln for ln in out.splitlines() if "error:" in ln]
+        if rc == 0 or len(errors) != 1 or took > 120:
+            fail(f"server killed: exit {rc} after {took:.1f} s: {out}")
+        ok(f"the server killed mid-upload: exit {rc} after {took:.1f} s, {errors[0]}")
     finally:
         proxy.stop()
 

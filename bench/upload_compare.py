@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Times the uploads (issue 14) against the same conversion into a local file, in one run, and
+prints a Markdown report: wall time, peak RSS, bytes sent against the input's allocated data.
+
+Usage: bench/upload_compare.py [VDCONVERT] [WORKDIR] > report.md
+Defaults: build/tools/vdconvert and /var/tmp/vdisk-upload-bench (not tmpfs). Knobs (env):
+DISK_GIB (8), DATA_MIB (1536) for the bench disk; EBS_DATA_MIB (8) for the EBS disk, because
+moto's EBS answers with 512-byte blocks (AWS: 512 KiB), one request per 512 bytes of data.
+
+The servers are the tests' (tests/cloud/cloud_lib.py): Azurite from tests/cloud/node_modules
+and moto_server, both on 127.0.0.1. Each command runs REPS times (default 1) after nothing
+else: an upload is not repeated against a warm server; the input is in the page cache.
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "cloud"))
+import cloud_lib as cl  # noqa: E402
+
+VD = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else
+                      os.path.join(HERE, "..", "build", "tools", "vdconvert"))
+WORK = sys.argv[2] if len(sys.argv) > 2 else "/var/tmp/vdisk-upload-bench"
+DISK_GIB = int(os.environ.get("DISK_GIB", "8"))
+DATA_MIB = int(os.environ.get("DATA_MIB", "1536"))
+EBS_DATA_MIB = int(os.environ.get("EBS_DATA_MIB", "8"))
+REPS = int(os.environ.get("REPS", "1"))
+ENV = dict({k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+           AWS_ACCESS_KEY_ID="AKIABENCH", AWS_SECRET_ACCESS_KEY="bench-secret",
+           AWS_REGION="us-east-1")
+
+
+def make_disk(path, gib, data_mib):
+    """The bench disk: `data_mib` MiB of real-looking data in 8 regions spread over a sparse
+    disk of `gib` GiB: /usr binaries (about 2:1 compressible) with an eighth of incompressible
+    bytes (seeded, so the disk is the same each run). Kept when it exists with the same recipe."""
+    stamp = f"{path}.recipe"
+    recipe = f"{gib} {data_mib}"
+    if os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == recipe:
+        return
+    files = sorted(os.path.join(d, f) for top in ("/usr/lib", "/usr/bin")
+                   for d, _, fs in os.walk(top) for f in fs)
+
+    def corpus():
+        for f in files:
+            try:
+                if os.path.isfile(f) and not os.path.islink(f) and os.path.getsize(f) > 65536:
+                    with open(f, "rb") as h:
+                        yield h.read()
+            except OSError:
+                pass
+        while True:
+            yield bytes(0)
+
+    rng = random.Random(1)
+    per = (data_mib << 20) // 8
+    src = corpus()
+    buf = b""
+    with open(path, "wb") as out:
+        out.truncate(gib << 30)
+        for i in range(8):
+            out.seek(i * (gib << 30) // 8)
+            left = per
+            while left:
+                if i == 4:  # one region of eight: incompressible
+                    chunk = rng.randbytes(min(left, 4 << 20))
+                else:
+                    while len(buf) < (4 << 20):
+                        more = next(src)
+                        if not more:
+                            more = rng.randbytes(4 << 20)
+                        buf += more
+                    chunk, buf = buf[:min(left, 4 << 20)], buf[min(left, 4 << 20):]
+                out.write(chunk)
+                left -= len(chunk)
+    with open(stamp, "w") as f:
+        f.write(recipe)
+
+
+def timed(args, out=None):
+    """Best of REPS: (wall seconds, peak RSS MiB, vdconvert's stdout)."""
+    best = None
+    for _ in range(REPS):
+        if out and os.path.exists(out):
+            os.remove(out)
+        t0 = time.time()
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", "time.txt", VD] + args,
+                           capture_output=True, env=ENV)
+        wall = time.time() - t0
+        if r.returncode != 0:
+            sys.exit(f"vdconvert {' '.join(args[:3])}: exit {r.returncode}: "
+                     f"{r.stderr.decode()[-2000:]}")
+        with open("time.txt") as f:
+            rss = int(f.read().split()[-1]) // 1024
+        if best is None or wall < best[0]:
+            best = (wall, rss, r.stdout.decode())
+    return best
+
+
+def allocated(path):
+    r = subprocess.run([VD, "measure", "--to", "raw", "--json", path], capture_output=True,
+                       check=True)
+    return json.loads(r.stdout)["measurements"][0]["allocated_bytes"]
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    os.chdir(WORK)
+    make_disk("disk.raw", DISK_GIB, DATA_MIB)
+    if not os.path.exists("stream.vmdk") or os.path.getmtime("stream.vmdk") < os.path.getmtime("disk.raw"):
+        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
+                        "subformat=streamOptimized", "disk.raw", "stream.vmdk"], check=True)
+    make_disk("ebs.raw", DISK_GIB, EBS_DATA_MIB)
+    alloc = allocated("stream.vmdk")
+    ebs_alloc = allocated("ebs.raw")
+    rows = []
+
+    def row(name, cmd, res, sent=None, base=None):
+        wall, rss, _ = res
+        rows.append((name, cmd, f"{wall:.2f} s", f"{rss} MiB",
+                     f"{sent:,}" if sent is not None else "-",
+                     f"{wall / base[0]:.2f}x" if base else "-"))
+
+    # Azure: stream VMDK -> fixed VHD, into a file and into a page blob.
+    local_sync = timed(["convert", "--to", "azure", "-q", "stream.vmdk", "out.vhd"], "out.vhd")
+    local = timed(["convert", "--to", "azure", "-q", "--no-sync", "stream.vmdk", "out.vhd"],
+                  "out.vhd")
+    os.remove("out.vhd")
+    azdir = os.path.join(WORK, "azurite")
+    subprocess.run(["rm", "-rf", azdir], check=True)
+    os.makedirs(azdir)
+    az = cl.Azurite(azdir)
+    try:
+        cl.create_container(az.endpoint, "bench")
+        res = None
+        for i in range(REPS):
+            url = cl.blob_url(az.endpoint, "bench", f"disk{i}.vhd")
+            r = timed(["convert", "--to", "azure", "--json", "stream.vmdk", url])
+            res = r if res is None or r[0] < res[0] else res
+        up = json.loads(res[2])["upload"]
+    finally:
+        az.stop()
+    row("local_azure_sync", "vdconvert convert --to azure stream.vmdk out.vhd", local_sync)
+    row("local_azure", "vdconvert convert --to azure --no-sync stream.vmdk out.vhd", local)
+    row("azurite", "vdconvert convert --to azure stream.vmdk 'http://127.0.0.1:PORT/...?SAS'",
+        res, up["bytes_sent"], local)
+    az_up = up
+
+    # S3: stream VMDK (what import-image takes) into a file and into an object.
+    local_vmdk = timed(["convert", "--to", "vmdk", "-q", "--no-sync", "stream.vmdk", "out.vmdk"],
+                       "out.vmdk")
+    vmdk_size = os.path.getsize("out.vmdk")
+    os.remove("out.vmdk")
+    moto = cl.Moto(WORK)
+    try:
+        moto.s3("PUT", "/bench")
+        s3 = timed(["convert", "--to", "vmdk", "--json", "--force", "--endpoint-url",
+                    moto.endpoint, "stream.vmdk", "s3://bench/disk.vmdk"])
+        s3_up = json.loads(s3[2])["upload"]
+        local_ebs = timed(["convert", "--to", "raw", "-q", "--no-sync", "ebs.raw", "out.raw"],
+                          "out.raw")
+        os.remove("out.raw")
+        ebs = timed(["convert", "--to", "aws-snapshot", "--json", "--endpoint-url",
+                     moto.endpoint, "ebs.raw", "ebs:"])
+        ebs_up = json.loads(ebs[2])["upload"]
+    finally:
+        moto.stop()
+    row("local_vmdk", "vdconvert convert --to vmdk --no-sync stream.vmdk out.vmdk", local_vmdk)
+    row("moto_s3", "vdconvert convert --to vmdk --endpoint-url http://127.0.0.1:PORT "
+        "stream.vmdk s3://bench/disk.vmdk", s3, s3_up["bytes_sent"], local_vmdk)
+    row("local_raw_ebs", "vdconvert convert --to raw --no-sync ebs.raw out.raw", local_ebs)
+    row("moto_ebs", "vdconvert convert --to aws-snapshot --endpoint-url http://127.0.0.1:PORT "
+        "ebs.raw ebs:", ebs, ebs_up["bytes_sent"], local_ebs)
+
+    cpus = os.cpu_count()
+    load = open("/proc/loadavg").read().split()[:3]
+    print(f"""### Uploads against Azurite and moto (loopback)
+
+Input: {DISK_GIB} GiB sparse raw disk with {DATA_MIB} MiB of data (8 regions: /usr binaries,
+one of them seeded random bytes; bench/upload_compare.py) made into stream.vmdk by qemu-img
+(`-o subformat=streamOptimized`, {os.path.getsize('stream.vmdk') >> 20} MiB); allocated data
+{alloc:,} bytes (`vdconvert measure`). EBS: the same recipe with {EBS_DATA_MIB} MiB of data
+({ebs_alloc:,} bytes allocated), because moto's EBS uses 512-byte blocks (one request per
+512 bytes; AWS uses 512 KiB). {cpus} cores; load average at the start {' '.join(load)}.
+Azurite {cl.find_azurite()} (tests/cloud/package-lock.json), moto_server; both on 127.0.0.1.
+Best of {REPS}; peak RSS of vdconvert from GNU time.
+
+| run | command | wall | peak RSS | bytes sent | vs local |
+|---|---|---|---|---|---|""")
+    for r in rows:
+        print("| " + " | ".join([r[0], f"`{r[1]}`", *r[2:]]) + " |")
+    print(f"""
+- Azure: {az_up['bytes_sent']:,} bytes sent for {alloc:,} allocated =
+  **{az_up['bytes_sent'] / alloc:.4f}x** (goal <= 1.01x); {az_up['requests']} requests,
+  {az_up['retries']} retries; wall **{res[0] / local[0]:.2f}x** the local `--no-sync`
+  conversion, {res[0] / local_sync[0]:.2f}x the default (fsync) one (goal <= 1.5x).
+- S3: {s3_up['bytes_sent']:,} bytes sent for a {vmdk_size:,}-byte VMDK
+  (**{s3_up['bytes_sent'] / vmdk_size:.4f}x** the object; a compressed VMDK of
+  {alloc:,} allocated bytes); wall **{s3[0] / local_vmdk[0]:.2f}x** the local conversion.
+- EBS: {ebs_up['bytes_sent']:,} bytes sent for {ebs_alloc:,} allocated =
+  **{ebs_up['bytes_sent'] / ebs_alloc:.4f}x**; {ebs_up['requests']} requests of
+  {ebs_up['block_bytes']} bytes; wall {ebs[0] / local_ebs[0]:.2f}x the local conversion
+  (moto's per-request cost, not the data, sets it).
+- Peak RSS: Azure {res[1]} MiB, S3 {s3[1]} MiB, EBS {ebs[1]} MiB (local: {local[1]} MiB).""")
+
+
+main()
