@@ -11,9 +11,12 @@ The servers are the tests' (tests/cloud/cloud_lib.py): Azurite from tests/cloud/
 and moto_server, both on 127.0.0.1. Each command runs REPS times (default 1) after nothing
 else: an upload is not repeated against a warm server; the input is in the page cache.
 """
+import base64
+import hashlib
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -101,6 +104,26 @@ def timed(args, out=None):
     return best
 
 
+def curl_floor(requests, parallel=8):
+    """The server's own floor: `requests` (dicts of url, headers, file) sent by curl alone,
+    `parallel` at a time over kept-alive connections, as fast as the server takes them.
+    Returns the wall seconds; every request must succeed."""
+    with open("floor.curl", "w") as f:
+        for i, r in enumerate(requests):
+            if i:
+                f.write("next\n")
+            f.write(f'url = "{r["url"]}"\nrequest = "PUT"\nupload-file = "{r["file"]}"\n'
+                    'output = "/dev/null"\nsilent\nshow-error\nfail\n')
+            for h in r["headers"]:
+                f.write(f'header = "{h}"\n')
+            if "dump" in r:
+                f.write(f'dump-header = "{r["dump"]}"\n')
+    t0 = time.time()
+    subprocess.run(["curl", "-sS", "--no-progress-meter", "-K", "floor.curl", "--parallel", "--parallel-max", str(parallel)],
+                   check=True)
+    return time.time() - t0
+
+
 def allocated(path):
     r = subprocess.run([VD, "measure", "--to", "raw", "--json", path], capture_output=True,
                        check=True)
@@ -142,12 +165,26 @@ def main():
             r = timed(["convert", "--to", "azure", "--json", "stream.vmdk", url])
             res = r if res is None or r[0] < res[0] else res
         up = json.loads(res[2])["upload"]
+        # The same number of 4 MiB Put Page requests (incompressible bytes) from curl alone,
+        # 8 at a time as vdconvert's default --connections: what Azurite itself can take.
+        with open("chunk4m.bin", "wb") as f:
+            f.write(random.Random(2).randbytes(4 << 20))
+        cl.create_page_blob(az.endpoint, "bench", "floor.vhd", (DISK_GIB << 30) + 512)
+        sas = cl.account_sas()
+        n = (up["bytes_sent"] - 512 + (4 << 20) - 1) // (4 << 20)
+        az_floor = curl_floor([{
+            "url": f"{az.endpoint}/bench/floor.vhd?comp=page&{sas}", "file": "chunk4m.bin",
+            "headers": ["x-ms-page-write: update", "x-ms-version: 2021-12-02",
+                        f"x-ms-range: bytes={i << 22}-{((i + 1) << 22) - 1}"]}
+            for i in range(n)])
     finally:
         az.stop()
     row("local_azure_sync", "vdconvert convert --to azure stream.vmdk out.vhd", local_sync)
     row("local_azure", "vdconvert convert --to azure --no-sync stream.vmdk out.vhd", local)
     row("azurite", "vdconvert convert --to azure stream.vmdk 'http://127.0.0.1:PORT/...?SAS'",
         res, up["bytes_sent"], local)
+    rows.append(("azurite_floor", "curl -K floor.curl --parallel --parallel-max 8 "
+                 f"({n} Put Page of 4 MiB)", f"{az_floor:.2f} s", "-", f"{n << 22:,}", "-"))
     az_up = up
 
     # S3: stream VMDK (what import-image takes) into a file and into an object.
@@ -167,14 +204,71 @@ def main():
         ebs = timed(["convert", "--to", "aws-snapshot", "--json", "--endpoint-url",
                      moto.endpoint, "ebs.raw", "ebs:"])
         ebs_up = json.loads(ebs[2])["upload"]
+        # Floors: the VMDK's bytes as 8 MiB UploadPart requests, and as many 512-byte
+        # PutSnapshotBlock requests as vdconvert sent, from curl alone, 8 at a time.
+        subprocess.run([VD, "convert", "--to", "vmdk", "-q", "--no-sync", "stream.vmdk",
+                        "out.vmdk"], check=True, env=ENV)
+        subprocess.run(["rm", "-rf", "parts"], check=True)
+        os.makedirs("parts")
+        subprocess.run(["split", "-b", str(8 << 20), "-a", "5", "-d", "out.vmdk", "parts/p"],
+                       check=True)
+        os.remove("out.vmdk")
+        st, _, body = moto.s3("POST", "/bench/floor.vmdk?uploads")
+        upload_id = re.search(rb"<UploadId>([^<]+)</UploadId>", body).group(1).decode()
+        parts = sorted(os.listdir("parts"))
+        s3_floor = curl_floor([{
+            "url": f"{moto.endpoint}/bench/floor.vmdk?partNumber={i + 1}&uploadId={upload_id}",
+            "file": f"parts/{p}", "headers": [], "dump": f"parts/{p}.h"}
+            for i, p in enumerate(parts)])
+        # CompleteMultipartUpload is part of the floor: moto joins the parts in Python, and
+        # that costs it about as much as taking them (15 s for 85 parts of 8 MiB here).
+        etags = [re.search(r"(?im)^etag: *(\S+)", open(f"parts/{p}.h").read()).group(1)
+                 for p in parts]
+        with open("complete.xml", "w") as f:
+            f.write("<CompleteMultipartUpload>" + "".join(
+                f"<Part><PartNumber>{i + 1}</PartNumber><ETag>{e}</ETag></Part>"
+                for i, e in enumerate(etags)) + "</CompleteMultipartUpload>")
+        t0 = time.time()
+        r = subprocess.run(["curl", "-sS", "-X", "POST", "--data-binary", "@complete.xml",
+                            "-H", "Content-Type: application/xml",
+                            f"{moto.endpoint}/bench/floor.vmdk?uploadId={upload_id}"],
+                           capture_output=True, check=True)
+        s3_complete = time.time() - t0
+        if b"<ETag>" not in r.stdout:
+            sys.exit(f"floor CompleteMultipartUpload: {r.stdout[:300]}")
+        s3_floor += s3_complete
+        subprocess.run(["rm", "-rf", "parts"], check=True)
+        st, _, body = moto.aws("ebs", "POST", "/snapshots",
+                               json.dumps({"VolumeSize": DISK_GIB}).encode(),
+                               {"Content-Type": "application/json"})
+        snap = json.loads(body)["SnapshotId"]
+        block = random.Random(3).randbytes(ebs_up["block_bytes"])
+        with open("block.bin", "wb") as f:
+            f.write(block)
+        digest = base64.b64encode(hashlib.sha256(block).digest()).decode()
+        auth = ("Authorization: AWS4-HMAC-SHA256 Credential=AKIABENCH/20260101/us-east-1/ebs/"
+                "aws4_request, SignedHeaders=host, Signature=00")
+        ebs_floor = curl_floor([{
+            "url": f"{moto.endpoint}/snapshots/{snap}/blocks/{i}", "file": "block.bin",
+            "headers": [auth, f"x-amz-Data-Length: {len(block)}", f"x-amz-Checksum: {digest}",
+                        "x-amz-Checksum-Algorithm: SHA256"]}
+            for i in range(ebs_up["bytes_sent"] // len(block))])
     finally:
         moto.stop()
     row("local_vmdk", "vdconvert convert --to vmdk --no-sync stream.vmdk out.vmdk", local_vmdk)
     row("moto_s3", "vdconvert convert --to vmdk --endpoint-url http://127.0.0.1:PORT "
         "stream.vmdk s3://bench/disk.vmdk", s3, s3_up["bytes_sent"], local_vmdk)
+    rows.append(("moto_s3_floor", f"curl -K floor.curl --parallel --parallel-max 8 "
+                 f"({len(parts)} UploadPart of the same VMDK, then "
+                 f"CompleteMultipartUpload: {s3_complete:.2f} s)", f"{s3_floor:.2f} s", "-",
+                 f"{vmdk_size:,}", "-"))
     row("local_raw_ebs", "vdconvert convert --to raw --no-sync ebs.raw out.raw", local_ebs)
     row("moto_ebs", "vdconvert convert --to aws-snapshot --endpoint-url http://127.0.0.1:PORT "
         "ebs.raw ebs:", ebs, ebs_up["bytes_sent"], local_ebs)
+    nblk = ebs_up["bytes_sent"] // ebs_up["block_bytes"]
+    rows.append(("moto_ebs_floor", f"curl -K floor.curl --parallel --parallel-max 8 "
+                 f"({nblk} PutSnapshotBlock)", f"{ebs_floor:.2f} s", "-",
+                 f"{nblk * ebs_up['block_bytes']:,}", "-"))
 
     cpus = os.cpu_count()
     load = open("/proc/loadavg").read().split()[:3]
@@ -197,14 +291,19 @@ Best of {REPS}; peak RSS of vdconvert from GNU time.
 - Azure: {az_up['bytes_sent']:,} bytes sent for {alloc:,} allocated =
   **{az_up['bytes_sent'] / alloc:.4f}x** (goal <= 1.01x); {az_up['requests']} requests,
   {az_up['retries']} retries; wall **{res[0] / local[0]:.2f}x** the local `--no-sync`
-  conversion, {res[0] / local_sync[0]:.2f}x the default (fsync) one (goal <= 1.5x).
+  conversion, {res[0] / local_sync[0]:.2f}x the default (fsync) one (goal <= 1.5x);
+  **{res[0] / az_floor:.2f}x** Azurite's own floor (curl alone sending the same requests).
 - S3: {s3_up['bytes_sent']:,} bytes sent for a {vmdk_size:,}-byte VMDK
   (**{s3_up['bytes_sent'] / vmdk_size:.4f}x** the object; a compressed VMDK of
-  {alloc:,} allocated bytes); wall **{s3[0] / local_vmdk[0]:.2f}x** the local conversion.
+  {alloc:,} allocated bytes); wall **{s3[0] / local_vmdk[0]:.2f}x** the local conversion,
+  **{s3[0] / (s3_floor + local_vmdk[0]):.2f}x** the sum of moto's floor (curl alone sending
+  the parts) and the local conversion, **{s3[0] / max(s3_floor, local_vmdk[0]):.2f}x** the
+  larger of the two.
 - EBS: {ebs_up['bytes_sent']:,} bytes sent for {ebs_alloc:,} allocated =
   **{ebs_up['bytes_sent'] / ebs_alloc:.4f}x**; {ebs_up['requests']} requests of
   {ebs_up['block_bytes']} bytes; wall {ebs[0] / local_ebs[0]:.2f}x the local conversion
-  (moto's per-request cost, not the data, sets it).
+  (moto's per-request cost, not the data, sets it); **{ebs[0] / ebs_floor:.2f}x** moto's own
+  floor (curl alone sending the same number of blocks).
 - Peak RSS: Azure {res[1]} MiB, S3 {s3[1]} MiB, EBS {ebs[1]} MiB (local: {local[1]} MiB).""")
 
 

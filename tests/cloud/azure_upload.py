@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud_lib as cl  # noqa: E402
 
-VD, WORK = cl.setup(sys.argv)
+VD, WORK = cl.setup(sys.argv, ("qemu-img", "xorriso"))
 ENV = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
 SECRETS = []  # every sig= value handed out, to check no output shows one
 MIB = cl.MIB
@@ -167,6 +167,13 @@ def tests(az):
         os.unlink(local)
         os.unlink(local + ".blob")
     ok("every input format uploads to the byte the local conversion writes")
+    # Inputs qemu-img does not read: an OVA (the stream VMDK inside) and an ISO (its own bytes).
+    ova = cl.make_ova(os.path.join(WORK, "src.stream.vmdk"), os.path.join(WORK, "src.ova"))
+    iso = cl.make_iso(os.path.join(WORK, "src.iso"))
+    for label, path, expected in (("ova", ova, src), ("iso", iso, iso)):
+        run(["convert", "--to", "azure", "-q", path, url_for(ep, "disks", f"{label}.vhd")])
+        check_blob(ep, "disks", f"{label}.vhd", expected, f"{label} -> azure",
+                   allocated_of(expected, "raw"))
     allocated = allocated_of(src, "raw")
 
     # A streamOptimized VMDK on stdin (its size is in its header).

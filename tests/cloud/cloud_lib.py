@@ -45,6 +45,30 @@ def setup(argv, tools=("qemu-img",)):
     return vd, work
 
 
+def make_ova(vmdk, out):
+    """An OVA around `vmdk` (OVF first, SHA-256 manifest) made by python's tarfile, with the
+    interop tests' builder (tests/interop/make_ova.py); qemu-img cannot read it."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    subprocess.run([sys.executable, os.path.join(here, "..", "interop", "make_ova.py"), out,
+                    vmdk], check=True)
+    return out
+
+
+def make_iso(out, files=3, file_bytes=MIB):
+    """A data ISO 9660 image (Rock Ridge + Joliet) made by xorriso from random files: an input
+    converted as its own bytes, so the expected raw view is the file itself."""
+    tree = out + ".tree"
+    os.makedirs(os.path.join(tree, "sub"), exist_ok=True)
+    with open("/dev/urandom", "rb") as rnd:
+        for i in range(files):
+            with open(os.path.join(tree, "sub" if i % 2 else "", f"f{i}.bin"), "wb") as f:
+                f.write(rnd.read(file_bytes - 1000 * i))
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "VDTEST", "-o",
+                    out, tree], check=True)
+    shutil.rmtree(tree)
+    return out
+
+
 def sha_file(path, limit=None):
     """sha256 of the file's first `limit` bytes (all by default)."""
     h = hashlib.sha256()

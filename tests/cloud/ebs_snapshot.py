@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud_lib as cl  # noqa: E402
 
-VD, WORK = cl.setup(sys.argv)
+VD, WORK = cl.setup(sys.argv, ("qemu-img", "xorriso"))
 SECRET = "vdisk-ebs-secret-Kp3x"
 ENV = dict({k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
            AWS_ACCESS_KEY_ID="AKIAVDISKTEST", AWS_SECRET_ACCESS_KEY=SECRET,
@@ -84,15 +84,22 @@ def main():
 def tests(moto):
     src = make_source()
     size = os.path.getsize(src)
-    inputs = [("raw", src)]
+    inputs = [("raw", src, src)]
     for fmt, opts in (("qcow2", ["-c"]), ("stream-vmdk", ["-o", "subformat=streamOptimized"]),
                       ("vmdk", []), ("vpc", ["-o", "subformat=fixed,force_size=on"]),
                       ("vhdx", []), ("vdi", [])):
         p = os.path.join(WORK, f"src.{fmt}")
         subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", fmt.replace("stream-", ""),
                         *opts, src, p], check=True)
-        inputs.append((fmt, p))
-    for fmt, path in inputs:
+        inputs.append((fmt, p, src))
+    # Inputs qemu-img does not read: an OVA (the stream VMDK inside) and an ISO (its own bytes).
+    inputs.append(("ova", cl.make_ova(os.path.join(WORK, "src.stream-vmdk"),
+                                      os.path.join(WORK, "src.ova")), src))
+    # (small: moto's EBS takes one 512-byte block a request, a few hundred a second)
+    iso = cl.make_iso(os.path.join(WORK, "src.iso"), files=2, file_bytes=48 * 1024)
+    inputs.append(("iso", iso, iso))
+    for fmt, path, expected in inputs:
+        want = os.path.getsize(expected)
         proxy = cl.FaultProxy(moto.port)
         try:
             _, out, stdout = run(["convert", "--to", "aws-snapshot", "--json", "--endpoint-url",
@@ -103,8 +110,8 @@ def tests(moto):
             if not re.fullmatch(r"snap-[0-9a-f]+", snap) or up["block_bytes"] != 512:
                 fail(f"{fmt}: upload report {up}")
             got = os.path.join(WORK, f"{fmt}.snapshot.raw")
-            bs, blocks, linear = reassemble(moto, snap, size, got)
-            with open(src, "rb") as a, open(got, "rb") as b:
+            bs, blocks, linear = reassemble(moto, snap, want, got)
+            with open(expected, "rb") as a, open(got, "rb") as b:
                 if hashlib.sha256(a.read()).hexdigest() != hashlib.sha256(b.read()).hexdigest():
                     fail(f"{fmt}: the snapshot differs from the source")
             puts = [r for r in proxy.requests if r[0] == "PUT" and "/blocks/" in r[1]]
@@ -124,7 +131,7 @@ def tests(moto):
             if len(start) != 1 or len(puts) != len(blocks):
                 fail(f"{fmt}: {len(start)} StartSnapshot, {len(puts)} puts for {len(blocks)} blocks")
             ok(f"{fmt} -> {snap}: {len(blocks)} data blocks of {bs} bytes put (of "
-               f"{(size + bs - 1) // bs}), reassembled = source, LINEAR checksum {linear}")
+               f"{(want + bs - 1) // bs}), reassembled = source, LINEAR checksum {linear}")
         finally:
             proxy.stop()
 

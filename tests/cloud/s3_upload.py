@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud_lib as cl  # noqa: E402
 
-VD, WORK = cl.setup(sys.argv, ("qemu-img", "tar"))
+VD, WORK = cl.setup(sys.argv, ("qemu-img", "tar", "xorriso"))
 MIB = cl.MIB
 SECRET = "vdisk-test-secret-Zq9w"  # must never be printed
 BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -92,7 +92,19 @@ def tests(moto):
         download(moto, key, "got-format.raw")
         if sha("got-format.raw") != sha(src):
             fail(f"{label} -> raw into S3: the object differs from the source")
-    ok("raw, monolithicSparse VMDK, VHDX, VDI, dynamic VHD, qcow2 v2 -> raw into S3: sha256 matches")
+    # Inputs qemu-img does not read: an OVA (a stream VMDK inside) and an ISO (its own bytes).
+    stream = os.path.join(WORK, "input-stream.vmdk")
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
+                    "subformat=streamOptimized", src, stream], check=True)
+    ova = cl.make_ova(stream, os.path.join(WORK, "input.ova"))
+    iso = cl.make_iso(os.path.join(WORK, "input.iso"))
+    for label, path, expected in (("OVA", ova, src), ("ISO", iso, iso)):
+        run(["convert", "--to", "raw", "-q", "--endpoint-url", ep, path, f"s3://disks/{label}.raw"])
+        download(moto, f"{label}.raw", "got-format.raw")
+        if sha("got-format.raw") != sha(expected):
+            fail(f"{label} -> raw into S3: the object differs from the source")
+    ok("raw, monolithicSparse VMDK, VHDX, VDI, dynamic VHD, qcow2 v2, OVA, ISO -> raw into S3: "
+       "sha256 matches")
 
     # A streamOptimized VMDK (what aws ec2 import-image takes), read back by qemu-img.
     run(["convert", "--to", "vmdk", "-q", "--endpoint-url", ep, qcow, "s3://disks/disk.vmdk"])
