@@ -120,6 +120,22 @@ def tests(moto):
         fail("vmdk into S3: the object differs from the same conversion into a file")
     ok("qcow2 -> streamOptimized VMDK into S3: qemu-img compare identical, same bytes as a file")
 
+    # A fixed VHD (what aws ec2 import-snapshot takes) and an Azure VHD: the same bytes as into
+    # a file, and qemu-img reads the object as the source (padded to the target's size).
+    for target in ("vhd", "azure"):
+        key = f"disk-{target}.vhd"
+        run(["convert", "--to", target, "-q", "--endpoint-url", ep, qcow, f"s3://disks/{key}"])
+        download(moto, key, "got.vhd")
+        local = os.path.join(WORK, "local", key)
+        run(["convert", "--to", target, "-q", qcow, local])
+        if sha(local) != sha("got.vhd"):
+            fail(f"--to {target} into S3: the object differs from the same conversion into a file")
+        r = subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", "vpc", src, "got.vhd"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"--to {target} into S3: qemu-img compare: {r.stdout}{r.stderr}")
+    ok("qcow2 -> fixed VHD and Azure VHD into S3: same bytes as a file, qemu-img compare identical")
+
     # A GCP tarball from a stream (size unknown up front), read back by GNU tar and Python.
     with open(os.path.join(WORK, "src.stream.vmdk"), "wb") as f:
         pass
