@@ -106,35 +106,26 @@ def tests(moto):
     ok("raw, monolithicSparse VMDK, VHDX, VDI, dynamic VHD, qcow2 v2, OVA, ISO -> raw into S3: "
        "sha256 matches")
 
-    # A streamOptimized VMDK (what aws ec2 import-image takes), read back by qemu-img.
-    run(["convert", "--to", "vmdk", "-q", "--endpoint-url", ep, qcow, "s3://disks/disk.vmdk"])
-    download(moto, "disk.vmdk", "got.vmdk")
-    r = subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", "vmdk", src, "got.vmdk"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        fail(f"vmdk into S3: qemu-img compare: {r.stdout}{r.stderr}")
+    # A streamOptimized VMDK (what aws ec2 import-image takes), a fixed VHD (import-snapshot)
+    # and an Azure VHD: qemu-img reads each object as the source (padded to the target's size),
+    # and each holds the same bytes as the same conversion into a file (named as the key: a
+    # VMDK's extent line names its file).
     os.makedirs(os.path.join(WORK, "local"))
-    local = os.path.join(WORK, "local", "disk.vmdk")  # the extent line names the file
-    run(["convert", "--to", "vmdk", "-q", qcow, local])
-    if sha(local) != sha("got.vmdk"):
-        fail("vmdk into S3: the object differs from the same conversion into a file")
-    ok("qcow2 -> streamOptimized VMDK into S3: qemu-img compare identical, same bytes as a file")
-
-    # A fixed VHD (what aws ec2 import-snapshot takes) and an Azure VHD: the same bytes as into
-    # a file, and qemu-img reads the object as the source (padded to the target's size).
-    for target in ("vhd", "azure"):
-        key = f"disk-{target}.vhd"
+    for target, key, qemu_fmt in (("vmdk", "disk.vmdk", "vmdk"), ("vhd", "disk-vhd.vhd", "vpc"),
+                                  ("azure", "disk-azure.vhd", "vpc")):
         run(["convert", "--to", target, "-q", "--endpoint-url", ep, qcow, f"s3://disks/{key}"])
-        download(moto, key, "got.vhd")
-        local = os.path.join(WORK, "local", key)
-        run(["convert", "--to", target, "-q", qcow, local])
-        if sha(local) != sha("got.vhd"):
-            fail(f"--to {target} into S3: the object differs from the same conversion into a file")
-        r = subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", "vpc", src, "got.vhd"],
+        got = "got." + key
+        download(moto, key, got)
+        r = subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", qemu_fmt, src, got],
                            capture_output=True, text=True)
         if r.returncode != 0:
             fail(f"--to {target} into S3: qemu-img compare: {r.stdout}{r.stderr}")
-    ok("qcow2 -> fixed VHD and Azure VHD into S3: same bytes as a file, qemu-img compare identical")
+        local = os.path.join(WORK, "local", key)
+        run(["convert", "--to", target, "-q", qcow, local])
+        if sha(local) != sha(got):
+            fail(f"--to {target} into S3: the object differs from the same conversion into a file")
+    ok("qcow2 -> streamOptimized VMDK, fixed VHD and Azure VHD into S3: qemu-img compare "
+       "identical, same bytes as a file")
 
     # A GCP tarball from a stream (size unknown up front), read back by GNU tar and Python.
     with open(os.path.join(WORK, "src.stream.vmdk"), "wb") as f:
