@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "gcp/gcp.h"
 #include "test_support.h"
 #include "vdisk/image.h"
@@ -337,6 +339,35 @@ TEST_CASE("gcp convert: output is identical for any thread count", "[gcp][conver
   REQUIRE(convert({in}, {dir / "a.tar.gz"}, gcp_options(1)).ok());
   REQUIRE(convert({in}, {dir / "b.tar.gz"}, gcp_options(4)).ok());
   CHECK(test::read_file(dir / "a.tar.gz") == test::read_file(dir / "b.tar.gz"));
+}
+
+TEST_CASE("gcp convert: the default level is kDefaultGcpLevel (ISA-L 2), not the VMDK's 6",
+          "[gcp][convert]") {
+  TempDir dir;
+  const auto in = dir / "in.raw";
+  {
+    // Compressible but not trivial: text-like lines with varying numbers.
+    std::string text;
+    for (int i = 0; text.size() < 6 * kMiB; ++i)
+      text += fmt::format("line {} of {}\n", i * 7919 % 100003, i);
+    std::vector<std::byte> bytes(text.size());
+    std::memcpy(bytes.data(), text.data(), text.size());
+    test::write_file(in, bytes);
+  }
+  auto at_level = [&](int level, const char* name) {
+    ConvertOptions o = gcp_options();
+    o.output.compression_level = level;
+    REQUIRE(convert({in}, {dir / name}, o).ok());
+    return test::read_file(dir / name);
+  };
+  STATIC_REQUIRE(kDefaultGcpLevel == 2);
+  const auto dflt = at_level(-1, "default.tar.gz");
+  CHECK(dflt == at_level(2, "two.tar.gz"));
+  CHECK(dflt != at_level(6, "six.tar.gz"));
+  CHECK(sh("tar -xzOf '" + (dir / "default.tar.gz").string() + "' disk.raw | head -c " +
+           std::to_string(std::filesystem::file_size(in)) + " | cmp - '" + in.string() +
+           "' && echo same")
+            .substr(0, 4) == "same");
 }
 
 TEST_CASE("gcp convert: VHD input converts to the same disk content", "[gcp][convert][interop]") {

@@ -89,7 +89,8 @@ vdisk::Status apply_subformat(Command& cmd, std::string_view value);
 vdisk::Status apply_adapter(Command& cmd, std::string_view value);
 vdisk::Status apply_hw_version(Command& cmd, std::string_view value);
 inline constexpr OptionSpec kLevelOption{
-    "--level", "", "N", "gcp, vmdk: compression level 0..9 (default 6; 9: smallest)", apply_level};
+    "--level", "", "N", "gcp, vmdk: compression level 0..9 (default gcp 2, vmdk 6; 9: smallest)",
+    apply_level};
 std::vector<std::string_view> subformat_choices();
 std::vector<std::string_view> adapter_choices();
 inline constexpr OptionSpec kSubformatOption{

@@ -133,6 +133,10 @@ std::vector<std::string_view> target_names();
 // invalid_argument naming the known targets when `name` is not one.
 Result<TargetInfo> target_info(std::string_view name);
 
+// The GCP archive's default gzip level: ISA-L level 2 on all cores. Within a few percent of
+// `pigz -6`'s size at several times its speed (bench/RESULTS.md, "All paths side by side").
+inline constexpr int kDefaultGcpLevel = 2;
+
 struct TargetOptions {
   // VHD footer timestamp, GCP tar mtime, VMDK nothing (its ids come from unique_id), as Unix
   // time; nullopt = now. Set it (vdconvert: SOURCE_DATE_EPOCH) for reproducible output.
@@ -140,9 +144,10 @@ struct TargetOptions {
   // VHD unique id and VMDK ddb.uuid (the VMDK CID and longContentID derive from it); nullopt =
   // random. Set it for reproducible output.
   std::optional<std::array<std::uint8_t, 16>> unique_id;
-  // gcp, vmdk: compression level 0..9 (0 = stored) and compression threads (0 = hardware
-  // concurrency). The output is byte-identical for any thread count.
-  int compression_level = 6;
+  // gcp, vmdk: compression level 0..9 (0 = stored; 9 = smallest) and compression threads (0 =
+  // hardware concurrency). The output is byte-identical for any thread count. -1 is each
+  // target's default: gcp kDefaultGcpLevel (ISA-L, fast: the archive is uploaded once), vmdk 6.
+  int compression_level = -1;
   unsigned compress_threads = 0;
   // azure, gcp: when padding moves the end of a disk with a valid GPT, the backup GPT header and
   // entry array are moved to the new last LBAs and the primary header (alternate LBA, last

@@ -26,7 +26,7 @@
 namespace vdisk::gcp {
 
 struct WriterOptions {
-  int level = 6;                       // gzip level 0..9
+  int level = kDefaultGcpLevel;        // gzip level 0..9 (vdisk/image.h)
   unsigned threads = 0;                // compression threads; 0 = hardware concurrency
   std::int64_t mtime = 0;              // tar mtime (Unix seconds)
   std::uint64_t region_align = 4096;   // sparse regions are widened to this (power of 2, >= 512)

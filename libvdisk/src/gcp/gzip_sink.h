@@ -14,15 +14,18 @@
 // of the same bytes, speed per core):
 //   level | engine          | size                    | speed
 //   0     | zlib 0          | stored                  |
-//   1..3  | ISA-L 1-3       | +14% .. +11% vs gzip -6 | 250-430 MiB/s  (zlib 1 without ISA-L)
+//   1..3  | ISA-L 1-3       | +14% .. +11% vs gzip -6 | 250-430 MiB/s  (zlib 1 without ISA-L;
+//         |                 |                         |  level 2 is vdconvert's gcp default)
 //   4     | zlib 2          |                         |
 //   5     | zlib 3          |                         |
-//   6     | zlib 4          | +3.4% vs gzip -6        | ~50 MiB/s      (default)
+//   6     | zlib 4          | +3.4% vs gzip -6        | ~50 MiB/s
 //   7     | libdeflate 9    | -0.7% vs gzip -9        | ~14 MiB/s      (zlib 6 without libdeflate)
 //   8     | libdeflate 10   | -3.1% vs gzip -9        | ~8 MiB/s       (zlib 8 without libdeflate)
 //   9     | libdeflate 12   | -3.2% vs gzip -9        | ~5.5 MiB/s     (zlib 9 without libdeflate)
-// ISA-L level 3 is 4-10x faster than zlib 4 but misses the "at most 10% larger than pigz -6"
-// goal for the default (+11% here, +18% on other binaries), hence zlib 4 as the default.
+// On a whole disk (file data plus incompressible data and metadata, bench/compare_all.py) ISA-L
+// 2 stays within 8% of `pigz -6` at several times zlib 4's speed, so the GCP default
+// (kDefaultGcpLevel, vdisk/image.h) is level 2: the archive is uploaded once, and minutes of
+// compression cost more than a few percent of size. Level 6 (zlib 4) is one flag away.
 // libdeflate cannot be primed with the previous 32 KiB, so its blocks are independent (they
 // cost ~0.1% at 1 MiB); zlib 9 alone ends up level with gzip -9, not below it.
 //
@@ -46,9 +49,9 @@
 namespace vdisk::gcp {
 
 struct GzipOptions {
-  int level = 6;                        // 0 (stored) .. 9
-  unsigned threads = 0;                 // 0 = hardware concurrency; at most 256
-  std::size_t block_bytes = 1u << 20;   // 64 KiB .. 64 MiB
+  int level = 6;                       // 0 (stored) .. 9
+  unsigned threads = 0;                // 0 = hardware concurrency; at most 256
+  std::size_t block_bytes = 1u << 20;  // 64 KiB .. 64 MiB
 };
 
 class GzipSink : public ByteSink {

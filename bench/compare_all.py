@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""Every conversion path side by side with its peer and its hardware floor, in one run.
+
+Usage: bench/compare_all.py [--vd VDCONVERT] [--floor FLOOR] [--work DIR] [--reps N]
+                            [--peer-reps N] [--only ROW,...] [--results bench/RESULTS.md]
+
+The input is made once (and reused): an 8 GiB GPT disk (sfdisk) whose one partition holds
+1600 MiB of data in 16 regions, each 80 MiB of files from /usr (about 2:1 compressible, like an
+OS disk) and 20 MiB of incompressible bytes (a seeded generator), holes between. qemu-img makes
+of it a monolithicSparse and a streamOptimized VMDK, a dynamic VHD, a qcow2, a zlib-compressed
+qcow2 and a dynamic VHDX. data.bin is the allocated data on its own (for the floors).
+
+Each row runs its commands --reps times (the peers --peer-reps times) after one warm-up of the
+input, with `sync` and the output removed before every run (outside the timing), and reports the
+median wall time with min-max, user+sys CPU and peak RSS (wait4). Every vdconvert row's last
+output is verified: the sha256 of the virtual disk it holds (a VHD's data part, a raw file, the
+disk.raw GNU tar extracts from a GCP archive, qemu-img's view of a VMDK) must equal the source's.
+A wrong output fails the run; it cannot count.
+
+Floors, measured in the same run:
+  write      `cat data.bin > f` (with --no-sync rows) or `cat data.bin > f && sync f` (default
+             rows, which fsync): writing the allocated data into a file of the same file system
+  inflate    bench/floor inflate-vmdk: ISA-L inflating every grain of stream.vmdk on all cores
+  deflate    bench/floor deflate: ISA-L level 1 over data.bin on all cores (1 MiB chunks)
+A row's floor is the largest of the floors its path cannot avoid.
+
+With --results FILE the report replaces the part of FILE between the lines
+"<!-- compare_all:begin -->" and "<!-- compare_all:end -->" (appended when absent).
+"""
+import argparse
+import hashlib
+import os
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+GIB, MIB = 1 << 30, 1 << 20
+DISK = 8 * GIB
+REGIONS, FILE_MIB, RANDOM_MIB = 16, 80, 20
+
+
+def sh(cmd, **kw):
+    subprocess.run(cmd, shell=True, check=True, **kw)
+
+
+def make_inputs(work):
+    os.chdir(work)
+    if not (os.path.exists("disk.raw") and os.path.getsize("disk.raw") == DISK):
+        for f in os.listdir("."):
+            os.remove(f)
+        print("making the input disk", file=sys.stderr)
+        sh("find /usr -type f -size +16k 2>/dev/null | LC_ALL=C sort | xargs cat 2>/dev/null"
+           f" | head -c {REGIONS * FILE_MIB * MIB} > files.bin || true")
+        rng = random.Random(20261201)
+        with open("disk.raw", "wb") as d, open("files.bin", "rb") as files:
+            d.truncate(DISK)
+            for i in range(REGIONS):
+                d.seek(MIB + i * (DISK - 2 * MIB) // REGIONS // MIB * MIB)
+                d.write(files.read(FILE_MIB * MIB))
+                d.write(rng.randbytes(RANDOM_MIB * MIB))
+        os.remove("files.bin")
+        # The GPT over the data: sfdisk writes only its own sectors (LBA 0-33 and the backup).
+        sh("printf 'label: gpt\\nstart=2048, type=L\\n' | sfdisk -q --no-reread --no-tell-kernel"
+           " disk.raw")
+    made = {
+        "stream.vmdk": "-O vmdk -o subformat=streamOptimized",
+        "sparse.vmdk": "-O vmdk -o subformat=monolithicSparse",
+        "dynamic.vhd": "-O vpc -o subformat=dynamic,force_size",
+        "plain.qcow2": "-O qcow2",
+        "zlib.qcow2": "-O qcow2 -c",
+        "dynamic.vhdx": "-O vhdx -o subformat=dynamic",
+    }
+    for name, opts in made.items():
+        if not os.path.exists(name):
+            print(f"making {name}", file=sys.stderr)
+            sh(f"qemu-img convert -f raw {opts} disk.raw {name}.part && mv {name}.part {name}")
+    if not os.path.exists("data.bin"):
+        with open("disk.raw", "rb") as d, open("data.bin.part", "wb") as out:
+            for start, end in extents(d.fileno(), DISK):
+                os.copy_file_range(d.fileno(), out.fileno(), end - start, start)
+        os.rename("data.bin.part", "data.bin")
+
+
+def extents(fd, size):
+    """The allocated (data) ranges of a file, by SEEK_DATA / SEEK_HOLE."""
+    at = 0
+    while at < size:
+        try:
+            start = os.lseek(fd, at, os.SEEK_DATA)
+        except OSError:
+            return
+        end = os.lseek(fd, start, os.SEEK_HOLE)
+        yield start, end
+        at = end
+
+
+def sha256_prefix(path, length):
+    """sha256 of the first `length` bytes of a file, holes hashed as zeros without reading."""
+    h, zero = hashlib.sha256(), bytes(8 * MIB)
+    with open(path, "rb") as f:
+        fd, at = f.fileno(), 0
+        for start, end in list(extents(fd, length)) + [(length, length)]:
+            start, end = min(start, length), min(end, length)
+            while at < start:
+                n = min(len(zero), start - at)
+                h.update(zero[:n] if n < len(zero) else zero)
+                at += n
+            while at < end:
+                n = min(8 * MIB, end - at)
+                h.update(os.pread(fd, n, at))
+                at += n
+    return h.hexdigest()
+
+
+def sha256_stream(cmd):
+    h = hashlib.sha256()
+    p = subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE)
+    while chunk := p.stdout.read(8 * MIB):
+        h.update(chunk)
+    if p.wait() != 0:
+        raise RuntimeError(f"{cmd}: exit {p.returncode}")
+    return h.hexdigest()
+
+
+def run_once(cmd, out):
+    """One timed run of a shell command: (wall s, user+sys s, peak RSS KiB)."""
+    for f in out:
+        if os.path.exists(f):
+            os.remove(f)
+    sh("sync")
+    t0 = time.monotonic()
+    p = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{cmd}: exit {os.waitstatus_to_exitcode(status)}: {err.decode()}")
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def measure(cmd, out, reps):
+    runs = [run_once(cmd, out) for _ in range(reps)]
+    walls = [r[0] for r in runs]
+    return {"cmd": cmd, "wall": statistics.median(walls), "min": min(walls), "max": max(walls),
+            "cpu": statistics.median(r[1] for r in runs), "rss": max(r[2] for r in runs) // 1024,
+            "n": reps}
+
+
+def floor_line(cmd):
+    out = subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True).stdout
+    return dict(kv.split("=") for kv in out.split())
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vd", default=os.path.join(here, "../build-release/tools/vdconvert"))
+    ap.add_argument("--floor", default=os.path.join(here, "../build-release/bench/floor"))
+    ap.add_argument("--work", default="/var/tmp/vdisk-compare-all")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--peer-reps", type=int, default=None)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--results", default="")
+    a = ap.parse_args()
+    vd, floor = os.path.realpath(a.vd), os.path.realpath(a.floor)
+    results = os.path.realpath(a.results) if a.results else ""
+    peer_reps = a.peer_reps or a.reps
+    os.makedirs(a.work, exist_ok=True)
+    make_inputs(a.work)
+    cpus = os.cpu_count()
+    want = sha256_prefix("disk.raw", DISK)
+    data_bytes = os.path.getsize("data.bin")
+    sh("cat disk.raw data.bin *.vmdk *.vhd *.qcow2 *.vhdx > /dev/null")  # page cache warm
+
+    # Floors (median of reps).
+    floors, notes = {}, []
+    floors["write"] = measure("cat data.bin > w.bin", ["w.bin"], a.reps)["wall"]
+    floors["write+sync"] = measure("cat data.bin > w.bin && sync w.bin", ["w.bin"], a.reps)["wall"]
+    fl = [floor_line(f"{floor} inflate-vmdk stream.vmdk {cpus}") for _ in range(a.reps)]
+    floors["inflate"] = statistics.median(float(f["seconds"]) for f in fl)
+    fl = [floor_line(f"{floor} deflate data.bin {cpus} 1") for _ in range(a.reps)]
+    floors["deflate"] = statistics.median(float(f["seconds"]) for f in fl)
+    fl1 = [floor_line(f"{floor} deflate data.bin 1 1") for _ in range(a.reps)]
+    floors["deflate-1core"] = statistics.median(float(f["seconds"]) for f in fl1)
+    os.remove("w.bin")
+
+    V = shlex.quote(vd)
+    # (row, source, vdconvert arguments, output, kind, peer command or "", floors that bound it)
+    rows = [
+        ("stream VMDK -> Azure", "stream.vmdk", "--to azure", "out.vhd", "vhd",
+         "qemu-img convert -O vpc -o subformat=fixed,force_size stream.vmdk peer.vhd",
+         ["inflate", "write"]),
+        ("sparse VMDK -> Azure", "sparse.vmdk", "--to azure", "out.vhd", "vhd",
+         "qemu-img convert -O vpc -o subformat=fixed,force_size sparse.vmdk peer.vhd", ["write"]),
+        ("dynamic VHD -> Azure", "dynamic.vhd", "--to azure", "out.vhd", "vhd",
+         "qemu-img convert -O vpc -o subformat=fixed,force_size dynamic.vhd peer.vhd", ["write"]),
+        ("raw -> Azure", "disk.raw", "--to azure", "out.vhd", "vhd",
+         "qemu-img convert -f raw -O vpc -o subformat=fixed,force_size disk.raw peer.vhd",
+         ["write"]),
+        ("stream VMDK -> raw", "stream.vmdk", "--to raw", "out.raw", "raw",
+         "qemu-img convert -O raw stream.vmdk peer.raw", ["inflate", "write"]),
+        ("sparse VMDK -> raw", "sparse.vmdk", "--to raw", "out.raw", "raw",
+         "qemu-img convert -O raw sparse.vmdk peer.raw", ["write"]),
+        ("qcow2 -> raw", "plain.qcow2", "--to raw", "out.raw", "raw",
+         "qemu-img convert -O raw plain.qcow2 peer.raw", ["write"]),
+        ("zlib qcow2 -> Azure", "zlib.qcow2", "--to azure", "out.vhd", "vhd",
+         "qemu-img convert -O vpc -o subformat=fixed,force_size zlib.qcow2 peer.vhd", ["write"]),
+        ("dynamic VHDX -> raw", "dynamic.vhdx", "--to raw", "out.raw", "raw",
+         "qemu-img convert -O raw dynamic.vhdx peer.raw", ["write"]),
+        ("sparse VMDK -> GCP", "sparse.vmdk", "--to gcp", "out.tar.gz", "gcp",
+         "mkdir p && qemu-img convert -O raw sparse.vmdk p/disk.raw && "
+         "tar --format=oldgnu -Sczf peer.tar.gz -C p disk.raw; rm -rf p", ["deflate"]),
+        ("stream VMDK -> GCP", "stream.vmdk", "--to gcp", "out.tar.gz", "gcp",
+         "mkdir p && qemu-img convert -O raw stream.vmdk p/disk.raw && "
+         "tar --format=oldgnu -S -I pigz -cf peer.tar.gz -C p disk.raw; rm -rf p",
+         ["deflate", "inflate"]),
+        ("stream VMDK on stdin -> GCP", "- < stream.vmdk", "--to gcp", "out.tar.gz", "gcp",
+         "mkdir p && qemu-img convert -O raw stream.vmdk p/disk.raw && "
+         "tar --format=oldgnu -S -I pigz -cf peer.tar.gz -C p disk.raw; rm -rf p",
+         ["deflate", "inflate"]),
+        ("sparse VMDK -> GCP --level 2", "sparse.vmdk", "--to gcp --level 2", "out.tar.gz",
+         "gcp", "", ["deflate"]),
+        ("sparse VMDK -> GCP --level 1", "sparse.vmdk", "--to gcp --level 1", "out.tar.gz",
+         "gcp", "", ["deflate"]),
+        ("raw -> stream VMDK", "disk.raw", "--to vmdk", "out.vmdk", "vmdk",
+         "qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.raw peer.vmdk",
+         ["deflate"]),
+    ]
+    only = set(a.only.split(",")) if a.only else None
+    table, scaling = [], []
+    for name, src, args, out, kind, peer, bound in rows:
+        if only and name not in only:
+            continue
+        print(f"row: {name}", file=sys.stderr)
+        base = f"{V} convert {args} --quiet {src} {out}"
+        d = measure(base.replace(" --quiet", " --quiet --no-sync"), [out], a.reps)
+        s = measure(base, [out], a.reps)
+        ok = verify(vd, kind, out, want)
+        j1 = None
+        if name in ("stream VMDK -> Azure", "sparse VMDK -> GCP", "stream VMDK -> GCP",
+                    "raw -> stream VMDK", "sparse VMDK -> raw"):
+            j1 = measure(base.replace(" --quiet", " --quiet --threads 1"), [out], a.reps)
+        p = measure(peer, ["peer.vhd", "peer.raw", "peer.tar.gz", "peer.vmdk"], peer_reps) \
+            if peer else None
+        size = os.path.getsize(out)
+        os.remove(out)
+        for f in ("peer.vhd", "peer.raw", "peer.vmdk"):
+            if os.path.exists(f):
+                os.remove(f)
+        peer_size = os.path.getsize("peer.tar.gz") if os.path.exists("peer.tar.gz") else None
+        if peer_size:
+            os.remove("peer.tar.gz")
+        fnosync = max(floors[b] for b in bound)
+        fsync_ = max(floors["write+sync" if b == "write" else b] for b in bound)
+        table.append((name, d, s, p, fnosync, fsync_, ok, size, peer_size, kind))
+        if j1:
+            scaling.append((name, j1, s))
+
+    # Size references for the GCP rows: pigz -6 over GNU tar's sparse archive of the disk.
+    sizes = {}
+    if any(r[9] == "gcp" for r in table):
+        sh("mkdir -p p && cp --sparse=always disk.raw p/disk.raw && tar --format=oldgnu -Scf - "
+           "-C p disk.raw | pigz -6 > pigz6.tar.gz && rm -rf p")
+        sizes["pigz6"] = os.path.getsize("pigz6.tar.gz")
+        os.remove("pigz6.tar.gz")
+
+    report = render(table, scaling, floors, sizes, cpus, data_bytes, a, peer_reps)
+    print(report)
+    if results:
+        with open(results) as f:
+            text = f.read()
+        begin, end = "<!-- compare_all:begin -->", "<!-- compare_all:end -->"
+        block = f"{begin}\n{report}\n{end}"
+        if begin in text and end in text:
+            text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        with open(results, "w") as f:
+            f.write(text)
+    if not all(r[6] for r in table):
+        sys.exit("some outputs were wrong (see the table)")
+
+
+def verify(vd, kind, out, want):
+    """True when the output holds the source's disk (sha256), by a reader other than ours."""
+    if kind == "vhd":
+        ok = sha256_prefix(out, DISK) == want and os.path.getsize(out) == DISK + 512
+        sh(f"{shlex.quote(vd)} check --for azure {out} > /dev/null")
+        return ok
+    if kind == "raw":
+        return os.path.getsize(out) == DISK and sha256_prefix(out, DISK) == want
+    if kind == "gcp":
+        sh(f"{shlex.quote(vd)} check --for gcp {out} > /dev/null")
+        return sha256_stream(f"tar -xzOf {out} disk.raw") == want
+    if kind == "vmdk":
+        return subprocess.run(["qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", "disk.raw",
+                               out]).returncode == 0
+    raise ValueError(kind)
+
+
+def render(table, scaling, floors, sizes, cpus, data_bytes, a, peer_reps):
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+
+    def t(m):
+        return f"{m['wall']:.2f} s ({m['min']:.2f}-{m['max']:.2f})"
+
+    out = [f"## All paths side by side (`bench/compare_all.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+           "",
+           f"Machine: {cpus} cores, {model}; load average at the end "
+           f"{open('/proc/loadavg').read().split()[0]}. Input: 8 GiB GPT disk, "
+           f"{data_bytes / 1e9:.2f} GB allocated ({REGIONS} regions of {FILE_MIB} MiB of /usr "
+           f"files + {RANDOM_MIB} MiB incompressible), as qemu-img made each format. vdconvert "
+           f"median of {a.reps} runs, peers of {peer_reps}, page cache warm, `sync` before "
+           "each run. `no-sync` is vdconvert with `--no-sync`; `default` is as users run it "
+           "(fsync before the rename; qemu-img's raw output never syncs, its VHD ends with one "
+           "fdatasync). Floor: the slowest unavoidable stage measured in this run (write: `cat` "
+           "of the allocated data into a file, `+ sync` for the default column; inflate/deflate: "
+           "ISA-L alone on all cores). Every vdconvert output was verified by sha256 of its "
+           "virtual disk against the source.",
+           "",
+           f"Floors: write {floors['write']:.2f} s, write + sync {floors['write+sync']:.2f} s, "
+           f"ISA-L inflate of the stream grains {floors['inflate']:.2f} s, ISA-L level 1 deflate "
+           f"{floors['deflate']:.2f} s on {cpus} cores ({floors['deflate-1core']:.2f} s on one).",
+           "",
+           "| path | peer wall | vdconvert no-sync | CPU | RSS | x peer | x floor | vdconvert default | x peer | x floor | verified |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, d, s, p, fn, fs, ok, size, peer_size, kind in table:
+        pw = t(p) if p else "-"
+        xp_d = f"{p['wall'] / d['wall']:.2f}" if p else "-"
+        xp_s = f"{p['wall'] / s['wall']:.2f}" if p else "-"
+        out.append(f"| {name} | {pw} | {t(d)} | {d['cpu']:.2f} s | {d['rss']} MiB | {xp_d} | "
+                   f"{d['wall'] / fn:.2f} | {t(s)} | {xp_s} | {s['wall'] / fs:.2f} | "
+                   f"{'yes' if ok else '**NO**'} |")
+    out.append("")
+    out.append("`x peer` is peer wall / vdconvert wall (above 1: vdconvert faster); `x floor` is "
+               "vdconvert wall / floor (1.00: at the floor). Peak RSS of the default runs: "
+               + ", ".join(f"{r[0]} {r[2]['rss']} MiB" for r in table) + ".")
+    gcp = [r for r in table if r[9] == "gcp"]
+    if gcp and sizes:
+        out.append("")
+        out.append(f"GCP archive sizes against `tar --format=oldgnu -S | pigz -6` of the same disk "
+                   f"({sizes['pigz6']:,} bytes): " + "; ".join(
+                       f"{r[0]} {r[7]:,} ({r[7] / sizes['pigz6']:.3f}x)" for r in gcp) + ".")
+    if scaling:
+        out.append("")
+        out.append("Scaling, default runs (fsync), `--threads 1` against the default (one per core):")
+        out.append("")
+        out.append("| path | --threads 1 | default threads | speed-up | CPU at 1 / at all |")
+        out.append("|---|---|---|---|---|")
+        for name, j1, s in scaling:
+            out.append(f"| {name} | {t(j1)} | {t(s)} | {j1['wall'] / s['wall']:.2f} | "
+                       f"{j1['cpu']:.2f} / {s['cpu']:.2f} s |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
