@@ -69,6 +69,12 @@ std::uint32_t level_buf_size(int level) {
   }
 }
 
+int report(double secs, std::size_t in_bytes, std::uint64_t out_bytes) {
+  std::printf("seconds=%.3f in_bytes=%zu out_bytes=%llu\n", secs, in_bytes,
+              static_cast<unsigned long long>(out_bytes));
+  return 0;
+}
+
 template <class Work>
 double run_threads(int threads, Work work) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -107,9 +113,7 @@ int deflate_floor(const Mapped& in, int threads, int level) {
     }
     out_total += mine;
   });
-  std::printf("seconds=%.3f in_bytes=%zu out_bytes=%llu\n", secs, in.size,
-              static_cast<unsigned long long>(out_total.load()));
-  return 0;
+  return report(secs, in.size, out_total.load());
 }
 
 std::uint64_t le(const std::uint8_t* p, int n) {
@@ -166,9 +170,7 @@ int inflate_vmdk_floor(const Mapped& in, int threads) {
     }
     out_total += mine;
   });
-  std::printf("seconds=%.3f in_bytes=%zu out_bytes=%llu\n", secs, in.size,
-              static_cast<unsigned long long>(out_total.load()));
-  return 0;
+  return report(secs, in.size, out_total.load());
 }
 
 }  // namespace
