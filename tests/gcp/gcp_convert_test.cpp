@@ -348,7 +348,7 @@ TEST_CASE("gcp convert: the default level is kDefaultGcpLevel (ISA-L 2), not the
   {
     // Compressible but not trivial: text-like lines with varying numbers.
     std::string text;
-    for (int i = 0; text.size() < 6 * kMiB; ++i)
+    for (std::uint64_t i = 0; text.size() < 6 * kMiB; ++i)
       text += fmt::format("line {} of {}\n", i * 7919 % 100003, i);
     std::vector<std::byte> bytes(text.size());
     std::memcpy(bytes.data(), text.data(), text.size());
