@@ -99,14 +99,14 @@ def extents(fd, size):
 
 def sha256_prefix(path, length):
     """sha256 of the first `length` bytes of a file, holes hashed as zeros without reading."""
-    h, zero = hashlib.sha256(), bytes(8 * MIB)
+    h, zero = hashlib.sha256(), memoryview(bytes(8 * MIB))
     with open(path, "rb") as f:
         fd, at = f.fileno(), 0
         for start, end in list(extents(fd, length)) + [(length, length)]:
             start, end = min(start, length), min(end, length)
             while at < start:
                 n = min(len(zero), start - at)
-                h.update(zero[:n] if n < len(zero) else zero)
+                h.update(zero[:n])
                 at += n
             while at < end:
                 n = min(8 * MIB, end - at)

@@ -125,7 +125,7 @@ GzipOptions gzip_options(const WriterOptions& o) {
 
 WriterOptions writer_options(const TargetOptions& target) {
   WriterOptions o;
-  o.level = target.compression_level < 0 ? kDefaultGcpLevel : target.compression_level;
+  if (target.compression_level >= 0) o.level = target.compression_level;  // else kDefaultGcpLevel
   o.threads = target.compress_threads;
   o.mtime = std::max<std::int64_t>(0, detail::unix_time_or_now(target.timestamp_unix));
   return o;

@@ -16,7 +16,7 @@ Result<vmdk::WriterOptions> writer_options(const TargetOptions& o) {
   if (!o.subformat.empty()) {
     VDISK_ASSIGN_OR_RETURN(w.subformat, vmdk::parse_subformat(o.subformat));
   }
-  w.level = o.compression_level < 0 ? 6 : o.compression_level;
+  if (o.compression_level >= 0) w.level = o.compression_level;  // else the writer's default
   w.threads = o.compress_threads;
   w.adapter = o.adapter;
   w.hw_version = o.hw_version;
