@@ -21,8 +21,8 @@ constexpr std::size_t kKiB = 1024;
 
 // Compressible bytes (words from a small vocabulary, like text or code), deterministic.
 std::vector<std::byte> texty(std::size_t n, std::uint32_t seed) {
-  static const char* const words[] = {"disk ", "sector ", "grain ", "\n", "table ", "0x1f8b ",
-                                      "int ", "return ", "{ ", "} ", "vdisk::", "error "};
+  static const char* const words[] = {"disk ", "sector ", "grain ", "\n", "table ",  "0x1f8b ",
+                                      "int ",  "return ", "{ ",     "} ", "vdisk::", "error "};
   std::vector<std::byte> out;
   out.reserve(n);
   std::uint32_t x = seed * 2654435761u + 1;
@@ -39,15 +39,15 @@ std::vector<std::byte> deflate_one(Engine e, int level, std::span<const std::byt
                                    std::span<const std::byte> in, bool last) {
   auto d = make_chunk_deflater(e, level);
   REQUIRE(d.ok());
-  std::vector<std::byte> out;
+  OutputBuffer out;
   REQUIRE((*d)->deflate_chunk(dict, in, last, out).ok());
-  return out;
+  return {out.begin(), out.end()};
 }
 
 // pigz-style: chunks of `chunk` bytes, each primed with the previous 32 KiB.
 std::vector<std::byte> deflate_chunked(ChunkDeflater& d, std::span<const std::byte> data,
                                        std::size_t chunk) {
-  std::vector<std::byte> out;
+  OutputBuffer out;
   std::size_t at = 0;
   do {
     const std::size_t n = std::min(chunk, data.size() - at);
@@ -57,7 +57,7 @@ std::vector<std::byte> deflate_chunked(ChunkDeflater& d, std::span<const std::by
                 .ok());
     at += n;
   } while (at < data.size());
-  return out;
+  return {out.begin(), out.end()};
 }
 
 // Streaming raw inflate with zlib, independent of the code under test.
@@ -190,12 +190,13 @@ TEST_CASE("codec: a deflater's output does not depend on what it compressed befo
       DYNAMIC_SECTION(engine_label(e) << " level " << level) {
         auto used = make_chunk_deflater(e, level);
         REQUIRE(used.ok());
-        std::vector<std::byte> scratch;
+        OutputBuffer scratch;
         REQUIRE((*used)->deflate_chunk({}, a, false, scratch).ok());
         REQUIRE((*used)->deflate_chunk(std::span(b).first(32 * kKiB), a, true, scratch).ok());
-        std::vector<std::byte> again;
+        OutputBuffer again;
         REQUIRE((*used)->deflate_chunk(dict, b, false, again).ok());
-        CHECK(again == deflate_one(e, level, dict, b, false));
+        CHECK(std::vector<std::byte>(again.begin(), again.end()) ==
+              deflate_one(e, level, dict, b, false));
       }
     }
   }
@@ -304,8 +305,8 @@ TEST_CASE("codec: inflate rejects truncated, corrupted and dictionary streams") 
       const std::byte btype3[] = {std::byte{0x07}, std::byte{0}, std::byte{0}};
       CHECK(!inflate_zlib_or_raw(e, btype3, out).ok());
       // A zlib header asking for a preset dictionary (FDICT).
-      std::byte fdict[] = {std::byte{0x78}, std::byte{0}, std::byte{0}, std::byte{0},
-                           std::byte{0},    std::byte{1}};
+      std::byte fdict[] = {std::byte{0x78}, std::byte{0}, std::byte{0},
+                           std::byte{0},    std::byte{0}, std::byte{1}};
       for (unsigned flg = 0x20; flg < 0x40; ++flg)
         if ((0x78 * 256 + flg) % 31 == 0) fdict[1] = static_cast<std::byte>(flg);
       REQUIRE(looks_like_zlib(fdict));
@@ -349,4 +350,31 @@ TEST_CASE("codec: libdeflate chunks are independent and splice at every bit phas
       CHECK(zlib_stream_inflate_raw(stream) == data);
     }
   }
+}
+
+TEST_CASE("codec: crc32 equals zlib's, chained and at every length and alignment") {
+  const auto data = texty(200 * kKiB + 77, 9);
+  const auto zlib_crc = [](std::uint32_t crc, std::span<const std::byte> b) {
+    return static_cast<std::uint32_t>(
+        ::crc32(crc, reinterpret_cast<const Bytef*>(b.data()), static_cast<uInt>(b.size())));
+  };
+  CHECK(codec::crc32(0, {}) == 0);
+  CHECK(codec::crc32(0x12345678u, {}) == 0x12345678u);
+  // "123456789" is the CRC-32 check value of RFC 1952's polynomial.
+  const std::string check = "123456789";
+  CHECK(codec::crc32(0, std::as_bytes(std::span(check))) == 0xcbf43926u);
+  for (std::size_t len : {1u, 3u, 15u, 16u, 63u, 64u, 65u, 255u, 4096u, 65537u}) {
+    for (std::size_t shift : {0u, 1u, 7u}) {
+      const auto part = std::span(data).subspan(shift, len);
+      CHECK(codec::crc32(0, part) == zlib_crc(0, part));
+      CHECK(codec::crc32(0xdeadbeefu, part) == zlib_crc(0xdeadbeefu, part));
+    }
+  }
+  // Chained over uneven pieces, equal to the CRC of the whole.
+  std::uint32_t chained = 0;
+  for (std::size_t at = 0, n = 1; at < data.size(); at += n, n = n * 3 + 1) {
+    n = std::min(n, data.size() - at);
+    chained = codec::crc32(chained, std::span(data).subspan(at, n));
+  }
+  CHECK(chained == zlib_crc(0, data));
 }

@@ -178,4 +178,22 @@ Result<std::size_t> inflate_raw(std::span<const std::byte> in, std::span<std::by
 #endif
 }
 
+std::uint32_t crc32(std::uint32_t crc, std::span<const std::byte> data) noexcept {
+#if defined(VDISK_HAVE_ISAL)
+  return detail::isal_crc32(crc, data);
+#elif defined(VDISK_HAVE_LIBDEFLATE)
+  return detail::libdeflate_crc32(crc, data);
+#else
+  // zlib takes at most 4 GiB - 1 bytes per call.
+  constexpr std::size_t kStep = 1u << 30;
+  while (!data.empty()) {
+    const std::size_t n = std::min(kStep, data.size());
+    crc = static_cast<std::uint32_t>(
+        ::crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(n)));
+    data = data.subspan(n);
+  }
+  return crc;
+#endif
+}
+
 }  // namespace vdisk::codec

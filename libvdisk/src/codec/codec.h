@@ -7,7 +7,7 @@
 // compresses a few percent smaller than zlib 9 at about the same CPU cost, but it cannot be
 // primed with a dictionary (its chunks are independent).
 //
-// Three services:
+// Four services:
 //  (a) ChunkDeflater: the building block of pigz-style parallel gzip. One call compresses one
 //      chunk of a longer stream as raw deflate, primed with the stream's previous bytes as the
 //      dictionary (only the last 32 KiB matter; engines that cannot prime ignore it, see
@@ -20,6 +20,7 @@
 //      or raw (RFC 1951) deflate buffer into a caller's bounded output, as VMDK grains need.
 //  (c) BufferCompressor: whole-buffer compress into one self-contained zlib stream (RFC 1950,
 //      no dictionary), as VMDK stream grains need; into a caller's buffer, no allocation.
+//  (d) crc32: the gzip CRC-32 with the fastest implementation compiled in.
 //
 // Error messages start with "deflate:" / "inflate:"; callers add the format, structure and
 // offset with Status::with_context.
@@ -31,6 +32,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vdisk/status.h"
@@ -52,6 +54,30 @@ bool primes_dictionary(Engine engine) noexcept;
 
 // ---- (a) chunk deflater --------------------------------------------------------------------
 
+// An allocator whose value-less construct() leaves a trivial type uninitialised, so that
+// resize() of an OutputBuffer only allocates: the deflaters size their output to the engine's
+// bound before writing it, and zero-filling ~1 MiB per chunk first cost a memset of every
+// output byte (bench/RESULTS.md, "Profiles").
+template <class T>
+struct UninitialisedAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitialisedAllocator<U>;
+  };
+  UninitialisedAllocator() = default;
+  template <class U>
+  UninitialisedAllocator(const UninitialisedAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using OutputBuffer = std::vector<std::byte, UninitialisedAllocator<std::byte>>;
+
 class ChunkDeflater {
  public:
   virtual ~ChunkDeflater() = default;
@@ -60,7 +86,7 @@ class ChunkDeflater {
   // when `last` is false and with the final block (BFINAL set) when it is true. `out` keeps its
   // previous contents. Errors are internal (the engine refused valid arguments).
   virtual Status deflate_chunk(std::span<const std::byte> dict, std::span<const std::byte> input,
-                               bool last, std::vector<std::byte>& out) = 0;
+                               bool last, OutputBuffer& out) = 0;
   virtual Engine engine() const noexcept = 0;
   virtual int level() const noexcept = 0;
 };
@@ -119,6 +145,15 @@ class BufferCompressor {
 // serves one thread at a time and keeps its state between calls (no per-call allocation).
 Result<std::unique_ptr<BufferCompressor>> make_buffer_compressor(Engine engine, int level);
 
+// ---- (d) CRC-32 ----------------------------------------------------------------------------
+
+// The CRC-32 of RFC 1952 (IEEE 802.3, reflected; zlib's crc32()) of `data` following bytes whose
+// CRC is `crc` (0 to start): crc32(crc32(0, a), b) == crc32(0, a + b), and the result equals
+// zlib's crc32(crc, data, size) for every engine. Uses ISA-L's carry-less-multiply code
+// (crc32_gzip_refl) when compiled in, else libdeflate's, else zlib's: the first two run at
+// several GB/s per core, zlib 1.2.13's table code at about 2 (bench/RESULTS.md).
+std::uint32_t crc32(std::uint32_t crc, std::span<const std::byte> data) noexcept;
+
 // ---- engine entry points (codec.cpp dispatches to these) -----------------------------------
 namespace detail {
 // The argument checks every BufferCompressor makes (sizes as compress_zlib() states).
@@ -135,12 +170,14 @@ Result<std::unique_ptr<ChunkDeflater>> make_isal_deflater(int level);
 Result<std::unique_ptr<BufferCompressor>> make_isal_compressor(int level);
 Result<std::size_t> isal_inflate(bool zlib_framed, std::span<const std::byte> in,
                                  std::span<std::byte> out);
+std::uint32_t isal_crc32(std::uint32_t crc, std::span<const std::byte> data) noexcept;
 #endif
 #ifdef VDISK_HAVE_LIBDEFLATE
 Result<std::unique_ptr<ChunkDeflater>> make_libdeflate_deflater(int level);
 Result<std::unique_ptr<BufferCompressor>> make_libdeflate_compressor(int level);
 Result<std::size_t> libdeflate_inflate(bool zlib_framed, std::span<const std::byte> in,
                                        std::span<std::byte> out);
+std::uint32_t libdeflate_crc32(std::uint32_t crc, std::span<const std::byte> data) noexcept;
 #endif
 }  // namespace detail
 

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 
 #include "codec/codec.h"
@@ -38,7 +39,7 @@ class IsalDeflater final : public ChunkDeflater {
         level_buf_(level_buf_size(level)) {}
 
   Status deflate_chunk(std::span<const std::byte> dict, std::span<const std::byte> input, bool last,
-                       std::vector<std::byte>& out) override {
+                       OutputBuffer& out) override {
     isal_zstream& s = *stream_;
     // A full init per chunk: no hash entries or history survive from the previous chunk, so the
     // output depends only on this call's arguments.
@@ -181,6 +182,11 @@ Result<std::size_t> isal_inflate(bool zlib_framed, std::span<const std::byte> in
     return corrupt(fmt::format(
         "inflate: {} stream is malformed (isa-l error {}) after {} bytes out", kind, rc, produced));
   return produced;
+}
+
+std::uint32_t isal_crc32(std::uint32_t crc, std::span<const std::byte> data) noexcept {
+  // crc32_gzip_refl takes and returns the running CRC as zlib does (the inversions are inside).
+  return crc32_gzip_refl(crc, reinterpret_cast<const unsigned char*>(data.data()), data.size());
 }
 
 }  // namespace vdisk::codec::detail

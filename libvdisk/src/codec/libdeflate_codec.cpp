@@ -86,7 +86,7 @@ class LibdeflateDeflater final : public ChunkDeflater {
   }
 
   Status deflate_chunk(std::span<const std::byte> /*dict*/, std::span<const std::byte> input,
-                       bool last, std::vector<std::byte>& out) override {
+                       bool last, OutputBuffer& out) override {
     if (input.size() > std::numeric_limits<std::uint32_t>::max() / 2)
       return invalid_argument(
           fmt::format("deflate: libdeflate chunk of {} bytes is above 2 GiB", input.size()));
@@ -188,6 +188,10 @@ Result<std::size_t> libdeflate_inflate(bool zlib_framed, std::span<const std::by
   if (rc != LIBDEFLATE_SUCCESS)
     return corrupt(fmt::format("inflate: {} stream is malformed or truncated (libdeflate)", kind));
   return produced;
+}
+
+std::uint32_t libdeflate_crc32(std::uint32_t crc, std::span<const std::byte> data) noexcept {
+  return ::libdeflate_crc32(crc, data.data(), data.size());
 }
 
 }  // namespace vdisk::codec::detail

@@ -33,7 +33,7 @@ class ZlibDeflater final : public ChunkDeflater {
   }
 
   Status deflate_chunk(std::span<const std::byte> dict, std::span<const std::byte> input, bool last,
-                       std::vector<std::byte>& out) override {
+                       OutputBuffer& out) override {
     if (deflateReset(&z_) != Z_OK) return internal_error("deflate: zlib deflateReset failed");
     if (dict.size() > kWindow) dict = dict.last(kWindow);
     if (!dict.empty() &&

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "checksum/sha256.h"
+#include "codec/codec.h"
 #include "gcp/gcp.h"
 #include "gcp/tar.h"
 #include "util/checked.h"
@@ -402,8 +403,7 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
       break;
     }
     const std::size_t produced = out.size() - z.avail_out;
-    crc = static_cast<std::uint32_t>(
-        ::crc32(crc, reinterpret_cast<Bytef*>(out.data()), static_cast<uInt>(produced)));
+    crc = codec::crc32(crc, std::span(out).first(produced));
     total += produced;
     tar.feed(std::span(out).first(produced));
   }

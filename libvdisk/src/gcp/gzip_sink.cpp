@@ -20,9 +20,9 @@
 namespace vdisk::gcp {
 namespace {
 
-constexpr std::size_t kWindow = 32 * 1024;         // deflate's history window
-constexpr std::uint64_t kZeroUnit = 1u << 20;      // uncompressed bytes per zero segment
-constexpr std::size_t kZeroBatch = 64;             // segments per write to `out`
+constexpr std::size_t kWindow = 32 * 1024;     // deflate's history window
+constexpr std::uint64_t kZeroUnit = 1u << 20;  // uncompressed bytes per zero segment
+constexpr std::size_t kZeroBatch = 64;         // segments per write to `out`
 
 // Deflate output for kZeroUnit zero bytes from an empty history, ended by a sync flush: it
 // references nothing before itself and ends byte-aligned, so it can be spliced anywhere between
@@ -50,7 +50,7 @@ struct Job {
   std::vector<std::byte> dict;
   bool last = false;
   std::uint64_t zero_units = 0;  // > 0: a precomputed zero job, no compression
-  std::vector<std::byte> output;
+  codec::OutputBuffer output;
   std::uint32_t crc = 0;
   bool done = false;
   Status status;
@@ -58,9 +58,7 @@ struct Job {
 
 // Runs one job on a worker's deflater: CRC, then the chunk's deflate (codec.h).
 void run_job(codec::ChunkDeflater& deflater, Job& job) {
-  job.crc = static_cast<std::uint32_t>(
-      ::crc32(0, reinterpret_cast<const Bytef*>(job.input.data()),
-              static_cast<uInt>(job.input.size())));
+  job.crc = codec::crc32(0, job.input);
   job.status = deflater.deflate_chunk(job.dict, job.input, job.last, job.output);
 }
 
@@ -80,9 +78,8 @@ class ParallelGzipSink final : public GzipSink {
       deflaters.push_back(std::move(d));
     }
     for (auto& d : deflaters)
-      workers_.emplace_back([this, dp = std::shared_ptr<codec::ChunkDeflater>(std::move(d))] {
-        worker_loop(*dp);
-      });
+      workers_.emplace_back(
+          [this, dp = std::shared_ptr<codec::ChunkDeflater>(std::move(d))] { worker_loop(*dp); });
     return {};
   }
 
@@ -113,7 +110,7 @@ class ParallelGzipSink final : public GzipSink {
     if (length >= fill + kZeroUnit) {
       VDISK_RETURN_IF_ERROR(write_zero_bytes(fill));
       const std::uint64_t units = (length - fill) / kZeroUnit;
-      auto job = std::make_unique<Job>();
+      auto job = take_job();
       job->zero_units = units;
       job->done = true;
       VDISK_RETURN_IF_ERROR(enqueue(std::move(job), false));
@@ -171,8 +168,28 @@ class ParallelGzipSink final : public GzipSink {
     return fail_on(out_->write(h));
   }
 
+  // A job from the spares (its vectors keep their capacity: no allocation and no page faults per
+  // block once the first max_in_flight_ blocks are through) or a new one.
+  std::unique_ptr<Job> take_job() {
+    if (spare_.empty()) return std::make_unique<Job>();
+    auto job = std::move(spare_.back());
+    spare_.pop_back();
+    return job;
+  }
+  void recycle(std::unique_ptr<Job> job) {
+    job->input.clear();
+    job->dict.clear();
+    job->output.clear();
+    job->last = false;
+    job->zero_units = 0;
+    job->crc = 0;
+    job->done = false;
+    job->status = {};
+    spare_.push_back(std::move(job));
+  }
+
   Status submit_buffer(bool last) {
-    auto job = std::make_unique<Job>();
+    auto job = take_job();
     if (history_zero_) {
       job->dict.assign(kWindow, std::byte{0});
     } else {
@@ -182,14 +199,13 @@ class ParallelGzipSink final : public GzipSink {
     // The next block's history is this block's tail (blocks are >= the window except the last).
     history_zero_ = false;
     const std::size_t keep = std::min(kWindow, buffer_.size());
-    if (keep == kWindow) history_.assign(buffer_.end() - static_cast<std::ptrdiff_t>(keep),
-                                         buffer_.end());
-    else history_.insert(history_.end(), buffer_.begin(), buffer_.end());
+    if (keep == kWindow)
+      history_.assign(buffer_.end() - static_cast<std::ptrdiff_t>(keep), buffer_.end());
+    else
+      history_.insert(history_.end(), buffer_.begin(), buffer_.end());
     if (history_.size() > kWindow)
-      history_.erase(history_.begin(),
-                     history_.end() - static_cast<std::ptrdiff_t>(kWindow));
-    job->input = std::move(buffer_);
-    buffer_ = {};
+      history_.erase(history_.begin(), history_.end() - static_cast<std::ptrdiff_t>(kWindow));
+    std::swap(job->input, buffer_);  // buffer_ takes the spare's empty, already sized vector
     buffer_.reserve(opt_.block_bytes);
     job->last = last;
     return enqueue(std::move(job), true);
@@ -229,11 +245,12 @@ class ParallelGzipSink final : public GzipSink {
         left -= n;
       }
       crc_ = crc32_extend_zeros(crc_, job->zero_units * kZeroUnit);
-      return {};
+    } else {
+      VDISK_RETURN_IF_ERROR(fail_on(out_->write(job->output)));
+      crc_ = static_cast<std::uint32_t>(
+          crc32_combine64(crc_, job->crc, static_cast<z_off64_t>(job->input.size())));
     }
-    VDISK_RETURN_IF_ERROR(fail_on(out_->write(job->output)));
-    crc_ = static_cast<std::uint32_t>(
-        crc32_combine64(crc_, job->crc, static_cast<z_off64_t>(job->input.size())));
+    recycle(std::move(job));
     return {};
   }
 
@@ -273,6 +290,7 @@ class ParallelGzipSink final : public GzipSink {
   std::condition_variable cv_, done_cv_;
   std::deque<std::unique_ptr<Job>> pending_;  // in stream order; written from the front
   std::deque<Job*> queue_;                    // waiting for a worker
+  std::vector<std::unique_ptr<Job>> spare_;   // drained jobs for reuse (calling thread only)
   bool shutdown_ = false;
   std::vector<std::jthread> workers_;
 };
@@ -319,10 +337,10 @@ Result<std::unique_ptr<GzipSink>> make_gzip_sink(std::unique_ptr<ByteSink> out,
   if (options.level < 0 || options.level > 9)
     return invalid_argument(fmt::format("gzip: level {} not in 0..9", options.level));
   if (options.block_bytes < 64 * 1024 || options.block_bytes > (64u << 20))
-    return invalid_argument(fmt::format("gzip: block size {} not in [64 KiB, 64 MiB]",
-                                        options.block_bytes));
-  unsigned threads = options.threads ? options.threads
-                                     : std::max(1u, std::thread::hardware_concurrency());
+    return invalid_argument(
+        fmt::format("gzip: block size {} not in [64 KiB, 64 MiB]", options.block_bytes));
+  unsigned threads =
+      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   if (threads > 256) return invalid_argument(fmt::format("gzip: threads {} > 256", threads));
   auto sink = std::make_unique<ParallelGzipSink>(std::move(out), options, threads);
   VDISK_RETURN_IF_ERROR(sink->start(threads));
