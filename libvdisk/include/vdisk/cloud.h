@@ -122,10 +122,11 @@ struct S3ObjectOptions {
   AwsOptions aws;
 };
 
-// An S3 object, written by multipart upload: parts of at least 8 MiB (larger when the output's
+// An S3 object, written by multipart upload: parts of at least 5 MiB (larger when the output's
 // size needs it to fit the 10,000-part limit; for an output of unknown size, part sizes double
-// every 1,000 parts), uploaded in parallel with a SHA-256 signed body each, completed in order,
-// aborted on failure. Zero runs are sent as zeros: an object has no holes.
+// every 1,000 parts), uploaded in parallel (within 16 MiB of parts in memory: two in flight at
+// 5 MiB) with a SHA-256 signed body each, completed in order, aborted on failure. Zero runs are
+// sent as zeros: an object has no holes.
 Result<std::unique_ptr<RemoteOutput>> s3_object(S3ObjectOptions options);
 
 struct EbsSnapshotOptions {

@@ -29,9 +29,10 @@ struct S3Object {
 // path-style when the bucket name holds a dot) or `endpoint_url`/BUCKET/KEY.
 Result<S3Object> parse_s3_url(std::string_view text, const AwsOptions& aws);
 
-// Part sizes: at least 8 MiB; for a known size, whole MiB large enough that 10,000 parts hold
-// it; for an unknown one, doubling every 1,000 parts (8 MiB .. 4 GiB: about 8 TiB in all).
-inline constexpr std::uint64_t kMinPartBytes = 8u << 20;
+// Part sizes: at least 5 MiB (S3's minimum for every part but the last); for a known size, whole
+// MiB large enough that 10,000 parts hold it; for an unknown one, doubling every 1,000 parts
+// (5 MiB .. 2.5 GiB: about 4.9 TiB in all, near S3's 5 TiB object limit).
+inline constexpr std::uint64_t kMinPartBytes = 5u << 20;
 inline constexpr std::uint32_t kMaxParts = 10000;
 std::uint64_t part_bytes(std::optional<std::uint64_t> object_bytes, std::uint32_t part_number);
 

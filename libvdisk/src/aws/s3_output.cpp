@@ -13,7 +13,10 @@ namespace vdisk {
 namespace aws {
 namespace {
 
-constexpr std::uint64_t kMemoryBudget = 64u << 20;
+// Bytes of parts in memory at once (those being sent and the one being filled): 3 parts of
+// 5 MiB, so the process's peak stays within 64 MiB beside a stream-VMDK writer's ~45 MiB
+// (bench/RESULTS.md, "Uploads within 64 MiB"). Larger parts (outputs past 50 GB) still get two.
+constexpr std::uint64_t kMemoryBudget = 16u << 20;
 
 class S3Sink final : public ByteSink {
  public:

@@ -31,6 +31,19 @@ std::string fingerprint_digest(std::string_view fingerprint) {
   return h.hex();
 }
 
+// Bytes of the request buffers together (connections + 2 of them): the process's peak stays
+// within 64 MiB with the conversion's own ~30 MiB (bench/RESULTS.md, "Uploads").
+constexpr std::size_t kUploadBudget = 24u << 20;
+
+// Bytes per Put Page: the largest power of two from 512 KiB to the 4 MiB maximum whose
+// connections + 2 buffers fit the budget (8 connections: 2 MiB). More, smaller requests cost
+// nothing in bytes sent: only data is sent either way.
+std::size_t request_bytes(std::size_t connections) {
+  std::size_t bytes = kMaxPutPageBytes;
+  while (bytes > (512u << 10) && bytes * (connections + 2) > kUploadBudget) bytes /= 2;
+  return bytes;
+}
+
 class PageBlobSink final : public ByteSink {
  public:
   PageBlobSink(BlobUrl blob, const AzureBlobOptions& o, std::uint64_t length,
@@ -45,8 +58,9 @@ class PageBlobSink final : public ByteSink {
         shared_(std::move(shared)),
         stop_(stop),
         clients_(std::move(clients)),
+        request_bytes_(request_bytes(clients_.size())),
         // One buffer per upload thread, one being filled, one queued.
-        pool_(clients_.size(), clients_.size() + 2, kMaxPutPageBytes,
+        pool_(clients_.size(), clients_.size() + 2, request_bytes_,
               [this](std::size_t t, http::UploadJob& job) { return upload(*clients_[t], job); }) {}
 
   ~PageBlobSink() override {
@@ -138,10 +152,11 @@ class PageBlobSink final : public ByteSink {
   std::shared_ptr<http::UploadLedger> shared_;
   std::stop_token stop_;
   std::vector<std::unique_ptr<BlobClient>> clients_;
+  std::size_t request_bytes_;
   http::UploadPool pool_;  // after clients_: its threads use them
 
   // The writer's side (one thread).
-  http::AlignedStager stager_{pool_, kPageBytes, kMaxPutPageBytes};
+  http::AlignedStager stager_{pool_, kPageBytes, request_bytes_};
   checksum::Md5 md5_;
   bool finished_ = false;
 };

@@ -1,6 +1,9 @@
 // convert(): the destination checks, then the straight line every target shares (image.h):
 // open, prepare (padded view), create_target, copy; plus checksums and the report. No target is
 // named here: what differs between targets is data in their TargetDriver.
+#include <algorithm>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "checksum/checksum_sinks.h"
@@ -146,6 +149,14 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   }
   PipelineOptions po = options.pipeline;
   po.finish_sink = true;
+  if (out.remote && po.max_buffers == 0) {
+    // An upload buffers in its request buffers already; the pipeline keeps one chunk per worker
+    // and two more (not 2 per worker + 2): the network, not the workers, sets the pace, and the
+    // process's peak stays within 64 MiB (bench/RESULTS.md, "Uploads").
+    const unsigned threads =
+        po.threads ? po.threads : std::max(1u, std::thread::hardware_concurrency());
+    po.max_buffers = std::size_t{threads} + 2;
+  }
   Digests digests(d, options.checksums);
   bytes = digests.wrap(std::move(bytes), po);
   const ByteSink* written = bytes.get();
