@@ -32,7 +32,8 @@ std::string fingerprint_digest(std::string_view fingerprint) {
 }
 
 // Bytes of the request buffers together (connections + 2 of them): the process's peak stays
-// within 64 MiB with the conversion's own ~30 MiB (bench/RESULTS.md, "Uploads").
+// within 64 MiB with the conversion's own ~30 MiB (bench/RESULTS.md, "Uploads within
+// 64 MiB").
 constexpr std::size_t kUploadBudget = 24u << 20;
 
 // Bytes per Put Page: the largest power of two from 512 KiB to the 4 MiB maximum whose

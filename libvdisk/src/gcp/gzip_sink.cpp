@@ -15,6 +15,7 @@
 
 #include "codec/codec.h"
 #include "util/endian.h"
+#include "util/threads.h"
 #include "util/zero.h"
 
 namespace vdisk::gcp {
@@ -339,8 +340,7 @@ Result<std::unique_ptr<GzipSink>> make_gzip_sink(std::unique_ptr<ByteSink> out,
   if (options.block_bytes < 64 * 1024 || options.block_bytes > (64u << 20))
     return invalid_argument(
         fmt::format("gzip: block size {} not in [64 KiB, 64 MiB]", options.block_bytes));
-  unsigned threads =
-      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = detail::resolve_threads(options.threads);
   if (threads > 256) return invalid_argument(fmt::format("gzip: threads {} > 256", threads));
   auto sink = std::make_unique<ParallelGzipSink>(std::move(out), options, threads);
   VDISK_RETURN_IF_ERROR(sink->start(threads));

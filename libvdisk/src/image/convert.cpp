@@ -1,14 +1,12 @@
 // convert(): the destination checks, then the straight line every target shares (image.h):
 // open, prepare (padded view), create_target, copy; plus checksums and the report. No target is
 // named here: what differs between targets is data in their TargetDriver.
-#include <algorithm>
-#include <thread>
-
 #include <fmt/format.h>
 
 #include "checksum/checksum_sinks.h"
 #include "contract/format_driver.h"
 #include "contract/target_driver.h"
+#include "util/threads.h"
 #include "vdisk/cloud.h"
 #include "vdisk/image.h"
 
@@ -152,10 +150,8 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   if (out.remote && po.max_buffers == 0) {
     // An upload buffers in its request buffers already; the pipeline keeps one chunk per worker
     // and two more (not 2 per worker + 2): the network, not the workers, sets the pace, and the
-    // process's peak stays within 64 MiB (bench/RESULTS.md, "Uploads").
-    const unsigned threads =
-        po.threads ? po.threads : std::max(1u, std::thread::hardware_concurrency());
-    po.max_buffers = std::size_t{threads} + 2;
+    // process's peak stays within 64 MiB (bench/RESULTS.md, "Uploads within 64 MiB").
+    po.max_buffers = std::size_t{detail::resolve_threads(po.threads)} + 2;
   }
   Digests digests(d, options.checksums);
   bytes = digests.wrap(std::move(bytes), po);

@@ -33,6 +33,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/placed.h"
+#include "util/threads.h"
 #include "util/zero.h"
 
 namespace vdisk {
@@ -113,7 +114,7 @@ struct Resolved {
 
 Result<Resolved> resolve(const PipelineOptions& o) {
   Resolved r{};
-  r.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  r.threads = detail::resolve_threads(o.threads);
   if (r.threads > 256) return invalid_argument(fmt::format("threads {} > 256", r.threads));
   if (o.chunk_bytes < 4096 || o.chunk_bytes > (1u << 30))
     return invalid_argument(fmt::format("chunk size {} not in [4 KiB, 1 GiB]", o.chunk_bytes));

@@ -57,6 +57,7 @@
 
 #include "util/checked.h"
 #include "util/endian.h"
+#include "util/threads.h"
 #include "util/zero.h"
 #include "vmdk/vmdk_format.h"
 #include "vmdk/vmdk_writer.h"
@@ -445,8 +446,7 @@ GrainEngine grain_engine(int level) noexcept {
 Result<std::unique_ptr<BlockSink>> make_stream_writer(std::unique_ptr<ByteSink> out,
                                                       std::uint64_t disk_size,
                                                       const WriterOptions& options) {
-  const unsigned threads =
-      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = detail::resolve_threads(options.threads);
   auto w = std::make_unique<StreamWriter>(std::move(out), disk_size, options, threads);
   VDISK_RETURN_IF_ERROR(w->start(threads));
   return std::unique_ptr<BlockSink>(std::move(w));
