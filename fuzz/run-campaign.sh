@@ -79,7 +79,8 @@ write_results() {
 
 if [ "$report_only" = 1 ]; then write_results; exit 0; fi
 [ -f "$build/CMakeCache.txt" ] || { echo "no fuzz build at $build (see README: Real fuzzing)" >&2; exit 1; }
-cmake --build "$build" --target "${targets[@]/#/fuzz_}" >/dev/null
+# Under a lock, so that campaigns run side by side (one target list each) can share a build.
+flock "$build/.campaign-build.lock" cmake --build "$build" --target "${targets[@]/#/fuzz_}" >/dev/null
 mkdir -p "$work"
 
 # The seed corpus without the regression seeds (which may still crash the target).
