@@ -2,8 +2,11 @@
 // errors and cancellation returned without deadlock, zero extents never read.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "test_support.h"
@@ -21,9 +24,9 @@ constexpr std::uint64_t kKiB = 1024, kMiB = 1024 * kKiB;
 // 8 MiB: data, an explicit unallocated hole, data with an embedded zero block, zero extent.
 std::vector<std::byte> mixed_disk() {
   auto d = pattern(8 * kMiB, 7);
-  std::memset(d.data() + 2 * kMiB, 0, 2 * kMiB);             // unallocated in the map
+  std::memset(d.data() + 2 * kMiB, 0, 2 * kMiB);                // unallocated in the map
   std::memset(d.data() + 5 * kMiB + 64 * kKiB, 0, 128 * kKiB);  // zero data found by scanning
-  std::memset(d.data() + 7 * kMiB, 0, 1 * kMiB);              // zero extent in the map
+  std::memset(d.data() + 7 * kMiB, 0, 1 * kMiB);                // zero extent in the map
   return d;
 }
 std::vector<Extent> mixed_map() {
@@ -140,17 +143,17 @@ TEST_CASE("pipeline: a sink that fails on the n-th call returns that error", "[p
   }
 }
 
-TEST_CASE("pipeline: cancellation stops the copy and leaves the sink unfinished",
-          "[pipeline]") {
+TEST_CASE("pipeline: cancellation stops the copy and leaves the sink unfinished", "[pipeline]") {
   MemorySource src(pattern(32 * kMiB, 9));
   RecordingSink sink;
   std::stop_source stop;
   std::atomic<int> chunks{0};
-  auto stats = copy(src, sink, small_chunks(2),
-                    [&](const Progress&) {
-                      if (++chunks == 5) stop.request_stop();
-                    },
-                    stop.get_token());
+  auto stats = copy(
+      src, sink, small_chunks(2),
+      [&](const Progress&) {
+        if (++chunks == 5) stop.request_stop();
+      },
+      stop.get_token());
   REQUIRE_FALSE(stats.ok());
   CHECK(stats.status().code() == Errc::cancelled);
   CHECK_FALSE(sink.finished);
@@ -240,5 +243,115 @@ TEST_CASE("pipeline: streams copy in order with zero detection, any thread count
     RecordingSink sink;
     REQUIRE(copy(s, sink, small_chunks(t)).ok());
     CHECK(sink.calls == reference.calls);
+  }
+}
+
+namespace {
+
+// A sink that keeps what it is lent and reads it only later, from another thread, the way a
+// compressing sink does: it checks that the pipeline never reuses a buffer while it is lent.
+// It lets a loan go only when later ones come, which the contract forbids in general; with
+// fewer held than the pool has buffers the copy still moves.
+class HoldingSink final : public BlockSink {
+ public:
+  explicit HoldingSink(std::size_t hold, std::uint64_t fail_at = 0)
+      : hold_(hold), fail_at_(fail_at) {}
+  ~HoldingSink() override { release_all(); }
+
+  Status write(std::uint64_t offset, std::span<const std::byte> data) override {
+    ++plain_writes;
+    return record(offset, data);
+  }
+  Status write_lent(std::uint64_t offset, std::span<const std::byte> data,
+                    std::shared_ptr<const void> keep) override {
+    if (fail_at_ && ++calls_ == fail_at_) {
+      held_.push_back({offset, data, std::move(keep)});  // held past the failed copy
+      return no_space("full");
+    }
+    held_.push_back({offset, data, std::move(keep)});
+    // Let the oldest go from another thread once more than `hold_` are held.
+    while (held_.size() > hold_) {
+      Held h = std::move(held_.front());
+      held_.erase(held_.begin());
+      std::thread([this, h = std::move(h)]() mutable {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        (void)record(h.offset, h.data);
+        h.keep.reset();
+      }).join();
+    }
+    return {};
+  }
+  Status write_zeroes(std::uint64_t offset, std::uint64_t length) override {
+    std::lock_guard lock(m_);
+    if (image.size() < offset + length) image.resize(offset + length);
+    return {};
+  }
+  Status finish() override {
+    release_all();
+    finished = true;
+    return {};
+  }
+  // Reads what is still held (after a failed copy: copy() has returned by now).
+  void release_all() {
+    for (auto& h : held_) {
+      (void)record(h.offset, h.data);
+      h.keep.reset();
+    }
+    held_.clear();
+  }
+
+  std::vector<std::byte> image;
+  std::size_t plain_writes = 0;
+  bool finished = false;
+
+ private:
+  struct Held {
+    std::uint64_t offset;
+    std::span<const std::byte> data;
+    std::shared_ptr<const void> keep;
+  };
+  Status record(std::uint64_t offset, std::span<const std::byte> data) {
+    std::lock_guard lock(m_);
+    if (image.size() < offset + data.size()) image.resize(offset + data.size());
+    std::memcpy(image.data() + offset, data.data(), data.size());
+    return {};
+  }
+  std::size_t hold_;
+  std::uint64_t fail_at_;
+  std::uint64_t calls_ = 0;
+  std::vector<Held> held_;
+  std::mutex m_;
+};
+
+}  // namespace
+
+TEST_CASE("pipeline: lent buffers are not reused until the sink lets them go", "[pipeline]") {
+  const auto disk = mixed_disk();
+  for (unsigned t : {1u, 2u, 4u}) {
+    for (std::size_t hold : {0u, 1u, 2u}) {  // the pool has 3 buffers
+      MemorySource src(disk, mixed_map());
+      HoldingSink sink(hold);
+      auto stats = copy(src, sink, small_chunks(t));
+      INFO("threads " << t << " held " << hold);
+      REQUIRE(stats.ok());
+      CHECK(sink.finished);
+      CHECK(sink.plain_writes == 0);
+      CHECK(sink.image == disk);
+      CHECK(stats->peak_buffers <= 3);
+    }
+  }
+}
+
+TEST_CASE("pipeline: a sink may hold lent bytes past a failed copy", "[pipeline]") {
+  const auto disk = pattern(8 * kMiB, 11);
+  for (std::uint64_t n : {1u, 4u, 9u}) {
+    MemorySource src(disk);
+    HoldingSink sink(2, n);
+    auto stats = copy(src, sink, small_chunks(2));
+    REQUIRE_FALSE(stats.ok());
+    CHECK(stats.status().code() == Errc::no_space);
+    // copy() has returned; the held bytes are still readable and unchanged.
+    sink.release_all();
+    CHECK(std::equal(sink.image.begin(), sink.image.end(), disk.begin()));
   }
 }

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -145,6 +146,19 @@ class BlockSink {
   virtual Status write(std::uint64_t offset, std::span<const std::byte> data) = 0;
   virtual Status write_zeroes(std::uint64_t offset, std::uint64_t length) = 0;
   virtual Status finish() = 0;
+
+  // Lent data (optional, saves a copy). The same as write(offset, data), except that the caller
+  // also hands over `keep`, which holds the bytes of `data` alive and unchanged for as long as
+  // any copy of it exists: a sink that would otherwise copy the bytes to work on them later (a
+  // compressor with worker threads) may keep `keep` and read `data` after returning, dropping
+  // `keep` when done with it, from any thread. The pipeline lends its chunk buffers this way and
+  // reuses a buffer only once every copy of its `keep` is gone, so a sink that holds many copies
+  // stalls the copy (memory stays bounded), and one must drop them without waiting for later
+  // calls (the copy waits for it). The default calls write(offset, data). A sink may
+  // cut its output differently for lent data (a compressor's blocks follow the lent runs), so
+  // its bytes depend on which calls it gets, as they do on the order of calls.
+  virtual Status write_lent(std::uint64_t offset, std::span<const std::byte> data,
+                            std::shared_ptr<const void> keep);
 
   // Positional mode; the defaults say "not offered" and return unsupported.
   virtual bool can_write_at() const { return false; }

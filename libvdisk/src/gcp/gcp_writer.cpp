@@ -29,10 +29,15 @@ class TarMemberSink final : public BlockSink {
   }
 
   Status write(std::uint64_t offset, std::span<const std::byte> data) override {
-    return route(offset, data.size(), data.data());
+    return route(offset, data.size(), data.data(), nullptr);
+  }
+  // The stored parts go to the gzip sink lent (compressed in place, no copy).
+  Status write_lent(std::uint64_t offset, std::span<const std::byte> data,
+                    std::shared_ptr<const void> keep) override {
+    return route(offset, data.size(), data.data(), keep);
   }
   Status write_zeroes(std::uint64_t offset, std::uint64_t length) override {
-    return route(offset, length, nullptr);
+    return route(offset, length, nullptr, nullptr);
   }
 
   Status finish() override {
@@ -51,7 +56,8 @@ class TarMemberSink final : public BlockSink {
       : gz_(std::move(gz)), spec_(std::move(spec)) {}
 
   // Splits [offset, offset + length) into region parts (stored) and hole parts (dropped).
-  Status route(std::uint64_t offset, std::uint64_t length, const std::byte* data) {
+  Status route(std::uint64_t offset, std::uint64_t length, const std::byte* data,
+               const std::shared_ptr<const void>& keep) {
     if (offset != next_)
       return internal_error(fmt::format("gcp: write at {} but the member is at {}", offset, next_));
     if (!detail::range_inside(offset, length, spec_.real_size))
@@ -75,7 +81,7 @@ class TarMemberSink final : public BlockSink {
       }
       const std::byte* p = data ? data + (at - offset) : nullptr;
       if (stored) {
-        VDISK_RETURN_IF_ERROR(p ? gz_->write({p, static_cast<std::size_t>(n)})
+        VDISK_RETURN_IF_ERROR(p ? gz_->write_lent({p, static_cast<std::size_t>(n)}, keep)
                                 : gz_->write_zeroes(n));
         stored_ += n;
       } else if (p && !detail::is_zero({p, static_cast<std::size_t>(n)})) {

@@ -49,6 +49,11 @@ const std::vector<std::byte>& zero_segment() {
 struct Job {
   std::vector<std::byte> input;
   std::vector<std::byte> dict;
+  // A lent block (write_lent): its bytes and dictionary are read where they are, held by `keep`
+  // until the worker is done with them (it drops `keep` then); `input` stays empty.
+  bool lent = false;
+  std::span<const std::byte> lent_input, lent_dict;
+  std::shared_ptr<const void> keep;
   bool last = false;
   std::uint64_t zero_units = 0;  // > 0: a precomputed zero job, no compression
   codec::OutputBuffer output;
@@ -57,10 +62,18 @@ struct Job {
   Status status;
 };
 
-// Runs one job on a worker's deflater: CRC, then the chunk's deflate (codec.h).
+std::span<const std::byte> job_input(const Job& job) {
+  return job.lent ? job.lent_input : std::span<const std::byte>(job.input);
+}
+
+// Runs one job on a worker's deflater: CRC, then the chunk's deflate (codec.h), then lets go of
+// lent bytes.
 void run_job(codec::ChunkDeflater& deflater, Job& job) {
-  job.crc = codec::crc32(0, job.input);
-  job.status = deflater.deflate_chunk(job.dict, job.input, job.last, job.output);
+  const auto input = job_input(job);
+  job.crc = codec::crc32(0, input);
+  job.status =
+      deflater.deflate_chunk(job.lent ? job.lent_dict : job.dict, input, job.last, job.output);
+  job.keep.reset();
 }
 
 class ParallelGzipSink final : public GzipSink {
@@ -103,6 +116,39 @@ class ParallelGzipSink final : public GzipSink {
       if (buffer_.size() == opt_.block_bytes) VDISK_RETURN_IF_ERROR(submit_buffer(false));
     }
     return {};
+  }
+
+  // Whole blocks that lie inside `data` are deflated where they are (no copy into a block); the
+  // bytes before the first and after the last block boundary are copied as write() does. The
+  // blocks are cut where write() would cut them, so the output is byte for byte the same.
+  Status write_lent(std::span<const std::byte> data, std::shared_ptr<const void> keep) override {
+    VDISK_RETURN_IF_ERROR(usable());
+    if (!keep) return write(data);
+    if (!buffer_.empty()) {
+      const std::size_t head = std::min(data.size(), opt_.block_bytes - buffer_.size());
+      VDISK_RETURN_IF_ERROR(write(data.first(head)));
+      data = data.subspan(head);
+    }
+    std::size_t at = 0;
+    for (; data.size() - at >= opt_.block_bytes; at += opt_.block_bytes) {
+      auto job = take_job();
+      if (at == 0) {  // the history; later blocks find theirs in `data` (blocks >= the window)
+        fill_dict(job->dict);
+        job->lent_dict = job->dict;
+      } else {
+        job->lent_dict = data.subspan(at - kWindow, kWindow);
+      }
+      job->lent = true;
+      job->lent_input = data.subspan(at, opt_.block_bytes);
+      job->keep = keep;
+      history_zero_ = false;
+      position_ += opt_.block_bytes;
+      VDISK_RETURN_IF_ERROR(enqueue(std::move(job), true));
+    }
+    if (at > 0)
+      history_.assign(data.begin() + static_cast<std::ptrdiff_t>(at - kWindow),
+                      data.begin() + static_cast<std::ptrdiff_t>(at));
+    return write(data.subspan(at));
   }
 
   Status write_zeroes(std::uint64_t length) override {
@@ -180,6 +226,10 @@ class ParallelGzipSink final : public GzipSink {
   void recycle(std::unique_ptr<Job> job) {
     job->input.clear();
     job->dict.clear();
+    job->lent = false;
+    job->lent_input = {};
+    job->lent_dict = {};
+    job->keep.reset();
     job->output.clear();
     job->last = false;
     job->zero_units = 0;
@@ -189,14 +239,19 @@ class ParallelGzipSink final : public GzipSink {
     spare_.push_back(std::move(job));
   }
 
-  Status submit_buffer(bool last) {
-    auto job = take_job();
+  // The dictionary of the next block: the last (up to) 32 KiB of the stream so far.
+  void fill_dict(std::vector<std::byte>& dict) const {
     if (history_zero_) {
-      job->dict.assign(kWindow, std::byte{0});
+      dict.assign(kWindow, std::byte{0});
     } else {
       const std::size_t n = std::min(kWindow, history_.size());
-      job->dict.assign(history_.end() - static_cast<std::ptrdiff_t>(n), history_.end());
+      dict.assign(history_.end() - static_cast<std::ptrdiff_t>(n), history_.end());
     }
+  }
+
+  Status submit_buffer(bool last) {
+    auto job = take_job();
+    fill_dict(job->dict);
     // The next block's history is this block's tail (blocks are >= the window except the last).
     history_zero_ = false;
     const std::size_t keep = std::min(kWindow, buffer_.size());
@@ -249,7 +304,7 @@ class ParallelGzipSink final : public GzipSink {
     } else {
       VDISK_RETURN_IF_ERROR(fail_on(out_->write(job->output)));
       crc_ = static_cast<std::uint32_t>(
-          crc32_combine64(crc_, job->crc, static_cast<z_off64_t>(job->input.size())));
+          crc32_combine64(crc_, job->crc, static_cast<z_off64_t>(job_input(*job).size())));
     }
     recycle(std::move(job));
     return {};

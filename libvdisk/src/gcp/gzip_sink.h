@@ -34,13 +34,15 @@
 //
 // Threads: the sink owns `threads` worker threads. Its ByteSink methods must be called from one
 // thread at a time; that thread also writes the compressed blocks to `out`, strictly in order.
-// At most 2 * threads + 2 blocks are in flight, so memory stays bounded.
+// At most 2 * threads + 2 blocks are in flight, so memory stays bounded (lent blocks count too;
+// their bytes are the lender's).
 #ifndef VDISK_GCP_GZIP_SINK_H_
 #define VDISK_GCP_GZIP_SINK_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "codec/codec.h"
 #include "vdisk/io.h"
@@ -60,6 +62,10 @@ class GzipSink : public ByteSink {
   virtual std::uint64_t compressed_bytes() const = 0;
   // CRC-32 of the uncompressed bytes compressed so far (complete after finish()).
   virtual std::uint32_t crc32() const = 0;
+  // write(data), with `keep` holding the bytes alive (BlockSink::write_lent, vdisk/block.h):
+  // the whole blocks inside `data` are deflated in place by the workers, which drop `keep` when
+  // done. The output is byte for byte what write(data) gives. A null `keep` is a plain write().
+  virtual Status write_lent(std::span<const std::byte> data, std::shared_ptr<const void> keep) = 0;
 };
 
 struct GzipEngine {

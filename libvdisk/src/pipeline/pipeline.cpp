@@ -11,8 +11,12 @@
 //   full. That is the backpressure that bounds memory.
 // - Workers take data chunks from the work queue, fill their buffers (reading the source, or
 //   already filled by a stream planner), split them into zero/data runs and mark them ready.
-// - The writer takes the ring's front chunk once it is ready, hands its runs to the sink,
-//   returns the buffer and pops it. Only the writer calls the sink, so sink calls are in order.
+// - The writer takes the ring's front chunk once it is ready, hands its data runs to the sink as
+//   lent bytes (BlockSink::write_lent) and pops it. Only the writer calls the sink, so sink calls
+//   are in order. The buffer goes back to the pool when the last copy of its keep-alive is gone:
+//   at once for a sink that copies (the default write_lent), or when a compressing sink's
+//   workers are done with the bytes. A keep-alive also holds the Pipeline, so a sink may keep
+//   one past copy() (an error stops the copy while its workers still hold lent blocks).
 // - set_error() records the first failure and wakes everybody; each loop exits when stop_ is
 //   set, and copy() returns the recorded status without finishing the sink.
 #include "vdisk/pipeline.h"
@@ -76,6 +80,10 @@ void BlockSource::describe(Properties&) const {}
 Status BlockSink::write_at(std::uint64_t, std::span<const std::byte>) {
   return unsupported("this output is written front to back (no positional writes)");
 }
+Status BlockSink::write_lent(std::uint64_t offset, std::span<const std::byte> data,
+                             std::shared_ptr<const void>) {
+  return write(offset, data);
+}
 Status BlockSink::extend_to(std::uint64_t) {
   return unsupported("this output is written front to back (no positional writes)");
 }
@@ -130,7 +138,7 @@ Result<Resolved> resolve(const PipelineOptions& o) {
   return r;
 }
 
-class Pipeline {
+class Pipeline : public std::enable_shared_from_this<Pipeline> {
  public:
   Pipeline(const Resolved& opt, BlockSink& sink, const BlockSource* src, const ProgressFn& progress,
            std::stop_token stop)
@@ -224,6 +232,17 @@ class Pipeline {
     cv_.notify_all();
   }
 
+  // Buffer `b`'s bytes, lent to the sink: the buffer returns to the pool when the last copy of
+  // the result is dropped (on any thread; never while holding m_).
+  std::shared_ptr<const void> lend(int b) {
+    struct Return {
+      std::shared_ptr<Pipeline> pipeline;
+      int buffer;
+      void operator()(const void*) const { pipeline->release_unused_buffer(buffer); }
+    };
+    return {buffers_[static_cast<std::size_t>(b)].get(), Return{shared_from_this(), b}};
+  }
+
   void release_unused_buffer(int b) {
     {
       std::lock_guard lock(m_);
@@ -308,6 +327,7 @@ class Pipeline {
       }
       Progress p;
       std::uint64_t data = 0, zero = 0;
+      std::shared_ptr<const void> keep = c->buffer >= 0 ? lend(c->buffer) : nullptr;
       for (const Run& r : c->runs) {
         Status s;
         if (r.zero) {
@@ -319,7 +339,7 @@ class Pipeline {
                                  .subspan(static_cast<std::size_t>(r.offset - c->offset),
                                           static_cast<std::size_t>(r.length));
           if (opt_.tap) s = opt_.tap->write(r.offset, bytes);
-          if (s.ok()) s = sink_.write(r.offset, bytes);
+          if (s.ok()) s = sink_.write_lent(r.offset, bytes, keep);
           data += r.length;
         }
         if (!s.ok()) {
@@ -327,9 +347,9 @@ class Pipeline {
           return;
         }
       }
+      keep.reset();  // the sink's copies, if any, return the buffer later
       {
         std::lock_guard lock(m_);
-        if (c->buffer >= 0) free_.push_back(c->buffer);
         stats_.virtual_bytes = c->offset + c->length;
         stats_.data_bytes += data;
         stats_.zero_bytes += zero;
@@ -388,7 +408,8 @@ Result<CopyStats> finish(Pipeline& p, BlockSink& dst, const PipelineOptions& opt
 Result<CopyStats> copy(const BlockSource& src, BlockSink& dst, const PipelineOptions& options,
                        const ProgressFn& on_progress, std::stop_token stop) {
   VDISK_ASSIGN_OR_RETURN(const Resolved opt, resolve(options));
-  Pipeline p(opt, dst, &src, on_progress, stop);
+  auto pipeline = std::make_shared<Pipeline>(opt, dst, &src, on_progress, stop);
+  Pipeline& p = *pipeline;
   const std::uint64_t size = src.size();
   p.set_total(size);
   p.start();
@@ -437,7 +458,8 @@ Result<CopyStats> copy(StreamSource& src, BlockSink& dst, const PipelineOptions&
     po.finish_sink = options.finish_sink;
     return detail::copy_placed(*placed, *src.size(), dst, po, on_progress, stop);
   }
-  Pipeline p(opt, dst, nullptr, on_progress, stop);
+  auto pipeline = std::make_shared<Pipeline>(opt, dst, nullptr, on_progress, stop);
+  Pipeline& p = *pipeline;
   if (auto size = src.size()) p.set_total(*size);
   p.start();
   std::uint64_t pos = 0;
