@@ -75,7 +75,7 @@ Bytes tar_member(std::string_view name, std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("probe: qcow2 v2 and v3 are read; qcow (v1) is recognised and refused", "[probe]") {
+TEST_CASE("probe: qcow2 v2 and v3 are read, qcow (v1) is recognised and refused", "[probe]") {
   for (std::uint32_t version : {2u, 3u}) {
     const auto b = qcow2_image(version, 10u << 20);
     auto id = id_of(b);
@@ -88,7 +88,10 @@ TEST_CASE("probe: qcow2 v2 and v3 are read; qcow (v1) is recognised and refused"
     CHECK((*src)->format() == "qcow2");
     CHECK((*src)->size() == (10u << 20));
   }
-  const auto v1 = qcow2_header(1, 1 << 20);
+  // qcow (v1) keeps cluster_bits and l2_bits in bytes 32 and 33 (qemu's block/qcow.c layout).
+  auto v1 = qcow2_header(1, 1 << 20);
+  v1[32] = std::byte{12};
+  v1[33] = std::byte{9};
   CHECK(id_of(v1)->format == "qcow");
   CHECK_FALSE(id_of(v1)->readable);
   const Status s = open_status(v1);
@@ -103,7 +106,10 @@ TEST_CASE("probe: damaged qcow2 headers are corrupt, not raw", "[probe]") {
   CHECK(open_status(b).code() == Errc::corrupt);
   CHECK(open_status(qcow2_header(3, 1 << 20, 40)).code() == Errc::corrupt);  // cluster_bits 40
   CHECK(open_status(qcow2_header(9, 1 << 20)).code() == Errc::corrupt);      // version 9
-  const auto v1 = qcow2_header(1, 1 << 20);
+  // qcow (v1) keeps cluster_bits and l2_bits in bytes 32 and 33 (qemu's block/qcow.c layout).
+  auto v1 = qcow2_header(1, 1 << 20);
+  v1[32] = std::byte{12};
+  v1[33] = std::byte{9};
   CHECK(id_of(v1)->format == "qcow");
 }
 
@@ -145,7 +151,7 @@ TEST_CASE("probe: gzip, a gzip'd tar and a GCP tarball are told apart", "[probe]
   CHECK(open_status(truncated).code() == Errc::corrupt);
 }
 
-TEST_CASE("probe: an OVA names its disk; a plain tar its members", "[probe]") {
+TEST_CASE("probe: an OVA names its disk, a plain tar its members", "[probe]") {
   Bytes ova = tar_member("vm.ovf", 700);
   const Bytes disk = tar_member("vm-disk1.vmdk", 2048);
   ova.insert(ova.end(), disk.begin(), disk.end());
@@ -206,7 +212,7 @@ TEST_CASE("probe: damaged signatures of readable formats are never raw", "[probe
   CHECK(*probe_format(*memory_file(text("KDMV", 300))) == "vmdk");
 }
 
-TEST_CASE("probe: raw is what is left; a named format reads anything with a note", "[probe]") {
+TEST_CASE("probe: raw is what is left, a named format reads anything with a note", "[probe]") {
   Bytes mbr(4096);
   mbr[510] = std::byte{0x55};
   mbr[511] = std::byte{0xaa};
@@ -226,7 +232,7 @@ TEST_CASE("probe: raw is what is left; a named format reads anything with a note
   CHECK(notes.empty());
 }
 
-TEST_CASE("probe: streams get the same probe; a fixed VHD is found by its footer", "[probe]") {
+TEST_CASE("probe: streams get the same probe, a fixed VHD is found by its footer", "[probe]") {
   const Status qs = open_image_stream(memory_stream(qcow2_image(3, 1 << 20))).status();
   CHECK(qs.code() == Errc::unsupported);
   CHECK(qs.message().find("qcow2: this format cannot be read from a stream (it needs random "

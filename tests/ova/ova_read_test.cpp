@@ -75,7 +75,7 @@ TEST_CASE("ova: manifests with SHA-1 and SHA-256, before and after the disk", "[
     }
 }
 
-TEST_CASE("ova: --disk picks the second disk; info lists both", "[ova]") {
+TEST_CASE("ova: --disk picks the second disk, info lists both", "[ova]") {
   OvaSpec spec;
   spec.manifest = "SHA256";
   spec.disks.push_back(disk("a.img", 5000, 3));

@@ -96,7 +96,7 @@ TEST_CASE("qcow2: compressed clusters, raw deflate and zstd, share sectors", "[q
   }
 }
 
-TEST_CASE("qcow2: a zstd cluster split into frames; a frame past the cluster", "[qcow2]") {
+TEST_CASE("qcow2: a zstd cluster split into frames, a frame past the cluster", "[qcow2]") {
   test::Qcow2Spec spec;
   spec.zstd = true;
   spec.size = 2 * kCs;

@@ -376,7 +376,7 @@ TEST_CASE("vmdk writer: output is identical for 1 and 3 threads", "[vmdk][writer
   }
 }
 
-TEST_CASE("vmdk writer: every level writes a valid image; 0 stores, 9 is smallest",
+TEST_CASE("vmdk writer: every level writes a valid image, 0 stores, 9 is smallest",
           "[vmdk][writer]") {
   // Compressible content: text-like pattern.
   std::vector<std::byte> d(40 * kG);
