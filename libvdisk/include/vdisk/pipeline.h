@@ -6,7 +6,9 @@
 // of at most `chunk_bytes`; zero and unallocated extents become zero runs that cost no buffer
 // and no read. Workers read a chunk into a buffer from a fixed pool and split it into data and
 // zero runs at `zero_block_bytes` granularity (blocks aligned to absolute disk offsets). The
-// writer hands runs to the sink strictly in offset order and returns buffers to the pool.
+// writer hands runs to the sink strictly in offset order, data runs lent with their buffer
+// (BlockSink::write_lent, vdisk/block.h); a buffer returns to the pool once the sink has let
+// go of it (at once, unless the sink keeps lent bytes to compress them on its own threads).
 //
 // Guarantees:
 // - Peak buffer memory is max_buffers * chunk_bytes, whatever the disk size.
