@@ -30,12 +30,12 @@
 namespace vdisk {
 
 struct PipelineOptions {
-  unsigned threads = 0;                       // worker threads; 0 = hardware concurrency
-  std::size_t chunk_bytes = 4u << 20;         // unit of work and of buffering (>= 4 KiB)
-  std::size_t max_buffers = 0;                // 0 = 2 * threads + 2
-  std::size_t zero_block_bytes = 64u << 10;   // zero-scan granularity; 0 disables scanning
+  unsigned threads = 0;                         // worker threads; 0 = hardware concurrency
+  std::size_t chunk_bytes = 4u << 20;           // unit of work and of buffering (>= 4 KiB)
+  std::size_t max_buffers = 0;                  // 0 = 2 * threads + 2
+  std::size_t zero_block_bytes = 64u << 10;     // zero-scan granularity; 0 disables scanning
   std::uint64_t map_window_bytes = 1ull << 30;  // how much of the map to ask for at once
-  bool finish_sink = true;                    // call sink.finish() after a successful copy
+  bool finish_sink = true;                      // call sink.finish() after a successful copy
   // Shown every run the writer hands to the sink, in the same order, just before the sink (an
   // integrity hash of the virtual disk). Called from the writer thread; its error stops the
   // copy; never finished by copy().
