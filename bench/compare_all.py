@@ -22,6 +22,8 @@ Floors, measured in the same run:
              rows, which fsync): writing the allocated data into a file of the same file system
   inflate    bench/floor inflate-vmdk: ISA-L inflating every grain of stream.vmdk on all cores
   deflate    bench/floor deflate: ISA-L level 1 over data.bin on all cores (1 MiB chunks)
+  grains     bench/floor deflate-grains: libdeflate level 4 (the streamOptimized writer's default
+             engine) over every non-zero 64 KiB grain of data.bin on all cores, zlib-wrapped
 A row's floor is the largest of the floors its path cannot avoid.
 
 With --results FILE the report replaces the part of FILE between the lines
@@ -185,6 +187,8 @@ def main():
     floors["deflate"] = statistics.median(float(f["seconds"]) for f in fl)
     fl1 = [floor_line(f"{floor} deflate data.bin 1 1") for _ in range(a.reps)]
     floors["deflate-1core"] = statistics.median(float(f["seconds"]) for f in fl1)
+    fl = [floor_line(f"{floor} deflate-grains data.bin {cpus} 4") for _ in range(a.reps)]
+    floors["grains"] = statistics.median(float(f["seconds"]) for f in fl)
     os.remove("w.bin")
 
     V = shlex.quote(vd)
@@ -227,10 +231,12 @@ def main():
          "gcp", "", ["deflate"]),
         ("raw -> stream VMDK", "disk.raw", "--to vmdk", "out.vmdk", "vmdk",
          "qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.raw peer.vmdk",
-         ["deflate"]),
+         ["grains"]),
+        ("raw -> stream VMDK --level 1", "disk.raw", "--to vmdk --level 1", "out.vmdk", "vmdk",
+         "", ["deflate"]),
     ]
     only = set(a.only.split(",")) if a.only else None
-    table, scaling = [], []
+    table, scaling, sizes = [], [], {}
     for name, src, args, out, kind, peer, bound in rows:
         if only and name not in only:
             continue
@@ -247,12 +253,14 @@ def main():
             if peer else None
         size = os.path.getsize(out)
         os.remove(out)
-        for f in ("peer.vhd", "peer.raw", "peer.vmdk"):
+        peer_size = None
+        for f in ("peer.tar.gz", "peer.vmdk", "peer.vhd", "peer.raw"):
             if os.path.exists(f):
+                if f.endswith((".tar.gz", ".vmdk")):
+                    peer_size = os.path.getsize(f)
+                    if f.endswith(".vmdk"):
+                        sizes["qemu-vmdk"] = peer_size
                 os.remove(f)
-        peer_size = os.path.getsize("peer.tar.gz") if os.path.exists("peer.tar.gz") else None
-        if peer_size:
-            os.remove("peer.tar.gz")
         fnosync = max(floors[b] for b in bound)
         fsync_ = max(floors["write+sync" if b == "write" else b] for b in bound)
         table.append((name, d, s, p, fnosync, fsync_, ok, size, peer_size, kind))
@@ -260,7 +268,6 @@ def main():
             scaling.append((name, j1, s))
 
     # Size references for the GCP rows: pigz -6 over GNU tar's sparse archive of the disk.
-    sizes = {}
     if any(r[9] == "gcp" for r in table):
         sh("mkdir -p p && cp --sparse=always disk.raw p/disk.raw && tar --format=oldgnu -Scf - "
            "-C p disk.raw | pigz -6 > pigz6.tar.gz && rm -rf p")
@@ -323,12 +330,14 @@ def render(table, scaling, floors, sizes, cpus, data_bytes, a, peer_reps):
            "(fsync before the rename; qemu-img's raw output never syncs, its VHD ends with one "
            "fdatasync). Floor: the slowest unavoidable stage measured in this run (write: `cat` "
            "of the allocated data into a file, `+ sync` for the default column; inflate/deflate: "
-           "ISA-L alone on all cores). Every vdconvert output was verified by sha256 of its "
+           "ISA-L alone on all cores; grains: libdeflate alone on all cores). Every vdconvert output was verified by sha256 of its "
            "virtual disk against the source.",
            "",
            f"Floors: write {floors['write']:.2f} s, write + sync {floors['write+sync']:.2f} s, "
            f"ISA-L inflate of the stream grains {floors['inflate']:.2f} s, ISA-L level 1 deflate "
-           f"{floors['deflate']:.2f} s on {cpus} cores ({floors['deflate-1core']:.2f} s on one).",
+           f"{floors['deflate']:.2f} s on {cpus} cores ({floors['deflate-1core']:.2f} s on one), "
+           f"libdeflate level 4 over the 64 KiB grains (the stream VMDK writer's default engine) "
+           f"{floors['grains']:.2f} s on {cpus} cores.",
            "",
            "| path | peer wall | vdconvert no-sync | CPU | RSS | x peer | x floor | vdconvert default | x peer | x floor | verified |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -349,6 +358,12 @@ def render(table, scaling, floors, sizes, cpus, data_bytes, a, peer_reps):
         out.append(f"GCP archive sizes against `tar --format=oldgnu -S | pigz -6` of the same disk "
                    f"({sizes['pigz6']:,} bytes): " + "; ".join(
                        f"{r[0]} {r[7]:,} ({r[7] / sizes['pigz6']:.3f}x)" for r in gcp) + ".")
+    vmdk = [r for r in table if r[9] == "vmdk"]
+    if vmdk and "qemu-vmdk" in sizes:
+        out.append("")
+        out.append(f"Stream VMDK sizes against qemu-img's ({sizes['qemu-vmdk']:,} bytes, zlib "
+                   "level 6 per grain): " + "; ".join(
+                       f"{r[0]} {r[7]:,} ({r[7] / sizes['qemu-vmdk']:.3f}x)" for r in vmdk) + ".")
     if scaling:
         out.append("")
         out.append("Scaling, default runs (fsync), `--threads 1` against the default (one per core):")
