@@ -127,12 +127,14 @@ def sha256_stream(cmd):
     return h.hexdigest()
 
 
-def run_once(cmd, out):
-    """One timed run of a shell command: (wall s, user+sys s, peak RSS KiB)."""
+def run_once(cmd, out, settle=0.0, split=False):
+    """One timed run of a shell command after removing `out`, `sync` and `settle` idle seconds:
+    (wall s, user+sys s, peak RSS KiB), or with `split` (wall s, user s, sys s)."""
     for f in out:
         if os.path.exists(f):
             os.remove(f)
     sh("sync")
+    time.sleep(settle)
     t0 = time.monotonic()
     p = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = p.stderr.read()
@@ -140,7 +142,24 @@ def run_once(cmd, out):
     wall = time.monotonic() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{cmd}: exit {os.waitstatus_to_exitcode(status)}: {err.decode()}")
+    if split:
+        return wall, ru.ru_utime, ru.ru_stime
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def replace_section(path, name, report):
+    """Puts `report` between "<!-- NAME:begin -->" and "<!-- NAME:end -->" in the file at
+    `path` (appended with the markers when they are absent)."""
+    with open(path) as f:
+        text = f.read()
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = f"{begin}\n{report}\n{end}"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def measure(cmd, out, reps):
@@ -277,16 +296,7 @@ def main():
     report = render(table, scaling, floors, sizes, cpus, data_bytes, a, peer_reps)
     print(report)
     if results:
-        with open(results) as f:
-            text = f.read()
-        begin, end = "<!-- compare_all:begin -->", "<!-- compare_all:end -->"
-        block = f"{begin}\n{report}\n{end}"
-        if begin in text and end in text:
-            text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        with open(results, "w") as f:
-            f.write(text)
+        replace_section(results, "compare_all", report)
     if not all(r[6] for r in table):
         sys.exit("some outputs were wrong (see the table)")
 

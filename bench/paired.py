@@ -38,23 +38,6 @@ import time
 import compare_all
 
 
-def run(cmd, outputs, settle):
-    """One run from the settled state: (wall s, user s, sys s)."""
-    for f in outputs:
-        if os.path.exists(f):
-            os.remove(f)
-    subprocess.run("sync", check=True)
-    time.sleep(settle)
-    t0 = time.monotonic()
-    p = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd}: exit {os.waitstatus_to_exitcode(status)}: {err.decode()}")
-    return wall, ru.ru_utime, ru.ru_stime
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -100,7 +83,7 @@ def main():
     for r in range(a.rounds):
         print(f"round {r + 1}/{a.rounds}", file=sys.stderr)
         for name, cmd, outputs, _ in commands:
-            runs[name].append(run(cmd, outputs, a.settle))
+            runs[name].append(compare_all.run_once(cmd, outputs, a.settle, split=True))
     # The last outputs: present and of the expected kind.
     for out in ("out.raw", "out.vhd"):
         if os.path.exists(out) and os.path.getsize(out) < compare_all.DISK:
@@ -142,17 +125,7 @@ def main():
     report = "\n".join(lines)
     print(report)
     if results:
-        with open(results) as f:
-            text = f.read()
-        begin, end = "<!-- paired:begin -->", "<!-- paired:end -->"
-        block = f"{begin}\n{report}\n{end}"
-        if begin in text and end in text:
-            text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        with open(results, "w") as f:
-            f.write(text)
-
+        compare_all.replace_section(results, "paired", report)
 
 if __name__ == "__main__":
     main()
