@@ -175,16 +175,22 @@ def floor_line(cmd):
     return dict(kv.split("=") for kv in out.split())
 
 
-def main():
+def common_args():
+    """The options compare_all.py and paired.py share: --vd, --floor, --work, --results."""
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--vd", default=os.path.join(here, "../build-release/tools/vdconvert"))
     ap.add_argument("--floor", default=os.path.join(here, "../build-release/bench/floor"))
     ap.add_argument("--work", default="/var/tmp/vdisk-compare-all")
+    ap.add_argument("--results", default="")
+    return ap
+
+
+def main():
+    ap = common_args()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--peer-reps", type=int, default=None)
     ap.add_argument("--only", default="")
-    ap.add_argument("--results", default="")
     a = ap.parse_args()
     vd, floor = os.path.realpath(a.vd), os.path.realpath(a.floor)
     results = os.path.realpath(a.results) if a.results else ""

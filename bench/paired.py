@@ -27,7 +27,6 @@ content checks by sha256 are compare_all.py's.
 With --results FILE the report replaces the part of FILE between "<!-- paired:begin -->" and
 "<!-- paired:end -->" (appended when absent).
 """
-import argparse
 import os
 import shlex
 import statistics
@@ -39,14 +38,9 @@ import compare_all
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--vd", default=os.path.join(here, "../build-release/tools/vdconvert"))
-    ap.add_argument("--floor", default=os.path.join(here, "../build-release/bench/floor"))
-    ap.add_argument("--work", default="/var/tmp/vdisk-compare-all")
+    ap = compare_all.common_args()
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--settle", type=float, default=3.0)
-    ap.add_argument("--results", default="")
+    ap.add_argument("--settle", type=float, default=5.0)
     a = ap.parse_args()
     vd, floor = shlex.quote(os.path.realpath(a.vd)), shlex.quote(os.path.realpath(a.floor))
     results = os.path.realpath(a.results) if a.results else ""
