@@ -6,8 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends g++ cmake ninja-build pkg-config zlib1g-dev \
+  # Finish a dpkg run that was cut short (apt refuses to install until then), waiting for
+  # another apt or dpkg that holds the lock.
+  for try in $(seq 60); do
+    dpkg --configure -a && break
+    [ "$try" = 60 ] && { echo "dpkg --configure -a kept failing" >&2; exit 1; }
+    sleep 5
+  done
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends g++ cmake ninja-build pkg-config zlib1g-dev \
     libzstd-dev libfmt-dev libcurl4-openssl-dev libisal-dev libdeflate-dev fdisk e2fsprogs \
     dosfstools mtools gzip qemu-utils >/dev/null
 fi
