@@ -49,6 +49,12 @@ fi
 # Replays one input; 0 when the target neither crashes nor reports an error on it.
 replays_clean() { "$build/fuzz/fuzz_$1" -runs=1 -timeout=30 -rss_limit_mb=2048 "$2" >/dev/null 2>&1; }
 
+# The "fixed" count fuzz/RESULTS.md holds for a target ("?" when it holds none).
+previous_fixed() {
+  awk -F' [|] ' -v t="$1" '$1 == "| " t {split($6, c, "/"); sub(/ [|]$/, "", c[2]); v = c[2]}
+    END {print (v == "" ? "?" : v)}' "$here/RESULTS.md" 2>/dev/null || echo "?"
+}
+
 # Rewrites fuzz/RESULTS.md: per target the CPU minutes and executions summed over the log, the
 # coverage and corpus size of its last run, crashes found (summed) and fixed (the regression
 # seeds that replay clean now; counted only when the build is there to replay them).
@@ -70,11 +76,14 @@ write_results() {
         fixed=0
         for s in "$here/corpus/$t"/regress-*; do
           [ -e "$s" ] || continue
-          if [ -x "$build/fuzz/fuzz_$t" ] && replays_clean "$t" "$s"; then fixed=$((fixed + 1)); fi
+          # Without this target's binary nothing is replayed: the last count written stands.
+          if [ ! -x "$build/fuzz/fuzz_$t" ]; then fixed=$(previous_fixed "$t"); break; fi
+          if replays_clean "$t" "$s"; then fixed=$((fixed + 1)); fi
         done
         echo "| $t | $cpu | $ex | $cov | $cf | $cr/$fixed |"
       done
-  } >"$here/RESULTS.md"
+  } >"$here/RESULTS.md.new"
+  mv "$here/RESULTS.md.new" "$here/RESULTS.md"
 }
 
 if [ "$report_only" = 1 ]; then write_results; exit 0; fi
@@ -125,6 +134,13 @@ campaign() {
     [ -f "$a" ] || continue
     # A slow unit is an input that took over 10 s on a busy machine, not a failure.
     case $(basename "$a") in slow-unit-*) continue ;; esac
+    # A timeout on a machine that stopped or starved the fuzzer (a benchmark beside it) is not
+    # the input's fault: keep it only when it still times out alone.
+    case $(basename "$a") in
+      timeout-*) if replays_clean "$t" "$a"; then
+          echo "$t: $(basename "$a") replays within the limit; not kept"; continue
+        fi ;;
+    esac
     cp "$a" "$seeds/regress-$(basename "$a" | cut -d- -f1)-$(sha1sum "$a" | cut -c1-16)"
     crashes=$((crashes + 1))
   done
