@@ -450,7 +450,10 @@ Result<std::unique_ptr<ByteSink>> create_file_sink(const std::filesystem::path& 
   }
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
-  const std::string prefix = "." + path.filename().string() + ".vdtmp.";
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "." + string.
+  std::string prefix = ".";
+  prefix += path.filename().string();
+  prefix += ".vdtmp.";
   remove_stale_temporaries(dir, prefix);
   std::string tmpl = dir / (prefix + "XXXXXX");
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
