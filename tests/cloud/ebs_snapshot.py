@@ -143,7 +143,12 @@ def tests(moto):
         up = json.loads(stdout)["upload"]
         got = os.path.join(WORK, "faults.snapshot.raw")
         reassemble(moto, up["object_id"], size, got)
-        if cl.sha_file(got) != cl.sha_file(src) or up["retries"] < 4:
+        # Every fault was met and each answered one (503, 429) cost a retry; a reset of a
+        # kept-alive connection may be retried by libcurl itself on a new connection, unseen by
+        # our count (seen once in a CI rehearsal: 3 retries for the 4 faults).
+        answered = [f for _, f in proxy.triggered if f != "reset"]
+        if cl.sha_file(got) != cl.sha_file(src) or len(proxy.triggered) != 4 or \
+                up["retries"] < len(answered):
             fail(f"faults: content or retries wrong: {up}, faults {proxy.triggered}")
         ok(f"faults {proxy.triggered}: {up['retries']} retries, the snapshot is exact")
     finally:
