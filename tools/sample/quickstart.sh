@@ -14,9 +14,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     sleep 5
   done
   apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends g++ cmake ninja-build pkg-config zlib1g-dev \
-    libzstd-dev libfmt-dev libcurl4-openssl-dev libisal-dev libdeflate-dev fdisk e2fsprogs \
-    dosfstools mtools gzip qemu-utils >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends g++ cmake \
+    ninja-build pkg-config zlib1g-dev libzstd-dev libfmt-dev libcurl4-openssl-dev libisal-dev \
+    libdeflate-dev fdisk e2fsprogs dosfstools mtools gzip qemu-utils >/dev/null
 fi
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DVDISK_BUILD_TESTS=OFF \
   -DVDISK_BUILD_BENCH=OFF -DVDISK_BUILD_FUZZ=OFF >/dev/null

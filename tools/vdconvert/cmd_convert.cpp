@@ -267,7 +267,9 @@ constexpr OptionSpec kOptions[] = {
     kAdapterOption,
     kHwVersionOption,
     kVmdkUuidOption,
-    {"--no-sync", "", "", "do not fsync DST before renaming it into place, and write it all through the page cache (not durable; rarely faster)",
+    {"--no-sync", "", "",
+     "do not fsync DST before renaming it into place, and write it all through the page cache (not "
+     "durable; rarely faster)",
      apply_no_sync},
     {"--keep-gpt", "", "", "azure/gcp: pad without moving a GPT's backup to the new end",
      apply_keep_gpt},
