@@ -203,11 +203,11 @@ TEST_CASE("cli: help texts list commands, options, exit codes and SOURCE_DATE_EP
 TEST_CASE("cli: --level is a gzip level for --to gcp", "[cli][parse]") {
   auto r = parse({"convert", "--to", "gcp", "--level", "9", "a", "b"});
   REQUIRE(r.ok());
-  CHECK(r->level == 9);
+  CHECK(r->settings == std::vector<std::pair<std::string, std::string>>{{"level", "9"}});
   r = parse({"convert", "--to=gcp", "--level=0", "a", "b"});
   REQUIRE(r.ok());
-  CHECK(r->level == 0);
-  CHECK(parse({"convert", "--to", "gcp", "a", "b"})->level == -1);
+  CHECK(r->settings == std::vector<std::pair<std::string, std::string>>{{"level", "0"}});
+  CHECK(parse({"convert", "--to", "gcp", "a", "b"})->settings.empty());
   for (auto bad : {"10", "-1", "x", "", "6 "}) {
     INFO(bad);
     require_error({"convert", "--to", "gcp", std::string("--level=") + bad, "a", "b"}, "--level");

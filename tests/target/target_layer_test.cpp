@@ -229,3 +229,54 @@ TEST_CASE("target layer: measure gives the exact size of raw and VHD outputs", "
 }
 
 }  // namespace vdisk::test
+
+namespace vdisk::test {
+
+TEST_CASE("target options: each target's own table, checked before anything is written",
+          "[target][options]") {
+  // vmdk declares its rows; a key of another target is refused naming the keys it has.
+  auto vmdk = target_info("vmdk");
+  REQUIRE(vmdk.ok());
+  std::vector<std::string_view> keys;
+  for (const auto& row : vmdk->options) keys.push_back(row.key);
+  CHECK(keys ==
+        std::vector<std::string_view>{"level", "subformat", "adapter", "hw-version", "uuid"});
+  TargetOptions o;
+  CHECK(set_target_option("vmdk", o, "adapter", "ide").ok());
+  CHECK(o.settings.given("adapter") == "ide");
+  Status s = set_target_option("raw", o, "adapter", "ide");
+  CHECK(s.code() == Errc::invalid_argument);
+  CHECK(s.message() == "raw: unknown option 'adapter' (known: none)");
+  s = set_target_option("vmdk", o, "adapter", "scsi");
+  CHECK(s.message() ==
+        "vmdk: option 'adapter': unknown value 'scsi' (known: ide, buslogic, lsilogic, legacyESX)");
+  s = set_target_option("vmdk", o, "hw-version", "22");
+  CHECK(s.message() == "vmdk: option 'hw-version': '22' is not a whole number 4..21");
+  CHECK(set_target_option("gcp", o, "level", "x").code() == Errc::invalid_argument);
+  // Rules across options: level with monolithicSparse.
+  TargetOptions m;
+  REQUIRE(
+      parse_options(vmdk->options, "vmdk", m.settings, "subformat=monolithicSparse,level=3").ok());
+  s = check_target_options("vmdk", m);
+  CHECK(s.code() == Errc::invalid_argument);
+  CHECK(s.message().find("not to monolithicSparse") != std::string::npos);
+  // A flag stands alone or takes on/off; a value option needs its value.
+  TargetOptions f;
+  CHECK(parse_options(vmdk->options, "vmdk", f.settings, "uuid").ok());
+  CHECK(parse_options(vmdk->options, "vmdk", f.settings, "uuid=off,level=9").ok());
+  CHECK(f.settings.given("uuid") == "off");
+  CHECK(parse_options(vmdk->options, "vmdk", f.settings, "level").message() ==
+        "vmdk: option 'level' needs a value (level=N)");
+  CHECK(parse_options(vmdk->options, "vmdk", f.settings, "level=1,,uuid").code() ==
+        Errc::invalid_argument);
+  // The layouts destinations check.
+  CHECK(target_info("raw")->layout == OutputLayout::disk);
+  CHECK(target_info("azure")->layout == OutputLayout::fixed_vhd);
+  CHECK(target_info("vhd")->layout == OutputLayout::fixed_vhd);
+  CHECK(target_info("gcp")->layout == OutputLayout::encoded);
+  CHECK(target_info("vmdk")->layout == OutputLayout::encoded);
+  CHECK(target_info("gcp")->reads_map);
+  CHECK(!target_info("vmdk")->reads_map);
+}
+
+}  // namespace vdisk::test

@@ -137,6 +137,10 @@ class ArgParser {
                std::optional<std::string_view> value) {
     if (opt.metavar.empty()) {
       if (value) return invalid_argument(fmt::format("option '{}' takes no value", written));
+      if (!opt.setting.empty()) {
+        cmd_.settings.emplace_back(opt.setting, "");
+        return {};
+      }
       return opt.apply(cmd_, {});
     }
     if (!value) {
@@ -151,6 +155,10 @@ class ArgParser {
     if (std::find(seen_.begin(), seen_.end(), opt.name) != seen_.end())
       return invalid_argument(fmt::format("option '{}' given more than once", opt.name));
     seen_.push_back(opt.name);
+    if (!opt.setting.empty()) {
+      cmd_.settings.emplace_back(opt.setting, *value);
+      return {};
+    }
     return opt.apply(cmd_, *value);
   }
 

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vdisk/status.h"
@@ -28,26 +29,25 @@ struct CommandSpec;
 
 // One parsed invocation. Fields that a command does not accept keep their defaults.
 struct Command {
-  const CommandSpec* spec = nullptr;    // nullptr: no command (global --help / --version)
-  bool help = false;                    // print help (for spec, or the global help)
-  bool version = false;                 // print the version
-  std::string generate;                 // hidden --generate man|bash-completion
-  std::string generate_file;            // ... written to this file ("" = stdout)
-  std::string from;                     // --from FMT ("" = probe)
-  std::string to;                       // --to TARGET
-  std::string check_for;                // --for TARGET
-  bool force = false;                   // --force
-  bool no_sync = false;                 // --no-sync: skip fsync before the rename
-  bool json = false;                    // --json
-  bool keep_gpt = false;                // --keep-gpt: pad without relocating a GPT's backup
-  bool detect_zeroes = false;           // --detect-zeroes: gcp zero-scan pre-pass
-  bool checksums = false;               // --checksums (also set by --checksums-file)
-  std::string checksums_file;           // --checksums-file F: write the checksums as JSON to F
-  unsigned threads = 0;                 // --threads N (0 = hardware concurrency)
-  int level = -1;                       // --level N: gcp/vmdk compression level (-1 = default)
-  std::string subformat;                // --subformat (vmdk)
-  std::string adapter;                  // --adapter (vmdk)
-  int hw_version = -1;                  // --hw-version (vmdk; -1 = default)
+  const CommandSpec* spec = nullptr;  // nullptr: no command (global --help / --version)
+  bool help = false;                  // print help (for spec, or the global help)
+  bool version = false;               // print the version
+  std::string generate;               // hidden --generate man|bash-completion
+  std::string generate_file;          // ... written to this file ("" = stdout)
+  std::string from;                   // --from FMT ("" = probe)
+  std::string to;                     // --to TARGET
+  std::string check_for;              // --for TARGET
+  bool force = false;                 // --force
+  bool no_sync = false;               // --no-sync: skip fsync before the rename
+  bool json = false;                  // --json
+  bool keep_gpt = false;              // --keep-gpt: pad without relocating a GPT's backup
+  bool detect_zeroes = false;         // --detect-zeroes: gcp zero-scan pre-pass
+  bool checksums = false;             // --checksums (also set by --checksums-file)
+  std::string checksums_file;         // --checksums-file F: write the checksums as JSON to F
+  unsigned threads = 0;               // --threads N (0 = hardware concurrency)
+  // The target's own options (the library's tables), as --KEY [VALUE] and -o KEY=VALUE,... gave
+  // them, in order (a flag's value is empty). validate_target_options() checks them.
+  std::vector<std::pair<std::string, std::string>> settings;
   std::uint64_t stream_window_mib = 0;  // --stream-window MiB (0 = the library default)
   std::size_t disk = 0;                 // --disk N (OVA/OVF, 1-based; 0 = absent: disk 1)
   unsigned connections = 0;             // --connections N (uploads; 0 = the library default)
@@ -83,7 +83,13 @@ struct OptionSpec {
   bool required = false;  // shown without brackets in the usage (the validator enforces it)
   // The accepted values, for the help, the man page and the completion; may be null.
   std::vector<std::string_view> (*choices)() = nullptr;
+  // A target option generated from the library's tables (commands.cpp): the key it sets in
+  // Command::settings instead of calling `apply` (which is then null), and its values.
+  std::string_view setting;
+  std::span<const std::string_view> setting_choices;
 };
+// The accepted values of `opt` (choices() or setting_choices), empty when any value goes.
+std::vector<std::string_view> option_choices(const OptionSpec& opt);
 
 // A subcommand of a multi-action command (`iso ls`, `descriptor lint`): the first operand. Used
 // for its usage line, its did-you-mean and the completion; the command's validator enforces

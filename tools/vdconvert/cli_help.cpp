@@ -50,6 +50,15 @@ std::string usage_token(const OptionSpec& opt) {
   return opt.required ? w : "[" + w + "]";
 }
 
+}  // namespace
+
+std::vector<std::string_view> option_choices(const OptionSpec& opt) {
+  if (opt.choices) return opt.choices();
+  return {opt.setting_choices.begin(), opt.setting_choices.end()};
+}
+
+namespace {
+
 const OptionSpec* option_named(const CommandSpec& spec, std::string_view name) {
   for (const auto& opt : spec.options)
     if (opt.name == name) return &opt;
@@ -124,8 +133,7 @@ std::string roff_option(const OptionSpec& opt) {
 }
 
 std::string choices_text(const OptionSpec& opt) {
-  if (!opt.choices) return {};
-  return fmt::format("{}", fmt::join(opt.choices(), ", "));
+  return fmt::format("{}", fmt::join(option_choices(opt), ", "));
 }
 
 // The usage lines wrapped below kWidth, indented for "Usage: " (`first_col` wide) in --help and
@@ -181,7 +189,7 @@ std::string command_help(const CommandSpec& spec) {
   out += "\nOptions:\n";
   for (const auto& opt : spec.options) {
     out += fmt::format("  {:<{}}  {}\n", option_words(opt, ", "), w, opt.help);
-    if (opt.choices)
+    if (!option_choices(opt).empty())
       out += fmt::format("  {:<{}}  {}: {}\n", "", w, opt.metavar, choices_text(opt));
   }
   out += fmt::format("  {:<{}}  {}\n", "-h, --help", w, "show this help");
@@ -226,7 +234,7 @@ std::string man_page(std::span<const CommandSpec> table) {
       out += fmt::format(".TP\n\\fB{}\\fR\n{}\n", roff(sub.name), roff(sub.summary));
     for (const auto& opt : spec.options) {
       out += fmt::format(".TP\n{}\n{}", roff_option(opt), roff(opt.help));
-      if (opt.choices) out += fmt::format("; one of: {}", roff(choices_text(opt)));
+      if (!option_choices(opt).empty()) out += fmt::format("; one of: {}", roff(choices_text(opt)));
       out += "\n";
     }
     out += ".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nshow this help\n";
@@ -248,9 +256,9 @@ std::string completion_values(const CommandSpec& spec) {
     std::string pattern(opt.name);
     if (!opt.alias.empty()) pattern += "|" + std::string(opt.alias);
     std::string action = "return 0";  // a number or a free word: nothing to offer
-    if (opt.choices)
+    if (const auto choices = option_choices(opt); !choices.empty())
       action = fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")); return 0",
-                           fmt::join(opt.choices(), " "));
+                           fmt::join(choices, " "));
     else if (opt.metavar == "FILE")
       action = "COMPREPLY=($(compgen -f -- \"$cur\")); return 0";
     out += fmt::format("        {}) {} ;;\n", pattern, action);

@@ -76,8 +76,13 @@ Status validate(const Command& cmd) {
   VDISK_RETURN_IF_ERROR(validate_target_options(cmd, "convert"));
   if (cmd.json && cmd.operands[1] == "-")
     return invalid_argument("convert: --json cannot be used when DST is '-' (stdout)");
-  if (cmd.detect_zeroes && cmd.to != "gcp")
-    return invalid_argument("convert: --detect-zeroes applies to --to gcp only");
+  if (cmd.detect_zeroes && !vdisk::target_info(cmd.to)->reads_map) {
+    std::vector<std::string_view> fit;
+    for (const auto name : vdisk::target_names())
+      if (vdisk::target_info(name)->reads_map) fit.push_back(name);
+    return invalid_argument(
+        fmt::format("convert: --detect-zeroes applies to --to {} only", fmt::join(fit, " or ")));
+  }
   return validate_upload(cmd);
 }
 
@@ -262,11 +267,7 @@ constexpr OptionSpec kOptions[] = {
     kDiskOption,
     kNoVerifyOption,
     {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
-    kLevelOption,
-    kSubformatOption,
-    kAdapterOption,
-    kHwVersionOption,
-    kVmdkUuidOption,
+    kSettingsOption,
     {"--no-sync", "", "",
      "do not fsync DST before renaming it into place, and write it all through the page cache (not "
      "durable; rarely faster)",
@@ -325,7 +326,7 @@ const CommandSpec& convert_command() {
       "interrupted upload instead. DST s3://BUCKET/KEY uploads any target to S3 (multipart;\n"
       "credentials and region as the AWS CLI finds them); --to aws-snapshot with DST 'ebs:'\n"
       "writes a new EBS snapshot (EBS direct APIs) and prints its id (docs/cloud.md).\n",
-      kOptions,
+      with_target_options(kOptions),
       kOperands,
       {},
       validate,

@@ -69,8 +69,7 @@ constexpr OptionSpec kOptions[] = {
      input_format_choices},
     {"--to", "-O", "TARGET", "measure this target only (default: every target)", apply_to, false,
      target_choices},
-    kLevelOption,
-    kSubformatOption,
+    kSettingsOption,
     {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
     kDiskOption,
     kNoVerifyOption,
@@ -90,7 +89,7 @@ const CommandSpec& measure_command() {
       "the target's padding, and the output's size: exact for raw, vhd and azure (a raw file\n"
       "is sparse: it occupies about allocated_bytes); for compressed outputs (gcp, vmdk) the\n"
       "bytes the output stores before compression and an upper bound of the file size.\n",
-      kOptions,
+      with_target_options(kOptions),
       kOperands,
       {},
       validate,

@@ -61,13 +61,6 @@ vdisk::Status apply_progress(Command& cmd, std::string_view) {
 
 std::vector<std::string_view> input_format_choices() { return vdisk::input_formats(); }
 std::vector<std::string_view> target_choices() { return vdisk::target_names(); }
-std::vector<std::string_view> subformat_choices() {
-  return {"streamOptimized", "monolithicSparse"};
-}
-std::vector<std::string_view> adapter_choices() {
-  return {"ide", "buslogic", "lsilogic", "legacyESX"};
-}
-
 vdisk::Status apply_to(Command& cmd, std::string_view value) {
   if (!vdisk::target_info(value).ok())
     return vdisk::invalid_argument(fmt::format("--to: unknown target '{}' (known: {})", value,
@@ -76,65 +69,119 @@ vdisk::Status apply_to(Command& cmd, std::string_view value) {
   return {};
 }
 
-vdisk::Status apply_level(Command& cmd, std::string_view value) {
-  if (value.size() != 1 || value[0] < '0' || value[0] > '9')
-    return vdisk::invalid_argument(fmt::format("--level: '{}' is not a level 0..9", value));
-  cmd.level = value[0] - '0';
+vdisk::Status apply_settings(Command& cmd, std::string_view value) {
+  std::size_t i = 0;
+  while (i <= value.size()) {
+    std::size_t j = value.find(',', i);
+    if (j == std::string_view::npos) j = value.size();
+    const std::string_view item = value.substr(i, j - i);
+    const std::size_t eq = item.find('=');
+    if (item.empty() || eq == 0)
+      return vdisk::invalid_argument(
+          fmt::format("-o: '{}' is not KEY=VALUE[,KEY=VALUE...]", value));
+    if (eq == std::string_view::npos)
+      cmd.settings.emplace_back(std::string(item), "");
+    else
+      cmd.settings.emplace_back(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1)));
+    i = j + 1;
+  }
   return {};
 }
 
 namespace {
-vdisk::Status one_of(std::string_view option, std::string_view value,
-                     const std::vector<std::string_view>& known) {
-  if (std::find(known.begin(), known.end(), value) != known.end()) return {};
-  return vdisk::invalid_argument(
-      fmt::format("{}: unknown value '{}' (known: {})", option, value, fmt::join(known, ", ")));
+
+// The targets whose tables have `key`, in help order.
+std::vector<std::string_view> targets_with(std::string_view key) {
+  std::vector<std::string_view> out;
+  for (const auto name : vdisk::target_names())
+    if (auto t = vdisk::target_info(name); t.ok() && vdisk::find_option(t->options, key))
+      out.push_back(name);
+  return out;
 }
+
+// "--to vmdk only", "--to gcp or vmdk".
+std::string applies_to(std::string_view key) {
+  const auto targets = targets_with(key);
+  if (targets.size() == 1) return fmt::format("--to {} only", targets[0]);
+  return fmt::format("--to {}", fmt::join(targets, " or "));
+}
+
+// One long option per key of the targets' tables, in help order of the targets, its help
+// naming the targets and their defaults. The texts live as long as the process.
+const std::vector<OptionSpec>& generated_target_options() {
+  static const std::vector<OptionSpec> rows = [] {
+    static std::vector<std::string> texts;  // owns the generated names and help lines
+    texts.reserve(64);
+    std::vector<OptionSpec> out;
+    std::vector<std::string_view> keys;
+    for (const auto name : vdisk::target_names()) {
+      auto t = vdisk::target_info(name);
+      if (!t.ok()) continue;
+      for (const auto& row : t->options)
+        if (std::find(keys.begin(), keys.end(), row.key) == keys.end()) keys.push_back(row.key);
+    }
+    for (const auto key : keys) {
+      const auto targets = targets_with(key);
+      const vdisk::OptionSpec* first = nullptr;
+      std::vector<std::string> defaults;
+      for (const auto name : targets) {
+        const vdisk::OptionSpec* row = vdisk::find_option(vdisk::target_info(name)->options, key);
+        if (!first) first = row;
+        if (!row->fallback.empty())
+          defaults.push_back(targets.size() > 1 ? fmt::format("{} {}", name, row->fallback)
+                                                : std::string(row->fallback));
+      }
+      texts.push_back(fmt::format("--{}", key));
+      const std::string_view long_name = texts.back();
+      std::string help = fmt::format("{}: {}", fmt::join(targets, ", "), first->help);
+      if (!defaults.empty()) help += fmt::format(" (default {})", fmt::join(defaults, ", "));
+      texts.push_back(std::move(help));
+      const std::string_view help_view = texts.back();
+      OptionSpec spec{long_name, "", first->metavar, help_view, nullptr};
+      spec.setting = first->key;
+      spec.setting_choices = first->choices;
+      out.push_back(spec);
+    }
+    return out;
+  }();
+  return rows;
+}
+
 }  // namespace
 
-vdisk::Status apply_subformat(Command& cmd, std::string_view value) {
-  VDISK_RETURN_IF_ERROR(one_of("--subformat", value, subformat_choices()));
-  cmd.subformat = std::string(value);
-  return {};
-}
-
-vdisk::Status apply_adapter(Command& cmd, std::string_view value) {
-  VDISK_RETURN_IF_ERROR(one_of("--adapter", value, adapter_choices()));
-  cmd.adapter = std::string(value);
-  return {};
-}
-
-vdisk::Status apply_hw_version(Command& cmd, std::string_view value) {
-  int v = 0;
-  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || v < 4 || v > 99)
-    return vdisk::invalid_argument(
-        fmt::format("--hw-version: '{}' is not a hardware version 4..99", value));
-  cmd.hw_version = v;
-  return {};
-}
-
-vdisk::Status apply_vmdk_uuid(Command& cmd, std::string_view) {
-  cmd.flags.emplace_back("vmdk-uuid");
-  return {};
-}
-
 vdisk::Status validate_target_options(const Command& cmd, std::string_view verb) {
-  const bool vmdk = cmd.to == "vmdk";
-  if (cmd.level >= 0 && cmd.to != "gcp" && !vmdk)
-    return vdisk::invalid_argument(fmt::format("{}: --level applies to --to gcp or vmdk", verb));
-  if (cmd.level >= 0 && vmdk && cmd.subformat == "monolithicSparse")
-    return vdisk::invalid_argument(
-        fmt::format("{}: --level applies to a compressed VMDK (streamOptimized), not to "
-                    "monolithicSparse",
-                    verb));
-  for (auto [given, name] : {std::pair{!cmd.subformat.empty(), "--subformat"},
-                             std::pair{!cmd.adapter.empty(), "--adapter"},
-                             std::pair{cmd.hw_version >= 0, "--hw-version"},
-                             std::pair{flag_set(cmd, "vmdk-uuid"), "--uuid"}})
-    if (given && !vmdk)
-      return vdisk::invalid_argument(fmt::format("{}: {} applies to --to vmdk only", verb, name));
+  vdisk::TargetOptions o;
+  for (const auto& [key, value] : cmd.settings) {
+    if (targets_with(key).empty()) {
+      std::vector<std::string_view> keys;
+      for (const auto& gen : generated_target_options()) keys.push_back(gen.setting);
+      return vdisk::invalid_argument(fmt::format("{}: -o: no target has an option '{}' (known: {})",
+                                                 verb, key, fmt::join(keys, ", ")));
+    }
+    const auto t = vdisk::target_info(cmd.to);
+    if (!t.ok() || !vdisk::find_option(t->options, key))
+      return vdisk::invalid_argument(
+          fmt::format("{}: --{} applies to {}", verb, key, applies_to(key)));
+    if (auto s = vdisk::set_target_option(cmd.to, o, key, value); !s.ok())
+      return vdisk::invalid_argument(fmt::format("--{}: {}", key, s.message()));
+  }
+  if (cmd.to.empty()) return {};
+  if (auto s = vdisk::check_target_options(cmd.to, o); !s.ok())
+    return vdisk::invalid_argument(fmt::format("{}: {}", verb, s.message()));
   return {};
+}
+
+std::span<const OptionSpec> with_target_options(std::span<const OptionSpec> fixed) {
+  // Tables of the commands that ask, kept for the process's life (a span points into them).
+  static std::vector<std::vector<OptionSpec>> tables;
+  std::vector<OptionSpec> out;
+  for (const auto& opt : fixed) {
+    out.push_back(opt);
+    if (opt.name == kSettingsOption.name)
+      for (const auto& gen : generated_target_options()) out.push_back(gen);
+  }
+  tables.push_back(std::move(out));
+  return tables.back();
 }
 
 // A reproducible build's image id: derived from SOURCE_DATE_EPOCH alone (splitmix64 over the
@@ -162,14 +209,11 @@ vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd, cons
     VDISK_ASSIGN_OR_RETURN(o.timestamp_unix, parse_source_date_epoch(*ctx.source_date_epoch));
     o.unique_id = pinned_unique_id(*o.timestamp_unix);
   }
-  if (cmd.level >= 0) o.compression_level = cmd.level;
   o.compress_threads = cmd.threads;
   o.keep_gpt = cmd.keep_gpt;
   o.detect_zeroes = cmd.detect_zeroes;
-  o.subformat = cmd.subformat;
-  if (!cmd.adapter.empty()) o.adapter = cmd.adapter;
-  if (cmd.hw_version >= 0) o.hw_version = cmd.hw_version;
-  o.vmdk_identity_keys = flag_set(cmd, "vmdk-uuid");
+  for (const auto& [key, value] : cmd.settings)
+    VDISK_RETURN_IF_ERROR(vdisk::set_target_option(cmd.to, o, key, value));
   return o;
 }
 std::vector<std::string_view> check_target_choices() { return vdisk::check_targets(); }

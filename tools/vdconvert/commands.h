@@ -81,35 +81,16 @@ inline constexpr OptionSpec kNoVerifyOption{
     "--no-verify", "", "", "OVA/OVF: do not check the manifest's (.mf) digests", apply_no_verify};
 // True when an option's apply() stored `flag` in cmd.flags.
 bool flag_set(const Command& cmd, std::string_view flag);
-// Output-target options shared by convert and measure: --to TARGET, --level N (gcp, vmdk),
-// --subformat, --adapter, --hw-version (vmdk).
+// Output-target options shared by convert and measure: --to TARGET, -o KEY=VALUE[,...], and
+// one long option per key of the targets' own option tables (vdisk::TargetInfo::options:
+// --level, --subformat, --adapter, --hw-version, --uuid, ...), generated from those tables.
 vdisk::Status apply_to(Command& cmd, std::string_view value);
-vdisk::Status apply_level(Command& cmd, std::string_view value);
-vdisk::Status apply_subformat(Command& cmd, std::string_view value);
-vdisk::Status apply_adapter(Command& cmd, std::string_view value);
-vdisk::Status apply_hw_version(Command& cmd, std::string_view value);
-inline constexpr OptionSpec kLevelOption{
-    "--level", "", "N", "gcp, vmdk: compression level 0..9 (default gcp 2, vmdk 6; 9: smallest)",
-    apply_level};
-std::vector<std::string_view> subformat_choices();
-std::vector<std::string_view> adapter_choices();
-inline constexpr OptionSpec kSubformatOption{
-    "--subformat",
-    "",
-    "NAME",
-    "vmdk: streamOptimized (default; AWS, ESXi) or monolithicSparse (Workstation)",
-    apply_subformat,
-    false,
-    subformat_choices};
-inline constexpr OptionSpec kAdapterOption{
-    "--adapter",   "",    "TYPE",         "vmdk: ddb.adapterType (default lsilogic)",
-    apply_adapter, false, adapter_choices};
-vdisk::Status apply_vmdk_uuid(Command& cmd, std::string_view value);
-inline constexpr OptionSpec kVmdkUuidOption{
-    "--uuid", "", "", "vmdk: also write ddb.uuid and ddb.longContentID (MVMC refuses them)",
-    apply_vmdk_uuid};
-inline constexpr OptionSpec kHwVersionOption{
-    "--hw-version", "", "N", "vmdk: ddb.virtualHWVersion (default 14)", apply_hw_version};
+vdisk::Status apply_settings(Command& cmd, std::string_view value);
+inline constexpr OptionSpec kSettingsOption{
+    "--options", "-o", "KEY=VALUE,...",
+    "the target's own options, as the --KEY options below (qemu-img's -o)", apply_settings};
+// `fixed` with the generated target options and -o inserted where kSettingsOption stands.
+std::span<const OptionSpec> with_target_options(std::span<const OptionSpec> fixed);
 // Usage errors for target options given to a target they do not apply to.
 vdisk::Status validate_target_options(const Command& cmd, std::string_view verb);
 // The image id SOURCE_DATE_EPOCH pins (VHD unique id, VMDK uuid and CID).

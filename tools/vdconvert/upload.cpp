@@ -72,8 +72,10 @@ std::string fingerprint(const Command& cmd) {
     in = fmt::format("{}|{}|{}.{}", ec ? src : canon.string(), st.st_size, st.st_mtim.tv_sec,
                      st.st_mtim.tv_nsec);
   }
-  return fmt::format("vdconvert-upload-1|{}|{}|{}|{}|{}|{}|{}|{}", in, cmd.to, cmd.from, cmd.level,
-                     cmd.subformat, cmd.keep_gpt, cmd.disk, env("SOURCE_DATE_EPOCH"));
+  std::string settings;
+  for (const auto& [key, value] : cmd.settings) settings += fmt::format("{}={};", key, value);
+  return fmt::format("vdconvert-upload-1|{}|{}|{}|{}|{}|{}|{}", in, cmd.to, cmd.from, settings,
+                     cmd.keep_gpt, cmd.disk, env("SOURCE_DATE_EPOCH"));
 }
 
 }  // namespace
@@ -145,10 +147,6 @@ Status validate_upload(const Command& cmd) {
   if (!aws && (!cmd.region.empty() || !cmd.endpoint_url.empty() || !cmd.profile.empty()))
     return invalid_argument(
         "convert: --region, --endpoint-url and --profile apply to an s3:// or ebs: DST");
-  if ((cmd.to == "aws-snapshot") != ebs)
-    return invalid_argument(
-        "convert: --to aws-snapshot writes a new EBS snapshot and takes DST 'ebs:' (and DST "
-        "'ebs:' takes --to aws-snapshot)");
   if (!ebs && (!cmd.description.empty() || !cmd.tags.empty()))
     return invalid_argument("convert: --description and --tag apply to --to aws-snapshot");
   if (aws) {
@@ -166,11 +164,6 @@ Status validate_upload(const Command& cmd) {
           "convert: --connections, --http-timeout and --retries apply to an upload (DST a URL)");
     return {};
   }
-  if (cmd.to != "azure" && cmd.to != "vhd")
-    return invalid_argument(fmt::format(
-        "convert: an http(s) DST is an Azure page blob, which takes --to azure (or vhd); --to {} "
-        "cannot be uploaded there (an s3:// DST takes any target)",
-        cmd.to));
   if (cmd.checksums && !cmd.checksums_file.empty() && cmd.checksums_file == "-")
     return invalid_argument("convert: --checksums-file needs a file");
   return {};

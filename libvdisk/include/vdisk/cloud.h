@@ -1,5 +1,6 @@
-// Conversions straight into a cloud object: the output's bytes go to an Azure page blob as they
-// are made, with no local copy and only data sent (zero runs never are).
+// Conversions straight into a cloud object: the output's bytes go to an Azure page blob, an S3
+// object or a new EBS snapshot as they are made, with no local copy (and, where the object has
+// holes, only data sent: zero runs never are, except into S3, whose objects have none).
 //
 // A RemoteOutput names the destination; convert() (image.h) opens it once the output's size is
 // known (ImageOutput::remote) and writes through the ByteSink it returns. The library reads no
@@ -58,19 +59,42 @@ struct UploadStats {
   std::uint64_t block_bytes = 0;  // EBS: the snapshot's block size, as StartSnapshot said
 };
 
+// What a destination stores, declared by it (as nbdcopy's operations declare theirs): convert()
+// pairs the target with it before the input is read, and refuses a target whose output the
+// destination cannot hold with invalid_argument naming the targets that fit.
+struct DestinationCaps {
+  std::string_view kind;         // "azure-page-blob", "s3-object", "ebs-snapshot"
+  std::string_view description;  // "an Azure page blob", for messages
+  // The output layouts (TargetInfo::layout) it stores byte for byte. A target made only for
+  // this destination (TargetInfo::destination == kind) is taken whatever its layout.
+  bool takes_disk = false;       // OutputLayout::disk
+  bool takes_fixed_vhd = false;  // OutputLayout::fixed_vhd
+  bool takes_encoded = false;    // OutputLayout::encoded
+  // The output's size must be known before its first byte (a raw stream states none).
+  bool needs_size = false;
+  // The output's size must be a multiple of this (a page blob: 512).
+  std::uint32_t size_multiple = 1;
+};
+// invalid_argument naming `display`, the destination and the targets that fit when it cannot
+// store `target`'s output; ok otherwise. convert() calls it.
+Status check_destination_takes(const DestinationCaps& caps, const TargetInfo& target,
+                               std::string_view display);
+
 class RemoteOutput {
  public:
   virtual ~RemoteOutput() = default;
   // The destination for messages, secrets redacted.
   virtual const std::string& display_name() const = 0;
+  // What it stores.
+  virtual const DestinationCaps& caps() const = 0;
   // Checks what can be checked before the input is read (URL, transport). Makes no request.
   virtual Status validate() const = 0;
   // Makes the sink that uploads an output of `output_bytes` bytes (nullopt when the target
-  // cannot say before it ends; destinations that must declare a size refuse that). May pin
-  // `options`' ids and timestamps so that a resumed upload writes the same bytes. Destroying
-  // the sink unfinished abandons the upload (deleting what this run created, unless resuming).
+  // cannot say before it ends; destinations with DestinationCaps::needs_size refuse that).
+  // Destroying the sink unfinished abandons the upload (deleting what this run created, unless
+  // resuming).
   virtual Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
-                                                 TargetOptions& options, std::stop_token stop) = 0;
+                                                 std::stop_token stop) = 0;
   // What the last opened sink did; complete once it is finished or destroyed.
   virtual UploadStats stats() const = 0;
 };
@@ -82,8 +106,9 @@ struct AzureBlobOptions {
   // Plain SAS: an existing blob is replaced only with `overwrite` (else already_exists).
   bool overwrite = false;
   // Continue an interrupted upload of the same conversion: pages the blob already holds are
-  // not sent again, the footer ids stored on the blob are reused. The blob must exist, have the
-  // same length and the same job_fingerprint.
+  // not sent again. The blob must exist, have the same length and the same job_fingerprint
+  // (which covers SOURCE_DATE_EPOCH: with it the resumed footer is the same bytes; without it
+  // the footer, written last, carries this run's timestamp and id).
   bool resume = false;
   // Set the blob's Content-MD5 at the end (Set Blob Properties), from the MD5 of every byte sent
   // or skipped (zero runs are hashed too: this costs reading nothing but hashing the whole

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 
 #include "vdisk/block.h"
 #include "vdisk/io.h"
+#include "vdisk/options.h"
 #include "vdisk/pipeline.h"
 #include "vdisk/properties.h"
 #include "vdisk/status.h"
@@ -118,6 +120,16 @@ Properties describe(const BlockSource& source);
 //
 // and convert() is exactly these calls (plus the destination checks, checksums and a report).
 
+// What a target's output is, byte for byte: what a destination that stores bytes as they are
+// (RemoteOutput::accepts) needs to know.
+enum class OutputLayout : std::uint8_t {
+  disk,       // the disk's bytes, nothing else (raw)
+  fixed_vhd,  // the disk's bytes followed by a 512-byte VHD footer (vhd, azure)
+  encoded,    // a stream that is not the disk's bytes (gcp's gzip'd tar, a VMDK)
+};
+// "disk", "fixed-vhd", "encoded".
+std::string_view output_layout_name(OutputLayout layout);
+
 // A target as the registry describes it.
 struct TargetInfo {
   std::string name;
@@ -125,8 +137,15 @@ struct TargetInfo {
   std::string check;        // the check_image() rule set verifying its output, or empty
   bool needs_size = false;  // refuses a stream that states no size up front (raw stdin)
   std::string name_suffix;  // the output file name must end so (".tar.gz" for gcp), or empty
-  // Writes only into a cloud object (ImageOutput::remote; "aws-snapshot": ebs_snapshot()).
+  // Writes only into a cloud object (ImageOutput::remote) of the destination kind `destination`
+  // (DestinationCaps::kind in cloud.h; "aws-snapshot": "ebs-snapshot", ebs_snapshot()).
   bool remote_only = false;
+  std::string destination;
+  bool relocates_gpt =
+      false;               // pads, moving a GPT's backup to the new end (TargetOptions::keep_gpt)
+  bool reads_map = false;  // walks the map before writing (TargetOptions::detect_zeroes)
+  OutputLayout layout = OutputLayout::disk;
+  std::span<const OptionSpec> options;  // the target's own options (TargetOptions::settings)
 };
 // The target names, in help order.
 std::vector<std::string_view> target_names();
@@ -144,37 +163,39 @@ struct TargetOptions {
   // VHD unique id and VMDK ddb.uuid (the VMDK CID and longContentID derive from it); nullopt =
   // random. Set it for reproducible output.
   std::optional<std::array<std::uint8_t, 16>> unique_id;
-  // gcp, vmdk: compression level 0..9 (0 = stored; 9 = smallest) and compression threads (0 =
-  // hardware concurrency). The output is byte-identical for any thread count. -1 is each
-  // target's default: gcp kDefaultGcpLevel (ISA-L, fast: the archive is uploaded once), vmdk 6.
-  int compression_level = -1;
+  // Compression threads of the targets that compress (0 = hardware concurrency). The output is
+  // byte-identical for any thread count.
   unsigned compress_threads = 0;
-  // azure, gcp: when padding moves the end of a disk with a valid GPT, the backup GPT header and
-  // entry array are moved to the new last LBAs and the primary header (alternate LBA, last
-  // usable LBA, CRC) and a protective MBR's size are fixed, as `sgdisk -e` would. true keeps the
-  // table exactly as the source has it (its backup then sits mid-disk).
+  // Targets that pad (TargetInfo::relocates_gpt: azure, gcp): when padding moves the end of a
+  // disk with a valid GPT, the backup GPT header and entry array are moved to the new last LBAs
+  // and the primary header (alternate LBA, last usable LBA, CRC) and a protective MBR's size are
+  // fixed, as `sgdisk -e` would. true keeps the table exactly as the source has it (its backup
+  // then sits mid-disk).
   bool keep_gpt = false;
-  // Targets that read the disk's map before writing (gcp's sparse tar header): before that,
-  // read every data extent once (in parallel) and drop the blocks that hold only zeros from the
-  // map, so they become holes instead of stored zeros. Costs one extra read of the allocated
-  // data. Ignored by the other targets (vmdk drops zero grains as it writes).
+  // Targets that read the disk's map before writing (TargetInfo::reads_map: gcp's sparse tar
+  // header): before that, read every data extent once (in parallel) and drop the blocks that
+  // hold only zeros from the map, so they become holes instead of stored zeros. Costs one extra
+  // read of the allocated data. Ignored by the other targets (vmdk drops zero grains as it
+  // writes).
   bool detect_zeroes = false;
-  // vmdk: "streamOptimized" (default when empty; compressed, streamable: AWS, ESXi/ovftool) or
-  // "monolithicSparse" (VMware Workstation; uncompressed; needs a seekable output file).
-  std::string subformat;
-  // vmdk: ddb.adapterType ("ide", "buslogic", "lsilogic", "legacyESX") and
-  // ddb.virtualHWVersion.
-  std::string adapter = "lsilogic";
-  int hw_version = 14;
-  // vmdk: also write ddb.uuid and ddb.longContentID (VMware and VirtualBox identify disks by
-  // them). Off by default: MVMC refuses disk database keys it does not know and its known list
-  // has neither, so the default descriptor lints clean for every consumer (the CID, which
-  // identifies the content, is always written).
-  bool vmdk_identity_keys = false;
   // The output's file name where a format records it (the VMDK extent line); convert() sets it
   // from the output path when empty ("disk.vmdk" for a stream).
   std::string file_name;
+  // The target's own options (TargetInfo::options lists them; vdconvert `-o key=value`), e.g.
+  // vmdk's subformat, adapter, hw-version, uuid and level, gcp's level. Set them with
+  // set_target_option(); convert(), create_target() and measure() refuse unknown keys and bad
+  // values with invalid_argument.
+  OptionValues settings;
 };
+
+// Sets one of `target`'s own options (key=value; an empty value sets a flag): invalid_argument
+// naming the target and the keys it has when `key` is not one of them, or the value when it does
+// not fit the row.
+Status set_target_option(std::string_view target, TargetOptions& options, std::string_view key,
+                         std::string_view value = {});
+// Checks options.settings against `target`'s table and its rules across options (vmdk: level
+// applies to streamOptimized only).
+Status check_target_options(std::string_view target, const TargetOptions& options);
 
 // The virtual size `target` gives an image whose source is `source_size` bytes, or
 // invalid_argument when the target cannot hold it (Azure above 32 TiB).

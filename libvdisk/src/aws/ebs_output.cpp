@@ -137,6 +137,14 @@ class EbsOutput final : public RemoteOutput {
     shared_->update([&](UploadStats& st) { st.object = display_; });
   }
   const std::string& display_name() const override { return display_; }
+  // Only the target made for it (aws-snapshot: the disk's bytes, volume size rounded up to a
+  // whole GiB by StartSnapshot).
+  const DestinationCaps& caps() const override {
+    static const DestinationCaps c{
+        .kind = "ebs-snapshot", .description = "a new EBS snapshot", .needs_size = true};
+    return c;
+  }
+
   Status validate() const override {
     if (options_.aws.access_key_id.empty() || options_.aws.secret_access_key.empty())
       return invalid_argument(
@@ -153,7 +161,7 @@ class EbsOutput final : public RemoteOutput {
     return {};
   }
 
-  Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes, TargetOptions&,
+  Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
                                          std::stop_token stop) override {
     VDISK_RETURN_IF_ERROR(validate());
     if (!output_bytes)

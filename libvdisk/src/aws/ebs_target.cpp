@@ -30,7 +30,7 @@ const TargetDriver& aws_snapshot_target() {
       .reads_map = false,
       .name_suffix = "",
       .disk_trailer_bytes = 0,
-      .remote_only = true,
+      .destination = "ebs-snapshot",
       .create = create_snapshot,
       .measure = measure_snapshot,
   };

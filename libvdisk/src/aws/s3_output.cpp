@@ -165,6 +165,15 @@ class S3Output final : public RemoteOutput {
     shared_->update([&](UploadStats& st) { st.object = object_.display; });
   }
   const std::string& display_name() const override { return object_.display; }
+  const DestinationCaps& caps() const override {
+    static const DestinationCaps c{.kind = "s3-object",
+                                   .description = "an S3 object",
+                                   .takes_disk = true,
+                                   .takes_fixed_vhd = true,
+                                   .takes_encoded = true};
+    return c;
+  }
+
   Status validate() const override {
     if (options_.aws.access_key_id.empty() || options_.aws.secret_access_key.empty())
       return invalid_argument(fmt::format(
@@ -177,7 +186,7 @@ class S3Output final : public RemoteOutput {
     return {};
   }
 
-  Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes, TargetOptions&,
+  Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
                                          std::stop_token stop) override {
     VDISK_RETURN_IF_ERROR(validate());
     if (output_bytes && *output_bytes > part_bytes(output_bytes, 1) * kMaxParts)

@@ -173,6 +173,15 @@ class PageBlobOutput final : public RemoteOutput {
 
   const std::string& display_name() const override { return blob_.display; }
 
+  const DestinationCaps& caps() const override {
+    static const DestinationCaps c{.kind = "azure-page-blob",
+                                   .description = "an Azure page blob",
+                                   .takes_fixed_vhd = true,
+                                   .needs_size = true,
+                                   .size_multiple = 512};
+    return c;
+  }
+
   Status validate() const override {
     if (blob_.managed && options_.put_md5)
       return invalid_argument(fmt::format(
@@ -184,7 +193,7 @@ class PageBlobOutput final : public RemoteOutput {
     return {};
   }
 
-  Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes, TargetOptions&,
+  Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
                                          std::stop_token stop) override {
     VDISK_RETURN_IF_ERROR(validate());
     if (!output_bytes)

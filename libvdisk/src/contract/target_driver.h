@@ -1,6 +1,6 @@
-// The output-target contract: each target ("raw", "vhd", "azure", "gcp", "vmdk") is one
-// TargetDriver, defined in its format's folder and listed once by image/targets.cpp. This header
-// sits below the format folders and the facade (image/) above them.
+// The output-target contract: each target ("raw", "vhd", "azure", "gcp", "vmdk", "aws-snapshot")
+// is one TargetDriver, defined in its format's folder and listed once by image/targets.cpp. This
+// header sits below the format folders and the facade (image/) above them.
 //
 // A conversion is one straight line, the same for every target:
 //
@@ -64,9 +64,13 @@ struct TargetDriver {
   // VHD 512): checksums take the disk's digest from the output's prefix. nullopt when the
   // output is encoded (compressed): the disk is hashed as the pipeline hands it over.
   std::optional<std::uint32_t> disk_trailer_bytes;
-  // The output can only be a cloud object (ImageOutput::remote), never a file or a stream: the
-  // name is its kind ("aws-snapshot": an EBS snapshot).
-  bool remote_only = false;
+  // Non-empty when the output can only be a cloud object of this destination kind
+  // (DestinationCaps::kind; "ebs-snapshot" for aws-snapshot), never a file or a stream.
+  std::string_view destination;
+  // The target's own options (TargetOptions::settings), and its rules across them (may be null):
+  // invalid_argument naming the options that do not go together.
+  std::span<const OptionSpec> options;
+  Status (*check_options)(const OptionValues& values) = nullptr;
   // Makes the sink writing the target into `out`. Errors before any byte is written.
   Result<std::unique_ptr<BlockSink>> (*create)(std::unique_ptr<ByteSink> out,
                                                const TargetRequest& request);

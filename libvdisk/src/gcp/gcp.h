@@ -33,9 +33,6 @@ struct WriterOptions {
   std::size_t max_regions = 1u << 20;  // beyond this the map is coarsened (alignment doubled)
 };
 
-// The writer options a conversion's TargetOptions ask for (mtime = timestamp_unix or now).
-WriterOptions writer_options(const TargetOptions& target);
-
 // The disk.raw size for a source of `source_size` bytes: rounded up to a whole GiB, at least
 // 1 GiB. invalid_argument on overflow.
 Result<std::uint64_t> disk_size(std::uint64_t source_size);

@@ -15,6 +15,7 @@
 
 #include "checksum/sha256.h"
 #include "codec/codec.h"
+#include "contract/check_rules.h"
 #include "gcp/gcp.h"
 #include "gcp/tar.h"
 #include "util/checked.h"
@@ -491,3 +492,16 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
 }
 
 }  // namespace vdisk::gcp
+
+namespace vdisk::detail {
+namespace {
+Result<CheckReport> run_gcp(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
+  return gcp::check_gcp(p);
+}
+}  // namespace
+
+const CheckRuleSet& gcp_rules() {
+  static const CheckRuleSet r{"gcp", "gcp-tarball", run_gcp};
+  return r;
+}
+}  // namespace vdisk::detail

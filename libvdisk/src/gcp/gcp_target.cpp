@@ -1,12 +1,38 @@
 // The "gcp" output target: the GCP image tarball (gcp.h), disk.raw padded to a whole GiB with
 // the GPT's backup moved to the new end.
+#include <algorithm>
+
 #include "contract/target_driver.h"
 #include "gcp/gcp.h"
 #include "gcp/tar.h"
 #include "util/checked.h"
+#include "util/ids.h"
 
 namespace vdisk::detail {
 namespace {
+
+// The gcp target's own options (TargetOptions::settings; vdconvert --KEY or -o KEY=VALUE). The
+// level table (engines per level) is in gzip_sink.h.
+constexpr OptionSpec kOptions[] = {
+    {"level",
+     OptionKind::number,
+     "N",
+     "compression level 0..9 (0 stored, 9 smallest; gzip_sink.h has the engines)",
+     "2",
+     {},
+     0,
+     9},
+};
+static_assert(kDefaultGcpLevel == 2, "the level row's fallback states kDefaultGcpLevel");
+
+Result<gcp::WriterOptions> writer_options(const TargetOptions& o) {
+  gcp::WriterOptions w;
+  VDISK_ASSIGN_OR_RETURN(const std::int64_t level, option_number(kOptions, o.settings, "level"));
+  w.level = static_cast<int>(level);
+  w.threads = o.compress_threads;
+  w.mtime = std::max<std::int64_t>(0, unix_time_or_now(o.timestamp_unix));
+  return w;
+}
 
 Result<std::unique_ptr<BlockSink>> create_gcp(std::unique_ptr<ByteSink> out,
                                               const TargetRequest& r) {
@@ -14,15 +40,15 @@ Result<std::unique_ptr<BlockSink>> create_gcp(std::unique_ptr<ByteSink> out,
     return unsupported(
         "gcp: the tar header needs the disk size before the data, and a raw stream states "
         "none; convert from a file instead of stdin");
-  return gcp::make_tar_sink(std::move(out), *r.disk_size, r.disk, gcp::writer_options(*r.options),
-                            r.map_window_bytes);
+  VDISK_ASSIGN_OR_RETURN(const auto wo, writer_options(*r.options));
+  return gcp::make_tar_sink(std::move(out), *r.disk_size, r.disk, wo, r.map_window_bytes);
 }
 
 // The tar bytes exactly; the .tar.gz at most that plus deflate's worst case (stored blocks and a
 // sync flush per 1 MiB compression block) and the gzip header and trailer.
 Result<OutputSize> measure_gcp(const BlockSource& disk, const TargetOptions& options,
                                std::uint64_t map_window) {
-  const gcp::WriterOptions wo = gcp::writer_options(options);
+  VDISK_ASSIGN_OR_RETURN(const auto wo, writer_options(options));
   VDISK_ASSIGN_OR_RETURN(auto spec, gcp::plan_member(disk.size(), &disk, wo, map_window));
   VDISK_ASSIGN_OR_RETURN(auto header, gcp::encode_member_header(spec));
   std::uint64_t tar = header.size() + gcp::stored_bytes(spec);
@@ -47,6 +73,7 @@ const TargetDriver& gcp_target() {
       .reads_map = true,
       .name_suffix = ".tar.gz",
       .disk_trailer_bytes = std::nullopt,
+      .options = kOptions,
       .create = create_gcp,
       .measure = measure_gcp,
   };

@@ -129,14 +129,6 @@ GzipOptions gzip_options(const WriterOptions& o) {
 
 }  // namespace
 
-WriterOptions writer_options(const TargetOptions& target) {
-  WriterOptions o;
-  if (target.compression_level >= 0) o.level = target.compression_level;  // else kDefaultGcpLevel
-  o.threads = target.compress_threads;
-  o.mtime = std::max<std::int64_t>(0, detail::unix_time_or_now(target.timestamp_unix));
-  return o;
-}
-
 Result<std::uint64_t> disk_size(std::uint64_t source_size) {
   auto r = detail::round_up(std::max<std::uint64_t>(source_size, 1), detail::kGiB);
   if (!r)

@@ -1,16 +1,13 @@
-// check_image(): dispatch to the rule set of each target.
+// check_image(): the registry of rule sets (contract/check_rules.h) and the loop over it.
 #include "vdisk/check.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "gcp/gcp.h"
-#include "qcow2/qcow2_check.h"
+#include "contract/check_rules.h"
 #include "vdisk/image.h"
 #include "vdisk/io.h"
-#include "vhd/vhd.h"
-#include "vmdk/vmdk_check.h"
 
 namespace vdisk {
 
@@ -46,44 +43,31 @@ Properties CheckReport::to_properties() const {
   return p;
 }
 
-namespace {
+namespace detail {
 
-// The rule sets. A target's rule set has the target's name (TargetInfo::check); the others name
-// a consumer of VMDKs.
-struct RuleSet {
-  std::string_view name;
-  Result<CheckReport> (*run)(const std::filesystem::path& path, std::string_view name,
-                             const CheckOptions& options);
-};
-Result<CheckReport> azure(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
-  return vhd::check_azure(p);
+std::span<const CheckRuleSet* const> check_rule_sets() {
+  // Help order. Adding a rule set: its folder's CheckRuleSet and one entry here.
+  static const std::vector<const CheckRuleSet*> sets = [] {
+    std::vector<const CheckRuleSet*> v = {&azure_rules(), &gcp_rules()};
+    for (const auto& r : vmdk_rule_sets()) v.push_back(&r);
+    v.push_back(&qcow2_rules());
+    return v;
+  }();
+  return sets;
 }
-Result<CheckReport> gcp(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
-  return gcp::check_gcp(p);
-}
-Result<CheckReport> qcow2(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
-  return qcow2::check_qcow2(p);
-}
-Result<CheckReport> vmdk(const std::filesystem::path& p, std::string_view name,
-                         const CheckOptions& o) {
-  return vmdk::check_vmdk(p, name, o);
-}
-constexpr RuleSet kRuleSets[] = {{"azure", azure}, {"gcp", gcp},    {"vmdk", vmdk},
-                                 {"mvmc", vmdk},   {"qemu", vmdk},  {"virtualbox", vmdk},
-                                 {"esxi", vmdk},   {"qcow2", qcow2}};
 
-}  // namespace
+}  // namespace detail
 
 std::vector<std::string_view> check_targets() {
   std::vector<std::string_view> out;
-  for (const auto& r : kRuleSets) out.push_back(r.name);
+  for (const auto* r : detail::check_rule_sets()) out.push_back(r->name);
   return out;
 }
 
 Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target,
                                 const CheckOptions& options) {
-  for (const auto& r : kRuleSets)
-    if (r.name == target) return r.run(path, target, options);
+  for (const auto* r : detail::check_rule_sets())
+    if (r->name == target) return r->run(path, target, options);
   return invalid_argument(fmt::format("unknown check target '{}' (known: {})", target,
                                       fmt::join(check_targets(), ", ")));
 }
@@ -91,9 +75,9 @@ Result<CheckReport> check_image(const std::filesystem::path& path, std::string_v
 Result<std::string> default_check_target(const std::filesystem::path& path) {
   VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
   VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
-  if (format == "vmdk") return std::string("vmdk");
-  if (format == "gcp-tarball") return std::string("gcp");
-  if (format == "qcow2") return std::string("qcow2");
+  for (const auto* r : detail::check_rule_sets())
+    if (!r->default_for_format.empty() && r->default_for_format == format)
+      return std::string(r->name);
   return invalid_argument(
       fmt::format("{} is a {} image; name the rule set to check with --for "
                   "(known: {})",

@@ -45,8 +45,13 @@ Status check_destination(const ImageInput& in, const ImageOutput& out,
   if (!in.stream && !out.sink && !out.remote && same_file(in.path, out.path))
     return invalid_argument(
         fmt::format("{}: output is the input file; refusing to write over it", out.path.string()));
-  if (out.remote) return out.remote->validate();
-  if (d.remote_only)
+  if (out.remote) {
+    VDISK_ASSIGN_OR_RETURN(const TargetInfo target, target_info(d.name));
+    VDISK_RETURN_IF_ERROR(
+        check_destination_takes(out.remote->caps(), target, out.remote->display_name()));
+    return out.remote->validate();
+  }
+  if (!d.destination.empty())
     return invalid_argument(fmt::format(
         "{}: --to {} writes a cloud object, not a file or a stream (vdconvert: DST ebs:)",
         out.path.string(), d.name));
@@ -103,6 +108,46 @@ class Digests {
 
 }  // namespace
 
+Status check_destination_takes(const DestinationCaps& caps, const TargetInfo& target,
+                               std::string_view display) {
+  const auto takes = [&](const TargetInfo& t) {
+    if (t.remote_only) return t.destination == caps.kind;
+    switch (t.layout) {
+      case OutputLayout::disk:
+        return caps.takes_disk;
+      case OutputLayout::fixed_vhd:
+        return caps.takes_fixed_vhd;
+      case OutputLayout::encoded:
+        return caps.takes_encoded;
+    }
+    return false;
+  };
+  if (takes(target)) return {};
+  std::vector<std::string> fit;
+  for (const std::string_view name : target_names()) {
+    auto t = target_info(name);
+    if (t.ok() && takes(*t)) fit.push_back(fmt::format("--to {}", name));
+  }
+  std::string what = "writes only into " + target.destination;
+  if (!target.remote_only) switch (target.layout) {
+      case OutputLayout::disk:
+        what = "writes the disk's bytes";
+        break;
+      case OutputLayout::fixed_vhd:
+        what = "writes a fixed VHD";
+        break;
+      case OutputLayout::encoded:
+        what = "writes an encoded stream (not the disk's bytes)";
+        break;
+    }
+  const std::string where = display == caps.description
+                                ? std::string(display)
+                                : fmt::format("{}: {}", display, caps.description);
+  return invalid_argument(fmt::format(
+      "{} takes {}; --to {} {}", where,
+      fit.empty() ? "no target" : fmt::format("{}", fmt::join(fit, " or ")), target.name, what));
+}
+
 Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
                               std::stop_token stop) {
   VDISK_ASSIGN_OR_RETURN(const auto* driver, detail::require_target_driver(options.target));
@@ -110,6 +155,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   FileSinkOptions fo;
   fo.overwrite = options.overwrite;
   fo.sync = options.sync;
+  VDISK_RETURN_IF_ERROR(check_target_options(d.name, options.output));
   VDISK_RETURN_IF_ERROR(check_destination(in, out, d, options, fo));
   TargetOptions to = options.output;
   if (to.file_name.empty()) to.file_name = out.path.filename().string();
@@ -141,7 +187,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     // The output's size when the target knows it now: the disk and its trailer.
     std::optional<std::uint64_t> output_bytes;
     if (d.disk_trailer_bytes && disk_size) output_bytes = *disk_size + *d.disk_trailer_bytes;
-    VDISK_ASSIGN_OR_RETURN(bytes, out.remote->open(output_bytes, to, stop));
+    VDISK_ASSIGN_OR_RETURN(bytes, out.remote->open(output_bytes, stop));
   } else if (!bytes) {
     VDISK_ASSIGN_OR_RETURN(bytes, create_file_sink(out.path, fo));
   }

@@ -31,12 +31,18 @@ Result<const TargetDriver*> require_target_driver(std::string_view name) {
 
 namespace {
 
+Status check_settings(const detail::TargetDriver& d, const OptionValues& values) {
+  VDISK_RETURN_IF_ERROR(check_options(d.options, d.name, values));
+  return d.check_options ? d.check_options(values) : Status();
+}
+
 // The sink for a disk of `disk_size` bytes, which must be one the target's rule gives.
 Result<std::unique_ptr<BlockSink>> make_sink(const detail::TargetDriver& d,
                                              std::unique_ptr<ByteSink> out,
                                              std::optional<std::uint64_t> disk_size,
                                              const BlockSource* disk,
                                              const TargetOptions& options) {
+  VDISK_RETURN_IF_ERROR(check_settings(d, options.settings));
   if (disk_size) {
     VDISK_ASSIGN_OR_RETURN(const std::uint64_t ruled, d.virtual_size(*disk_size));
     if (ruled != *disk_size)
@@ -59,6 +65,29 @@ Result<std::unique_ptr<BlockSink>> make_sink(const detail::TargetDriver& d,
 
 }  // namespace
 
+std::string_view output_layout_name(OutputLayout layout) {
+  switch (layout) {
+    case OutputLayout::disk:
+      return "disk";
+    case OutputLayout::fixed_vhd:
+      return "fixed-vhd";
+    case OutputLayout::encoded:
+      return "encoded";
+  }
+  return "unknown";
+}
+
+Status set_target_option(std::string_view target, TargetOptions& options, std::string_view key,
+                         std::string_view value) {
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
+  return set_option(d->options, d->name, options.settings, key, value);
+}
+
+Status check_target_options(std::string_view target, const TargetOptions& options) {
+  VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
+  return check_settings(*d, options.settings);
+}
+
 std::vector<std::string_view> target_names() {
   std::vector<std::string_view> out;
   for (const auto* d : detail::target_drivers()) out.push_back(d->name);
@@ -73,7 +102,16 @@ Result<TargetInfo> target_info(std::string_view name) {
   t.check = std::string(d->check);
   t.needs_size = d->needs_size;
   t.name_suffix = std::string(d->name_suffix);
-  t.remote_only = d->remote_only;
+  t.remote_only = !d->destination.empty();
+  t.destination = std::string(d->destination);
+  t.relocates_gpt = d->relocates_gpt;
+  t.reads_map = d->reads_map;
+  // The layout follows from what the output holds besides the disk (disk_trailer_bytes).
+  if (!d->disk_trailer_bytes)
+    t.layout = OutputLayout::encoded;
+  else
+    t.layout = *d->disk_trailer_bytes == 0 ? OutputLayout::disk : OutputLayout::fixed_vhd;
+  t.options = d->options;
   return t;
 }
 
@@ -101,6 +139,7 @@ Result<std::unique_ptr<BlockSink>> create_target(std::string_view target,
 Result<Measurement> measure(std::string_view target, const BlockSource& source,
                             const TargetOptions& options, const PipelineOptions& pipeline) {
   VDISK_ASSIGN_OR_RETURN(const auto* d, detail::require_target_driver(target));
+  VDISK_RETURN_IF_ERROR(check_settings(*d, options.settings));
   TargetOptions o = options;
   o.keep_gpt = true;  // sizes do not depend on the table; nothing is read
   o.detect_zeroes = false;

@@ -1,6 +1,7 @@
 // `check --for qcow2` (see qcow2_check.h). Refcounts: qemu docs/interop/qcow2.txt "Host cluster
 // management"; docs/qcow2.md.
 #include "qcow2/qcow2_check.h"
+#include "contract/check_rules.h"
 
 #include <fmt/format.h>
 
@@ -273,3 +274,17 @@ Result<CheckReport> check_qcow2(const std::filesystem::path& path) {
 }
 
 }  // namespace vdisk::qcow2
+
+namespace vdisk::detail {
+namespace {
+Result<CheckReport> run_qcow2(const std::filesystem::path& p, std::string_view,
+                              const CheckOptions&) {
+  return qcow2::check_qcow2(p);
+}
+}  // namespace
+
+const CheckRuleSet& qcow2_rules() {
+  static const CheckRuleSet r{"qcow2", "qcow2", run_qcow2};
+  return r;
+}
+}  // namespace vdisk::detail

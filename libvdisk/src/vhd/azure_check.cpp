@@ -2,6 +2,7 @@
 // 3.6), each reported with what was found.
 #include <fmt/format.h>
 
+#include "contract/check_rules.h"
 #include "util/checked.h"
 #include "vhd/vhd.h"
 #include "vhd/vhd_footer.h"
@@ -77,3 +78,17 @@ Result<CheckReport> check_azure(const std::filesystem::path& path) {
 }
 
 }  // namespace vdisk::vhd
+
+namespace vdisk::detail {
+namespace {
+Result<CheckReport> run_azure(const std::filesystem::path& p, std::string_view,
+                              const CheckOptions&) {
+  return vhd::check_azure(p);
+}
+}  // namespace
+
+const CheckRuleSet& azure_rules() {
+  static const CheckRuleSet r{"azure", "", run_azure};
+  return r;
+}
+}  // namespace vdisk::detail

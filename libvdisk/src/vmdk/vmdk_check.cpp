@@ -1,6 +1,7 @@
 // Structural check of a VMDK chain (see vmdk_check.h). Independent of the reader: it walks the
 // same metadata but records every problem instead of stopping at the first one.
 #include "vmdk/vmdk_check.h"
+#include "contract/check_rules.h"
 
 #include <algorithm>
 #include <array>
@@ -514,3 +515,23 @@ Result<CheckReport> check_vmdk_file(std::unique_ptr<RandomAccessFile> file,
 }
 
 }  // namespace vdisk::vmdk
+
+namespace vdisk::detail {
+namespace {
+Result<CheckReport> run_vmdk(const std::filesystem::path& p, std::string_view name,
+                             const CheckOptions& o) {
+  return vmdk::check_vmdk(p, name, o);
+}
+}  // namespace
+
+std::span<const CheckRuleSet> vmdk_rule_sets() {
+  // "vmdk": structure plus every consumer's lint as warnings; each consumer: structure plus its
+  // own lint, whose errors fail (vdisk/check.h).
+  static const CheckRuleSet sets[] = {{"vmdk", "vmdk", run_vmdk},
+                                      {"mvmc", "", run_vmdk},
+                                      {"qemu", "", run_vmdk},
+                                      {"virtualbox", "", run_vmdk},
+                                      {"esxi", "", run_vmdk}};
+  return sets;
+}
+}  // namespace vdisk::detail

@@ -11,18 +11,50 @@
 namespace vdisk::detail {
 namespace {
 
+constexpr std::string_view kSubformats[] = {"streamOptimized", "monolithicSparse"};
+constexpr std::string_view kAdapterTypes[] = {"ide", "buslogic", "lsilogic", "legacyESX"};
+
+// The vmdk target's own options (TargetOptions::settings; vdconvert --KEY or -o KEY=VALUE).
+constexpr OptionSpec kOptions[] = {
+    {"level",
+     OptionKind::number,
+     "N",
+     "compression level 0..9 (0 stored, 9 smallest; streamOptimized only)",
+     "6",
+     {},
+     0,
+     9},
+    {"subformat", OptionKind::choice, "NAME",
+     "streamOptimized (AWS, ESXi/ovftool; streams) or monolithicSparse (Workstation)",
+     "streamOptimized", kSubformats},
+    {"adapter", OptionKind::choice, "TYPE", "ddb.adapterType", "lsilogic", kAdapterTypes},
+    {"hw-version", OptionKind::number, "N", "ddb.virtualHWVersion", "14", {}, 4, 21},
+    {"uuid", OptionKind::flag, "",
+     "also write ddb.uuid and ddb.longContentID (VMware and VirtualBox identify disks by them; "
+     "MVMC refuses them)"},
+};
+
+Status check_vmdk_options(const OptionValues& values) {
+  if (values.given("level") && values.given("subformat") == "monolithicSparse")
+    return invalid_argument(
+        "vmdk: level applies to a compressed VMDK (streamOptimized), not to monolithicSparse");
+  return {};
+}
+
 Result<vmdk::WriterOptions> writer_options(const TargetOptions& o) {
+  const OptionValues& v = o.settings;
   vmdk::WriterOptions w;
-  if (!o.subformat.empty()) {
-    VDISK_ASSIGN_OR_RETURN(w.subformat, vmdk::parse_subformat(o.subformat));
-  }
-  if (o.compression_level >= 0) w.level = o.compression_level;  // else the writer's default
+  VDISK_ASSIGN_OR_RETURN(const std::string subformat, option_text(kOptions, v, "subformat"));
+  VDISK_ASSIGN_OR_RETURN(w.subformat, vmdk::parse_subformat(subformat));
+  VDISK_ASSIGN_OR_RETURN(const std::int64_t level, option_number(kOptions, v, "level"));
+  VDISK_ASSIGN_OR_RETURN(const std::int64_t hw, option_number(kOptions, v, "hw-version"));
+  w.level = static_cast<int>(level);
+  w.hw_version = static_cast<int>(hw);
+  VDISK_ASSIGN_OR_RETURN(w.adapter, option_text(kOptions, v, "adapter"));
+  VDISK_ASSIGN_OR_RETURN(w.identity_keys, option_flag(kOptions, v, "uuid"));
   w.threads = o.compress_threads;
-  w.adapter = o.adapter;
-  w.hw_version = o.hw_version;
   w.file_name = o.file_name.empty() ? "disk.vmdk" : o.file_name;
   w.uuid = unique_id_or_random(o.unique_id);
-  w.identity_keys = o.vmdk_identity_keys;
   return w;
 }
 
@@ -81,6 +113,8 @@ const TargetDriver& vmdk_target() {
       .reads_map = false,
       .name_suffix = "",
       .disk_trailer_bytes = std::nullopt,
+      .options = kOptions,
+      .check_options = check_vmdk_options,
       .create = create_vmdk,
       .measure = measure_vmdk,
   };
