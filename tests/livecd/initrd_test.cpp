@@ -77,9 +77,10 @@ std::uint64_t cpio_count(const std::string& decompress, const fs::path& archive)
 
 std::vector<std::byte> newc_header(std::string_view name, std::uint64_t size,
                                    std::uint64_t namesize_field, std::uint32_t mode = 0100644) {
-  std::string h = fmt::format("070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}"
-                              "{:08x}{:08x}{:08x}",
-                              1u, mode, 0u, 0u, 1u, 0u, size, 0u, 0u, 0u, 0u, namesize_field, 0u);
+  std::string h = fmt::format(
+      "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}"
+      "{:08x}{:08x}{:08x}",
+      1u, mode, 0u, 0u, 1u, 0u, size, 0u, 0u, 0u, 0u, namesize_field, 0u);
   h += name;
   h += '\0';
   while (h.size() % 4 != 0) h += '\0';
@@ -119,8 +120,8 @@ TEST_CASE("initrd: plain, gzip, xz and zstd cpio archives made by cpio", "[livec
       else
         CHECK(f.segments[0].stored == fs::file_size(img));
       CHECK(f.segments[0].archives == 1);
-      CHECK(f.modules == std::set<std::string>{"hv_storvsc", "virtio_scsi", "hv_vmbus",
-                                               "nvme_core"});
+      CHECK(f.modules ==
+            std::set<std::string>{"hv_storvsc", "virtio_scsi", "hv_vmbus", "nvme_core"});
       CHECK(f.has_module("nvme-core"));
       CHECK(f.builtin_list);
       CHECK(f.builtin == std::set<std::string>{"sd_mod", "ext4"});
@@ -308,7 +309,8 @@ TEST_CASE("initrd: hostile inputs end with a problem, bounded", "[livecd][initrd
   SECTION("garbage after the archives") {
     std::vector<std::byte> b = good;
     append(b, trailer);
-    append(b, test::bytes_of("\x7f" "ELF"));
+    append(b, test::bytes_of("\x7f"
+                             "ELF"));
     const InitrdFacts f = facts_of_bytes(b);
     CHECK(f.problem.find("expected a cpio archive (070701) or a gzip, xz or zstd stream, found "
                          "bytes 7f 45 4c 46") != std::string::npos);

@@ -51,12 +51,10 @@ std::string join_kernel_args(const std::vector<std::string>& words) {
 }
 
 std::string_view kernel_arg_key(std::string_view word) {
-  bool quoted = false;
-  for (std::size_t i = 0; i < word.size(); ++i) {
-    if (word[i] == '"') quoted = !quoted;
-    if (word[i] == '=' && !quoted) return word.substr(0, i);
-  }
-  return word;
+  // As the kernel's next_arg(): a leading quote is dropped, the first '=' ends the name.
+  if (word.starts_with('"')) word.remove_prefix(1);
+  const auto eq = word.find('=');
+  return eq == std::string_view::npos ? word : word.substr(0, eq);
 }
 
 Result<std::string> edit_kernel_args(std::string_view cmdline, std::string_view edits) {

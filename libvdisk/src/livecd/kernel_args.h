@@ -3,9 +3,10 @@
 //
 // Words: the command line is split at spaces and tabs (and newlines); a double quote starts a
 // quoted run that ends at the next double quote, so `key="a b"` is one word (the quotes are
-// kept, as the kernel's own parser sees them). The key of a word is the text before its first
-// '=' that is outside quotes, or the whole word when it has none ("console" for
-// "console=ttyS0,115200n8", "quiet" for "quiet"). Keys compare exactly (the kernel treats '-' and
+// kept, as the kernel's own parser sees them). The key of a word is, as for the kernel's
+// next_arg(), the text before its first '=' with a leading double quote dropped, or the whole
+// word when it has none ("console" for "console=ttyS0,115200n8", "x" for "\"x=1 2\"", "quiet"
+// for "quiet"). Keys compare exactly (the kernel treats '-' and
 // '_' in parameter names alike; users are expected to spell them as the ISO does).
 //
 // Edits (`--kernel-args "WORDS"`), applied one word at a time, in order:
