@@ -36,6 +36,8 @@ endif()
 # rely on, so ship the find module the config uses.
 install(FILES ${PROJECT_SOURCE_DIR}/cmake/FindZstd.cmake DESTINATION ${VDISK_CMAKE_DIR})
 string(APPEND VDISK_PC_REQUIRES_ISAL " libzstd")
+# liblzma (xz initrds) comes with CMake's own FindLibLZMA module: nothing to ship.
+string(APPEND VDISK_PC_REQUIRES_ISAL " liblzma")
 # libcurl is linked as -lcurl (vdisk.pc.in, Libs.private), not required by name: the static
 # closure of its pkg-config file names libraries (nghttp2, rtmp, ...) whose -dev packages a
 # consumer of the shared libcurl does not have.
