@@ -58,8 +58,23 @@ struct OpenOptions {
   // file, algorithm, expected and found digests, and a stream conversion then leaves no output.
   // false skips the check (`--no-verify`).
   bool verify_manifest = true;
+  // The input format's own options (input_format_options() lists each format's; vdconvert
+  // --KEY or -o KEY=VALUE): set them with set_format_option(). A key of a format other than the
+  // one the input turns out to be is refused with invalid_argument naming both.
+  OptionValues settings;
+  // The disk is meant to boot a machine: convert() sets it for targets that make boot disks
+  // (TargetInfo::boots). A format may then open differently (an ISO becomes a disk that boots,
+  // unless its `boot` option says otherwise: docs/livecd.md).
+  bool boot_disk = false;
   DiagnosticFn on_diagnostic;
 };
+
+// The options each input format declares (empty for a format with none); invalid_argument for
+// an unknown format.
+Result<std::span<const OptionSpec>> input_format_options(std::string_view format);
+// Sets a format option: `key` must be a row of some format's table (invalid_argument naming the
+// keys there are), and the value must fit it.
+Status set_format_option(OpenOptions& options, std::string_view key, std::string_view value = {});
 
 // Names of the input formats, in probe order.
 std::vector<std::string_view> input_formats();
@@ -141,9 +156,10 @@ struct TargetInfo {
   // (DestinationCaps::kind in cloud.h; "aws-snapshot": "ebs-snapshot", ebs_snapshot()).
   bool remote_only = false;
   std::string destination;
-  bool relocates_gpt =
-      false;               // pads, moving a GPT's backup to the new end (TargetOptions::keep_gpt)
+  // Pads, moving a GPT's backup to the new end (TargetOptions::keep_gpt).
+  bool relocates_gpt = false;
   bool reads_map = false;  // walks the map before writing (TargetOptions::detect_zeroes)
+  bool boots = false;      // makes a disk a machine boots from (OpenOptions::boot_disk)
   OutputLayout layout = OutputLayout::disk;
   std::span<const OptionSpec> options;  // the target's own options (TargetOptions::settings)
 };

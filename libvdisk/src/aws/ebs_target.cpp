@@ -27,6 +27,7 @@ const TargetDriver& aws_snapshot_target() {
       .virtual_size = snapshot_size,
       .relocates_gpt = false,
       .needs_size = true,
+      .boots = true,
       .reads_map = false,
       .name_suffix = "",
       .disk_trailer_bytes = 0,

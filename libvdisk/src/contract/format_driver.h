@@ -47,6 +47,8 @@ struct FormatDriver {
   // Opens the image from a stream; nullptr when the format needs random access.
   Result<std::unique_ptr<StreamSource>> (*open_stream)(std::unique_ptr<InputStream> in,
                                                        const OpenOptions& options);
+  // The format's own options (OpenOptions::settings), read by open() and open_stream().
+  std::span<const OptionSpec> options = {};
 };
 
 // One accessor per format folder (listed by image/registry.cpp).

@@ -55,6 +55,9 @@ struct TargetDriver {
   bool relocates_gpt = false;
   // Whether the sink needs the disk size before its first byte (a header states it).
   bool needs_size = false;
+  // Whether the output is a disk a machine boots from (a cloud image, a VM disk): convert() then
+  // opens the input with OpenOptions::boot_disk.
+  bool boots = false;
   // Whether create() walks the map of request.disk (then a zero scan, when asked, refines the
   // map first: TargetOptions::detect_zeroes).
   bool reads_map = false;

@@ -70,6 +70,7 @@ const TargetDriver& gcp_target() {
       .virtual_size = gcp::disk_size,
       .relocates_gpt = true,
       .needs_size = true,
+      .boots = true,
       .reads_map = true,
       .name_suffix = ".tar.gz",
       .disk_trailer_bytes = std::nullopt,

@@ -161,6 +161,8 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   if (to.file_name.empty()) to.file_name = out.path.filename().string();
 
   // Then the input: a bad input creates no output.
+  OpenOptions open = options.open;
+  open.boot_disk = open.boot_disk || d.boots;
   ConvertReport report;
   report.target = d.name;
   std::unique_ptr<BlockSource> source;
@@ -169,11 +171,11 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   std::unique_ptr<PreparedStream> padded_stream;
   std::optional<std::uint64_t> disk_size;
   if (in.stream) {
-    VDISK_ASSIGN_OR_RETURN(stream, open_image_stream(std::move(in.stream), options.open));
+    VDISK_ASSIGN_OR_RETURN(stream, open_image_stream(std::move(in.stream), open));
     VDISK_ASSIGN_OR_RETURN(padded_stream, prepare_stream(d.name, *stream, to));
     disk_size = padded_stream->size();
   } else {
-    VDISK_ASSIGN_OR_RETURN(source, open_image(in.path, options.open));
+    VDISK_ASSIGN_OR_RETURN(source, open_image(in.path, open));
     VDISK_ASSIGN_OR_RETURN(
         disk, prepare_disk(d.name, *source, to, options.pipeline, options.on_progress, stop));
     disk_size = disk.disk->size();

@@ -57,6 +57,20 @@ Result<const FormatDriver*> named_driver(std::string_view name) {
   return invalid_argument(fmt::format("unknown input format '{}' (known: {})", name, known));
 }
 
+// Format options given for another format than the one opened are refused: they would be
+// silently ignored.
+Status check_format_settings(const FormatDriver& d, const OpenOptions& options) {
+  for (const auto& [key, value] : options.settings.items()) {
+    if (find_option(d.options, key)) continue;
+    std::vector<std::string_view> owners;
+    for (const FormatDriver* other : format_drivers())
+      if (find_option(other->options, key)) owners.push_back(other->name);
+    return invalid_argument(fmt::format("option '{}' applies to {} input, and this input is {}",
+                                        key, fmt::join(owners, " or "), d.name));
+  }
+  return check_options(d.options, d.name, options.settings);
+}
+
 Result<ProbeOutcome> probe_file(const RandomAccessFile& file) {
   const std::uint64_t size = file.size();
   std::vector<std::byte> head(
@@ -95,6 +109,26 @@ std::vector<std::string_view> input_formats() {
   std::vector<std::string_view> out;
   for (const auto* d : detail::format_drivers()) out.push_back(d->name);
   return out;
+}
+
+Result<std::span<const OptionSpec>> input_format_options(std::string_view format) {
+  VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* d, detail::named_driver(format));
+  return d->options;
+}
+
+Status set_format_option(OpenOptions& options, std::string_view key, std::string_view value) {
+  std::vector<std::string_view> keys;
+  for (const detail::FormatDriver* d : detail::format_drivers()) {
+    if (const OptionSpec* row = find_option(d->options, key)) {
+      VDISK_RETURN_IF_ERROR(check_option_value(*row, d->name, value));
+      options.settings.set(key, value);
+      return {};
+    }
+    for (const auto& row : d->options) keys.push_back(row.key);
+  }
+  return invalid_argument(fmt::format("unknown input format option '{}' (known: {})", key,
+                                      keys.empty() ? std::string("none")
+                                                   : fmt::format("{}", fmt::join(keys, ", "))));
 }
 
 Result<std::string> probe_format(const RandomAccessFile& file) {
@@ -148,6 +182,7 @@ Result<std::unique_ptr<BlockSource>> open_image(std::unique_ptr<RandomAccessFile
   VDISK_ASSIGN_OR_RETURN(const auto probed, detail::probe_file(*file));
   VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* driver,
                          detail::choose_driver(probed, options));
+  VDISK_RETURN_IF_ERROR(detail::check_format_settings(*driver, options));
   return driver->open(std::move(file), path, options);
 }
 
@@ -162,6 +197,7 @@ Result<std::unique_ptr<StreamSource>> open_image_stream(std::unique_ptr<InputStr
   in = prefixed_stream(std::move(head), std::move(in));
   VDISK_ASSIGN_OR_RETURN(const detail::FormatDriver* driver,
                          detail::choose_driver(probed, options));
+  VDISK_RETURN_IF_ERROR(detail::check_format_settings(*driver, options));
   if (!driver->open_stream)
     return unsupported(
         fmt::format("{}: this format cannot be read from a stream (it needs random access); "

@@ -66,6 +66,7 @@ const TargetDriver& azure_target() {
       .virtual_size = azure_size,
       .relocates_gpt = true,
       .needs_size = false,
+      .boots = true,
       .reads_map = false,
       .name_suffix = "",
       .disk_trailer_bytes = vhd::kFooterSize,

@@ -110,6 +110,7 @@ const TargetDriver& vmdk_target() {
       .virtual_size = vmdk_size,
       .relocates_gpt = false,
       .needs_size = true,
+      .boots = true,
       .reads_map = false,
       .name_suffix = "",
       .disk_trailer_bytes = std::nullopt,
