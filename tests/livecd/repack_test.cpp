@@ -389,6 +389,23 @@ TEST_CASE("repack: hostile ISOs and entries are refused", "[livecd][repack][host
   detail::store_le16(std::span(iso).subspan(32768 + 128), 512);
   refused(iso, "logical block size 512");
 
+  // An ISO whose size leaves no room for a disk (the size overflows): refused, not wrapped.
+  class Huge final : public BlockSource {
+   public:
+    std::uint64_t size() const override { return ~std::uint64_t{0} - 2047; }
+    Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
+      const auto pvd = synthetic_iso(17);
+      if (offset != 32768 || dst.size() != 2048) return out_of_range("unexpected read");
+      std::memcpy(dst.data(), pvd.data() + 32768, 2048);
+      return ok_status();
+    }
+    std::string_view format() const override { return "huge"; }
+  };
+  const Huge huge;
+  auto too_big = make_repack(huge, entry(), images_of(g));
+  CHECK(too_big.status().code() == Errc::invalid_argument);
+  CHECK_THAT(too_big.status().message(), Catch::Contains("does not fit a disk"));
+
   // A read error from the ISO is passed on.
   vdisk::test::MemorySource failing(synthetic_iso(600));
   failing.fail_read(1);

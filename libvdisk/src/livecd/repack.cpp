@@ -421,11 +421,13 @@ Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const 
   layout.iso_first_lba = layout.esp_last_lba + 1;  // the ESP is whole MiB: aligned
   const std::uint64_t iso_lbas = iso_size / kRepackLba;
   layout.iso_last_lba = layout.iso_first_lba + iso_lbas - 1;
-  const auto disk_bytes =
-      detail::round_up((layout.iso_last_lba + 1 + kArrayLbas + 1) * kRepackLba, kMiB);
-  if (!disk_bytes || iso_lbas == 0) {
+  // The disk: p3 and the backup GPT (array and header), rounded up to whole MiB.
+  const auto end_lbas = detail::checked_add(layout.iso_last_lba, 1 + kArrayLbas + 1);
+  const auto end_bytes = end_lbas ? detail::checked_mul(*end_lbas, kRepackLba) : std::nullopt;
+  const auto disk_bytes = end_bytes ? detail::round_up(*end_bytes, kMiB) : std::nullopt;
+  if (!disk_bytes) {
     return invalid_argument(
-        fmt::format("livecd-repack: an ISO of {} bytes is too large", iso_size));
+        fmt::format("livecd-repack: an ISO of {} bytes does not fit a disk", iso_size));
   }
   layout.size = *disk_bytes;
   const std::uint64_t disk_lbas = layout.size / kRepackLba;

@@ -58,7 +58,8 @@ inline constexpr const char* kGrubBiosPrefix = "(,gpt2)/EFI/BOOT";
 inline constexpr const char* kGrubEfiPrefix = "/EFI/BOOT";
 
 // The GRUB images, read or built by the caller (the library never runs grub-mkimage). They are
-// GPLv3 and are never embedded in libvdisk.
+// GPLv3 and are never embedded in libvdisk. make_repack() copies them: the spans need only live
+// through the call.
 struct RepackImages {
   std::span<const std::byte> boot_image;  // /usr/lib/grub/i386-pc/boot.img: 512 bytes
   std::span<const std::byte> core_image;  // grub-mkimage -O i386-pc (diskboot.img first)
@@ -110,7 +111,8 @@ class RepackSource : public BlockSource {
 //   diskboot blocklist (0x1F4: start u64 = 2 or already kCoreLba + 1, length u16 = its sectors
 //   - 1, segment 0x0820; the entry below it empty) matches its size, or it exceeds the 1 MiB
 //   BIOS boot partition; efi_image is not a PE32+ image for x86-64; the boot entry or options
-//   are refused by grub_config() or build_fat32();
+//   are refused by grub_config() or build_fat32(); an ISO so large that the disk's size
+//   overflows 64 bits;
 // - io_error etc. from reading the PVD.
 Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const BootEntry& entry,
                                                   const RepackImages& images,
