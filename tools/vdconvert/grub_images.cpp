@@ -129,7 +129,7 @@ vdisk::Status run(const std::vector<std::string>& argv, const std::filesystem::p
       WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
                         : fmt::format("signal {}", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   const std::string err = last_line(log);
-  return vdisk::io_error(fmt::format("grub: {} {} failed ({}){}{}", argv[0], argv[2], how,
+  return vdisk::io_error(fmt::format("grub: {} -O {} failed ({}){}{}", argv[0], argv[2], how,
                                      err.empty() ? "" : ": ", err));
 }
 
