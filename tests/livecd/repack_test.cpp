@@ -11,6 +11,7 @@
 
 #include "../../tools/vdconvert/grub_images.h"
 #include "gpt/gpt_codec.h"
+#include "iso9660/boot_records.h"
 #include "livecd/repack.h"
 #include "test_support.h"
 #include "util/endian.h"
@@ -182,6 +183,12 @@ TEST_CASE("repack: the disk passes sgdisk, sfdisk, fsck.fat and mtools, p3 is th
   sh("mcopy -n -i '" + esp.string() + "' ::/EFI/BOOT/BOOTX64.EFI '" + (dir / "x.efi").string() +
      "'");
   CHECK(vdisk::test::read_file(dir / "x.efi") == grub().efi_image);
+
+  // libvdisk's own ESP reader (the boot report's) finds the loader in p2 as well.
+  const auto disk_file = vdisk::memory_view_file(bytes);
+  CHECK(iso9660::detail::find_efi_loader(*disk_file, l.esp_first_lba * 512,
+                                         (l.esp_last_lba - l.esp_first_lba + 1) * 512) ==
+        "\\EFI\\BOOT\\BOOTX64.EFI");
 
   // The protective MBR: GRUB's code with kernel_sector and the drive check patched.
   const auto& boot = grub().boot_image;
