@@ -95,11 +95,10 @@ TEST_CASE("grub.cfg: quoting survives a real lexer and grub-script-check", "[liv
   e.initrds = {"/it's/initrd.img", "/x{y}.img"};
   e.label = "Live; rm -rf /\nsecond line";
   e.config_file = "/isolinux/\nmenuentry evil {";
-  e.append = "root=live:CDLABEL=My\\x20Live a=$HOME b;c {d} *";
+  e.append = "root=live:CDLABEL=My%Live a=$HOME b;c {d} *";
   const std::string cfg = config(e, "VOL ID'$");
-  CHECK_THAT(cfg,
-             Catch::Contains("linux ($root)'/boot/my kernel$1' 'root=live:CDLABEL=My\\x20Live' "
-                             "'a=$HOME' 'b;c' '{d}' '*'\n"));
+  CHECK_THAT(cfg, Catch::Contains("linux ($root)'/boot/my kernel$1' root=live:CDLABEL=My%Live "
+                                  "'a=$HOME' 'b;c' '{d}' '*'\n"));
   CHECK_THAT(cfg, Catch::Contains("initrd ($root)'/it'\\''s/initrd.img' ($root)'/x{y}.img'\n"));
   CHECK_THAT(cfg, Catch::Contains("--label 'VOL ID'\\''$'\n"));
   CHECK_THAT(cfg, Catch::Contains("menuentry 'Live; rm -rf /?second line' {"));
@@ -112,13 +111,13 @@ TEST_CASE("grub.cfg: quoting survives a real lexer and grub-script-check", "[liv
   CHECK(vdisk::test::run("grub-script-check '" + path.string() + "' 2>/dev/null") != 0);
 }
 
-TEST_CASE("grub.cfg: kernel arguments split at blanks, quotes and stray backslashes refused",
+TEST_CASE("grub.cfg: kernel arguments split at blanks, quotes and backslashes refused",
           "[livecd][grub_cfg][hostile]") {
-  auto words = split_kernel_args("  a\tb=c   d=\\x2f  ");
+  auto words = split_kernel_args("  a\tb=c   d=%2f:$x;{}  ");
   REQUIRE(words.ok());
-  CHECK(*words == std::vector<std::string>{"a", "b=c", "d=\\x2f"});
+  CHECK(*words == std::vector<std::string>{"a", "b=c", "d=%2f:$x;{}"});
   CHECK(split_kernel_args("")->empty());
-  for (const char* bad : {"a=\"b c\"", "it's", "a\\b", "tail\\", "a\\x2", "a\\xg0"}) {
+  for (const char* bad : {"a=\"b c\"", "it's", "a\\b", "tail\\", "a\\x20", "\\"}) {
     INFO(bad);
     auto r = split_kernel_args(bad);
     REQUIRE_FALSE(r.ok());

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <random>
 #include <string>
@@ -160,6 +161,15 @@ TEST_CASE("repack: the disk passes sgdisk, sfdisk, fsck.fat and mtools, p3 is th
                                    ",\"size\":" + std::to_string(iso_bytes.size() / 512) +
                                    ",\"type\":\"0FC63DAF-8483-4772-8E79-3D69D8477DE4\""));
   CHECK_THAT(json, Catch::Contains("\"name\":\"ISO9660\""));
+  // p3's PARTUUID as sfdisk reads it (upper case) is the one the layout and
+  // repack_iso_partuuid() give before building.
+  std::string upper = l.iso_partuuid;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  CHECK_THAT(json, Catch::Contains("\"uuid\":\"" + upper + "\",\"name\":\"ISO9660\""));
+  auto partuuid = repack_iso_partuuid(iso);
+  REQUIRE(partuuid.ok());
+  CHECK(*partuuid == l.iso_partuuid);
+  CHECK(l.iso_partuuid.size() == 36);
 
   // p3 is the ISO byte for byte; the ISO's volume is found there by blkid as well.
   REQUIRE(bytes.size() >= l.iso_first_lba * 512 + iso_bytes.size());
@@ -395,6 +405,7 @@ TEST_CASE("repack: hostile ISOs and entries are refused", "[livecd][repack][host
   iso = synthetic_iso(600);
   detail::store_le16(std::span(iso).subspan(32768 + 128), 512);
   refused(iso, "logical block size 512");
+  CHECK(repack_iso_partuuid(vdisk::test::MemorySource(iso)).status().code() == Errc::corrupt);
 
   // An ISO whose size leaves no room for a disk (the size overflows): refused, not wrapped.
   class Huge final : public BlockSource {

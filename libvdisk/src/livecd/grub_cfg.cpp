@@ -20,10 +20,6 @@ bool control_char(char c) {
   return u < 0x20 || u == 0x7F;
 }
 
-bool hex_digit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 // A path on the ISO: absolute, no control characters.
 Status check_path(std::string_view what, std::string_view path) {
   if (path.empty() || path.front() != '/') {
@@ -95,15 +91,15 @@ Result<std::vector<std::string>> split_kernel_args(std::string_view append) {
       }
       if (c == '"' || c == '\'') {
         return invalid_argument(fmt::format(
-            "grub.cfg: kernel argument '{}' holds a quote; GRUB 2.06 and 2.12 pass quotes to "
-            "the kernel differently, so the repack cannot keep it as written",
+            "grub.cfg: kernel argument '{}' holds a quote; GRUB escapes quotes with a backslash "
+            "(Debian 2.06, 2.12) or not (older builds), so it would not arrive as written",
             word));
       }
-      if (c == '\\' && !(k + 3 < word.size() && word[k + 1] == 'x' && hex_digit(word[k + 2]) &&
-                         hex_digit(word[k + 3]))) {
+      if (c == '\\') {
         return invalid_argument(fmt::format(
-            "grub.cfg: kernel argument '{}' holds a backslash that is not a \\xNN escape; GRUB "
-            "2.12 would double it",
+            "grub.cfg: kernel argument '{}' holds a backslash; GRUB 2.06 (Debian) doubles every "
+            "backslash it passes to the kernel and 2.12 all but \\xNN, so it would not arrive as "
+            "written (a label with spaces: use root=live:PARTUUID= of the ISO partition)",
             word));
       }
     }

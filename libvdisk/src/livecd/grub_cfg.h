@@ -14,10 +14,12 @@
 //
 // Kernel arguments: `append` is split into words at spaces and tabs, and each word becomes one
 // argument of GRUB's `linux` command. GRUB joins the arguments with single spaces, and GRUB
-// versions differ in what else they do (2.06 copies them as they are; 2.12 puts an argument
-// holding a space in double quotes and escapes \ ' " with a backslash). So a word holding a
-// double or single quote, or a backslash other than the kernel's \xNN, is refused: no one
-// grub.cfg gives the kernel the same command line under both.
+// builds differ in what else they do: Debian's 2.06 (checked here: `e=\x20f` reached the kernel
+// as `e=\\x20f`) and upstream 2.12 put an argument holding a space in double quotes and escape
+// " ' and \ with a backslash (2.12 leaves \xNN alone); older ones copy arguments as they are.
+// So a word holding a double or single quote or a backslash is refused: no one grub.cfg gives
+// the kernel the same command line under all of them. (dracut's root=live:CDLABEL=My\x20Live
+// cannot be passed; root=live:PARTUUID=<the ISO partition, repack_iso_partuuid()> can.)
 #ifndef VDISK_LIVECD_GRUB_CFG_H_
 #define VDISK_LIVECD_GRUB_CFG_H_
 
@@ -41,7 +43,7 @@ struct GrubConfigOptions {
 std::string grub_quote(std::string_view word);
 
 // The kernel command line as words (see above); invalid_argument naming the word for a quote,
-// an unsupported backslash or a control character.
+// a backslash or a control character.
 Result<std::vector<std::string>> split_kernel_args(std::string_view append);
 
 // The grub.cfg text. `iso_partition` is the GPT partition number of the ISO on the boot disk;

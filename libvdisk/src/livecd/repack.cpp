@@ -227,6 +227,83 @@ void put_entry(std::span<std::byte> e, const Guid& type, const Guid& unique, std
   }
 }
 
+// What the repack takes from the ISO, checked.
+struct IsoFacts {
+  std::uint64_t size = 0;
+  std::string volume_id;                // trailing spaces removed, control characters as '_'
+  std::array<std::uint8_t, 32> seed{};  // of every derived identity: the PVD and the size
+  std::optional<std::int64_t> created;  // the PVD creation time, when a valid date
+};
+
+Result<IsoFacts> read_iso(const BlockSource& iso) {
+  // The ISO: whole 2048-byte blocks and a primary volume descriptor.
+  IsoFacts facts;
+  const std::uint64_t iso_size = iso.size();
+  facts.size = iso_size;
+  if (iso_size % kIsoBlock != 0) {
+    return corrupt(fmt::format(
+        "iso9660: image size {} is not a multiple of 2048 ({} bytes past the last block)", iso_size,
+        iso_size % kIsoBlock));
+  }
+  if (iso_size < kPvdOffset + kIsoBlock) {
+    return corrupt(fmt::format(
+        "iso9660: image of {} bytes ends before the primary volume descriptor at 32768", iso_size));
+  }
+  std::vector<std::byte> pvd(kIsoBlock);
+  VDISK_RETURN_IF_ERROR(iso.read(kPvdOffset, pvd));
+  const std::span<const std::byte> p(pvd);
+  if (p[0] != std::byte{1} || std::memcmp(p.data() + 1, "CD001", 5) != 0 || p[6] != std::byte{1}) {
+    return corrupt(fmt::format(
+        "iso9660: primary volume descriptor at offset 32768: expected type 1 \"CD001\" version "
+        "1, found {}",
+        hex_bytes(p.first(7))));
+  }
+  const std::uint32_t blocks = load_le32(p.subspan(80));
+  const std::uint16_t block_size = load_le16(p.subspan(128));
+  if (block_size != kIsoBlock) {
+    return corrupt(fmt::format(
+        "iso9660: primary volume descriptor at offset 32768: logical block size {}, expected "
+        "2048",
+        block_size));
+  }
+  if (std::uint64_t{blocks} * kIsoBlock > iso_size) {
+    return corrupt(fmt::format(
+        "iso9660: primary volume descriptor at offset 32768: volume space of {} blocks ({} "
+        "bytes) is larger than the {}-byte image (truncated)",
+        blocks, std::uint64_t{blocks} * kIsoBlock, iso_size));
+  }
+  std::string& volume_id = facts.volume_id;
+  volume_id.assign(reinterpret_cast<const char*>(p.data() + 40), 32);
+  while (!volume_id.empty() && (volume_id.back() == ' ' || volume_id.back() == '\0')) {
+    volume_id.pop_back();
+  }
+  for (char& c : volume_id) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7F) c = '_';  // d-characters are ASCII; keep the label one line
+  }
+
+  // The seed of every derived identity: the PVD and the image size.
+  checksum::Sha256 h;
+  const std::string_view tag = "vdisk livecd repack 1";
+  h.update(std::as_bytes(std::span(tag)));
+  h.update(p);
+  std::byte size_le[8];
+  store_le64(size_le, iso_size);
+  h.update(size_le);
+  facts.seed = h.finish();
+  facts.created = pvd_time(p.subspan(813, 17));
+  return facts;
+}
+
+// Canonical lower-case text of a GUID stored GPT-style.
+std::string guid_text(const Guid& g) {
+  return fmt::format(
+      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
+      "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+      g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+      g[15]);
+}
+
 class Repack final : public RepackSource {
  public:
   Repack(const BlockSource& iso, PieceImage generated, RepackLayout layout)
@@ -321,6 +398,11 @@ class Repack final : public RepackSource {
 
 }  // namespace
 
+Result<std::string> repack_iso_partuuid(const BlockSource& iso) {
+  VDISK_ASSIGN_OR_RETURN(const IsoFacts facts, read_iso(iso));
+  return guid_text(derived_guid(facts.seed, '3'));
+}
+
 Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const BootEntry& entry,
                                                   const RepackImages& images,
                                                   const RepackOptions& options) {
@@ -328,58 +410,10 @@ Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const 
   VDISK_ASSIGN_OR_RETURN(const std::uint64_t core_sectors, check_core_image(images.core_image));
   VDISK_RETURN_IF_ERROR(check_efi_image(images.efi_image));
 
-  // The ISO: whole 2048-byte blocks and a primary volume descriptor.
-  const std::uint64_t iso_size = iso.size();
-  if (iso_size % kIsoBlock != 0) {
-    return corrupt(fmt::format(
-        "iso9660: image size {} is not a multiple of 2048 ({} bytes past the last block)", iso_size,
-        iso_size % kIsoBlock));
-  }
-  if (iso_size < kPvdOffset + kIsoBlock) {
-    return corrupt(fmt::format(
-        "iso9660: image of {} bytes ends before the primary volume descriptor at 32768", iso_size));
-  }
-  std::vector<std::byte> pvd(kIsoBlock);
-  VDISK_RETURN_IF_ERROR(iso.read(kPvdOffset, pvd));
-  const std::span<const std::byte> p(pvd);
-  if (p[0] != std::byte{1} || std::memcmp(p.data() + 1, "CD001", 5) != 0 || p[6] != std::byte{1}) {
-    return corrupt(fmt::format(
-        "iso9660: primary volume descriptor at offset 32768: expected type 1 \"CD001\" version "
-        "1, found {}",
-        hex_bytes(p.first(7))));
-  }
-  const std::uint32_t blocks = load_le32(p.subspan(80));
-  const std::uint16_t block_size = load_le16(p.subspan(128));
-  if (block_size != kIsoBlock) {
-    return corrupt(fmt::format(
-        "iso9660: primary volume descriptor at offset 32768: logical block size {}, expected "
-        "2048",
-        block_size));
-  }
-  if (std::uint64_t{blocks} * kIsoBlock > iso_size) {
-    return corrupt(fmt::format(
-        "iso9660: primary volume descriptor at offset 32768: volume space of {} blocks ({} "
-        "bytes) is larger than the {}-byte image (truncated)",
-        blocks, std::uint64_t{blocks} * kIsoBlock, iso_size));
-  }
-  std::string volume_id(reinterpret_cast<const char*>(p.data() + 40), 32);
-  while (!volume_id.empty() && (volume_id.back() == ' ' || volume_id.back() == '\0')) {
-    volume_id.pop_back();
-  }
-  for (char& c : volume_id) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7F) c = '_';  // d-characters are ASCII; keep the label one line
-  }
-
-  // The seed of every derived identity: the PVD and the image size.
-  checksum::Sha256 h;
-  const std::string_view tag = "vdisk livecd repack 1";
-  h.update(std::as_bytes(std::span(tag)));
-  h.update(p);
-  std::byte size_le[8];
-  store_le64(size_le, iso_size);
-  h.update(size_le);
-  const auto seed = h.finish();
+  VDISK_ASSIGN_OR_RETURN(const IsoFacts iso_facts, read_iso(iso));
+  const std::uint64_t iso_size = iso_facts.size;
+  const auto& seed = iso_facts.seed;
+  const std::string& volume_id = iso_facts.volume_id;
 
   RepackLayout layout;
   layout.iso_size = iso_size;
@@ -389,7 +423,7 @@ Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const 
   const auto serial = derive(seed, 'S');
   layout.esp_serial = options.volume_serial.value_or(load_le32(std::as_bytes(std::span(serial))));
   std::int64_t stamp = 315532800;
-  if (const auto t = pvd_time(p.subspan(813, 17)); t && *t >= 315532800 && *t <= 4354819198) {
+  if (const auto& t = iso_facts.created; t && *t >= 315532800 && *t <= 4354819198) {
     stamp = *t;
   }
   layout.esp_timestamp = options.timestamp.value_or(stamp);
@@ -463,8 +497,10 @@ Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const 
             layout.bios_boot_first_lba, layout.bios_boot_last_lba, "BIOS boot");
   put_entry(a.subspan(kEntrySize, kEntrySize), kEspType, derived_guid(seed, '2'),
             layout.esp_first_lba, layout.esp_last_lba, "EFI system");
-  put_entry(a.subspan(2 * kEntrySize, kEntrySize), kLinuxDataType, derived_guid(seed, '3'),
-            layout.iso_first_lba, layout.iso_last_lba, "ISO9660");
+  const Guid iso_guid = derived_guid(seed, '3');
+  layout.iso_partuuid = guid_text(iso_guid);
+  put_entry(a.subspan(2 * kEntrySize, kEntrySize), kLinuxDataType, iso_guid, layout.iso_first_lba,
+            layout.iso_last_lba, "ISO9660");
   gpt::Header hdr;
   hdr.current_lba = 1;
   hdr.alternate_lba = last_lba;

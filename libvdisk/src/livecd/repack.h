@@ -90,6 +90,7 @@ struct RepackLayout {
   std::string iso_volume_id;       // PVD volume identifier, trailing spaces removed
   std::string grub_cfg;            // the text of \EFI\BOOT\GRUB.CFG
   std::array<std::uint8_t, 16> disk_guid{};  // as stored in the GPT header
+  std::string iso_partuuid;  // p3's unique GUID, lower-case text (/dev/disk/by-partuuid)
   std::uint32_t esp_serial = 0;
   std::int64_t esp_timestamp = 0;
 };
@@ -117,6 +118,13 @@ class RepackSource : public BlockSource {
 Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const BootEntry& entry,
                                                   const RepackImages& images,
                                                   const RepackOptions& options = {});
+
+// The PARTUUID p3 gets in the repack of `iso` (lower-case text, as /dev/disk/by-partuuid names
+// it), without building the repack: for a command line that names the ISO partition
+// (root=live:PARTUUID=..., which dracut's dmsquash-live accepts) when its label cannot be passed
+// (grub_cfg.h: backslashes). It depends on the ISO's PVD and size only. Errors: the ISO checks
+// of make_repack().
+Result<std::string> repack_iso_partuuid(const BlockSource& iso);
 
 }  // namespace vdisk::livecd
 
