@@ -18,7 +18,8 @@ OVMF=/usr/share/ovmf/OVMF.fd
 
 "$WRITE" "$SRC/eltorito.iso" disk.raw /boot/vmlinuz /boot/initrd.gz \
   "console=ttyS0 quiet panic=-1 rdinit=/init" || fail "repack_write failed"
-sgdisk -v disk.raw | grep -q "No problems found" || fail "sgdisk -v: $(sgdisk -v disk.raw)"
+verify=$(sgdisk -v disk.raw) || fail "sgdisk -v failed: $verify"
+[[ $verify == *"No problems found"* ]] || fail "sgdisk -v: $verify"
 
 # boot FIRMWARE: QEMU with the serial console in serial-FIRMWARE.log until the marker appears,
 # the firmware or GRUB gives up, the guest powers off, or LIMIT seconds pass.
@@ -44,8 +45,11 @@ boot() {
 
 boot bios || fail "SeaBIOS did not boot the repack: $(tail -c 600 serial-bios.log)"
 # grub.cfg found the ISO as partition 3 of the boot disk, not through the label fallback.
-grep -aq 'vdisk: ISO partition (hd0,gpt3)' serial-bios.log || fail "BIOS: ISO not found as (hd0,gpt3)"
+# (in the log without GRUB's terminal escapes, which can fall inside the line)
+sed 's/\x1b\[[0-9;]*[A-Za-z]//g' serial-bios.log >plain-bios.log
+grep -aq 'vdisk: ISO partition (hd0,gpt3)' plain-bios.log || fail "BIOS: ISO not found as (hd0,gpt3)"
 echo "ok: SeaBIOS -> GRUB core (BIOS boot partition) -> grub.cfg -> kernel -> marker"
 boot uefi || fail "OVMF did not boot the repack: $(tail -c 600 serial-uefi.log)"
-grep -aq 'vdisk: ISO partition (hd0,gpt3)' serial-uefi.log || fail "UEFI: ISO not found as (hd0,gpt3)"
+sed 's/\x1b\[[0-9;]*[A-Za-z]//g' serial-uefi.log >plain-uefi.log
+grep -aq 'vdisk: ISO partition (hd0,gpt3)' plain-uefi.log || fail "UEFI: ISO not found as (hd0,gpt3)"
 echo "ok: OVMF -> BOOTX64.EFI (ESP) -> grub.cfg -> kernel -> marker"
