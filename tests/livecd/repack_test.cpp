@@ -124,6 +124,10 @@ TEST_CASE("repack: grub-mkimage images are recognised, deterministic, and leave 
   auto failed = vdconvert::build_grub_images(o);
   CHECK(failed.status().code() == Errc::io_error);
   CHECK_THAT(failed.status().message(), Catch::Contains("exit status 1"));
+  o.mkimage = "true";  // succeeds and writes nothing
+  failed = vdconvert::build_grub_images(o);
+  CHECK(failed.status().code() == Errc::io_error);
+  CHECK_THAT(failed.status().message(), Catch::Contains("succeeded but wrote no"));
   CHECK(std::filesystem::is_empty(tmp.path()));
 }
 

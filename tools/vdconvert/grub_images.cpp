@@ -109,10 +109,13 @@ vdisk::Status run(const std::vector<std::string>& argv, const std::filesystem::p
   if (::posix_spawn_file_actions_init(&actions) != 0) {
     return vdisk::io_error("grub: posix_spawn_file_actions_init failed");
   }
-  ::posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  ::posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (::posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0) != 0 ||
+      ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0) != 0 ||
+      ::posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0600) != 0) {
+    ::posix_spawn_file_actions_destroy(&actions);
+    return vdisk::io_error("grub: posix_spawn_file_actions_addopen failed");
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -152,10 +155,15 @@ vdisk::Result<std::vector<std::byte>> mkimage(const std::string& tool,
                                    prefix};
   argv.insert(argv.end(), modules.begin(), modules.end());
   VDISK_RETURN_IF_ERROR(run(argv, dir.path() / "mkimage.log"));
-  auto bytes = read_whole(out);
-  if (!bytes.ok() || bytes->empty()) {
+  std::error_code ec;
+  if (!std::filesystem::exists(out, ec)) {
     return vdisk::io_error(
-        fmt::format("grub: {} -O {} wrote no image at {}", tool, format, out.string()));
+        fmt::format("grub: {} -O {} succeeded but wrote no {}", tool, format, out.string()));
+  }
+  VDISK_ASSIGN_OR_RETURN(auto bytes, read_whole(out));
+  if (bytes.empty()) {
+    return vdisk::io_error(
+        fmt::format("grub: {} -O {} wrote an empty {}", tool, format, out.string()));
   }
   return bytes;
 }
