@@ -152,6 +152,13 @@ TEST_CASE("grub.cfg: bad entries and options are refused", "[livecd][grub_cfg][h
   e = sample();
   e.append = "a=\"b\"";
   refused(e, "holds a quote");
+  // The command line x86 Linux keeps: 2047 bytes with "BOOT_IMAGE=(hd0,gpt000)/boot/vmlinuz".
+  e = sample();
+  const std::size_t room = 2047 - std::string_view("BOOT_IMAGE=(hd0,gpt000)/boot/vmlinuz").size();
+  e.append = "x=" + std::string(room - 3, 'a');  // with its separating space: exactly full
+  CHECK(grub_config(e, "VOL", 3, {}).ok());
+  e.append += "a";
+  refused(e, "x86 Linux keeps only 2047");
   GrubConfigOptions o;
   o.timeout_seconds = 3601;
   refused(sample(), "out of range", o);

@@ -9,6 +9,7 @@ namespace {
 
 constexpr std::size_t kMaxInput = 64 * 1024;
 constexpr std::size_t kMaxInitrds = 64;
+constexpr std::size_t kMaxCmdline = 2047;
 
 bool plain_char(char c) {
   if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
@@ -125,6 +126,16 @@ Result<std::string> grub_config(const BootEntry& entry, std::string_view iso_vol
   }
   for (const auto& initrd : entry.initrds) VDISK_RETURN_IF_ERROR(check_path("initrd", initrd));
   VDISK_ASSIGN_OR_RETURN(const auto args, split_kernel_args(entry.append));
+  // x86 Linux keeps the first COMMAND_LINE_SIZE - 1 = 2047 bytes of its command line and drops
+  // the rest without a word; GRUB puts "BOOT_IMAGE=(hdN,gptN)<kernel> " in front.
+  std::size_t cmdline = std::string_view("BOOT_IMAGE=(hd0,gpt000)").size() + entry.kernel.size();
+  for (const auto& a : args) cmdline += 1 + a.size();
+  if (cmdline > kMaxCmdline) {
+    return invalid_argument(fmt::format(
+        "grub.cfg: the kernel command line would be about {} bytes with GRUB's BOOT_IMAGE= "
+        "prefix; x86 Linux keeps only {}",
+        cmdline, kMaxCmdline));
+  }
   if (iso_volume_id.size() > 128) {
     return invalid_argument(
         fmt::format("grub.cfg: ISO volume id of {} bytes is too long", iso_volume_id.size()));

@@ -49,7 +49,9 @@ Result<std::vector<std::string>> split_kernel_args(std::string_view append);
 // The grub.cfg text. `iso_partition` is the GPT partition number of the ISO on the boot disk;
 // `iso_volume_id` the ISO's volume identifier (trailing spaces removed; empty: no label
 // fallback). invalid_argument for: a kernel or initrd path that is empty, not absolute or holds
-// a control character, an append line split_kernel_args() refuses, options out of range, more
+// a control character, an append line split_kernel_args() refuses, a command line that with
+// GRUB's "BOOT_IMAGE=<kernel>" in front exceeds the 2047 bytes x86 Linux keeps
+// (COMMAND_LINE_SIZE 2048; the rest would be dropped silently), options out of range, more
 // than 64 initrds, inputs longer than 64 KiB. The entry's label and config_file appear only in
 // the menu title and a comment (control characters there become '?').
 Result<std::string> grub_config(const BootEntry& entry, std::string_view iso_volume_id,
