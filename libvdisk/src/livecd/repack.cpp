@@ -146,7 +146,7 @@ Result<std::uint64_t> check_core_image(std::span<const std::byte> b) {
 Status check_efi_image(std::span<const std::byte> b) {
   auto refuse = [](std::string detail) {
     return invalid_argument("grub x86_64-efi image: " + detail +
-                            " (expected a PE32+ image from grub-mkimage -O x86_64-efi)");
+                            " (expected an x86-64 PE image from grub-mkimage -O x86_64-efi)");
   };
   if (b.size() < 64) return refuse(fmt::format("size {} bytes is too small", b.size()));
   if (b.size() > kMaxEfiImage) {

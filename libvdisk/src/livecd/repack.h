@@ -63,7 +63,7 @@ inline constexpr const char* kGrubEfiPrefix = "/EFI/BOOT";
 struct RepackImages {
   std::span<const std::byte> boot_image;  // /usr/lib/grub/i386-pc/boot.img: 512 bytes
   std::span<const std::byte> core_image;  // grub-mkimage -O i386-pc (diskboot.img first)
-  std::span<const std::byte> efi_image;   // grub-mkimage -O x86_64-efi: a PE32+ for x86-64
+  std::span<const std::byte> efi_image;   // grub-mkimage -O x86_64-efi: PE, x86-64
 };
 
 struct RepackOptions {
@@ -111,7 +111,8 @@ class RepackSource : public BlockSource {
 //   0x64, drive-check jump at 0x66, 55 AA); core_image is not a GRUB i386-pc core image whose
 //   diskboot blocklist (0x1F4: start u64 = 2 or already kCoreLba + 1, length u16 = its sectors
 //   - 1, segment 0x0820; the entry below it empty) matches its size, or it exceeds the 1 MiB
-//   BIOS boot partition; efi_image is not a PE32+ image for x86-64; the boot entry or options
+//   BIOS boot partition; efi_image is not a PE image for x86-64 ("MZ", "PE\0\0" at e_lfanew,
+//   machine 0x8664) or exceeds 256 MiB; the boot entry or options
 //   are refused by grub_config() or build_fat32(); an ISO so large that the disk's size
 //   overflows 64 bits;
 // - io_error etc. from reading the PVD.
