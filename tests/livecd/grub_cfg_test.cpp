@@ -113,20 +113,20 @@ TEST_CASE("grub.cfg: quoting survives a real lexer and grub-script-check", "[liv
 
 TEST_CASE("grub.cfg: kernel arguments split at blanks, quotes and backslashes refused",
           "[livecd][grub_cfg][hostile]") {
-  auto words = split_kernel_args("  a\tb=c   d=%2f:$x;{}  ");
+  auto words = grub_kernel_words("  a\tb=c   d=%2f:$x;{}  ");
   REQUIRE(words.ok());
   CHECK(*words == std::vector<std::string>{"a", "b=c", "d=%2f:$x;{}"});
-  CHECK(split_kernel_args("")->empty());
+  CHECK(grub_kernel_words("")->empty());
   for (const char* bad : {"a=\"b c\"", "it's", "a\\b", "tail\\", "a\\x20", "\\"}) {
     INFO(bad);
-    auto r = split_kernel_args(bad);
+    auto r = grub_kernel_words(bad);
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Errc::invalid_argument);
   }
-  CHECK_THAT(split_kernel_args("x\ny").status().message(),
+  CHECK_THAT(grub_kernel_words("x\ny").status().message(),
              Catch::Contains("control character 0x0a"));
-  CHECK_THAT(split_kernel_args("q=\"1\"").status().message(), Catch::Contains("holds a quote"));
-  CHECK(split_kernel_args(std::string(70000, 'a')).status().code() == Errc::invalid_argument);
+  CHECK_THAT(grub_kernel_words("q=\"1\"").status().message(), Catch::Contains("holds a quote"));
+  CHECK(grub_kernel_words(std::string(70000, 'a')).status().code() == Errc::invalid_argument);
 }
 
 TEST_CASE("grub.cfg: bad entries and options are refused", "[livecd][grub_cfg][hostile]") {

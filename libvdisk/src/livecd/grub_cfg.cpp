@@ -68,7 +68,7 @@ std::string grub_quote(std::string_view word) {
   return out;
 }
 
-Result<std::vector<std::string>> split_kernel_args(std::string_view append) {
+Result<std::vector<std::string>> grub_kernel_words(std::string_view append) {
   if (append.size() > kMaxInput) {
     return invalid_argument(fmt::format(
         "grub.cfg: kernel command line of {} bytes is longer than {}", append.size(), kMaxInput));
@@ -125,7 +125,7 @@ Result<std::string> grub_config(const BootEntry& entry, std::string_view iso_vol
         fmt::format("grub.cfg: {} initrds, more than {}", entry.initrds.size(), kMaxInitrds));
   }
   for (const auto& initrd : entry.initrds) VDISK_RETURN_IF_ERROR(check_path("initrd", initrd));
-  VDISK_ASSIGN_OR_RETURN(const auto args, split_kernel_args(entry.append));
+  VDISK_ASSIGN_OR_RETURN(const auto args, grub_kernel_words(entry.append));
   // x86 Linux keeps the first COMMAND_LINE_SIZE - 1 = 2047 bytes of its command line and drops
   // the rest without a word; GRUB puts "BOOT_IMAGE=(hdN,gptN)<kernel> " in front.
   std::size_t cmdline = std::string_view("BOOT_IMAGE=(hd0,gpt000)").size() + entry.kernel.size();

@@ -42,14 +42,14 @@ struct GrubConfigOptions {
 // (and it is not empty), else in single quotes, a ' inside written as '\''.
 std::string grub_quote(std::string_view word);
 
-// The kernel command line as words (see above); invalid_argument naming the word for a quote,
-// a backslash or a control character.
-Result<std::vector<std::string>> split_kernel_args(std::string_view append);
+// The kernel command line as words GRUB passes on unchanged (see above); invalid_argument naming
+// the word for a quote, a backslash or a control character.
+Result<std::vector<std::string>> grub_kernel_words(std::string_view append);
 
 // The grub.cfg text. `iso_partition` is the GPT partition number of the ISO on the boot disk;
 // `iso_volume_id` the ISO's volume identifier (trailing spaces removed; empty: no label
 // fallback). invalid_argument for: a kernel or initrd path that is empty, not absolute or holds
-// a control character, an append line split_kernel_args() refuses, a command line that with
+// a control character, an append line grub_kernel_words() refuses, a command line that with
 // GRUB's "BOOT_IMAGE=<kernel>" in front exceeds the 2047 bytes x86 Linux keeps
 // (COMMAND_LINE_SIZE 2048; the rest would be dropped silently), options out of range, more
 // than 64 initrds, inputs longer than 64 KiB. The entry's label and config_file appear only in
