@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# One boot test of a live ISO of make_live_isos.sh (livecd.iso: isolinux + El Torito EFI;
+# grubcd.iso: GRUB El Torito, BIOS; isolinuxcd.iso: isolinux, BIOS), none with a hybrid MBR.
+# Boots in QEMU (TCG, -m 512) and passes only when the initramfs's marker line says
+# label=found rootfs=ok (make_live_isos.sh). Usage: boot_live.sh NAME VDCONVERT LIVE_SOURCES WORKDIR
+# NAME is <iso>_<case>:
+#   <iso>_cd_bios, <iso>_cd_uefi   controls: the ISO boots as a CD (SeaBIOS; OVMF for livecd),
+#                                  device=sr0, console=no.
+#   <iso>_handhybrid_disk          control of this harness's disk path: sector 0 written here as
+#                                  isohybrid (isolinux) or xorriso --grub2-mbr/--grub2-boot-info
+#                                  (GRUB) would; iso_layout_check.py must call it a hybrid and
+#                                  SeaBIOS must boot it as a disk (device=sda).
+#   <iso>_<mode>_<target>          vdconvert convert --to <target> (azure|gcp|vmdk) with
+#                                  mode auto: no --boot option (auto is the default for an ISO);
+#                                  mode grub: --boot grub (must give the GPT repack);
+#                                  mode none: --boot none (must give the ISO unchanged, which
+#                                  then must not boot on SeaBIOS).
+#     Then: check --for azure|gcp; the output as a raw disk (azure: the VHD without its 512-byte
+#     footer; gcp: disk.raw of the tarball; vmdk: qemu-img convert); iso_layout_check.py layout
+#     (hybrid: the ISO at offset 0, only the system area and GRUB's 8 bytes differ; repack: GPT
+#     p1 BIOS boot, p2 ESP, p3 the ISO byte for byte); sgdisk -v clean when the disk has a GPT;
+#     xorriso and bsdtar list every file of the ISO (hybrid: the disk itself; repack: p3 cut out
+#     with dd at sgdisk -i 3's sectors); repack: fsck.fat -n of p2, \EFI\BOOT\BOOTX64.EFI in it and
+#     a grub.cfg with console=ttyS0. Boots: SeaBIOS always; OVMF when the output is a repack or
+#     the ISO has an El Torito EFI entry. Marker: hybrid device=sda console=no (the ISO's own
+#     loader and command line ran); repack device=sda3 console=yes.
+# VDISK_BOOT_SECONDS caps each boot (default 180); each boot's time is printed.
+set -euo pipefail
+NAME=${1:?usage: boot_live.sh NAME VDCONVERT LIVE_SOURCES WORKDIR}
+VD=$(realpath "${2:?}")
+SRC=$(realpath "${3:?}")
+WORK=${4:?}
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIMIT=${VDISK_BOOT_SECONDS:-180}
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+fail() { echo "FAIL: $NAME: $*"; exit 1; }
+for t in qemu-system-x86_64 qemu-img python3 xorriso bsdtar sgdisk fsck.fat mdir mtype; do
+  command -v "$t" >/dev/null || fail "required tool '$t' is not installed"
+done
+OVMF=/usr/share/ovmf/OVMF.fd
+[ -f /usr/share/seabios/bios-256k.bin ] || fail "SeaBIOS is missing (package seabios)"
+[ -f "$OVMF" ] || fail "$OVMF is missing (package ovmf)"
+iso_name=${NAME%%_*}
+rest=${NAME#*_}
+ISO=$SRC/$iso_name.iso
+[ -f "$ISO" ] && [ -f "$SRC/$iso_name.files" ] || fail "no $ISO (tests/boot/make_live_isos.sh)"
+check() { python3 "$HERE/iso_layout_check.py" "$@"; }
+check eltorito "$ISO" > eltorito.txt || fail "$(cat eltorito.txt)"
+has_efi=no
+grep -q '^platform=efi ' eltorito.txt && has_efi=yes
+
+# boot FIRMWARE DRIVE-OPTIONS: runs QEMU, serial console in serial.log, until the marker appears,
+# the firmware or GRUB gives up, the guest powers off or LIMIT seconds pass. Sets $marker to the
+# marker line ("" when none) and prints the time taken.
+marker=
+boot() {
+  local fw=$1 drive=$2 bios=() start pid
+  [ "$fw" = uefi ] && bios=(-bios "$OVMF")
+  echo "booting ($fw): $drive"
+  : >serial.log
+  start=$(date +%s%N)
+  # shellcheck disable=SC2086
+  qemu-system-x86_64 -machine accel=tcg -m 512 -nographic -no-reboot -net none -monitor none \
+    -serial file:serial.log "${bios[@]}" $drive >qemu.log 2>&1 &
+  pid=$!
+  while kill -0 $pid 2>/dev/null && [ $(( ($(date +%s%N) - start) / 1000000000 )) -lt "$LIMIT" ]; do
+    grep -aq 'VDISK-BOOT-MARKER\|No bootable device\|No bootable option\|grub> ' serial.log && break
+    sleep 0.2
+  done
+  sleep 0.5
+  kill $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  marker=$(grep -ao 'VDISK-BOOT-MARKER.*' serial.log | tr -d '\r' | head -1 || true)
+  local ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  echo "BOOT-TIME $NAME $fw $((ms / 1000)).$(printf %03d $((ms % 1000))) s: ${marker:-no marker}"
+}
+# expect_marker FIRMWARE DEVICE CONSOLE: fails unless the last boot's marker has exactly these.
+expect_marker() {
+  local want_fw=bios
+  [ "$1" = uefi ] && want_fw=64
+  [ -n "$marker" ] || fail "$1: no marker within $LIMIT s; serial console ends: $(tail -c 400 serial.log | tr -d '\r')"
+  local want="VDISK-BOOT-MARKER firmware=$want_fw label=found device=$2 console=$3 rootfs=ok"
+  [ "$marker" = "$want" ] || fail "$1: marker '$marker', expected '$want'"
+}
+# lists_all_files IMAGE: xorriso and bsdtar both list every file the ISO was built from.
+lists_all_files() {
+  xorriso -indev "$1" -find / -type f 2>/dev/null | sed "s/^'\\/\\(.*\\)'\$/\\1/" | sort > xorriso.list
+  bsdtar -tf "$1" | sort > bsdtar.list
+  local f
+  while read -r f; do
+    grep -qxF "$f" xorriso.list || fail "xorriso -indev $1 does not list $f"
+    grep -qxF "$f" bsdtar.list || fail "bsdtar -tf $1 does not list $f"
+  done < "$SRC/$iso_name.files"
+  echo "ok: xorriso and bsdtar list the $(wc -l < "$SRC/$iso_name.files") files of $iso_name.iso in $1"
+}
+le() { # BYTES VALUE -> VALUE as BYTES bytes little-endian on stdout
+  local n=$1 v=$2 i
+  for ((i = 0; i < n; i++)); do printf "\\x$(printf %02x $(( (v >> (8 * i)) & 255 )))"; done
+}
+
+case $rest in
+  cd_bios|cd_uefi)
+    fw=${rest#cd_}
+    [ "$fw" = bios ] || [ "$has_efi" = yes ] || fail "$iso_name.iso has no El Torito EFI entry"
+    boot "$fw" "-drive file=$ISO,media=cdrom,readonly=on"
+    expect_marker "$fw" sr0 no
+    echo "ok: $NAME: $marker"
+    exit 0 ;;
+  handhybrid_disk)
+    cp "$ISO" disk.raw
+    line=$(grep '^platform=bios ' eltorito.txt | head -1)
+    rba=$(sed 's/.* rba=\([0-9]*\) .*/\1/' <<<"$line")
+    sectors=$(( $(stat -c %s disk.raw) / 512 ))
+    case $line in
+      *loader=isolinux) # isohybrid: isohdpfx.bin code, u64 image LBA in 512-byte sectors at 432
+        dd if=/usr/lib/ISOLINUX/isohdpfx.bin of=disk.raw bs=432 count=1 conv=notrunc status=none
+        le 8 $((rba * 4)) | dd of=disk.raw bs=1 seek=432 conv=notrunc status=none ;;
+      *loader=grub) # boot_hybrid.img, u64 RBA*4+4 at 0x1b0; diskboot's blocklist start RBA*4+5
+        dd if=/usr/lib/grub/i386-pc/boot_hybrid.img of=disk.raw bs=432 count=1 conv=notrunc status=none
+        le 8 $((rba * 4 + 4)) | dd of=disk.raw bs=1 seek=432 conv=notrunc status=none
+        le 8 $((rba * 4 + 5)) | dd of=disk.raw bs=1 seek=$((rba * 2048 + 2548)) conv=notrunc status=none ;;
+      *) fail "no isolinux or GRUB BIOS image in $iso_name.iso: $line" ;;
+    esac
+    # one active entry over the whole image (type 0x17 like isohybrid), then 55 AA
+    { printf '\x80\x00\x00\x00\x17\x00\x00\x00'; le 4 0; le 4 $sectors; } |
+      dd of=disk.raw bs=1 seek=446 conv=notrunc status=none
+    printf '\x55\xaa' | dd of=disk.raw bs=1 seek=510 conv=notrunc status=none
+    check layout "$ISO" disk.raw --expect hybrid || fail "layout check of the hand-made hybrid"
+    lists_all_files disk.raw
+    boot bios "-drive file=disk.raw,format=raw"
+    expect_marker bios sda no
+    echo "ok: $NAME: $marker"
+    exit 0 ;;
+esac
+
+IFS=_ read -r mode target extra <<<"$rest"
+[ -z "${extra:-}" ] || fail "unknown test name"
+case $mode in
+  auto) boot_opts=() ; expect= ;;
+  grub) boot_opts=(--boot grub) ; expect=repack ;;
+  none) boot_opts=(--boot none) ; expect=plain ;;
+  *) fail "unknown mode '$mode'" ;;
+esac
+case $target in
+  azure)
+    "$VD" convert --quiet --to azure "${boot_opts[@]}" "$ISO" out.vhd || fail "convert failed"
+    "$VD" check --for azure out.vhd > check.txt || fail "check --for azure failed: $(cat check.txt)"
+    size=$(stat -c %s out.vhd)
+    [ "$(tail -c 512 out.vhd | head -c 8)" = conectix ] || fail "out.vhd has no VHD footer"
+    cp out.vhd disk.raw && truncate -s $((size - 512)) disk.raw
+    drive="-drive file=out.vhd,format=vpc,snapshot=on" ;;
+  gcp)
+    "$VD" convert --quiet --to gcp "${boot_opts[@]}" "$ISO" out.tar.gz || fail "convert failed"
+    "$VD" check --for gcp out.tar.gz > check.txt || fail "check --for gcp failed: $(cat check.txt)"
+    tar -xzf out.tar.gz disk.raw
+    drive="-drive file=disk.raw,format=raw,snapshot=on" ;;
+  vmdk)
+    "$VD" convert --quiet --to vmdk "${boot_opts[@]}" "$ISO" out.vmdk || fail "convert failed"
+    qemu-img convert -f vmdk -O raw out.vmdk disk.raw
+    drive="-drive file=out.vmdk,format=vmdk,snapshot=on" ;;
+  *) fail "unknown target '$target'" ;;
+esac
+check layout "$ISO" disk.raw ${expect:+--expect $expect} > layout.txt ||
+  fail "layout check: $(tr '\n' ' ' < layout.txt)"
+layout=$(sed -n 's/^layout=//p' layout.txt)
+echo "layout: $(tr '\n' ' ' < layout.txt)"
+[ "$mode" != auto ] || [ "$layout" = hybrid ] || [ "$layout" = repack ] ||
+  fail "--boot auto left the ISO as it was (layout $layout)"
+if [ "$(head -c 520 disk.raw | tail -c 8)" = "EFI PART" ]; then
+  sgdisk -v disk.raw > sgdisk.txt 2>&1 || fail "sgdisk -v failed: $(cat sgdisk.txt)"
+  grep -q 'No problems found' sgdisk.txt || fail "sgdisk -v: $(tr '\n' ' ' < sgdisk.txt)"
+  echo "ok: sgdisk -v finds no problems"
+fi
+
+case $layout in
+  plain|hybrid) lists_all_files disk.raw ;;
+  repack)
+    sector() { sgdisk -i "$1" disk.raw | sed -n "s/^$2 sector: \\([0-9]*\\).*/\\1/p"; }
+    p3_first=$(sector 3 First) p3_last=$(sector 3 Last)
+    [ -n "$p3_first" ] && [ -n "$p3_last" ] || fail "sgdisk -i 3 gave no sectors"
+    dd if=disk.raw of=p3.iso bs=512 skip="$p3_first" count=$((p3_last - p3_first + 1)) status=none
+    lists_all_files p3.iso
+    p2_first=$(sector 2 First) p2_last=$(sector 2 Last)
+    dd if=disk.raw of=esp.img bs=512 skip="$p2_first" count=$((p2_last - p2_first + 1)) status=none
+    fsck.fat -n esp.img > fsck.txt 2>&1 || fail "fsck.fat -n of the ESP: $(tail -3 fsck.txt)"
+    mdir -i esp.img -/ -b :: > esp.list || fail "mdir of the ESP failed"
+    grep -qix '::/EFI/BOOT/BOOTX64.EFI' esp.list || fail "the ESP has no \\EFI\\BOOT\\BOOTX64.EFI: $(tr '\n' ' ' < esp.list)"
+    cfg=$(grep -i '/grub\.cfg$' esp.list | head -1)
+    [ -n "$cfg" ] || fail "the ESP has no grub.cfg: $(tr '\n' ' ' < esp.list)"
+    mtype -i esp.img "$cfg" > grub.cfg
+    grep -q 'console=ttyS0' grub.cfg || fail "$cfg has no console=ttyS0"
+    echo "ok: ESP passes fsck.fat and holds BOOTX64.EFI and $cfg with console=ttyS0" ;;
+esac
+
+if [ "$layout" = plain ]; then
+  boot bios "$drive"
+  [ -z "$marker" ] || fail "the unchanged ISO booted as a disk: $marker"
+  grep -aq 'No bootable device\|not a bootable disk' serial.log ||
+    fail "SeaBIOS did not report a non-bootable disk: $(tail -c 300 serial.log | tr -d '\r')"
+  echo "ok: $NAME: --boot none kept the ISO as it was, and SeaBIOS does not boot it"
+  exit 0
+fi
+if [ "$layout" = repack ]; then device=sda3 console=yes; else device=sda console=no; fi
+boot bios "$drive"
+expect_marker bios $device $console
+if [ "$layout" = repack ] || [ "$has_efi" = yes ]; then
+  boot uefi "$drive"
+  expect_marker uefi $device $console
+fi
+echo "ok: $NAME ($layout) booted to the marker on every firmware"
