@@ -34,7 +34,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 LIMIT=${VDISK_BOOT_SECONDS:-180}
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 fail() { echo "FAIL: $NAME: $*"; exit 1; }
-for t in qemu-system-x86_64 qemu-img python3 xorriso bsdtar sgdisk fsck.fat mdir mtype; do
+for t in qemu-system-x86_64 qemu-img python3 xorriso bsdtar sgdisk fsck.fat mdir mtype mmd mcopy \
+  mkfs.vfat grub-mkimage od; do
   command -v "$t" >/dev/null || fail "required tool '$t' is not installed"
 done
 OVMF=/usr/share/ovmf/OVMF.fd
@@ -93,6 +94,20 @@ lists_all_files() {
   done < "$SRC/$iso_name.files"
   echo "ok: xorriso and bsdtar list the $(wc -l < "$SRC/$iso_name.files") files of $iso_name.iso in $1"
 }
+# must_reject OFFSET EXPECT: iso_layout_check.py must fail on disk.raw with the byte at OFFSET
+# inverted, naming that offset (the checker's negative control).
+must_reject() {
+  cp disk.raw bad.raw
+  local b
+  b=$(od -An -tu1 -j "$1" -N 1 bad.raw | tr -d ' ')
+  le 1 $((255 - b)) | dd of=bad.raw bs=1 seek="$1" conv=notrunc status=none
+  if check layout "$ISO" bad.raw --expect "$2" > bad.txt; then
+    fail "the layout check accepted a disk with byte $1 changed"
+  fi
+  grep -q "disk offset $1\b\|offset $1 " bad.txt || fail "the layout check did not name offset $1: $(cat bad.txt)"
+  rm -f bad.raw
+  echo "ok: the layout check rejects byte $1 changed: $(grep FAIL bad.txt)"
+}
 le() { # BYTES VALUE -> VALUE as BYTES bytes little-endian on stdout
   local n=$1 v=$2 i
   for ((i = 0; i < n; i++)); do printf "\\x$(printf %02x $(( (v >> (8 * i)) & 255 )))"; done
@@ -126,13 +141,59 @@ case $rest in
       dd of=disk.raw bs=1 seek=446 conv=notrunc status=none
     printf '\x55\xaa' | dd of=disk.raw bs=1 seek=510 conv=notrunc status=none
     check layout "$ISO" disk.raw --expect hybrid || fail "layout check of the hand-made hybrid"
+    must_reject $(( $(stat -c %s "$ISO") - 1 )) hybrid
+    must_reject 40000 hybrid
+    [[ $line != *loader=grub ]] || must_reject $((rba * 2048 + 2548)) hybrid
     lists_all_files disk.raw
     boot bios "-drive file=disk.raw,format=raw"
     expect_marker bios sda no
     echo "ok: $NAME: $marker"
     exit 0 ;;
+  handrepack_disk)
+    # The GRUB repack built by hand (docs/livecd.md's "ISO in a partition"): GPT p1 BIOS boot with
+    # core.img, p2 ESP with BOOTX64.EFI and grub.cfg (the ISO's isolinux.cfg entry plus
+    # console=ttyS0), p3 the ISO; then the same checks and boots as a vdconvert repack.
+    [ "$has_efi" = yes ] && grep -q 'loader=isolinux' eltorito.txt || fail "handrepack needs livecd.iso"
+    label=$(dd if="$ISO" bs=1 skip=32808 count=32 status=none | sed 's/ *$//')
+    xorriso -osirrox on -indev "$ISO" -extract /isolinux/isolinux.cfg isolinux.cfg >/dev/null 2>&1
+    args=$(sed -n 's/^ *append initrd=[^ ]* //p' isolinux.cfg | head -1)
+    [ -n "$args" ] || fail "no append line in the ISO's isolinux.cfg"
+    cat > grub.cfg <<CFG
+set timeout=0
+search --no-floppy --set=root --label '$label'
+linux /isolinux/vmlinuz0 $args console=ttyS0,115200n8
+initrd /isolinux/initrd0.img
+boot
+CFG
+    mods="part_gpt fat iso9660 normal linux search search_label configfile echo boot"
+    grub-mkimage -O x86_64-efi -o BOOTX64.EFI -p /EFI/BOOT $mods
+    grub-mkimage -O i386-pc -o core.img -p '(hd0,gpt2)/EFI/BOOT' biosdisk $mods
+    core_sectors=$(( ($(stat -c %s core.img) + 511) / 512 ))
+    [ $core_sectors -le 2048 ] || fail "core.img is larger than the 1 MiB BIOS boot partition"
+    mkfs.vfat -C esp.img 8192 >/dev/null
+    mmd -i esp.img ::EFI ::EFI/BOOT
+    mcopy -i esp.img BOOTX64.EFI grub.cfg ::EFI/BOOT/
+    iso_sectors=$(( $(stat -c %s "$ISO") / 512 ))
+    total=$(( ( (20480 + iso_sectors + 33 + 2047) / 2048 ) * 2048 ))
+    truncate -s $((total * 512)) disk.raw
+    sgdisk -n 1:2048:4095 -t 1:EF02 -n 2:4096:20479 -t 2:EF00 \
+      -n 3:20480:$((20480 + iso_sectors - 1)) -t 3:0700 disk.raw >/dev/null
+    dd if=core.img of=disk.raw bs=512 seek=2048 conv=notrunc status=none
+    dd if=esp.img of=disk.raw bs=512 seek=4096 conv=notrunc status=none
+    dd if="$ISO" of=disk.raw bs=512 seek=20480 conv=notrunc status=none
+    # boot.img: code only (bytes 0..439); kernel_sector (0x5c) = core's LBA; the drive check at
+    # 0x66 NOPed; diskboot's first blocklist start (core+0x1f4) = core's second sector.
+    dd if=/usr/lib/grub/i386-pc/boot.img of=disk.raw bs=440 count=1 conv=notrunc status=none
+    le 8 2048 | dd of=disk.raw bs=1 seek=$((0x5c)) conv=notrunc status=none
+    printf '\x90\x90' | dd of=disk.raw bs=1 seek=$((0x66)) conv=notrunc status=none
+    le 8 2049 | dd of=disk.raw bs=1 seek=$((2048 * 512 + 0x1f4)) conv=notrunc status=none
+    must_reject $((20480 * 512 + 40000)) repack
+    must_reject $(( (20480 + iso_sectors) * 512 - 1)) repack
+    drive="-drive file=disk.raw,format=raw,snapshot=on" ;;
 esac
 
+mode=hand expect=repack
+if [ "$rest" != handrepack_disk ]; then
 IFS=_ read -r mode target extra <<<"$rest"
 [ -z "${extra:-}" ] || fail "unknown test name"
 case $mode in
@@ -160,6 +221,7 @@ case $target in
     drive="-drive file=out.vmdk,format=vmdk,snapshot=on" ;;
   *) fail "unknown target '$target'" ;;
 esac
+fi
 check layout "$ISO" disk.raw ${expect:+--expect $expect} > layout.txt ||
   fail "layout check: $(tr '\n' ' ' < layout.txt)"
 layout=$(sed -n 's/^layout=//p' layout.txt)
