@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One boot test of a live ISO of make_live_isos.sh (livecd.iso: isolinux + El Torito EFI;
-# grubcd.iso: GRUB El Torito, BIOS; isolinuxcd.iso: isolinux, BIOS), none with a hybrid MBR.
+# grubcd.iso: GRUB El Torito, BIOS; isolinuxcd.iso and spacecd.iso (a label with spaces):
+# isolinux, BIOS), none with a hybrid MBR.
 # Boots in QEMU (TCG, -m 512) and passes only when the initramfs's marker line says
 # label=found rootfs=ok (make_live_isos.sh). Usage: boot_live.sh NAME VDCONVERT LIVE_SOURCES WORKDIR
 # NAME is <iso>_<case>:
@@ -13,6 +14,8 @@
 #   <iso>_<mode>_<target>          vdconvert convert --to <target> (azure|gcp|vmdk) with
 #                                  mode auto: no --boot option (auto is the default for an ISO);
 #                                  mode grub: --boot grub (must give the GPT repack);
+#                                  mode grubargs: --boot grub --kernel-args 'vdisk.probe=42
+#                                  vdisk.second' (both words must reach /proc/cmdline);
 #                                  mode none: --boot none (must give the ISO unchanged, which
 #                                  then must not boot on SeaBIOS).
 #     Then: check --for azure|gcp; the output as a raw disk (azure: the VHD without its 512-byte
@@ -193,12 +196,14 @@ CFG
 esac
 
 mode=hand expect=repack
+probe_args="vdisk.probe=42 vdisk.second"  # grubargs: --kernel-args, must reach /proc/cmdline
 if [ "$rest" != handrepack_disk ]; then
 IFS=_ read -r mode target extra <<<"$rest"
 [ -z "${extra:-}" ] || fail "unknown test name"
 case $mode in
   auto) boot_opts=() ; expect= ;;
   grub) boot_opts=(--boot grub) ; expect=repack ;;
+  grubargs) boot_opts=(--boot grub --kernel-args "$probe_args") ; expect=repack ;;
   none) boot_opts=(--boot none) ; expect=plain ;;
   *) fail "unknown mode '$mode'" ;;
 esac
@@ -228,7 +233,7 @@ layout=$(sed -n 's/^layout=//p' layout.txt)
 echo "layout: $(tr '\n' ' ' < layout.txt)"
 [ "$mode" != auto ] || [ "$layout" = hybrid ] || [ "$layout" = repack ] ||
   fail "--boot auto left the ISO as it was (layout $layout)"
-if [ "$(head -c 520 disk.raw | tail -c 8)" = "EFI PART" ]; then
+if [ "$(od -An -tx1 -j 512 -N 8 disk.raw | tr -d ' \n')" = 4546492050415254 ]; then  # "EFI PART"
   sgdisk -v disk.raw > sgdisk.txt 2>&1 || fail "sgdisk -v failed: $(cat sgdisk.txt)"
   grep -q 'No problems found' sgdisk.txt || fail "sgdisk -v: $(tr '\n' ' ' < sgdisk.txt)"
   echo "ok: sgdisk -v finds no problems"
@@ -263,10 +268,22 @@ if [ "$layout" = plain ]; then
   exit 0
 fi
 if [ "$layout" = repack ]; then device=sda3 console=yes; else device=sda console=no; fi
+# expect_args: after a grubargs boot, the kernel command line holds the --kernel-args words.
+expect_args() {
+  [ "$mode" = grubargs ] || return 0
+  local line w
+  line=$(grep -ao 'VDISK-BOOT-CMDLINE.*' serial.log | tr -d '\r' | head -1)
+  for w in $probe_args; do
+    [[ " $line " == *" $w "* ]] || fail "--kernel-args word '$w' is not on the kernel command line: $line"
+  done
+  echo "ok: the kernel command line has the --kernel-args words: $line"
+}
 boot bios "$drive"
 expect_marker bios $device $console
+expect_args
 if [ "$layout" = repack ] || [ "$has_efi" = yes ]; then
   boot uefi "$drive"
   expect_marker uefi $device $console
+  expect_args
 fi
 echo "ok: $NAME ($layout) booted to the marker on every firmware"

@@ -11,13 +11,14 @@
 #                   /boot/grub/i386-pc/eltorito.img (El Torito, BIOS only), /boot/grub/grub.cfg,
 #                   /boot/vmlinuz, /boot/initrd.img, /LiveOS/squashfs.img
 #   isolinuxcd.iso  livecd.iso's BIOS half only, volume "VDISK-BIOS" (no EFI entry)
+#   spacecd.iso     the same with volume "VDISK LIVE SP", written root=live:CDLABEL=VDISK\x20LIVE\x20SP
 #   *.files         the files each ISO holds, one path a line (what xorriso/bsdtar must list)
 # Their kernel is the installed linux-image-amd64's. Their initramfs (initrd0.img) does what dracut's
 # dmsquash-live does with root=live:CDLABEL=<label>: it loads the block drivers QEMU's machines
 # need (modules of that kernel, with their dependencies), looks for a block device whose ISO 9660
 # volume label is <label> (reading the primary volume descriptor at byte 32768), mounts it, mounts
 # /LiveOS/squashfs.img from it and reads the label back from the squashfs. Then it prints one line
-# on /dev/ttyS0 and powers off:
+# on /dev/ttyS0 (after a line "VDISK-BOOT-CMDLINE <the kernel command line>") and powers off:
 #   VDISK-BOOT-MARKER firmware=<bios|64> label=<found|missing> device=<dev|none>
 #       console=<yes|no> rootfs=<ok|bad|none>
 # console=yes when the kernel command line has console=ttyS0 (what a repacked grub.cfg adds).
@@ -130,6 +131,7 @@ if [ "$label" = found ]; then
     rootfs=ok
   fi
 fi
+echo "VDISK-BOOT-CMDLINE $(cat /proc/cmdline)" >/dev/ttyS0
 echo "VDISK-BOOT-MARKER firmware=$fw label=$label device=$dev console=$console rootfs=$rootfs" >/dev/ttyS0
 poweroff -f
 INIT
@@ -146,30 +148,31 @@ make_squashfs() {
   mksquashfs sqroot "$2/squashfs.img" -noappend -all-root -comp xz >/dev/null || fail "mksquashfs failed"
   rm -rf sqroot
 }
-# isolinux.cfg as livecd-tools writes it (imgcreate/live.py), for label $1 into file $2.
+# isolinux.cfg as livecd-tools writes it (imgcreate/live.py), for label $1 (written $2 in
+# CDLABEL=) into file $3.
 isolinux_cfg() {
-  cat > "$2" <<CFG
+  cat > "$3" <<CFG
 default linux0
 timeout 1
 menu title $1
 label linux0
   menu label ^Start $1
   kernel vmlinuz0
-  append initrd=initrd0.img root=live:CDLABEL=$1 rootfstype=auto ro rd.live.image quiet panic=-1 rd.luks=0 rd.md=0 rd.dm=0
+  append initrd=initrd0.img root=live:CDLABEL=$2 rootfstype=auto ro rd.live.image quiet panic=-1 rd.luks=0 rd.md=0 rd.dm=0
 menu default
 label check0
   menu label Test this ^media & start $1
   kernel vmlinuz0
-  append initrd=initrd0.img root=live:CDLABEL=$1 rootfstype=auto ro rd.live.image quiet panic=-1 rd.live.check
+  append initrd=initrd0.img root=live:CDLABEL=$2 rootfstype=auto ro rd.live.image quiet panic=-1 rd.live.check
 CFG
 }
-isolinux_tree() { # label, tree
-  mkdir -p "$2/isolinux"
-  cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$2/isolinux/"
-  cp "$kernel" "$2/isolinux/vmlinuz0"
-  cp initrd.img "$2/isolinux/initrd0.img"
-  isolinux_cfg "$1" "$2/isolinux/isolinux.cfg"
-  make_squashfs "$1" "$2/LiveOS"
+isolinux_tree() { # label, label as written in CDLABEL=, tree
+  mkdir -p "$3/isolinux"
+  cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$3/isolinux/"
+  cp "$kernel" "$3/isolinux/vmlinuz0"
+  cp initrd.img "$3/isolinux/initrd0.img"
+  isolinux_cfg "$1" "$2" "$3/isolinux/isolinux.cfg"
+  make_squashfs "$1" "$3/LiveOS"
 }
 # Lists the files of tree $1 (relative paths) into $2.
 list_files() { (cd "$1" && find . -type f | sed 's|^\./||' | sort) > "$2"; }
@@ -179,10 +182,13 @@ check_no_system_area() {
 }
 
 # ---- a) livecd-tools: isolinux + El Torito EFI image -------------------------------------------
-label=VDISK-LIVE
-isolinux_tree $label tree-a
-mkdir -p tree-a/EFI/BOOT
-cat > tree-a/EFI/BOOT/grub.cfg <<CFG
+# livecd_iso NAME LABEL (no spaces: GRUB 2.06 doubles a backslash of a linux argument, so no
+# grub.cfg can pass livecd-tools' \x20 to the kernel).
+livecd_iso() {
+  local name=$1 label=$2 tree=tree-$1
+  isolinux_tree "$label" "$label" $tree
+  mkdir -p $tree/EFI/BOOT
+  cat > $tree/EFI/BOOT/grub.cfg <<CFG
 set default="0"
 set timeout=0
 search --no-floppy --set=root -l '$label'
@@ -195,21 +201,24 @@ menuentry 'Test this media & start $label' --class fedora --class gnu-linux --cl
 	initrd /isolinux/initrd0.img
 }
 CFG
-# Like Fedora's gcdx64.efi: iso9660 built in, prefix /EFI/BOOT on the device it was loaded from
-# (the FAT image), whose grub.cfg finds the ISO by its label.
-grub-mkimage -O x86_64-efi -o tree-a/EFI/BOOT/BOOTX64.EFI -p /EFI/BOOT \
-  fat iso9660 part_gpt part_msdos normal linux search search_label configfile echo boot ||
-  fail "grub-mkimage x86_64-efi failed"
-rm -f efiboot.img
-mkfs.vfat -C -n EFIBOOT efiboot.img 4096 >/dev/null
-mmd -i efiboot.img ::EFI ::EFI/BOOT
-mcopy -i efiboot.img tree-a/EFI/BOOT/BOOTX64.EFI tree-a/EFI/BOOT/grub.cfg ::EFI/BOOT/
-mv efiboot.img tree-a/isolinux/efiboot.img
-list_files tree-a livecd.files
-xorriso -as mkisofs -J -r -hide-rr-moved -V $label -o livecd.iso \
-  -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
-  -eltorito-alt-boot -e isolinux/efiboot.img -no-emul-boot tree-a >xorriso.log 2>&1 ||
-  fail "xorriso (livecd.iso) failed: $(tail -3 xorriso.log)"
+  # Like Fedora's gcdx64.efi: iso9660 built in, prefix /EFI/BOOT on the device it was loaded from
+  # (the FAT image), whose grub.cfg finds the ISO by its label.
+  grub-mkimage -O x86_64-efi -o $tree/EFI/BOOT/BOOTX64.EFI -p /EFI/BOOT \
+    fat iso9660 part_gpt part_msdos normal linux search search_label configfile echo boot ||
+    fail "grub-mkimage x86_64-efi failed"
+  rm -f efiboot.img
+  mkfs.vfat -C -n EFIBOOT efiboot.img 4096 >/dev/null
+  mmd -i efiboot.img ::EFI ::EFI/BOOT
+  mcopy -i efiboot.img $tree/EFI/BOOT/BOOTX64.EFI $tree/EFI/BOOT/grub.cfg ::EFI/BOOT/
+  mv efiboot.img $tree/isolinux/efiboot.img
+  list_files $tree $name.files
+  xorriso -as mkisofs -J -r -hide-rr-moved -V "$label" -o $name.iso \
+    -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+    -eltorito-alt-boot -e isolinux/efiboot.img -no-emul-boot $tree >xorriso.log 2>&1 ||
+    fail "xorriso ($name.iso) failed: $(tail -3 xorriso.log)"
+  rm -rf $tree
+}
+livecd_iso livecd VDISK-LIVE
 
 # ---- b) GRUB El Torito (grub-mkrescue's layout, no boot_hybrid.img, no --grub2-boot-info) ------
 label=VDISK-GRUB
@@ -235,20 +244,27 @@ xorriso -as mkisofs -r -V $label -o grubcd.iso -b boot/grub/i386-pc/eltorito.img
   fail "xorriso (grubcd.iso) failed: $(tail -3 xorriso.log)"
 
 # ---- c) isolinux only ----------------------------------------------------------------------------
-label=VDISK-BIOS
-isolinux_tree $label tree-c
-list_files tree-c isolinuxcd.files
-xorriso -as mkisofs -J -r -hide-rr-moved -V $label -o isolinuxcd.iso \
-  -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
-  tree-c >xorriso.log 2>&1 || fail "xorriso (isolinuxcd.iso) failed: $(tail -3 xorriso.log)"
+# isolinux_iso NAME LABEL. A space of LABEL is \x20 in root=live:CDLABEL= (livecd-tools' escape;
+# isolinux passes the append line to the kernel as it is, dracut and this initramfs decode it).
+isolinux_iso() {
+  local tree=tree-$1
+  isolinux_tree "$2" "${2// /\\x20}" $tree
+  list_files $tree $1.files
+  xorriso -as mkisofs -J -r -hide-rr-moved -V "$2" -o $1.iso \
+    -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+    $tree >xorriso.log 2>&1 || fail "xorriso ($1.iso) failed: $(tail -3 xorriso.log)"
+  rm -rf $tree
+}
+isolinux_iso isolinuxcd VDISK-BIOS
+isolinux_iso spacecd "VDISK LIVE SP"
 
-for iso in livecd grubcd isolinuxcd; do
+for iso in livecd spacecd grubcd isolinuxcd; do
   check_no_system_area $iso.iso
   python3 "$HERE/iso_layout_check.py" eltorito $iso.iso > $iso.eltorito || fail "$iso.iso: bad El Torito"
 done
 grep -q '^platform=efi ' livecd.eltorito || fail "livecd.iso has no El Torito EFI entry"
-for iso in grubcd isolinuxcd; do
+for iso in grubcd isolinuxcd spacecd; do
   ! grep -q '^platform=efi ' $iso.eltorito || fail "$iso.iso has an El Torito EFI entry"
 done
-rm -rf tree-a tree-b tree-c xorriso.log
+rm -rf tree-b xorriso.log
 echo "live ISOs ready in $DIR (kernel $kver, ${#order[@]} modules in the initramfs)"
