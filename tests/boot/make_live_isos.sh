@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the live ISOs of the boot.livecd_* / boot.grubcd_* / boot.isolinuxcd_* tests from Debian
+# Builds the live ISOs of the boot.livecd_* / grubcd_* / isolinuxcd_* / spacecd_* tests from Debian
 # packages, into DIR. None has a hybrid MBR: their system areas (bytes 0..32767) are all zero, the
 # shape the AWS DRS Failback Client ISO probably has (docs/livecd.md), so as disks they boot only
 # after vdconvert makes them bootable.
