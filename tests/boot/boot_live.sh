@@ -68,7 +68,7 @@ boot() {
     -serial file:serial.log "${bios[@]}" $drive >qemu.log 2>&1 &
   pid=$!
   while kill -0 $pid 2>/dev/null && [ $(( ($(date +%s%N) - start) / 1000000000 )) -lt "$LIMIT" ]; do
-    grep -aq 'VDISK-BOOT-MARKER\|No bootable device\|No bootable option\|grub> ' serial.log && break
+    grep -aq 'VDISK-BOOT-MARKER\|No bootable device\|No bootable option\|grub> \|Shell> ' serial.log && break
     sleep 0.2
   done
   sleep 0.5
