@@ -5,7 +5,8 @@
 #   NAME = <source>_<firmware>_<input>_<target>: source mbr|gpt|live, firmware bios|uefi,
 #   input raw|vmdk|vhd|iso (the qemu-img made variants of make_sources.sh), target
 #   azure|gcp|vmdk; or eltorito_cdrom (the CD-only ISO boots as a CD: the control) and
-#   eltorito_disk (after conversion to Azure it must not boot, and `vdconvert info` said so).
+#   eltorito_disk (after conversion to Azure, with --boot none once convert has that option, it
+#   must not boot, and `vdconvert info` said so).
 set -euo pipefail
 NAME=${1:?usage: boot.sh NAME VDCONVERT SOURCES WORKDIR}
 VD=$(realpath "${2:?}")
@@ -54,7 +55,10 @@ if [[ $NAME == eltorito_* ]]; then
   "$VD" info "$SRC/eltorito.iso" > info.txt
   grep -q 'bios_bootable_as_disk: no' info.txt || fail "info did not say BIOS boot fails: $(cat info.txt)"
   grep -q 'uefi_bootable_as_disk: no' info.txt || fail "info did not say UEFI boot fails"
-  "$VD" convert --quiet --to azure "$SRC/eltorito.iso" out.vhd
+  # Once convert has --boot (auto by default for an ISO), this case needs --boot none.
+  none=() help=$("$VD" convert --help 2>&1 || true)
+  if [[ $help == *--boot* ]]; then none=(--boot none); fi
+  "$VD" convert --quiet --to azure "${none[@]}" "$SRC/eltorito.iso" out.vhd
   if boot bios "-drive file=out.vhd,format=vpc,snapshot=on"; then fail "the converted CD-only ISO booted"; fi
   grep -aq 'No bootable device\|not a bootable disk' serial.log ||
     fail "SeaBIOS did not report a non-bootable disk: $(tail -c 300 serial.log)"
