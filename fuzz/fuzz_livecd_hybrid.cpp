@@ -1,0 +1,57 @@
+// Fuzz target: the live-ISO hybridiser. plan_hybrid() on arbitrary bytes (El Torito catalog,
+// boot image classification, EFI image sizing by a tree walk, system-area checks), then, for a
+// "hybridize" plan, the whole hybrid view read and mapped. Invariants: a hybridize plan always
+// builds a view of a whole number of MiB, no smaller than the input; every byte outside the
+// plan's patches reads as the input's (zero past it); map() covers the view exactly, in order.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "livecd/hybrid.h"
+#include "raw/raw.h"
+#include "vdisk/io.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace vdisk;
+  using namespace vdisk::livecd;
+  const std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data), size);
+  std::shared_ptr<const BlockSource> iso(raw::open_source(memory_view_file(in)));
+  auto plan = plan_hybrid(*iso);
+  if (!plan.ok()) return 0;
+  if (plan->action != HybridAction::hybridize) return 0;
+  if (plan->disk_size % kHybridAlign != 0 || plan->disk_size < size) std::abort();
+  BootCode code;
+  code.isohdpfx.assign(432, std::byte{0x11});
+  code.grub_hybrid.assign(512, std::byte{0x22});
+  auto patches = hybrid_patches(*plan, code);
+  auto view = hybrid_disk(iso, *plan, code);
+  if (!patches.ok() || !view.ok()) std::abort();
+  const BlockSource& v = **view;
+  if (v.size() != plan->disk_size) std::abort();
+  std::vector<std::byte> buf(64 * 1024);
+  for (std::uint64_t off = 0; off < v.size(); off += buf.size()) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), v.size() - off));
+    if (!v.read(off, std::span(buf).first(n)).ok()) std::abort();
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t at = off + i;
+      const bool patched = std::any_of(patches->begin(), patches->end(), [&](const Patch& p) {
+        return at >= p.offset && at - p.offset < p.bytes.size();
+      });
+      if (patched) continue;
+      const std::byte want = at < size ? in[static_cast<std::size_t>(at)] : std::byte{0};
+      if (buf[i] != want) std::abort();
+    }
+  }
+  std::vector<Extent> map;
+  if (!v.map(0, v.size(), map).ok()) std::abort();
+  std::uint64_t pos = 0;
+  for (const Extent& e : map) {
+    if (e.offset != pos || e.length == 0) std::abort();
+    pos = e.end();
+  }
+  if (pos != v.size()) std::abort();
+  return 0;
+}
