@@ -122,7 +122,8 @@ Built build(const fs::path& iso_path) {
 
 // Checks every byte: the ISO's bytes outside `patched` (ranges of the disk), zero past the ISO
 // outside `patched`; returns nothing, fails the test on the first difference.
-void check_outside(const Built& b, const std::vector<std::pair<std::uint64_t, std::uint64_t>>& patched) {
+void check_outside(const Built& b,
+                   const std::vector<std::pair<std::uint64_t, std::uint64_t>>& patched) {
   REQUIRE(b.disk.size() >= b.iso.size());
   auto is_patched = [&](std::uint64_t i) {
     return std::any_of(patched.begin(), patched.end(),
@@ -164,13 +165,15 @@ void check_tools(const Built& b, const fs::path& out, const std::string& some_fi
   CHECK_THAT(t, Catch::Contains(some_file.substr(1)));
 }
 
-void check_gpt(const Built& b, const fs::path& out, std::uint64_t efi_offset, std::uint64_t efi_bytes) {
+void check_gpt(const Built& b, const fs::path& out, std::uint64_t efi_offset,
+               std::uint64_t efi_bytes) {
   const std::string v = out_of("sgdisk -v " + q(out));
   CHECK_THAT(v, Catch::Contains("No problems found"));
   const std::string i = out_of("sgdisk -i 1 " + q(out));
   CHECK_THAT(i, Catch::Contains("C12A7328-F81F-11D2-BA4B-00A0C93EC93B"));
   CHECK_THAT(i, Catch::Contains(fmt::format("First sector: {} ", efi_offset / 512)));
-  CHECK_THAT(i, Catch::Contains(fmt::format("Last sector: {} ", (efi_offset + efi_bytes) / 512 - 1)));
+  CHECK_THAT(i,
+             Catch::Contains(fmt::format("Last sector: {} ", (efi_offset + efi_bytes) / 512 - 1)));
   // pMBR: one 0xEE entry from LBA 1 over the disk, no boot flag.
   CHECK(u8(b.disk, 446) == 0x00);
   CHECK(u8(b.disk, 450) == 0xEE);
@@ -388,8 +391,10 @@ struct Hostile {
     cat[30] = std::byte{0x55};
     cat[31] = std::byte{0xAA};
     std::uint16_t sum = 0;
-    for (std::size_t i = 0; i < 32; i += 2) sum = static_cast<std::uint16_t>(sum + load_le16(std::span(cat).subspan(i)));
-    vdisk::detail::store_le16(std::span(cat).subspan(28), static_cast<std::uint16_t>(0x10000 - sum));
+    for (std::size_t i = 0; i < 32; i += 2)
+      sum = static_cast<std::uint16_t>(sum + load_le16(std::span(cat).subspan(i)));
+    vdisk::detail::store_le16(std::span(cat).subspan(28),
+                              static_cast<std::uint16_t>(0x10000 - sum));
     cat[32] = std::byte{0x88};
     vdisk::detail::store_le16(std::span(cat).subspan(38), bios_count);
     vdisk::detail::store_le32(std::span(cat).subspan(40), 24);
@@ -404,12 +409,14 @@ struct Hostile {
     b.put(19 * 2048, cat);
     b.root(20, 2048);
     if (efi_record && efi_length != 0)
-      b.directory(20, {iso::dot(20, 2048), iso::dotdot(20, 2048),
-                       iso::record("EFI.IMG;1", 50, efi_length, 0),
-                       iso::record("ISOLINUX.BIN;1", 24, static_cast<std::uint32_t>(isolinux.size()), 0)});
+      b.directory(
+          20,
+          {iso::dot(20, 2048), iso::dotdot(20, 2048), iso::record("EFI.IMG;1", 50, efi_length, 0),
+           iso::record("ISOLINUX.BIN;1", 24, static_cast<std::uint32_t>(isolinux.size()), 0)});
     else
-      b.directory(20, {iso::dot(20, 2048), iso::dotdot(20, 2048),
-                       iso::record("ISOLINUX.BIN;1", 24, static_cast<std::uint32_t>(isolinux.size()), 0)});
+      b.directory(
+          20, {iso::dot(20, 2048), iso::dotdot(20, 2048),
+               iso::record("ISOLINUX.BIN;1", 24, static_cast<std::uint32_t>(isolinux.size()), 0)});
     b.put(24 * 2048, isolinux);
     if (!fat.empty()) b.put(50 * 2048, fat);
     return b.image();

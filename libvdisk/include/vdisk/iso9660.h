@@ -301,14 +301,14 @@ struct BootReport {
 };
 
 // Builds the boot report from the image's system area and, when `volume` is not null, its El
-// Torito catalog (with the BIOS boot image classified) and livecd layout. Errors only for I/O failures; malformed structures are
-// described in the report.
+// Torito catalog (with the BIOS boot image classified) and livecd layout. Errors only for I/O
+// failures; malformed structures are described in the report.
 Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume);
 
 // Adds the report as properties (used by `vdconvert info`). Keys: el_torito{present,
-// catalog_block, problem, entries[]}, system_area{...}, isohybrid, bios_image (boot_image_kind_name),
-// bios_image_hybridizable, bios_image_detail, efi_eltorito_image, bios_bootable_as_disk,
-// bios_reason, uefi_bootable_as_disk, uefi_reason, livecd{...}.
+// catalog_block, problem, entries[]}, system_area{...}, isohybrid, bios_image
+// (boot_image_kind_name), bios_image_hybridizable, bios_image_detail, efi_eltorito_image,
+// bios_bootable_as_disk, bios_reason, uefi_bootable_as_disk, uefi_reason, livecd{...}.
 void describe_boot_report(const BootReport& report, Properties& out);
 void describe_volume(const VolumeInfo& info, Properties& out);
 

@@ -152,10 +152,10 @@ void classify(BootReport& r) {
         "what it loads was not verified";
   }
   if (!r.bios_bootable_as_disk && r.bios_image != BootImageKind::none)
-    r.bios_reason += r.bios_image_hybridizable
-                         ? "; vdconvert --boot hybrid can write a hybrid MBR for it: " +
-                               r.bios_image_detail
-                         : "; no hybrid MBR can start its El Torito image: " + r.bios_image_detail;
+    r.bios_reason +=
+        r.bios_image_hybridizable
+            ? "; vdconvert --boot hybrid can write a hybrid MBR for it: " + r.bios_image_detail
+            : "; no hybrid MBR can start its El Torito image: " + r.bios_image_detail;
   // UEFI: firmware looks for an ESP (GPT ESP type or MBR type 0xEF) holding FAT.
   if (r.esp_present && !r.esp_loader.empty()) {
     r.uefi_bootable_as_disk = true;

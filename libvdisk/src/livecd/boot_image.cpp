@@ -70,28 +70,29 @@ Result<std::string> isolinux_problem(const RandomAccessFile& iso, const ElTorito
         "expected 16 (was the ISO made with -boot-info-table?)",
         pvd);
   if (file != e.load_rba)
-    return fmt::format("boot info table names the image at block {}, but the catalog says {}",
-                       file, e.load_rba);
+    return fmt::format("boot info table names the image at block {}, but the catalog says {}", file,
+                       e.load_rba);
   const std::uint64_t at = std::uint64_t{e.load_rba} * kBlock;
   if (length < kBlock || length > kMaxIsolinuxBytes)
     return fmt::format("boot info table states a length of {} bytes, expected 2048..{}", length,
                        kMaxIsolinuxBytes);
   if (!range_inside(at, length, iso.size()))
-    return fmt::format("boot info table length {} at block {} runs past the end of the ISO ({} "
-                       "bytes)",
-                       length, e.load_rba, iso.size());
+    return fmt::format(
+        "boot info table length {} at block {} runs past the end of the ISO ({} "
+        "bytes)",
+        length, e.load_rba, iso.size());
   std::vector<std::byte> image(length);
   VDISK_RETURN_IF_ERROR(iso.read_at(at, image));
   std::uint32_t sum = 0;
   for (std::size_t i = 64; i < image.size(); i += 4) {
     std::array<std::byte, 4> w{};
-    std::copy_n(image.begin() + static_cast<std::ptrdiff_t>(i), std::min<std::size_t>(4, image.size() - i),
-                w.begin());
+    std::copy_n(image.begin() + static_cast<std::ptrdiff_t>(i),
+                std::min<std::size_t>(4, image.size() - i), w.begin());
     sum += load_le32(w);
   }
   if (sum != checksum)
-    return fmt::format("boot info table checksum 0x{:08x}, computed 0x{:08x} over the image", checksum,
-                       sum);
+    return fmt::format("boot info table checksum 0x{:08x}, computed 0x{:08x} over the image",
+                       checksum, sum);
   return std::string();
 }
 
@@ -137,9 +138,10 @@ Result<BiosImageClass> classify_bios_image(const RandomAccessFile& iso, const El
     c.kind = BootImageKind::isolinux_hybrid;
     VDISK_ASSIGN_OR_RETURN(std::string problem, isolinux_problem(iso, e, h));
     c.usable = problem.empty();
-    c.detail = c.usable ? fmt::format("isolinux.bin at block {} with the hybrid signature "
-                                      "0x7078c0fb and a valid boot info table",
-                                      e.load_rba)
+    c.detail = c.usable ? fmt::format(
+                              "isolinux.bin at block {} with the hybrid signature "
+                              "0x7078c0fb and a valid boot info table",
+                              e.load_rba)
                         : fmt::format("isolinux.bin at block {}: {}", e.load_rba, problem);
     return c;
   }

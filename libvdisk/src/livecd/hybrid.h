@@ -49,8 +49,8 @@ enum class HybridAction : std::uint8_t {
 std::string_view hybrid_action_name(HybridAction action) noexcept;
 
 struct EfiImage {
-  bool present = false;    // a bootable El Torito entry for platform 0xEF
-  std::uint32_t rba = 0;   // its 2048-byte block
+  bool present = false;     // a bootable El Torito entry for platform 0xEF
+  std::uint32_t rba = 0;    // its 2048-byte block
   std::uint64_t bytes = 0;  // its size: from the directory record of the file at `rba`, else
                             // from the catalog's 16-bit count of 512-byte sectors
   std::string path;         // the ISO path of that file ("" when no directory record points there)
@@ -105,7 +105,7 @@ struct BootCode {
 };
 
 struct BootCodePaths {
-  std::filesystem::path isohdpfx = "/usr/lib/ISOLINUX/isohdpfx.bin";           // isolinux
+  std::filesystem::path isohdpfx = "/usr/lib/ISOLINUX/isohdpfx.bin";            // isolinux
   std::filesystem::path grub_hybrid = "/usr/lib/grub/i386-pc/boot_hybrid.img";  // grub-pc-bin
 };
 

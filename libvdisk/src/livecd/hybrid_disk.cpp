@@ -65,7 +65,8 @@ class HybridDisk final : public BlockSource {
         if (pe <= pos || p.offset >= e.end()) continue;
         if (p.offset > pos) append_extent(res, {pos, p.offset - pos, e.kind});
         const std::uint64_t de = std::min(pe, e.end());
-        append_extent(res, {std::max(pos, p.offset), de - std::max(pos, p.offset), ExtentKind::data});
+        append_extent(res,
+                      {std::max(pos, p.offset), de - std::max(pos, p.offset), ExtentKind::data});
         pos = de;
       }
       if (pos < e.end()) append_extent(res, {pos, e.end() - pos, e.kind});
@@ -99,8 +100,8 @@ Result<std::vector<std::byte>> read_small(const std::filesystem::path& path,
   auto f = open_file(path);
   if (!f.ok()) {
     if (f.status().code() == Errc::not_found)
-      return not_found(fmt::format("livecd: {} {} not found (Debian package {})", what,
-                                   path.string(), package));
+      return not_found(
+          fmt::format("livecd: {} {} not found (Debian package {})", what, path.string(), package));
     return f.status();
   }
   const std::uint64_t n = (*f)->size();
@@ -122,9 +123,8 @@ Result<BootCode> load_boot_code(const HybridPlan& plan, const BootCodePaths& pat
     VDISK_ASSIGN_OR_RETURN(code.isohdpfx,
                            read_small(paths.isohdpfx, "isolinux", "isolinux MBR code", 432, 512));
   } else if (plan.bios_loader == BiosLoader::grub) {
-    VDISK_ASSIGN_OR_RETURN(
-        code.grub_hybrid,
-        read_small(paths.grub_hybrid, "grub-pc-bin", "GRUB hybrid boot sector", 512, 512));
+    VDISK_ASSIGN_OR_RETURN(code.grub_hybrid, read_small(paths.grub_hybrid, "grub-pc-bin",
+                                                        "GRUB hybrid boot sector", 512, 512));
     if (code.grub_hybrid[510] != std::byte{0x55} || code.grub_hybrid[511] != std::byte{0xAA})
       return invalid_argument(fmt::format(
           "livecd: GRUB hybrid boot sector {} does not end in 55 AA", paths.grub_hybrid.string()));
@@ -137,9 +137,9 @@ Result<std::unique_ptr<BlockSource>> hybrid_disk(std::shared_ptr<const BlockSour
                                                  const HybridOptions& options) {
   if (!iso) return invalid_argument("livecd: hybrid_disk needs an ISO source");
   if (iso->size() != plan.iso_size)
-    return invalid_argument(fmt::format(
-        "livecd: the plan was made for an ISO of {} bytes, the source has {}", plan.iso_size,
-        iso->size()));
+    return invalid_argument(
+        fmt::format("livecd: the plan was made for an ISO of {} bytes, the source has {}",
+                    plan.iso_size, iso->size()));
   VDISK_ASSIGN_OR_RETURN(std::vector<Patch> patches, hybrid_patches(plan, code, options));
   return std::unique_ptr<BlockSource>(
       std::make_unique<HybridDisk>(std::move(iso), plan, std::move(patches)));

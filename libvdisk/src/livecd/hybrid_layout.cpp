@@ -51,8 +51,7 @@ void put_guid(std::span<std::byte> b, const std::array<std::uint8_t, 16>& g) {
   std::memcpy(b.data(), g.data(), g.size());
 }
 
-std::vector<std::byte> sector0(const HybridPlan& p, const BootCode& code,
-                               const HybridOptions& o) {
+std::vector<std::byte> sector0(const HybridPlan& p, const BootCode& code, const HybridOptions& o) {
   std::vector<std::byte> s(kSector);
   const std::span<std::byte> b(s);
   if (p.bios_loader == BiosLoader::isolinux) {
@@ -71,14 +70,16 @@ std::vector<std::byte> sector0(const HybridPlan& p, const BootCode& code,
     e[4] = std::byte{kTypeProtective};
     e[5] = e[6] = e[7] = std::byte{0xFF};
     store_le32(e.subspan(8), 1);
-    store_le32(e.subspan(12), static_cast<std::uint32_t>(std::min<std::uint64_t>(lbas - 1, 0xFFFFFFFF)));
+    store_le32(e.subspan(12),
+               static_cast<std::uint32_t>(std::min<std::uint64_t>(lbas - 1, 0xFFFFFFFF)));
   } else {
     e[0] = std::byte{o.active.value_or(true) ? std::uint8_t{0x80} : std::uint8_t{0}};
     store_chs(e.subspan(1, 3), 0);
     e[4] = std::byte{kTypeIsohybrid};
     store_chs(e.subspan(5, 3), lbas - 1);
     store_le32(e.subspan(8), 0);
-    store_le32(e.subspan(12), static_cast<std::uint32_t>(std::min<std::uint64_t>(lbas, 0xFFFFFFFF)));
+    store_le32(e.subspan(12),
+               static_cast<std::uint32_t>(std::min<std::uint64_t>(lbas, 0xFFFFFFFF)));
   }
   s[510] = std::byte{0x55};
   s[511] = std::byte{0xAA};
@@ -115,8 +116,8 @@ Result<std::vector<Patch>> hybrid_patches(const HybridPlan& p, const BootCode& c
     return invalid_argument(fmt::format("livecd: isohdpfx.bin code of {} bytes, expected {}",
                                         code.isohdpfx.size(), kIsolinuxCode));
   if (p.bios_loader == BiosLoader::grub && code.grub_hybrid.size() < kGrubCode)
-    return invalid_argument(fmt::format("livecd: boot_hybrid.img of {} bytes, expected 512",
-                                        code.grub_hybrid.size()));
+    return invalid_argument(
+        fmt::format("livecd: boot_hybrid.img of {} bytes, expected 512", code.grub_hybrid.size()));
   const std::uint64_t grub_at = std::uint64_t{p.bios_rba} * kBlock + kGrubBlocklistOffset;
   if (p.bios_loader == BiosLoader::grub &&
       (p.bios_rba < 17 || !vdisk::detail::range_inside(grub_at, 8, p.iso_size)))
@@ -126,8 +127,8 @@ Result<std::vector<Patch>> hybrid_patches(const HybridPlan& p, const BootCode& c
     if (p.efi.rba < 17 || p.efi.bytes == 0 ||
         !vdisk::detail::range_inside(std::uint64_t{p.efi.rba} * kBlock, p.efi.bytes, p.iso_size) ||
         first < 2 + kArraySectors)
-      return invalid_argument(fmt::format("livecd: EFI image ({} bytes at block {}) outside the ISO",
-                                          p.efi.bytes, p.efi.rba));
+      return invalid_argument(fmt::format(
+          "livecd: EFI image ({} bytes at block {}) outside the ISO", p.efi.bytes, p.efi.rba));
   }
 
   std::vector<Patch> out;

@@ -55,8 +55,8 @@ class SourceFile final : public RandomAccessFile {
   std::uint64_t size() const override { return s_.size(); }
   Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override {
     if (!range_inside(offset, dst.size(), s_.size()))
-      return out_of_range(fmt::format("read of {} bytes at {} past the end of {} bytes",
-                                      dst.size(), offset, s_.size()));
+      return out_of_range(fmt::format("read of {} bytes at {} past the end of {} bytes", dst.size(),
+                                      offset, s_.size()));
     return s_.read(offset, dst);
   }
   const std::string& name() const override { return name_; }
@@ -98,15 +98,17 @@ Result<bool> size_efi_image(const RandomAccessFile& iso, const iso9660::Volume& 
   efi.rba = e.load_rba;
   const std::uint64_t at = std::uint64_t{e.load_rba} * kBlock;
   if (e.media != 0) {
-    why = fmt::format("the El Torito EFI image at block {} uses disk emulation (media {}), "
-                      "not no-emulation",
-                      e.load_rba, e.media);
+    why = fmt::format(
+        "the El Torito EFI image at block {} uses disk emulation (media {}), "
+        "not no-emulation",
+        e.load_rba, e.media);
     return false;
   }
   if (e.load_rba < 17 || at >= iso.size()) {
-    why = fmt::format("the El Torito EFI image's block {} is outside the ISO's data area "
-                      "(blocks 17..{})",
-                      e.load_rba, iso.size() / kBlock);
+    why = fmt::format(
+        "the El Torito EFI image's block {} is outside the ISO's data area "
+        "(blocks 17..{})",
+        e.load_rba, iso.size() / kBlock);
     return false;
   }
   auto found = file_at(v, at);
@@ -141,16 +143,18 @@ Result<bool> size_efi_image(const RandomAccessFile& iso, const iso9660::Volume& 
     }
   }
   if (efi.bytes == 0 || !range_inside(at, efi.bytes, iso.size())) {
-    why = fmt::format("the El Torito EFI image ({} bytes at block {}) does not lie inside the "
-                      "ISO ({} bytes)",
-                      efi.bytes, e.load_rba, iso.size());
+    why = fmt::format(
+        "the El Torito EFI image ({} bytes at block {}) does not lie inside the "
+        "ISO ({} bytes)",
+        efi.bytes, e.load_rba, iso.size());
     return false;
   }
   efi.loader = iso9660::detail::find_efi_loader(iso, at, efi.bytes);
   if (efi.loader.empty()) {
-    why = fmt::format("the El Torito EFI image at block {} is no FAT file system holding "
-                      "\\EFI\\BOOT\\BOOTX64.EFI (or BOOTAA64/BOOTIA32.EFI)",
-                      e.load_rba);
+    why = fmt::format(
+        "the El Torito EFI image at block {} is no FAT file system holding "
+        "\\EFI\\BOOT\\BOOTX64.EFI (or BOOTAA64/BOOTIA32.EFI)",
+        e.load_rba);
     return false;
   }
   return true;
@@ -232,7 +236,8 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso) {
       p.bios_loader =
           c.kind == BootImageKind::grub_diskboot ? BiosLoader::grub : BiosLoader::isolinux;
       p.bios_rba = c.rba;
-      p.grub_blocklist_patched = c.grub_blocklist_start != 2 && c.kind == BootImageKind::grub_diskboot;
+      p.grub_blocklist_patched =
+          c.grub_blocklist_start != 2 && c.kind == BootImageKind::grub_diskboot;
     }
   } else if (!r.el_torito) {
     bios_why = "the ISO has no El Torito boot record";
@@ -262,9 +267,13 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso) {
     p.action = HybridAction::copy_as_is;
     p.bios_loader = BiosLoader::none;
     p.bios_boots = r.bios_bootable_as_disk;
-    p.bios_reason = r.bios_reason;
+    p.bios_reason = r.bios_bootable_as_disk ? r.bios_reason
+                    : bios_usable           ? bios_why + "; no MBR written: the system area is kept"
+                                            : bios_why;
     p.uefi_boots = r.uefi_bootable_as_disk;
-    p.uefi_reason = r.uefi_reason;
+    p.uefi_reason = r.uefi_bootable_as_disk ? r.uefi_reason
+                    : uefi_usable ? uefi_why + "; no GPT ESP written: the system area is kept"
+                                  : uefi_why;
     p.summary = fmt::format("copy as is: {} (isohybrid: {})", note,
                             iso9660::isohybrid_kind_name(r.isohybrid));
   };
@@ -276,10 +285,9 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso) {
     return p;
   }
   if (boots_now && (!rewritable || (r.bios_bootable_as_disk && !bios_usable))) {
-    as_is("the ISO already boots as a disk with one firmware; its system area is kept because "
-          "rewriting it could lose that");
-    if (!r.uefi_bootable_as_disk && uefi_usable)
-      p.uefi_reason += "; the El Torito EFI image was not given a GPT ESP (system area in use)";
+    as_is(
+        "the ISO already boots as a disk with one firmware; its system area is kept because "
+        "rewriting it could lose that");
     return p;
   }
   if (!bios_usable && !uefi_usable) {
@@ -312,9 +320,10 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso) {
         p.bios_loader == BiosLoader::isolinux
             ? fmt::format("a syslinux hybrid MBR (isohdpfx.bin) loads isolinux.bin at block {}",
                           p.bios_rba)
-            : fmt::format("GRUB's hybrid MBR (boot_hybrid.img) loads the GRUB El Torito image at "
-                          "block {} (diskboot blocklist at +2548 {})",
-                          p.bios_rba, p.grub_blocklist_patched ? "already patched" : "patched");
+            : fmt::format(
+                  "GRUB's hybrid MBR (boot_hybrid.img) loads the GRUB El Torito image at "
+                  "block {} (diskboot blocklist at +2548 {})",
+                  p.bios_rba, p.grub_blocklist_patched ? "already patched" : "patched");
   } else {
     p.bios_reason = bios_why;
   }
@@ -338,10 +347,10 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso) {
   if (!size) return invalid_argument("livecd: ISO size overflows the hybrid disk size");
   p.disk_size = *size;
   VDISK_RETURN_IF_ERROR(derive_ids(iso, r.catalog_block, p));
-  p.summary = fmt::format("hybridize: BIOS {}, UEFI {}; {} bytes",
-                          p.bios_boots ? "via " + std::string(bios_loader_name(p.bios_loader))
-                                       : std::string("no"),
-                          p.uefi_boots ? "via a GPT ESP" : "no", p.disk_size);
+  p.summary = fmt::format(
+      "hybridize: BIOS {}, UEFI {}; {} bytes",
+      p.bios_boots ? "via " + std::string(bios_loader_name(p.bios_loader)) : std::string("no"),
+      p.uefi_boots ? "via a GPT ESP" : "no", p.disk_size);
   return p;
 }
 
