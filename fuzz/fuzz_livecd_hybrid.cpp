@@ -2,7 +2,8 @@
 // boot image classification, EFI image sizing by a tree walk, system-area checks), then, for a
 // "hybridize" plan, the whole hybrid view read and mapped. Invariants: a hybridize plan always
 // builds a view of a whole number of MiB, no smaller than the input; every byte outside the
-// plan's patches reads as the input's (zero past it); map() covers the view exactly, in order.
+// plan's patches reads as the input's (zero past it); map() covers the view exactly, in order;
+// the streaming form, when it hybridises too, emits the view's bytes.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -53,5 +54,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     pos = e.end();
   }
   if (pos != v.size()) std::abort();
+
+  // The streaming form on the same bytes: when it also hybridises and the stream reads through
+  // without error, its bytes are the view's.
+  HybridStreamOptions so;
+  so.load_code = [&](const HybridPlan&) -> Result<BootCode> { return code; };
+  auto st = hybrid_stream(
+      raw::open_stream(memory_stream(std::vector<std::byte>(in.begin(), in.end()))), so);
+  if (!st.ok() || (*st)->plan().action != HybridAction::hybridize) return 0;
+  std::vector<std::byte> sbuf(100000);
+  std::uint64_t spos = 0;
+  for (;;) {
+    auto run = (*st)->next(sbuf);
+    if (!run.ok() || run->kind == StreamRun::Kind::end) break;
+    if (run->length > v.size() - std::min(spos, v.size())) std::abort();
+    std::vector<std::byte> want(static_cast<std::size_t>(run->length));
+    if (!v.read(spos, want).ok()) std::abort();
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      const std::byte got = run->kind == StreamRun::Kind::zero ? std::byte{0} : sbuf[i];
+      if (got != want[i]) std::abort();
+    }
+    spos += run->length;
+  }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "../iso9660/iso_builder.h"
 #include "iso9660/boot_records.h"
 #include "livecd/hybrid.h"
+#include "raw/raw.h"
 #include "test_support.h"
 #include "util/endian.h"
 #include "vdisk/image.h"
@@ -197,6 +198,27 @@ void check_common_sector0(const Built& b) {
   CHECK(b.disk.size() % kMiB == 0);
 }
 
+std::unique_ptr<StreamSource> stream_of(std::vector<std::byte> bytes) {
+  return raw::open_stream(memory_stream(std::move(bytes)));
+}
+
+// Drains a stream with next() (zero runs expanded) into bytes; the error, if any, in `error`.
+std::vector<std::byte> drain(StreamSource& s, Status& error, std::size_t chunk = 100000) {
+  std::vector<std::byte> out, buf(chunk);
+  for (;;) {
+    auto run = s.next(buf);
+    if (!run.ok()) {
+      error = run.status();
+      return out;
+    }
+    if (run->kind == StreamRun::Kind::end) return out;
+    if (run->kind == StreamRun::Kind::zero)
+      out.insert(out.end(), static_cast<std::size_t>(run->length), std::byte{0});
+    else
+      out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(run->length));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("livecd hybrid: isolinux BIOS-only ISO gets an isohybrid MBR", "[livecd][hybrid]") {
@@ -273,6 +295,60 @@ TEST_CASE("livecd hybrid: isolinux + EFI ISO gets isohdpfx code, a pMBR and a GP
   check_tools(b, s.t / "efi-hyb.img", "/isolinux/isolinux.cfg");
   check_gpt(b, s.t / "efi-hyb.img", efi, efi_bytes);
 
+  // The streaming form gives the same bytes, whatever the read size.
+  {
+    auto st = hybrid_stream(stream_of(b.iso));
+    REQUIRE(st.ok());
+    CHECK((*st)->plan().action == HybridAction::hybridize);
+    REQUIRE((*st)->size());
+    CHECK(*(*st)->size() == b.disk.size());
+    Status err;
+    CHECK(drain(**st, err, 777) == b.disk);
+    CHECK(err.ok());
+  }
+  {
+    auto st = hybrid_stream(stream_of(b.iso));
+    REQUIRE(st.ok());
+    std::vector<std::byte> all(b.disk.size() + 10);
+    auto n = (*st)->read(all);
+    REQUIRE(n.ok());
+    CHECK(*n == b.disk.size());
+    all.resize(*n);
+    CHECK(all == b.disk);
+  }
+  {
+    // A bound below the boot images: refused with one line, and the bytes pass through.
+    HybridStreamOptions so;
+    so.max_prefix = 40 * 1024;
+    auto st = hybrid_stream(stream_of(b.iso), so);
+    REQUIRE(st.ok());
+    CHECK((*st)->plan().action == HybridAction::impossible);
+    CHECK_THAT((*st)->plan().refusal, Catch::Contains("past the first 40960 bytes"));
+    Status err;
+    CHECK(drain(**st, err) == b.iso);
+    CHECK(err.ok());
+  }
+  {
+    // A stream longer than its volume descriptor says: an error, not a wrong GPT.
+    auto longer = b.iso;
+    longer.resize(longer.size() + 4096, std::byte{7});
+    auto st = hybrid_stream(stream_of(longer));
+    REQUIRE(st.ok());
+    REQUIRE((*st)->plan().action == HybridAction::hybridize);
+    Status err;
+    (void)drain(**st, err);
+    CHECK(err.code() == Errc::corrupt);
+    CHECK_THAT(err.message(), Catch::Contains("longer"));
+    // And a shorter one.
+    auto shorter = b.iso;
+    shorter.resize(shorter.size() - 2048);
+    auto st2 = hybrid_stream(stream_of(shorter));
+    REQUIRE(st2.ok());
+    Status err2;
+    (void)drain(**st2, err2);
+    CHECK(err2.code() == Errc::corrupt);
+  }
+
   // Deterministic: the same ISO gives the same disk.
   Built again = build(iso);
   CHECK(again.disk == b.disk);
@@ -308,6 +384,12 @@ TEST_CASE("livecd hybrid: GRUB El Torito ISO gets boot_hybrid.img and the +2548 
   CHECK(u8(b.disk, 450) == 0x17);
   check_map(b);
   check_tools(b, s.t / "grub.img", "/boot/grub/grub.cfg");
+  // The streaming form patches the image as it passes.
+  auto st = hybrid_stream(stream_of(b.iso));
+  REQUIRE(st.ok());
+  Status err;
+  CHECK(drain(**st, err, 1000) == b.disk);
+  CHECK(err.ok());
 }
 
 TEST_CASE("livecd hybrid: a grub-mkrescue ISO already boots as a disk and is copied as is",
@@ -325,6 +407,16 @@ TEST_CASE("livecd hybrid: a grub-mkrescue ISO already boots as a disk and is cop
   CHECK(plan->bios_boots);
   CHECK(plan->uefi_boots);
   CHECK_THAT(plan->summary, Catch::Contains("already boots"));
+  // The streaming form passes it through unchanged.
+  {
+    auto bytes = vdisk::test::read_file(t / "r.iso");
+    auto st = hybrid_stream(stream_of(bytes));
+    REQUIRE(st.ok());
+    CHECK((*st)->plan().action == HybridAction::copy_as_is);
+    Status err;
+    CHECK(drain(**st, err) == bytes);
+    CHECK(err.ok());
+  }
   // hybrid_disk refuses a plan that is not "hybridize".
   auto src = open_image(t / "r.iso");
   REQUIRE(src.ok());

@@ -301,9 +301,12 @@ struct BootReport {
 };
 
 // Builds the boot report from the image's system area and, when `volume` is not null, its El
-// Torito catalog (with the BIOS boot image classified) and livecd layout. Errors only for I/O
-// failures; malformed structures are described in the report.
-Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume);
+// Torito catalog (with the BIOS boot image classified) and, when `live_layout`, the livecd
+// layout (which reads LiveOS/squashfs.img's first bytes and the boot configuration files, so a
+// caller that must stay near the image's start, such as the streaming hybridiser, turns it
+// off). Errors only for I/O failures; malformed structures are described in the report.
+Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume,
+                               bool live_layout = true);
 
 // Adds the report as properties (used by `vdconvert info`). Keys: el_torito{present,
 // catalog_block, problem, entries[]}, system_area{...}, isohybrid, bios_image

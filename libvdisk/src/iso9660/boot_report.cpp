@@ -239,7 +239,8 @@ void detect_livecd(const Volume& v, LiveCdInfo& live) {
 
 }  // namespace
 
-Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume) {
+Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume,
+                               bool live_layout) {
   BootReport r;
   if (image.size() >= 512) {
     std::array<std::byte, 512> s0{};
@@ -280,7 +281,7 @@ Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volu
     r.efi_image_rba = efi->load_rba;
   }
   classify(r);
-  if (volume) detect_livecd(*volume, r.livecd);
+  if (volume && live_layout) detect_livecd(*volume, r.livecd);
   return r;
 }
 

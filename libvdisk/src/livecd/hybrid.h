@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,8 +94,13 @@ struct HybridPlan {
 // by VolumeLimits). Errors: I/O failures only (io_error, out_of_range from the source).
 // Everything else, bytes that are no ISO 9660 volume and a hostile catalog included, is a plan
 // whose action and reasons say what can and cannot be done.
-Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso);
-Result<HybridPlan> plan_hybrid(const BlockSource& iso);
+struct PlanOptions {
+  // Fill report.livecd (reads LiveOS/squashfs.img's first bytes and the boot configuration,
+  // anywhere in the ISO). The streaming form turns it off to stay near the ISO's start.
+  bool live_layout = true;
+};
+Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso, const PlanOptions& options = {});
+Result<HybridPlan> plan_hybrid(const BlockSource& iso, const PlanOptions& options = {});
 
 // The MBR boot code hybrid_disk() writes: the first 432 bytes of syslinux's isohdpfx.bin for
 // isolinux, the first 440 bytes of GRUB's boot_hybrid.img for GRUB. Only the one the plan needs
@@ -140,6 +146,44 @@ struct Patch {
 };
 Result<std::vector<Patch>> hybrid_patches(const HybridPlan& plan, const BootCode& code,
                                           const HybridOptions& options = {});
+
+// ---- Streaming form -----------------------------------------------------------------------
+//
+// A StreamSource emits the disk front to back, and the system area comes first, yet what goes
+// there depends on the boot catalog, the boot images and (for the GPT ESP's size) the directory
+// tree, which lie further on. So hybrid_stream() holds back the stream's first bytes: planning
+// reads the stream into memory as far as the furthest byte it needs (the volume descriptors,
+// the catalog, the boot images, the directories up to the EFI image's record, the EFI image's
+// FAT), never past `max_prefix`. Memory is bounded by max_prefix (default 64 MiB; xorriso and
+// genisoimage put descriptors, catalog and directories first, but the boot images' data goes in
+// tree order, so an ISO whose boot images follow a large file, such as LiveOS/squashfs.img
+// sorting before isolinux/, needs a file, not a stream). When planning would read past the
+// bound, the plan is `impossible` with a refusal naming the offset and the bound.
+//
+// The ISO's size: the inner stream's size() when it states one, else the primary volume
+// descriptor's volume space size (a plain El Torito ISO is exactly that long). The MBR and GPT
+// are laid out for it before the ISO's end is seen; a stream that then turns out shorter or
+// longer is corrupt (an error from read/next, never a disk with a wrong GPT).
+//
+// For a plan other than hybridize the stream passes the ISO through unchanged (held-back bytes
+// first); the caller checks plan().action before copying and refuses when it must.
+class HybridStream : public StreamSource {
+ public:
+  virtual const HybridPlan& plan() const = 0;
+};
+
+struct HybridStreamOptions {
+  std::uint64_t max_prefix = 64 * 1024 * 1024;
+  // Called once with a hybridize plan to get its boot code; empty = load_boot_code(plan) from
+  // Debian's paths. An error from it is returned by hybrid_stream().
+  std::function<Result<BootCode>(const HybridPlan&)> load_code;
+  HybridOptions layout;
+};
+
+// Plans from the stream's head (see above) and wraps it. Errors: the inner stream's I/O errors
+// and the boot-code loader's; everything about the ISO itself is in plan().
+Result<std::unique_ptr<HybridStream>> hybrid_stream(std::unique_ptr<StreamSource> iso,
+                                                    const HybridStreamOptions& options = {});
 
 }  // namespace vdisk::livecd
 

@@ -208,7 +208,7 @@ bool system_area_rewritable(std::span<const std::byte> sa, const iso9660::BootRe
 
 }  // namespace
 
-Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso) {
+Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso, const PlanOptions& options) {
   HybridPlan p;
   p.iso_size = iso.size();
   // The volume lives only inside this call; the no-op deleter borrows `iso`.
@@ -222,7 +222,7 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso) {
     return p;
   }
   const iso9660::Volume& v = **volume;
-  VDISK_ASSIGN_OR_RETURN(p.report, iso9660::boot_report(iso, &v));
+  VDISK_ASSIGN_OR_RETURN(p.report, iso9660::boot_report(iso, &v, options.live_layout));
   const iso9660::BootReport& r = p.report;
 
   // BIOS: what the El Torito BIOS image is.
@@ -354,6 +354,8 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso) {
   return p;
 }
 
-Result<HybridPlan> plan_hybrid(const BlockSource& iso) { return plan_hybrid(SourceFile(iso)); }
+Result<HybridPlan> plan_hybrid(const BlockSource& iso, const PlanOptions& options) {
+  return plan_hybrid(SourceFile(iso), options);
+}
 
 }  // namespace vdisk::livecd
