@@ -247,6 +247,11 @@ TEST_CASE("livecd hybrid: isolinux BIOS-only ISO gets an isohybrid MBR", "[livec
   check_tools(b, s.t / "bios.img", "/isolinux/isolinux.cfg");
   const std::string fd = out_of("sfdisk -d " + q(s.t / "bios.img"));
   CHECK_THAT(fd, Catch::Contains("start=           0"));
+  Properties props;
+  describe_hybrid_plan(b.plan, props);
+  CHECK(props.get("action") == "hybridize");
+  CHECK(props.get("bios_loader") == "isolinux");
+  CHECK(props.get("gpt") == "false");
 
   // The boot report of the source says the image can be hybridised.
   auto f = open_file(iso);

@@ -30,6 +30,7 @@
 #include "vdisk/block.h"
 #include "vdisk/io.h"
 #include "vdisk/iso9660.h"
+#include "vdisk/properties.h"
 #include "vdisk/status.h"
 
 namespace vdisk::livecd {
@@ -101,6 +102,11 @@ struct PlanOptions {
 };
 Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso, const PlanOptions& options = {});
 Result<HybridPlan> plan_hybrid(const BlockSource& iso, const PlanOptions& options = {});
+
+// Adds the plan as properties (for `vdconvert info` and logs): action, summary, refusal (when
+// impossible), bios_boots, bios_reason, bios_loader, uefi_boots, uefi_reason, efi{block, bytes,
+// path, size_from_catalog, loader} (when an EFI entry exists), disk_size (when hybridize).
+void describe_hybrid_plan(const HybridPlan& plan, Properties& out);
 
 // The MBR boot code hybrid_disk() writes: the first 432 bytes of syslinux's isohdpfx.bin for
 // isolinux, the first 440 bytes of GRUB's boot_hybrid.img for GRUB. Only the one the plan needs

@@ -19,9 +19,7 @@ class HybridDisk final : public BlockSource {
       : iso_(std::move(iso)),
         iso_size_(plan.iso_size),
         size_(plan.disk_size),
-        summary_(plan.summary),
-        bios_reason_(plan.bios_reason),
-        uefi_reason_(plan.uefi_reason),
+        plan_(plan),
         patches_(std::move(patches)) {}
 
   std::uint64_t size() const override { return size_; }
@@ -80,9 +78,7 @@ class HybridDisk final : public BlockSource {
   void describe(Properties& out) const override {
     iso_->describe(out);
     Properties& h = out.add_object("hybrid");
-    h.add("summary", summary_);
-    h.add("bios_reason", bios_reason_);
-    h.add("uefi_reason", uefi_reason_);
+    describe_hybrid_plan(plan_, h);
     h.add("iso_size", iso_size_);
   }
 
@@ -90,7 +86,7 @@ class HybridDisk final : public BlockSource {
   std::shared_ptr<const BlockSource> iso_;
   std::uint64_t iso_size_;
   std::uint64_t size_;
-  std::string summary_, bios_reason_, uefi_reason_;
+  HybridPlan plan_;
   std::vector<Patch> patches_;
 };
 

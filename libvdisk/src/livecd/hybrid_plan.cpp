@@ -354,6 +354,29 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso, const PlanOptions& o
   return p;
 }
 
+void describe_hybrid_plan(const HybridPlan& p, Properties& out) {
+  out.add("action", hybrid_action_name(p.action));
+  out.add("summary", p.summary);
+  if (p.action == HybridAction::impossible) out.add("refusal", p.refusal);
+  out.add("bios_boots", p.bios_boots);
+  out.add("bios_reason", p.bios_reason);
+  if (p.action == HybridAction::hybridize) out.add("bios_loader", bios_loader_name(p.bios_loader));
+  out.add("uefi_boots", p.uefi_boots);
+  out.add("uefi_reason", p.uefi_reason);
+  if (p.efi.present) {
+    Properties& e = out.add_object("efi_image");
+    e.add("block", p.efi.rba);
+    e.add("bytes", p.efi.bytes);
+    if (!p.efi.path.empty()) e.add("path", p.efi.path);
+    e.add("size_from_catalog", p.efi.size_from_catalog);
+    if (!p.efi.loader.empty()) e.add("loader", p.efi.loader);
+  }
+  if (p.action == HybridAction::hybridize) {
+    out.add("gpt", p.write_gpt);
+    out.add("disk_size", p.disk_size);
+  }
+}
+
 Result<HybridPlan> plan_hybrid(const BlockSource& iso, const PlanOptions& options) {
   return plan_hybrid(SourceFile(iso), options);
 }
