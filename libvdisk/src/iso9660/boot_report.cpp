@@ -178,7 +178,8 @@ void classify(BootReport& r) {
                   "no EFI system partition in the system area; the El Torito EFI image (block "
                   "{}) serves optical media, and EDK2/OVMF also boots it from a disk, but "
                   "Azure Gen2 and GCP firmware are not known to (vdconvert --boot hybrid adds a "
-                  "GPT EFI system partition over it)",
+                  "GPT EFI system partition over it when it is a FAT image holding the default "
+                  "loader)",
                   r.efi_image_rba)
             : "no EFI system partition in the system area";
   }
