@@ -714,3 +714,39 @@ TEST_CASE("livecd hybrid: boot code files are read from the given paths", "[live
   // The defaults exist on the test machine.
   CHECK(load_boot_code(p).ok());
 }
+
+TEST_CASE("livecd hybrid: xorriso isohybrid MBRs: BIOS-only is copied, with an EFI entry upgraded",
+          "[livecd][hybrid]") {
+  Sources s;
+  if (!fs::exists(s.src / "efiboot.img")) fs::copy_file(s.t / "efi.img", s.src / "efiboot.img");
+  const std::string common =
+      "xorriso -as mkisofs -R -V HYB -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin "
+      "-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 "
+      "-boot-info-table ";
+  // An isohybrid ISO whose only El Torito entry is BIOS boots as a disk already.
+  sh(common + "-o " + q(s.t / "isoh.iso") + " " + q(s.src));
+  auto f = open_file(s.t / "isoh.iso");
+  REQUIRE(f.ok());
+  auto plan = plan_hybrid(**f);
+  REQUIRE(plan.ok());
+  CHECK(plan->action == HybridAction::copy_as_is);
+  CHECK(plan->bios_boots);
+  CHECK(plan->report.isohybrid == iso9660::IsohybridKind::syslinux);
+
+  // With an EFI entry but no EFI partition, sector 0 is regenerated (same loader) and a GPT ESP
+  // added; the rest of the system area was zero.
+  const fs::path iso = s.t / "isohe.iso";
+  sh(common + "-eltorito-alt-boot -e efiboot.img -no-emul-boot -o " + q(iso) + " " + q(s.src));
+  Built b = build(iso);
+  CHECK(b.plan.bios_loader == BiosLoader::isolinux);
+  CHECK(b.plan.write_gpt);
+  // xorriso padded to a whole MiB already; the backup GPT needs one more.
+  CHECK(b.iso.size() % kMiB == 0);
+  CHECK(b.disk.size() == b.iso.size() + kMiB);
+  check_outside(b, {{0, 34 * 512}, {b.disk.size() - 33 * 512, 33 * 512}});
+  // The loader code and LBA are the ones xorriso wrote.
+  CHECK(std::equal(b.iso.begin(), b.iso.begin() + 432, b.disk.begin()));
+  CHECK(load_le64(std::span(b.disk).subspan(432)) == load_le64(std::span(b.iso).subspan(432)));
+  vdisk::test::write_file(s.t / "isohe.img", b.disk);
+  CHECK_THAT(out_of("sgdisk -v " + q(s.t / "isohe.img")), Catch::Contains("No problems found"));
+}
