@@ -635,6 +635,15 @@ TEST_CASE("livecd hybrid: hostile El Torito structures give reasons, not crashes
     CHECK(p.action == HybridAction::impossible);
     CHECK_THAT(p.refusal, Catch::Contains("system area"));
   }
+  SECTION("a truncated ISO") {
+    Hostile h;
+    h.info_table();
+    auto img = h.image();
+    img.resize(img.size() - 2048);
+    const HybridPlan p = plan_of(img);
+    CHECK(p.action == HybridAction::impossible);
+    CHECK_THAT(p.refusal, Catch::Contains("truncated"));
+  }
   SECTION("not an ISO at all") {
     const HybridPlan p = plan_of(std::vector<std::byte>(40000));
     CHECK(p.action == HybridAction::impossible);

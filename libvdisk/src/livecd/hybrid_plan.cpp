@@ -222,6 +222,15 @@ Result<HybridPlan> plan_hybrid(const RandomAccessFile& iso, const PlanOptions& o
     return p;
   }
   const iso9660::Volume& v = **volume;
+  if (const std::uint64_t space = std::uint64_t{v.info().volume_blocks} * kBlock;
+      space > iso.size()) {
+    p.refusal = fmt::format(
+        "the ISO is truncated: its primary volume descriptor states {} bytes, the image has {}",
+        space, iso.size());
+    p.bios_reason = p.uefi_reason = p.refusal;
+    p.summary = "impossible: " + p.refusal;
+    return p;
+  }
   VDISK_ASSIGN_OR_RETURN(p.report, iso9660::boot_report(iso, &v, options.live_layout));
   const iso9660::BootReport& r = p.report;
 
