@@ -90,12 +90,13 @@ class Head final : public RandomAccessFile {
 
 class Stream final : public HybridStream {
  public:
-  Stream(std::unique_ptr<StreamSource> inner, std::unique_ptr<Head> head)
-      : inner_(std::move(inner)), head_(std::move(head)) {}
-
-  HybridPlan plan_;
-  std::vector<Patch> patches_;
-  bool size_from_pvd_ = false;
+  Stream(std::unique_ptr<StreamSource> inner, std::unique_ptr<Head> head, HybridPlan plan,
+         std::vector<Patch> patches, bool size_from_pvd)
+      : inner_(std::move(inner)),
+        head_(std::move(head)),
+        plan_(std::move(plan)),
+        patches_(std::move(patches)),
+        size_from_pvd_(size_from_pvd) {}
 
   const HybridPlan& plan() const override { return plan_; }
   std::optional<std::uint64_t> size() const override {
@@ -223,6 +224,9 @@ class Stream final : public HybridStream {
 
   std::unique_ptr<StreamSource> inner_;
   std::unique_ptr<Head> head_;
+  HybridPlan plan_;
+  std::vector<Patch> patches_;  // in offset order, none overlapping
+  bool size_from_pvd_ = false;
   std::uint64_t pos_ = 0;
   std::uint64_t released_ = 0;  // bytes of the head handed out and freed
 };
@@ -276,26 +280,25 @@ Result<std::unique_ptr<HybridStream>> hybrid_stream(std::unique_ptr<StreamSource
     plan = HybridPlan{};
     plan->iso_size = h.size();
   }
-  auto out = std::make_unique<Stream>(std::move(iso), std::move(head));
-  out->plan_ = std::move(*plan);
-  out->size_from_pvd_ = from_pvd;
+  HybridPlan& pl = *plan;
   if (h.beyond() != 0) {
-    refuse(out->plan_,
-           fmt::format("streaming: the ISO's boot structures reach byte {}, past the first {} "
-                       "bytes held back from the stream (convert from a file instead)",
-                       h.beyond(), bound));
+    refuse(pl, fmt::format("streaming: the ISO's boot structures reach byte {}, past the first {} "
+                           "bytes held back from the stream (convert from a file instead)",
+                           h.beyond(), bound));
   } else if (h.short_at()) {
-    refuse(out->plan_,
-           fmt::format("streaming: the ISO stream ended at byte {}, before the {} "
-                       "bytes {}",
+    refuse(pl,
+           fmt::format("streaming: the ISO stream ended at byte {}, before the {} bytes {}",
                        *h.short_at(), h.size(),
                        from_pvd ? "its primary volume descriptor states" : "the stream states"));
   }
-  if (out->plan_.action == HybridAction::hybridize) {
-    Result<BootCode> code = o.load_code ? o.load_code(out->plan_) : load_boot_code(out->plan_);
+  std::vector<Patch> patches;
+  if (pl.action == HybridAction::hybridize) {
+    Result<BootCode> code = o.load_code ? o.load_code(pl) : load_boot_code(pl);
     if (!code.ok()) return code.status();
-    VDISK_ASSIGN_OR_RETURN(out->patches_, hybrid_patches(out->plan_, *code, o.layout));
+    VDISK_ASSIGN_OR_RETURN(patches, hybrid_patches(pl, *code, o.layout));
   }
+  auto out = std::make_unique<Stream>(std::move(iso), std::move(head), std::move(pl),
+                                      std::move(patches), from_pvd);
   return std::unique_ptr<HybridStream>(std::move(out));
 }
 
