@@ -1,4 +1,4 @@
-// Classification of an El Torito BIOS boot image (docs/livecd.md "Hybrid disks"): is it an
+// Classification of an El Torito BIOS boot image (docs/livecd.md §1.1): is it an
 // isolinux.bin that a syslinux-style hybrid MBR can start, a GRUB El Torito image (cdboot.img
 // followed by diskboot.img) that GRUB's boot_hybrid.img can start, or something else? Shared by
 // the boot report (iso9660/boot_report.cpp) and the hybridiser (hybrid.h).

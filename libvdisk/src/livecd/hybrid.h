@@ -1,18 +1,18 @@
-// Hybrid disks from El Torito ISOs (docs/livecd.md "Hybrid disks"): a live ISO that boots only
+// Hybrid disks from El Torito ISOs (docs/livecd.md §1-§3): a live ISO that boots only
 // as a CD is made to boot as a disk by rewriting its 32 KiB system area (sector 0: a hybrid MBR;
 // for an El Torito EFI image also a GPT with an EFI system partition over that image) and, for
 // GRUB, 8 bytes inside the boot image. Every other byte is the ISO's, so the ISO 9660 file
 // system, its label and an implanted MD5 stay intact.
 //
 // Use:
-//   auto plan = plan_hybrid(iso_source);            // analysis only, reads a few blocks
+//   auto plan = plan_hybrid(iso_source);            // analysis: catalog, boot images, tree
 //   switch (plan->action) { copy_as_is / hybridize / impossible }   // reasons in plan
 //   auto code = load_boot_code(*plan);              // isohdpfx.bin or boot_hybrid.img
 //   auto disk = hybrid_disk(iso_source, *plan, *code);   // a BlockSource to convert
 //
-// Nothing here prints, reads the environment or spawns a process; load_boot_code() reads the two
-// files at the paths it is given (Debian's by default). Output is deterministic: the disk
-// signature and GUIDs are derived from the ISO's volume descriptor and boot catalog.
+// Nothing here prints, reads the environment or spawns a process; load_boot_code() reads the one
+// file the plan needs, at the path it is given (Debian's by default). Output is deterministic: the
+// disk signature and GUIDs are derived from the ISO's volume descriptor and boot catalog.
 #ifndef VDISK_LIVECD_HYBRID_H_
 #define VDISK_LIVECD_HYBRID_H_
 

@@ -1,4 +1,4 @@
-// The bytes a hybrid disk replaces (see hybrid.h; docs/livecd.md "Hybrid disks"): sector 0 (MBR
+// The bytes a hybrid disk replaces (see hybrid.h; docs/livecd.md §2): sector 0 (MBR
 // boot code, disk signature, one partition entry, 55 AA), for UEFI a GPT (UEFI 2.10 §5.3: header
 // at LBA 1, 128 entries of 128 bytes at LBAs 2..33, their backup at the disk's last 33 LBAs), and
 // for GRUB the diskboot blocklist start inside the boot image (xorrisofs --grub2-boot-info).

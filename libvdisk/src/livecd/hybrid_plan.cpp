@@ -1,5 +1,5 @@
 // plan_hybrid(): what a hybrid disk made from an ISO would boot, and why (see hybrid.h;
-// docs/livecd.md "Hybrid disks").
+// docs/livecd.md §1).
 #include <algorithm>
 #include <array>
 #include <cstring>
