@@ -242,6 +242,19 @@ enum class IsohybridKind : std::uint8_t {
 };
 std::string_view isohybrid_kind_name(IsohybridKind kind) noexcept;
 
+// What the El Torito BIOS boot image is, as far as booting it from a disk goes (docs/livecd.md):
+// isolinux.bin with the hybrid entry signature 0x7078c0fb at +0x40 (a syslinux hybrid MBR can
+// start it), isolinux.bin without it (isolinux-debug.bin, syslinux before 3.72), a GRUB El Torito
+// image (cdboot.img + diskboot.img, started by GRUB's boot_hybrid.img), or anything else.
+enum class BootImageKind : std::uint8_t {
+  none,  // no bootable x86 El Torito entry
+  isolinux_hybrid,
+  isolinux_no_signature,
+  grub_diskboot,
+  other
+};
+std::string_view boot_image_kind_name(BootImageKind kind) noexcept;
+
 struct LiveCdInfo {
   bool detected = false;
   std::string squashfs_path;    // "LiveOS/squashfs.img"
@@ -271,6 +284,15 @@ struct BootReport {
   std::string esp_where;   // "gpt partition 2" / "mbr partition 2"
   std::string esp_loader;  // "\\EFI\\BOOT\\BOOTX64.EFI" when the ESP's FAT holds it, else ""
   IsohybridKind isohybrid = IsohybridKind::none;
+  // The El Torito BIOS image (the first bootable x86 entry) and whether a hybrid MBR written by
+  // vdconvert (`--boot hybrid`) could start it; the detail says what it is or why not.
+  BootImageKind bios_image = BootImageKind::none;
+  bool bios_image_hybridizable = false;
+  std::string bios_image_detail;
+  // The El Torito UEFI entry (platform 0xEF), if any: its block. EDK2/OVMF boots it from a disk
+  // even without a partition table; cloud firmware is not known to (docs/livecd.md).
+  bool efi_eltorito_image = false;
+  std::uint32_t efi_image_rba = 0;
   bool bios_bootable_as_disk = false;
   std::string bios_reason;
   bool uefi_bootable_as_disk = false;
@@ -279,11 +301,17 @@ struct BootReport {
 };
 
 // Builds the boot report from the image's system area and, when `volume` is not null, its El
-// Torito catalog and livecd layout. Errors only for I/O failures; malformed structures are
-// described in the report.
-Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume);
+// Torito catalog (with the BIOS boot image classified) and, when `live_layout`, the livecd
+// layout (which reads LiveOS/squashfs.img's first bytes and the boot configuration files, so a
+// caller that must stay near the image's start, such as the streaming hybridiser, turns it
+// off). Errors only for I/O failures; malformed structures are described in the report.
+Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume,
+                               bool live_layout = true);
 
-// Adds the report as properties (used by `vdconvert info`).
+// Adds the report as properties (used by `vdconvert info`). Keys: el_torito{present,
+// catalog_block, problem, entries[]}, system_area{...}, isohybrid, bios_image
+// (boot_image_kind_name), bios_image_hybridizable, bios_image_detail, efi_eltorito_image,
+// bios_bootable_as_disk, bios_reason, uefi_bootable_as_disk, uefi_reason, livecd{...}.
 void describe_boot_report(const BootReport& report, Properties& out);
 void describe_volume(const VolumeInfo& info, Properties& out);
 

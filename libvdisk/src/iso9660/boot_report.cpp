@@ -1,12 +1,15 @@
 // The boot report: will this ISO boot when its bytes become a disk (docs/formats.md §5.7,
-// pitfall 10)? El Torito entries are only used by optical-media firmware; a disk boots from the
-// system area (MBR code for BIOS, an ESP for UEFI).
+// pitfall 10; docs/livecd.md)? BIOS firmware boots a disk from its MBR code only. UEFI firmware
+// boots a disk from an EFI system partition; EDK2/OVMF also boots the El Torito EFI image of a
+// disk without one (its partition driver reads El Torito catalogs on 512-byte media), but cloud
+// firmware (Azure Gen2, GCP) is not known to, so the report counts only an ESP.
 #include <algorithm>
 
 #include <fmt/format.h>
 
 #include "iso9660/boot_records.h"
 #include "iso9660/iso_records.h"
+#include "livecd/boot_image.h"
 #include "util/checked.h"
 #include "vdisk/iso9660.h"
 
@@ -148,6 +151,11 @@ void classify(BootReport& r) {
         "MBR boot code is present but is not a recognised isohybrid loader; "
         "what it loads was not verified";
   }
+  if (!r.bios_bootable_as_disk && r.bios_image != BootImageKind::none)
+    r.bios_reason +=
+        r.bios_image_hybridizable
+            ? "; vdconvert --boot hybrid can write a hybrid MBR for it: " + r.bios_image_detail
+            : "; no hybrid MBR can start its El Torito image: " + r.bios_image_detail;
   // UEFI: firmware looks for an ESP (GPT ESP type or MBR type 0xEF) holding FAT.
   if (r.esp_present && !r.esp_loader.empty()) {
     r.uefi_bootable_as_disk = true;
@@ -164,11 +172,16 @@ void classify(BootReport& r) {
   } else if (r.gpt_present && !r.gpt_valid) {
     r.uefi_reason = "the GPT is invalid: " + r.gpt_problem;
   } else {
-    const bool efi_cd = std::any_of(r.entries.begin(), r.entries.end(),
-                                    [](const ElToritoEntry& e) { return e.platform == 0xEF; });
-    r.uefi_reason = efi_cd ? "no EFI system partition in the system area (the El Torito EFI "
-                             "image is only used from optical media)"
-                           : "no EFI system partition in the system area";
+    r.uefi_reason =
+        r.efi_eltorito_image
+            ? fmt::format(
+                  "no EFI system partition in the system area; the El Torito EFI image (block "
+                  "{}) serves optical media, and EDK2/OVMF also boots it from a disk, but "
+                  "Azure Gen2 and GCP firmware are not known to (vdconvert --boot hybrid adds a "
+                  "GPT EFI system partition over it when it is a FAT image holding the default "
+                  "loader)",
+                  r.efi_image_rba)
+            : "no EFI system partition in the system area";
   }
 }
 
@@ -227,7 +240,8 @@ void detect_livecd(const Volume& v, LiveCdInfo& live) {
 
 }  // namespace
 
-Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume) {
+Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volume,
+                               bool live_layout) {
   BootReport r;
   if (image.size() >= 512) {
     std::array<std::byte, 512> s0{};
@@ -257,8 +271,18 @@ Result<BootReport> boot_report(const RandomAccessFile& image, const Volume* volu
         r.el_torito_problem = entries.status().message();
     }
   }
+  if (const auto* bios = livecd::bios_entry(r.entries)) {
+    VDISK_ASSIGN_OR_RETURN(livecd::BiosImageClass c, livecd::classify_bios_image(image, *bios));
+    r.bios_image = c.kind;
+    r.bios_image_hybridizable = c.usable;
+    r.bios_image_detail = c.detail;
+  }
+  if (const auto* efi = livecd::efi_entry(r.entries)) {
+    r.efi_eltorito_image = true;
+    r.efi_image_rba = efi->load_rba;
+  }
   classify(r);
-  if (volume) detect_livecd(*volume, r.livecd);
+  if (volume && live_layout) detect_livecd(*volume, r.livecd);
   return r;
 }
 
@@ -316,6 +340,12 @@ void describe_boot_report(const BootReport& r, Properties& out) {
   if (r.esp_present) sa.add("esp", r.esp_where);
   if (r.esp_present) sa.add("esp_loader", r.esp_loader);
   out.add("isohybrid", isohybrid_kind_name(r.isohybrid));
+  out.add("bios_image", boot_image_kind_name(r.bios_image));
+  if (r.bios_image != BootImageKind::none) {
+    out.add("bios_image_hybridizable", r.bios_image_hybridizable);
+    out.add("bios_image_detail", r.bios_image_detail);
+  }
+  out.add("efi_eltorito_image", r.efi_eltorito_image);
   out.add("bios_bootable_as_disk", r.bios_bootable_as_disk);
   out.add("bios_reason", r.bios_reason);
   out.add("uefi_bootable_as_disk", r.uefi_bootable_as_disk);
