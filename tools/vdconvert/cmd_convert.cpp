@@ -155,6 +155,7 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.open.format = cmd.from;
   opt.open.ignore_parent_identity = flag_set(cmd, "ignore-cid");
   apply_package_options(cmd, opt.open);
+  if (Status s = apply_format_options(cmd, opt.open); !s.ok()) return report_failure(ctx, s);
   // Diagnostics go to stderr as they come and into the --json report's "diagnostics".
   DiagnosticLog diagnostics(ctx.console);
   opt.open.on_diagnostic = diagnostics.fn();

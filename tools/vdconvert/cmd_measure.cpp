@@ -26,10 +26,15 @@ int run(const Command& cmd, RunContext& ctx) {
   opt.format = cmd.from;
   opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
   apply_package_options(cmd, opt);
+  if (Status s = apply_format_options(cmd, opt); !s.ok()) return report_failure(ctx, s);
   DiagnosticLog diagnostics(ctx.console);
   opt.on_diagnostic = diagnostics.fn();
+  // The input as convert opens it for the target: a target that boots opens a live ISO as the
+  // disk that boots (OpenOptions::boot_disk), which is larger than the ISO.
+  opt.boot_disk = !cmd.to.empty() && vdisk::target_info(cmd.to)->boots;
   auto source = vdisk::open_image(cmd.operands[0], opt);
   if (!source.ok()) return report_failure(ctx, source.status());
+  std::unique_ptr<vdisk::BlockSource> booted;  // for the targets that boot, when it differs
   auto to = make_target_options(cmd, ctx);
   if (!to.ok()) return report_failure(ctx, to.status());
   vdisk::PipelineOptions po;
@@ -44,7 +49,20 @@ int run(const Command& cmd, RunContext& ctx) {
   vdisk::Properties props;
   props.add("source", cmd.operands[0]);
   for (std::string_view t : targets) {
-    auto m = vdisk::measure(t, **source, *to, po);
+    const vdisk::BlockSource* input = source->get();
+    if (cmd.to.empty() && vdisk::target_info(t)->boots) {
+      if (!booted) {
+        // Opened a second time, as those targets open it; its notes repeat the first open's.
+        vdisk::OpenOptions b = opt;
+        b.boot_disk = true;
+        b.on_diagnostic = nullptr;
+        auto r = vdisk::open_image(cmd.operands[0], b);
+        if (!r.ok()) return report_failure(ctx, r.status());
+        booted = std::move(*r);
+      }
+      input = booted.get();
+    }
+    auto m = vdisk::measure(t, *input, *to, po);
     if (!m.ok()) {
       // A target the source cannot meet (Azure above 32 TiB) is a row saying why, unless it
       // was the one asked for.

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 
 #include "exit_codes.h"
+#include "grub_images.h"
 #include "vdisk/check.h"
 #include "vdisk/image.h"
 #include "vdisk/vmdk_repair.h"
@@ -90,57 +92,80 @@ vdisk::Status apply_settings(Command& cmd, std::string_view value) {
 
 namespace {
 
-// The targets whose tables have `key`, in help order.
-std::vector<std::string_view> targets_with(std::string_view key) {
-  std::vector<std::string_view> out;
+// The drivers whose option tables have `key`: targets (by --to name) or input formats.
+struct Owners {
+  std::vector<std::string_view> targets;
+  std::vector<std::string_view> formats;
+  bool empty() const { return targets.empty() && formats.empty(); }
+};
+
+Owners owners_of(std::string_view key) {
+  Owners o;
   for (const auto name : vdisk::target_names())
     if (auto t = vdisk::target_info(name); t.ok() && vdisk::find_option(t->options, key))
-      out.push_back(name);
-  return out;
+      o.targets.push_back(name);
+  for (const auto name : vdisk::input_formats())
+    if (auto rows = vdisk::input_format_options(name); rows.ok() && vdisk::find_option(*rows, key))
+      o.formats.push_back(name);
+  return o;
 }
 
 // "--to vmdk only", "--to gcp or vmdk".
-std::string applies_to(std::string_view key) {
-  const auto targets = targets_with(key);
+std::string applies_to(const std::vector<std::string_view>& targets) {
   if (targets.size() == 1) return fmt::format("--to {} only", targets[0]);
   return fmt::format("--to {}", fmt::join(targets, " or "));
 }
 
-// One long option per key of the targets' tables, in help order of the targets, its help
-// naming the targets and their defaults. The texts live as long as the process.
-const std::vector<OptionSpec>& generated_target_options() {
+// One generated option: --KEY with the first owner's row, its help naming the owners and their
+// defaults. `texts` owns the generated strings for the process's life.
+OptionSpec generated_row(std::string_view key, const std::vector<std::string_view>& owners,
+                         const std::vector<const vdisk::OptionSpec*>& rows, std::string_view what,
+                         std::deque<std::string>& texts) {
+  std::vector<std::string> defaults;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (!rows[i]->fallback.empty())
+      defaults.push_back(rows.size() > 1 ? fmt::format("{} {}", owners[i], rows[i]->fallback)
+                                         : std::string(rows[i]->fallback));
+  const std::string_view name = texts.emplace_back(fmt::format("--{}", key));
+  std::string help = fmt::format("{}{}: {}", fmt::join(owners, ", "), what, rows[0]->help);
+  if (!defaults.empty()) help += fmt::format(" (default {})", fmt::join(defaults, ", "));
+  OptionSpec spec{name, "", rows[0]->metavar, texts.emplace_back(std::move(help)), nullptr};
+  spec.setting = rows[0]->key;
+  spec.setting_choices = rows[0]->choices;
+  return spec;
+}
+
+// One long option per key of the input formats' and the targets' tables, in help order.
+const std::vector<OptionSpec>& generated_options() {
   static const std::vector<OptionSpec> rows = [] {
-    static std::vector<std::string> texts;  // owns the generated names and help lines
-    texts.reserve(64);
+    static std::deque<std::string> texts;
     std::vector<OptionSpec> out;
-    std::vector<std::string_view> keys;
-    for (const auto name : vdisk::target_names()) {
-      auto t = vdisk::target_info(name);
-      if (!t.ok()) continue;
-      for (const auto& row : t->options)
-        if (std::find(keys.begin(), keys.end(), row.key) == keys.end()) keys.push_back(row.key);
-    }
-    for (const auto key : keys) {
-      const auto targets = targets_with(key);
-      const vdisk::OptionSpec* first = nullptr;
-      std::vector<std::string> defaults;
-      for (const auto name : targets) {
-        const vdisk::OptionSpec* row = vdisk::find_option(vdisk::target_info(name)->options, key);
-        if (!first) first = row;
-        if (!row->fallback.empty())
-          defaults.push_back(targets.size() > 1 ? fmt::format("{} {}", name, row->fallback)
-                                                : std::string(row->fallback));
+    std::vector<std::string_view> seen;
+    for (const auto format : vdisk::input_formats()) {
+      auto table = vdisk::input_format_options(format);
+      if (!table.ok()) continue;
+      for (const auto& row : *table) {
+        if (std::find(seen.begin(), seen.end(), row.key) != seen.end()) continue;
+        seen.push_back(row.key);
+        const auto owners = owners_of(row.key).formats;
+        std::vector<const vdisk::OptionSpec*> found;
+        for (const auto f : owners)
+          found.push_back(vdisk::find_option(*vdisk::input_format_options(f), row.key));
+        out.push_back(generated_row(row.key, owners, found, " input", texts));
       }
-      texts.push_back(fmt::format("--{}", key));
-      const std::string_view long_name = texts.back();
-      std::string help = fmt::format("{}: {}", fmt::join(targets, ", "), first->help);
-      if (!defaults.empty()) help += fmt::format(" (default {})", fmt::join(defaults, ", "));
-      texts.push_back(std::move(help));
-      const std::string_view help_view = texts.back();
-      OptionSpec spec{long_name, "", first->metavar, help_view, nullptr};
-      spec.setting = first->key;
-      spec.setting_choices = first->choices;
-      out.push_back(spec);
+    }
+    for (const auto target : vdisk::target_names()) {
+      auto info = vdisk::target_info(target);
+      if (!info.ok()) continue;
+      for (const auto& row : info->options) {
+        if (std::find(seen.begin(), seen.end(), row.key) != seen.end()) continue;
+        seen.push_back(row.key);
+        const auto owners = owners_of(row.key).targets;
+        std::vector<const vdisk::OptionSpec*> found;
+        for (const auto t : owners)
+          found.push_back(vdisk::find_option(vdisk::target_info(t)->options, row.key));
+        out.push_back(generated_row(row.key, owners, found, "", texts));
+      }
     }
     return out;
   }();
@@ -151,17 +176,28 @@ const std::vector<OptionSpec>& generated_target_options() {
 
 vdisk::Status validate_target_options(const Command& cmd, std::string_view verb) {
   vdisk::TargetOptions o;
+  vdisk::OpenOptions open;
   for (const auto& [key, value] : cmd.settings) {
-    if (targets_with(key).empty()) {
+    const Owners owners = owners_of(key);
+    if (owners.empty()) {
       std::vector<std::string_view> keys;
-      for (const auto& gen : generated_target_options()) keys.push_back(gen.setting);
-      return vdisk::invalid_argument(fmt::format("{}: -o: no target has an option '{}' (known: {})",
-                                                 verb, key, fmt::join(keys, ", ")));
+      for (const auto& gen : generated_options()) keys.push_back(gen.setting);
+      return vdisk::invalid_argument(
+          fmt::format("{}: -o: no target or input format has an "
+                      "option '{}' (known: {})",
+                      verb, key, fmt::join(keys, ", ")));
+    }
+    if (!owners.formats.empty()) {
+      // Which input takes it is known once SRC is opened (a key of another format is refused
+      // then); its value is checked now.
+      if (auto s = vdisk::set_format_option(open, key, value); !s.ok())
+        return vdisk::invalid_argument(fmt::format("--{}: {}", key, s.message()));
+      continue;
     }
     const auto t = vdisk::target_info(cmd.to);
     if (!t.ok() || !vdisk::find_option(t->options, key))
       return vdisk::invalid_argument(
-          fmt::format("{}: --{} applies to {}", verb, key, applies_to(key)));
+          fmt::format("{}: --{} applies to {}", verb, key, applies_to(owners.targets)));
     if (auto s = vdisk::set_target_option(cmd.to, o, key, value); !s.ok())
       return vdisk::invalid_argument(fmt::format("--{}: {}", key, s.message()));
   }
@@ -178,7 +214,7 @@ std::span<const OptionSpec> with_target_options(std::span<const OptionSpec> fixe
   for (const auto& opt : fixed) {
     out.push_back(opt);
     if (opt.name == kSettingsOption.name)
-      for (const auto& gen : generated_target_options()) out.push_back(gen);
+      for (const auto& gen : generated_options()) out.push_back(gen);
   }
   tables.push_back(std::move(out));
   return tables.back();
@@ -213,7 +249,8 @@ vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd, cons
   o.keep_gpt = cmd.keep_gpt;
   o.detect_zeroes = cmd.detect_zeroes;
   for (const auto& [key, value] : cmd.settings)
-    VDISK_RETURN_IF_ERROR(vdisk::set_target_option(cmd.to, o, key, value));
+    if (owners_of(key).formats.empty())
+      VDISK_RETURN_IF_ERROR(vdisk::set_target_option(cmd.to, o, key, value));
   return o;
 }
 std::vector<std::string_view> check_target_choices() { return vdisk::check_targets(); }
@@ -263,6 +300,15 @@ vdisk::Status apply_no_verify(Command& cmd, std::string_view) {
 void apply_package_options(const Command& cmd, vdisk::OpenOptions& options) {
   options.disk_index = cmd.disk > 0 ? cmd.disk - 1 : 0;
   options.verify_manifest = !flag_set(cmd, "no-verify");
+}
+
+vdisk::Status apply_format_options(const Command& cmd, vdisk::OpenOptions& options) {
+  for (const auto& [key, value] : cmd.settings)
+    if (!owners_of(key).formats.empty())
+      VDISK_RETURN_IF_ERROR(vdisk::set_format_option(options, key, value));
+  // A live ISO's GRUB repack (docs/livecd.md) asks for GRUB's images only when it is made.
+  options.grub_images = [] { return build_grub_images(); };
+  return {};
 }
 
 bool flag_set(const Command& cmd, std::string_view flag) {

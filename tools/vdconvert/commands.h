@@ -74,6 +74,9 @@ inline constexpr std::string_view kIgnoreCidHelp =
 vdisk::Status apply_disk(Command& cmd, std::string_view value);
 vdisk::Status apply_no_verify(Command& cmd, std::string_view value);
 void apply_package_options(const Command& cmd, vdisk::OpenOptions& options);
+// The input formats' own options given on the command line (--boot, --kernel-args, ...; -o),
+// and what they need from the machine (GRUB's images, built with grub-mkimage when asked for).
+vdisk::Status apply_format_options(const Command& cmd, vdisk::OpenOptions& options);
 inline constexpr OptionSpec kDiskOption{
     "--disk", "", "N", "OVA/OVF: read disk N of the package (1-based, as info lists them)",
     apply_disk};

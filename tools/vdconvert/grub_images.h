@@ -21,15 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "vdisk/image.h"
 #include "vdisk/status.h"
 
 namespace vdconvert {
 
-struct GrubImages {
-  std::vector<std::byte> boot_image;  // <lib_dir>/i386-pc/boot.img (512 bytes)
-  std::vector<std::byte> core_image;  // grub-mkimage -O i386-pc
-  std::vector<std::byte> efi_image;   // grub-mkimage -O x86_64-efi
-};
+// boot_image: <lib_dir>/i386-pc/boot.img (512 bytes); core_image: grub-mkimage -O i386-pc;
+// efi_image: grub-mkimage -O x86_64-efi.
+using GrubImages = vdisk::GrubImages;
 
 struct GrubImageOptions {
   // The grub-mkimage to run: a path, or a name looked up in PATH.

@@ -35,6 +35,16 @@ struct Diagnostic {
 // Called synchronously from the thread doing the work; must not throw.
 using DiagnosticFn = std::function<void(const Diagnostic&)>;
 
+// Boot loader images for the GRUB repack of a live ISO (docs/livecd.md): GRUB's i386-pc boot.img
+// (512 bytes), an i386-pc core image and an x86_64-efi image, built to read their grub.cfg from
+// the repack's EFI system partition (prefixes "(,gpt2)/EFI/BOOT" and "/EFI/BOOT"). GRUB is GPLv3:
+// libvdisk never embeds or builds them; vdconvert runs the machine's grub-mkimage.
+struct GrubImages {
+  std::vector<std::byte> boot_image;
+  std::vector<std::byte> core_image;
+  std::vector<std::byte> efi_image;
+};
+
 struct OpenOptions {
   // Input format name ("raw", "vhd", ...); empty means probe.
   std::string format;
@@ -66,6 +76,9 @@ struct OpenOptions {
   // (TargetInfo::boots). A format may then open differently (an ISO becomes a disk that boots,
   // unless its `boot` option says otherwise: docs/livecd.md).
   bool boot_disk = false;
+  // Called when an ISO input is repacked with GRUB (its `boot` option, docs/livecd.md), from the
+  // opening thread, at most once per open; empty: such a repack is refused (unsupported).
+  std::function<Result<GrubImages>()> grub_images;
   DiagnosticFn on_diagnostic;
 };
 

@@ -126,9 +126,9 @@ Status set_format_option(OpenOptions& options, std::string_view key, std::string
     }
     for (const auto& row : d->options) keys.push_back(row.key);
   }
-  return invalid_argument(fmt::format("unknown input format option '{}' (known: {})", key,
-                                      keys.empty() ? std::string("none")
-                                                   : fmt::format("{}", fmt::join(keys, ", "))));
+  return invalid_argument(
+      fmt::format("unknown input format option '{}' (known: {})", key,
+                  keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(keys, ", "))));
 }
 
 Result<std::string> probe_format(const RandomAccessFile& file) {

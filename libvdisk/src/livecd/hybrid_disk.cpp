@@ -73,7 +73,9 @@ class HybridDisk final : public BlockSource {
     return ok_status();
   }
 
-  std::string_view format() const override { return "iso9660-hybrid"; }
+  std::string_view format() const override {
+    return "iso9660";
+  }  // the input format; describe() tells the hybrid
 
   void describe(Properties& out) const override {
     iso_->describe(out);

@@ -103,7 +103,9 @@ class Stream final : public HybridStream {
     if (plan_.action == HybridAction::hybridize) return plan_.disk_size;
     return inner_->size();
   }
-  std::string_view format() const override { return "iso9660-hybrid"; }
+  std::string_view format() const override {
+    return "iso9660";
+  }  // the input format; describe() tells the hybrid
 
   Result<std::size_t> read(std::span<std::byte> dst) override {
     std::size_t done = 0;

@@ -1,11 +1,14 @@
-// The "iso9660" input driver: an ISO's bytes are the disk's bytes (read like raw), and info adds
-// the volume facts and the boot report. Opening warns when the image will not boot as a disk.
+// The "iso9660" input driver: an ISO's bytes are the disk's bytes (read like raw), or, with its
+// `boot` option (boot_disk.h; auto into targets that boot), a disk made to boot: the hybrid view
+// or the GRUB repack. info adds the volume facts, the boot report and what `auto` would do.
+// It lives with livecd/ rather than iso9660/ (the file system reader) because it uses both.
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "contract/format_driver.h"
 #include "iso9660/iso_records.h"
+#include "livecd/boot_disk.h"
 #include "raw/raw.h"
 #include "vdisk/iso9660.h"
 
@@ -32,12 +35,14 @@ class SharedFile final : public RandomAccessFile {
 
 class IsoSource final : public BlockSource {
  public:
-  IsoSource(std::unique_ptr<BlockSource> raw, std::unique_ptr<Volume> volume,
+  IsoSource(std::unique_ptr<BlockSource> raw, std::shared_ptr<const Volume> volume,
             std::string volume_problem, BootReport report)
       : raw_(std::move(raw)),
         volume_(std::move(volume)),
         volume_problem_(std::move(volume_problem)),
         report_(std::move(report)) {}
+  // What `--boot auto` makes of this ISO, for info (set when the ISO is opened as it is).
+  void set_auto_verdict(livecd::AutoVerdict v) { verdict_ = std::move(v); }
   std::uint64_t size() const override { return raw_->size(); }
   Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
     return raw_->read(offset, dst);
@@ -53,13 +58,19 @@ class IsoSource final : public BlockSource {
     else
       v.add("problem", volume_problem_);
     describe_boot_report(report_, out.add_object("boot"));
+    if (!verdict_.action.empty()) {
+      Properties& a = out.add_object("boot_auto");
+      a.add("action", verdict_.action);
+      a.add("reason", verdict_.reason);
+    }
   }
 
  private:
   std::unique_ptr<BlockSource> raw_;
-  std::unique_ptr<Volume> volume_;
+  std::shared_ptr<const Volume> volume_;
   std::string volume_problem_;
   BootReport report_;
+  livecd::AutoVerdict verdict_;
 };
 
 int probe(const vdisk::detail::ProbeData& d) {
@@ -83,17 +94,22 @@ class IsoStream final : public StreamSource {
   std::unique_ptr<StreamSource> raw_;
 };
 
-// From a stream the ISO is copied as the raw disk it is; the boot report needs random access.
+// From a stream the ISO is copied as the raw disk it is (the boot report needs random access),
+// or hybridised on the way (livecd::make_boot_stream).
 Result<std::unique_ptr<StreamSource>> open_stream(std::unique_ptr<InputStream> in,
                                                   const OpenOptions& o) {
+  VDISK_ASSIGN_OR_RETURN(const livecd::BootRequest request, livecd::boot_request(o));
+  auto raw = std::make_unique<IsoStream>(raw::open_stream(std::move(in)));
+  if (request.mode != livecd::BootMode::none)
+    return livecd::make_boot_stream(std::move(raw), request, o);
   vdisk::detail::diagnose(o, Diagnostic::Level::note,
                           "iso9660: read from a stream, so the boot report is not available");
-  return std::unique_ptr<StreamSource>(
-      std::make_unique<IsoStream>(raw::open_stream(std::move(in))));
+  return std::unique_ptr<StreamSource>(std::move(raw));
 }
 
 Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file,
                                           const std::filesystem::path&, const OpenOptions& o) {
+  VDISK_ASSIGN_OR_RETURN(const livecd::BootRequest request, livecd::boot_request(o));
   std::shared_ptr<const RandomAccessFile> shared(std::move(file));
   std::unique_ptr<Volume> volume;
   std::string problem;
@@ -120,6 +136,14 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
                                     volume->info().volume_blocks, space, shared->size()));
   }
   VDISK_ASSIGN_OR_RETURN(BootReport report, boot_report(*shared, volume.get()));
+  std::shared_ptr<const Volume> vol(std::move(volume));
+  auto raw = raw::open_source(std::make_unique<SharedFile>(shared));
+  auto iso = std::make_unique<IsoSource>(std::move(raw), vol, std::move(problem), report);
+  if (request.mode != livecd::BootMode::none)
+    return livecd::make_boot_disk(std::shared_ptr<const BlockSource>(std::move(iso)), vol.get(),
+                                  request, o);
+  VDISK_ASSIGN_OR_RETURN(const auto plan, livecd::plan_hybrid(*shared));
+  iso->set_auto_verdict(livecd::auto_verdict(plan, vol.get()));
   if (!report.bios_bootable_as_disk && !report.uefi_bootable_as_disk)
     vdisk::detail::diagnose(
         o, Diagnostic::Level::warning,
@@ -133,9 +157,7 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
     vdisk::detail::diagnose(
         o, Diagnostic::Level::note,
         "iso9660: boots as a disk only with BIOS (Azure Gen1); UEFI: " + report.uefi_reason);
-  auto raw = raw::open_source(std::make_unique<SharedFile>(shared));
-  return std::unique_ptr<BlockSource>(std::make_unique<IsoSource>(
-      std::move(raw), std::move(volume), std::move(problem), std::move(report)));
+  return std::unique_ptr<BlockSource>(std::move(iso));
 }
 
 }  // namespace
@@ -143,8 +165,8 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
 
 namespace vdisk::detail {
 const FormatDriver& iso9660_driver() {
-  static constexpr FormatDriver kDriver{"iso9660", &iso9660::probe, &iso9660::open,
-                                        &iso9660::open_stream};
+  static const FormatDriver kDriver{"iso9660", &iso9660::probe, &iso9660::open,
+                                    &iso9660::open_stream, livecd::iso_options()};
   return kDriver;
 }
 }  // namespace vdisk::detail

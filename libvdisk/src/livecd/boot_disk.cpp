@@ -1,0 +1,241 @@
+// The iso9660 driver's boot modes (boot_disk.h): the option rows, the choice between copying,
+// the hybrid view and the GRUB repack, and the notes that tell the user which one was made.
+#include "livecd/boot_disk.h"
+
+#include <fmt/format.h>
+
+#include "contract/format_driver.h"
+#include "livecd/boot_config.h"
+#include "livecd/grub_cfg.h"
+#include "livecd/kernel_args.h"
+#include "livecd/repack.h"
+
+namespace vdisk::livecd {
+namespace {
+
+constexpr std::string_view kModes[] = {"auto", "hybrid", "grub", "none"};
+constexpr OptionSpec kIsoOptions[] = {
+    {"boot", OptionKind::choice, "MODE",
+     "how an ISO becomes a disk: auto (hybrid when it qualifies, else grub), hybrid (its own "
+     "boot loader, system area rewritten), grub (GRUB repack with a serial console) or none (its "
+     "bytes); auto into targets that boot (azure, gcp, vmdk, aws-snapshot), else none",
+     "", kModes},
+    {"kernel-args", OptionKind::text, "WORDS",
+     "grub: kernel command-line edits (key=value replaces, word adds, -key removes; "
+     "console=ttyS0 is added unless given)"},
+    {"isohdpfx", OptionKind::text, "FILE", "hybrid: isolinux's MBR code (package isolinux)",
+     "/usr/lib/ISOLINUX/isohdpfx.bin"},
+    {"boot-hybrid", OptionKind::text, "FILE", "hybrid: GRUB's boot_hybrid.img (grub-pc-bin)",
+     "/usr/lib/grub/i386-pc/boot_hybrid.img"},
+};
+
+void note(const OpenOptions& o, std::string message) {
+  detail::diagnose(o, Diagnostic::Level::note, std::move(message));
+}
+
+// The ISO's bytes under the disk the mode made (or the ISO itself), named as the input format,
+// with what was done in describe().
+class BootDisk final : public BlockSource {
+ public:
+  BootDisk(std::shared_ptr<const BlockSource> iso, std::unique_ptr<BlockSource> disk,
+           Properties facts)
+      : iso_(std::move(iso)), disk_(std::move(disk)), facts_(std::move(facts)) {}
+  std::uint64_t size() const override { return shown().size(); }
+  Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
+    return shown().read(offset, dst);
+  }
+  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
+    return shown().map(offset, length, out);
+  }
+  std::string_view format() const override { return "iso9660"; }
+  void describe(Properties& out) const override {
+    iso_->describe(out);
+    out.add_object("boot_conversion") = facts_;
+  }
+
+ private:
+  const BlockSource& shown() const { return disk_ ? *disk_ : *iso_; }
+  std::shared_ptr<const BlockSource> iso_;
+  std::unique_ptr<BlockSource> disk_;  // null: the ISO as it is
+  Properties facts_;
+};
+
+std::unique_ptr<BlockSource> as_is(std::shared_ptr<const BlockSource> iso, const HybridPlan& plan) {
+  Properties facts;
+  facts.add("mode", "copy");
+  facts.add("reason", plan.summary);
+  return std::make_unique<BootDisk>(std::move(iso), nullptr, std::move(facts));
+}
+
+// A dracut label with escapes (CDLABEL=My\x20Live) cannot pass through GRUB's command line
+// unchanged (grub_cfg.h); the repack's ISO partition is named by its PARTUUID instead, which
+// dracut's live: root accepts too.
+Result<std::string> portable_root(std::string append, const BlockSource& iso,
+                                  const OpenOptions& o) {
+  std::vector<std::string> words = split_kernel_args(append);
+  bool changed = false;
+  for (std::string& w : words) {
+    if (!w.starts_with("root=live:") || w.find('\\') == std::string::npos) continue;
+    VDISK_ASSIGN_OR_RETURN(const std::string uuid, repack_iso_partuuid(iso));
+    note(o, fmt::format("iso9660: {} holds escapes GRUB would change; the repack names the ISO "
+                        "partition instead: root=live:PARTUUID={}",
+                        w, uuid));
+    w = "root=live:PARTUUID=" + uuid;
+    changed = true;
+  }
+  return changed ? join_kernel_args(words) : append;
+}
+
+Result<std::unique_ptr<BlockSource>> grub_disk(std::shared_ptr<const BlockSource> iso,
+                                               const iso9660::Volume* volume,
+                                               const HybridPlan& plan, const BootRequest& r,
+                                               const OpenOptions& o) {
+  if (!volume)
+    return unsupported(
+        "iso9660: the GRUB repack boots the ISO's own kernel, and this ISO's file system cannot "
+        "be read to find it");
+  VDISK_ASSIGN_OR_RETURN(const BootConfigs configs,
+                         read_boot_configs(*volume, plan.report.entries));
+  if (!configs.bios && !configs.efi)
+    return unsupported(fmt::format(
+        "iso9660: no kernel entry to repack with GRUB (BIOS: {}; EFI: {}); use --boot none to "
+        "copy the ISO's bytes",
+        configs.bios_problem.empty() ? "no configuration" : configs.bios_problem,
+        configs.efi_problem.empty() ? "no configuration" : configs.efi_problem));
+  BootEntry entry = configs.bios ? *configs.bios : *configs.efi;
+  VDISK_ASSIGN_OR_RETURN(std::string append, cloud_kernel_args(entry.append, r.kernel_args));
+  VDISK_ASSIGN_OR_RETURN(entry.append, portable_root(std::move(append), *iso, o));
+  if (!o.grub_images)
+    return unsupported(
+        "iso9660: the GRUB repack needs GRUB's boot images, and none were provided "
+        "(OpenOptions::grub_images; vdconvert builds them with grub-mkimage)");
+  VDISK_ASSIGN_OR_RETURN(const GrubImages images, o.grub_images());
+  VDISK_ASSIGN_OR_RETURN(auto repack, make_repack(*iso, entry,
+                                                  RepackImages{images.boot_image, images.core_image,
+                                                               images.efi_image}));
+  note(o, fmt::format("iso9660: repacked with GRUB for BIOS and UEFI: kernel {} from {} with "
+                      "\"{}\"",
+                      entry.kernel, entry.config_file, entry.append));
+  for (const std::string& n : configs.notes) detail::diagnose(o, Diagnostic::Level::warning, n);
+  Properties facts;
+  facts.add("mode", "grub");
+  facts.add("config_file", entry.config_file);
+  facts.add("kernel", entry.kernel);
+  for (const std::string& i : entry.initrds) facts.add_list_string("initrds", i);
+  facts.add("append", entry.append);
+  facts.add("iso_partuuid", repack->layout().iso_partuuid);
+  return std::unique_ptr<BlockSource>(
+      std::make_unique<BootDisk>(std::move(iso), std::move(repack), std::move(facts)));
+}
+
+}  // namespace
+
+std::span<const OptionSpec> iso_options() { return kIsoOptions; }
+
+Result<BootRequest> boot_request(const OpenOptions& options) {
+  BootRequest r;
+  VDISK_ASSIGN_OR_RETURN(const std::string mode,
+                         option_text(kIsoOptions, options.settings, "boot"));
+  if (mode == "hybrid")
+    r.mode = BootMode::hybrid;
+  else if (mode == "grub")
+    r.mode = BootMode::grub;
+  else if (mode == "auto" || (mode.empty() && options.boot_disk))
+    r.mode = BootMode::automatic;
+  else
+    r.mode = BootMode::none;
+  VDISK_ASSIGN_OR_RETURN(r.kernel_args, option_text(kIsoOptions, options.settings, "kernel-args"));
+  if (!r.kernel_args.empty() && (r.mode == BootMode::none || r.mode == BootMode::hybrid))
+    return invalid_argument(fmt::format(
+        "iso9660: kernel-args need the GRUB repack (boot grub or auto); boot {} keeps the ISO's "
+        "own command line",
+        r.mode == BootMode::none ? "none" : "hybrid"));
+  VDISK_ASSIGN_OR_RETURN(const std::string isohdpfx,
+                         option_text(kIsoOptions, options.settings, "isohdpfx"));
+  VDISK_ASSIGN_OR_RETURN(const std::string grub_hybrid,
+                         option_text(kIsoOptions, options.settings, "boot-hybrid"));
+  r.code_paths.isohdpfx = isohdpfx;
+  r.code_paths.grub_hybrid = grub_hybrid;
+  return r;
+}
+
+AutoVerdict auto_verdict(const HybridPlan& plan, const iso9660::Volume* volume) {
+  switch (plan.action) {
+    case HybridAction::copy_as_is:
+      return {"copy", plan.summary};
+    case HybridAction::hybridize:
+      return {"hybrid", plan.summary};
+    case HybridAction::impossible:
+      break;
+  }
+  if (!volume) return {"refuse", plan.refusal + "; and the file system cannot be read to repack"};
+  auto configs = read_boot_configs(*volume, plan.report.entries);
+  if (!configs.ok()) return {"refuse", configs.status().message()};
+  if (!configs->bios && !configs->efi)
+    return {"refuse", fmt::format("{}; and no kernel entry to repack (BIOS: {}; EFI: {})",
+                                  plan.refusal, configs->bios_problem, configs->efi_problem)};
+  const BootEntry& e = configs->bios ? *configs->bios : *configs->efi;
+  return {"grub", fmt::format("{}; GRUB repack of {} ({})", plan.refusal, e.kernel, e.config_file)};
+}
+
+Result<std::unique_ptr<BlockSource>> make_boot_disk(std::shared_ptr<const BlockSource> iso,
+                                                    const iso9660::Volume* volume,
+                                                    const BootRequest& r, const OpenOptions& o) {
+  VDISK_ASSIGN_OR_RETURN(const HybridPlan plan, plan_hybrid(*iso));
+  BootMode mode = r.mode;
+  if (mode == BootMode::automatic) {
+    if (!r.kernel_args.empty()) {
+      mode = BootMode::grub;
+    } else if (plan.action == HybridAction::hybridize) {
+      mode = BootMode::hybrid;
+    } else if (plan.action == HybridAction::copy_as_is) {
+      note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
+      return as_is(std::move(iso), plan);
+    } else {
+      note(o, "iso9660: cannot be hybridised (" + plan.refusal + "); repacking it with GRUB");
+      mode = BootMode::grub;
+    }
+  }
+  if (mode == BootMode::grub) return grub_disk(std::move(iso), volume, plan, r, o);
+  // hybrid
+  if (plan.action == HybridAction::copy_as_is) {
+    note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
+    return as_is(std::move(iso), plan);
+  }
+  if (plan.action == HybridAction::impossible)
+    return unsupported("iso9660: boot hybrid: " + plan.refusal);
+  VDISK_ASSIGN_OR_RETURN(const BootCode code, load_boot_code(plan, r.code_paths));
+  VDISK_ASSIGN_OR_RETURN(auto disk, hybrid_disk(std::move(iso), plan, code));
+  note(o, "iso9660: made bootable as a disk (hybrid): " + plan.summary);
+  return disk;
+}
+
+Result<std::unique_ptr<StreamSource>> make_boot_stream(std::unique_ptr<StreamSource> iso,
+                                                       const BootRequest& r, const OpenOptions& o) {
+  if (r.mode == BootMode::grub || !r.kernel_args.empty())
+    return unsupported(
+        "iso9660: the GRUB repack reads the ISO's files, which needs random access: save the ISO "
+        "to a file first");
+  HybridStreamOptions so;
+  const BootCodePaths paths = r.code_paths;
+  so.load_code = [paths](const HybridPlan& plan) { return load_boot_code(plan, paths); };
+  VDISK_ASSIGN_OR_RETURN(auto stream, hybrid_stream(std::move(iso), so));
+  const HybridPlan& plan = stream->plan();
+  switch (plan.action) {
+    case HybridAction::copy_as_is:
+      note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
+      break;
+    case HybridAction::hybridize:
+      note(o, "iso9660: made bootable as a disk (hybrid): " + plan.summary);
+      break;
+    case HybridAction::impossible:
+      if (r.mode == BootMode::hybrid) return unsupported("iso9660: boot hybrid: " + plan.refusal);
+      return unsupported(fmt::format(
+          "iso9660: from a stream only the hybrid form can be made, and {}; save the ISO to a "
+          "file (then it is repacked with GRUB), or use --boot none to copy its bytes",
+          plan.refusal));
+  }
+  return std::unique_ptr<StreamSource>(std::move(stream));
+}
+
+}  // namespace vdisk::livecd
