@@ -76,6 +76,10 @@ struct OpenOptions {
   // (TargetInfo::boots). A format may then open differently (an ISO becomes a disk that boots,
   // unless its `boot` option says otherwise: docs/livecd.md).
   bool boot_disk = false;
+  // The machines that disk is for (TargetInfo::machine: "azure", "gcp"), or empty: an input
+  // warns about what would keep it from booting there (a live ISO's initrd without the cloud's
+  // disk driver, no serial console).
+  std::string boot_machine;
   // Called when an ISO input is repacked with GRUB (its `boot` option, docs/livecd.md), from the
   // opening thread, at most once per open; empty: such a repack is refused (unsupported).
   std::function<Result<GrubImages>()> grub_images;
@@ -173,6 +177,7 @@ struct TargetInfo {
   bool relocates_gpt = false;
   bool reads_map = false;  // walks the map before writing (TargetOptions::detect_zeroes)
   bool boots = false;      // makes a disk a machine boots from (OpenOptions::boot_disk)
+  std::string machine;     // the machines it is for ("azure", "gcp"; OpenOptions::boot_machine)
   OutputLayout layout = OutputLayout::disk;
   std::span<const OptionSpec> options;  // the target's own options (TargetOptions::settings)
 };

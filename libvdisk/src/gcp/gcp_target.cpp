@@ -71,6 +71,7 @@ const TargetDriver& gcp_target() {
       .relocates_gpt = true,
       .needs_size = true,
       .boots = true,
+      .machine = "gcp",
       .reads_map = true,
       .name_suffix = ".tar.gz",
       .disk_trailer_bytes = std::nullopt,

@@ -163,6 +163,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   // Then the input: a bad input creates no output.
   OpenOptions open = options.open;
   open.boot_disk = open.boot_disk || d.boots;
+  if (open.boot_machine.empty()) open.boot_machine = std::string(d.machine);
   ConvertReport report;
   report.target = d.name;
   std::unique_ptr<BlockSource> source;

@@ -107,6 +107,7 @@ Result<TargetInfo> target_info(std::string_view name) {
   t.relocates_gpt = d->relocates_gpt;
   t.reads_map = d->reads_map;
   t.boots = d->boots;
+  t.machine = std::string(d->machine);
   // The layout follows from what the output holds besides the disk (disk_trailer_bytes).
   if (!d->disk_trailer_bytes)
     t.layout = OutputLayout::encoded;

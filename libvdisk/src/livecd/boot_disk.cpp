@@ -6,6 +6,7 @@
 
 #include "contract/format_driver.h"
 #include "livecd/boot_config.h"
+#include "livecd/boot_verdict.h"
 #include "livecd/grub_cfg.h"
 #include "livecd/kernel_args.h"
 #include "livecd/repack.h"
@@ -59,6 +60,23 @@ class BootDisk final : public BlockSource {
   std::unique_ptr<BlockSource> disk_;  // null: the ISO as it is
   Properties facts_;
 };
+
+// Warns about what would keep the disk from booting on options.boot_machine: the initrd's
+// drivers, and the serial console when the ISO's own command line is kept. Reads the initrds
+// only when someone listens.
+void warn_boot(const iso9660::Volume* volume, const HybridPlan& plan, bool console_kept,
+               const OpenOptions& o) {
+  if (!volume || o.boot_machine.empty() || !o.on_diagnostic) return;
+  auto v = boot_verdict(*volume, plan.report);
+  if (!v.ok()) {
+    detail::diagnose(
+        o, Diagnostic::Level::warning,
+        "iso9660: the boot entry's initrd could not be checked: " + v.status().message());
+    return;
+  }
+  for (std::string& w : boot_warnings(*v, o.boot_machine, console_kept))
+    detail::diagnose(o, Diagnostic::Level::warning, std::move(w));
+}
 
 std::unique_ptr<BlockSource> as_is(std::shared_ptr<const BlockSource> iso, const HybridPlan& plan) {
   Properties facts;
@@ -117,6 +135,7 @@ Result<std::unique_ptr<BlockSource>> grub_disk(std::shared_ptr<const BlockSource
                       "\"{}\"",
                       entry.kernel, entry.config_file, entry.append));
   for (const std::string& n : configs.notes) detail::diagnose(o, Diagnostic::Level::warning, n);
+  warn_boot(volume, plan, false, o);
   Properties facts;
   facts.add("mode", "grub");
   facts.add("config_file", entry.config_file);
@@ -190,6 +209,7 @@ Result<std::unique_ptr<BlockSource>> make_boot_disk(std::shared_ptr<const BlockS
       mode = BootMode::hybrid;
     } else if (plan.action == HybridAction::copy_as_is) {
       note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
+      warn_boot(volume, plan, true, o);
       return as_is(std::move(iso), plan);
     } else {
       note(o, "iso9660: cannot be hybridised (" + plan.refusal + "); repacking it with GRUB");
@@ -200,6 +220,7 @@ Result<std::unique_ptr<BlockSource>> make_boot_disk(std::shared_ptr<const BlockS
   // hybrid
   if (plan.action == HybridAction::copy_as_is) {
     note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
+    warn_boot(volume, plan, true, o);
     return as_is(std::move(iso), plan);
   }
   if (plan.action == HybridAction::impossible)
@@ -207,6 +228,7 @@ Result<std::unique_ptr<BlockSource>> make_boot_disk(std::shared_ptr<const BlockS
   VDISK_ASSIGN_OR_RETURN(const BootCode code, load_boot_code(plan, r.code_paths));
   VDISK_ASSIGN_OR_RETURN(auto disk, hybrid_disk(std::move(iso), plan, code));
   note(o, "iso9660: made bootable as a disk (hybrid): " + plan.summary);
+  warn_boot(volume, plan, true, o);
   return disk;
 }
 

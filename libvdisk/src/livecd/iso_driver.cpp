@@ -9,6 +9,7 @@
 #include "contract/format_driver.h"
 #include "iso9660/iso_records.h"
 #include "livecd/boot_disk.h"
+#include "livecd/boot_verdict.h"
 #include "raw/raw.h"
 #include "vdisk/iso9660.h"
 
@@ -58,6 +59,14 @@ class IsoSource final : public BlockSource {
     else
       v.add("problem", volume_problem_);
     describe_boot_report(report_, out.add_object("boot"));
+    if (volume_) {
+      // The default entry and its initrds: what each cloud gets (read here, for info only).
+      Properties& e = out.add_object("boot_entry");
+      if (auto v = livecd::boot_verdict(*volume_, report_); v.ok())
+        livecd::describe_boot_verdict(*v, e);
+      else
+        e.add("problem", v.status().message());
+    }
     if (!verdict_.action.empty()) {
       Properties& a = out.add_object("boot_auto");
       a.add("action", verdict_.action);

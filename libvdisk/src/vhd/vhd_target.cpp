@@ -67,6 +67,7 @@ const TargetDriver& azure_target() {
       .relocates_gpt = true,
       .needs_size = false,
       .boots = true,
+      .machine = "azure",
       .reads_map = false,
       .name_suffix = "",
       .disk_trailer_bytes = vhd::kFooterSize,
