@@ -20,8 +20,9 @@ shell variable; one holding a placeholder such as <name> or ${dir} is skipped):
     citing file;
   - a bare file name with a source or document extension (.md .h .hpp .c .cc .cpp .py .sh
     .cmake): some tracked file must have that name;
-  - a numbered section of a repository document (`docs/livecd.md §1.1`, `§1-§3`): the document
-    must have a heading with that number.
+  - a section of a repository document named right after it, by number (`docs/livecd.md §1.1`,
+    `§1-§3`) or by title in double quotes (`docs/targets.md "Padding lives in the view"`): the
+    document must have a heading with that number, or one whose text contains that title.
 A word right after a shell redirection (`> report.md`) names an output, not a reference.
 ALLOW lists the names of files of other projects that comments cite (with the project).
 
@@ -83,6 +84,9 @@ REDIRECT = re.compile(r"(?:^|[^\-<>])>>?\s*$")
 SECTIONS = re.compile(r"\s*(?:§\s*\d+(?:\.\d+)*(?:\([A-Za-z]\))?"
                       r"(?:\s*(?:-|–|,|and)\s*§?\s*\d+(?:\.\d+)*(?:\([A-Za-z]\))?)*)")
 SECTION_NUM = re.compile(r"(\d+(?:\.\d+)*)")
+# A section named by its title right after the document: DOC "Title", DOC, "Title",
+# DOC §2 "Title", DOC's "Title".
+TITLE = re.compile(r"(?:'s)?,?\s*(?:§\s*\d+(?:\.\d+)*(?:\([A-Za-z]\))?\s*)?\"([^\"]+)\"")
 
 
 def tracked_files(root):
@@ -227,15 +231,22 @@ class Repo:
         return p in self.files or p in self.dirs or p + ".in" in self.files or (
             "." not in os.path.basename(p) and (p + ".cpp") in self.files)
 
-    def section_numbers(self, doc):
+    def sections(self, doc):
+        """(numbers, titles) of a Markdown document's headings; titles lower-case, no backticks."""
         if doc not in self.headings:
-            nums = set()
+            nums, titles = set(), []
             with open(os.path.join(self.root, doc), encoding="utf-8") as f:
+                fenced = False
                 for l in f:
+                    if l.startswith("```"):
+                        fenced = not fenced
+                    if fenced or not l.startswith("#"):
+                        continue
                     m = re.match(r"#+\s+(\d+(?:\.\d+)*)[.\s]", l)
                     if m:
                         nums.add(m.group(1))
-            self.headings[doc] = nums
+                    titles.append(l.lstrip("#").strip().replace("`", "").lower())
+            self.headings[doc] = (nums, titles)
         return self.headings[doc]
 
     def resolve(self, ref, citing):
@@ -324,13 +335,18 @@ def check(root):
                         failures.append(f"{path}:{no}: {ref} (no such file in the repository)")
                         continue
                     if target.endswith(".md") and target in repo.files:
+                        nums, titles = repo.sections(target)
                         s = SECTIONS.match(l, m.end())
                         if s and "§" in s.group(0):
-                            known = repo.section_numbers(target)
                             for num in SECTION_NUM.findall(s.group(0)):
-                                if num not in known:
+                                if num not in nums:
                                     failures.append(f"{path}:{no}: {ref} §{num} "
                                                     f"(no such numbered section)")
+                        t = TITLE.match(l, m.end())
+                        if t and not any(t.group(1).replace("`", "").lower() in h
+                                         for h in titles):
+                            failures.append(f'{path}:{no}: {ref} "{t.group(1)}" '
+                                            f"(no heading with that title)")
     return failures
 
 
