@@ -320,9 +320,12 @@ def check(root):
         code = []
         comments = list(texts(path, text, code))
         code = "".join(code)
-        for no, l in comments:
-            if "://" in l:
-                l = re.sub(r"\w+://\S+", " ", l)
+        comments = [(no, re.sub(r"\w+://\S+", " ", l) if "://" in l else l) for no, l in comments]
+        for k, (no, l) in enumerate(comments):
+            # A section number or title may continue on the next comment line.
+            nxt = comments[k + 1][1] if k + 1 < len(comments) and comments[k + 1][0] == no + 1 \
+                else ""
+            ahead = l + " " + nxt.strip()
             for m in WORD.finditer(l):
                 word = m.group(1)
                 if REDIRECT.search(l[:m.start()]):
@@ -336,13 +339,13 @@ def check(root):
                         continue
                     if target.endswith(".md") and target in repo.files:
                         nums, titles = repo.sections(target)
-                        s = SECTIONS.match(l, m.end())
+                        s = SECTIONS.match(ahead, m.end())
                         if s and "§" in s.group(0):
                             for num in SECTION_NUM.findall(s.group(0)):
                                 if num not in nums:
                                     failures.append(f"{path}:{no}: {ref} §{num} "
                                                     f"(no such numbered section)")
-                        t = TITLE.match(l, m.end())
+                        t = TITLE.match(ahead, m.end())
                         if t and not any(t.group(1).replace("`", "").lower() in h
                                          for h in titles):
                             failures.append(f'{path}:{no}: {ref} "{t.group(1)}" '
