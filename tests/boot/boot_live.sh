@@ -153,9 +153,9 @@ case $rest in
     echo "ok: $NAME: $marker"
     exit 0 ;;
   handrepack_disk)
-    # The GRUB repack built by hand (docs/livecd.md's "ISO in a partition"): GPT p1 BIOS boot with
-    # core.img, p2 ESP with BOOTX64.EFI and grub.cfg (the ISO's isolinux.cfg entry plus
-    # console=ttyS0), p3 the ISO; then the same checks and boots as a vdconvert repack.
+    # The GRUB repack built by hand (the layout in libvdisk/src/livecd/repack.h): GPT p1 BIOS
+    # boot with core.img, p2 ESP with BOOTX64.EFI and grub.cfg (the ISO's isolinux.cfg entry
+    # plus console=ttyS0), p3 the ISO; then the same checks and boots as a vdconvert repack.
     [ "$has_efi" = yes ] && grep -q 'loader=isolinux' eltorito.txt || fail "handrepack needs livecd.iso"
     label=$(dd if="$ISO" bs=1 skip=32808 count=32 status=none | sed 's/ *$//')
     xorriso -osirrox on -indev "$ISO" -extract /isolinux/isolinux.cfg isolinux.cfg >/dev/null 2>&1

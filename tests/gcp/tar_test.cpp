@@ -1,4 +1,5 @@
-// GNU tar header codec: byte layout as GNU tar 1.34 writes it (formats.md 4.2-4.4), sparse maps
+// GNU tar header codec: byte layout as GNU tar 1.34 writes it (docs/cloud.md, "GCP
+// image tarballs" rules 3-4), sparse maps
 // of every size class round-tripping through the decoder, and hostile numeric fields.
 #include <catch2/catch.hpp>
 
@@ -80,7 +81,8 @@ TEST_CASE("gcp tar: regular member header matches GNU tar's layout", "[gcp][tar]
 }
 
 TEST_CASE("gcp tar: observed 10 MiB five-region example encodes byte for byte", "[gcp][tar]") {
-  // formats.md 4.3: 4 KiB of data at 0, 3, 5, 7, 9 MiB of a 10 MiB file.
+  // GNU tar 1.34's archive of 4 KiB of data at 0, 3, 5, 7, 9 MiB of a 10 MiB file (docs/cloud.md,
+  // "GCP image tarballs" rule 3).
   MemberSpec s;
   s.sparse = true;
   s.real_size = 10 * kMiB;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Crash safety of outputs: vdconvert is killed with SIGKILL at 10 random points of a conversion
-# per target (raw, vhd, azure, gcp, vmdk). Afterwards no file may exist under DST's name (only a
-# hidden ".DST.vdtmp.XXXXXX" temporary), SRC is unchanged (sha256), and the next run with the
-# same DST succeeds with the right content; a temporary left by a killed run is removed by a later
-# run once it is stale (unlocked, a minute old). Then `repair` in place: after a SIGKILL at random
-# points the VMDK is byte for byte either the original or the repaired one, and when it is the
-# repaired one its descriptor backup exists and holds the original area.
+# per file target (raw, vhd, azure, gcp, vmdk; aws-snapshot writes no file). Afterwards no file
+# may exist under DST's name (only a hidden ".DST.vdtmp.XXXXXX" temporary), SRC is unchanged
+# (sha256), and the next run with the same DST succeeds with the right content; a temporary left
+# by a killed run is removed by a later run once it is stale (unlocked, a minute old). Then
+# `repair` in place: after a SIGKILL at random points the VMDK is byte for byte either the
+# original or the repaired one, and when it is the repaired one its descriptor backup exists and
+# holds the original area.
 source "$(dirname "$0")/lib.sh"
 need qemu-img python3 tar sha256sum
 RANDOM=4242   # the kill points are random, but the same each run

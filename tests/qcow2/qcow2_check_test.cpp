@@ -57,7 +57,8 @@ TEST_CASE("qcow2 check: damage fails the rule it breaks", "[qcow2][check][qemu]"
   test::TempDir dir;
   make(dir, "a.qcow2", "cluster_size=64k", "-c 'write -P 1 0 128k'");
   Bytes img = test::read_file(dir / "a.qcow2");
-  // qemu-img 7.2 layout (formats-next.md 1.12): refcount table 0x10000, refcount block 0x20000,
+  // Where qemu-img 7.2 put the metadata of the image made above (the REQUIRE below checks the L1
+  // offset of this very file): refcount table 0x10000, refcount block 0x20000,
   // L1 0x30000, L2 0x40000, data from 0x50000.
   REQUIRE(detail::load_be64(std::span(img).subspan(40)) == 0x30000);
   Bytes overlap = img;  // guest cluster 1 now points at the L1 table

@@ -127,8 +127,10 @@ class StreamSource {
 // A disk image being written.
 //
 // Contract: the calls cover the virtual disk [0, N) exactly once, in strictly increasing,
-// contiguous offset order; N is the virtual size of the written image (a sink that pads, such
-// as the Azure preset, pads after N in finish()). write() and write_zeroes() are called from one
+// contiguous offset order; N is the virtual size of the written image. A sink never pads: a
+// target whose disk must be a whole MiB or GiB (azure, gcp) gets the padded disk from the padded
+// view, so its N already includes the padding (contract/target_driver.h, docs/targets.md
+// "Padding lives in the view"). write() and write_zeroes() are called from one
 // thread at a time. finish() writes trailers (footer, end-of-archive) and commits the
 // underlying ByteSink. After any error the sink must not be finished; destroying an unfinished
 // sink discards the output.

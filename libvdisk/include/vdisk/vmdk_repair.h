@@ -2,8 +2,9 @@
 // converter MVMC, qemu, VirtualBox, VMware ESXi) refuses, and rewrite the descriptor text so they
 // accept it while touching nothing else.
 //
-// Facts behind each rule: shared/docs/formats.md 1.7-1.9 (grammar, qemu's byte-literal parser)
-// and 2 (MVMC's ddb whitelist; its message names the line's *value*, not its key).
+// Facts behind each rule: the grammar of VMware's "Virtual Disk Format 5.0" technote ("The
+// Descriptor File"), docs/vmdk.md §2 (qemu's byte-literal parser) and §3 (MVMC's ddb whitelist;
+// its message names the line's *value*, not its key).
 //
 // Text model: the descriptor text ends at its first NUL; lines end at '\n' (a '\r' before it is
 // part of the line end). Lint and repair work on these raw lines, so every line a repair does not
@@ -58,7 +59,7 @@ struct LintFinding {
   bool fixable = false;  // repair_descriptor() can fix it without inventing data
 };
 
-// The ddb keys MVMC is known to accept (present in every working example; formats.md 2.3):
+// The ddb keys MVMC is known to accept (present in every working example; docs/vmdk.md §3):
 // ddb.adapterType, ddb.geometry.{cylinders,heads,sectors,biosCylinders,biosHeads,biosSectors},
 // ddb.virtualHWVersion, ddb.toolsVersion. Every other ddb key is neutralised for MVMC.
 std::vector<std::string> default_mvmc_keep();

@@ -1,5 +1,6 @@
 // CRC-32C (Castagnoli: reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF),
-// the checksum Google Cloud Storage keeps for every object (formats.md 6). Uses the SSE4.2
+// the checksum Google Cloud Storage keeps for every object (Cloud Storage documentation, "Hashes
+// and ETags"; docs/cloud.md, "GCP image tarballs" rule 6). Uses the SSE4.2
 // crc32 instruction where the CPU has it (checked at run time), else slicing-by-8 tables.
 #ifndef VDISK_CHECKSUM_CRC32C_H_
 #define VDISK_CHECKSUM_CRC32C_H_

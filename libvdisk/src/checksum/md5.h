@@ -1,5 +1,6 @@
 // MD5 (RFC 1321), incremental. Only for the Content-MD5 that Azure Blob storage records for an
-// uploaded file (formats.md 6); not a security primitive.
+// uploaded file (the x-ms-blob-content-md5 property: Azure Storage REST API, Set Blob Properties;
+// `--put-md5` in docs/cloud.md); not a security primitive.
 #ifndef VDISK_CHECKSUM_MD5_H_
 #define VDISK_CHECKSUM_MD5_H_
 

@@ -1,5 +1,5 @@
 // The GCP image tarball: a single-member gzip holding a GNU tar with one member `disk.raw`
-// whose size is a whole GiB (formats.md 4.1, 4.5).
+// whose size is a whole GiB (docs/cloud.md, "GCP image tarballs").
 //
 // One sink, make_tar_sink(), given the whole disk.raw (already padded to a whole GiB):
 // - with the disk's map at hand (a file input), the map is walked first (window by window,

@@ -1,5 +1,5 @@
 // `vdconvert check --for gcp`: decompress and walk the whole archive, report every rule GCP
-// applies to an image tarball (formats.md 4.1-4.4, peers.md 2.2) and the SHA-256 of disk.raw's
+// applies to an image tarball (docs/cloud.md, "GCP image tarballs") and the SHA-256 of disk.raw's
 // content (holes expanded), comparable with `sha256sum` of the padded source disk.
 //
 // Hostile input: the file is read in fixed chunks, the tar walk keeps one block buffer, the
@@ -444,7 +444,8 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
   add("gcp.tar_gnu_magic", "tar headers use GNU/OLDGNU magic \"ustar  \\0\"",
       tar.non_gnu_magic == 0 && tar.headers > 0,
       fmt::format("{} of {} headers have another magic", tar.non_gnu_magic, tar.headers));
-  // GCP imports an archive holding disk.raw and nothing else (formats.md 4.1): any other entry
+  // GCP imports an archive holding disk.raw and nothing else (docs/cloud.md, "GCP image
+  // tarballs" rule 1): any other entry
   // (file, directory, link, pax global header, an extension header with no entry after it)
   // fails. GNU long-name and pax extended headers belong to the entry they describe.
   std::vector<std::string> names;

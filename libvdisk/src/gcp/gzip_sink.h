@@ -3,10 +3,11 @@
 // The uncompressed stream is cut into blocks of `block_bytes`. Each block is deflated on its own
 // (raw deflate) with the previous 32 KiB of the stream as preset dictionary and ends with a sync
 // flush, so the compressed blocks concatenate into one valid deflate stream; the last block ends
-// with Z_FINISH. Per-block CRC-32s are combined in order. Long zero runs passed to
-// write_zeroes() are not compressed at all: they become copies of a precomputed deflate segment
-// for 1 MiB of zeros (self-contained, byte-aligned), ~1 KB of output per MiB, and the CRC is
-// extended over them arithmetically (formats.md 4.1, peers.md 4 item 4).
+// with Z_FINISH. Per-block CRC-32s are combined in order. Long zero runs passed to write_zeroes()
+// are not compressed at all: they become copies of a precomputed deflate segment for 1 MiB of zeros
+// (self-contained, byte-aligned), ~1 KB of output per MiB, and the CRC is extended over them
+// arithmetically (deflate blocks: RFC 1951 §3.2.3; why one member: docs/cloud.md, "GCP image
+// tarballs" rule 5).
 //
 // Engines (codec/codec.h): the gzip level (0..9) picks a point on the speed/size curve, not
 // zlib's level of the same number. Measured on 512 MiB of /usr binaries and on a 64 MiB sample

@@ -1,4 +1,4 @@
-// GNU tar header codec (see tar.h; byte layout from formats.md 4.2-4.4).
+// GNU tar header codec (see tar.h; byte layout: docs/cloud.md, "GCP image tarballs" 3-4).
 #include "gcp/tar.h"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // GNU / old-GNU tar headers for one disk image member, including the old GNU sparse map
-// (formats.md 4.2-4.4). Pure codec: no I/O.
+// (GNU tar manual, "Basic Tar Format" and "Storing Sparse Files"; the bytes GNU tar 1.34 writes:
+// docs/cloud.md, "GCP image tarballs" rules 3 and 4). Pure codec: no I/O.
 //
 // Layout written for a sparse member ('S'):
 //   header block (4 map entries at 386, isextended at 482, realsize at 483)

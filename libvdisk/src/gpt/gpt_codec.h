@@ -1,4 +1,4 @@
-// GUID Partition Table codec (UEFI 2.x, chapter 5; formats.md 5.7): the header at LBA 1 and its
+// GUID Partition Table codec (UEFI 2.10 §5.3, GPT disk layout): the header at LBA 1 and its
 // backup at the disk's last LBA, and the partition entry array. Little-endian, CRC-32 (IEEE,
 // zlib's) over the header (its CRC field zeroed) and over the entry array.
 //

@@ -1,4 +1,5 @@
-// El Torito boot catalog, MBR and GPT decoding (docs/formats.md §5.6-5.7). Pure codecs.
+// El Torito boot catalog, MBR and GPT decoding (El Torito 1.0 §2; MBR: UEFI 2.10 §5.2; GPT:
+// UEFI 2.10 §5.3). Pure codecs.
 #ifndef VDISK_ISO9660_BOOT_RECORDS_H_
 #define VDISK_ISO9660_BOOT_RECORDS_H_
 

@@ -1,8 +1,8 @@
-// The boot report: will this ISO boot when its bytes become a disk (docs/formats.md §5.7,
-// pitfall 10; docs/livecd.md)? BIOS firmware boots a disk from its MBR code only. UEFI firmware
-// boots a disk from an EFI system partition; EDK2/OVMF also boots the El Torito EFI image of a
-// disk without one (its partition driver reads El Torito catalogs on 512-byte media), but cloud
-// firmware (Azure Gen2, GCP) is not known to, so the report counts only an ESP.
+// The boot report: will this ISO boot when its bytes become a disk (docs/livecd.md; protective MBR
+// and GPT: UEFI 2.10 §5.2-5.3)? BIOS firmware boots a disk from its MBR code only. UEFI firmware
+// boots a disk from an EFI system partition; EDK2/OVMF also boots the El Torito EFI image of a disk
+// without one (its partition driver reads El Torito catalogs on 512-byte media), but cloud firmware
+// (Azure Gen2, GCP) is not known to, so the report counts only an ESP.
 #include <algorithm>
 
 #include <fmt/format.h>

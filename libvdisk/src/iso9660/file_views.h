@@ -1,5 +1,6 @@
 // RandomAccessFile views over an ISO file's content: plain (possibly multi-extent) files and
-// zisofs-compressed files (docs/formats.md §5.5, "zisofs file data").
+// zisofs-compressed files (multi-extent: ECMA-119 §9.1.6, file flags; zisofs: libisofs's
+// doc/zisofs_format.txt).
 #ifndef VDISK_ISO9660_FILE_VIEWS_H_
 #define VDISK_ISO9660_FILE_VIEWS_H_
 

@@ -1,5 +1,6 @@
 // ISO 9660 on-disk records: volume descriptors, directory records, dates, names. Pure codecs
-// (no I/O), offsets from ECMA-119 as summarised in docs/formats.md §5.1-5.3.
+// (no I/O), offsets from ECMA-119: §8 (volume descriptors), §9.1 (directory records), §8.4.26.1
+// and §9.1.5 (dates), §7.5-7.6 (file and directory identifiers).
 #ifndef VDISK_ISO9660_ISO_RECORDS_H_
 #define VDISK_ISO9660_ISO_RECORDS_H_
 

@@ -1,5 +1,6 @@
 // SUSP (System Use Sharing Protocol) and Rock Ridge entries in a directory record's system use
-// area or a continuation area (docs/formats.md §5.5). Pure: the caller reads continuation
+// area or a continuation area (SUSP: IEEE P1281, version 1.12; Rock Ridge: IEEE P1282, RRIP
+// version 1.12). Pure: the caller reads continuation
 // areas (CE) and feeds them back in, bounded and loop-checked.
 #ifndef VDISK_ISO9660_SUSP_H_
 #define VDISK_ISO9660_SUSP_H_

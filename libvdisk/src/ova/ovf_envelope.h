@@ -1,4 +1,4 @@
-// What an OVF descriptor says about its disks (docs/ova.md, "Envelope"): the References/File
+// What an OVF descriptor says about its disks (docs/ova.md, "Descriptor"): the References/File
 // entries and the DiskSection/Disk entries, names matched by local name in the OVF 1.x or 2.x
 // envelope namespace (any prefix).
 #ifndef VDISK_OVA_OVF_ENVELOPE_H_

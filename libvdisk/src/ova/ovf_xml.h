@@ -1,8 +1,8 @@
-// A small, strict XML 1.0 reader for OVF descriptors (docs/ova.md, "XML"): elements, attributes,
-// namespaces (xmlns, xmlns:p), comments, processing instructions, CDATA and the five predefined
-// entities plus character references. A DOCTYPE is refused (no entity declarations, hence no
-// entity expansion bombs); depth, element count and attribute count are bounded; the input is
-// the whole document (the caller bounds its size). Character data is checked but not kept: OVF
+// A small, strict XML 1.0 reader for OVF descriptors (docs/ova.md, "Descriptor"): elements,
+// attributes, namespaces (xmlns, xmlns:p), comments, processing instructions, CDATA and the five
+// predefined entities plus character references. A DOCTYPE is refused (no entity declarations,
+// hence no entity expansion bombs); depth, element count and attribute count are bounded; the input
+// is the whole document (the caller bounds its size). Character data is checked but not kept: OVF
 // locates its disks by attributes only.
 #ifndef VDISK_OVA_OVF_XML_H_
 #define VDISK_OVA_OVF_XML_H_

@@ -1,6 +1,6 @@
-// Recognisers for disk-image formats libvdisk does not read yet (qcow2 v2/v3 headers that check
-// out are claimed by the qcow2 driver first; this one then sees qcow v1 and damaged qcow2
-// headers only; VDI is claimed by its driver). Field offsets: docs/probing.md
+// Recognisers for disk-image formats libvdisk does not read (qcow2 v2/v3 headers that check out
+// are claimed by the qcow2 driver first; this one then sees qcow v1 and damaged qcow2 headers
+// only; VHDX and VDI are claimed by their drivers). Field offsets: docs/probing.md
 // (which cites each format's specification: qemu docs/interop/qcow2.txt and qed_spec.txt,
 // MS-VHDX 2.1, VirtualBox VDICore.h, Parallels' image format notes, Apple's UDIF trailer, the
 // Bochs redolog header, the cloop header, the LUKS on-disk format).

@@ -1,8 +1,12 @@
-// Formats libvdisk recognises but does not read: other disk-image formats (QCOW, QED, VHDX, VDI,
-// Parallels, DMG, Bochs, cloop, LUKS), compressed files (gzip, xz, zstd, bzip2, lz4) and
-// archives (tar, OVA, GCP image tarballs). The registry runs these recognisers beside the
-// readable formats' probes, so an input that carries one of these signatures is refused with a
-// message naming what it is and what to do, never converted as a raw disk (docs/probing.md).
+// Formats libvdisk recognises but does not read: other disk-image formats (QCOW v1 and damaged
+// QCOW2 headers, QED, Parallels, DMG, Bochs, cloop, LUKS), compressed files (gzip, xz, zstd,
+// bzip2, lz4) and archives (tar, GCP image tarballs, and a tar whose first member is an .ovf the
+// OVA driver does not claim). The registry (image/registry.cpp) asks these recognisers only
+// when no readable format's probe is certain, so an input that carries one of these signatures
+// is refused with a message naming what it is and what to do, never converted as a raw disk
+// (docs/probing.md). QCOW2, VHDX, VDI and OVA are read by their own drivers, which claim every
+// input with their signature: recognise_vhdx() is never reached for a file and recognise_vdi()
+// steps aside.
 //
 // Recognisers are pure functions of the probe bytes: no I/O, no allocation in proportion to the
 // data, every field bounds-checked before use.

@@ -3,9 +3,9 @@
 //
 // Any file with the VDI signature at 0x40 is claimed with kCertain, so a damaged header gets this
 // driver's precise error (the vdi recogniser in signatures/ steps aside). Differencing and undo
-// images are refused: VirtualBox records their parent only in the VM's .vbox file, never in the
-// VDI (docs/vdi.md, "Differencing images"). VDI needs random access (the block map may send any
-// block anywhere): there is no stream reader, so the registry refuses stdin with "vdi: this
+// images are refused: VirtualBox records their parent only in the VM's .vbox file, never in the VDI
+// (docs/vdi.md, "Differencing and undo images"). VDI needs random access (the block map may send
+// any block anywhere): there is no stream reader, so the registry refuses stdin with "vdi: this
 // format cannot be read from a stream (it needs random access)".
 #include <algorithm>
 

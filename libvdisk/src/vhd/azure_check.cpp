@@ -1,5 +1,8 @@
-// `vdconvert check --for azure`: every rule Azure applies to an uploaded VHD (formats.md 3.5 and
-// 3.6), each reported with what was found.
+// `vdconvert check --for azure`: every rule Azure applies to an uploaded VHD, each reported with
+// what was found (rule ids: docs/json.md). Sources: Microsoft Learn, "Prepare a Linux VHD for
+// Azure" (a fixed VHD, the virtual size a whole MiB) and "Upload a VHD to Azure" (managed-disk
+// direct upload: 20 MiB to 32 TiB plus the footer); footer fields: the VHD specification
+// (Microsoft, 2006), "Hard Disk Footer Format"; the size qemu reads: qemu block/vpc.c.
 #include <fmt/format.h>
 
 #include "contract/check_rules.h"

@@ -1,6 +1,8 @@
 // VHD dynamic disk header (the 1024-byte "cxsparse" structure of dynamic and differencing
 // disks), the block allocation table and the per-block sector bitmaps. Pure codec and layout
-// checks: bytes and numbers in, structs or Status out, no I/O. Field layout: formats.md 3.4.
+// checks: bytes and numbers in, structs or Status out, no I/O. Field layout: Microsoft "Virtual
+// Hard Disk Image Format Specification" (2006), "Dynamic Disk Header Format" and "Block
+// Allocation Table and Data Blocks".
 #ifndef VDISK_VHD_VHD_DYNAMIC_HEADER_H_
 #define VDISK_VHD_VHD_DYNAMIC_HEADER_H_
 

@@ -1,12 +1,12 @@
 // Fixed VHD writer.
 //
-// Creator and geometry: we write creator application "win " (the Hyper-V convention), Current
-// Size = Original Size = the exact virtual size, and the specification's CHS geometry. qemu's
-// vpc driver takes the virtual size from Current Size only for creators it trusts ("win ",
-// "qem2", "d2v ", "CTXS", "tap\0") or for the maximum geometry, and otherwise from C*H*S, which
-// rounds down (formats.md 3.3); libvhdi and Hyper-V/Azure read Current Size. With "win " every
-// reader sees the exact, MiB-aligned size, while the geometry stays the honest one a BIOS would
-// compute for the disk.
+// Creator and geometry: we write creator application "win " (the Hyper-V convention), Current Size
+// = Original Size = the exact virtual size, and the specification's CHS geometry. qemu's vpc driver
+// takes the virtual size from Current Size only for creators it trusts ("win ", "qem2", "d2v ",
+// "CTXS", "tap\0") or for the maximum geometry, and otherwise from C*H*S, which rounds down (qemu
+// block/vpc.c, vpc_open); libvhdi and Hyper-V/Azure read Current Size. With "win " every reader
+// sees the exact, MiB-aligned size, while the geometry stays the honest one a BIOS would compute
+// for the disk.
 #include <fmt/format.h>
 
 #include "util/checked.h"

@@ -1,7 +1,7 @@
 // VHD hard disk footer: the 512-byte big-endian trailer of every VHD (and the copy at offset 0
 // of dynamic/differencing VHDs). Pure codec: bytes to struct and back, no I/O.
-// Field layout: Microsoft "Virtual Hard Disk Image Format Specification"; see
-// shared/docs/formats.md section 3.1.
+// Field layout: Microsoft "Virtual Hard Disk Image Format Specification" (2006), "Hard Disk Footer
+// Format".
 #ifndef VDISK_VHD_VHD_FOOTER_H_
 #define VDISK_VHD_VHD_FOOTER_H_
 

@@ -1,5 +1,6 @@
-// The descriptor area of a VMDK file: locate, validate, replace in place, copy with a new one
-// (see vdisk/vmdk_repair.h). Layout facts: shared/docs/formats.md 1.1, 1.3, 2.4.
+// The descriptor area of a VMDK file: locate, validate, replace in place, copy with a new one (see
+// vdisk/vmdk_repair.h). Layout facts: VMware "Virtual Disk Format 5.0" technote, "Hosted Sparse
+// Extents"; what may be rewritten: docs/vmdk.md §4.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

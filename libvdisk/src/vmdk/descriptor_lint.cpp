@@ -1,10 +1,10 @@
 // VMDK descriptor lint, the shared part (see vdisk/vmdk_repair.h and lint_rules.h): the raw-line
 // view, canonical line forms, the lint context, the rules shared by several consumers, and the
 // public entry points, which run each consumer's rules (lint_mvmc.cpp, lint_qemu.cpp,
-// lint_virtualbox.cpp, lint_esxi.cpp) in a fixed order.
-// Facts: shared/docs/formats.md 1.7 (grammar), 1.9 (qemu's byte-literal look-ups), 2 (MVMC's ddb
-// whitelist); VirtualBox's VMDK backend behaviour (first line, entry order, strict extent syntax)
-// as observed in its descriptor pre-processing.
+// lint_virtualbox.cpp, lint_esxi.cpp) in a fixed order. Facts: VMware's technote, "The Descriptor
+// File" (grammar); docs/vmdk.md §2 (qemu's byte-literal look-ups) and §3 (MVMC's ddb whitelist);
+// VirtualBox's VMDK backend behaviour (first line, entry order, strict extent syntax) as observed
+// in its descriptor pre-processing.
 #include "vmdk/descriptor_lint.h"
 
 #include <fmt/format.h>

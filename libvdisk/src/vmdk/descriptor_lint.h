@@ -31,10 +31,10 @@ std::vector<RawLine> split_lines(std::string_view text);
 // The line end most lines use ("\r\n" when most lines end with CR LF, else "\n").
 std::string_view dominant_line_end(const std::vector<RawLine>& lines);
 
-// qemu reads at most this many bytes of descriptor (DESC_SIZE - 1 usable; formats.md 1.9).
+// qemu reads at most this many bytes of descriptor (DESC_SIZE - 1 usable; docs/vmdk.md §2).
 inline constexpr std::size_t kQemuDescWindow = 20 * 512 - 1;
 
-// qemu's look-ups on the whole descriptor text (formats.md 1.9, qemu block/vmdk.c behaviour):
+// qemu's look-ups on the whole descriptor text (qemu block/vmdk.c; docs/vmdk.md §2):
 // the first occurrence of the name anywhere (comments included), a fixed number of bytes
 // skipped, then a hex number / a string up to the next double quote.
 struct QemuLookup {

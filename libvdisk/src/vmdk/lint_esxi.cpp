@@ -1,5 +1,5 @@
-// Descriptor lint, VMware's rules (see lint_rules.h): the createType must be present and one of
-// the technote's disk types (formats.md 1.7), and a text descriptor must start, after comments,
+// Descriptor lint, VMware's rules (see lint_rules.h): the createType must be present and one of the
+// technote's disk types ("The Descriptor File"), and a text descriptor must start, after comments,
 // with 'version=N' (how VMware, and qemu's format probe, recognise one).
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // Descriptor lint, MVMC's rule (see lint_rules.h): ConvertTo-MvmcVirtualHardDisk refuses every
-// ddb key it does not know, naming the line's value, not its key (formats.md 2.1-2.3).
+// ddb key it does not know, naming the line's value, not its key (docs/vmdk.md §3).
 #include <fmt/format.h>
 
 #include <algorithm>

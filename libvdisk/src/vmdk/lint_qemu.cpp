@@ -1,6 +1,6 @@
 // Descriptor lint, qemu's rules (see lint_rules.h): qemu block/vmdk.c finds CID, parentCID,
 // parentFileNameHint and createType with byte-literal look-ups on the whole text and scans extent
-// lines with sscanf; formats.md 1.9 lists what each mistake does.
+// lines with sscanf; docs/vmdk.md §2 lists what each mistake does.
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // VMDK check of the ESXi extent kinds (see vmdk_check.h): COWD (VMFSSPARSE redo logs, walked
 // with the hosted-sparse table walker over an equivalent header) and SESPARSE (typed u64 grain
-// table entries, clusters in a grains area). Layouts: shared/docs/formats.md 1.5 and 1.6.
+// table entries, clusters in a grains area). Layouts: VMware technote, "ESX
+// Server Sparse Extents" (COWD); qemu block/vmdk.c (SESparse); docs/vmdk.md §1.
 #include <algorithm>
 #include <array>
 

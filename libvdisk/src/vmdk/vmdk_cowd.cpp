@@ -1,5 +1,5 @@
 // COWD (VMFSSPARSE) extents: the ESX redo-log format. Header layout: VMware "Virtual Disk
-// Format" technote (ESX Server sparse extents); shared/docs/formats.md 1.5.
+// Format" technote, "ESX Server Sparse Extents"; docs/vmdk.md §1.
 #include <algorithm>
 #include <cstring>
 

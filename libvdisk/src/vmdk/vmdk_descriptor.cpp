@@ -1,5 +1,5 @@
 // VMDK descriptor text: tolerant parser and line-preserving serializer (see vdisk/vmdk.h).
-// Grammar facts: VMware "Virtual Disk Format 5.0" technote and shared/docs/formats.md 1.7.
+// Grammar facts: VMware "Virtual Disk Format 5.0" technote, "The Descriptor File".
 #include <algorithm>
 #include <array>
 #include <charconv>

@@ -1,6 +1,7 @@
 // VMDK on-disk structures as pure codecs: the hosted sparse extent header ("KDMV"), the
 // stream-optimized markers and the footer trio at the end of VMware stream files.
-// Field layout: VMware "Virtual Disk Format 5.0" technote; shared/docs/formats.md 1.1-1.4.
+// Field layout: VMware "Virtual Disk Format 5.0" technote, "Hosted Sparse Extents" and
+// "Stream-Optimized Compressed Sparse Extents"; docs/vmdk.md §1.
 #ifndef VDISK_VMDK_VMDK_FORMAT_H_
 #define VDISK_VMDK_VMDK_FORMAT_H_
 
@@ -128,7 +129,8 @@ Result<SparseHeader> decode_footer_trio(std::span<const std::byte> bytes, std::u
 Status check_footer_agrees(const SparseHeader& header, const SparseHeader& footer,
                            std::uint64_t at);
 
-// COWD (vmfsSparse redo log) header: 2048 bytes, little-endian (formats.md 1.5).
+// COWD (vmfsSparse redo log) header: 2048 bytes, little-endian (technote, "ESX Server
+// Sparse Extents").
 inline constexpr std::size_t kCowdHeaderSize = 2048;
 inline constexpr std::uint32_t kCowdGtes = 4096;  // entries per grain table (16 KiB)
 struct CowdHeader {
@@ -150,7 +152,8 @@ struct CowdHeader {
 Result<CowdHeader> decode_cowd_header(std::span<const std::byte> bytes);
 void encode_cowd_header(const CowdHeader& h, std::span<std::byte> out);  // 2048 bytes
 
-// SESparse constant header: 512 bytes of u64 LE (formats.md 1.6). Offsets and sizes in sectors.
+// SESparse constant header: 512 bytes of u64 LE (as qemu block/vmdk.c reads it;
+// docs/vmdk.md §1). Offsets and sizes in sectors.
 inline constexpr std::uint64_t kSeSparseMagic = 0x00000000CAFEBABEull;
 inline constexpr std::uint64_t kSeSparseVersion = 0x0000000200000001ull;
 inline constexpr std::uint64_t kSeSparseVolatileMagic = 0x00000000CAFECAFEull;

@@ -1,6 +1,6 @@
-// SESPARSE extents (ESXi 6.5+ space-efficient sparse): constant header, volatile header, u64
-// grain directory and grain tables, 4 KiB grains. Layout: shared/docs/formats.md 1.6 (as qemu
-// reads it). Read-only; a journal that needs replaying is refused.
+// SESPARSE extents (ESXi 6.5+ space-efficient sparse): constant header, volatile header, u64 grain
+// directory and grain tables, 4 KiB grains. Layout: as qemu block/vmdk.c reads it (VMware publishes
+// none; docs/vmdk.md §1). Read-only; a journal that needs replaying is refused.
 #include <algorithm>
 #include <cstring>
 #include <deque>

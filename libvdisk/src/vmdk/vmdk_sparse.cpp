@@ -1,6 +1,6 @@
 // Hosted sparse extents: grain directory, grain tables (bounded cache), plain and compressed
 // grains. Layout facts: VMware technote "Hosted Sparse Extents" and "Stream-Optimized
-// Compressed Sparse Extents"; shared/docs/formats.md 1.3-1.4.
+// Compressed Sparse Extents"; docs/vmdk.md §1.
 #include <algorithm>
 #include <atomic>
 #include <cstring>

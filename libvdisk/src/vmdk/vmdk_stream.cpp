@@ -1,5 +1,6 @@
 // streamOptimized VMDK from a stream: marker walk, grains placed by LBA, bounded reorder window.
-// See vmdk_stream.h for the rules; layouts: shared/docs/formats.md 1.4.
+// See vmdk_stream.h for the rules; layouts: VMware technote
+// "Stream-Optimized Compressed Sparse Extents"; docs/vmdk.md §1.
 #include "vmdk/vmdk_stream.h"
 
 #include <algorithm>

@@ -2,7 +2,7 @@
 // its end, so that it is accepted or refused as the file reader accepts or refuses the same file
 // (vmdk_sparse.cpp reads the footer trio at the end of the file, the GD its gdOffset names and
 // the GTs the GD names, each after its marker, and grains through the GTs). Layout: VMware
-// technote "Stream-Optimized Compressed Sparse Extents"; formats.md 1.4.
+// technote "Stream-Optimized Compressed Sparse Extents"; docs/vmdk.md §1.
 //
 // The stream reader reports what it walks past (grains, GTs, the GD, the footer); at_eos() then
 // checks: footer marker + footer right before the EOS marker (value 0), the footer's gdOffset
