@@ -104,9 +104,10 @@ const CommandSpec& measure_command() {
       "show how large each target's output of an image will be",
       "Reads only the image's metadata (its extent map), like qemu-img measure. For each\n"
       "target: the source's virtual size and allocated bytes, the output's virtual size after\n"
-      "the target's padding, and the output's size: exact for raw, vhd and azure (a raw file\n"
-      "is sparse: it occupies about allocated_bytes); for compressed outputs (gcp, vmdk) the\n"
-      "bytes the output stores before compression and an upper bound of the file size.\n",
+      "the target's padding, and the output's size: exact for raw, vhd, azure and aws-snapshot\n"
+      "(a raw file is sparse: it occupies about allocated_bytes); for compressed outputs (gcp,\n"
+      "vmdk) the bytes the output stores before compression and an upper bound of the file size.\n"
+      "A live ISO is measured as each target opens it (a disk that boots: --boot).\n",
       with_target_options(kOptions),
       kOperands,
       {},

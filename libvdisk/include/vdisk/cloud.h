@@ -163,8 +163,8 @@ struct EbsSnapshotOptions {
   AwsOptions aws;
 };
 
-// A new EBS snapshot written through the EBS direct APIs (convert with target "raw": the
-// snapshot holds the disk's bytes): StartSnapshot with the volume size in whole GiB (rounded
+// A new EBS snapshot written through the EBS direct APIs (convert with target "aws-snapshot", the
+// disk's bytes as "raw" writes them; it takes no other target): StartSnapshot with the volume size in whole GiB (rounded
 // up), PutSnapshotBlock for every block holding data (the block size StartSnapshot's reply
 // states; SHA-256 checksum per block), CompleteSnapshot with the changed-block count and the
 // LINEAR aggregate checksum. Zero blocks are never sent. stats().object_id is the snapshot id.

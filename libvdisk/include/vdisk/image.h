@@ -102,8 +102,8 @@ Result<std::string> probe_format(const RandomAccessFile& file);
 
 // What the probe recognised in an input. Every input is identified by signature first: a
 // readable format, raw when no signature matches, or a format libvdisk recognises but does not
-// read (QCOW v1, QED, VDI, Parallels, DMG, Bochs, cloop, LUKS; gzip, xz, zstd, bzip2, lz4;
-// tar, OVA, GCP image tarballs). open_image() and open_image_stream() refuse the latter with
+// read (QCOW v1, QED, Parallels, DMG, Bochs, cloop, LUKS; gzip, xz, zstd, bzip2, lz4; tar, a tar
+// holding an .ovf the OVA driver does not claim, GCP image tarballs). open_image() and open_image_stream() refuse the latter with
 // `status` (unsupported, or corrupt when the signature is there but its header is impossible).
 struct Identification {
   std::string format;       // "vmdk", "raw", "qcow2", "gzip", "ova", "gcp-tarball", ...
@@ -143,7 +143,8 @@ Properties describe(const BlockSource& source);
 // ---- Output targets ------------------------------------------------------------------------
 //
 // One registry names every output target, the same for convert (--to), check (--for) and
-// measure: "raw", "vhd", "azure", "gcp", "vmdk". A conversion is the same straight line for each:
+// measure: "raw", "vhd", "azure", "gcp", "vmdk", "aws-snapshot" (check --for: the targets with a
+// rule set). A conversion is the same straight line for each:
 //
 //   source = open_image(...)                       (or open_image_stream for stdin)
 //   view   = prepare_disk(target, *source, ...)    (prepare_stream for a stream)
@@ -305,7 +306,7 @@ Result<std::unique_ptr<BlockSink>> create_target(std::string_view target,
 
 // How large a target's output will be (`vdconvert measure`, qemu-img measure's job).
 struct OutputSize {
-  bool exact = false;             // `bytes` is the output's size (raw, vhd, azure)
+  bool exact = false;             // `bytes` is the output's size (raw, vhd, azure, aws-snapshot)
   std::uint64_t bytes = 0;        // exact: the output's size; else the disk bytes the output
                                   // stores before compression (mapped data, whole grains/blocks)
   std::uint64_t upper_bound = 0;  // the output is never larger (== bytes when exact)

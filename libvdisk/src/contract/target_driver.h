@@ -59,7 +59,7 @@ struct TargetDriver {
   // opens the input with OpenOptions::boot_disk.
   bool boots = false;
   // The machines it is for, whose boot needs an input may check ("azure", "gcp": a live ISO's
-  // initrd drivers and serial console, docs/livecd.md §6), or empty.
+  // initrd drivers and serial console, docs/livecd.md §8), or empty.
   std::string_view machine;
   // Whether create() walks the map of request.disk (then a zero scan, when asked, refines the
   // map first: TargetOptions::detect_zeroes).

@@ -1,4 +1,4 @@
-// Reading a live ISO's boot configuration (docs/livecd.md §1, §5, §8): which isolinux/syslinux
+// Reading a live ISO's boot configuration (docs/livecd.md §7): which isolinux/syslinux
 // or GRUB configuration a BIOS or EFI boot of the ISO would read, and the entry it boots when
 // nobody touches the keyboard, as a BootEntry (kernel, initrds, command line).
 //

@@ -1,4 +1,4 @@
-// The boot verdict of a live ISO's default entry (docs/livecd.md §6): what its initrds hold for
+// The boot verdict of a live ISO's default entry (docs/livecd.md §8): what its initrds hold for
 // each cloud's boot disk (Azure: hv_vmbus + hv_storvsc; GCP: virtio_scsi) and whether its
 // command line has a serial console, for `info` and for the warnings of a conversion.
 #ifndef VDISK_LIVECD_BOOT_VERDICT_H_

@@ -1,4 +1,4 @@
-// Streaming cpio reader for initrds (docs/livecd.md §6): walks the headers of "newc" (070701),
+// Streaming cpio reader for initrds (docs/livecd.md §8): walks the headers of "newc" (070701),
 // "crc" (070702) and "odc" (070707) archives over a forward-only byte stream and skips file data,
 // so an archive of any size is read with a fixed amount of memory.
 //

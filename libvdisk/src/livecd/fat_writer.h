@@ -1,4 +1,4 @@
-// A deterministic FAT32 writer for the GRUB repack's EFI system partition (docs/livecd.md §8(B)):
+// A deterministic FAT32 writer for the GRUB repack's EFI system partition (docs/livecd.md §6):
 // a few directories and files, given as paths and bytes, become a FAT32 volume image. The same
 // inputs always give the same bytes: no clock, no random serial, no host data.
 //

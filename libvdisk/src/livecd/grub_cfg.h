@@ -1,4 +1,4 @@
-// The grub.cfg the GRUB repack writes to its ESP (docs/livecd.md §8(B)): one menu entry that
+// The grub.cfg the GRUB repack writes to its ESP (docs/livecd.md §6): one menu entry that
 // boots a live ISO's kernel and initrds from the ISO partition, with GRUB on the serial port
 // as well as the screen (cloud consoles are serial).
 //

@@ -344,7 +344,7 @@ BootEntryFacts boot_entry_facts(const BootEntry& entry, std::span<const InitrdFa
   bool all_read = initrds.size() == entry.initrds.size() && !initrds.empty();
   for (const auto& i : initrds) all_read = all_read && i.complete;
   // Azure: the VMBus and its storage driver (Gen2 has SCSI only; Gen1's IDE disks are ignored
-  // by ata_piix when the kernel has hv_storvsc): docs/livecd.md §6.
+  // by ata_piix when the kernel has hv_storvsc): docs/livecd.md §8.
   out.clouds.push_back(cloud_fact("azure", {"hv_vmbus", "hv_storvsc"}, initrds, all_read));
   // GCP: the boot disk is virtio-scsi.
   out.clouds.push_back(cloud_fact("gcp", {"virtio_scsi"}, initrds, all_read));

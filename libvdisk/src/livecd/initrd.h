@@ -1,4 +1,4 @@
-// What a live ISO's initrd carries, read without unpacking it (docs/livecd.md §6): which
+// What a live ISO's initrd carries, read without unpacking it (docs/livecd.md §8): which
 // compressions it uses, how many entries it has, which kernel modules it holds as files and
 // which its modules.builtin lists; and, for a boot entry, what that means on Azure and GCP.
 //

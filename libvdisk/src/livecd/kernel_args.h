@@ -1,4 +1,4 @@
-// Kernel command line editing for the live-ISO repack (`--kernel-args`, docs/livecd.md §8).
+// Kernel command line editing for the live-ISO repack (`--kernel-args`, docs/livecd.md §7).
 // Pure functions over text.
 //
 // Words: the command line is split at spaces and tabs (and newlines); a double quote starts a

@@ -1,4 +1,4 @@
-// The GRUB repack of a live ISO (docs/livecd.md §5 "ISO in a partition", §8(B)): a new disk
+// The GRUB repack of a live ISO (docs/livecd.md §6): a new disk
 // that boots the ISO's kernel with a command line of our choosing, under BIOS and UEFI, while
 // the ISO itself stays byte for byte as it was (its label, dmsquash-live and checkisomd5 keep
 // working).
