@@ -158,12 +158,12 @@ menu title $1
 label linux0
   menu label ^Start $1
   kernel vmlinuz0
-  append initrd=initrd0.img root=live:CDLABEL=$2 rootfstype=auto ro rd.live.image quiet panic=-1 rd.luks=0 rd.md=0 rd.dm=0
+  append initrd=initrd0.img root=live:CDLABEL=$2 rootfstype=auto ro rd.live.image quiet panic=-1 no_timer_check rd.luks=0 rd.md=0 rd.dm=0
 menu default
 label check0
   menu label Test this ^media & start $1
   kernel vmlinuz0
-  append initrd=initrd0.img root=live:CDLABEL=$2 rootfstype=auto ro rd.live.image quiet panic=-1 rd.live.check
+  append initrd=initrd0.img root=live:CDLABEL=$2 rootfstype=auto ro rd.live.image quiet panic=-1 no_timer_check rd.live.check
 CFG
 }
 isolinux_tree() { # label, label as written in CDLABEL=, tree
@@ -193,11 +193,11 @@ set default="0"
 set timeout=0
 search --no-floppy --set=root -l '$label'
 menuentry 'Start $label' --class fedora --class gnu-linux --class gnu --class os {
-	linux /isolinux/vmlinuz0 root=live:CDLABEL=$label rootfstype=auto ro rd.live.image quiet panic=-1 rd.luks=0 rd.md=0 rd.dm=0
+	linux /isolinux/vmlinuz0 root=live:CDLABEL=$label rootfstype=auto ro rd.live.image quiet panic=-1 no_timer_check rd.luks=0 rd.md=0 rd.dm=0
 	initrd /isolinux/initrd0.img
 }
 menuentry 'Test this media & start $label' --class fedora --class gnu-linux --class gnu --class os {
-	linux /isolinux/vmlinuz0 root=live:CDLABEL=$label rootfstype=auto ro rd.live.image quiet panic=-1 rd.live.check
+	linux /isolinux/vmlinuz0 root=live:CDLABEL=$label rootfstype=auto ro rd.live.image quiet panic=-1 no_timer_check rd.live.check
 	initrd /isolinux/initrd0.img
 }
 CFG
@@ -231,7 +231,7 @@ set default=0
 set timeout=0
 search --no-floppy --set=root -l '$label'
 menuentry '$label live' {
-	linux /boot/vmlinuz root=live:CDLABEL=$label rd.live.image quiet panic=-1
+	linux /boot/vmlinuz root=live:CDLABEL=$label rd.live.image quiet panic=-1 no_timer_check
 	initrd /boot/initrd.img
 }
 CFG

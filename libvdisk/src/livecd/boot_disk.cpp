@@ -61,6 +61,12 @@ class BootDisk final : public BlockSource {
   Properties facts_;
 };
 
+void data_iso_warning(const OpenOptions& o) {
+  detail::diagnose(o, Diagnostic::Level::warning,
+                   "iso9660: no El Torito boot catalog: a data ISO, copied as it is; it will not "
+                   "boot as a disk");
+}
+
 // Warns about what would keep the disk from booting on options.boot_machine: the initrd's
 // drivers, and the serial console when the ISO's own command line is kept. Reads the initrds
 // only when someone listens.
@@ -202,6 +208,11 @@ Result<std::unique_ptr<BlockSource>> make_boot_disk(std::shared_ptr<const BlockS
                                                     const BootRequest& r, const OpenOptions& o) {
   VDISK_ASSIGN_OR_RETURN(const HybridPlan plan, plan_hybrid(*iso));
   BootMode mode = r.mode;
+  if (mode == BootMode::automatic && !plan.report.el_torito && r.kernel_args.empty()) {
+    // No boot catalog at all: a data ISO, not a live one. Its bytes are what the user gets.
+    data_iso_warning(o);
+    return as_is(std::move(iso), plan);
+  }
   if (mode == BootMode::automatic) {
     if (!r.kernel_args.empty()) {
       mode = BootMode::grub;
@@ -251,6 +262,10 @@ Result<std::unique_ptr<StreamSource>> make_boot_stream(std::unique_ptr<StreamSou
       note(o, "iso9660: made bootable as a disk (hybrid): " + plan.summary);
       break;
     case HybridAction::impossible:
+      if (r.mode == BootMode::automatic && !plan.report.el_torito) {
+        data_iso_warning(o);
+        break;
+      }
       if (r.mode == BootMode::hybrid) return unsupported("iso9660: boot hybrid: " + plan.refusal);
       return unsupported(fmt::format(
           "iso9660: from a stream only the hybrid form can be made, and {}; save the ISO to a "
