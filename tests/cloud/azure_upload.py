@@ -174,6 +174,21 @@ def tests(az):
         run(["convert", "--to", "azure", "-q", path, url_for(ep, "disks", f"{label}.vhd")])
         check_blob(ep, "disks", f"{label}.vhd", expected, f"{label} -> azure",
                    allocated_of(expected, "raw"))
+    # A live ISO (El Torito, no hybrid MBR) is hybridised by default into azure: the blob is the
+    # local conversion's bytes (tests/boot boots those), not the ISO's.
+    live = cl.make_live_iso(os.path.join(WORK, "live.iso"))
+    run(["convert", "--to", "azure", "-q", live, url_for(ep, "disks", "live.vhd")])
+    local = os.path.join(WORK, "live.local.vhd")
+    run(["convert", "--to", "azure", "-q", live, local])
+    cl.download(ep, "disks", "live.vhd", local + ".blob")
+    if sha_file(local) != sha_file(local + ".blob"):
+        fail("live ISO: the blob differs from `vdconvert convert --to azure` into a file")
+    with open(local + ".blob", "rb") as f:
+        sector0 = f.read(512)
+    with open(live, "rb") as f:
+        if sector0[510:] != b"\x55\xaa" or f.read(512) == sector0:
+            fail("live ISO: the blob's sector 0 is not a hybrid MBR")
+    ok("a live ISO is hybridised into the blob, byte for byte the local conversion")
     allocated = allocated_of(src, "raw")
 
     # A streamOptimized VMDK on stdin (its size is in its header).

@@ -69,6 +69,26 @@ def make_iso(out, files=3, file_bytes=MIB):
     return out
 
 
+def make_live_iso(out):
+    """An isolinux El Torito ISO without a hybrid MBR (a live ISO's BIOS boot, no kernel): into
+    a target that boots, vdconvert hybridises it (docs/livecd.md)."""
+    tree = out + ".tree"
+    os.makedirs(os.path.join(tree, "isolinux"), exist_ok=True)
+    for f in ("/usr/lib/ISOLINUX/isolinux.bin", "/usr/lib/syslinux/modules/bios/ldlinux.c32"):
+        if not os.path.exists(f):
+            raise RuntimeError(f"FAIL: {f} missing (packages isolinux, syslinux-common)")
+        shutil.copy(f, os.path.join(tree, "isolinux"))
+    with open(os.path.join(tree, "isolinux", "isolinux.cfg"), "w") as f:
+        f.write("default live\nlabel live\n  kernel /isolinux/vmlinuz\n  append root=live:CDLABEL=VDLIVE\n")
+    with open(os.path.join(tree, "isolinux", "vmlinuz"), "wb") as f:
+        f.write(os.urandom(MIB))
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "VDLIVE", "-b",
+                    "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot",
+                    "-boot-load-size", "4", "-boot-info-table", "-o", out, tree], check=True)
+    shutil.rmtree(tree)
+    return out
+
+
 def sha_file(path, limit=None):
     """sha256 of the file's first `limit` bytes (all by default)."""
     h = hashlib.sha256()
