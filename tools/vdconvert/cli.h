@@ -85,8 +85,8 @@ struct OptionSpec {
   std::vector<std::string_view> (*choices)() = nullptr;
   // A target option generated from the library's tables (commands.cpp): the key it sets in
   // Command::settings instead of calling `apply` (which is then null), and its values.
-  std::string_view setting;
-  std::span<const std::string_view> setting_choices;
+  std::string_view setting = {};
+  std::span<const std::string_view> setting_choices = {};
 };
 // The accepted values of `opt` (choices() or setting_choices), empty when any value goes.
 std::vector<std::string_view> option_choices(const OptionSpec& opt);

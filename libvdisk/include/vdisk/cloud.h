@@ -63,8 +63,8 @@ struct UploadStats {
 // pairs the target with it before the input is read, and refuses a target whose output the
 // destination cannot hold with invalid_argument naming the targets that fit.
 struct DestinationCaps {
-  std::string_view kind;         // "azure-page-blob", "s3-object", "ebs-snapshot"
-  std::string_view description;  // "an Azure page blob", for messages
+  std::string_view kind = {};         // "azure-page-blob", "s3-object", "ebs-snapshot"
+  std::string_view description = {};  // "an Azure page blob", for messages
   // The output layouts (TargetInfo::layout) it stores byte for byte. A target made only for
   // this destination (TargetInfo::destination == kind) is taken whatever its layout.
   bool takes_disk = false;       // OutputLayout::disk
@@ -164,11 +164,12 @@ struct EbsSnapshotOptions {
 };
 
 // A new EBS snapshot written through the EBS direct APIs (convert with target "aws-snapshot", the
-// disk's bytes as "raw" writes them; it takes no other target): StartSnapshot with the volume size in whole GiB (rounded
-// up), PutSnapshotBlock for every block holding data (the block size StartSnapshot's reply
-// states; SHA-256 checksum per block), CompleteSnapshot with the changed-block count and the
-// LINEAR aggregate checksum. Zero blocks are never sent. stats().object_id is the snapshot id.
-// On failure the pending snapshot is deleted (EC2 DeleteSnapshot).
+// disk's bytes as "raw" writes them; it takes no other target): StartSnapshot with the volume size
+// in whole GiB (rounded up), PutSnapshotBlock for every block holding data (the block size
+// StartSnapshot's reply states; SHA-256 checksum per block), CompleteSnapshot with the
+// changed-block count and the LINEAR aggregate checksum. Zero blocks are never sent.
+// stats().object_id is the snapshot id. On failure the pending snapshot is deleted (EC2
+// DeleteSnapshot).
 Result<std::unique_ptr<RemoteOutput>> ebs_snapshot(EbsSnapshotOptions options);
 
 // True when `text` names an S3 object (s3://BUCKET/KEY).

@@ -31,13 +31,13 @@ enum class OptionKind : std::uint8_t {
 
 // One row of a driver's option table.
 struct OptionSpec {
-  std::string_view key;  // "adapter": lowercase words joined by '-'
+  std::string_view key = {};  // "adapter": lowercase words joined by '-'
   OptionKind kind = OptionKind::flag;
-  std::string_view metavar;                   // "TYPE", "N"; empty for a flag
-  std::string_view help;                      // one line, without the default
-  std::string_view fallback;                  // the value when none is given ("" for a flag: off)
-  std::span<const std::string_view> choices;  // choice: the accepted values
-  std::int64_t min = 0;                       // number: inclusive range
+  std::string_view metavar = {};   // "TYPE", "N"; empty for a flag
+  std::string_view help = {};      // one line, without the default
+  std::string_view fallback = {};  // the value when none is given ("" for a flag: off)
+  std::span<const std::string_view> choices = {};  // choice: the accepted values
+  std::int64_t min = 0;                            // number: inclusive range
   std::int64_t max = 0;
 };
 

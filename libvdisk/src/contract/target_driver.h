@@ -60,7 +60,7 @@ struct TargetDriver {
   bool boots = false;
   // The machines it is for, whose boot needs an input may check ("azure", "gcp": a live ISO's
   // initrd drivers and serial console, docs/livecd.md §8), or empty.
-  std::string_view machine;
+  std::string_view machine = {};
   // Whether create() walks the map of request.disk (then a zero scan, when asked, refines the
   // map first: TargetOptions::detect_zeroes).
   bool reads_map = false;
@@ -72,10 +72,10 @@ struct TargetDriver {
   std::optional<std::uint32_t> disk_trailer_bytes;
   // Non-empty when the output can only be a cloud object of this destination kind
   // (DestinationCaps::kind; "ebs-snapshot" for aws-snapshot), never a file or a stream.
-  std::string_view destination;
+  std::string_view destination = {};
   // The target's own options (TargetOptions::settings), and its rules across them (may be null):
   // invalid_argument naming the options that do not go together.
-  std::span<const OptionSpec> options;
+  std::span<const OptionSpec> options = {};
   Status (*check_options)(const OptionValues& values) = nullptr;
   // Makes the sink writing the target into `out`. Errors before any byte is written.
   Result<std::unique_ptr<BlockSink>> (*create)(std::unique_ptr<ByteSink> out,

@@ -207,4 +207,14 @@ Result<std::vector<Entry>> decode_entries(std::span<const std::byte> array, cons
   return used;
 }
 
+std::array<std::byte, 3> mbr_chs(std::uint64_t lba) {
+  constexpr std::uint64_t kHeads = 255, kSectors = 63;
+  if (lba >= 1024 * kHeads * kSectors) return {std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
+  const std::uint64_t cyl = lba / (kHeads * kSectors);
+  const std::uint64_t head = lba % (kHeads * kSectors) / kSectors;
+  const std::uint64_t sector = lba % kSectors + 1;
+  return {static_cast<std::byte>(head), static_cast<std::byte>(sector | ((cyl >> 2) & 0xc0)),
+          static_cast<std::byte>(cyl & 0xff)};
+}
+
 }  // namespace vdisk::gpt

@@ -51,7 +51,7 @@ struct Entry {
   std::uint64_t first_lba = 0;
   std::uint64_t last_lba = 0;  // inclusive
   std::uint64_t attributes = 0;
-  std::uint32_t index = 0;     // position in the array
+  std::uint32_t index = 0;  // position in the array
 };
 
 std::uint32_t crc32(std::span<const std::byte> data);
@@ -78,6 +78,11 @@ void encode_header(Header& h, std::span<std::byte> sector);
 // the byte offset of the array on the disk, for messages.
 Result<std::vector<Entry>> decode_entries(std::span<const std::byte> array, const Header& h,
                                           std::uint64_t array_offset);
+
+// The CHS address of `lba` as sgdisk writes it in a protective MBR entry (geometry 255 heads, 63
+// sectors per track; at or past 1024 cylinders ff ff ff, as observed from `sgdisk -e` on 100 MiB,
+// 1 GiB and 10 GiB disks): head, sector | high cylinder bits, low cylinder bits.
+std::array<std::byte, 3> mbr_chs(std::uint64_t lba);
 
 }  // namespace vdisk::gpt
 

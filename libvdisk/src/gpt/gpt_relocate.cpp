@@ -37,19 +37,6 @@ std::optional<std::size_t> protective_entry(std::span<const std::byte> mbr) {
   return found;
 }
 
-// The CHS address of `lba` as sgdisk writes it in a protective MBR (geometry 255 heads, 63
-// sectors per track; at or past 1024 cylinders ff ff ff, as observed from `sgdisk -e` on 100 MiB,
-// 1 GiB and 10 GiB disks): head, sector | high cylinder bits, low cylinder bits.
-std::array<std::byte, 3> chs_of(std::uint64_t lba) {
-  constexpr std::uint64_t kHeads = 255, kSectors = 63;
-  if (lba >= 1024 * kHeads * kSectors) return {std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
-  const std::uint64_t cyl = lba / (kHeads * kSectors);
-  const std::uint64_t head = lba % (kHeads * kSectors) / kSectors;
-  const std::uint64_t sector = lba % kSectors + 1;
-  return {static_cast<std::byte>(head), static_cast<std::byte>(sector | ((cyl >> 2) & 0xc0)),
-          static_cast<std::byte>(cyl & 0xff)};
-}
-
 bool same_table(const Header& a, const Header& b) {
   return a.disk_guid == b.disk_guid && a.first_usable_lba == b.first_usable_lba &&
          a.last_usable_lba == b.last_usable_lba && a.entry_count == b.entry_count &&
@@ -65,8 +52,8 @@ class RelocatedSource final : public BlockSource {
 
   Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
     if (!detail::range_inside(offset, dst.size(), size_))
-      return out_of_range(fmt::format("gpt: read [{}, +{}) past the padded size {}", offset,
-                                      dst.size(), size_));
+      return out_of_range(
+          fmt::format("gpt: read [{}, +{}) past the padded size {}", offset, dst.size(), size_));
     const std::uint64_t have = src_.size();
     std::size_t real = 0;
     if (offset < have)
@@ -88,14 +75,15 @@ class RelocatedSource final : public BlockSource {
 
   Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
     if (!detail::range_inside(offset, length, size_))
-      return out_of_range(fmt::format("gpt: map [{}, +{}) past the padded size {}", offset,
-                                      length, size_));
+      return out_of_range(
+          fmt::format("gpt: map [{}, +{}) past the padded size {}", offset, length, size_));
     const std::uint64_t end = offset + length;
     std::vector<Extent> base;
     const std::uint64_t have = src_.size();
     if (offset < have) VDISK_RETURN_IF_ERROR(src_.map(offset, std::min(end, have) - offset, base));
-    if (end > have) append_extent(base, {std::max(offset, have), end - std::max(offset, have),
-                                         ExtentKind::unallocated});
+    if (end > have)
+      append_extent(
+          base, {std::max(offset, have), end - std::max(offset, have), ExtentKind::unallocated});
     auto it = first_patch(offset);
     for (const Extent& e : base) {
       for (std::uint64_t at = e.offset; at < e.end();) {
@@ -161,8 +149,8 @@ namespace {
 // Checks the old backup (header at r.old_backup_lba, its array where it says) against the
 // primary `h` and, when it is a GPT header, plans zeros over it (and over its array when that is
 // intact). Returns a note when the old backup was not intact ("" otherwise).
-Result<std::string> inspect_old_backup(const Header& h, std::uint64_t old_lbas,
-                                       const ReadFn& read, Relocation& r) {
+Result<std::string> inspect_old_backup(const Header& h, std::uint64_t old_lbas, const ReadFn& read,
+                                       Relocation& r) {
   const std::uint64_t lba = r.lba_size;
   const std::uint64_t sectors = h.array_sectors(lba);
   std::string note;
@@ -192,8 +180,8 @@ Result<std::string> inspect_old_backup(const Header& h, std::uint64_t old_lbas,
 
 void add_backup_note(Analysis& a, const std::string& note) {
   if (!note.empty())
-    a.message += fmt::format(" (the old backup was not intact: {}; rebuilt from the primary)",
-                             note);
+    a.message +=
+        fmt::format(" (the old backup was not intact: {}; rebuilt from the primary)", note);
 }
 
 }  // namespace
@@ -215,32 +203,36 @@ Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size,
                                  bool inspect_backup) {
   const std::uint64_t size = src.size();
   if (new_size < size)
-    return invalid_argument(fmt::format("gpt: padded size {} is below the disk size {}", new_size,
-                                        size));
+    return invalid_argument(
+        fmt::format("gpt: padded size {} is below the disk size {}", new_size, size));
   Analysis a;
   if (size < 1024) return a;
   VDISK_ASSIGN_OR_RETURN(const auto head, read_bytes(src, 0, std::min<std::uint64_t>(size, 8192)));
   const std::span<const std::byte> hs(head);
   std::uint64_t lba = 0;
-  if (has_signature(hs.subspan(512))) lba = 512;
-  else if (hs.size() >= 8192 && has_signature(hs.subspan(4096))) lba = 4096;
+  if (has_signature(hs.subspan(512)))
+    lba = 512;
+  else if (hs.size() >= 8192 && has_signature(hs.subspan(4096)))
+    lba = 4096;
   if (lba == 0) {
     if (!inspect_backup) return a;  // a stream: the end of the disk is not at hand yet
     const std::uint64_t last = size / 512 - 1;
     VDISK_ASSIGN_OR_RETURN(const auto tail, read_bytes(src, last * 512, 512));
     if (has_signature(tail)) {
       a.outcome = Analysis::Outcome::invalid;
-      a.message = fmt::format("gpt: no GPT header at LBA 1 but a backup GPT header at LBA {}; "
-                              "the table is left as it is (repair it with sgdisk or gdisk first)",
-                              last);
+      a.message = fmt::format(
+          "gpt: no GPT header at LBA 1 but a backup GPT header at LBA {}; "
+          "the table is left as it is (repair it with sgdisk or gdisk first)",
+          last);
     }
     return a;
   }
   auto invalid = [&](const Status& s) {
     a.outcome = Analysis::Outcome::invalid;
-    a.message = fmt::format("{}; the GPT is left as it is and its backup is not moved to the new "
-                            "end of the disk",
-                            s.message());
+    a.message = fmt::format(
+        "{}; the GPT is left as it is and its backup is not moved to the new "
+        "end of the disk",
+        s.message());
     return a;
   };
   const std::uint64_t old_lbas = size / lba;
@@ -285,14 +277,16 @@ Result<Analysis> plan_relocation(const BlockSource& src, std::uint64_t new_size,
 
   // Protective MBR size (UEFI: size of the disk minus one, capped at 0xFFFFFFFF).
   if (auto at = protective_entry(hs.first(512))) {
-    const std::uint32_t old_span = static_cast<std::uint32_t>(std::min<std::uint64_t>(old_lbas - 1, 0xFFFFFFFF));
-    const std::uint32_t new_span = static_cast<std::uint32_t>(std::min<std::uint64_t>(new_lbas - 1, 0xFFFFFFFF));
+    const std::uint32_t old_span =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(old_lbas - 1, 0xFFFFFFFF));
+    const std::uint32_t new_span =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(new_lbas - 1, 0xFFFFFFFF));
     const auto size_field = hs.subspan(*at + 12, 4);
     if (detail::load_le32(size_field) == old_span && new_span != old_span) {
       std::vector<std::byte> mbr(head.begin(), head.begin() + 512);
       detail::store_le32(std::span(mbr).subspan(*at + 12, 4), new_span);
       // The ending CHS follows the new last sector, as sgdisk -e writes it.
-      const auto chs = chs_of(new_span);
+      const auto chs = mbr_chs(new_span);
       std::copy(chs.begin(), chs.end(), mbr.begin() + static_cast<std::ptrdiff_t>(*at + 5));
       put_patch(r.patches, {0, 512, std::move(mbr)});
       r.pmbr_updated = true;
@@ -335,8 +329,8 @@ Result<std::unique_ptr<BlockSource>> relocated_source(const BlockSource& src,
                                                       std::uint64_t new_size,
                                                       std::vector<Patch> patches) {
   if (new_size < src.size())
-    return invalid_argument(fmt::format("gpt: padded size {} is below the disk size {}", new_size,
-                                        src.size()));
+    return invalid_argument(
+        fmt::format("gpt: padded size {} is below the disk size {}", new_size, src.size()));
   for (std::size_t i = 0; i < patches.size(); ++i) {
     const Patch& p = patches[i];
     if ((!p.bytes.empty() && p.bytes.size() != p.length) || p.length == 0 ||

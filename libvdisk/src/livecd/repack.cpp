@@ -8,6 +8,7 @@
 
 #include "checksum/sha256.h"
 #include "gpt/gpt_codec.h"
+#include "iso9660/boot_records.h"
 #include "livecd/fat_writer.h"
 #include "livecd/piece_image.h"
 #include "util/checked.h"
@@ -64,17 +65,6 @@ std::string hex_bytes(std::span<const std::byte> b) {
   std::string out;
   for (std::byte x : b) out += fmt::format("{:02x}", static_cast<unsigned>(x));
   return out;
-}
-
-// CHS of `lba` with 255 heads and 63 sectors per track; ff ff ff from cylinder 1024 on.
-std::array<std::byte, 3> chs_of(std::uint64_t lba) {
-  constexpr std::uint64_t kHeads = 255, kSectors = 63;
-  if (lba >= 1024 * kHeads * kSectors) return {std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
-  const std::uint64_t cyl = lba / (kHeads * kSectors);
-  const std::uint64_t head = lba % (kHeads * kSectors) / kSectors;
-  const std::uint64_t sector = lba % kSectors + 1;
-  return {static_cast<std::byte>(head), static_cast<std::byte>(sector | ((cyl >> 2) & 0xc0)),
-          static_cast<std::byte>(cyl & 0xff)};
 }
 
 Status check_boot_image(std::span<const std::byte> b) {
@@ -297,11 +287,7 @@ Result<IsoFacts> read_iso(const BlockSource& iso) {
 
 // Canonical lower-case text of a GUID stored GPT-style.
 std::string guid_text(const Guid& g) {
-  return fmt::format(
-      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
-      "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-      g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
-      g[15]);
+  return iso9660::detail::guid_text(std::as_bytes(std::span<const std::uint8_t, 16>(g)));
 }
 
 class Repack final : public RepackSource {
@@ -478,10 +464,10 @@ Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const 
   m[kBootDriveCheck + 1] = std::byte{0x90};
   const auto e0 = m.subspan(446, 16);
   e0[0] = options.active_flag ? std::byte{0x80} : std::byte{0};
-  const auto chs_start = chs_of(1);
+  const auto chs_start = gpt::mbr_chs(1);
   std::copy(chs_start.begin(), chs_start.end(), e0.begin() + 1);
   e0[4] = std::byte{0xEE};
-  const auto chs_end = chs_of(last_lba);
+  const auto chs_end = gpt::mbr_chs(last_lba);
   std::copy(chs_end.begin(), chs_end.end(), e0.begin() + 5);
   store_le32(e0.subspan(8), 1);
   store_le32(e0.subspan(12),
