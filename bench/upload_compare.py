@@ -354,8 +354,8 @@ def main():
     load = open("/proc/loadavg").read().split()[:3]
     print(f"""### Uploads against Azurite and moto (loopback)
 
-Input: {size_text(DISK_BYTES)} sparse raw disk with {size_text(DATA_BYTES)} of data (8 regions: /usr binaries,
-one of them seeded random bytes; bench/upload_compare.py) made into stream.vmdk by qemu-img
+Input: {size_text(DISK_BYTES)} sparse raw disk with {size_text(DATA_BYTES)} of data
+(8 regions: /usr binaries, one of them seeded random bytes; bench/upload_compare.py) made into stream.vmdk by qemu-img
 (`-o subformat=streamOptimized`, {os.path.getsize('stream.vmdk') >> 20} MiB); allocated data
 {alloc:,} bytes (`vdconvert measure`). EBS: the same recipe with {size_text(EBS_DATA_BYTES)} of data
 ({ebs_alloc:,} bytes allocated), because moto's EBS uses 512-byte blocks (one request per
