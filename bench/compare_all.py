@@ -65,14 +65,17 @@ def use_quick_layout():
     SYNC_BEFORE_RUNS = False
 
 
-def fresh_quick_work(work):
-    """Empties the --quick work directory, refusing one this mode did not make (it holds other
-    files: perhaps the full run's inputs, or anything else --work was pointed at)."""
+def quick_work(work, wipe=True):
+    """Prepares a --quick work directory, refusing a non-empty one --quick did not make (it holds
+    other files: perhaps the full run's inputs, or anything else --work was pointed at). With
+    `wipe` it is emptied (the inputs are made afresh); without, inputs made there by an earlier
+    --quick run are reused (paired.py --quick after compare_all.py --quick)."""
     if os.path.isdir(work) and os.listdir(work) and \
             not os.path.exists(os.path.join(work, QUICK_MARK)):
         sys.exit(f"{work}: not empty and not made by --quick; give an empty or new --work")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    if wipe:
+        shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work, exist_ok=True)
     open(os.path.join(work, QUICK_MARK), "w").close()
 
 
@@ -234,7 +237,7 @@ def main():
     results = os.path.realpath(a.results) if a.results else ""
     peer_reps = a.peer_reps or a.reps
     if a.quick:
-        fresh_quick_work(a.work)
+        quick_work(a.work)
     os.makedirs(a.work, exist_ok=True)
     make_inputs(a.work)
     cpus = os.cpu_count()
