@@ -3,6 +3,7 @@
 
 Usage: bench/compare_all.py [--vd VDCONVERT] [--floor FLOOR] [--work DIR] [--reps N]
                             [--peer-reps N] [--only ROW,...] [--results bench/RESULTS.md]
+       bench/compare_all.py --quick [--vd VDCONVERT] [--floor FLOOR] [--work DIR] [--only ROW,...]
 
 The input is made once (and reused): an 8 GiB GPT disk (sfdisk) whose one partition holds
 1600 MiB of data in 16 regions, each 80 MiB of files from /usr (about 2:1 compressible, like an
@@ -28,12 +29,23 @@ A row's floor is the largest of the floors its path cannot avoid.
 
 With --results FILE the report replaces the part of FILE between the lines
 "<!-- compare_all:begin -->" and "<!-- compare_all:end -->" (appended when absent).
+
+--quick keeps this script working and measures nothing (the `bench.compare_all_quick` ctest,
+label `bench`, runs it on CI's sanitized build). The input is the same recipe on a 1 GiB disk
+(the smallest a GCP archive holds: vdconvert pads its disk.raw to whole GiB) with 24 MiB of data
+(4 regions of 4 MiB of /usr files and 2 MiB of incompressible bytes), made afresh in --work
+(default /var/tmp/vdisk-compare-all-quick; a non-empty directory this mode did not make is
+refused). Every floor and every command of every row runs once, without the `sync` before each
+run, and each row's output is verified exactly as above; a wrong one fails the run. The table is
+printed; --results is refused: figures come only from full runs of a release build on an idle
+machine.
 """
 import argparse
 import hashlib
 import os
 import random
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +54,29 @@ import time
 GIB, MIB = 1 << 30, 1 << 20
 DISK = 8 * GIB
 REGIONS, FILE_MIB, RANDOM_MIB = 16, 80, 20
+SYNC_BEFORE_RUNS = True  # --quick: False (its timings are discarded)
+QUICK_MARK = ".compare_all_quick"
+
+
+def use_quick_layout():
+    """The --quick input: the same recipe on a 1 GiB disk with 24 MiB of data."""
+    global DISK, REGIONS, FILE_MIB, RANDOM_MIB, SYNC_BEFORE_RUNS
+    DISK, REGIONS, FILE_MIB, RANDOM_MIB = GIB, 4, 4, 2
+    SYNC_BEFORE_RUNS = False
+
+
+def quick_work(work, wipe=True):
+    """Prepares a --quick work directory, refusing a non-empty one --quick did not make (it holds
+    other files: perhaps the full run's inputs, or anything else --work was pointed at). With
+    `wipe` it is emptied (the inputs are made afresh); without, inputs made there by an earlier
+    --quick run are reused (paired.py --quick after compare_all.py --quick)."""
+    if os.path.isdir(work) and os.listdir(work) and \
+            not os.path.exists(os.path.join(work, QUICK_MARK)):
+        sys.exit(f"{work}: not empty and not made by --quick; give an empty or new --work")
+    if wipe:
+        shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work, exist_ok=True)
+    open(os.path.join(work, QUICK_MARK), "w").close()
 
 
 def sh(cmd, **kw):
@@ -52,7 +87,8 @@ def make_inputs(work):
     os.chdir(work)
     if not (os.path.exists("disk.raw") and os.path.getsize("disk.raw") == DISK):
         for f in os.listdir("."):
-            os.remove(f)
+            if f != QUICK_MARK:
+                os.remove(f)
         print("making the input disk", file=sys.stderr)
         sh("find /usr -type f -size +16k 2>/dev/null | LC_ALL=C sort | xargs cat 2>/dev/null"
            f" | head -c {REGIONS * FILE_MIB * MIB} > files.bin || true")
@@ -117,23 +153,14 @@ def sha256_prefix(path, length):
     return h.hexdigest()
 
 
-def sha256_stream(cmd):
-    h = hashlib.sha256()
-    p = subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE)
-    while chunk := p.stdout.read(8 * MIB):
-        h.update(chunk)
-    if p.wait() != 0:
-        raise RuntimeError(f"{cmd}: exit {p.returncode}")
-    return h.hexdigest()
-
-
 def run_once(cmd, out, settle=0.0, split=False):
     """One timed run of a shell command after removing `out`, `sync` and `settle` idle seconds:
     (wall s, user+sys s, peak RSS KiB), or with `split` (wall s, user s, sys s)."""
     for f in out:
         if os.path.exists(f):
             os.remove(f)
-    sh("sync")
+    if SYNC_BEFORE_RUNS:
+        sh("sync")
     time.sleep(settle)
     t0 = time.monotonic()
     p = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -191,10 +218,26 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--peer-reps", type=int, default=None)
     ap.add_argument("--only", default="")
+    ap.add_argument("--quick", action="store_true",
+                    help="a 1 GiB input, every command once, outputs verified, no figures")
     a = ap.parse_args()
+    if a.quick:
+        if a.results:
+            sys.exit("--quick measures nothing: it never writes --results")
+        if a.reps != 3 or a.peer_reps is not None:
+            sys.exit("--quick runs every command once: no --reps, --peer-reps")
+        a.reps = 1
+        if a.work == ap.get_default("work"):
+            a.work = "/var/tmp/vdisk-compare-all-quick"
+        use_quick_layout()
+    for tool in (a.vd, a.floor):
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"{tool}: not an executable (build it, or give --vd / --floor)")
     vd, floor = os.path.realpath(a.vd), os.path.realpath(a.floor)
     results = os.path.realpath(a.results) if a.results else ""
     peer_reps = a.peer_reps or a.reps
+    if a.quick:
+        quick_work(a.work)
     os.makedirs(a.work, exist_ok=True)
     make_inputs(a.work)
     cpus = os.cpu_count()
@@ -270,6 +313,8 @@ def main():
         d = measure(base.replace(" --quiet", " --quiet --no-sync"), [out], a.reps)
         s = measure(base, [out], a.reps)
         ok = verify(vd, kind, out, want)
+        if not ok:
+            print(f"WRONG OUTPUT: {name}: {out} does not hold the source disk", file=sys.stderr)
         j1 = None
         if name in ("stream VMDK -> Azure", "sparse VMDK -> GCP", "stream VMDK -> GCP",
                     "raw -> stream VMDK", "sparse VMDK -> raw"):
@@ -317,7 +362,14 @@ def verify(vd, kind, out, want):
         return os.path.getsize(out) == DISK and sha256_prefix(out, DISK) == want
     if kind == "gcp":
         sh(f"{shlex.quote(vd)} check --for gcp {out} > /dev/null")
-        return sha256_stream(f"tar -xzOf {out} disk.raw") == want
+        # GNU tar extracts the sparse member with its holes, which are then hashed without
+        # being read (piping `tar -xzO` through sha256 moved every zero through a pipe).
+        shutil.rmtree("x", ignore_errors=True)
+        os.mkdir("x")
+        sh(f"tar -xzf {out} -C x disk.raw")
+        ok = os.path.getsize("x/disk.raw") == DISK and sha256_prefix("x/disk.raw", DISK) == want
+        shutil.rmtree("x")
+        return ok
     if kind == "vmdk":
         return subprocess.run(["qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", "disk.raw",
                                out]).returncode == 0
@@ -335,10 +387,11 @@ def render(table, scaling, floors, sizes, cpus, data_bytes, a, peer_reps):
     def t(m):
         return f"{m['wall']:.2f} s ({m['min']:.2f}-{m['max']:.2f})"
 
+    disk_size = f"{DISK // GIB} GiB" if DISK >= GIB else f"{DISK // MIB} MiB"
     out = [f"## All paths side by side (`bench/compare_all.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
            "",
            f"Machine: {cpus} cores, {model}; load average at the end "
-           f"{open('/proc/loadavg').read().split()[0]}. Input: 8 GiB GPT disk, "
+           f"{open('/proc/loadavg').read().split()[0]}. Input: {disk_size} GPT disk, "
            f"{data_bytes / 1e9:.2f} GB allocated ({REGIONS} regions of {FILE_MIB} MiB of /usr "
            f"files + {RANDOM_MIB} MiB incompressible), as qemu-img made each format. vdconvert "
            f"median of {a.reps} runs, peers of {peer_reps}, page cache warm, `sync` before "
@@ -357,6 +410,11 @@ def render(table, scaling, floors, sizes, cpus, data_bytes, a, peer_reps):
            "",
            "| path | peer wall | vdconvert no-sync | CPU | RSS | x peer | x floor | vdconvert default | x peer | x floor | verified |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    if a.quick:
+        out[2:2] = ["**--quick: a check that every path still runs and converts correctly, not a "
+                    "measurement** (small input, one run each, no `sync` before the runs, a "
+                    "sanitized build in CI). Figures come only from full runs of a release "
+                    "build on an idle machine.", ""]
     for name, d, s, p, fn, fs, ok, size, peer_size, kind in table:
         pw = t(p) if p else "-"
         xp_d = f"{p['wall'] / d['wall']:.2f}" if p else "-"

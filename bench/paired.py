@@ -3,6 +3,7 @@
 
 Usage: bench/paired.py [--vd VDCONVERT] [--floor FLOOR] [--work DIR] [--rounds N]
                        [--settle SECONDS] [--results bench/RESULTS.md]
+       bench/paired.py --quick [--vd VDCONVERT] [--floor FLOOR] [--work DIR]
 
 Why: this project's machine is a VM whose freed memory is reported to the host (free page
 reporting), so the kernel's copy into page-cache pages costs up to ten times more when the pages
@@ -26,6 +27,12 @@ content checks by sha256 are compare_all.py's.
 
 With --results FILE the report replaces the part of FILE between "<!-- paired:begin -->" and
 "<!-- paired:end -->" (appended when absent).
+
+--quick keeps this script working and measures nothing (the `bench.paired_quick` ctest, label
+`bench`, after `bench.compare_all_quick` in the same --work): compare_all.py --quick's 1 GiB
+input (reused when that made it in --work, else made; default --work
+/var/tmp/vdisk-paired-quick), one round, no `sync` or settling, and the last raw, VHD and GCP
+outputs verified by sha256 as compare_all.py does; --results is refused.
 """
 import os
 import shlex
@@ -41,8 +48,19 @@ def main():
     ap = compare_all.common_args()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--settle", type=float, default=5.0)
+    ap.add_argument("--quick", action="store_true",
+                    help="compare_all.py --quick's input, one round, outputs verified, no figures")
     a = ap.parse_args()
-    vd, floor = shlex.quote(os.path.realpath(a.vd)), shlex.quote(os.path.realpath(a.floor))
+    if a.quick:
+        if a.results:
+            sys.exit("--quick measures nothing: it never writes --results")
+        a.rounds, a.settle = 1, 0.0
+        if a.work == ap.get_default("work"):
+            a.work = "/var/tmp/vdisk-paired-quick"
+        compare_all.use_quick_layout()
+        compare_all.quick_work(a.work, wipe=False)
+    vd_path = os.path.realpath(a.vd)
+    vd, floor = shlex.quote(vd_path), shlex.quote(os.path.realpath(a.floor))
     results = os.path.realpath(a.results) if a.results else ""
     os.makedirs(a.work, exist_ok=True)
     compare_all.make_inputs(a.work)  # chdir's into the work directory
@@ -84,6 +102,12 @@ def main():
             sys.exit(f"{out} is shorter than the disk")
     if os.path.exists("out.tar.gz"):
         subprocess.run(f"{vd} check --for gcp out.tar.gz > /dev/null", shell=True, check=True)
+    if a.quick:
+        want = compare_all.sha256_prefix("disk.raw", compare_all.DISK)
+        for out, kind in (("out.raw", "raw"), ("out.vhd", "vhd"), ("out.tar.gz", "gcp")):
+            if not compare_all.verify(vd_path, kind, out, want):
+                sys.exit(f"WRONG OUTPUT: {out} does not hold the source disk")
+            print(f"verified: {out}", file=sys.stderr)
     for f in ("w.bin", "out.raw", "out.vhd", "out.tar.gz"):
         if os.path.exists(f):
             os.remove(f)
@@ -116,6 +140,10 @@ def main():
             ratio = f"{statistics.median(rs):.2f} ({min(rs):.2f}-{max(rs):.2f})"
         lines.append(f"| {name} | {statistics.median(w):.2f} s ({min(w):.2f}-{max(w):.2f}) | "
                      f"{u:.2f} s | {s:.2f} s | {floor_name or '-'} | {ratio} |")
+    if a.quick:
+        lines[2:2] = ["**--quick: a check that every command still runs, not a measurement** "
+                      "(small input, one round, no `sync` or settling before the runs). Figures "
+                      "come only from full runs of a release build on an idle machine.", ""]
     report = "\n".join(lines)
     print(report)
     if results:

@@ -2,7 +2,7 @@
 """Times the uploads (issue 14) against the same conversion into a local file, in one run, and
 prints a Markdown report: wall time, peak RSS, bytes sent against the input's allocated data.
 
-Usage: bench/upload_compare.py [VDCONVERT] [WORKDIR] > report.md
+Usage: bench/upload_compare.py [--quick] [VDCONVERT] [WORKDIR] > report.md
 Defaults: build/tools/vdconvert and /var/tmp/vdisk-upload-bench (not tmpfs). Knobs (env):
 DISK_GIB (8), DATA_MIB (1536) for the bench disk; EBS_DATA_MIB (8) for the EBS disk, because
 moto's EBS answers with 512-byte blocks (AWS: 512 KiB), one request per 512 bytes of data.
@@ -10,6 +10,15 @@ moto's EBS answers with 512-byte blocks (AWS: 512 KiB), one request per 512 byte
 The servers are the tests' (tests/cloud/cloud_lib.py): Azurite from tests/cloud/node_modules
 and moto_server, both on 127.0.0.1. Each command runs REPS times (default 1) after nothing
 else: an upload is not repeated against a warm server; the input is in the page cache.
+
+--quick keeps this script working and measures nothing (the `bench.upload_compare_quick` ctest,
+label `bench`, runs it on CI's sanitized build): a 64 MiB disk with 8 MiB of data, 64 KiB of
+data on the EBS disk, one run each (the knobs above are ignored), SOURCE_DATE_EPOCH pinned,
+WORKDIR default /var/tmp/vdisk-upload-bench-quick. Every command and floor runs as in the full
+run, and each upload is then read back and compared by sha256 with what it must hold: the Azure
+page blob with the local fixed VHD, the S3 object with the same stream VMDK written to a file
+named as the key, the EBS snapshot (ListSnapshotBlocks, GetSnapshotBlock) with the source disk.
+Figures come only from full runs of a release build on an idle machine.
 """
 import base64
 import hashlib
@@ -25,24 +34,41 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "cloud"))
 import cloud_lib as cl  # noqa: E402
 
-VD = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else
+QUICK = "--quick" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--quick"]
+VD = os.path.realpath(ARGS[0] if ARGS else
                       os.path.join(HERE, "..", "build", "tools", "vdconvert"))
-WORK = sys.argv[2] if len(sys.argv) > 2 else "/var/tmp/vdisk-upload-bench"
-DISK_GIB = int(os.environ.get("DISK_GIB", "8"))
-DATA_MIB = int(os.environ.get("DATA_MIB", "1536"))
-EBS_DATA_MIB = int(os.environ.get("EBS_DATA_MIB", "8"))
-REPS = int(os.environ.get("REPS", "1"))
+WORK = ARGS[1] if len(ARGS) > 1 else \
+    "/var/tmp/vdisk-upload-bench" + ("-quick" if QUICK else "")
+MIB, GIB = 1 << 20, 1 << 30
+if QUICK:
+    DISK_BYTES, DATA_BYTES, EBS_DATA_BYTES, REPS = 64 * MIB, 8 * MIB, 64 << 10, 1
+else:
+    DISK_BYTES = int(os.environ.get("DISK_GIB", "8")) * GIB
+    DATA_BYTES = int(os.environ.get("DATA_MIB", "1536")) * MIB
+    EBS_DATA_BYTES = int(os.environ.get("EBS_DATA_MIB", "8")) * MIB
+    REPS = int(os.environ.get("REPS", "1"))
 ENV = dict({k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
            AWS_ACCESS_KEY_ID="AKIABENCH", AWS_SECRET_ACCESS_KEY="bench-secret",
            AWS_REGION="us-east-1")
+if QUICK:  # a pinned timestamp: the local outputs and the uploads then hold the same bytes
+    ENV["SOURCE_DATE_EPOCH"] = "1700000000"
 
 
-def make_disk(path, gib, data_mib):
-    """The bench disk: `data_mib` MiB of real-looking data in 8 regions spread over a sparse
-    disk of `gib` GiB: /usr binaries (about 2:1 compressible) with an eighth of incompressible
+def size_text(n):
+    """n bytes as "8 GiB", "1536 MiB" or "256 KiB" (the largest unit that divides it)."""
+    for unit, bits in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << bits and n % (1 << bits) == 0:
+            return f"{n >> bits} {unit}"
+    return f"{n} bytes"
+
+
+def make_disk(path, disk_bytes, data_bytes):
+    """The bench disk: `data_bytes` of real-looking data in 8 regions spread over a sparse
+    disk of `disk_bytes`: /usr binaries (about 2:1 compressible) with an eighth of incompressible
     bytes (seeded, so the disk is the same each run). Kept when it exists with the same recipe."""
     stamp = f"{path}.recipe"
-    recipe = f"{gib} {data_mib}"
+    recipe = f"{disk_bytes} bytes, {data_bytes} bytes of data"
     if os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == recipe:
         return
     files = sorted(os.path.join(d, f) for top in ("/usr/lib", "/usr/bin")
@@ -60,13 +86,13 @@ def make_disk(path, gib, data_mib):
             yield bytes(0)
 
     rng = random.Random(1)
-    per = (data_mib << 20) // 8
+    per = data_bytes // 8
     src = corpus()
     buf = b""
     with open(path, "wb") as out:
-        out.truncate(gib << 30)
+        out.truncate(disk_bytes)
         for i in range(8):
-            out.seek(i * (gib << 30) // 8)
+            out.seek(i * disk_bytes // 8)
             left = per
             while left:
                 if i == 4:  # one region of eight: incompressible
@@ -130,14 +156,44 @@ def allocated(path):
     return json.loads(r.stdout)["measurements"][0]["allocated_bytes"]
 
 
+def must_match(what, got_sha, want_sha):
+    """--quick: an upload that does not hold what it must fails the run."""
+    if got_sha != want_sha:
+        sys.exit(f"WRONG UPLOAD: {what}: sha256 {got_sha}, expected {want_sha}")
+    print(f"verified: {what} (sha256 {want_sha[:16]}...)", file=sys.stderr)
+
+
+def snapshot_sha(moto, snap, size):
+    """sha256 of the first `size` bytes of EBS snapshot `snap` read back with ListSnapshotBlocks
+    and GetSnapshotBlock (blocks not listed read as zeros); no block may lie past `size`."""
+    st, _, body = moto.aws("ebs", "GET", f"/snapshots/{snap}/blocks?maxResults=10000")
+    if st != 200:
+        sys.exit(f"ListSnapshotBlocks {snap}: {st} {body[:200]}")
+    listing = json.loads(body)
+    if listing.get("NextToken"):
+        sys.exit(f"ListSnapshotBlocks {snap}: more than one page of blocks")
+    bs = int(listing["BlockSize"])
+    data = bytearray(size)
+    for b in listing["Blocks"]:
+        index = int(b["BlockIndex"])  # moto answers the string the client sent
+        if (index + 1) * bs > size:
+            sys.exit(f"snapshot {snap}: block {index} lies past the disk's {size} bytes")
+        st, _, block = moto.aws("ebs", "GET", f"/snapshots/{snap}/blocks/{index}"
+                                f"?blockToken={b['BlockToken']}")
+        if st != 200 or len(block) != bs:
+            sys.exit(f"GetSnapshotBlock {snap} {index}: {st}, {len(block)} bytes")
+        data[index * bs:(index + 1) * bs] = block
+    return hashlib.sha256(data).hexdigest()
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     os.chdir(WORK)
-    make_disk("disk.raw", DISK_GIB, DATA_MIB)
+    make_disk("disk.raw", DISK_BYTES, DATA_BYTES)
     if not os.path.exists("stream.vmdk") or os.path.getmtime("stream.vmdk") < os.path.getmtime("disk.raw"):
         subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
                         "subformat=streamOptimized", "disk.raw", "stream.vmdk"], check=True)
-    make_disk("ebs.raw", DISK_GIB, EBS_DATA_MIB)
+    make_disk("ebs.raw", DISK_BYTES, EBS_DATA_BYTES)
     alloc = allocated("stream.vmdk")
     ebs_alloc = allocated("ebs.raw")
     rows = []
@@ -152,6 +208,7 @@ def main():
     local_sync = timed(["convert", "--to", "azure", "-q", "stream.vmdk", "out.vhd"], "out.vhd")
     local = timed(["convert", "--to", "azure", "-q", "--no-sync", "stream.vmdk", "out.vhd"],
                   "out.vhd")
+    want_vhd = cl.sha_file("out.vhd") if QUICK else None
     os.remove("out.vhd")
     azdir = os.path.join(WORK, "azurite")
     subprocess.run(["rm", "-rf", azdir], check=True)
@@ -165,13 +222,18 @@ def main():
             r = timed(["convert", "--to", "azure", "--json", "stream.vmdk", url])
             res = r if res is None or r[0] < res[0] else res
         up = json.loads(res[2])["upload"]
+        if QUICK:
+            cl.download(az.endpoint, "bench", f"disk{REPS - 1}.vhd", "got.vhd")
+            must_match("Azure page blob against the local fixed VHD", cl.sha_file("got.vhd"),
+                       want_vhd)
+            os.remove("got.vhd")
         # The same number of Put Page requests of vdconvert's size (2 MiB at its default 8
         # --connections: libvdisk/src/azure/page_blob_output.cpp), incompressible bytes, from
         # curl alone, 8 at a time: what Azurite itself can take.
         req = 2 << 20
         with open("chunk2m.bin", "wb") as f:
             f.write(random.Random(2).randbytes(req))
-        cl.create_page_blob(az.endpoint, "bench", "floor.vhd", (DISK_GIB << 30) + 512)
+        cl.create_page_blob(az.endpoint, "bench", "floor.vhd", DISK_BYTES + 512)
         sas = cl.account_sas()
         n = (up["bytes_sent"] - 512 + req - 1) // req
         az_floor = curl_floor([{
@@ -200,12 +262,28 @@ def main():
         s3 = timed(["convert", "--to", "vmdk", "--json", "--force", "--endpoint-url",
                     moto.endpoint, "stream.vmdk", "s3://bench/disk.vmdk"])
         s3_up = json.loads(s3[2])["upload"]
+        if QUICK:
+            # The same conversion into a file named as the key (a VMDK's extent line names its
+            # file).
+            os.makedirs("local", exist_ok=True)
+            subprocess.run([VD, "convert", "--to", "vmdk", "-q", "--no-sync", "stream.vmdk",
+                            "local/disk.vmdk"], check=True, env=ENV)
+            st, _, body = moto.s3("GET", "/bench/disk.vmdk")
+            if st != 200:
+                sys.exit(f"GET s3://bench/disk.vmdk: {st} {body[:200]}")
+            must_match("S3 object against the same conversion into a file",
+                       hashlib.sha256(body).hexdigest(), cl.sha_file("local/disk.vmdk"))
+            os.remove("local/disk.vmdk")
         local_ebs = timed(["convert", "--to", "raw", "-q", "--no-sync", "ebs.raw", "out.raw"],
                           "out.raw")
         os.remove("out.raw")
         ebs = timed(["convert", "--to", "aws-snapshot", "--json", "--endpoint-url",
                      moto.endpoint, "ebs.raw", "ebs:"])
         ebs_up = json.loads(ebs[2])["upload"]
+        if QUICK:
+            must_match("EBS snapshot against the source disk",
+                       snapshot_sha(moto, ebs_up["object_id"], DISK_BYTES),
+                       cl.sha_file("ebs.raw"))
         # Floors: the VMDK's bytes as 8 MiB UploadPart requests, and as many 512-byte
         # PutSnapshotBlock requests as vdconvert sent, from curl alone, 8 at a time.
         subprocess.run([VD, "convert", "--to", "vmdk", "-q", "--no-sync", "stream.vmdk",
@@ -241,7 +319,7 @@ def main():
         s3_floor += s3_complete
         subprocess.run(["rm", "-rf", "parts"], check=True)
         st, _, body = moto.aws("ebs", "POST", "/snapshots",
-                               json.dumps({"VolumeSize": DISK_GIB}).encode(),
+                               json.dumps({"VolumeSize": -(-DISK_BYTES // GIB)}).encode(),
                                {"Content-Type": "application/json"})
         snap = json.loads(body)["SnapshotId"]
         block = random.Random(3).randbytes(ebs_up["block_bytes"])
@@ -276,10 +354,10 @@ def main():
     load = open("/proc/loadavg").read().split()[:3]
     print(f"""### Uploads against Azurite and moto (loopback)
 
-Input: {DISK_GIB} GiB sparse raw disk with {DATA_MIB} MiB of data (8 regions: /usr binaries,
-one of them seeded random bytes; bench/upload_compare.py) made into stream.vmdk by qemu-img
+Input: {size_text(DISK_BYTES)} sparse raw disk with {size_text(DATA_BYTES)} of data
+(8 regions: /usr binaries, one of them seeded random bytes; bench/upload_compare.py) made into stream.vmdk by qemu-img
 (`-o subformat=streamOptimized`, {os.path.getsize('stream.vmdk') >> 20} MiB); allocated data
-{alloc:,} bytes (`vdconvert measure`). EBS: the same recipe with {EBS_DATA_MIB} MiB of data
+{alloc:,} bytes (`vdconvert measure`). EBS: the same recipe with {size_text(EBS_DATA_BYTES)} of data
 ({ebs_alloc:,} bytes allocated), because moto's EBS uses 512-byte blocks (one request per
 512 bytes; AWS uses 512 KiB). {cpus} cores; load average at the start {' '.join(load)}.
 Azurite {cl.find_azurite()} (tests/cloud/package-lock.json), moto_server; both on 127.0.0.1.
