@@ -62,10 +62,10 @@ class IsoSource final : public BlockSource {
     if (volume_) {
       // The default entry and its initrds: what each cloud gets (read here, for info only).
       Properties& e = out.add_object("boot_entry");
-      if (auto v = livecd::boot_verdict(*volume_, report_); v.ok())
-        livecd::describe_boot_verdict(*v, e);
+      if (auto bv = livecd::boot_verdict(*volume_, report_); bv.ok())
+        livecd::describe_boot_verdict(*bv, e);
       else
-        e.add("problem", v.status().message());
+        e.add("problem", bv.status().message());
     }
     if (!verdict_.action.empty()) {
       Properties& a = out.add_object("boot_auto");
