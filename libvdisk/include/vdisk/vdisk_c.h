@@ -34,15 +34,15 @@ extern "C" {
  * own (an allocation failed). */
 typedef enum vdisk_errc {
   VDISK_OK = 0,
-  VDISK_INVALID_ARGUMENT = 1, /* the caller asked for something malformed (bad option, key) */
-  VDISK_NOT_FOUND = 2,        /* a named file or entry does not exist */
-  VDISK_ALREADY_EXISTS = 3,   /* refusing to replace an output without "overwrite" */
-  VDISK_IO_ERROR = 4,         /* the operating system reported a read/write failure */
-  VDISK_NO_SPACE = 5,         /* the output device is full */
-  VDISK_CORRUPT = 6,          /* the image breaks its format's rules */
-  VDISK_UNSUPPORTED = 7,      /* a valid image uses a feature libvdisk does not implement */
-  VDISK_OUT_OF_RANGE = 8,     /* a read or size past an object's end */
-  VDISK_CANCELLED = 9,        /* the progress callback asked to stop */
+  VDISK_INVALID_ARGUMENT = 1,    /* the caller asked for something malformed (bad option, key) */
+  VDISK_NOT_FOUND = 2,           /* a named file or entry does not exist */
+  VDISK_ALREADY_EXISTS = 3,      /* refusing to replace an output without "overwrite" */
+  VDISK_IO_ERROR = 4,            /* the operating system reported a read/write failure */
+  VDISK_NO_SPACE = 5,            /* the output device is full */
+  VDISK_CORRUPT = 6,             /* the image breaks its format's rules */
+  VDISK_UNSUPPORTED = 7,         /* a valid image uses a feature libvdisk does not implement */
+  VDISK_OUT_OF_RANGE = 8,        /* a read or size past an object's end */
+  VDISK_CANCELLED = 9,           /* the progress callback asked to stop */
   VDISK_RESOURCE_EXHAUSTED = 10, /* a configured bound would be exceeded */
   VDISK_INTERNAL = 11,           /* a libvdisk bug */
   VDISK_NO_MEMORY = 100          /* an allocation failed */
@@ -100,8 +100,7 @@ void vdisk_options_destroy(vdisk_options_t* options);
  *                           none of the keys above may be given without "target."
  * A target option is checked against the target when "target" is already set, and always when
  * the options are used. Returns VDISK_INVALID_ARGUMENT naming the key and what it accepts. */
-int vdisk_options_set(vdisk_options_t* options, const char* key, const char* value,
-                      char** errptr);
+int vdisk_options_set(vdisk_options_t* options, const char* key, const char* value, char** errptr);
 
 /* ---- Images ----------------------------------------------------------------------------- */
 

@@ -126,18 +126,18 @@ Status convert_files(const char* src, const char* dst, const vdisk_options_t& op
     };
   }
   const auto start = std::chrono::steady_clock::now();
-  auto result = convert(ImageInput{src, nullptr}, ImageOutput{dst, nullptr, nullptr}, c,
-                        stop.get_token());
+  auto result =
+      convert(ImageInput{src, nullptr}, ImageOutput{dst, nullptr, nullptr}, c, stop.get_token());
   if (!result.ok()) return result.status();
   if (report != nullptr) {
     ConvertReportContext context;
     context.source_path = src;
     context.output_path = dst;
     context.target = c.target;
-    context.milliseconds = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                              start)
-            .count());
+    context.milliseconds =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - start)
+                                       .count());
     context.zero_scan = c.output.detect_zeroes;
     context.diagnostics = diagnostics->entries();
     *report = dup_string(json_document(to_properties(*result, context)));
@@ -259,8 +259,7 @@ int vdisk_check_json(const char* path, const char* target, const vdisk_options_t
     }
     vdisk::CheckOptions check;
     check.ignore_parent_identity = or_defaults(options).convert.open.ignore_parent_identity;
-    VDISK_ASSIGN_OR_RETURN(const vdisk::CheckReport report,
-                           vdisk::check_image(path, rules, check));
+    VDISK_ASSIGN_OR_RETURN(const vdisk::CheckReport report, vdisk::check_image(path, rules, check));
     *json = dup_string(vdisk::json_document(report.to_properties()));
     *passed = report.passed() ? 1 : 0;
     return vdisk::ok_status();

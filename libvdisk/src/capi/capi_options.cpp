@@ -28,18 +28,36 @@ constexpr std::int64_t kMaxDiskIndex = 1 << 20;
 constexpr OptionSpec kTable[] = {
     {"target", OptionKind::text, "TARGET", "output target", "raw", {}, 0, 0},
     {"format", OptionKind::text, "FMT", "input format (empty: probe)", "", {}, 0, 0},
-    {"threads", OptionKind::number, "N", "pipeline threads (0: one per core)", "0", {}, 0,
+    {"threads",
+     OptionKind::number,
+     "N",
+     "pipeline threads (0: one per core)",
+     "0",
+     {},
+     0,
      kMaxThreads},
-    {"compress-threads", OptionKind::number, "N", "compression threads (0: one per core)", "0",
-     {}, 0, kMaxThreads},
+    {"compress-threads",
+     OptionKind::number,
+     "N",
+     "compression threads (0: one per core)",
+     "0",
+     {},
+     0,
+     kMaxThreads},
     {"overwrite", OptionKind::flag, "", "replace an existing output", "", {}, 0, 0},
     {"sync", OptionKind::flag, "", "fsync the output before renaming it", "", {}, 0, 0},
     {"checksums", OptionKind::flag, "", "report the output's checksums", "", {}, 0, 0},
     {"any-output-name", OptionKind::flag, "", "ignore a target's name rule", "", {}, 0, 0},
     {"keep-gpt", OptionKind::flag, "", "do not relocate a GPT when padding", "", {}, 0, 0},
     {"detect-zeroes", OptionKind::flag, "", "map zero blocks as holes", "", {}, 0, 0},
-    {"timestamp", OptionKind::number, "SECONDS", "Unix time stamped in the output", "0", {},
-     kMinTime, kMaxTime},
+    {"timestamp",
+     OptionKind::number,
+     "SECONDS",
+     "Unix time stamped in the output",
+     "0",
+     {},
+     kMinTime,
+     kMaxTime},
     {"unique-id", OptionKind::text, "HEX", "16-byte id (32 hex digits)", "", {}, 0, 0},
     {"allow-outside-paths", OptionKind::flag, "", "parents may lie outside", "", {}, 0, 0},
     {"ignore-parent-identity", OptionKind::flag, "", "skip parent id checks", "", {}, 0, 0},
@@ -93,8 +111,7 @@ Status apply(vdisk_options_t& o, std::string_view key, const OptionValues& value
     VDISK_ASSIGN_OR_RETURN(c.output.unique_id, parse_unique_id(text));
     return ok_status();
   }
-  if (key == "threads" || key == "compress-threads" || key == "timestamp" ||
-      key == "disk-index") {
+  if (key == "threads" || key == "compress-threads" || key == "timestamp" || key == "disk-index") {
     VDISK_ASSIGN_OR_RETURN(const std::int64_t n, number());
     if (key == "threads") c.pipeline.threads = static_cast<unsigned>(n);
     if (key == "compress-threads") c.output.compress_threads = static_cast<unsigned>(n);
@@ -117,8 +134,7 @@ Status apply(vdisk_options_t& o, std::string_view key, const OptionValues& value
 
 }  // namespace
 
-Result<TargetOptions> target_options_for(const vdisk_options_t& options,
-                                         std::string_view target) {
+Result<TargetOptions> target_options_for(const vdisk_options_t& options, std::string_view target) {
   TargetOptions out = options.convert.output;
   for (const auto& [key, value] : options.target_settings)
     VDISK_RETURN_IF_ERROR(set_target_option(target, out, key, value));
@@ -141,8 +157,7 @@ Status set_key(vdisk_options_t& options, std::string_view key, std::string_view 
   // A target option: "target.KEY", or a KEY that is no general key.
   const std::string_view target_key =
       key.starts_with(kTargetPrefix) ? key.substr(kTargetPrefix.size()) : key;
-  if (target_key.empty())
-    return invalid_argument(std::string(kOwner) + ": empty option key");
+  if (target_key.empty()) return invalid_argument(std::string(kOwner) + ": empty option key");
   if (options.target_set) {
     TargetOptions scratch;
     VDISK_RETURN_IF_ERROR(set_target_option(options.convert.target, scratch, target_key, value));
@@ -167,8 +182,7 @@ vdisk_options_t* vdisk_options_create(void) {
 
 void vdisk_options_destroy(vdisk_options_t* options) { delete options; }
 
-int vdisk_options_set(vdisk_options_t* options, const char* key, const char* value,
-                      char** errptr) {
+int vdisk_options_set(vdisk_options_t* options, const char* key, const char* value, char** errptr) {
   return vdisk::capi::guarded(errptr, [&]() -> vdisk::Status {
     if (options == nullptr || key == nullptr)
       return vdisk::invalid_argument("vdisk_options_set: options and key must not be NULL");
