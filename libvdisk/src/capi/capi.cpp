@@ -217,7 +217,11 @@ const char* vdisk_image_format(const vdisk_image_t* image) {
 }
 
 uint64_t vdisk_image_size(const vdisk_image_t* image) {
-  return image == nullptr ? 0 : image->source->size();
+  try {
+    return image == nullptr ? 0 : image->source->size();
+  } catch (...) {  // no driver throws here; the boundary holds all the same
+    return 0;
+  }
 }
 
 int vdisk_image_info_json(const vdisk_image_t* image, char** json, char** errptr) {
