@@ -263,3 +263,24 @@ def test_c_boundary_refuses_null_and_frees_messages():
     assert lib.vdisk_errc_name(9) == b"cancelled"
     assert lib.vdisk_errc_name(100) == b"no_memory"
     assert lib.vdisk_errc_name(77) == b"unknown"
+
+
+def test_concurrent_conversions(tmp_path, disk):
+    import threading
+    errors, outs = [], [str(tmp_path / f"c{i}.vmdk") for i in range(3)]
+
+    def run(dst):
+        try:
+            vdisk.convert(disk, dst, target="vmdk", options={"threads": 2},
+                          progress=lambda done, total: None)
+        except BaseException as e:  # noqa: B902 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(dst,)) for dst in outs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for dst in outs:
+        assert qemu_raw_sha256(dst, "vmdk", str(tmp_path)) == sha256_file(disk)

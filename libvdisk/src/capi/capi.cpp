@@ -120,8 +120,12 @@ Status convert_files(const char* src, const char* dst, const vdisk_options_t& op
   auto diagnostics = std::make_shared<DiagnosticSink>();
   c.open.on_diagnostic = diagnostics->fn();
   std::stop_source stop;
+  // The C callback is promised never to run concurrently with itself, whichever stage of the
+  // conversion reports (the copy's writer, a zero scan's workers).
+  std::mutex progress_mu;
   if (progress != nullptr) {
-    c.on_progress = [progress, ctx, &stop](const Progress& p) {
+    c.on_progress = [progress, ctx, &stop, &progress_mu](const Progress& p) {
+      const std::lock_guard lock(progress_mu);
       if (progress(ctx, p.done_bytes, p.total_bytes) != 0) stop.request_stop();
     };
   }
