@@ -195,7 +195,9 @@ def convert(src, dst, target="raw", options=None, progress=None):
     "threads", "checksums", "timestamp", "unique-id", "format", "format.KEY", and the target's
     own options ("subformat", or "target.subformat"). `progress(done, total)` is called from a
     library thread as bytes are written; returning False or raising cancels (Cancelled, with
-    the callback's exception as __cause__), and no output is left behind."""
+    the callback's exception as __cause__), and no output is left behind. (A cancel that comes
+    with the last progress call, once everything is written, may come too late: then the
+    conversion succeeds and the callback's exception is not raised.)"""
     raised = []
 
     def on_progress(_ctx, done, total):
