@@ -19,6 +19,9 @@ cmake -S "$SRC/tests/install" -B "$WORK/consumer" -G Ninja -DCMAKE_PREFIX_PATH="
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
 cmake --build "$WORK/consumer" >/dev/null
 "$WORK/consumer/consumer"
+# A shared build (BUILD_SHARED_LIBS) installs libvdisk.so.0, which programs linked by hand
+# (no rpath) find through the loader's path.
+export LD_LIBRARY_PATH="$WORK/prefix/lib:$WORK/prefix/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 PKG_CONFIG_PATH="$WORK/prefix/lib/pkgconfig:$WORK/prefix/lib/x86_64-linux-gnu/pkgconfig" \
   bash -c "$cxx $SRC/tests/install/consumer.cpp -o $WORK/consumer-pc $san \$(pkg-config --cflags vdisk) \$(pkg-config --static --libs vdisk)"
 "$WORK/consumer-pc"
