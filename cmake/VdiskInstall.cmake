@@ -1,5 +1,6 @@
 # Installs the library, its public headers, a CMake package (find_package(vdisk) ->
-# vdisk::vdisk) and a pkg-config file.
+# vdisk::vdisk), pkg-config files (vdisk for C++, vdisk-c for C; docs/c-api.md) and the Python
+# binding.
 include(CMakePackageConfigHelpers)
 
 install(TARGETS vdisk EXPORT vdiskTargets
@@ -46,3 +47,20 @@ file(RELATIVE_PATH VDISK_PC_PREFIX_REL "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" 
 string(REGEX REPLACE "/$" "" VDISK_PC_PREFIX_REL "${VDISK_PC_PREFIX_REL}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/vdisk.pc.in ${PROJECT_BINARY_DIR}/vdisk.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/vdisk.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/vdisk-c.pc.in ${PROJECT_BINARY_DIR}/vdisk-c.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/vdisk-c.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The Python binding (python/vdisk, docs/c-api.md "Python"): the package and, next to it, the
+# shared library it loads (libvdisk.so.0), so the package works wherever the prefix is and
+# whether the library in ${CMAKE_INSTALL_LIBDIR} is static or shared. The default directory is
+# Debian's for prefix /usr; set VDISK_PYTHON_DIR (relative to the prefix, or absolute) to
+# install it elsewhere, e.g. into `python3 -c "import sysconfig; print(sysconfig.get_path('purelib'))"`.
+set(VDISK_PYTHON_DIR "lib/python3/dist-packages" CACHE STRING
+    "Where the Python package vdisk is installed (relative to the prefix, or absolute)")
+install(FILES ${PROJECT_SOURCE_DIR}/python/vdisk/__init__.py DESTINATION ${VDISK_PYTHON_DIR}/vdisk)
+get_target_property(vdisk_type vdisk TYPE)
+if(vdisk_type STREQUAL "SHARED_LIBRARY")
+  install(FILES $<TARGET_FILE:vdisk> DESTINATION ${VDISK_PYTHON_DIR}/vdisk RENAME libvdisk.so.0)
+else()
+  install(TARGETS vdisk_shared LIBRARY DESTINATION ${VDISK_PYTHON_DIR}/vdisk NAMELINK_SKIP)
+endif()

@@ -1,0 +1,155 @@
+/* The C API of libvdisk: open, describe, measure, check and convert disk images from C (and from
+ * anything that calls C: Python's ctypes binding, python/vdisk). docs/c-api.md is the guide.
+ *
+ * Conventions (every function):
+ * - Handles are opaque: vdisk_image_t (an open image), vdisk_options_t (key=value settings).
+ *   Each is created by one function and released by one (vdisk_close, vdisk_options_destroy).
+ * - A fallible function returns a vdisk_errc: VDISK_OK (0) on success, else the code. Its last
+ *   parameter `char** errptr` (may be NULL) then receives the one-line message, allocated by the
+ *   library: free it with vdisk_free(). *errptr must be NULL or a previous message on entry; a
+ *   previous message is freed when a new one replaces it, and left alone on success (leveldb's
+ *   errptr convention). Under memory exhaustion the code is VDISK_NO_MEMORY and the message may
+ *   be missing (*errptr then stays NULL).
+ * - Output parameters (char** json, vdisk_image_t** image) are set on success and set to NULL on
+ *   failure. Returned strings are NUL-terminated UTF-8 allocated by the library: vdisk_free().
+ * - No function throws, aborts, prints, exits or reads the environment: every C++ exception is
+ *   caught at the boundary (std::bad_alloc -> VDISK_NO_MEMORY, anything else -> VDISK_INTERNAL).
+ * - Paths are byte strings as the operating system takes them.
+ * - Thread safety: functions on different handles may run concurrently. One handle is used by
+ *   one thread at a time, except that a vdisk_options_t that no thread modifies may be read by
+ *   several calls at once (vdisk_convert, vdisk_open, ...) in several threads.
+ * - A NULL handle or NULL required pointer is VDISK_INVALID_ARGUMENT, never a crash.
+ */
+#ifndef VDISK_VDISK_C_H_
+#define VDISK_VDISK_C_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes. 0..11 are vdisk::Errc (status.h) value for value; VDISK_NO_MEMORY is the C API's
+ * own (an allocation failed). */
+typedef enum vdisk_errc {
+  VDISK_OK = 0,
+  VDISK_INVALID_ARGUMENT = 1,    /* the caller asked for something malformed (bad option, key) */
+  VDISK_NOT_FOUND = 2,           /* a named file or entry does not exist */
+  VDISK_ALREADY_EXISTS = 3,      /* refusing to replace an output without "overwrite" */
+  VDISK_IO_ERROR = 4,            /* the operating system reported a read/write failure */
+  VDISK_NO_SPACE = 5,            /* the output device is full */
+  VDISK_CORRUPT = 6,             /* the image breaks its format's rules */
+  VDISK_UNSUPPORTED = 7,         /* a valid image uses a feature libvdisk does not implement */
+  VDISK_OUT_OF_RANGE = 8,        /* a read or size past an object's end */
+  VDISK_CANCELLED = 9,           /* the progress callback asked to stop */
+  VDISK_RESOURCE_EXHAUSTED = 10, /* a configured bound would be exceeded */
+  VDISK_INTERNAL = 11,           /* a libvdisk bug */
+  VDISK_NO_MEMORY = 100          /* an allocation failed */
+} vdisk_errc;
+
+typedef struct vdisk_image_t vdisk_image_t;
+typedef struct vdisk_options_t vdisk_options_t;
+
+/* Progress of a conversion: `done` virtual bytes of `total` (0 while unknown). Called from a
+ * library thread (not the caller's), never concurrently with itself, after each chunk; it must
+ * be quick. Returning nonzero cancels the conversion: vdisk_convert then returns
+ * VDISK_CANCELLED and leaves no output file. */
+typedef int (*vdisk_progress_fn)(void* ctx, uint64_t done, uint64_t total);
+
+/* The version of the linked library ("0.1.0"); a static string, never freed. */
+const char* vdisk_version(void);
+
+/* The short lowercase name of a code ("corrupt", "no_memory", "unknown" for a value that is not
+ * a code); a static string, never freed. */
+const char* vdisk_errc_name(int code);
+
+/* Frees a string the library returned (a message, a JSON document). NULL is allowed. */
+void vdisk_free(void* ptr);
+
+/* ---- Options ---------------------------------------------------------------------------- */
+
+/* A new, empty set of options (every setting at its default), or NULL when out of memory.
+ * Release it with vdisk_options_destroy(). */
+vdisk_options_t* vdisk_options_create(void);
+/* Releases `options` (NULL is allowed). Handles opened with it do not borrow it. */
+void vdisk_options_destroy(vdisk_options_t* options);
+
+/* Sets one option as key=value text (a flag takes on|off|yes|no|true|false|1|0, and an empty or
+ * NULL value sets it on). A key set twice keeps the last value. The keys:
+ *   target                  output target of vdisk_convert and vdisk_measure_json (default: raw
+ *                           for convert, every target for measure): raw, vhd, azure, gcp, vmdk...
+ *   format                  input format (default: probe)
+ *   threads                 pipeline worker threads (0 = one per core; default 0)
+ *   compress-threads        compression threads of compressing targets (0 = one per core)
+ *   overwrite               flag: replace an existing output file (default off)
+ *   sync                    flag: fsync the output before renaming it into place (default on)
+ *   checksums               flag: report sha256/md5/crc32c of the output (default off)
+ *   any-output-name         flag: write a target with a name rule (gcp: *.tar.gz) to any name
+ *   keep-gpt                flag: pad without relocating a GPT's backup
+ *   detect-zeroes           flag: gcp: map zero blocks as holes (one extra read of the data)
+ *   timestamp               Unix seconds stamped in outputs (VHD footer, GCP tar); default now
+ *   unique-id               32 hex digits (dashes allowed): VHD unique id, VMDK uuid; default
+ *                           random. With `timestamp`, makes an output reproducible
+ *   allow-outside-paths     flag: parents/extents may lie outside the image's directory
+ *   ignore-parent-identity  flag: do not match a child's parent id against its parent
+ *   verify-manifest         flag: OVA manifest digests (default on)
+ *   disk-index              OVA: the disk to read, 0-based
+ *   format.KEY              the input format's own option KEY (vdconvert --KEY)
+ *   target.KEY              the target's own option KEY (vdconvert -o KEY=VALUE); a KEY that is
+ *                           none of the keys above may be given without "target."
+ * A target option is checked against the target when "target" is already set, and always when
+ * the options are used. Returns VDISK_INVALID_ARGUMENT naming the key and what it accepts. */
+int vdisk_options_set(vdisk_options_t* options, const char* key, const char* value, char** errptr);
+
+/* ---- Images ----------------------------------------------------------------------------- */
+
+/* Opens the image file `path` (probing its format unless "format" is set) with the open
+ * settings of `options` (NULL: defaults). On success *image is a handle for vdisk_close(). */
+int vdisk_open(const char* path, const vdisk_options_t* options, vdisk_image_t** image,
+               char** errptr);
+/* Closes `image` (NULL is allowed). */
+void vdisk_close(vdisk_image_t* image);
+
+/* The image's format name ("vmdk"); valid until vdisk_close(). NULL for a NULL image. */
+const char* vdisk_image_format(const vdisk_image_t* image);
+/* The image's virtual size in bytes; 0 for a NULL image. */
+uint64_t vdisk_image_size(const vdisk_image_t* image);
+
+/* The image described as `vdconvert info --json` prints it (docs/json.md "info"): format,
+ * virtual_size, the format's own facts, diagnostics. *json: free with vdisk_free(). */
+int vdisk_image_info_json(const vdisk_image_t* image, char** json, char** errptr);
+
+/* How large the output of the "target" of `options` would be (every target when unset), as
+ * `vdconvert measure --json` prints it: source, measurements [{target, source_format,
+ * virtual_size, target_size, allocated_bytes, output {exact, bytes, upper_bound}} or, when
+ * measuring every target, {target, error} for one that cannot hold the image]. Reads the map
+ * only. `source_name` is the "source" shown (NULL: the path the image was opened with).
+ * *json: free with vdisk_free(). */
+int vdisk_measure_json(const vdisk_image_t* image, const vdisk_options_t* options,
+                       const char* source_name, char** json, char** errptr);
+
+/* ---- Check and convert ------------------------------------------------------------------- */
+
+/* Checks the file `path` against the rules of `target` ("azure", "gcp", "vmdk", "qcow2",
+ * "mvmc", ...; NULL: the default for the file, "vmdk" for a VMDK), as `vdconvert check --json`
+ * reports it: target, path, passed, failures, warnings, rules [...]. Rules that fail are in
+ * the report, not an error: *passed is 1 when no rule failed, else 0. `options` (may be NULL)
+ * gives "ignore-parent-identity". *json: free with vdisk_free(). */
+int vdisk_check_json(const char* path, const char* target, const vdisk_options_t* options,
+                     char** json, int* passed, char** errptr);
+
+/* Converts the image `src` to the "target" of `options` (raw when unset) in the file `dst`,
+ * written through a temporary file renamed into place on success; on any failure, cancellation
+ * included, no output is left behind. `progress` (may be NULL) is called with `ctx` as
+ * vdisk_progress_fn says. `report` (may be NULL) receives the report as `vdconvert convert
+ * --json` prints it (docs/json.md "convert": source, output, stats, gpt, checksums when asked,
+ * diagnostics); free it with vdisk_free(). */
+int vdisk_convert(const char* src, const char* dst, const vdisk_options_t* options,
+                  vdisk_progress_fn progress, void* ctx, char** report, char** errptr);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* VDISK_VDISK_C_H_ */

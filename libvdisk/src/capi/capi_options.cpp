@@ -1,0 +1,193 @@
+// vdisk_options_t: the key=value settings of the C API (the table in vdisk_c.h), checked with
+// the library's own option rows (options.h) so flags and numbers parse as vdconvert's do.
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "capi/capi_internal.h"
+#include "vdisk/image.h"
+#include "vdisk/options.h"
+#include "vdisk/status.h"
+
+namespace vdisk::capi {
+namespace {
+
+constexpr std::string_view kOwner = "vdisk_options";
+constexpr std::int64_t kMaxThreads = 1024;
+// RFC 3339 years 0000..9999 (format_time_utc clamps there anyway).
+constexpr std::int64_t kMinTime = -62167219200;
+constexpr std::int64_t kMaxTime = 253402300799;
+constexpr std::int64_t kMaxDiskIndex = 1 << 20;
+
+// The general keys; "format.KEY" and "target.KEY" are handled apart.
+constexpr OptionSpec kTable[] = {
+    {"target", OptionKind::text, "TARGET", "output target", "raw", {}, 0, 0},
+    {"format", OptionKind::text, "FMT", "input format (empty: probe)", "", {}, 0, 0},
+    {"threads",
+     OptionKind::number,
+     "N",
+     "pipeline threads (0: one per core)",
+     "0",
+     {},
+     0,
+     kMaxThreads},
+    {"compress-threads",
+     OptionKind::number,
+     "N",
+     "compression threads (0: one per core)",
+     "0",
+     {},
+     0,
+     kMaxThreads},
+    {"overwrite", OptionKind::flag, "", "replace an existing output", "", {}, 0, 0},
+    {"sync", OptionKind::flag, "", "fsync the output before renaming it", "", {}, 0, 0},
+    {"checksums", OptionKind::flag, "", "report the output's checksums", "", {}, 0, 0},
+    {"any-output-name", OptionKind::flag, "", "ignore a target's name rule", "", {}, 0, 0},
+    {"keep-gpt", OptionKind::flag, "", "do not relocate a GPT when padding", "", {}, 0, 0},
+    {"detect-zeroes", OptionKind::flag, "", "map zero blocks as holes", "", {}, 0, 0},
+    {"timestamp",
+     OptionKind::number,
+     "SECONDS",
+     "Unix time stamped in the output",
+     "0",
+     {},
+     kMinTime,
+     kMaxTime},
+    {"unique-id", OptionKind::text, "HEX", "16-byte id (32 hex digits)", "", {}, 0, 0},
+    {"allow-outside-paths", OptionKind::flag, "", "parents may lie outside", "", {}, 0, 0},
+    {"ignore-parent-identity", OptionKind::flag, "", "skip parent id checks", "", {}, 0, 0},
+    {"verify-manifest", OptionKind::flag, "", "check OVA manifest digests", "", {}, 0, 0},
+    {"disk-index", OptionKind::number, "N", "OVA disk, 0-based", "0", {}, 0, kMaxDiskIndex},
+};
+
+Result<std::array<std::uint8_t, 16>> parse_unique_id(std::string_view text) {
+  std::array<std::uint8_t, 16> id{};
+  std::size_t digits = 0;
+  for (const char c : text) {
+    if (c == '-') continue;
+    int v = -1;
+    if (c >= '0' && c <= '9') v = c - '0';
+    if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (v < 0 || digits == 32)
+      return invalid_argument(std::string(kOwner) + ": unique-id: expected 32 hex digits " +
+                              "(dashes allowed), found '" + std::string(text) + "'");
+    const std::size_t byte = digits / 2;
+    id[byte] = static_cast<std::uint8_t>(id[byte] | (digits % 2 == 0 ? v << 4 : v));
+    ++digits;
+  }
+  if (digits != 32)
+    return invalid_argument(std::string(kOwner) + ": unique-id: expected 32 hex digits, found " +
+                            std::to_string(digits));
+  return id;
+}
+
+// Applies a general key whose value `values` has checked against its row.
+Status apply(vdisk_options_t& o, std::string_view key, const OptionValues& values) {
+  const std::span<const OptionSpec> table(kTable);
+  auto flag = [&]() { return option_flag(table, values, key); };
+  auto number = [&]() { return option_number(table, values, key); };
+  const std::string text = std::string(*values.given(key));
+  ConvertOptions& c = o.convert;
+  if (key == "target") {
+    VDISK_RETURN_IF_ERROR(target_info(text).status());
+    // The target options already given must fit the new target.
+    VDISK_RETURN_IF_ERROR(target_options_for(o, text).status());
+    c.target = text;
+    o.target_set = true;
+    return ok_status();
+  }
+  if (key == "format") {
+    if (!text.empty()) VDISK_RETURN_IF_ERROR(input_format_options(text).status());
+    c.open.format = text;
+    return ok_status();
+  }
+  if (key == "unique-id") {
+    VDISK_ASSIGN_OR_RETURN(c.output.unique_id, parse_unique_id(text));
+    return ok_status();
+  }
+  if (key == "threads" || key == "compress-threads" || key == "timestamp" || key == "disk-index") {
+    VDISK_ASSIGN_OR_RETURN(const std::int64_t n, number());
+    if (key == "threads") c.pipeline.threads = static_cast<unsigned>(n);
+    if (key == "compress-threads") c.output.compress_threads = static_cast<unsigned>(n);
+    if (key == "timestamp") c.output.timestamp_unix = n;
+    if (key == "disk-index") c.open.disk_index = static_cast<std::size_t>(n);
+    return ok_status();
+  }
+  VDISK_ASSIGN_OR_RETURN(const bool on, flag());
+  if (key == "overwrite") c.overwrite = on;
+  if (key == "sync") c.sync = on;
+  if (key == "checksums") c.checksums = on;
+  if (key == "any-output-name") c.any_output_name = on;
+  if (key == "keep-gpt") c.output.keep_gpt = on;
+  if (key == "detect-zeroes") c.output.detect_zeroes = on;
+  if (key == "allow-outside-paths") c.open.allow_outside_paths = on;
+  if (key == "ignore-parent-identity") c.open.ignore_parent_identity = on;
+  if (key == "verify-manifest") c.open.verify_manifest = on;
+  return ok_status();
+}
+
+}  // namespace
+
+Result<TargetOptions> target_options_for(const vdisk_options_t& options, std::string_view target) {
+  TargetOptions out = options.convert.output;
+  for (const auto& [key, value] : options.target_settings)
+    VDISK_RETURN_IF_ERROR(set_target_option(target, out, key, value));
+  VDISK_RETURN_IF_ERROR(check_target_options(target, out));
+  return out;
+}
+
+Status set_key(vdisk_options_t& options, std::string_view key, std::string_view value) {
+  constexpr std::string_view kFormatPrefix = "format.";
+  constexpr std::string_view kTargetPrefix = "target.";
+  if (key.starts_with(kFormatPrefix))
+    return set_format_option(options.convert.open, key.substr(kFormatPrefix.size()), value);
+  const std::span<const OptionSpec> table(kTable);
+  const bool general = find_option(table, key) != nullptr;
+  if (general) {
+    OptionValues values;
+    VDISK_RETURN_IF_ERROR(vdisk::set_option(table, kOwner, values, key, value));
+    return apply(options, key, values);
+  }
+  // A target option: "target.KEY", or a KEY that is no general key.
+  const std::string_view target_key =
+      key.starts_with(kTargetPrefix) ? key.substr(kTargetPrefix.size()) : key;
+  if (target_key.empty()) return invalid_argument(std::string(kOwner) + ": empty option key");
+  if (options.target_set) {
+    TargetOptions scratch;
+    VDISK_RETURN_IF_ERROR(set_target_option(options.convert.target, scratch, target_key, value));
+  }
+  // A key set twice keeps the last value (OptionValues does the same).
+  std::erase_if(options.target_settings, [&](const auto& kv) { return kv.first == target_key; });
+  options.target_settings.emplace_back(std::string(target_key), std::string(value));
+  return ok_status();
+}
+
+}  // namespace vdisk::capi
+
+extern "C" {
+
+vdisk_options_t* vdisk_options_create(void) {
+  try {
+    return new vdisk_options_t();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void vdisk_options_destroy(vdisk_options_t* options) { delete options; }
+
+int vdisk_options_set(vdisk_options_t* options, const char* key, const char* value, char** errptr) {
+  return vdisk::capi::guarded(errptr, [&]() -> vdisk::Status {
+    if (options == nullptr || key == nullptr)
+      return vdisk::invalid_argument("vdisk_options_set: options and key must not be NULL");
+    return vdisk::capi::set_key(*options, key, value == nullptr ? "" : value);
+  });
+}
+
+}  // extern "C"
