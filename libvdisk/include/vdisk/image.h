@@ -32,7 +32,10 @@ struct Diagnostic {
   Level level = Level::note;
   std::string message;
 };
-// Called synchronously from the thread doing the work; must not throw.
+// Called from the thread doing the work, or from a worker doing part of it beside the copy (a
+// live ISO's boot verdict, upload retries): calls may come from several threads at once, so it
+// must be thread-safe; it must not throw. No call comes after the call that started the work
+// (convert(), open_image()'s source's destruction) has returned.
 using DiagnosticFn = std::function<void(const Diagnostic&)>;
 
 // Boot loader images for the GRUB repack of a live ISO (docs/livecd.md): GRUB's i386-pc boot.img
