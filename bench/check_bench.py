@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs one Google Benchmark program briefly and fails unless every benchmark in it ran.
 
-Usage: bench/check_bench.py SOURCE.cpp PROGRAM [--exclude REGEX] [--min-time SECONDS]
+Usage: bench/check_bench.py SOURCE PROGRAM [--exclude REGEX] [--min-time SECONDS]
 
 This is the `bench.<program>` ctest (label `bench`): it keeps the benchmark programs working;
 its timings are discarded (figures come from release builds on an idle machine, see
@@ -10,8 +10,9 @@ bench/RESULTS.md). It passes only when
     --benchmark_min_time=SECONDS (default 0.001: one iteration of the slow ones) and JSON output;
   - every benchmark it lists appears in the JSON with iterations > 0 and no error (a benchmark
     that calls SkipWithError, or one that never enters its loop, fails);
-  - every family registered in SOURCE.cpp (each BENCHMARK(name) and BENCHMARK_CAPTURE(name,
-    tag, ...), read from the source so the list cannot go stale) has at least one such run.
+  - every family registered in SOURCE, the program's C++ file (each BENCHMARK(name) and
+    BENCHMARK_CAPTURE(name, tag, ...), read from the source so the list cannot go stale) has
+    at least one such run.
 --exclude REGEX leaves out the benchmarks whose name matches it, with Google Benchmark's
 negative filter (e.g. `isal` in a build without ISA-L, where those benchmarks report "engine
 not compiled in").

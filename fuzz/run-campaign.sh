@@ -87,7 +87,7 @@ write_results() {
 }
 
 if [ "$report_only" = 1 ]; then write_results; exit 0; fi
-[ -f "$build/CMakeCache.txt" ] || { echo "no fuzz build at $build (see README: Real fuzzing)" >&2; exit 1; }
+[ -f "$build/CMakeCache.txt" ] || { echo "no fuzz build at $build (see docs/testing.md: Real fuzzing)" >&2; exit 1; }
 # Under a lock, so that campaigns run side by side (one target list each) can share a build.
 flock "$build/.campaign-build.lock" cmake --build "$build" --target "${targets[@]/#/fuzz_}" >/dev/null
 mkdir -p "$work"

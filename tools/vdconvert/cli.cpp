@@ -207,11 +207,13 @@ Status parse_command_args(std::span<const std::string_view> args, const CommandS
   return {};
 }
 
-// The hidden `vdconvert --generate man|bash-completion [FILE]` (the build runs it).
+// The hidden `vdconvert --generate man|bash-completion|markdown [FILE]` (the build runs it for
+// the first two; tests/cli/reference_test.sh compares the third with docs/cli.md).
 Result<Command> parse_generate(std::span<const std::string_view> args) {
   Command cmd;
-  if (args.size() < 2 || args.size() > 3 || (args[1] != "man" && args[1] != "bash-completion"))
-    return invalid_argument("usage: vdconvert --generate man|bash-completion [FILE]");
+  if (args.size() < 2 || args.size() > 3 ||
+      (args[1] != "man" && args[1] != "bash-completion" && args[1] != "markdown"))
+    return invalid_argument("usage: vdconvert --generate man|bash-completion|markdown [FILE]");
   cmd.generate = std::string(args[1]);
   if (args.size() == 3) cmd.generate_file = std::string(args[2]);
   return cmd;

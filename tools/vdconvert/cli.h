@@ -4,7 +4,8 @@
 //
 // Adding a command (say `vdconvert iso ...`) means one new cmd_iso.cpp with its handler and
 // its options, and one row in commands.cpp; the parser, the usage lines, --help, the man page
-// and the bash completion (cli_help.cpp) are all generated from those tables.
+// the bash completion and the Markdown reference (cli_help.cpp) are all generated from those
+// tables.
 #ifndef VDCONVERT_CLI_H_
 #define VDCONVERT_CLI_H_
 
@@ -32,7 +33,7 @@ struct Command {
   const CommandSpec* spec = nullptr;  // nullptr: no command (global --help / --version)
   bool help = false;                  // print help (for spec, or the global help)
   bool version = false;               // print the version
-  std::string generate;               // hidden --generate man|bash-completion
+  std::string generate;               // hidden --generate man|bash-completion|markdown
   std::string generate_file;          // ... written to this file ("" = stdout)
   std::string from;                   // --from FMT ("" = probe)
   std::string to;                     // --to TARGET
@@ -136,6 +137,13 @@ std::vector<std::string> usage_lines(const CommandSpec& spec);
 // The man page vdconvert.1 (roff) and the bash completion script.
 std::string man_page(std::span<const CommandSpec> table);
 std::string bash_completion(std::span<const CommandSpec> table);
+// The Markdown CLI reference (docs/cli.md, between its GENERATED markers): per command a
+// `### vdconvert NAME` heading, its summary, its wrapped usage lines in a text block, a table of
+// its subcommands, a table of its options (option, alias, value, help, accepted values; `-h`
+// last) and its details; then the library's input formats and targets. Deterministic, no
+// version in it (so a version bump does not make the document stale); table cells are escaped
+// (`|`, markup characters) and hold one line each.
+std::string markdown_reference(std::span<const CommandSpec> table);
 
 // Damerau-Levenshtein (optimal string alignment) distance, and the closest of `candidates`
 // to `word` when it is close enough to be a likely typo (else empty).

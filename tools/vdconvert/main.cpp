@@ -26,11 +26,12 @@ int print_stdout(std::string_view text) {
   return vdconvert::kExitOk;
 }
 
-// The hidden `--generate man|bash-completion [FILE]`: the build writes vdconvert.1 and the
-// completion script with it.
+// The hidden `--generate man|bash-completion|markdown [FILE]`: the build writes vdconvert.1
+// and the completion script with it; the Markdown reference is docs/cli.md's generated block.
 int generate(const vdconvert::Command& cmd, std::span<const vdconvert::CommandSpec> table) {
-  const std::string text =
-      cmd.generate == "man" ? vdconvert::man_page(table) : vdconvert::bash_completion(table);
+  const std::string text = cmd.generate == "man"        ? vdconvert::man_page(table)
+                           : cmd.generate == "markdown" ? vdconvert::markdown_reference(table)
+                                                        : vdconvert::bash_completion(table);
   if (cmd.generate_file.empty()) return print_stdout(text);
   std::FILE* f = std::fopen(cmd.generate_file.c_str(), "wb");
   if (!f) return vdconvert::kExitIo;
