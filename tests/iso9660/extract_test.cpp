@@ -166,6 +166,10 @@ TEST_CASE("extract: existing files are kept unless overwrite", "[iso9660][extrac
   // A directory is never replaced by a file.
   fs::create_directories(t / "d/file.txt");
   CHECK(extract(*v, "file.txt", t / "d", o).status().code() == Errc::already_exists);
+  // Nor a FIFO (or a device node: DEST /dev/null as root), even with overwrite.
+  REQUIRE(::mkfifo((t / "fifo").c_str(), 0600) == 0);
+  CHECK(extract(*v, "file.txt", t / "fifo", o).status().code() == Errc::already_exists);
+  CHECK(fs::is_fifo(t / "fifo"));
   // A missing parent is an I/O error, a missing entry not_found.
   CHECK_FALSE(extract(*v, "file.txt", t / "no/such/dir/f").ok());
   CHECK(extract(*v, "nope", t / "x").status().code() == Errc::not_found);

@@ -188,6 +188,14 @@ Status Extractor::place(int dirfd, const std::string& tmp, const std::string& na
       return already_exists(fmt::format(
           "extract: '{}' exists as a directory; it is not replaced by a file or symlink", rel));
     }
+    // Only files and symlinks are replaced: renaming over a device node (DEST /dev/null, a
+    // disk) or a FIFO would remove it, as root even /dev/null itself.
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+        !S_ISLNK(st.st_mode)) {
+      ::unlinkat(dirfd, tmp.c_str(), 0);
+      return already_exists(
+          fmt::format("extract: '{}' exists as a device, FIFO or socket; it is not replaced", rel));
+    }
     rc = ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str());
   } else {
     rc = ::renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), RENAME_NOREPLACE);
