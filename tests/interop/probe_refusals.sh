@@ -22,7 +22,14 @@ qemu-img convert -O qcow disk.raw d.qcow
 qemu-img convert -O qed disk.raw d.qed
 qemu-img convert -O vhdx disk.raw d.vhdx
 qemu-img convert -O parallels disk.raw d.parallels
-qemu-img create -q -f luks --object secret,id=sec0,data=abc -o key-secret=sec0,iter-time=10 d.luks 16M
+# qemu-img times its PBKDF first and fails on a loaded machine ("Unable to get accurate CPU
+# usage", seen in CI rehearsals): a few tries.
+for try in 1 2 3 4 5; do
+  qemu-img create -q -f luks --object secret,id=sec0,data=abc -o key-secret=sec0,iter-time=10 \
+    d.luks 16M && break
+  [ "$try" = 5 ] && { echo "FAIL: qemu-img could not create a LUKS image"; exit 1; }
+  sleep 1
+done
 qemu-img convert -O vmdk -o subformat=streamOptimized disk.raw d.vmdk
 qemu-img convert -O vpc -o subformat=fixed disk.raw fixed.vhd
 qemu-img convert -O vpc disk.raw dynamic.vhd
