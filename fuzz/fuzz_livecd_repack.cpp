@@ -168,7 +168,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   pvd[0] = std::byte{1};
   std::memcpy(pvd.data() + 1, "CD001\x01", 6);
   std::memset(pvd.data() + 40, ' ', 32);
-  std::memcpy(pvd.data() + 40, volid.data(), volid.size());
+  if (!volid.empty()) std::memcpy(pvd.data() + 40, volid.data(), volid.size());
   detail::store_le32(pvd.subspan(80), static_cast<std::uint32_t>(blocks + ((flags & 16) ? 1 : 0)));
   detail::store_le16(pvd.subspan(128), 2048);
   for (std::size_t i = 0; i < 17; ++i) pvd[813 + i] = std::byte{param(p, 10 + i)};
