@@ -56,7 +56,7 @@ void set_error(char** errptr, std::string_view message) noexcept {
   *errptr = nullptr;
   auto* copy = static_cast<char*>(std::malloc(message.size() + 1));
   if (copy == nullptr) return;
-  std::memcpy(copy, message.data(), message.size());
+  if (!message.empty()) std::memcpy(copy, message.data(), message.size());
   copy[message.size()] = '\0';
   *errptr = copy;
 }
@@ -64,7 +64,7 @@ void set_error(char** errptr, std::string_view message) noexcept {
 char* dup_string(std::string_view text) {
   auto* copy = static_cast<char*>(std::malloc(text.size() + 1));
   if (copy == nullptr) throw std::bad_alloc();
-  std::memcpy(copy, text.data(), text.size());
+  if (!text.empty()) std::memcpy(copy, text.data(), text.size());
   copy[text.size()] = '\0';
   return copy;
 }

@@ -111,7 +111,7 @@ void put_dir_entry(std::span<std::byte> e, const std::array<char, 11>& name, std
 }
 
 void put_ascii(std::span<std::byte> dst, std::string_view s) {
-  std::memcpy(dst.data(), s.data(), s.size());
+  if (!s.empty()) std::memcpy(dst.data(), s.data(), s.size());
 }
 
 // Boot sector (BPB for FAT32) into `s` (512 bytes).
