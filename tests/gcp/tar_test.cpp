@@ -93,13 +93,19 @@ TEST_CASE("gcp tar: observed 10 MiB five-region example encodes byte for byte", 
   REQUIRE(h.size() == 1024);
   CHECK(static_cast<char>(h[156]) == 'S');
   CHECK(text(h, 124, 12) == std::string("00000050000\0", 12));
-  CHECK(text(h, 386, 24) == std::string("00000000000\0" "00000010000\0", 24));
+  CHECK(text(h, 386, 24) == std::string("00000000000\0"
+                                        "00000010000\0",
+                                        24));
   CHECK(text(h, 386 + 24, 12) == std::string("00014000000\0", 12));
   CHECK(static_cast<int>(h[482]) == 1);
   CHECK(text(h, 483, 12) == std::string("00050000000\0", 12));
   // Extension block: (9 MiB, 4096), terminator (10 MiB, 0), isextended 0.
-  CHECK(text(h, 512, 24) == std::string("00044000000\0" "00000010000\0", 24));
-  CHECK(text(h, 512 + 24, 24) == std::string("00050000000\0" "00000000000\0", 24));
+  CHECK(text(h, 512, 24) == std::string("00044000000\0"
+                                        "00000010000\0",
+                                        24));
+  CHECK(text(h, 512 + 24, 24) == std::string("00050000000\0"
+                                             "00000000000\0",
+                                             24));
   CHECK(static_cast<int>(h[512 + 504]) == 0);
 }
 
@@ -177,8 +183,7 @@ TEST_CASE("gcp tar: encoder refuses bad specs", "[gcp][tar]") {
   CHECK(encode_member_header(s).status().code() == Errc::invalid_argument);
 }
 
-TEST_CASE("gcp tar: number parser accepts tar spellings and rejects hostile fields",
-          "[gcp][tar]") {
+TEST_CASE("gcp tar: number parser accepts tar spellings and rejects hostile fields", "[gcp][tar]") {
   auto num = [](std::string s) {
     return parse_number(std::span(reinterpret_cast<const std::byte*>(s.data()), s.size()));
   };
@@ -199,10 +204,10 @@ TEST_CASE("gcp tar: number parser accepts tar spellings and rejects hostile fiel
 TEST_CASE("gcp tar: sparse map validation names the broken rule", "[gcp][tar]") {
   CHECK(validate_sparse_map({{kMiB, 0}}, kMiB, 0).ok());
   CHECK(!validate_sparse_map({}, kMiB, 0).ok());
-  CHECK(!validate_sparse_map({{0, 4096}}, kMiB, 4096).ok());                    // no terminator
+  CHECK(!validate_sparse_map({{0, 4096}}, kMiB, 4096).ok());  // no terminator
   CHECK(!validate_sparse_map({{4096, 4096}, {0, 4096}, {kMiB, 0}}, kMiB, 8192).ok());  // order
-  CHECK(!validate_sparse_map({{0, 4096}, {kMiB, 0}}, kMiB, 8192).ok());         // size mismatch
-  CHECK(!validate_sparse_map({{0, 100}, {kMiB, 0}}, kMiB, 100).ok());           // partial block
+  CHECK(!validate_sparse_map({{0, 4096}, {kMiB, 0}}, kMiB, 8192).ok());           // size mismatch
+  CHECK(!validate_sparse_map({{0, 100}, {kMiB, 0}}, kMiB, 100).ok());             // partial block
   CHECK(!validate_sparse_map({{kMiB - 512, 4096}, {kMiB, 0}}, kMiB, 4096).ok());  // outside
 }
 

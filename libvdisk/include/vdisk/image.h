@@ -106,8 +106,9 @@ Result<std::string> probe_format(const RandomAccessFile& file);
 // What the probe recognised in an input. Every input is identified by signature first: a
 // readable format, raw when no signature matches, or a format libvdisk recognises but does not
 // read (QCOW v1, QED, Parallels, DMG, Bochs, cloop, LUKS; gzip, xz, zstd, bzip2, lz4; tar, a tar
-// holding an .ovf the OVA driver does not claim, GCP image tarballs). open_image() and open_image_stream() refuse the latter with
-// `status` (unsupported, or corrupt when the signature is there but its header is impossible).
+// holding an .ovf the OVA driver does not claim, GCP image tarballs). open_image() and
+// open_image_stream() refuse the latter with `status` (unsupported, or corrupt when the signature
+// is there but its header is impossible).
 struct Identification {
   std::string format;       // "vmdk", "raw", "qcow2", "gzip", "ova", "gcp-tarball", ...
   bool readable = false;    // libvdisk opens it; the fields below are then empty

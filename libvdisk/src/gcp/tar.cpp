@@ -62,8 +62,7 @@ Sums checksums(std::span<const std::byte> block) {
 }
 
 Status check_spec(const MemberSpec& spec) {
-  if (spec.name.empty() || spec.name.size() > kNameLen ||
-      spec.name.find('\0') != std::string::npos)
+  if (spec.name.empty() || spec.name.size() > kNameLen || spec.name.find('\0') != std::string::npos)
     return invalid_argument(fmt::format("tar: member name '{}' must be 1..100 bytes", spec.name));
   if (spec.mtime < 0) return invalid_argument("tar: negative mtime");
   if (!spec.sparse) {
@@ -73,12 +72,15 @@ Status check_spec(const MemberSpec& spec) {
   std::uint64_t end = 0;
   for (const auto& r : spec.regions) {
     if (r.length == 0 || r.offset % kTarBlock != 0 || r.length % kTarBlock != 0)
-      return invalid_argument(fmt::format("tar: sparse region [{}, +{}) is not whole 512-byte "
-                                          "blocks", r.offset, r.length));
+      return invalid_argument(
+          fmt::format("tar: sparse region [{}, +{}) is not whole 512-byte "
+                      "blocks",
+                      r.offset, r.length));
     if (r.offset < end || !detail::range_inside(r.offset, r.length, spec.real_size))
-      return invalid_argument(fmt::format("tar: sparse region [{}, +{}) overlaps or lies outside "
-                                          "the file of {} bytes", r.offset, r.length,
-                                          spec.real_size));
+      return invalid_argument(
+          fmt::format("tar: sparse region [{}, +{}) overlaps or lies outside "
+                      "the file of {} bytes",
+                      r.offset, r.length, spec.real_size));
     end = r.offset + r.length;
   }
   return {};
@@ -177,8 +179,8 @@ Result<std::uint64_t> parse_number(std::span<const std::byte> field) {
 
 Result<DecodedHeader> decode_header(std::span<const std::byte> block, std::uint64_t offset) {
   if (block.size() != kTarBlock)
-    return corrupt_at("tar", "header", offset, fmt::format("expected 512 bytes, found {}",
-                                                           block.size()));
+    return corrupt_at("tar", "header", offset,
+                      fmt::format("expected 512 bytes, found {}", block.size()));
   DecodedHeader h;
   auto field = [&](std::size_t at, std::size_t len) { return block.subspan(at, len); };
   auto number = [&](std::size_t at, std::size_t len, const char* what) -> Result<std::uint64_t> {
@@ -227,8 +229,10 @@ Result<bool> decode_sparse_extension(std::span<const std::byte> block, std::uint
     const std::size_t at = i * kEntryBytes;
     if (block[at] == std::byte{0}) break;
     if (map.size() >= max_entries)
-      return resource_exhausted(fmt::format("tar: sparse extension at offset {}: more than {} "
-                                            "map entries", offset, max_entries));
+      return resource_exhausted(
+          fmt::format("tar: sparse extension at offset {}: more than {} "
+                      "map entries",
+                      offset, max_entries));
     auto o = parse_number(block.subspan(at, kNum));
     auto n = parse_number(block.subspan(at + kNum, kNum));
     if (!o.ok() || !n.ok())
@@ -244,26 +248,32 @@ Status validate_sparse_map(const std::vector<SparseRegion>& map, std::uint64_t r
   if (map.empty()) return corrupt("tar: sparse map is empty (no terminating entry)");
   const SparseRegion& last = map.back();
   if (last.length != 0 || last.offset != real_size)
-    return corrupt(fmt::format("tar: sparse map ends with ({}, {}), expected the terminator "
-                               "({}, 0)", last.offset, last.length, real_size));
+    return corrupt(
+        fmt::format("tar: sparse map ends with ({}, {}), expected the terminator "
+                    "({}, 0)",
+                    last.offset, last.length, real_size));
   std::uint64_t end = 0, sum = 0;
   for (std::size_t i = 0; i + 1 < map.size(); ++i) {
     const SparseRegion& r = map[i];
     if (r.offset < end)
-      return corrupt(fmt::format("tar: sparse entry {} at {} overlaps or precedes the previous "
-                                 "region ending at {}", i, r.offset, end));
+      return corrupt(
+          fmt::format("tar: sparse entry {} at {} overlaps or precedes the previous "
+                      "region ending at {}",
+                      i, r.offset, end));
     if (!detail::range_inside(r.offset, r.length, real_size))
-      return corrupt(fmt::format("tar: sparse entry {} [{}, +{}) lies outside the file of {} "
-                                 "bytes", i, r.offset, r.length, real_size));
+      return corrupt(
+          fmt::format("tar: sparse entry {} [{}, +{}) lies outside the file of {} "
+                      "bytes",
+                      i, r.offset, r.length, real_size));
     if (r.length % kTarBlock != 0)
-      return corrupt(fmt::format("tar: sparse entry {} length {} is not whole 512-byte blocks",
-                                 i, r.length));
+      return corrupt(
+          fmt::format("tar: sparse entry {} length {} is not whole 512-byte blocks", i, r.length));
     end = r.offset + r.length;
     sum += r.length;
   }
   if (sum != stored_size)
-    return corrupt(fmt::format("tar: sparse regions hold {} bytes but the header size is {}",
-                               sum, stored_size));
+    return corrupt(fmt::format("tar: sparse regions hold {} bytes but the header size is {}", sum,
+                               stored_size));
   return {};
 }
 

@@ -68,7 +68,7 @@ struct DecodedHeader {
   std::uint32_t stored_checksum = 0;
   std::uint32_t unsigned_checksum = 0;  // computed, bytes 148..155 as spaces
   std::int32_t signed_checksum = 0;     // computed as historic tars did
-  bool checksum_ok = false;              // either form matches
+  bool checksum_ok = false;             // either form matches
   // Old GNU sparse fields (meaningful when typeflag == 'S').
   bool is_extended = false;
   std::uint64_t real_size = 0;

@@ -86,13 +86,14 @@ void sync_directory(const std::filesystem::path& file) {
 Status no_overlap(const std::string& name, std::uint64_t area_start, std::uint64_t area_end,
                   std::uint64_t start, std::uint64_t end, std::string_view what) {
   if (start < area_end && area_start < end)
-    return corrupt(fmt::format(
-        "vmdk: {}: descriptor area (sectors {}..{}) overlaps the {} (sectors {}..{})", name,
-        area_start, area_end, what, start, end));
+    return corrupt(
+        fmt::format("vmdk: {}: descriptor area (sectors {}..{}) overlaps the {} (sectors {}..{})",
+                    name, area_start, area_end, what, start, end));
   return {};
 }
 
-Result<DescriptorArea> read_embedded(const RandomAccessFile& file, std::span<const std::byte> head) {
+Result<DescriptorArea> read_embedded(const RandomAccessFile& file,
+                                     std::span<const std::byte> head) {
   const std::string& name = file.name();
   VDISK_ASSIGN_OR_RETURN(SparseHeader h, decode_sparse_header(head, 0));
   if (h.descriptor_offset == 0)
@@ -101,30 +102,33 @@ Result<DescriptorArea> read_embedded(const RandomAccessFile& file, std::span<con
         "is a separate text file",
         name));
   if (h.descriptor_size == 0 || h.descriptor_size > kMaxAreaSectors)
-    return corrupt(fmt::format("vmdk: {}: header at offset 36: descriptorSize {} sectors, "
-                               "expected 1 to {}",
-                               name, h.descriptor_size, kMaxAreaSectors));
+    return corrupt(
+        fmt::format("vmdk: {}: header at offset 36: descriptorSize {} sectors, "
+                    "expected 1 to {}",
+                    name, h.descriptor_size, kMaxAreaSectors));
   const std::uint64_t file_sectors = file.size() / kSector;
   if (h.descriptor_offset >= file_sectors || h.descriptor_size > file_sectors - h.descriptor_offset)
-    return corrupt(fmt::format("vmdk: {}: header at offset 28: descriptor sectors {}+{} extend "
-                               "past the end of the file ({} sectors)",
-                               name, h.descriptor_offset, h.descriptor_size, file_sectors));
+    return corrupt(
+        fmt::format("vmdk: {}: header at offset 28: descriptor sectors {}+{} extend "
+                    "past the end of the file ({} sectors)",
+                    name, h.descriptor_offset, h.descriptor_size, file_sectors));
   const std::uint64_t start = h.descriptor_offset;
   const std::uint64_t end = start + h.descriptor_size;
   // Metadata that must not share sectors with the descriptor.
   const std::uint64_t gd_sectors = (h.gd_entries() * 4 + kSector - 1) / kSector;
   if (h.gd_offset != kGdAtEnd && h.gd_offset != 0)
-    VDISK_RETURN_IF_ERROR(
-        no_overlap(name, start, end, h.gd_offset, h.gd_offset + std::max<std::uint64_t>(gd_sectors, 1),
-                   "grain directory"));
+    VDISK_RETURN_IF_ERROR(no_overlap(name, start, end, h.gd_offset,
+                                     h.gd_offset + std::max<std::uint64_t>(gd_sectors, 1),
+                                     "grain directory"));
   if ((h.flags & kFlagRedundantGrainTable) && h.rgd_offset != 0)
     VDISK_RETURN_IF_ERROR(no_overlap(name, start, end, h.rgd_offset,
                                      h.rgd_offset + std::max<std::uint64_t>(gd_sectors, 1),
                                      "redundant grain directory"));
   if (h.overhead != 0 && h.overhead < end)
-    return corrupt(fmt::format("vmdk: {}: descriptor area (sectors {}..{}) runs into the grains, "
-                               "which start at sector {} (overHead)",
-                               name, start, end, h.overhead));
+    return corrupt(
+        fmt::format("vmdk: {}: descriptor area (sectors {}..{}) runs into the grains, "
+                    "which start at sector {} (overHead)",
+                    name, start, end, h.overhead));
   DescriptorArea area;
   area.embedded = true;
   area.offset = start * kSector;
@@ -177,20 +181,19 @@ Result<DescriptorArea> read_descriptor_area(const std::filesystem::path& path) {
     return invalid_argument(
         fmt::format("vmdk: {}: not a text descriptor (text after a NUL byte at offset {})", name,
                     area.text().size()));
-  VDISK_ASSIGN_OR_RETURN(Descriptor d,
-                         [&]() -> Result<Descriptor> {
-                           auto r = parse_descriptor(area.text());
-                           if (!r.ok())
-                             return invalid_argument(fmt::format(
-                                 "vmdk: {}: not a VMDK descriptor: {}", name, r.status().message()));
-                           return r;
-                         }());
+  VDISK_ASSIGN_OR_RETURN(Descriptor d, [&]() -> Result<Descriptor> {
+    auto r = parse_descriptor(area.text());
+    if (!r.ok())
+      return invalid_argument(
+          fmt::format("vmdk: {}: not a VMDK descriptor: {}", name, r.status().message()));
+    return r;
+  }());
   const bool has_entry = std::any_of(d.lines.begin(), d.lines.end(), [](const DescriptorLine& l) {
     return l.kind == DescriptorLine::Kind::entry || l.kind == DescriptorLine::Kind::extent;
   });
   if (!has_entry || (!d.find("createType") && d.extents().empty()))
-    return invalid_argument(fmt::format(
-        "vmdk: {}: not a VMDK descriptor (no createType and no extent line)", name));
+    return invalid_argument(
+        fmt::format("vmdk: {}: not a VMDK descriptor (no createType and no extent line)", name));
   return area;
 }
 
@@ -236,26 +239,27 @@ Result<std::filesystem::path> write_descriptor_in_place(const std::filesystem::p
   if (!S_ISREG(st.st_mode))
     return invalid_argument(fmt::format("vmdk: {}: not a regular file", name));
   if (static_cast<std::uint64_t>(st.st_size) != area.file_size)
-    return io_error(fmt::format("vmdk: {}: file size changed from {} to {} bytes since it was "
-                                "read; nothing written",
-                                name, area.file_size, st.st_size));
+    return io_error(
+        fmt::format("vmdk: {}: file size changed from {} to {} bytes since it was "
+                    "read; nothing written",
+                    name, area.file_size, st.st_size));
   std::vector<std::byte> now(area.bytes.size());
   VDISK_RETURN_IF_ERROR(pread_all(fd.get(), now, area.offset, name));
   if (now != area.bytes)
-    return io_error(fmt::format(
-        "vmdk: {}: the descriptor changed since it was read; nothing written", name));
+    return io_error(
+        fmt::format("vmdk: {}: the descriptor changed since it was read; nothing written", name));
 
   std::filesystem::path backup;
   if (options.backup) {
     int bfd = -1;
     for (int i = 0; i < 1000 && bfd < 0; ++i) {
       backup = path;
-      backup += i == 0 ? std::string(".descriptor-backup") : fmt::format(".descriptor-backup.{}", i);
+      backup +=
+          i == 0 ? std::string(".descriptor-backup") : fmt::format(".descriptor-backup.{}", i);
       bfd = ::open(backup.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (bfd < 0 && errno != EEXIST) return errno_status(errno, backup.string(), "create");
     }
-    if (bfd < 0)
-      return already_exists(fmt::format("vmdk: {}: no free backup file name", name));
+    if (bfd < 0) return already_exists(fmt::format("vmdk: {}: no free backup file name", name));
     Fd b(bfd);
     Status s = pwrite_all(b.get(), area.bytes, 0, backup.string());
     if (s.ok() && options.sync && ::fsync(b.get()) != 0)
@@ -295,17 +299,17 @@ Status write_descriptor_copy(const std::filesystem::path& src, const DescriptorA
                              bool overwrite, bool sync) {
   VDISK_ASSIGN_OR_RETURN(std::vector<std::byte> fresh, area_bytes_for(area, text));
   if (std::filesystem::exists(dst) && same_file(src, dst))
-    return invalid_argument(fmt::format(
-        "vmdk: {} and {} are the same file; omit DST to repair in place", src.string(),
-        dst.string()));
+    return invalid_argument(
+        fmt::format("vmdk: {} and {} are the same file; omit DST to repair in place", src.string(),
+                    dst.string()));
   VDISK_ASSIGN_OR_RETURN(auto in, open_file(src));
   if (in->size() != area.file_size)
     return io_error(fmt::format("vmdk: {}: file size changed since it was read", src.string()));
   std::vector<std::byte> now(area.bytes.size());
   VDISK_RETURN_IF_ERROR(in->read_at(area.offset, now));
   if (now != area.bytes)
-    return io_error(fmt::format("vmdk: {}: the descriptor changed since it was read",
-                                src.string()));
+    return io_error(
+        fmt::format("vmdk: {}: the descriptor changed since it was read", src.string()));
   FileSinkOptions so;
   so.overwrite = overwrite;
   so.sync = sync;
@@ -348,8 +352,8 @@ Status write_descriptor_copy(const std::filesystem::path& src, const DescriptorA
     }
   }
   if (sink->position() != size)
-    return internal_error(fmt::format("vmdk: copy of {} wrote {} of {} bytes", src.string(),
-                                      sink->position(), size));
+    return internal_error(
+        fmt::format("vmdk: copy of {} wrote {} of {} bytes", src.string(), sink->position(), size));
   return sink->finish();
 }
 

@@ -38,10 +38,10 @@ inline constexpr std::size_t kQemuDescWindow = 20 * 512 - 1;
 // the first occurrence of the name anywhere (comments included), a fixed number of bytes
 // skipped, then a hex number / a string up to the next double quote.
 struct QemuLookup {
-  bool found = false;        // the look-up succeeds (qemu can open the image)
-  std::uint32_t cid = 0;     // qemu_cid: the number read
-  std::string text;          // qemu_string: the string read
-  std::size_t at = 0;        // byte offset of the name's first occurrence (when present)
+  bool found = false;     // the look-up succeeds (qemu can open the image)
+  std::uint32_t cid = 0;  // qemu_cid: the number read
+  std::string text;       // qemu_string: the string read
+  std::size_t at = 0;     // byte offset of the name's first occurrence (when present)
 };
 QemuLookup qemu_cid(std::string_view text, bool parent);
 QemuLookup qemu_string(std::string_view text, std::string_view name);

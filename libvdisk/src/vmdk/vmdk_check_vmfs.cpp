@@ -15,9 +15,9 @@
 namespace vdisk::vmdk::check {
 namespace {
 
-constexpr std::uint64_t kSeGtes = 4096;          // entries per SESparse grain table
-constexpr std::uint64_t kSeGtSectors = 64;       // sectors per SESparse grain table
-constexpr std::uint64_t kSeGrainSectors = 8;     // sectors per SESparse grain
+constexpr std::uint64_t kSeGtes = 4096;              // entries per SESparse grain table
+constexpr std::uint64_t kSeGtSectors = 64;           // sectors per SESparse grain table
+constexpr std::uint64_t kSeGrainSectors = 8;         // sectors per SESparse grain
 constexpr std::uint64_t kSeGdeTable = 0x1ull << 60;  // GD entry type "grain table allocated"
 
 std::uint64_t u64_at(std::span<const std::byte> b, std::size_t index) {
@@ -119,10 +119,10 @@ void Checker::check_sesparse(const RandomAccessFile& f, const std::string& name,
     }
   }
   if (h.grain_tables_size % kSeGtSectors != 0 || h.grains_size % kSeGrainSectors != 0)
-    problem(kHeader, fmt::format("{}: grain tables area of {} sectors and grains area of {} "
-                                 "sectors are not whole tables ({}) and grains ({})",
-                                 name, h.grain_tables_size, h.grains_size, kSeGtSectors,
-                                 kSeGrainSectors));
+    problem(kHeader,
+            fmt::format("{}: grain tables area of {} sectors and grains area of {} "
+                        "sectors are not whole tables ({}) and grains ({})",
+                        name, h.grain_tables_size, h.grains_size, kSeGtSectors, kSeGrainSectors));
   std::vector<Region> regions;
   regions.push_back({0, 1, 0, kHeaderRegion});
   // The volatile header: magic, and no journal waiting to be replayed.
@@ -190,10 +190,11 @@ void Checker::check_sesparse(const RandomAccessFile& f, const std::string& name,
       const std::uint64_t g = t * kSeGtes + i;
       const std::uint64_t type = e >> 60;
       if ((type == 0 && e != 0) || type > 3) {
-        problem(kGteType, fmt::format("{}: grain table {} entry {} (grain {}) at byte {} is "
-                                      "0x{:016x}: type {} is none of 0 (unallocated), 1 (unmapped), "
-                                      "2 (zero), 3 (allocated)",
-                                      name, t, i, g, at * kSector + i * 8, e, type));
+        problem(kGteType,
+                fmt::format("{}: grain table {} entry {} (grain {}) at byte {} is "
+                            "0x{:016x}: type {} is none of 0 (unallocated), 1 (unmapped), "
+                            "2 (zero), 3 (allocated)",
+                            name, t, i, g, at * kSector + i * 8, e, type));
         continue;
       }
       if (type != 3) continue;

@@ -38,7 +38,8 @@ Result<CowdHeader> decode_cowd_header(std::span<const std::byte> b) {
     return bad(fmt::format("expected {} bytes, found {}", kCowdHeaderSize, b.size()));
   const std::uint32_t magic = detail::load_le32(b);
   if (magic != kCowdMagic)
-    return bad(fmt::format("magic expected 0x{:08x} (\"COWD\"), found 0x{:08x}", kCowdMagic, magic));
+    return bad(
+        fmt::format("magic expected 0x{:08x} (\"COWD\"), found 0x{:08x}", kCowdMagic, magic));
   CowdHeader h;
   h.version = detail::load_le32(b.subspan(kOffCowdVersion));
   h.flags = detail::load_le32(b.subspan(kOffCowdFlags));
@@ -82,9 +83,9 @@ Result<std::unique_ptr<ExtentReader>> open_cowd_extent(std::shared_ptr<const Ran
                                                        std::optional<std::uint64_t> size_bytes) {
   std::array<std::byte, kCowdHeaderSize> raw{};
   if (file->size() < raw.size())
-    return corrupt_at("vmdk", "COWD header", 0,
-                      fmt::format("file {} has {} bytes, fewer than a header", file->name(),
-                                  file->size()));
+    return corrupt_at(
+        "vmdk", "COWD header", 0,
+        fmt::format("file {} has {} bytes, fewer than a header", file->name(), file->size()));
   VDISK_RETURN_IF_ERROR(file->read_at(0, raw));
   auto decoded = decode_cowd_header(raw);
   if (!decoded.ok()) return decoded.status().with_context(file->name());
@@ -92,9 +93,10 @@ Result<std::unique_ptr<ExtentReader>> open_cowd_extent(std::shared_ptr<const Ran
   const std::uint64_t capacity = std::uint64_t{c.capacity} * kSector;
   const std::uint64_t size = size_bytes.value_or(capacity);
   if (size > capacity)
-    return corrupt(fmt::format("vmdk: COWD extent {}: descriptor size {} bytes exceeds the header "
-                               "capacity {} bytes",
-                               file->name(), size, capacity));
+    return corrupt(
+        fmt::format("vmdk: COWD extent {}: descriptor size {} bytes exceeds the header "
+                    "capacity {} bytes",
+                    file->name(), size, capacity));
   const std::uint64_t entries = c.needed_gd_entries();
   const std::uint64_t gd_at = std::uint64_t{c.gd_offset} * kSector;
   if (!detail::range_inside(gd_at, entries * 4, file->size()))

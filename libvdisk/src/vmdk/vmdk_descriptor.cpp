@@ -11,8 +11,8 @@
 namespace vdisk::vmdk {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Access>, 3> kAccess{{
-    {"RW", Access::rw}, {"RDONLY", Access::rdonly}, {"NOACCESS", Access::noaccess}}};
+constexpr std::array<std::pair<std::string_view, Access>, 3> kAccess{
+    {{"RW", Access::rw}, {"RDONLY", Access::rdonly}, {"NOACCESS", Access::noaccess}}};
 constexpr std::array<std::pair<std::string_view, ExtentType>, 8> kTypes{{
     {"FLAT", ExtentType::flat},
     {"SPARSE", ExtentType::sparse},
@@ -143,7 +143,9 @@ Result<DescriptorLine> parse_line(std::string_view raw, std::size_t number) {
   return l;
 }
 
-bool is_ddb_key(std::string_view key) { return key.size() >= 4 && iequals(key.substr(0, 4), "ddb."); }
+bool is_ddb_key(std::string_view key) {
+  return key.size() >= 4 && iequals(key.substr(0, 4), "ddb.");
+}
 
 }  // namespace
 

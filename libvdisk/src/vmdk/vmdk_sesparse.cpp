@@ -23,8 +23,12 @@ class SeSparseExtent final : public ExtentReader {
  public:
   SeSparseExtent(std::shared_ptr<const RandomAccessFile> file, const SeSparseHeader& h, Table gd,
                  std::uint64_t size)
-      : file_(std::move(file)), h_(h), gd_(std::move(gd)), size_(size),
-        grain_(h.grain_size * kSector), gtes_(h.grain_table_size * kSector / 8) {}
+      : file_(std::move(file)),
+        h_(h),
+        gd_(std::move(gd)),
+        size_(size),
+        grain_(h.grain_size * kSector),
+        gtes_(h.grain_table_size * kSector / 8) {}
 
   std::uint64_t size() const override { return size_; }
 
@@ -45,8 +49,8 @@ class SeSparseExtent final : public ExtentReader {
       const std::uint64_t at = offset + pos;
       const std::uint64_t g = at / grain_;
       const std::uint64_t in_grain = at % grain_;
-      const auto part = dst.subspan(pos, static_cast<std::size_t>(
-                                             std::min<std::uint64_t>(grain_ - in_grain, dst.size() - pos)));
+      const auto part = dst.subspan(pos, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                             grain_ - in_grain, dst.size() - pos)));
       VDISK_ASSIGN_OR_RETURN(const std::uint64_t e, entry(g));
       switch (kind_of(e)) {
         case ExtentKind::unallocated:
@@ -56,14 +60,16 @@ class SeSparseExtent final : public ExtentReader {
           std::memset(part.data(), 0, part.size());
           break;
         case ExtentKind::data: {
-          const std::uint64_t cluster = ((e & 0x0FFF000000000000ull) >> 48) | ((e & 0x0000FFFFFFFFFFFFull) << 12);
+          const std::uint64_t cluster =
+              ((e & 0x0FFF000000000000ull) >> 48) | ((e & 0x0000FFFFFFFFFFFFull) << 12);
           const auto sector = detail::checked_add(h_.grains_offset, cluster * h_.grain_size);
           const auto file_off = sector ? detail::checked_mul(*sector, kSector) : std::nullopt;
           if (cluster >= (std::uint64_t{1} << 40) || !file_off ||
               !detail::range_inside(*file_off + in_grain, part.size(), file_->size()))
-            return corrupt_at("vmdk", "SESparse grain", file_off.value_or(0),
-                              fmt::format("grain {} (cluster {}) lies past the end of {} ({} bytes)",
-                                          g, cluster, file_->name(), file_->size()));
+            return corrupt_at(
+                "vmdk", "SESparse grain", file_off.value_or(0),
+                fmt::format("grain {} (cluster {}) lies past the end of {} ({} bytes)", g, cluster,
+                            file_->name(), file_->size()));
           VDISK_RETURN_IF_ERROR(file_->read_at(*file_off + in_grain, part));
           break;
         }
@@ -94,9 +100,12 @@ class SeSparseExtent final : public ExtentReader {
  private:
   static ExtentKind kind_of(std::uint64_t e) {
     switch (e >> 60) {
-      case 0x0: return ExtentKind::unallocated;
-      case 0x3: return ExtentKind::data;
-      default: return ExtentKind::zero;  // 0x1 SCSI-unmapped, 0x2 zero grain (checked on load)
+      case 0x0:
+        return ExtentKind::unallocated;
+      case 0x3:
+        return ExtentKind::data;
+      default:
+        return ExtentKind::zero;  // 0x1 SCSI-unmapped, 0x2 zero grain (checked on load)
     }
   }
 
@@ -117,9 +126,10 @@ class SeSparseExtent final : public ExtentReader {
     if (gde == 0) return std::shared_ptr<const Table>();
     const std::uint64_t bytes = gtes_ * 8;
     const std::uint64_t index = gde & 0xFFFFFFFFull;
-    const auto at = detail::checked_mul(h_.grain_tables_offset + index * h_.grain_table_size, kSector);
-    if ((gde >> 32) != 0x10000000ull || index >= h_.grain_tables_size / h_.grain_table_size || !at ||
-        !detail::range_inside(*at, bytes, file_->size()))
+    const auto at =
+        detail::checked_mul(h_.grain_tables_offset + index * h_.grain_table_size, kSector);
+    if ((gde >> 32) != 0x10000000ull || index >= h_.grain_tables_size / h_.grain_table_size ||
+        !at || !detail::range_inside(*at, bytes, file_->size()))
       return corrupt_at("vmdk", "SESparse grain directory entry", gdi * 8,
                         fmt::format("entry {} is 0x{:016x}: not a grain table inside {} ({} bytes)",
                                     gdi, gde, file_->name(), file_->size()));
@@ -151,8 +161,8 @@ class SeSparseExtent final : public ExtentReader {
   SeSparseHeader h_;
   Table gd_;
   std::uint64_t size_;
-  std::uint64_t grain_;     // bytes
-  std::uint64_t gtes_;      // entries per table
+  std::uint64_t grain_;  // bytes
+  std::uint64_t gtes_;   // entries per table
   mutable std::mutex mu_;
   mutable std::unordered_map<std::uint64_t, std::shared_ptr<const Table>> cache_;
   mutable std::deque<std::uint64_t> order_;
@@ -183,32 +193,35 @@ Result<SeSparseHeader> decode_sesparse_header(std::span<const std::byte> b) {
     return unsupported(fmt::format("vmdk: SESparse header: version 0x{:016x} (expected 0x{:016x})",
                                    h.version, kSeSparseVersion));
   if (h.grain_size != 8 || h.grain_table_size != 64)
-    return unsupported(fmt::format("vmdk: SESparse header: grain size {} and grain table size {} "
-                                   "sectors (expected 8 and 64)",
-                                   h.grain_size, h.grain_table_size));
+    return unsupported(
+        fmt::format("vmdk: SESparse header: grain size {} and grain table size {} "
+                    "sectors (expected 8 and 64)",
+                    h.grain_size, h.grain_table_size));
   if (h.flags != 0)
     return unsupported(fmt::format("vmdk: SESparse header: flags 0x{:x} (expected 0)", h.flags));
   if (h.capacity > kMaxCapacitySectors)
     return bad(fmt::format("capacity expected at most {} sectors, found {}", kMaxCapacitySectors,
                            h.capacity));
   // Every offset and size in sectors; keep their sums far from overflow.
-  for (std::uint64_t v : {h.grain_dir_offset, h.grain_dir_size, h.grain_tables_offset,
-                          h.grain_tables_size, h.grains_offset, h.grains_size,
-                          h.volatile_header_offset})
-    if (v > (std::uint64_t{1} << 48)) return bad(fmt::format("offset or size {} sectors is out of range", v));
+  for (std::uint64_t v :
+       {h.grain_dir_offset, h.grain_dir_size, h.grain_tables_offset, h.grain_tables_size,
+        h.grains_offset, h.grains_size, h.volatile_header_offset})
+    if (v > (std::uint64_t{1} << 48))
+      return bad(fmt::format("offset or size {} sectors is out of range", v));
   const std::uint64_t needed = detail::div_ceil(h.capacity, 8 * 4096);
   if (h.grain_dir_size * kSector / 8 < needed)
-    return bad(fmt::format("grain directory of {} sectors cannot cover {} sectors", h.grain_dir_size,
-                           h.capacity));
+    return bad(fmt::format("grain directory of {} sectors cannot cover {} sectors",
+                           h.grain_dir_size, h.capacity));
   return h;
 }
 
-Result<std::unique_ptr<ExtentReader>> open_sesparse_extent(std::shared_ptr<const RandomAccessFile> file,
-                                                           std::optional<std::uint64_t> size_bytes) {
+Result<std::unique_ptr<ExtentReader>> open_sesparse_extent(
+    std::shared_ptr<const RandomAccessFile> file, std::optional<std::uint64_t> size_bytes) {
   std::array<std::byte, kHeaderSize> raw{};
   if (file->size() < raw.size())
-    return corrupt_at("vmdk", "SESparse header", 0,
-                      fmt::format("file {} has {} bytes, fewer than a header", file->name(), file->size()));
+    return corrupt_at(
+        "vmdk", "SESparse header", 0,
+        fmt::format("file {} has {} bytes, fewer than a header", file->name(), file->size()));
   VDISK_RETURN_IF_ERROR(file->read_at(0, raw));
   auto decoded = decode_sesparse_header(raw);
   if (!decoded.ok()) return decoded.status().with_context(file->name());
@@ -216,9 +229,10 @@ Result<std::unique_ptr<ExtentReader>> open_sesparse_extent(std::shared_ptr<const
   const std::uint64_t capacity = h.capacity * kSector;
   const std::uint64_t size = size_bytes.value_or(capacity);
   if (size > capacity)
-    return corrupt(fmt::format("vmdk: SESparse extent {}: descriptor size {} bytes exceeds the "
-                               "header capacity {} bytes",
-                               file->name(), size, capacity));
+    return corrupt(
+        fmt::format("vmdk: SESparse extent {}: descriptor size {} bytes exceeds the "
+                    "header capacity {} bytes",
+                    file->name(), size, capacity));
   // The volatile header says whether a journal must be replayed first.
   std::array<std::byte, 32> vol{};
   const std::uint64_t vat = h.volatile_header_offset * kSector;
@@ -227,18 +241,20 @@ Result<std::unique_ptr<ExtentReader>> open_sesparse_extent(std::shared_ptr<const
   VDISK_RETURN_IF_ERROR(file->read_at(vat, vol));
   if (detail::load_le64(vol) != kSeSparseVolatileMagic)
     return corrupt_at("vmdk", "SESparse volatile header", vat,
-                      fmt::format("magic expected 0x{:016x}, found 0x{:016x}", kSeSparseVolatileMagic,
-                                  detail::load_le64(vol)));
+                      fmt::format("magic expected 0x{:016x}, found 0x{:016x}",
+                                  kSeSparseVolatileMagic, detail::load_le64(vol)));
   if (detail::load_le64(std::span<const std::byte>(vol).subspan(24)) != 0)
-    return unsupported(fmt::format("vmdk: SESparse extent {}: the journal needs replaying (the "
-                                   "disk was not closed cleanly); open it in ESXi first",
-                                   file->name()));
+    return unsupported(
+        fmt::format("vmdk: SESparse extent {}: the journal needs replaying (the "
+                    "disk was not closed cleanly); open it in ESXi first",
+                    file->name()));
   const std::uint64_t entries = detail::div_ceil(h.capacity, 8 * 4096);
   const std::uint64_t gd_at = h.grain_dir_offset * kSector;
   if (entries * 8 > kMaxGdBytes || !detail::range_inside(gd_at, entries * 8, file->size()))
-    return corrupt_at("vmdk", "SESparse grain directory", gd_at,
-                      fmt::format("{} entries lie past the end of {} ({} bytes) or exceed the limit",
-                                  entries, file->name(), file->size()));
+    return corrupt_at(
+        "vmdk", "SESparse grain directory", gd_at,
+        fmt::format("{} entries lie past the end of {} ({} bytes) or exceed the limit", entries,
+                    file->name(), file->size()));
   std::vector<std::byte> gd_raw(static_cast<std::size_t>(entries * 8));
   VDISK_RETURN_IF_ERROR(file->read_at(gd_at, gd_raw));
   Table gd(static_cast<std::size_t>(entries));
