@@ -42,8 +42,6 @@ class IsoSource final : public BlockSource {
         volume_(std::move(volume)),
         volume_problem_(std::move(volume_problem)),
         report_(std::move(report)) {}
-  // What `--boot auto` makes of this ISO, for info (set when the ISO is opened as it is).
-  void set_auto_verdict(livecd::AutoVerdict v) { verdict_ = std::move(v); }
   std::uint64_t size() const override { return raw_->size(); }
   Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
     return raw_->read(offset, dst);
@@ -67,10 +65,13 @@ class IsoSource final : public BlockSource {
       else
         e.add("problem", bv.status().message());
     }
-    if (!verdict_.action.empty()) {
+    // What `--boot auto` would make of this ISO: planned here, for info only, so that a plain
+    // conversion (--boot none) does not pay for it.
+    if (auto plan = livecd::plan_hybrid(*raw_); plan.ok()) {
+      const livecd::AutoVerdict verdict = livecd::auto_verdict(*plan, volume_.get());
       Properties& a = out.add_object("boot_auto");
-      a.add("action", verdict_.action);
-      a.add("reason", verdict_.reason);
+      a.add("action", verdict.action);
+      a.add("reason", verdict.reason);
     }
   }
 
@@ -79,7 +80,6 @@ class IsoSource final : public BlockSource {
   std::shared_ptr<const Volume> volume_;
   std::string volume_problem_;
   BootReport report_;
-  livecd::AutoVerdict verdict_;
 };
 
 int probe(const vdisk::detail::ProbeData& d) {
@@ -151,8 +151,6 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
   if (request.mode != livecd::BootMode::none)
     return livecd::make_boot_disk(std::shared_ptr<const BlockSource>(std::move(iso)), vol.get(),
                                   request, o);
-  VDISK_ASSIGN_OR_RETURN(const auto plan, livecd::plan_hybrid(*shared));
-  iso->set_auto_verdict(livecd::auto_verdict(plan, vol.get()));
   if (!report.bios_bootable_as_disk && !report.uefi_bootable_as_disk)
     vdisk::detail::diagnose(
         o, Diagnostic::Level::warning,
