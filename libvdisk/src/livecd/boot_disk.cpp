@@ -130,20 +130,62 @@ std::unique_ptr<BlockSource> as_is(std::shared_ptr<const BlockSource> iso, const
 // A dracut label with escapes (CDLABEL=My\x20Live) cannot pass through GRUB's command line
 // unchanged (grub_cfg.h); the repack's ISO partition is named by its PARTUUID instead, which
 // dracut's live: root accepts too.
-Result<std::string> portable_root(std::string append, const BlockSource& iso,
-                                  const OpenOptions& o) {
+std::string portable_root(std::string append, const std::string& partuuid,
+                          std::vector<std::string>& notes) {
   std::vector<std::string> words = split_kernel_args(append);
   bool changed = false;
   for (std::string& w : words) {
     if (!w.starts_with("root=live:") || w.find('\\') == std::string::npos) continue;
-    VDISK_ASSIGN_OR_RETURN(const std::string uuid, repack_iso_partuuid(iso));
-    note(o, fmt::format("iso9660: {} holds escapes GRUB would change; the repack names the ISO "
-                        "partition instead: root=live:PARTUUID={}",
-                        w, uuid));
-    w = "root=live:PARTUUID=" + uuid;
+    notes.push_back(fmt::format(
+        "iso9660: {} holds escapes GRUB would change; the repack names the ISO partition "
+        "instead: root=live:PARTUUID={}",
+        w, partuuid));
+    w = "root=live:PARTUUID=" + partuuid;
     changed = true;
   }
   return changed ? join_kernel_args(words) : append;
+}
+
+// The entry the repack boots: the ISO's default entry (the BIOS configuration's, else the
+// EFI one's) with the cloud's kernel arguments and a root the command line can carry.
+// `partuuid`: the repack's p3. `notes` gets the notes to give, `warnings` the warnings.
+struct RepackChoice {
+  BootEntry entry;
+  std::vector<std::string> notes, warnings;
+};
+
+Result<RepackChoice> repack_entry(const iso9660::Volume& volume,
+                                  std::span<const iso9660::ElToritoEntry> el_torito,
+                                  const BootRequest& r, const std::string& partuuid) {
+  VDISK_ASSIGN_OR_RETURN(const BootConfigs configs, read_boot_configs(volume, el_torito));
+  if (!configs.bios && !configs.efi)
+    return unsupported(fmt::format(
+        "iso9660: no kernel entry to repack with GRUB (BIOS: {}; EFI: {}); use --boot none to "
+        "copy the ISO's bytes",
+        configs.bios_problem.empty() ? "no configuration" : configs.bios_problem,
+        configs.efi_problem.empty() ? "no configuration" : configs.efi_problem));
+  RepackChoice c;
+  c.entry = configs.bios ? *configs.bios : *configs.efi;
+  VDISK_ASSIGN_OR_RETURN(std::string append, cloud_kernel_args(c.entry.append, r.kernel_args));
+  c.entry.append = portable_root(std::move(append), partuuid, c.notes);
+  c.warnings = configs.notes;
+  return c;
+}
+
+Result<GrubImages> grub_images(const OpenOptions& o) {
+  if (!o.grub_images)
+    return unsupported(
+        "iso9660: the GRUB repack needs GRUB's boot images, and none were provided "
+        "(OpenOptions::grub_images; vdconvert builds them with grub-mkimage)");
+  return o.grub_images();
+}
+
+void tell(const OpenOptions& o, const RepackChoice& c) {
+  for (const std::string& n : c.notes) note(o, n);
+  note(o, fmt::format("iso9660: repacked with GRUB for BIOS and UEFI: kernel {} from {} with "
+                      "\"{}\"",
+                      c.entry.kernel, c.entry.config_file, c.entry.append));
+  for (const std::string& w : c.warnings) detail::diagnose(o, Diagnostic::Level::warning, w);
 }
 
 Result<std::unique_ptr<BlockSource>> grub_disk(std::shared_ptr<const BlockSource> iso,
@@ -154,29 +196,15 @@ Result<std::unique_ptr<BlockSource>> grub_disk(std::shared_ptr<const BlockSource
     return unsupported(
         "iso9660: the GRUB repack boots the ISO's own kernel, and this ISO's file system cannot "
         "be read to find it");
-  VDISK_ASSIGN_OR_RETURN(const BootConfigs configs,
-                         read_boot_configs(*volume, plan.report.entries));
-  if (!configs.bios && !configs.efi)
-    return unsupported(fmt::format(
-        "iso9660: no kernel entry to repack with GRUB (BIOS: {}; EFI: {}); use --boot none to "
-        "copy the ISO's bytes",
-        configs.bios_problem.empty() ? "no configuration" : configs.bios_problem,
-        configs.efi_problem.empty() ? "no configuration" : configs.efi_problem));
-  BootEntry entry = configs.bios ? *configs.bios : *configs.efi;
-  VDISK_ASSIGN_OR_RETURN(std::string append, cloud_kernel_args(entry.append, r.kernel_args));
-  VDISK_ASSIGN_OR_RETURN(entry.append, portable_root(std::move(append), *iso, o));
-  if (!o.grub_images)
-    return unsupported(
-        "iso9660: the GRUB repack needs GRUB's boot images, and none were provided "
-        "(OpenOptions::grub_images; vdconvert builds them with grub-mkimage)");
-  VDISK_ASSIGN_OR_RETURN(const GrubImages images, o.grub_images());
-  VDISK_ASSIGN_OR_RETURN(auto repack, make_repack(*iso, entry,
+  VDISK_ASSIGN_OR_RETURN(const std::string partuuid, repack_iso_partuuid(*iso));
+  VDISK_ASSIGN_OR_RETURN(const RepackChoice choice,
+                         repack_entry(*volume, plan.report.entries, r, partuuid));
+  VDISK_ASSIGN_OR_RETURN(const GrubImages images, grub_images(o));
+  VDISK_ASSIGN_OR_RETURN(auto repack, make_repack(*iso, choice.entry,
                                                   RepackImages{images.boot_image, images.core_image,
                                                                images.efi_image}));
-  note(o, fmt::format("iso9660: repacked with GRUB for BIOS and UEFI: kernel {} from {} with "
-                      "\"{}\"",
-                      entry.kernel, entry.config_file, entry.append));
-  for (const std::string& n : configs.notes) detail::diagnose(o, Diagnostic::Level::warning, n);
+  tell(o, choice);
+  const BootEntry& entry = choice.entry;
   Properties facts;
   facts.add("mode", "grub");
   facts.add("config_file", entry.config_file);
@@ -186,6 +214,29 @@ Result<std::unique_ptr<BlockSource>> grub_disk(std::shared_ptr<const BlockSource
   facts.add("iso_partuuid", repack->layout().iso_partuuid);
   auto disk = std::make_unique<BootDisk>(iso, std::move(repack), std::move(facts));
   return with_verdict(std::move(disk), std::move(iso), volume, plan, false, o);
+}
+
+// The repack from a stream (repack.h, "Streaming form"): the entry is chosen once the ISO has
+// passed, from the directories and configuration files kept on the way; the initrd is not read
+// (no boot verdict: it would need the ISO a second time).
+Result<std::unique_ptr<StreamSource>> grub_stream(std::unique_ptr<HybridStream> iso,
+                                                  const BootRequest& r, const OpenOptions& o) {
+  VDISK_ASSIGN_OR_RETURN(const GrubImages images, grub_images(o));
+  std::vector<iso9660::ElToritoEntry> el_torito = iso->plan().report.entries;
+  auto choose = [el_torito = std::move(el_torito), r, o](
+                    const iso9660::Volume& volume,
+                    const RepackLayout& layout) -> Result<BootEntry> {
+    VDISK_ASSIGN_OR_RETURN(const RepackChoice choice,
+                           repack_entry(volume, el_torito, r, layout.iso_partuuid));
+    tell(o, choice);
+    return choice.entry;
+  };
+  VDISK_ASSIGN_OR_RETURN(
+      auto stream,
+      repack_stream(std::move(iso),
+                    RepackImages{images.boot_image, images.core_image, images.efi_image},
+                    std::move(choose)));
+  return std::unique_ptr<StreamSource>(std::move(stream));
 }
 
 }  // namespace
@@ -277,34 +328,32 @@ Result<std::unique_ptr<BlockSource>> make_boot_disk(std::shared_ptr<const BlockS
 
 Result<std::unique_ptr<StreamSource>> make_boot_stream(std::unique_ptr<StreamSource> iso,
                                                        const BootRequest& r, const OpenOptions& o) {
-  if (r.mode == BootMode::grub || !r.kernel_args.empty())
-    return unsupported(
-        "iso9660: the GRUB repack reads the ISO's files, which needs random access: save the ISO "
-        "to a file first");
+  const bool grub = r.mode == BootMode::grub || !r.kernel_args.empty();
   HybridStreamOptions so;
   const BootCodePaths paths = r.code_paths;
   so.load_code = [paths](const HybridPlan& plan) { return load_boot_code(plan, paths); };
+  so.plan_only = grub;  // the repack keeps the ISO's bytes as they are
   VDISK_ASSIGN_OR_RETURN(auto stream, hybrid_stream(std::move(iso), so));
   const HybridPlan& plan = stream->plan();
-  switch (plan.action) {
-    case HybridAction::copy_as_is:
-      note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
-      break;
-    case HybridAction::hybridize:
-      note(o, "iso9660: made bootable as a disk (hybrid): " + plan.summary);
-      break;
-    case HybridAction::impossible:
-      if (r.mode == BootMode::automatic && !plan.report.el_torito) {
-        data_iso_warning(o);
+  if (!grub) {
+    switch (plan.action) {
+      case HybridAction::copy_as_is:
+        note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
+        return std::unique_ptr<StreamSource>(std::move(stream));
+      case HybridAction::hybridize:
+        note(o, "iso9660: made bootable as a disk (hybrid): " + plan.summary);
+        return std::unique_ptr<StreamSource>(std::move(stream));
+      case HybridAction::impossible:
+        if (r.mode == BootMode::automatic && !plan.report.el_torito) {
+          data_iso_warning(o);
+          return std::unique_ptr<StreamSource>(std::move(stream));
+        }
+        if (r.mode == BootMode::hybrid) return unsupported("iso9660: boot hybrid: " + plan.refusal);
+        note(o, "iso9660: cannot be hybridised (" + plan.refusal + "); repacking it with GRUB");
         break;
-      }
-      if (r.mode == BootMode::hybrid) return unsupported("iso9660: boot hybrid: " + plan.refusal);
-      return unsupported(fmt::format(
-          "iso9660: from a stream only the hybrid form can be made, and {}; save the ISO to a "
-          "file (then it is repacked with GRUB), or use --boot none to copy its bytes",
-          plan.refusal));
+    }
   }
-  return std::unique_ptr<StreamSource>(std::move(stream));
+  return grub_stream(std::move(stream), r, o);
 }
 
 }  // namespace vdisk::livecd

@@ -56,8 +56,10 @@ Result<std::unique_ptr<BlockSource>> make_boot_disk(std::shared_ptr<const BlockS
                                                     const BootRequest& request,
                                                     const OpenOptions& options);
 
-// The same for a stream: only the hybrid form (it needs no random access); the repack and an ISO
-// that does not qualify are refused naming the way out (a file, or --boot none).
+// The same for a stream, with the same choices: the hybrid form holds back the ISO's head
+// (hybrid.h, "Streaming form"); the repack keeps the ISO's directories and configuration files
+// as they pass and writes the ESP after the ISO (repack.h, "Streaming form"). No boot verdict
+// (the initrd would have to be read a second time).
 Result<std::unique_ptr<StreamSource>> make_boot_stream(std::unique_ptr<StreamSource> iso,
                                                        const BootRequest& request,
                                                        const OpenOptions& options);

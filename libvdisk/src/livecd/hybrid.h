@@ -180,6 +180,8 @@ class HybridStream : public StreamSource {
 
 struct HybridStreamOptions {
   std::uint64_t max_prefix = 64 * 1024 * 1024;
+  // Plan, but pass the ISO through unchanged whatever the plan (the GRUB repack's input).
+  bool plan_only = false;
   // Called once with a hybridize plan to get its boot code; empty = load_boot_code(plan) from
   // Debian's paths. An error from it is returned by hybrid_stream().
   std::function<Result<BootCode>(const HybridPlan&)> load_code;

@@ -91,16 +91,17 @@ class Head final : public RandomAccessFile {
 class Stream final : public HybridStream {
  public:
   Stream(std::unique_ptr<StreamSource> inner, std::unique_ptr<Head> head, HybridPlan plan,
-         std::vector<Patch> patches, bool size_from_pvd)
+         std::vector<Patch> patches, bool size_from_pvd, bool patch)
       : inner_(std::move(inner)),
         head_(std::move(head)),
         plan_(std::move(plan)),
         patches_(std::move(patches)),
-        size_from_pvd_(size_from_pvd) {}
+        size_from_pvd_(size_from_pvd),
+        patch_(patch) {}
 
   const HybridPlan& plan() const override { return plan_; }
   std::optional<std::uint64_t> size() const override {
-    if (plan_.action == HybridAction::hybridize) return plan_.disk_size;
+    if (patch_) return plan_.disk_size;
     return inner_->size();
   }
   std::string_view format() const override {
@@ -121,7 +122,7 @@ class Stream final : public HybridStream {
 
   Result<StreamRun> next(std::span<std::byte> dst) override {
     if (dst.empty()) return invalid_argument("livecd stream: next() with an empty buffer");
-    if (plan_.action != HybridAction::hybridize) return pass_through(dst);
+    if (!patch_) return pass_through(dst);
     const std::uint64_t iso = plan_.iso_size;
     if (pos_ < iso) {
       const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), iso - pos_));
@@ -229,6 +230,7 @@ class Stream final : public HybridStream {
   HybridPlan plan_;
   std::vector<Patch> patches_;  // in offset order, none overlapping
   bool size_from_pvd_ = false;
+  bool patch_ = false;  // a hybridize plan, not plan_only
   std::uint64_t pos_ = 0;
   std::uint64_t released_ = 0;  // bytes of the head handed out and freed
 };
@@ -294,13 +296,14 @@ Result<std::unique_ptr<HybridStream>> hybrid_stream(std::unique_ptr<StreamSource
                        from_pvd ? "its primary volume descriptor states" : "the stream states"));
   }
   std::vector<Patch> patches;
-  if (pl.action == HybridAction::hybridize) {
+  const bool patch = pl.action == HybridAction::hybridize && !o.plan_only;
+  if (patch) {
     Result<BootCode> code = o.load_code ? o.load_code(pl) : load_boot_code(pl);
     if (!code.ok()) return code.status();
     VDISK_ASSIGN_OR_RETURN(patches, hybrid_patches(pl, *code, o.layout));
   }
   auto out = std::make_unique<Stream>(std::move(iso), std::move(head), std::move(pl),
-                                      std::move(patches), from_pvd);
+                                      std::move(patches), from_pvd, patch);
   return std::unique_ptr<HybridStream>(std::move(out));
 }
 

@@ -11,12 +11,20 @@
 //   p1 2048     BIOS boot partition (21686148-6449-6E6F-744E-656564454649), 1 MiB: GRUB's
 //               i386-pc core.img at its first LBA, its diskboot blocklist (core + 0x1F4) set to
 //               start = kCoreLba + 1
-//   p2 4096     EFI system partition: a FAT32 volume (fat_writer.h) holding
-//               \EFI\BOOT\BOOTX64.EFI (GRUB x86_64-efi) and \EFI\BOOT\GRUB.CFG (grub_cfg.h)
-//   p3          the ISO, verbatim ("ISO9660", Linux filesystem data type
-//               0FC63DAF-8483-4772-8E79-3D69D8477DE4: only Linux reads it; Windows leaves such
-//               partitions alone)
+//   p3 4096     the ISO, verbatim, then zeros to the next MiB ("ISO9660", Linux filesystem
+//               data type 0FC63DAF-8483-4772-8E79-3D69D8477DE4: only Linux reads it; Windows
+//               leaves such partitions alone); RepackLayout's iso_last_lba is the ISO's last
+//               LBA, the partition ends at esp_first_lba - 1
+//   p2          after the ISO, 1 MiB aligned: the EFI system partition, a FAT32 volume
+//               (fat_writer.h) holding \EFI\BOOT\BOOTX64.EFI (GRUB x86_64-efi) and
+//               \EFI\BOOT\GRUB.CFG (grub_cfg.h); its size is that of a volume holding the EFI
+//               image and a grub.cfg of kMaxGrubCfgBytes, whatever the real grub.cfg's length
 //   last 33     backup entries and header
+// The ESP comes after the ISO so that the disk can be written front to back from a stream: the
+// grub.cfg needs the ISO's boot configuration, which may lie anywhere in the ISO, and everything
+// before the ISO depends only on its primary volume descriptor and size. GPT entries need not be
+// in disk order (UEFI 2.10 §5.3.3); the numbers stay p2 = ESP and p3 = ISO, which the GRUB
+// prefixes and grub.cfg name.
 // The GRUB images must be built to find their configuration there: the i386-pc core with
 // prefix "(,gpt2)/EFI/BOOT" (the boot disk's partition 2), the x86_64-efi image with prefix
 // "/EFI/BOOT" (the partition it was loaded from). Both read GRUB.CFG through GRUB's
@@ -27,7 +35,8 @@
 // of the ISO's primary volume descriptor and size; the FAT timestamp is the PVD's creation time
 // unless given.
 //
-// Cost: building reads the PVD (one 2 KiB read) and copies the three images; reading and
+// Cost: building reads the PVD (one 2 KiB read), copies the three images and builds the FAT
+// twice (once to size the ESP); reading and
 // mapping go straight to the ISO for p3 and to a few generated pieces elsewhere (about the
 // size of the images); everything else is zeros, mapped as unallocated.
 #ifndef VDISK_LIVECD_REPACK_H_
@@ -36,6 +45,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -43,7 +53,9 @@
 
 #include "livecd/boot_entry.h"
 #include "livecd/grub_cfg.h"
+#include "livecd/iso_capture.h"
 #include "vdisk/block.h"
+#include "vdisk/iso9660.h"
 #include "vdisk/status.h"
 
 namespace vdisk::livecd {
@@ -51,7 +63,8 @@ namespace vdisk::livecd {
 inline constexpr std::uint64_t kRepackLba = 512;
 inline constexpr std::uint64_t kCoreLba = 2048;       // p1's first LBA
 inline constexpr std::uint64_t kBiosBootLbas = 2048;  // p1: 1 MiB, the core image's limit
-inline constexpr std::uint64_t kEspFirstLba = 4096;   // p2
+inline constexpr std::uint64_t kIsoFirstLba = 4096;   // p3
+inline constexpr std::size_t kMaxGrubCfgBytes = 64 * 1024;
 inline constexpr unsigned kEspPartition = 2;
 inline constexpr unsigned kIsoPartition = 3;
 inline constexpr const char* kGrubBiosPrefix = "(,gpt2)/EFI/BOOT";
@@ -126,6 +139,36 @@ Result<std::unique_ptr<RepackSource>> make_repack(const BlockSource& iso, const 
 // (grub_cfg.h: backslashes). It depends on the ISO's PVD and size only. Errors: the ISO checks
 // of make_repack().
 Result<std::string> repack_iso_partuuid(const BlockSource& iso);
+
+// ---- Streaming form -------------------------------------------------------------------------
+//
+// The same disk, byte for byte, written front to back from an ISO stream (stdin): the MBR, GPT
+// and core image from the ISO's first 34 KiB (its primary volume descriptor), then the ISO passed
+// through unchanged while an IsoCapture (iso_capture.h) keeps its directories and configuration
+// files, then, at the ISO's end, `choose` is called with an iso9660::Volume over what was kept
+// and the layout (for iso_partuuid); the ESP is built from the entry it returns, then the
+// backup GPT follows. Memory: the capture's bounds, the images and the ESP's pieces.
+//
+// The ISO's size: the inner stream's size() when it states one, else the primary volume
+// descriptor's volume space size; a stream that ends early or runs on past it is corrupt (an
+// error from read/next, never a disk with a wrong GPT). Errors from `choose` (no kernel entry, a
+// configuration the capture did not keep) come from the read/next call at the ISO's end; the
+// caller's sink then discards what it wrote (block.h: a sink is only committed by finish()).
+class RepackStream : public StreamSource {
+ public:
+  virtual const RepackLayout& layout() const = 0;
+};
+
+using RepackEntryChooser =
+    std::function<Result<BootEntry>(const iso9660::Volume& volume, const RepackLayout& layout)>;
+
+// Reads the stream's first 34 KiB and lays the disk out. Errors: make_repack()'s about the ISO
+// and the images (from the head alone), the inner stream's I/O errors.
+Result<std::unique_ptr<RepackStream>> repack_stream(std::unique_ptr<StreamSource> iso,
+                                                    const RepackImages& images,
+                                                    RepackEntryChooser choose,
+                                                    const RepackOptions& options = {},
+                                                    const CaptureLimits& limits = {});
 
 }  // namespace vdisk::livecd
 
