@@ -16,6 +16,8 @@
 #                                  mode grub: --boot grub (must give the GPT repack);
 #                                  mode grubargs: --boot grub --kernel-args 'vdisk.probe=42
 #                                  vdisk.second' (both words must reach /proc/cmdline);
+#                                  mode grubstdin: --boot grub with the ISO piped through stdin
+#                                  (the disk must equal the one made from the file);
 #                                  mode none: --boot none (must give the ISO unchanged, which
 #                                  then must not boot on SeaBIOS).
 #     Then: check --for azure|gcp; the output as a raw disk (azure: the VHD without its 512-byte
@@ -195,7 +197,7 @@ CFG
     drive="-drive file=disk.raw,format=raw,snapshot=on" ;;
 esac
 
-mode=hand expect=repack
+mode=hand expect=repack from_stdin=no
 probe_args="vdisk.probe=42 vdisk.second"  # grubargs: --kernel-args, must reach /proc/cmdline
 if [ "$rest" != handrepack_disk ]; then
 IFS=_ read -r mode target extra <<<"$rest"
@@ -204,28 +206,49 @@ case $mode in
   auto) boot_opts=() ; expect= ;;
   grub) boot_opts=(--boot grub) ; expect=repack ;;
   grubargs) boot_opts=(--boot grub --kernel-args "$probe_args") ; expect=repack ;;
+  grubstdin) boot_opts=(--boot grub) ; expect=repack ; from_stdin=yes ;;
   none) boot_opts=(--boot none) ; expect=plain ;;
   *) fail "unknown mode '$mode'" ;;
 esac
+# convert_iso TARGET OUT: the ISO by name, or piped through stdin for the *stdin modes (the
+# repack is then written front to back from the stream; the disk must be the file repack's).
+convert_iso() {
+  if [ "$from_stdin" = yes ]; then
+    cat "$ISO" | "$VD" convert --quiet --to "$1" "${boot_opts[@]}" - "$2" || fail "convert from stdin failed"
+    "$VD" convert --quiet --to "$1" "${boot_opts[@]}" "$ISO" "file-$2" || fail "convert of the file failed"
+    case $1 in
+      azure) qemu-img convert -f vpc -O raw "file-$2" from-file.raw ;;
+      vmdk) qemu-img convert -f vmdk -O raw "file-$2" from-file.raw ;;
+      gcp) mkdir -p from-file && tar -xzf "file-$2" -C from-file disk.raw && mv from-file/disk.raw from-file.raw ;;
+    esac
+  else
+    "$VD" convert --quiet --to "$1" "${boot_opts[@]}" "$ISO" "$2" || fail "convert failed"
+  fi
+}
 case $target in
   azure)
-    "$VD" convert --quiet --to azure "${boot_opts[@]}" "$ISO" out.vhd || fail "convert failed"
+    convert_iso azure out.vhd
     "$VD" check --for azure out.vhd > check.txt || fail "check --for azure failed: $(cat check.txt)"
     size=$(stat -c %s out.vhd)
     [ "$(tail -c 512 out.vhd | head -c 8)" = conectix ] || fail "out.vhd has no VHD footer"
     cp out.vhd disk.raw && truncate -s $((size - 512)) disk.raw
     drive="-drive file=out.vhd,format=vpc,snapshot=on" ;;
   gcp)
-    "$VD" convert --quiet --to gcp "${boot_opts[@]}" "$ISO" out.tar.gz || fail "convert failed"
+    convert_iso gcp out.tar.gz
     "$VD" check --for gcp out.tar.gz > check.txt || fail "check --for gcp failed: $(cat check.txt)"
     tar -xzf out.tar.gz disk.raw
     drive="-drive file=disk.raw,format=raw,snapshot=on" ;;
   vmdk)
-    "$VD" convert --quiet --to vmdk "${boot_opts[@]}" "$ISO" out.vmdk || fail "convert failed"
+    convert_iso vmdk out.vmdk
     qemu-img convert -f vmdk -O raw out.vmdk disk.raw
     drive="-drive file=out.vmdk,format=vmdk,snapshot=on" ;;
   *) fail "unknown target '$target'" ;;
 esac
+fi
+if [ "$from_stdin" = yes ]; then
+  cmp disk.raw from-file.raw ||
+    fail "the disk written from stdin differs from the one written from the file"
+  echo "ok: the disk written from stdin is the file's, byte for byte"
 fi
 check layout "$ISO" disk.raw ${expect:+--expect $expect} > layout.txt ||
   fail "layout check: $(tr '\n' ' ' < layout.txt)"

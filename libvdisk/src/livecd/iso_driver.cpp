@@ -104,7 +104,7 @@ class IsoStream final : public StreamSource {
 };
 
 // From a stream the ISO is copied as the raw disk it is (the boot report needs random access),
-// or hybridised on the way (livecd::make_boot_stream).
+// or hybridised or repacked on the way (livecd::make_boot_stream).
 Result<std::unique_ptr<StreamSource>> open_stream(std::unique_ptr<InputStream> in,
                                                   const OpenOptions& o) {
   VDISK_ASSIGN_OR_RETURN(const livecd::BootRequest request, livecd::boot_request(o));
