@@ -106,7 +106,7 @@ Result<std::unique_ptr<BlockSource>> with_verdict(std::unique_ptr<BlockSource> d
   if (!volume || o.boot_machine.empty() || !o.on_diagnostic) return disk;
   auto work = [iso = std::move(iso), volume, report = plan.report, console_kept,
                machine = o.boot_machine, fn = o.on_diagnostic] {
-    auto v = boot_verdict(*volume, report);
+    auto v = boot_verdict(*volume, report, machine);
     if (!v.ok()) {
       fn(Diagnostic{
           Diagnostic::Level::warning,

@@ -7,8 +7,10 @@
 
 namespace vdisk::livecd {
 
-Result<BootVerdict> boot_verdict(const iso9660::Volume& volume, const iso9660::BootReport& report) {
+Result<BootVerdict> boot_verdict(const iso9660::Volume& volume, const iso9660::BootReport& report,
+                                 std::string_view machine) {
   BootVerdict v;
+  const std::vector<std::string> enough = cloud_boot_modules(machine);
   VDISK_ASSIGN_OR_RETURN(const BootConfigs configs, read_boot_configs(volume, report.entries));
   if (!configs.bios && !configs.efi) {
     v.problem = fmt::format("no default boot entry (BIOS: {}; EFI: {})",
@@ -26,7 +28,7 @@ Result<BootVerdict> boot_verdict(const iso9660::Volume& volume, const iso9660::B
     } else if (auto f = volume.open_file(*e); !f.ok()) {
       facts.problem = fmt::format("{}: {}", path, f.status().message());
     } else {
-      VDISK_ASSIGN_OR_RETURN(facts, read_initrd_facts(**f));
+      VDISK_ASSIGN_OR_RETURN(facts, read_initrd_facts(**f, {}, {}, enough));
     }
     v.initrds.push_back(std::move(facts));
   }

@@ -26,7 +26,11 @@ struct BootVerdict {
 
 // Finds the ISO's default entry and reads its initrds (decompressing them once; bounded by
 // InitrdLimits). Fails only on I/O errors; what cannot be read is in `problem` or the facts.
-Result<BootVerdict> boot_verdict(const iso9660::Volume& volume, const iso9660::BootReport& report);
+// With a `machine` ("azure", "gcp"), an initrd is read only until that cloud's boot modules
+// (cloud_boot_modules()) have all been seen: enough for boot_warnings() on that machine, not
+// for the other cloud's facts (which may then say "unknown").
+Result<BootVerdict> boot_verdict(const iso9660::Volume& volume, const iso9660::BootReport& report,
+                                 std::string_view machine = {});
 
 // The verdict as properties: config_file, kernel, initrds, append, serial_console, and per cloud
 // {cloud, ready, summary, drivers [{module, state}]}; or {problem}.

@@ -58,7 +58,13 @@ std::string_view basename_of(std::string_view path) {
 // Collects module facts from the cpio walk; reads modules.builtin line by line.
 class FactCollector {
  public:
-  FactCollector(InitrdFacts& facts, const InitrdLimits& limits) : facts_(facts), limits_(limits) {}
+  FactCollector(InitrdFacts& facts, const InitrdLimits& limits, std::span<const std::string> enough)
+      : facts_(facts), limits_(limits) {
+    for (const std::string& m : enough) enough_.push_back(module_key(m));
+  }
+
+  // Every `enough` module has been seen: the walk was stopped on purpose.
+  bool done() const { return done_; }
 
   detail::CpioVisitor visitor() {
     detail::CpioVisitor v;
@@ -82,7 +88,17 @@ class FactCollector {
     }
     std::string mod = module_name_of(basename_of(rest));
     if (!mod.empty()) facts_.modules.insert(std::move(mod));
-    return false;
+    return check_enough();
+  }
+
+  // Stops the walk (an error the caller recognises through done()) once every `enough` module
+  // is known; false (go on, data not wanted) otherwise.
+  Result<bool> check_enough() {
+    if (enough_.empty()) return false;
+    for (const std::string& m : enough_)
+      if (facts_.modules.count(m) == 0 && facts_.builtin.count(m) == 0) return false;
+    done_ = true;
+    return cancelled("initrd: every module asked about was found");
   }
 
   Status data(std::span<const std::byte> d) {
@@ -90,6 +106,7 @@ class FactCollector {
       const auto c = static_cast<char>(b);
       if (c == '\n') {
         finish_line();
+        if (auto more = check_enough(); !more.ok()) return more.status();
       } else if (line_.size() < kMaxBuiltinLine) {
         line_ += c;
       } else {
@@ -111,6 +128,8 @@ class FactCollector {
 
   InitrdFacts& facts_;
   const InitrdLimits& limits_;
+  std::vector<std::string> enough_;  // module keys
+  bool done_ = false;
   std::string line_;
   bool overlong_ = false;
 
@@ -156,9 +175,9 @@ bool InitrdFacts::has_builtin(std::string_view name) const {
 }
 
 Result<InitrdFacts> read_initrd_facts(const RandomAccessFile& file, const InitrdLimits& limits,
-                                      std::stop_token stop) {
+                                      std::stop_token stop, std::span<const std::string> enough) {
   InitrdFacts facts;
-  FactCollector collector(facts, limits);
+  FactCollector collector(facts, limits, enough);
   const detail::CpioVisitor visitor = collector.visitor();
   detail::CpioLimits cpio_limits;
   cpio_limits.max_entries = limits.max_entries;
@@ -229,6 +248,15 @@ Result<InitrdFacts> read_initrd_facts(const RandomAccessFile& file, const Initrd
     collector.flush();
     seg.bytes = c == Compression::none ? buffered.position() - offset : buffered.position();
     if (c != Compression::none) output_left -= std::min(output_left, seg.bytes);
+    if (!walked.ok() && collector.done()) {
+      const std::uint64_t walked_total = limits.max_entries - budget;
+      seg.entries = walked_total - facts.entries;
+      facts.entries = walked_total;
+      seg.stored = stream.consumed();
+      facts.segments.push_back(seg);
+      facts.stopped_early = true;
+      return facts;
+    }
     if (!walked.ok()) {
       const std::uint64_t walked_total = limits.max_entries - budget;
       seg.entries = walked_total - facts.entries;
@@ -318,18 +346,18 @@ DriverFact driver_fact(std::string_view module, std::span<const InitrdFacts> ini
   return f;
 }
 
-CloudFact cloud_fact(std::string cloud, std::initializer_list<std::string_view> modules,
-                     std::span<const InitrdFacts> initrds, bool all_read) {
+CloudFact cloud_fact(std::string cloud, std::span<const InitrdFacts> initrds, bool all_read) {
+  const std::vector<std::string> modules = cloud_boot_modules(cloud);
   CloudFact c;
   c.cloud = std::move(cloud);
   c.ready = true;
   std::string missing;
-  for (std::string_view m : modules) {
+  for (const std::string& m : modules) {
     c.drivers.push_back(driver_fact(m, initrds, all_read));
     const DriverState s = c.drivers.back().state;
     if (s != DriverState::in_initrd && s != DriverState::builtin) {
       c.ready = false;
-      missing += (missing.empty() ? "" : ", ") + std::string(m);
+      missing += (missing.empty() ? "" : ", ") + m;
     }
   }
   c.summary = c.ready ? fmt::format("{}: the boot disk driver is there", c.cloud)
@@ -339,15 +367,21 @@ CloudFact cloud_fact(std::string cloud, std::initializer_list<std::string_view> 
 
 }  // namespace
 
+std::vector<std::string> cloud_boot_modules(std::string_view cloud) {
+  // Azure: the VMBus and its storage driver (Gen2 has SCSI only; Gen1's IDE disks are ignored
+  // by ata_piix when the kernel has hv_storvsc): docs/livecd.md §8. GCP: the boot disk is
+  // virtio-scsi.
+  if (cloud == "azure") return {"hv_vmbus", "hv_storvsc"};
+  if (cloud == "gcp") return {"virtio_scsi"};
+  return {};
+}
+
 BootEntryFacts boot_entry_facts(const BootEntry& entry, std::span<const InitrdFacts> initrds) {
   BootEntryFacts out;
   bool all_read = initrds.size() == entry.initrds.size() && !initrds.empty();
   for (const auto& i : initrds) all_read = all_read && i.complete;
-  // Azure: the VMBus and its storage driver (Gen2 has SCSI only; Gen1's IDE disks are ignored
-  // by ata_piix when the kernel has hv_storvsc): docs/livecd.md §8.
-  out.clouds.push_back(cloud_fact("azure", {"hv_vmbus", "hv_storvsc"}, initrds, all_read));
-  // GCP: the boot disk is virtio-scsi.
-  out.clouds.push_back(cloud_fact("gcp", {"virtio_scsi"}, initrds, all_read));
+  out.clouds.push_back(cloud_fact("azure", initrds, all_read));
+  out.clouds.push_back(cloud_fact("gcp", initrds, all_read));
   std::string serial;
   for (const std::string& w : split_kernel_args(entry.append)) {
     if (w.starts_with("console=ttyS")) serial = w;

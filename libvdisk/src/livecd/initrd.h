@@ -64,6 +64,7 @@ struct InitrdFacts {
   std::set<std::string> builtin;
   bool builtin_list = false;       // a modules.builtin file was read
   bool complete = false;           // every segment read to the end of the file
+  bool stopped_early = false;      // stopped once every `enough` module was seen
   std::string problem;             // why reading stopped early; empty when complete
   std::vector<std::string> notes;  // odc archives, segments not read
 
@@ -73,9 +74,17 @@ struct InitrdFacts {
   bool has_builtin(std::string_view name) const;
 };
 
-// Reads the facts of one initrd file (the whole file is the initrd).
+// Reads the facts of one initrd file (the whole file is the initrd). With `enough` (module
+// names), the walk stops as soon as every one of them has been seen as a module file or in
+// modules.builtin: the facts are then partial (complete false, problem empty, stopped_early
+// true), which is all a question about those modules needs and saves decompressing the rest.
 Result<InitrdFacts> read_initrd_facts(const RandomAccessFile& file, const InitrdLimits& limits = {},
-                                      std::stop_token stop = {});
+                                      std::stop_token stop = {},
+                                      std::span<const std::string> enough = {});
+
+// The modules a cloud's boot disk needs in the initrd (or built in): "azure" hv_vmbus and
+// hv_storvsc, "gcp" virtio_scsi; empty for any other name.
+std::vector<std::string> cloud_boot_modules(std::string_view cloud);
 
 // ---- What a boot entry gives each cloud ------------------------------------------------------
 
