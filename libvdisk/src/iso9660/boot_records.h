@@ -56,6 +56,13 @@ inline constexpr std::string_view kEspGuid = "c12a7328-f81f-11d2-ba4b-00a0c93ec9
 // "" when it does not or the FAT is unreadable. Never reads outside that range.
 std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std::uint64_t length);
 
+// The bytes of `loader` (a path find_efi_loader() returned, "\\EFI\\BOOT\\BOOTX64.EFI") in the
+// same FAT; empty when it is missing, larger than `max_bytes`, or its cluster chain is broken.
+// Never reads outside [offset, offset + length).
+std::vector<std::byte> read_efi_loader(const RandomAccessFile& f, std::uint64_t offset,
+                                       std::uint64_t length, std::string_view loader,
+                                       std::uint64_t max_bytes);
+
 }  // namespace vdisk::iso9660::detail
 
 #endif  // VDISK_ISO9660_BOOT_RECORDS_H_

@@ -3,6 +3,7 @@
 // numbers, chain lengths and directory sizes are all checked.
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "iso9660/boot_records.h"
 #include "util/checked.h"
@@ -118,15 +119,13 @@ Found find(const Fat& fat, std::uint32_t dir_cluster, std::string_view name) {
   return {};
 }
 
-}  // namespace
-
-std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std::uint64_t length) {
-  Fat fat;
+// Reads the boot sector of the FAT at [offset, offset + length) of `f`; false when it is no FAT.
+bool open_fat(const RandomAccessFile& f, std::uint64_t offset, std::uint64_t length, Fat& fat) {
   fat.f = &f;
   fat.base = offset;
   fat.limit = std::min<std::uint64_t>(length, f.size() > offset ? f.size() - offset : 0);
   std::array<std::byte, 512> bs{};
-  if (!fat.read(0, bs)) return {};
+  if (!fat.read(0, bs)) return false;
   fat.bps = load_le16(std::span(bs).subspan(11));
   fat.spc = static_cast<std::uint8_t>(bs[13]);
   const std::uint32_t reserved = load_le16(std::span(bs).subspan(14));
@@ -139,10 +138,10 @@ std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std
   const bool bps_ok = fat.bps == 512 || fat.bps == 1024 || fat.bps == 2048 || fat.bps == 4096;
   if (!bps_ok || fat.spc == 0 || (fat.spc & (fat.spc - 1)) != 0 || reserved == 0 || nfats == 0 ||
       fatsz == 0)
-    return {};
+    return false;
   const std::uint64_t root_sectors = (std::uint64_t{root_entries} * 32 + fat.bps - 1) / fat.bps;
   const std::uint64_t first_data = reserved + nfats * fatsz + root_sectors;
-  if (total <= first_data) return {};
+  if (total <= first_data) return false;
   const std::uint64_t clusters = (total - first_data) / fat.spc;
   fat.bits = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
   fat.clusters = static_cast<std::uint32_t>(std::min<std::uint64_t>(clusters, 0x0FFFFFF0));
@@ -152,7 +151,14 @@ std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std
   fat.root_bytes = root_sectors * fat.bps;
   fat.data_off = first_data * fat.bps;
   fat.root_cluster = fat.bits == 32 ? load_le32(std::span(bs).subspan(44)) : 0;
+  return true;
+}
 
+}  // namespace
+
+std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std::uint64_t length) {
+  Fat fat;
+  if (!open_fat(f, offset, length, fat)) return {};
   const Found efi = find(fat, fat.root_cluster, "EFI");
   if (!efi.ok || !efi.dir) return {};
   const Found boot = find(fat, efi.cluster, "BOOT");
@@ -162,6 +168,33 @@ std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std
     if (l.ok && !l.dir && l.size > 0) return std::string("\\EFI\\BOOT\\") + loader;
   }
   return {};
+}
+
+std::vector<std::byte> read_efi_loader(const RandomAccessFile& f, std::uint64_t offset,
+                                       std::uint64_t length, std::string_view loader,
+                                       std::uint64_t max_bytes) {
+  std::string_view name = loader;
+  if (!name.starts_with("\\EFI\\BOOT\\")) return {};
+  name.remove_prefix(10);
+  Fat fat;
+  if (!open_fat(f, offset, length, fat)) return {};
+  const Found efi = find(fat, fat.root_cluster, "EFI");
+  if (!efi.ok || !efi.dir) return {};
+  const Found boot = find(fat, efi.cluster, "BOOT");
+  if (!boot.ok || !boot.dir) return {};
+  const Found l = find(fat, boot.cluster, name);
+  if (!l.ok || l.dir || l.size == 0 || l.size > max_bytes) return {};
+  std::vector<std::byte> out;
+  const std::uint64_t csize = std::uint64_t{fat.bps} * fat.spc;
+  for (std::uint32_t c = l.cluster; out.size() < l.size;) {
+    if (c < 2 || c >= fat.clusters + 2) return {};  // the chain ends before the file does
+    const std::size_t at = out.size();
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(csize, l.size - at));
+    out.resize(at + n);
+    if (!fat.read(fat.data_off + (c - 2) * csize, std::span(out).subspan(at))) return {};
+    c = fat.next(c);  // 0 at the end or on an error; a loop ends at l.size
+  }
+  return out;
 }
 
 }  // namespace vdisk::iso9660::detail

@@ -26,6 +26,10 @@ constexpr OptionSpec kIsoOptions[] = {
     {"kernel-args", OptionKind::text, "WORDS",
      "grub: kernel command-line edits (key=value replaces, word adds, -key removes; "
      "console=ttyS0 is added unless given)"},
+    {"secure-boot", OptionKind::flag, "",
+     "the disk must boot with UEFI Secure Boot on (Azure Trusted Launch, GCP Shielded VM): the "
+     "ISO's own loader is kept (copy or hybrid) and must be signed with Microsoft's UEFI CA; "
+     "refused (exit 4) otherwise, and with grub or kernel-args (GRUB built here is not signed)"},
     {"isohdpfx", OptionKind::text, "FILE", "hybrid: isolinux's MBR code (package isolinux)",
      "/usr/lib/ISOLINUX/isohdpfx.bin"},
     {"boot-hybrid", OptionKind::text, "FILE", "hybrid: GRUB's boot_hybrid.img (grub-pc-bin)",
@@ -239,6 +243,43 @@ Result<std::unique_ptr<StreamSource>> grub_stream(std::unique_ptr<HybridStream> 
   return std::unique_ptr<StreamSource>(std::move(stream));
 }
 
+constexpr std::string_view kSecureBootOff =
+    "Secure Boot must be off (Azure: security type Standard, or Trusted Launch with Secure Boot "
+    "disabled; GCP: Shielded VM Secure Boot off, its default)";
+
+// secure-boot: the disk `plan` gives (copy or hybrid) boots under UEFI through the ISO's own
+// loader, signed with Microsoft's UEFI CA; unsupported naming what is missing otherwise.
+Status check_secure_boot(const HybridPlan& plan) {
+  const auto refuse = [](std::string why) {
+    return unsupported("iso9660: secure-boot: " + why +
+                       "; without --secure-boot the disk boots with Secure Boot off");
+  };
+  if (!plan.efi.present || plan.efi.loader.empty())
+    return refuse(
+        "the ISO has no UEFI loader (an El Torito EFI image holding \\EFI\\BOOT\\BOOTX64.EFI)");
+  if (!plan.uefi_boots) return refuse("the disk would not boot under UEFI: " + plan.uefi_reason);
+  const EfiLoaderFacts& l = plan.efi.loader_facts;
+  if (!l.pe || !l.signed_image || !l.microsoft_ca)
+    return refuse(fmt::format("the ISO's UEFI loader {} ({}) is not signed with Microsoft's "
+                              "UEFI CA, the key the clouds' Secure Boot trusts",
+                              plan.efi.loader, describe_efi_loader(l)));
+  return ok_status();
+}
+
+// Without secure-boot: a note when the disk's UEFI path needs Secure Boot off.
+void secure_boot_note(const HybridPlan& plan, bool repacked, const OpenOptions& o) {
+  if (repacked) {
+    note(o, fmt::format("iso9660: UEFI boots the repack's GRUB, which is not signed: {}",
+                        kSecureBootOff));
+    return;
+  }
+  if (!plan.uefi_boots || plan.efi.loader.empty()) return;
+  const EfiLoaderFacts& l = plan.efi.loader_facts;
+  if (l.pe && l.signed_image && l.microsoft_ca) return;
+  note(o, fmt::format("iso9660: UEFI boots the ISO's loader {} ({}): {}", plan.efi.loader,
+                      describe_efi_loader(l), kSecureBootOff));
+}
+
 }  // namespace
 
 std::span<const OptionSpec> iso_options() { return kIsoOptions; }
@@ -267,6 +308,17 @@ Result<BootRequest> boot_request(const OpenOptions& options) {
                          option_text(kIsoOptions, options.settings, "boot-hybrid"));
   r.code_paths.isohdpfx = isohdpfx;
   r.code_paths.grub_hybrid = grub_hybrid;
+  VDISK_ASSIGN_OR_RETURN(r.secure_boot, option_flag(kIsoOptions, options.settings, "secure-boot"));
+  if (r.secure_boot && (r.mode == BootMode::none || r.mode == BootMode::grub))
+    return invalid_argument(fmt::format(
+        "iso9660: secure-boot keeps the ISO's own signed loader (boot auto or hybrid); boot {} {}",
+        r.mode == BootMode::none ? "none" : "grub",
+        r.mode == BootMode::none ? "makes no boot disk"
+                                 : "boots GRUB built here, which is not signed"));
+  if (r.secure_boot && !r.kernel_args.empty())
+    return invalid_argument(
+        "iso9660: secure-boot keeps the ISO's own signed loader and command line; kernel-args "
+        "need the GRUB repack, whose GRUB is not signed");
   return r;
 }
 
@@ -296,33 +348,41 @@ Result<std::unique_ptr<BlockSource>> make_boot_disk(std::shared_ptr<const BlockS
   BootMode mode = r.mode;
   if (mode == BootMode::automatic && !plan.report.el_torito && r.kernel_args.empty()) {
     // No boot catalog at all: a data ISO, not a live one. Its bytes are what the user gets.
+    if (r.secure_boot) VDISK_RETURN_IF_ERROR(check_secure_boot(plan));
     data_iso_warning(o);
     return as_is(std::move(iso), plan);
   }
   if (mode == BootMode::automatic) {
     if (!r.kernel_args.empty()) {
       mode = BootMode::grub;
-    } else if (plan.action == HybridAction::hybridize) {
-      mode = BootMode::hybrid;
-    } else if (plan.action == HybridAction::copy_as_is) {
-      note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
-      return with_verdict(as_is(iso, plan), iso, volume, plan, true, o);
+    } else if (plan.action != HybridAction::impossible) {
+      mode = BootMode::hybrid;  // hybridise, or copy what boots as it is
+    } else if (r.secure_boot) {
+      return unsupported("iso9660: secure-boot: cannot be hybridised (" + plan.refusal +
+                         "), and the GRUB repack's GRUB is not signed");
     } else {
       note(o, "iso9660: cannot be hybridised (" + plan.refusal + "); repacking it with GRUB");
       mode = BootMode::grub;
     }
   }
-  if (mode == BootMode::grub) return grub_disk(std::move(iso), volume, plan, r, o);
-  // hybrid
-  if (plan.action == HybridAction::copy_as_is) {
-    note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
-    return with_verdict(as_is(iso, plan), iso, volume, plan, true, o);
+  if (mode == BootMode::grub) {
+    VDISK_ASSIGN_OR_RETURN(auto disk, grub_disk(std::move(iso), volume, plan, r, o));
+    secure_boot_note(plan, true, o);
+    return disk;
   }
+  // hybrid
   if (plan.action == HybridAction::impossible)
     return unsupported("iso9660: boot hybrid: " + plan.refusal);
+  if (r.secure_boot) VDISK_RETURN_IF_ERROR(check_secure_boot(plan));
+  if (plan.action == HybridAction::copy_as_is) {
+    note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
+    if (!r.secure_boot) secure_boot_note(plan, false, o);
+    return with_verdict(as_is(iso, plan), iso, volume, plan, true, o);
+  }
   VDISK_ASSIGN_OR_RETURN(const BootCode code, load_boot_code(plan, r.code_paths));
   VDISK_ASSIGN_OR_RETURN(auto disk, hybrid_disk(iso, plan, code));
   note(o, "iso9660: made bootable as a disk (hybrid): " + plan.summary);
+  if (!r.secure_boot) secure_boot_note(plan, false, o);
   return with_verdict(std::move(disk), std::move(iso), volume, plan, true, o);
 }
 
@@ -338,21 +398,28 @@ Result<std::unique_ptr<StreamSource>> make_boot_stream(std::unique_ptr<StreamSou
   if (!grub) {
     switch (plan.action) {
       case HybridAction::copy_as_is:
-        note(o, "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
-        return std::unique_ptr<StreamSource>(std::move(stream));
       case HybridAction::hybridize:
-        note(o, "iso9660: made bootable as a disk (hybrid): " + plan.summary);
+        if (r.secure_boot) VDISK_RETURN_IF_ERROR(check_secure_boot(plan));
+        note(o, plan.action == HybridAction::hybridize
+                    ? "iso9660: made bootable as a disk (hybrid): " + plan.summary
+                    : "iso9660: boots as a disk as it is, copied unchanged: " + plan.summary);
+        if (!r.secure_boot) secure_boot_note(plan, false, o);
         return std::unique_ptr<StreamSource>(std::move(stream));
       case HybridAction::impossible:
         if (r.mode == BootMode::automatic && !plan.report.el_torito) {
+          if (r.secure_boot) VDISK_RETURN_IF_ERROR(check_secure_boot(plan));
           data_iso_warning(o);
           return std::unique_ptr<StreamSource>(std::move(stream));
         }
         if (r.mode == BootMode::hybrid) return unsupported("iso9660: boot hybrid: " + plan.refusal);
+        if (r.secure_boot)
+          return unsupported("iso9660: secure-boot: cannot be hybridised (" + plan.refusal +
+                             "), and the GRUB repack's GRUB is not signed");
         note(o, "iso9660: cannot be hybridised (" + plan.refusal + "); repacking it with GRUB");
         break;
     }
   }
+  secure_boot_note(plan, true, o);
   return grub_stream(std::move(stream), r, o);
 }
 

@@ -27,16 +27,19 @@ namespace vdisk::livecd {
 
 enum class BootMode : std::uint8_t { none, automatic, hybrid, grub };
 
-// The iso9660 driver's option rows: boot, kernel-args, isohdpfx, boot-hybrid.
+// The iso9660 driver's option rows: boot, kernel-args, secure-boot, isohdpfx, boot-hybrid.
 std::span<const OptionSpec> iso_options();
 
 // The mode `options` ask for (settings "boot", else auto when boot_disk, else none) and the
 // kernel-argument edits; invalid_argument when kernel-args go with a mode that keeps the ISO's
-// own command line (none, hybrid).
+// own command line (none, hybrid), or secure-boot with none or grub.
 struct BootRequest {
   BootMode mode = BootMode::none;
   std::string kernel_args;
   BootCodePaths code_paths;
+  // The disk must boot with UEFI Secure Boot on (setting "secure-boot"; docs/livecd.md §11):
+  // only the ISO's own loader, signed with Microsoft's UEFI CA, may boot it.
+  bool secure_boot = false;
 };
 Result<BootRequest> boot_request(const OpenOptions& options);
 

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "livecd/efi_loader.h"
 #include "vdisk/block.h"
 #include "vdisk/io.h"
 #include "vdisk/iso9660.h"
@@ -57,7 +58,8 @@ struct EfiImage {
                             // from the catalog's 16-bit count of 512-byte sectors
   std::string path;         // the ISO path of that file ("" when no directory record points there)
   bool size_from_catalog = false;
-  std::string loader;  // "\\EFI\\BOOT\\BOOTX64.EFI" (or AA64/IA32) when its FAT holds it
+  std::string loader;           // "\\EFI\\BOOT\\BOOTX64.EFI" (or AA64/IA32) when its FAT holds it
+  EfiLoaderFacts loader_facts;  // that loader's PE facts (efi_loader.h), when `loader` is set
 };
 
 struct HybridPlan {

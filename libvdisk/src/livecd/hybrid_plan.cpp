@@ -157,6 +157,10 @@ Result<bool> size_efi_image(const RandomAccessFile& iso, const iso9660::Volume& 
         e.load_rba);
     return false;
   }
+  // Its PE facts, for Secure Boot (efi_loader.h): at most 64 MiB read (shim and GRUB are a few).
+  const auto loader = iso9660::detail::read_efi_loader(iso, at, efi.bytes, efi.loader, 64u << 20);
+  efi.loader_facts = classify_efi_loader(loader);
+  if (loader.empty()) efi.loader_facts.problem = "the loader's clusters could not be read";
   return true;
 }
 
@@ -378,7 +382,17 @@ void describe_hybrid_plan(const HybridPlan& p, Properties& out) {
     e.add("bytes", p.efi.bytes);
     if (!p.efi.path.empty()) e.add("path", p.efi.path);
     e.add("size_from_catalog", p.efi.size_from_catalog);
-    if (!p.efi.loader.empty()) e.add("loader", p.efi.loader);
+    if (!p.efi.loader.empty()) {
+      e.add("loader", p.efi.loader);
+      const EfiLoaderFacts& l = p.efi.loader_facts;
+      e.add("loader_secure_boot", describe_efi_loader(l));
+      if (l.pe) {
+        e.add("loader_machine", efi_machine_name(l.machine));
+        e.add("loader_signed", l.signed_image);
+        e.add("loader_microsoft_ca", l.microsoft_ca);
+        e.add("loader_shim", l.shim);
+      }
+    }
   }
   if (p.action == HybridAction::hybridize) {
     out.add("gpt", p.write_gpt);

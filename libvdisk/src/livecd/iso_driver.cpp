@@ -72,6 +72,23 @@ class IsoSource final : public BlockSource {
       Properties& a = out.add_object("boot_auto");
       a.add("action", verdict.action);
       a.add("reason", verdict.reason);
+      // The UEFI loader a copy or hybrid keeps, as Secure Boot sees it (efi_loader.h).
+      if (!plan->efi.loader.empty()) {
+        const livecd::EfiLoaderFacts& l = plan->efi.loader_facts;
+        Properties& u = a.add_object("uefi_loader");
+        u.add("path", plan->efi.loader);
+        u.add("summary", livecd::describe_efi_loader(l));
+        if (l.pe) {
+          u.add("machine", livecd::efi_machine_name(l.machine));
+          u.add("signed", l.signed_image);
+          u.add("microsoft_uefi_ca", l.microsoft_ca);
+          u.add("shim", l.shim);
+        }
+        u.add("secure_boot", l.pe && l.signed_image && l.microsoft_ca
+                                 ? "can stay on (the loader is signed with Microsoft's UEFI CA)"
+                                 : "must be off (Azure: security type Standard, or Trusted Launch "
+                                   "with Secure Boot disabled; GCP: Shielded VM Secure Boot off)");
+      }
     }
   }
 
