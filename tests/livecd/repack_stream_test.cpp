@@ -9,7 +9,8 @@
 #include <filesystem>
 #include <string>
 
-#include "../../tools/vdconvert/grub_images.h"
+#include "grub_test_util.h"
+#include "hybrid_test_util.h"
 #include "livecd/boot_config.h"
 #include "livecd/iso_capture.h"
 #include "livecd/repack.h"
@@ -23,14 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const vdconvert::GrubImages& grub() {
-  static const vdconvert::GrubImages images = [] {
-    auto r = vdconvert::build_grub_images();
-    if (!r.ok()) FAIL(r.status().to_string());
-    return std::move(r).value();
-  }();
-  return images;
-}
+using vdisk::test::grub;
 
 RepackImages images() { return {grub().boot_image, grub().core_image, grub().efi_image}; }
 
@@ -75,21 +69,7 @@ Result<BootEntry> choose(const iso9660::Volume& v) {
 
 // Reads the whole stream in `chunk`-byte next() calls; `error` gets the first failure.
 std::vector<std::byte> drain(StreamSource& s, std::size_t chunk, Status& error) {
-  std::vector<std::byte> out;
-  std::vector<std::byte> buf(chunk);
-  for (;;) {
-    auto run = s.next(buf);
-    if (!run.ok()) {
-      error = run.status();
-      return out;
-    }
-    if (run->kind == StreamRun::Kind::end) return out;
-    if (run->kind == StreamRun::Kind::zero) {
-      out.resize(out.size() + static_cast<std::size_t>(run->length));
-    } else {
-      out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(run->length));
-    }
-  }
+  return vdisk::test::hybrid::drain(s, error, chunk);
 }
 
 std::unique_ptr<StreamSource> stream_of(std::vector<std::byte> bytes, bool state_size) {

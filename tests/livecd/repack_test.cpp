@@ -10,8 +10,8 @@
 #include <random>
 #include <string>
 
-#include "../../tools/vdconvert/grub_images.h"
 #include "gpt/gpt_codec.h"
+#include "grub_test_util.h"
 #include "iso9660/boot_records.h"
 #include "livecd/repack.h"
 #include "test_support.h"
@@ -23,18 +23,8 @@ using vdisk::test::TempDir;
 
 namespace {
 
-const vdconvert::GrubImages& grub() {
-  static const vdconvert::GrubImages images = [] {
-    auto r = vdconvert::build_grub_images();
-    if (!r.ok()) FAIL(r.status().to_string());
-    return std::move(r).value();
-  }();
-  return images;
-}
-
-RepackImages images_of(const vdconvert::GrubImages& g) {
-  return {g.boot_image, g.core_image, g.efi_image};
-}
+using vdisk::test::grub;
+using vdisk::test::images_of;
 
 BootEntry entry() {
   BootEntry e;
@@ -161,10 +151,9 @@ TEST_CASE("repack: the disk passes sgdisk, sfdisk, fsck.fat and mtools, p3 is th
   CHECK_THAT(json, Catch::Contains("\"label\":\"gpt\""));
   CHECK_THAT(json, Catch::Contains("\"start\":2048,\"size\":2048,\"type\":"
                                    "\"21686148-6449-6E6F-744E-656564454649\""));
-  CHECK_THAT(json,
-             Catch::Contains("\"start\":" + std::to_string(l.esp_first_lba) + ",\"size\":" +
-                             std::to_string(l.esp_last_lba - l.esp_first_lba + 1) +
-                             ",\"type\":\"C12A7328-F81F-11D2-BA4B-00A0C93EC93B\""));
+  CHECK_THAT(json, Catch::Contains("\"start\":" + std::to_string(l.esp_first_lba) + ",\"size\":" +
+                                   std::to_string(l.esp_last_lba - l.esp_first_lba + 1) +
+                                   ",\"type\":\"C12A7328-F81F-11D2-BA4B-00A0C93EC93B\""));
   // p3 runs up to the ESP: the ISO, then zeros to the MiB.
   CHECK_THAT(json, Catch::Contains("\"start\":" + std::to_string(l.iso_first_lba) +
                                    ",\"size\":" + std::to_string(l.esp_first_lba - 4096) +
@@ -276,10 +265,9 @@ TEST_CASE("repack: the map is the ISO's inside p3 and the generated pieces elsew
       hole_seen = e.kind == ExtentKind::unallocated && e.length == (2u << 20);
     // Data outside p3's ISO bytes (an extent may run on from the ISO into the ESP).
     if (!e.reads_as_zero()) {
-      const std::uint64_t inside =
-          e.end() <= p3 || e.offset >= p3_end
-              ? 0
-              : std::min(e.end(), p3_end) - std::max(e.offset, p3);
+      const std::uint64_t inside = e.end() <= p3 || e.offset >= p3_end
+                                       ? 0
+                                       : std::min(e.end(), p3_end) - std::max(e.offset, p3);
       generated += e.length - inside;
     }
   }

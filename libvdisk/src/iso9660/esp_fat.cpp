@@ -154,15 +154,22 @@ bool open_fat(const RandomAccessFile& f, std::uint64_t offset, std::uint64_t len
   return true;
 }
 
+// The \EFI\BOOT directory, or !ok.
+Found efi_boot_dir(const Fat& fat) {
+  const Found efi = find(fat, fat.root_cluster, "EFI");
+  if (!efi.ok || !efi.dir) return {};
+  const Found boot = find(fat, efi.cluster, "BOOT");
+  if (!boot.ok || !boot.dir) return {};
+  return boot;
+}
+
 }  // namespace
 
 std::string find_efi_loader(const RandomAccessFile& f, std::uint64_t offset, std::uint64_t length) {
   Fat fat;
   if (!open_fat(f, offset, length, fat)) return {};
-  const Found efi = find(fat, fat.root_cluster, "EFI");
-  if (!efi.ok || !efi.dir) return {};
-  const Found boot = find(fat, efi.cluster, "BOOT");
-  if (!boot.ok || !boot.dir) return {};
+  const Found boot = efi_boot_dir(fat);
+  if (!boot.ok) return {};
   for (const char* loader : {"BOOTX64.EFI", "BOOTAA64.EFI", "BOOTIA32.EFI"}) {
     const Found l = find(fat, boot.cluster, loader);
     if (l.ok && !l.dir && l.size > 0) return std::string("\\EFI\\BOOT\\") + loader;
@@ -178,10 +185,8 @@ std::vector<std::byte> read_efi_loader(const RandomAccessFile& f, std::uint64_t 
   name.remove_prefix(10);
   Fat fat;
   if (!open_fat(f, offset, length, fat)) return {};
-  const Found efi = find(fat, fat.root_cluster, "EFI");
-  if (!efi.ok || !efi.dir) return {};
-  const Found boot = find(fat, efi.cluster, "BOOT");
-  if (!boot.ok || !boot.dir) return {};
+  const Found boot = efi_boot_dir(fat);
+  if (!boot.ok) return {};
   const Found l = find(fat, boot.cluster, name);
   if (!l.ok || l.dir || l.size == 0 || l.size > max_bytes) return {};
   std::vector<std::byte> out;

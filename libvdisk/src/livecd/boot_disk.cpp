@@ -260,9 +260,10 @@ Status check_secure_boot(const HybridPlan& plan) {
   if (!plan.uefi_boots) return refuse("the disk would not boot under UEFI: " + plan.uefi_reason);
   const EfiLoaderFacts& l = plan.efi.loader_facts;
   if (!l.pe || !l.signed_image || !l.microsoft_ca)
-    return refuse(fmt::format("the ISO's UEFI loader {} ({}) is not signed with Microsoft's "
-                              "UEFI CA, the key the clouds' Secure Boot trusts",
-                              plan.efi.loader, describe_efi_loader(l)));
+    return refuse(
+        fmt::format("the ISO's UEFI loader {} ({}) is not signed with Microsoft's "
+                    "UEFI CA, the key the clouds' Secure Boot trusts",
+                    plan.efi.loader, describe_efi_loader(l)));
   return ok_status();
 }
 

@@ -7,6 +7,7 @@
 
 #include "iso9660/iso_records.h"
 #include "livecd/hybrid.h"
+#include "livecd/stream_runs.h"
 #include "util/checked.h"
 #include "util/endian.h"
 
@@ -108,17 +109,7 @@ class Stream final : public HybridStream {
     return "iso9660";
   }  // the input format; describe() tells the hybrid
 
-  Result<std::size_t> read(std::span<std::byte> dst) override {
-    std::size_t done = 0;
-    while (done < dst.size()) {
-      VDISK_ASSIGN_OR_RETURN(StreamRun run, next(dst.subspan(done)));
-      if (run.kind == StreamRun::Kind::end) break;
-      if (run.kind == StreamRun::Kind::zero)
-        std::fill_n(dst.begin() + static_cast<std::ptrdiff_t>(done), run.length, std::byte{0});
-      done += static_cast<std::size_t>(run.length);
-    }
-    return done;
-  }
+  Result<std::size_t> read(std::span<std::byte> dst) override { return read_from_runs(*this, dst); }
 
   Result<StreamRun> next(std::span<std::byte> dst) override {
     if (dst.empty()) return invalid_argument("livecd stream: next() with an empty buffer");

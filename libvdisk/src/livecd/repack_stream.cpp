@@ -8,6 +8,7 @@
 #include "iso9660/iso_records.h"
 #include "livecd/repack.h"
 #include "livecd/repack_frame.h"
+#include "livecd/stream_runs.h"
 
 namespace vdisk::livecd {
 namespace {
@@ -50,17 +51,7 @@ class Stream final : public RepackStream {
   std::string_view format() const override { return "iso9660"; }
   const RepackLayout& layout() const override { return frame_.layout; }
 
-  Result<std::size_t> read(std::span<std::byte> dst) override {
-    std::size_t done = 0;
-    while (done < dst.size()) {
-      VDISK_ASSIGN_OR_RETURN(StreamRun run, next(dst.subspan(done)));
-      if (run.kind == StreamRun::Kind::end) break;
-      if (run.kind == StreamRun::Kind::zero)
-        std::fill_n(dst.begin() + static_cast<std::ptrdiff_t>(done), run.length, std::byte{0});
-      done += static_cast<std::size_t>(run.length);
-    }
-    return done;
-  }
+  Result<std::size_t> read(std::span<std::byte> dst) override { return read_from_runs(*this, dst); }
 
   Result<StreamRun> next(std::span<std::byte> dst) override {
     if (dst.empty()) return invalid_argument("livecd-repack stream: next() with an empty buffer");
