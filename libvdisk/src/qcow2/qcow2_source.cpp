@@ -6,7 +6,7 @@
 // at consecutive host offsets, one compressed cluster, zeros, or "below": the backing file's
 // bytes or zeros). map() reports them from metadata alone; read() reads each data piece with one
 // read_at, so contiguous clusters cost one system call. The object's only mutable state is the
-// L2 cache, which locks itself, so concurrent calls are safe.
+// L2 cache (util/table_cache.h), which locks itself, so concurrent calls are safe.
 #include <algorithm>
 #include <cstring>
 
@@ -15,6 +15,7 @@
 #include "qcow2/qcow2_reader.h"
 #include "util/checked.h"
 #include "util/endian.h"
+#include "util/table_cache.h"
 
 namespace vdisk::qcow2 {
 namespace {
@@ -105,14 +106,14 @@ class Qcow2Source final : public BlockSource {
   // ---- metadata ----
 
   Result<std::shared_ptr<const L2Table>> l2_table(std::uint64_t offset) const {
-    if (auto t = cache_.find(offset)) return t;
-    std::vector<std::byte> raw(static_cast<std::size_t>(cs_));
-    VDISK_RETURN_IF_ERROR(file_->read_at(offset, raw));
-    auto t = std::make_shared<L2Table>(static_cast<std::size_t>(cs_ / 8));
-    for (std::size_t i = 0; i < t->size(); ++i)
-      (*t)[i] = detail::load_be64(std::span<const std::byte>(raw).subspan(i * 8));
-    cache_.insert(offset, t);
-    return std::shared_ptr<const L2Table>(std::move(t));
+    return cache_.get(offset, [&]() -> Result<std::shared_ptr<const L2Table>> {
+      std::vector<std::byte> raw(static_cast<std::size_t>(cs_));
+      VDISK_RETURN_IF_ERROR(file_->read_at(offset, raw));
+      auto t = std::make_shared<L2Table>(static_cast<std::size_t>(cs_ / 8));
+      for (std::size_t i = 0; i < t->size(); ++i)
+        (*t)[i] = detail::load_be64(std::span<const std::byte>(raw).subspan(i * 8));
+      return std::shared_ptr<const L2Table>(std::move(t));
+    });
   }
 
   // The entry of guest cluster `ci`; `table` keeps the last L2 table used, so a walk looks up
@@ -308,7 +309,7 @@ class Qcow2Source final : public BlockSource {
   std::vector<Snapshot> snapshots_;
   std::uint64_t cs_;
   const RandomAccessFile* data_ = nullptr;  // where data clusters live
-  L2Cache cache_;
+  detail::TableCache<L2Table> cache_;       // by file offset
 };
 
 void Qcow2Source::describe(Properties& out) const {
