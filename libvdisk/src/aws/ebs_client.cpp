@@ -3,12 +3,10 @@
 
 #include <fmt/format.h>
 
-#include "http/upload_ledger.h"
-
-#include <chrono>
-
+#include "aws/sigv4.h"
 #include "checksum/checksum_sinks.h"
 #include "checksum/sha256.h"
+#include "http/upload_ledger.h"
 #include "http/url.h"
 
 namespace vdisk::aws {
@@ -64,25 +62,21 @@ Result<StartedSnapshot> parse_start_reply(std::string_view json) {
 }
 
 Result<std::unique_ptr<EbsClient>> EbsClient::create(const AwsOptions& aws, std::stop_token stop) {
-  if (aws.region.empty()) return invalid_argument("ebs: no region (--region or AWS_REGION)");
-  VDISK_ASSIGN_OR_RETURN(auto c, http::Connection::create(aws.http));
-  return std::unique_ptr<EbsClient>(new EbsClient(aws, std::move(c), stop));
+  VDISK_RETURN_IF_ERROR(check_region(aws, "ebs"));
+  VDISK_ASSIGN_OR_RETURN(AwsClient c, AwsClient::open(aws, stop));
+  return std::unique_ptr<EbsClient>(new EbsClient(std::move(c)));
 }
 
 Result<http::Response> EbsClient::send(const std::string& service, const std::string& method,
                                        const std::string& path, std::vector<http::Header> headers,
                                        std::span<const std::byte> body,
                                        const std::string& body_sha256, std::string what) {
-  std::string base = aws_.endpoint_url.empty()
-                         ? fmt::format("https://{}.{}.amazonaws.com", service, aws_.region)
-                         : aws_.endpoint_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  VDISK_ASSIGN_OR_RETURN(http::Url u, http::parse_url(base + path));
-  VDISK_RETURN_IF_ERROR(http::require_secure_transport(u));
-  http::Request r{method, u.full(), std::move(headers), body, std::move(what)};
-  sign_request(r, u, {aws_.access_key_id, aws_.secret_access_key, aws_.session_token}, aws_.region,
-               service, body_sha256, unix_now());
-  return http::send_with_retry(*connection_, r, aws_.http, stop_);
+  const AwsOptions& aws = client_.options();
+  const std::string base =
+      aws_endpoint(aws, fmt::format("https://{}.{}.amazonaws.com", service, aws.region));
+  VDISK_ASSIGN_OR_RETURN(http::Url u, http::parse_service_url(base + path));
+  return client_.send({method, u.full(), std::move(headers), body, std::move(what)}, u, service,
+                      body_sha256);
 }
 
 Result<StartedSnapshot> EbsClient::start(std::uint64_t volume_gib, const EbsSnapshotOptions& o,

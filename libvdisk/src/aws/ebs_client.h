@@ -4,14 +4,14 @@
 #define VDISK_AWS_EBS_CLIENT_H_
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <stop_token>
 #include <string>
+#include <vector>
 
-#include "aws/sigv4.h"
+#include "aws/aws_client.h"
 #include "http/client.h"
 #include "vdisk/cloud.h"
 
@@ -43,16 +43,13 @@ class EbsClient {
   Status delete_snapshot(const std::string& id);
 
  private:
-  EbsClient(const AwsOptions& aws, std::unique_ptr<http::Connection> c, std::stop_token stop)
-      : aws_(aws), connection_(std::move(c)), stop_(stop) {}
+  explicit EbsClient(AwsClient client) : client_(std::move(client)) {}
   Result<http::Response> send(const std::string& service, const std::string& method,
                               const std::string& path, std::vector<http::Header> headers,
                               std::span<const std::byte> body, const std::string& body_sha256,
                               std::string what);
 
-  AwsOptions aws_;
-  std::unique_ptr<http::Connection> connection_;
-  std::stop_token stop_;
+  AwsClient client_;
 };
 
 }  // namespace vdisk::aws

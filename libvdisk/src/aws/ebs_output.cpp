@@ -146,15 +146,9 @@ class EbsOutput final : public RemoteOutput {
   }
 
   Status validate() const override {
-    if (options_.aws.access_key_id.empty() || options_.aws.secret_access_key.empty())
-      return invalid_argument(
-          "ebs: no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in "
-          "the shared credentials file)");
-    if (options_.aws.region.empty())
-      return invalid_argument("ebs: no region (--region or AWS_REGION)");
-    if (options_.aws.http.connections == 0 || options_.aws.http.connections > 64)
-      return invalid_argument(
-          fmt::format("ebs: {} connections: expected 1..64", options_.aws.http.connections));
+    VDISK_RETURN_IF_ERROR(check_credentials(options_.aws, "ebs"));
+    VDISK_RETURN_IF_ERROR(check_region(options_.aws, "ebs"));
+    VDISK_RETURN_IF_ERROR(http::check_connections("ebs", options_.aws.http.connections));
     if (options_.timeout_minutes < 10 || options_.timeout_minutes > 4320)
       return invalid_argument(
           fmt::format("ebs: timeout of {} minutes: expected 10..4320", options_.timeout_minutes));
@@ -172,11 +166,11 @@ class EbsOutput final : public RemoteOutput {
     if (gib > kMaxVolumeGiB)
       return invalid_argument(fmt::format("ebs: {} bytes is more than a snapshot's {} GiB",
                                           *output_bytes, kMaxVolumeGiB));
-    std::vector<std::unique_ptr<EbsClient>> clients;
-    for (unsigned i = 0; i < options_.aws.http.connections; ++i) {
-      VDISK_ASSIGN_OR_RETURN(auto c, EbsClient::create(counted(), stop));
-      clients.push_back(std::move(c));
-    }
+    const AwsOptions counted = counting_retries(options_.aws, *shared_);
+    VDISK_ASSIGN_OR_RETURN(auto clients,
+                           http::open_clients<EbsClient>(options_.aws.http.connections, [&] {
+                             return EbsClient::create(counted, stop);
+                           }));
     std::string token = options_.client_token;
     if (token.empty()) {
       const auto id = detail::unique_id_or_random(std::nullopt);
@@ -198,13 +192,6 @@ class EbsOutput final : public RemoteOutput {
   UploadStats stats() const override { return shared_->snapshot(); }
 
  private:
-  // The options, retries counted in the ledger.
-  AwsOptions counted() const {
-    AwsOptions a = options_.aws;
-    a.http = shared_->counting(a.http);
-    return a;
-  }
-
   EbsSnapshotOptions options_;
   std::string display_;
   std::shared_ptr<http::UploadLedger> shared_;

@@ -4,9 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "aws/sigv4.h"
 #include "http/upload_ledger.h"
-
-#include <chrono>
 
 namespace vdisk::aws {
 namespace {
@@ -43,21 +42,16 @@ Result<S3Object> parse_s3_url(std::string_view text, const AwsOptions& aws) {
   for (char c : o.key)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return invalid_argument(fmt::format("s3: {}: the key holds a control character", o.display));
-  if (aws.region.empty())
-    return invalid_argument(fmt::format("s3: {}: no region (--region or AWS_REGION)", o.display));
+  VDISK_RETURN_IF_ERROR(check_region(aws, fmt::format("s3: {}", o.display)));
   const std::string key_path = http::percent_encode(o.key, true);
-  std::string url;
-  if (!aws.endpoint_url.empty()) {
-    std::string base = aws.endpoint_url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    url = fmt::format("{}/{}/{}", base, o.bucket, key_path);
-  } else if (o.bucket.find('.') != std::string::npos) {
-    url = fmt::format("https://s3.{}.amazonaws.com/{}/{}", aws.region, o.bucket, key_path);
-  } else {
-    url = fmt::format("https://{}.s3.{}.amazonaws.com/{}", o.bucket, aws.region, key_path);
-  }
-  VDISK_ASSIGN_OR_RETURN(o.url, http::parse_url(url));
-  VDISK_RETURN_IF_ERROR(http::require_secure_transport(o.url));
+  // Path-style on an endpoint and for bucket names with a dot; virtual-hosted otherwise.
+  const bool path_style = !aws.endpoint_url.empty() || o.bucket.find('.') != std::string::npos;
+  const std::string base = aws_endpoint(
+      aws, path_style ? fmt::format("https://s3.{}.amazonaws.com", aws.region)
+                      : fmt::format("https://{}.s3.{}.amazonaws.com", o.bucket, aws.region));
+  const std::string url = path_style ? fmt::format("{}/{}/{}", base, o.bucket, key_path)
+                                     : fmt::format("{}/{}", base, key_path);
+  VDISK_ASSIGN_OR_RETURN(o.url, http::parse_service_url(url));
   if (!o.url.query.empty())
     return invalid_argument(fmt::format("s3: --endpoint-url {}: a query is not allowed",
                                         http::redact_url(aws.endpoint_url)));
@@ -76,8 +70,8 @@ std::uint64_t part_bytes(std::optional<std::uint64_t> object_bytes, std::uint32_
 
 Result<std::unique_ptr<S3Client>> S3Client::create(const S3Object& object, const AwsOptions& aws,
                                                    std::stop_token stop) {
-  VDISK_ASSIGN_OR_RETURN(auto c, http::Connection::create(aws.http));
-  return std::unique_ptr<S3Client>(new S3Client(object, aws, std::move(c), stop));
+  VDISK_ASSIGN_OR_RETURN(AwsClient c, AwsClient::open(aws, stop));
+  return std::unique_ptr<S3Client>(new S3Client(object, std::move(c)));
 }
 
 Result<http::Response> S3Client::send(const std::string& method, const std::string& query,
@@ -85,10 +79,8 @@ Result<http::Response> S3Client::send(const std::string& method, const std::stri
                                       std::span<const std::byte> body, std::string what) {
   http::Url u = object_.url;
   u.query = query;
-  http::Request r{method, u.full(), std::move(headers), body, std::move(what)};
-  sign_request(r, u, {aws_.access_key_id, aws_.secret_access_key, aws_.session_token}, aws_.region,
-               "s3", sha256_hex(body), unix_now());
-  return http::send_with_retry(*connection_, r, aws_.http, stop_);
+  return client_.send({method, u.full(), std::move(headers), body, std::move(what)}, u, "s3",
+                      sha256_hex(body));
 }
 
 Result<bool> S3Client::exists() {

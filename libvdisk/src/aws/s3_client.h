@@ -3,15 +3,15 @@
 #ifndef VDISK_AWS_S3_CLIENT_H_
 #define VDISK_AWS_S3_CLIENT_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
 #include <vector>
 
-#include "aws/sigv4.h"
+#include "aws/aws_client.h"
 #include "http/client.h"
 #include "http/url.h"
 #include "vdisk/cloud.h"
@@ -50,17 +50,13 @@ class S3Client {
   Status abort(const std::string& upload_id);
 
  private:
-  S3Client(const S3Object& o, const AwsOptions& aws, std::unique_ptr<http::Connection> c,
-           std::stop_token stop)
-      : object_(o), aws_(aws), connection_(std::move(c)), stop_(stop) {}
+  S3Client(const S3Object& o, AwsClient client) : object_(o), client_(std::move(client)) {}
   Result<http::Response> send(const std::string& method, const std::string& query,
                               std::vector<http::Header> headers, std::span<const std::byte> body,
                               std::string what);
 
   S3Object object_;
-  AwsOptions aws_;
-  std::unique_ptr<http::Connection> connection_;
-  std::stop_token stop_;
+  AwsClient client_;
 };
 
 }  // namespace vdisk::aws

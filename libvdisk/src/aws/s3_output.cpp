@@ -175,15 +175,8 @@ class S3Output final : public RemoteOutput {
   }
 
   Status validate() const override {
-    if (options_.aws.access_key_id.empty() || options_.aws.secret_access_key.empty())
-      return invalid_argument(fmt::format(
-          "s3: {}: no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile "
-          "in the shared credentials file)",
-          object_.display));
-    if (options_.aws.http.connections == 0 || options_.aws.http.connections > 64)
-      return invalid_argument(
-          fmt::format("s3: {} connections: expected 1..64", options_.aws.http.connections));
-    return {};
+    VDISK_RETURN_IF_ERROR(check_credentials(options_.aws, fmt::format("s3: {}", object_.display)));
+    return http::check_connections("s3", options_.aws.http.connections);
   }
 
   Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
@@ -197,11 +190,10 @@ class S3Output final : public RemoteOutput {
     const std::uint64_t fit = std::max<std::uint64_t>(2, kMemoryBudget / part) - 1;
     const unsigned threads =
         static_cast<unsigned>(std::min<std::uint64_t>(options_.aws.http.connections, fit));
-    std::vector<std::unique_ptr<S3Client>> clients;
-    for (unsigned i = 0; i < threads; ++i) {
-      VDISK_ASSIGN_OR_RETURN(auto c, S3Client::create(object_, counted(), stop));
-      clients.push_back(std::move(c));
-    }
+    const AwsOptions counted = counting_retries(options_.aws, *shared_);
+    VDISK_ASSIGN_OR_RETURN(auto clients, http::open_clients<S3Client>(threads, [&] {
+                             return S3Client::create(object_, counted, stop);
+                           }));
     VDISK_ASSIGN_OR_RETURN(bool exists, clients.front()->exists());
     if (exists && !options_.overwrite)
       return already_exists(
@@ -217,13 +209,6 @@ class S3Output final : public RemoteOutput {
   UploadStats stats() const override { return shared_->snapshot(); }
 
  private:
-  // The options, retries counted in the ledger.
-  AwsOptions counted() const {
-    AwsOptions a = options_.aws;
-    a.http = shared_->counting(a.http);
-    return a;
-  }
-
   S3Object object_;
   S3ObjectOptions options_;
   std::shared_ptr<http::UploadLedger> shared_;

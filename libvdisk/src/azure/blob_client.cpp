@@ -28,8 +28,7 @@ std::string BlobUrl::with(std::string_view params) const {
 }
 
 Result<BlobUrl> parse_blob_url(std::string_view text, std::optional<bool> managed) {
-  VDISK_ASSIGN_OR_RETURN(http::Url u, http::parse_url(text));
-  VDISK_RETURN_IF_ERROR(http::require_secure_transport(u));
+  VDISK_ASSIGN_OR_RETURN(http::Url u, http::parse_service_url(text));
   BlobUrl b;
   b.display = http::redact_url(u.full());
   // /container/blob, or /account/container/blob on an emulator: at least two segments.
@@ -98,13 +97,14 @@ std::vector<PageRange> subtract_ranges(const std::vector<PageRange>& have, std::
 
 Result<std::unique_ptr<BlobClient>> BlobClient::create(const BlobUrl& blob, HttpOptions options,
                                                        std::stop_token stop) {
-  VDISK_ASSIGN_OR_RETURN(auto c, http::Connection::create(options));
-  return std::unique_ptr<BlobClient>(new BlobClient(blob, std::move(options), std::move(c), stop));
+  VDISK_ASSIGN_OR_RETURN(http::ServiceClient c,
+                         http::ServiceClient::open(std::move(options), stop));
+  return std::unique_ptr<BlobClient>(new BlobClient(blob, std::move(c)));
 }
 
 Result<http::Response> BlobClient::send(http::Request request) {
   request.headers.push_back({"x-ms-version", kApiVersion});
-  return http::send_with_retry(*connection_, request, options_, stop_);
+  return client_.send(request);
 }
 
 namespace {

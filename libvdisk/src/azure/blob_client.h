@@ -3,7 +3,6 @@
 #ifndef VDISK_AZURE_BLOB_CLIENT_H_
 #define VDISK_AZURE_BLOB_CLIENT_H_
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "http/client.h"
+#include "http/service_client.h"
 #include "http/url.h"
 #include "vdisk/cloud.h"
 
@@ -80,15 +80,12 @@ class BlobClient {
   Status remove();
 
  private:
-  BlobClient(const BlobUrl& blob, HttpOptions options, std::unique_ptr<http::Connection> c,
-             std::stop_token stop)
-      : blob_(blob), options_(std::move(options)), connection_(std::move(c)), stop_(stop) {}
+  BlobClient(const BlobUrl& blob, http::ServiceClient client)
+      : blob_(blob), client_(std::move(client)) {}
   Result<http::Response> send(http::Request request);
 
   BlobUrl blob_;
-  HttpOptions options_;
-  std::unique_ptr<http::Connection> connection_;
-  std::stop_token stop_;
+  http::ServiceClient client_;
 };
 
 }  // namespace vdisk::azure

@@ -187,10 +187,7 @@ class PageBlobOutput final : public RemoteOutput {
       return invalid_argument(fmt::format(
           "azure: {}: a managed disk's upload URL does not allow a Content-MD5 (--put-md5)",
           blob_.display));
-    if (options_.http.connections == 0 || options_.http.connections > 64)
-      return invalid_argument(
-          fmt::format("azure: {} connections: expected 1..64", options_.http.connections));
-    return {};
+    return http::check_connections("azure", options_.http.connections);
   }
 
   Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
@@ -209,12 +206,11 @@ class PageBlobOutput final : public RemoteOutput {
     if (length > kMaxPageBlobBytes)
       return invalid_argument(fmt::format("azure: {}: {} bytes is more than a page blob's 8 TiB",
                                           blob_.display, length));
-    std::vector<std::unique_ptr<BlobClient>> clients;
-    for (unsigned i = 0; i < options_.http.connections; ++i) {
-      VDISK_ASSIGN_OR_RETURN(auto c,
-                             BlobClient::create(blob_, shared_->counting(options_.http), stop));
-      clients.push_back(std::move(c));
-    }
+    const HttpOptions counted = shared_->counting(options_.http);
+    VDISK_ASSIGN_OR_RETURN(auto clients,
+                           http::open_clients<BlobClient>(options_.http.connections, [&] {
+                             return BlobClient::create(blob_, counted, stop);
+                           }));
     BlobClient& c = *clients.front();
     VDISK_ASSIGN_OR_RETURN(BlobProperties p, c.properties());
     std::vector<PageRange> have;

@@ -3,17 +3,14 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 #include <zlib.h>
 
 #include "codec/codec.h"
+#include "pipeline/ordered_jobs.h"
 #include "util/endian.h"
 #include "util/threads.h"
 #include "util/zero.h"
@@ -46,7 +43,7 @@ const std::vector<std::byte>& zero_segment() {
   return segment;
 }
 
-struct Job {
+struct Job : detail::OrderedJob {
   std::vector<std::byte> input;
   std::vector<std::byte> dict;
   // A lent block (write_lent): its bytes and dictionary are read where they are, held by `keep`
@@ -58,8 +55,6 @@ struct Job {
   std::uint64_t zero_units = 0;  // > 0: a precomputed zero job, no compression
   codec::OutputBuffer output;
   std::uint32_t crc = 0;
-  bool done = false;
-  Status status;
 };
 
 std::span<const std::byte> job_input(const Job& job) {
@@ -68,12 +63,13 @@ std::span<const std::byte> job_input(const Job& job) {
 
 // Runs one job on a worker's deflater: CRC, then the chunk's deflate (codec.h), then lets go of
 // lent bytes.
-void run_job(codec::ChunkDeflater& deflater, Job& job) {
+Status run_job(codec::ChunkDeflater& deflater, Job& job) {
   const auto input = job_input(job);
   job.crc = codec::crc32(0, input);
-  job.status =
+  Status s =
       deflater.deflate_chunk(job.lent ? job.lent_dict : job.dict, input, job.last, job.output);
   job.keep.reset();
+  return s;
 }
 
 class ParallelGzipSink final : public GzipSink {
@@ -86,24 +82,15 @@ class ParallelGzipSink final : public GzipSink {
 
   // Creates one deflater per worker (so engine errors surface here) and starts the workers.
   Status start(unsigned threads) {
-    std::vector<std::unique_ptr<codec::ChunkDeflater>> deflaters;
     for (unsigned i = 0; i < threads; ++i) {
       VDISK_ASSIGN_OR_RETURN(auto d, codec::make_chunk_deflater(engine_.engine, engine_.level));
-      deflaters.push_back(std::move(d));
+      deflaters_.push_back(std::move(d));
     }
-    for (auto& d : deflaters)
-      workers_.emplace_back(
-          [this, dp = std::shared_ptr<codec::ChunkDeflater>(std::move(d))] { worker_loop(*dp); });
+    jobs_ = std::make_unique<detail::OrderedJobs<Job>>(
+        threads, max_in_flight_,
+        [this](unsigned worker, Job& job) { return run_job(*deflaters_[worker], job); },
+        [this](Job& job) { return write_job(job); });
     return {};
-  }
-
-  ~ParallelGzipSink() override {
-    {
-      std::lock_guard lock(m_);
-      shutdown_ = true;
-    }
-    cv_.notify_all();
-    workers_.clear();  // joins before the jobs they may hold are destroyed
   }
 
   Status write(std::span<const std::byte> data) override {
@@ -131,7 +118,7 @@ class ParallelGzipSink final : public GzipSink {
     }
     std::size_t at = 0;
     for (; data.size() - at >= opt_.block_bytes; at += opt_.block_bytes) {
-      auto job = take_job();
+      VDISK_ASSIGN_OR_RETURN(auto job, take_job());
       if (at == 0) {  // the history; later blocks find theirs in `data` (blocks >= the window)
         fill_dict(job->dict);
         job->lent_dict = job->dict;
@@ -157,9 +144,8 @@ class ParallelGzipSink final : public GzipSink {
     if (length >= fill + kZeroUnit) {
       VDISK_RETURN_IF_ERROR(write_zero_bytes(fill));
       const std::uint64_t units = (length - fill) / kZeroUnit;
-      auto job = take_job();
+      VDISK_ASSIGN_OR_RETURN(auto job, take_job());
       job->zero_units = units;
-      job->done = true;
       VDISK_RETURN_IF_ERROR(enqueue(std::move(job), false));
       position_ += units * kZeroUnit;
       history_zero_ = true;
@@ -175,7 +161,7 @@ class ParallelGzipSink final : public GzipSink {
   Status finish() override {
     VDISK_RETURN_IF_ERROR(usable());
     VDISK_RETURN_IF_ERROR(submit_buffer(true));
-    while (!pending_.empty()) VDISK_RETURN_IF_ERROR(drain_front());
+    VDISK_RETURN_IF_ERROR(fail_on(jobs_->drain()));
     std::array<std::byte, 8> trailer{};
     detail::store_le32(std::span(trailer).first(4), crc_);
     detail::store_le32(std::span(trailer).last(4), static_cast<std::uint32_t>(position_));
@@ -216,27 +202,26 @@ class ParallelGzipSink final : public GzipSink {
   }
 
   // A job from the spares (its vectors keep their capacity: no allocation and no page faults per
-  // block once the first max_in_flight_ blocks are through) or a new one.
-  std::unique_ptr<Job> take_job() {
-    if (spare_.empty()) return std::make_unique<Job>();
-    auto job = std::move(spare_.back());
-    spare_.pop_back();
+  // block once the first max_in_flight_ blocks are through) or a new one. Writes the header
+  // first, since taking a job may write out the oldest ones.
+  Result<std::unique_ptr<Job>> take_job() {
+    if (!header_written_) VDISK_RETURN_IF_ERROR(write_header());
+    auto job = jobs_->acquire();
+    if (!job.ok()) return fail_on(job.status());
     return job;
   }
-  void recycle(std::unique_ptr<Job> job) {
-    job->input.clear();
-    job->dict.clear();
-    job->lent = false;
-    job->lent_input = {};
-    job->lent_dict = {};
-    job->keep.reset();
-    job->output.clear();
-    job->last = false;
-    job->zero_units = 0;
-    job->crc = 0;
-    job->done = false;
-    job->status = {};
-    spare_.push_back(std::move(job));
+  // Empties a written job for reuse.
+  static void recycle(Job& job) {
+    job.input.clear();
+    job.dict.clear();
+    job.lent = false;
+    job.lent_input = {};
+    job.lent_dict = {};
+    job.keep.reset();
+    job.output.clear();
+    job.last = false;
+    job.zero_units = 0;
+    job.crc = 0;
   }
 
   // The dictionary of the next block: the last (up to) 32 KiB of the stream so far.
@@ -250,7 +235,7 @@ class ParallelGzipSink final : public GzipSink {
   }
 
   Status submit_buffer(bool last) {
-    auto job = take_job();
+    VDISK_ASSIGN_OR_RETURN(auto job, take_job());
     fill_dict(job->dict);
     // The next block's history is this block's tail (blocks are >= the window except the last).
     history_zero_ = false;
@@ -268,65 +253,29 @@ class ParallelGzipSink final : public GzipSink {
   }
 
   Status enqueue(std::unique_ptr<Job> job, bool compress) {
-    if (!header_written_) VDISK_RETURN_IF_ERROR(write_header());
-    while (pending_.size() >= max_in_flight_) VDISK_RETURN_IF_ERROR(drain_front());
-    Job* raw = job.get();
-    {
-      std::lock_guard lock(m_);
-      pending_.push_back(std::move(job));
-      if (compress) queue_.push_back(raw);
-    }
-    if (compress) cv_.notify_all();
-    return {};
+    return fail_on(jobs_->submit(std::move(job), compress));
   }
 
-  // Waits for the oldest job, writes its output and folds its CRC in.
-  Status drain_front() {
-    std::unique_ptr<Job> job;
-    {
-      std::unique_lock lock(m_);
-      done_cv_.wait(lock, [&] { return pending_.front()->done; });
-      job = std::move(pending_.front());
-      pending_.pop_front();
-    }
-    VDISK_RETURN_IF_ERROR(fail_on(job->status));
-    if (job->zero_units > 0) {
+  // The oldest job, done: writes its output and folds its CRC in (called by jobs_, in order).
+  Status write_job(Job& job) {
+    if (job.zero_units > 0) {
       const auto& seg = zero_segment();
       std::vector<std::byte> batch;
-      for (std::uint64_t left = job->zero_units; left > 0;) {
+      for (std::uint64_t left = job.zero_units; left > 0;) {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, kZeroBatch));
         batch.clear();
         for (std::size_t i = 0; i < n; ++i) batch.insert(batch.end(), seg.begin(), seg.end());
         VDISK_RETURN_IF_ERROR(fail_on(out_->write(batch)));
         left -= n;
       }
-      crc_ = crc32_extend_zeros(crc_, job->zero_units * kZeroUnit);
+      crc_ = crc32_extend_zeros(crc_, job.zero_units * kZeroUnit);
     } else {
-      VDISK_RETURN_IF_ERROR(fail_on(out_->write(job->output)));
+      VDISK_RETURN_IF_ERROR(fail_on(out_->write(job.output)));
       crc_ = static_cast<std::uint32_t>(
-          crc32_combine64(crc_, job->crc, static_cast<z_off64_t>(job_input(*job).size())));
+          crc32_combine64(crc_, job.crc, static_cast<z_off64_t>(job_input(job).size())));
     }
-    recycle(std::move(job));
+    recycle(job);
     return {};
-  }
-
-  void worker_loop(codec::ChunkDeflater& deflater) {
-    for (;;) {
-      Job* job = nullptr;
-      {
-        std::unique_lock lock(m_);
-        cv_.wait(lock, [&] { return shutdown_ || !queue_.empty(); });
-        if (shutdown_) return;
-        job = queue_.front();
-        queue_.pop_front();
-      }
-      run_job(deflater, *job);
-      {
-        std::lock_guard lock(m_);
-        job->done = true;
-      }
-      done_cv_.notify_all();
-    }
   }
 
   std::unique_ptr<ByteSink> out_;
@@ -342,13 +291,9 @@ class ParallelGzipSink final : public GzipSink {
   bool finished_ = false;
   Status failed_;
 
-  std::mutex m_;
-  std::condition_variable cv_, done_cv_;
-  std::deque<std::unique_ptr<Job>> pending_;  // in stream order; written from the front
-  std::deque<Job*> queue_;                    // waiting for a worker
-  std::vector<std::unique_ptr<Job>> spare_;   // drained jobs for reuse (calling thread only)
-  bool shutdown_ = false;
-  std::vector<std::jthread> workers_;
+  std::vector<std::unique_ptr<codec::ChunkDeflater>> deflaters_;  // one per worker
+  // In stream order; last, so its workers stop before what they use goes.
+  std::unique_ptr<detail::OrderedJobs<Job>> jobs_;
 };
 
 }  // namespace

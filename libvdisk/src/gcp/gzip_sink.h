@@ -33,8 +33,9 @@
 // Determinism: the output depends only on the sequence of write()/write_zeroes() calls and on
 // level and block_bytes, never on `threads` or timing.
 //
-// Threads: the sink owns `threads` worker threads. Its ByteSink methods must be called from one
-// thread at a time; that thread also writes the compressed blocks to `out`, strictly in order.
+// Threads: the sink owns `threads` worker threads (an ordered job pool, pipeline/ordered_jobs.h).
+// Its ByteSink methods must be called from one thread at a time; that thread also writes the
+// compressed blocks to `out`, strictly in order.
 // At most 2 * threads + 2 blocks are in flight, so memory stays bounded (lent blocks count too;
 // their bytes are the lender's).
 #ifndef VDISK_GCP_GZIP_SINK_H_

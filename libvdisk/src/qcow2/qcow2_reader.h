@@ -1,17 +1,14 @@
 // Internal interfaces between the QCOW2 driver (qcow2_driver.cpp), the cluster reader
-// (qcow2_source.cpp), the L2 cache (qcow2_l2_cache.cpp), compressed clusters
-// (qcow2_cluster_codec.cpp), linked files (qcow2_links.cpp) and snapshots (qcow2_snapshots.cpp).
+// (qcow2_source.cpp), compressed clusters (qcow2_cluster_codec.cpp), linked files
+// (qcow2_links.cpp) and snapshots (qcow2_snapshots.cpp).
 #ifndef VDISK_QCOW2_QCOW2_READER_H_
 #define VDISK_QCOW2_QCOW2_READER_H_
 
 #include <cstdint>
 #include <filesystem>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "qcow2/qcow2_format.h"
@@ -23,7 +20,8 @@ namespace vdisk::qcow2 {
 
 // Backing chains deeper than this are refused (resource_exhausted).
 inline constexpr std::size_t kMaxChainDepth = 32;
-// Bytes of L2 tables a source keeps decoded (at least kMinCachedTables tables).
+// Bytes of L2 tables a source keeps decoded (at least kMinCachedTables tables), in a
+// util/table_cache.h LRU keyed by the table's file offset.
 inline constexpr std::uint64_t kL2CacheBytes = 32u << 20;
 inline constexpr std::size_t kMinCachedTables = 4;
 
@@ -52,23 +50,6 @@ Result<std::vector<Snapshot>> read_snapshots(const RandomAccessFile& file, const
 
 // A decoded L2 table: the big-endian entries of one cluster as host integers.
 using L2Table = std::vector<std::uint64_t>;
-
-// A bounded, thread-safe LRU of L2 tables keyed by their file offset.
-class L2Cache {
- public:
-  explicit L2Cache(std::size_t max_tables) : max_tables_(max_tables) {}
-  // The table at `offset`, or nullptr when it is not cached.
-  std::shared_ptr<const L2Table> find(std::uint64_t offset) const;
-  // Caches `table` at `offset`, evicting the least recently used table when full.
-  void insert(std::uint64_t offset, std::shared_ptr<const L2Table> table) const;
-
- private:
-  using Lru = std::list<std::pair<std::uint64_t, std::shared_ptr<const L2Table>>>;
-  std::size_t max_tables_;
-  mutable std::mutex mu_;
-  mutable Lru lru_;  // most recent first
-  mutable std::unordered_map<std::uint64_t, Lru::iterator> index_;
-};
 
 // Expands one compressed cluster: `in` is the sector-rounded window read at `host_offset` (it
 // may hold the next cluster's bytes after the stream), `out` exactly one cluster. corrupt when

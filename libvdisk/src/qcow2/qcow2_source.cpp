@@ -2,11 +2,12 @@
 // host clusters (qemu docs/interop/qcow2.txt "Cluster mapping" and "Extended L2 Entries";
 // docs/qcow2.md).
 //
-// Both read() and map() walk the range as pieces: runs of guest bytes of one kind (stored data
-// at consecutive host offsets, one compressed cluster, zeros, or "below": the backing file's
-// bytes or zeros). map() reports them from metadata alone; read() reads each data piece with one
-// read_at, so contiguous clusters cost one system call. The object's only mutable state is the
-// L2 cache, which locks itself, so concurrent calls are safe.
+// Both read() and map() walk the range as pieces (util/mapped_source.h): runs of guest bytes of
+// one kind (stored data at consecutive host offsets, one compressed cluster as a special piece,
+// zeros, or "below": the backing file's bytes or zeros). map() reports them from metadata alone;
+// read() reads each data piece with one read_at, so contiguous clusters cost one system call.
+// The object's only mutable state is the L2 cache (util/table_cache.h), which locks itself, so
+// concurrent calls are safe.
 #include <algorithm>
 #include <cstring>
 
@@ -15,19 +16,15 @@
 #include "qcow2/qcow2_reader.h"
 #include "util/checked.h"
 #include "util/endian.h"
+#include "util/mapped_source.h"
+#include "util/table_cache.h"
 
 namespace vdisk::qcow2 {
 namespace {
 
-struct Piece {
-  enum class Kind : std::uint8_t { data, compressed, zero, below };
-  Kind kind = Kind::below;
-  std::uint64_t guest = 0;          // first guest byte
-  std::uint64_t length = 0;         // guest bytes
-  std::uint64_t host = 0;           // data: host byte of `guest`; compressed: stream offset
-  std::uint64_t csize = 0;          // compressed: window bytes
-  std::uint64_t cluster_guest = 0;  // compressed: guest offset of the cluster's first byte
-};
+// Pieces: data (host: byte of `guest` in the data file), special (one compressed cluster or
+// part of one: host is the stream's offset, extra its window bytes), zero, below.
+using Piece = detail::MappedSource::Piece;
 
 // The L2 entry of one cluster: the standard word and, with extended L2, the subcluster bitmap.
 struct Entry {
@@ -36,7 +33,7 @@ struct Entry {
   std::uint64_t table_offset = 0;  // where it lives, for messages (0: no L2 table)
 };
 
-class Qcow2Source final : public BlockSource {
+class Qcow2Source final : public detail::MappedSource {
  public:
   Qcow2Source(std::unique_ptr<RandomAccessFile> file, Header h, std::vector<std::uint64_t> l1,
               Links links, std::vector<Snapshot> snapshots)
@@ -54,65 +51,20 @@ class Qcow2Source final : public BlockSource {
   std::uint64_t size() const override { return h_.size; }
   std::string_view format() const override { return kFormat; }
 
-  Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
-    VDISK_RETURN_IF_ERROR(check_range("read", offset, dst.size()));
-    return walk(offset, dst.size(), [&](const Piece& p) -> Status {
-      auto part = dst.subspan(static_cast<std::size_t>(p.guest - offset),
-                              static_cast<std::size_t>(p.length));
-      switch (p.kind) {
-        case Piece::Kind::data:
-          return read_data(p.host, part);
-        case Piece::Kind::compressed:
-          return read_compressed(p, part);
-        case Piece::Kind::zero:
-          std::memset(part.data(), 0, part.size());
-          return {};
-        case Piece::Kind::below:
-          return read_below(p.guest, part);
-      }
-      return {};
-    });
-  }
-
-  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
-    VDISK_RETURN_IF_ERROR(check_range("map", offset, length));
-    return walk(offset, length, [&](const Piece& p) -> Status {
-      switch (p.kind) {
-        case Piece::Kind::data:
-        case Piece::Kind::compressed:
-          append_extent(out, {p.guest, p.length, ExtentKind::data});
-          return {};
-        case Piece::Kind::zero:
-          append_extent(out, {p.guest, p.length, ExtentKind::zero});
-          return {};
-        case Piece::Kind::below:
-          return map_below(p.guest, p.length, out);
-      }
-      return {};
-    });
-  }
-
   void describe(Properties& out) const override;
 
  private:
-  Status check_range(std::string_view what, std::uint64_t offset, std::uint64_t length) const {
-    if (!detail::range_inside(offset, length, size()))
-      return out_of_range(fmt::format("qcow2: {} of {} bytes at {} past the virtual size {}", what,
-                                      length, offset, size()));
-    return {};
-  }
-
   // ---- metadata ----
 
   Result<std::shared_ptr<const L2Table>> l2_table(std::uint64_t offset) const {
-    if (auto t = cache_.find(offset)) return t;
-    std::vector<std::byte> raw(static_cast<std::size_t>(cs_));
-    VDISK_RETURN_IF_ERROR(file_->read_at(offset, raw));
-    auto t = std::make_shared<L2Table>(static_cast<std::size_t>(cs_ / 8));
-    for (std::size_t i = 0; i < t->size(); ++i)
-      (*t)[i] = detail::load_be64(std::span<const std::byte>(raw).subspan(i * 8));
-    cache_.insert(offset, t);
-    return std::shared_ptr<const L2Table>(std::move(t));
+    return cache_.get(offset, [&]() -> Result<std::shared_ptr<const L2Table>> {
+      std::vector<std::byte> raw(static_cast<std::size_t>(cs_));
+      VDISK_RETURN_IF_ERROR(file_->read_at(offset, raw));
+      auto t = std::make_shared<L2Table>(static_cast<std::size_t>(cs_ / 8));
+      for (std::size_t i = 0; i < t->size(); ++i)
+        (*t)[i] = detail::load_be64(std::span<const std::byte>(raw).subspan(i * 8));
+      return std::shared_ptr<const L2Table>(std::move(t));
+    });
   }
 
   // The entry of guest cluster `ci`; `table` keeps the last L2 table used, so a walk looks up
@@ -208,30 +160,15 @@ class Qcow2Source final : public BlockSource {
                          fmt::format("compressed data of {} bytes at 0x{:x} expected inside "
                                      "the {}-byte file",
                                      csize, offset, file_->size()));
-    Piece p{Piece::Kind::compressed, ci * cs_ + a, b - a, offset};
-    p.csize = csize;
-    p.cluster_guest = ci * cs_;
-    return emit(p);
+    return emit(Piece{Piece::Kind::special, ci * cs_ + a, b - a, offset, csize});
   }
 
-  // Calls fn(piece) for [offset, offset + length), merging neighbours that can be served
-  // together (data at consecutive host offsets, zeros, below).
-  template <class Fn>
-  Status walk(std::uint64_t offset, std::uint64_t length, Fn&& fn) const {
+  // The pieces of [offset, offset + length), cluster by cluster (a whole L1 entry's range at
+  // once when it has no L2 table).
+  Status walk(std::uint64_t offset, std::uint64_t length, PieceSink& out) const override {
     std::shared_ptr<const L2Table> table;
     std::uint64_t table_offset = 0;
-    std::optional<Piece> pending;
-    auto emit = [&](const Piece& p) -> Status {
-      if (pending && pending->kind == p.kind && p.kind != Piece::Kind::compressed &&
-          pending->guest + pending->length == p.guest &&
-          (p.kind != Piece::Kind::data || pending->host + pending->length == p.host)) {
-        pending->length += p.length;
-        return {};
-      }
-      if (pending) VDISK_RETURN_IF_ERROR(fn(*pending));
-      pending = p;
-      return {};
-    };
+    auto emit = [&](const Piece& p) { return out.emit(p); };
     const std::uint64_t end = offset + length;
     const std::uint64_t l1_span = h_.l2_entries() * cs_;  // guest bytes one L1 entry maps
     for (std::uint64_t pos = offset; pos < end;) {
@@ -248,14 +185,13 @@ class Qcow2Source final : public BlockSource {
       VDISK_RETURN_IF_ERROR(classify(ci, e, pos - ci * cs_, cluster_end - ci * cs_, emit));
       pos = cluster_end;
     }
-    if (pending) VDISK_RETURN_IF_ERROR(fn(*pending));
     return {};
   }
 
   // ---- data ----
 
   // Stored bytes; those past the end of the file read as zeros, as qemu reads them.
-  Status read_data(std::uint64_t host, std::span<std::byte> dst) const {
+  Status read_data(std::uint64_t host, std::span<std::byte> dst) const override {
     const std::uint64_t in_file =
         host >= data_->size() ? 0 : std::min<std::uint64_t>(dst.size(), data_->size() - host);
     if (in_file > 0)
@@ -264,42 +200,22 @@ class Qcow2Source final : public BlockSource {
     return {};
   }
 
-  Status read_compressed(const Piece& p, std::span<std::byte> dst) const {
-    const std::uint64_t window = std::min(p.csize, file_->size() - p.host);
+  // A compressed cluster, or the part of it `p` covers.
+  Status read_special(const Piece& p, std::span<std::byte> dst) const override {
+    const std::uint64_t window = std::min(p.extra, file_->size() - p.host);
     std::vector<std::byte> in(static_cast<std::size_t>(window));
     VDISK_RETURN_IF_ERROR(file_->read_at(p.host, in));
     // The last cluster of a disk whose size is not a whole cluster is still stored whole.
     if (p.length == cs_) return decompress_cluster(h_.compression, in, dst, p.host);
     std::vector<std::byte> cluster(static_cast<std::size_t>(cs_));
     VDISK_RETURN_IF_ERROR(decompress_cluster(h_.compression, in, cluster, p.host));
-    std::memcpy(dst.data(), cluster.data() + (p.guest - p.cluster_guest), dst.size());
+    std::memcpy(dst.data(), cluster.data() + p.guest % cs_, dst.size());
     return {};
   }
 
-  // Bytes the image does not store: the backing file's, zeros past its end or without one.
-  Status read_below(std::uint64_t guest, std::span<std::byte> dst) const {
-    std::size_t from_backing = 0;
-    const BlockSource* b = links_.backing.get();
-    if (b && guest < b->size())
-      from_backing =
-          static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), b->size() - guest));
-    if (from_backing > 0) VDISK_RETURN_IF_ERROR(b->read(guest, dst.first(from_backing)));
-    std::memset(dst.data() + from_backing, 0, dst.size() - from_backing);
-    return {};
-  }
-
-  Status map_below(std::uint64_t guest, std::uint64_t len, std::vector<Extent>& out) const {
-    std::uint64_t from_backing = 0;
-    const BlockSource* b = links_.backing.get();
-    if (b && guest < b->size()) {
-      from_backing = std::min<std::uint64_t>(len, b->size() - guest);
-      std::vector<Extent> sub;
-      VDISK_RETURN_IF_ERROR(b->map(guest, from_backing, sub));
-      for (const Extent& e : sub) append_extent(out, e);
-    }
-    append_extent(out, {guest + from_backing, len - from_backing, ExtentKind::unallocated});
-    return {};
-  }
+  // Bytes the image does not store: the backing file's, zeros past its end or without one
+  // (mapped as unallocated).
+  const BlockSource* below() const override { return links_.backing.get(); }
 
   std::unique_ptr<RandomAccessFile> file_;
   Header h_;
@@ -308,7 +224,7 @@ class Qcow2Source final : public BlockSource {
   std::vector<Snapshot> snapshots_;
   std::uint64_t cs_;
   const RandomAccessFile* data_ = nullptr;  // where data clusters live
-  L2Cache cache_;
+  detail::TableCache<L2Table> cache_;       // by file offset
 };
 
 void Qcow2Source::describe(Properties& out) const {

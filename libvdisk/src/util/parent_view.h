@@ -1,6 +1,6 @@
 // The bytes a child image does not store, taken from its parent (backing file) or zeros: one
-// copy for every format with parents (VHDX uses it; QCOW2 and VHD keep equivalent private
-// copies that can move onto it).
+// copy for every format with parents (QCOW2, VHDX and dynamic VHD use it through
+// util/mapped_source.h).
 #ifndef VDISK_UTIL_PARENT_VIEW_H_
 #define VDISK_UTIL_PARENT_VIEW_H_
 

@@ -1,27 +1,22 @@
 // The VDI block reader: virtual offsets through the block map to physical block slots
 // (docs/vdi.md, "Block map"). Free blocks (0xFFFFFFFF) map as unallocated and zero blocks
 // (0xFFFFFFFE) as zero, from the map alone; neither is read. Neighbouring blocks of one kind are
-// merged into one piece, and data blocks whose slots follow each other in the file are read with
-// one read_at. The map is validated at open and never changes, so concurrent calls are safe.
-#include <cstring>
-#include <optional>
-
+// merged into one piece (util/mapped_source.h), and data blocks whose slots follow each other in
+// the file are read with one read_at. The map is validated at open and never changes, so
+// concurrent calls are safe.
 #include <fmt/format.h>
 
-#include "util/checked.h"
+#include "util/mapped_source.h"
 #include "vdi/vdi_format.h"
 
 namespace vdisk::vdi {
 namespace {
 
-struct Piece {
-  ExtentKind kind = ExtentKind::unallocated;
-  std::uint64_t offset = 0;  // virtual
-  std::uint64_t length = 0;
-  std::uint64_t host = 0;  // data: file offset of `offset`
-};
+// Pieces: data (host: file offset of `guest`), zero, and below for free blocks (zeros, mapped as
+// unallocated: a VDI here has no parent).
+using Piece = detail::MappedSource::Piece;
 
-class VdiSource final : public BlockSource {
+class VdiSource final : public detail::MappedSource {
  public:
   VdiSource(std::unique_ptr<RandomAccessFile> file, Header h, std::vector<std::uint32_t> map)
       : file_(std::move(file)), h_(std::move(h)), map_(std::move(map)) {}
@@ -29,64 +24,32 @@ class VdiSource final : public BlockSource {
   std::uint64_t size() const override { return h_.virtual_size(); }
   std::string_view format() const override { return kFormat; }
 
-  Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
-    VDISK_RETURN_IF_ERROR(check_range("read", offset, dst.size()));
-    return walk(offset, dst.size(), [&](const Piece& p) -> Status {
-      auto part = dst.subspan(static_cast<std::size_t>(p.offset - offset),
-                              static_cast<std::size_t>(p.length));
-      if (p.kind == ExtentKind::data) return file_->read_at(p.host, part);
-      std::memset(part.data(), 0, part.size());
-      return {};
-    });
-  }
-
-  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
-    VDISK_RETURN_IF_ERROR(check_range("map", offset, length));
-    return walk(offset, length, [&](const Piece& p) -> Status {
-      append_extent(out, {p.offset, p.length, p.kind});
-      return {};
-    });
-  }
-
   void describe(Properties& out) const override;
 
  private:
-  Status check_range(std::string_view what, std::uint64_t offset, std::uint64_t length) const {
-    if (!detail::range_inside(offset, length, size()))
-      return out_of_range(fmt::format("vdi: {} of {} bytes at {} past the virtual size {}", what,
-                                      length, offset, size()));
-    return {};
-  }
-
-  // Calls fn(piece) for [offset, offset + length) in order, merging neighbours of one kind
-  // (data only when the file holds them back to back).
-  template <class Fn>
-  Status walk(std::uint64_t offset, std::uint64_t length, Fn&& fn) const {
-    std::optional<Piece> pending;
+  // The pieces of [offset, offset + length), block by block.
+  Status walk(std::uint64_t offset, std::uint64_t length, PieceSink& out) const override {
     const std::uint64_t end = offset + length;
     for (std::uint64_t pos = offset; pos < end;) {
       const std::uint64_t bi = pos / h_.block_size;
       const std::uint64_t within = pos % h_.block_size;
       const std::uint64_t stop = std::min(end, (bi + 1) * h_.block_size);
       const std::uint32_t e = map_[static_cast<std::size_t>(bi)];
-      Piece p{ExtentKind::data, pos, stop - pos, 0};
+      Piece p{Piece::Kind::data, pos, stop - pos, 0, 0};
       if (e == kBlockFree)
-        p.kind = ExtentKind::unallocated;
+        p.kind = Piece::Kind::below;
       else if (e == kBlockZero)
-        p.kind = ExtentKind::zero;
+        p.kind = Piece::Kind::zero;
       else
         p.host = h_.slot_offset(e) + within;
-      if (pending && pending->kind == p.kind &&
-          (p.kind != ExtentKind::data || pending->host + pending->length == p.host)) {
-        pending->length += p.length;
-      } else {
-        if (pending) VDISK_RETURN_IF_ERROR(fn(*pending));
-        pending = p;
-      }
+      VDISK_RETURN_IF_ERROR(out.emit(p));
       pos = stop;
     }
-    if (pending) VDISK_RETURN_IF_ERROR(fn(*pending));
     return {};
+  }
+
+  Status read_data(std::uint64_t host, std::span<std::byte> dst) const override {
+    return file_->read_at(host, dst);
   }
 
   std::unique_ptr<RandomAccessFile> file_;

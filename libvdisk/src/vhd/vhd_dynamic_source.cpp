@@ -3,21 +3,25 @@
 // Open reads and checks the footer, the dynamic header and the BAT (bounded by the header
 // checks), nothing else; sector bitmaps are read per request, only the bytes covering the
 // requested sectors, so map() and read() cost one small bitmap read per allocated block they
-// touch. The object holds no mutable state, so concurrent read()/map() calls are safe (the file
+// touch. Both walk the range as pieces (util/mapped_source.h): stored sectors, zeros (clear bits
+// of a dynamic disk) or "below" (unused blocks; clear bits of a differencing disk: the parent's
+// bytes). The object holds no mutable state, so concurrent read()/map() calls are safe (the file
 // is read with pread).
 #include <algorithm>
-#include <cstring>
 
 #include <fmt/format.h>
 
 #include "contract/format_driver.h"
 #include "util/checked.h"
+#include "util/mapped_source.h"
 #include "vhd/vhd_reader.h"
 
 namespace vdisk::vhd {
 namespace {
 
-class DynamicVhdSource final : public BlockSource, public ChainedSource {
+using Piece = detail::MappedSource::Piece;
+
+class DynamicVhdSource final : public detail::MappedSource, public ChainedSource {
  public:
   DynamicVhdSource(std::unique_ptr<RandomAccessFile> file, const Footer& footer,
                    const DynamicHeader& header, const DynamicLayout& layout,
@@ -37,33 +41,6 @@ class DynamicVhdSource final : public BlockSource, public ChainedSource {
   std::string_view format() const override { return "vhd"; }
   const std::vector<ParentLink>& parent_chain() const override { return chain_; }
 
-  Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
-    VDISK_RETURN_IF_ERROR(check_range("read", offset, dst.size()));
-    std::size_t done = 0;
-    while (done < dst.size()) {
-      const std::uint64_t pos = offset + done;
-      const std::uint64_t in = pos % layout_.block_size;
-      const std::size_t n = static_cast<std::size_t>(
-          std::min<std::uint64_t>(dst.size() - done, layout_.block_size - in));
-      VDISK_RETURN_IF_ERROR(read_block(pos / layout_.block_size, in, dst.subspan(done, n)));
-      done += n;
-    }
-    return {};
-  }
-
-  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
-    VDISK_RETURN_IF_ERROR(check_range("map", offset, length));
-    std::uint64_t done = 0;
-    while (done < length) {
-      const std::uint64_t pos = offset + done;
-      const std::uint64_t in = pos % layout_.block_size;
-      const std::uint64_t n = std::min<std::uint64_t>(length - done, layout_.block_size - in);
-      VDISK_RETURN_IF_ERROR(map_block(pos / layout_.block_size, in, n, out));
-      done += n;
-    }
-    return {};
-  }
-
   void describe(Properties& out) const override {
     out.add("subformat", parent_ ? "differencing" : "dynamic");
     out.add("block_size", std::uint64_t{layout_.block_size});
@@ -82,13 +59,6 @@ class DynamicVhdSource final : public BlockSource, public ChainedSource {
   }
 
  private:
-  Status check_range(std::string_view what, std::uint64_t offset, std::uint64_t length) const {
-    if (!detail::range_inside(offset, length, size()))
-      return out_of_range(fmt::format("vhd: {} of {} bytes at {} past the virtual size {}", what,
-                                      length, offset, size()));
-    return {};
-  }
-
   // Reads the bitmap bytes covering bytes [in, in + len) of block `block`; `first_sector` is
   // the block-relative sector of the first bit of the returned bytes.
   Status read_bitmap(std::uint64_t block, std::uint64_t in, std::uint64_t len,
@@ -117,65 +87,47 @@ class DynamicVhdSource final : public BlockSource, public ChainedSource {
     return {};
   }
 
-  // Bytes the disk does not store itself: the parent's (differencing) or zeros.
-  Status read_below(std::uint64_t voff, std::span<std::byte> dst) const {
-    std::size_t from_parent = 0;
-    if (parent_ && voff < parent_->size())
-      from_parent =
-          static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), parent_->size() - voff));
-    if (from_parent > 0) VDISK_RETURN_IF_ERROR(parent_->read(voff, dst.first(from_parent)));
-    std::memset(dst.data() + from_parent, 0, dst.size() - from_parent);
-    return {};
-  }
-
-  Status map_below(std::uint64_t voff, std::uint64_t len, std::vector<Extent>& out) const {
-    std::uint64_t from_parent = 0;
-    if (parent_ && voff < parent_->size()) {
-      from_parent = std::min<std::uint64_t>(len, parent_->size() - voff);
-      std::vector<Extent> sub;
-      VDISK_RETURN_IF_ERROR(parent_->map(voff, from_parent, sub));
-      for (const Extent& e : sub) append_extent(out, e);
+  // The pieces of [offset, offset + length), block by block: an unused block is below, a used
+  // one is cut at its bitmap's runs.
+  Status walk(std::uint64_t offset, std::uint64_t length, PieceSink& out) const override {
+    const std::uint64_t end = offset + length;
+    for (std::uint64_t pos = offset; pos < end;) {
+      const std::uint64_t block = pos / layout_.block_size;
+      const std::uint64_t in = pos % layout_.block_size;
+      const std::uint64_t n = std::min<std::uint64_t>(end - pos, layout_.block_size - in);
+      VDISK_RETURN_IF_ERROR(walk_block(block, in, n, out));
+      pos += n;
     }
-    append_extent(out, {voff + from_parent, len - from_parent, ExtentKind::unallocated});
     return {};
   }
 
-  Status read_block(std::uint64_t block, std::uint64_t in, std::span<std::byte> dst) const {
+  Status walk_block(std::uint64_t block, std::uint64_t in, std::uint64_t len,
+                    PieceSink& out) const {
     const std::uint64_t vbase = block * layout_.block_size;
-    if (bat_[block] == kBatUnused) return read_below(vbase + in, dst);
-    std::vector<std::byte> bits;
-    std::uint64_t first = 0;
-    VDISK_RETURN_IF_ERROR(read_bitmap(block, in, dst.size(), bits, first));
-    const std::uint64_t data = std::uint64_t{bat_[block]} * 512 + layout_.bitmap_bytes;
-    return for_each_run(bits, first, in, dst.size(),
-                        [&](bool present, std::uint64_t start, std::uint64_t n) -> Status {
-                          auto part = dst.subspan(static_cast<std::size_t>(start - in),
-                                                  static_cast<std::size_t>(n));
-                          if (present) return file_->read_at(data + start, part);
-                          return read_below(vbase + start, part);
-                        });
-  }
-
-  Status map_block(std::uint64_t block, std::uint64_t in, std::uint64_t len,
-                   std::vector<Extent>& out) const {
-    const std::uint64_t vbase = block * layout_.block_size;
-    if (bat_[block] == kBatUnused) return map_below(vbase + in, len, out);
+    if (bat_[block] == kBatUnused)
+      return out.emit(Piece{Piece::Kind::below, vbase + in, len, 0, 0});
     std::vector<std::byte> bits;
     std::uint64_t first = 0;
     VDISK_RETURN_IF_ERROR(read_bitmap(block, in, len, bits, first));
+    const std::uint64_t data = std::uint64_t{bat_[block]} * 512 + layout_.bitmap_bytes;
     return for_each_run(bits, first, in, len,
                         [&](bool present, std::uint64_t start, std::uint64_t n) -> Status {
-                          if (present) {
-                            append_extent(out, {vbase + start, n, ExtentKind::data});
-                            return {};
-                          }
                           // A clear bit: zeros in a dynamic disk, the parent's bytes in a
                           // differencing one.
-                          if (parent_) return map_below(vbase + start, n, out);
-                          append_extent(out, {vbase + start, n, ExtentKind::zero});
-                          return {};
+                          const Piece::Kind kind = present   ? Piece::Kind::data
+                                                   : parent_ ? Piece::Kind::below
+                                                             : Piece::Kind::zero;
+                          return out.emit(Piece{kind, vbase + start, n, data + start, 0});
                         });
   }
+
+  Status read_data(std::uint64_t host, std::span<std::byte> dst) const override {
+    return file_->read_at(host, dst);
+  }
+
+  // Bytes the disk does not store itself: the parent's (differencing) or zeros; unallocated
+  // in the map.
+  const BlockSource* below() const override { return parent_.get(); }
 
   std::unique_ptr<RandomAccessFile> file_;
   Footer footer_;

@@ -1,34 +1,28 @@
 // The VHDX block reader: virtual offsets through the BAT to payload blocks (MS-VHDX 2.5;
 // docs/vhdx.md "Reading").
 //
-// read() and map() walk a range as pieces: runs of one kind (stored data at consecutive file
-// offsets, zeros, or "below": the parent's bytes, or zeros without a parent). map() reports
+// read() and map() walk a range as pieces (util/mapped_source.h): runs of one kind (stored data
+// at consecutive file offsets, zeros, or "below": the parent's bytes, or zeros without a
+// parent). map() reports
 // them from the BAT and sector bitmaps alone; read() reads each data piece with one read_at, so
 // contiguous blocks cost one system call. The object holds no mutable state, so concurrent
 // calls are safe.
 #include <algorithm>
-#include <cstring>
-#include <optional>
 
 #include <fmt/format.h>
 
 #include "util/checked.h"
-#include "util/parent_view.h"
+#include "util/mapped_source.h"
 #include "vdisk/image.h"
 #include "vhdx/vhdx_reader.h"
 
 namespace vdisk::vhdx {
 namespace {
 
-struct Piece {
-  enum class Kind : std::uint8_t { data, zero, below };
-  Kind kind = Kind::below;
-  std::uint64_t guest = 0;
-  std::uint64_t length = 0;
-  std::uint64_t host = 0;  // data: file offset of `guest`
-};
+// Pieces: data (host: file offset of `guest`), zero, below; no special ones.
+using Piece = detail::MappedSource::Piece;
 
-class VhdxSource final : public BlockSource {
+class VhdxSource final : public detail::MappedSource {
  public:
   VhdxSource(std::unique_ptr<RandomAccessFile> file, Layout l, std::vector<std::uint64_t> bat,
              Parent parent)
@@ -42,51 +36,9 @@ class VhdxSource final : public BlockSource {
   std::uint64_t size() const override { return l_.md.virtual_size; }
   std::string_view format() const override { return kFormat; }
 
-  Status read(std::uint64_t offset, std::span<std::byte> dst) const override {
-    VDISK_RETURN_IF_ERROR(check_range("read", offset, dst.size()));
-    return walk(offset, dst.size(), [&](const Piece& p) -> Status {
-      auto part = dst.subspan(static_cast<std::size_t>(p.guest - offset),
-                              static_cast<std::size_t>(p.length));
-      switch (p.kind) {
-        case Piece::Kind::data:
-          return file_->read_at(p.host, part);
-        case Piece::Kind::zero:
-          std::memset(part.data(), 0, part.size());
-          return {};
-        case Piece::Kind::below:
-          return read_below(p.guest, part);
-      }
-      return {};
-    });
-  }
-
-  Status map(std::uint64_t offset, std::uint64_t length, std::vector<Extent>& out) const override {
-    VDISK_RETURN_IF_ERROR(check_range("map", offset, length));
-    return walk(offset, length, [&](const Piece& p) -> Status {
-      switch (p.kind) {
-        case Piece::Kind::data:
-          append_extent(out, {p.guest, p.length, ExtentKind::data});
-          return {};
-        case Piece::Kind::zero:
-          append_extent(out, {p.guest, p.length, ExtentKind::zero});
-          return {};
-        case Piece::Kind::below:
-          return map_below(p.guest, p.length, out);
-      }
-      return {};
-    });
-  }
-
   void describe(Properties& out) const override;
 
  private:
-  Status check_range(std::string_view what, std::uint64_t offset, std::uint64_t length) const {
-    if (!detail::range_inside(offset, length, size()))
-      return out_of_range(fmt::format("vhdx: {} of {} bytes at {} past the virtual size {}", what,
-                                      length, offset, size()));
-    return {};
-  }
-
   std::uint64_t entry(std::uint64_t block) const {
     return bat_[static_cast<std::size_t>(block + block / l_.chunk_ratio)];
   }
@@ -131,21 +83,9 @@ class VhdxSource final : public BlockSource {
     return {};
   }
 
-  // Calls fn(piece) for [offset, offset + length), merging neighbours of one kind (data only
-  // when the file offsets continue).
-  template <class Fn>
-  Status walk(std::uint64_t offset, std::uint64_t length, Fn&& fn) const {
-    std::optional<Piece> pending;
-    auto emit = [&](const Piece& p) -> Status {
-      if (pending && pending->kind == p.kind && pending->guest + pending->length == p.guest &&
-          (p.kind != Piece::Kind::data || pending->host + pending->length == p.host)) {
-        pending->length += p.length;
-        return {};
-      }
-      if (pending) VDISK_RETURN_IF_ERROR(fn(*pending));
-      pending = p;
-      return {};
-    };
+  // The pieces of [offset, offset + length), block by block.
+  Status walk(std::uint64_t offset, std::uint64_t length, PieceSink& out) const override {
+    auto emit = [&](const Piece& p) { return out.emit(p); };
     const std::uint64_t end = offset + length;
     for (std::uint64_t pos = offset; pos < end;) {
       const std::uint64_t block = pos / bs_;
@@ -153,19 +93,17 @@ class VhdxSource final : public BlockSource {
       VDISK_RETURN_IF_ERROR(classify(block, pos - block * bs_, stop - block * bs_, emit));
       pos = stop;
     }
-    if (pending) VDISK_RETURN_IF_ERROR(fn(*pending));
     return {};
   }
 
-  // The parent's bytes; past its end, or without a parent, zeros.
-  Status read_below(std::uint64_t guest, std::span<std::byte> dst) const {
-    return detail::read_from_parent(parent_.source.get(), guest, dst);
+  Status read_data(std::uint64_t host, std::span<std::byte> dst) const override {
+    return file_->read_at(host, dst);
   }
 
-  Status map_below(std::uint64_t guest, std::uint64_t len, std::vector<Extent>& out) const {
-    const BlockSource* p = parent_.source.get();
-    return detail::map_from_parent(p, guest, len, p ? ExtentKind::unallocated : ExtentKind::zero,
-                                   out);
+  // The parent's bytes; past its end, or without a parent, zeros (mapped as zero without one).
+  const BlockSource* below() const override { return parent_.source.get(); }
+  ExtentKind below_kind() const override {
+    return parent_.source ? ExtentKind::unallocated : ExtentKind::zero;
   }
 
   std::unique_ptr<RandomAccessFile> file_;

@@ -3,14 +3,12 @@
 // none; docs/vmdk.md §1). Read-only; a journal that needs replaying is refused.
 #include <algorithm>
 #include <cstring>
-#include <deque>
-#include <mutex>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "util/checked.h"
 #include "util/endian.h"
+#include "util/table_cache.h"
 #include "vmdk/vmdk_extent.h"
 #include "vmdk/vmdk_format.h"
 
@@ -118,10 +116,11 @@ class SeSparseExtent final : public ExtentReader {
   }
 
   Result<std::shared_ptr<const Table>> table(std::uint64_t gdi) const {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = cache_.find(gdi); it != cache_.end()) return it->second;
-    }
+    return cache_.get(gdi, [&] { return load_table(gdi); });
+  }
+
+  // Grain table `gdi` read and checked (nullptr when the directory entry is 0).
+  Result<std::shared_ptr<const Table>> load_table(std::uint64_t gdi) const {
     const std::uint64_t gde = gd_[gdi];
     if (gde == 0) return std::shared_ptr<const Table>();
     const std::uint64_t bytes = gtes_ * 8;
@@ -144,16 +143,7 @@ class SeSparseExtent final : public ExtentReader {
                           fmt::format("entry 0x{:016x} has an unknown type", e));
       (*t)[i] = e;
     }
-    std::shared_ptr<const Table> shared(std::move(t));
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cache_.emplace(gdi, shared).second) {
-      order_.push_back(gdi);
-      while (order_.size() > kCachedTables) {
-        cache_.erase(order_.front());
-        order_.pop_front();
-      }
-    }
-    return shared;
+    return std::shared_ptr<const Table>(std::move(t));
   }
 
   static constexpr std::size_t kCachedTables = 256;  // 8 MiB of 32 KiB tables
@@ -161,11 +151,9 @@ class SeSparseExtent final : public ExtentReader {
   SeSparseHeader h_;
   Table gd_;
   std::uint64_t size_;
-  std::uint64_t grain_;  // bytes
-  std::uint64_t gtes_;   // entries per table
-  mutable std::mutex mu_;
-  mutable std::unordered_map<std::uint64_t, std::shared_ptr<const Table>> cache_;
-  mutable std::deque<std::uint64_t> order_;
+  std::uint64_t grain_;                             // bytes
+  std::uint64_t gtes_;                              // entries per table
+  detail::TableCache<Table> cache_{kCachedTables};  // by directory index
 };
 
 }  // namespace

@@ -4,14 +4,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <deque>
-#include <mutex>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "util/checked.h"
 #include "util/endian.h"
+#include "util/table_cache.h"
 #include "vdisk/vmdk.h"
 #include "vmdk/vmdk_extent.h"
 
@@ -53,7 +51,7 @@ class SparseExtentImpl final : public ExtentReader {
         grain_(h.grain_bytes()),
         coverage_(h.gt_coverage() * kSector),
         gt_bytes_(std::uint64_t{h.num_gtes_per_gt} * 4),
-        cache_limit_(std::max<std::uint64_t>(1, kGtCacheBytes / gt_bytes_)) {}
+        cache_(static_cast<std::size_t>(std::max<std::uint64_t>(1, kGtCacheBytes / gt_bytes_))) {}
 
   std::uint64_t size() const override { return size_; }
 
@@ -176,21 +174,7 @@ class SparseExtentImpl final : public ExtentReader {
 
   // The grain table for directory entry `gdi` (nullptr when unallocated), through the cache.
   Result<std::shared_ptr<const Table>> table(std::uint64_t gdi) const {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = cache_.find(gdi); it != cache_.end()) return it->second;
-    }
-    VDISK_ASSIGN_OR_RETURN(auto t, load_table(gdi));
-    if (!t) return t;
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cache_.emplace(gdi, t).second) {
-      order_.push_back(gdi);
-      while (order_.size() > cache_limit_) {
-        cache_.erase(order_.front());
-        order_.pop_front();
-      }
-    }
-    return t;
+    return cache_.get(gdi, [&] { return load_table(gdi); });
   }
 
   Result<std::uint32_t> lookup(std::uint64_t grain) const {
@@ -254,10 +238,7 @@ class SparseExtentImpl final : public ExtentReader {
   std::uint64_t grain_;                           // bytes
   std::uint64_t coverage_;                        // bytes per grain table
   std::uint64_t gt_bytes_;
-  std::size_t cache_limit_;
-  mutable std::mutex mu_;
-  mutable std::unordered_map<std::uint64_t, std::shared_ptr<const Table>> cache_;
-  mutable std::deque<std::uint64_t> order_;
+  detail::TableCache<Table> cache_;  // by directory index; kGtCacheBytes of tables
 };
 
 Result<SparseExtentInfo> read_info_impl(const RandomAccessFile& file) {

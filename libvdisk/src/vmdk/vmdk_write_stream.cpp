@@ -4,8 +4,9 @@
 // (one BufferCompressor each) turn every non-zero grain of a job into its record - grain marker
 // header, zlib stream, zero padding to a sector - packed back to back in the job's output; the
 // caller's thread writes finished jobs strictly in order, inserting the GT marker + GT after the
-// last grain of each table's range. At most 2 * threads + 2 jobs exist (they are reused), so
-// memory is bounded (about 2.2 MiB per job) and nothing is allocated per grain.
+// last grain of each table's range (an ordered job pool, pipeline/ordered_jobs.h). At most
+// 2 * threads + 2 jobs exist (they are reused), so memory is bounded (about 2.2 MiB per job) and
+// nothing is allocated per grain.
 //
 // The last grain of a disk that is not a multiple of 64 KiB: only the disk's bytes are
 // compressed (the technote and open-vmdk; the grain inflates to fewer than 64 KiB). qemu-img 7.2
@@ -46,15 +47,12 @@
 // 1 (or zlib 1).
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "pipeline/ordered_jobs.h"
 #include "util/checked.h"
 #include "util/endian.h"
 #include "util/threads.h"
@@ -71,7 +69,7 @@ const std::size_t kRecordBytes = static_cast<std::size_t>(
     *detail::round_up(kGrainMarkerHeader + codec::zlib_compress_bound(kGrainBytes), kSector));
 constexpr std::uint64_t kMaxSector = 0xFFFFFFFFull;  // GTE / GDE are u32 sectors
 
-struct Job {
+struct Job : detail::OrderedJob {
   std::uint64_t first_grain = 0;
   std::size_t grains = 0;      // grains of the disk in this job (<= kBatchGrains)
   std::size_t last_bytes = 0;  // disk bytes of its last grain (< kGrainBytes at disk end)
@@ -79,8 +77,6 @@ struct Job {
   std::vector<std::byte> input;                                   // kBatchGrains grains
   std::vector<std::byte> output;                                  // records, packed
   std::array<std::uint32_t, kBatchGrains> rec_at{}, rec_bytes{};  // bytes 0: grain not stored
-  bool done = false;
-  Status status;
 
   std::size_t grain_bytes(std::size_t i) const {
     return i + 1 == grains ? last_bytes : kGrainBytes;
@@ -88,7 +84,7 @@ struct Job {
 };
 
 // Compresses the job's touched, non-zero grains into records (worker thread).
-void run_job(codec::BufferCompressor& c, Job& job) {
+Status run_job(codec::BufferCompressor& c, Job& job) {
   std::size_t used = 0;
   for (std::size_t i = 0; i < job.grains; ++i) {
     job.rec_bytes[i] = 0;
@@ -97,10 +93,7 @@ void run_job(codec::BufferCompressor& c, Job& job) {
     if (detail::is_zero(in)) continue;
     const auto rec = std::span(job.output).subspan(used, kRecordBytes);
     auto n = c.compress_zlib(in, rec.subspan(kGrainMarkerHeader));
-    if (!n.ok()) {
-      job.status = n.status();
-      return;
-    }
+    if (!n.ok()) return n.status();
     encode_grain_marker_header((job.first_grain + i) * kGrainSectors,
                                static_cast<std::uint32_t>(*n), rec);
     const std::size_t total = *detail::round_up(kGrainMarkerHeader + *n, kSector);
@@ -109,6 +102,7 @@ void run_job(codec::BufferCompressor& c, Job& job) {
     job.rec_bytes[i] = static_cast<std::uint32_t>(total);
     used += total;
   }
+  return {};
 }
 
 class StreamWriter final : public OrderedWriter {
@@ -121,28 +115,18 @@ class StreamWriter final : public OrderedWriter {
         grains_(tables_for(disk_size / kSector).grains),
         max_jobs_(2 * std::size_t{threads} + 2) {}
 
-  ~StreamWriter() override {
-    {
-      std::lock_guard lock(m_);
-      shutdown_ = true;
-    }
-    cv_.notify_all();
-    workers_.clear();  // joins before the jobs they may hold are destroyed
-  }
-
   // Makes the compressors (engine errors surface here), starts the workers, writes the front.
   Status start(unsigned threads) {
     GrainEngine e = grain_engine(options_.level);
     if (options_.engine_override) e = {*options_.engine_override, options_.engine_level_override};
-    std::vector<std::unique_ptr<codec::BufferCompressor>> cs;
     for (unsigned i = 0; i < threads; ++i) {
       VDISK_ASSIGN_OR_RETURN(auto c, codec::make_buffer_compressor(e.engine, e.level));
-      cs.push_back(std::move(c));
+      compressors_.push_back(std::move(c));
     }
-    for (auto& c : cs)
-      workers_.emplace_back([this, cp = std::shared_ptr<codec::BufferCompressor>(std::move(c))] {
-        worker_loop(*cp);
-      });
+    jobs_ = std::make_unique<detail::OrderedJobs<Job>>(
+        threads, max_jobs_,
+        [this](unsigned worker, Job& job) { return run_job(*compressors_[worker], job); },
+        [this](Job& job) { return write_job(job); });
     return write_front();
   }
 
@@ -176,7 +160,7 @@ class StreamWriter final : public OrderedWriter {
   Status finish() override {
     VDISK_RETURN_IF_ERROR(check_complete());
     if (cur_) VDISK_RETURN_IF_ERROR(submit());
-    while (!pending_.empty()) VDISK_RETURN_IF_ERROR(drain_front());
+    VDISK_RETURN_IF_ERROR(fail_on(jobs_->drain()));
     VDISK_RETURN_IF_ERROR(flush_gt());
     VDISK_RETURN_IF_ERROR(write_trailer());
     finished_ = true;
@@ -215,21 +199,14 @@ class StreamWriter final : public OrderedWriter {
     return std::min(disk_size_, (cur_->first_grain + cur_->grains) * kGrainBytes);
   }
 
+  // A job (reused, or new with its buffers sized) for the grains from `first_grain`.
   Status open_job(std::uint64_t first_grain) {
-    std::unique_ptr<Job> job;
-    if (!free_.empty()) {
-      job = std::move(free_.back());
-      free_.pop_back();
-    } else {
-      while (pending_.size() >= max_jobs_) VDISK_RETURN_IF_ERROR(drain_front());
-      if (!free_.empty()) {
-        job = std::move(free_.back());
-        free_.pop_back();
-      } else {
-        job = std::make_unique<Job>();
-        job->input.resize(kBatchGrains * kGrainBytes);
-        job->output.resize(kBatchGrains * kRecordBytes);
-      }
+    auto acquired = jobs_->acquire();
+    if (!acquired.ok()) return fail_on(acquired.status());
+    std::unique_ptr<Job> job = std::move(*acquired);
+    if (job->input.empty()) {
+      job->input.resize(kBatchGrains * kGrainBytes);
+      job->output.resize(kBatchGrains * kRecordBytes);
     }
     job->first_grain = first_grain;
     job->grains =
@@ -237,8 +214,6 @@ class StreamWriter final : public OrderedWriter {
     const std::uint64_t end = std::min(disk_size_, (first_grain + job->grains) * kGrainBytes);
     job->last_bytes = static_cast<std::size_t>(end - (first_grain + job->grains - 1) * kGrainBytes);
     job->touched.fill(false);
-    job->done = false;
-    job->status = {};
     cur_ = std::move(job);
     return {};
   }
@@ -281,36 +256,21 @@ class StreamWriter final : public OrderedWriter {
     if (std::none_of(job->touched.begin(),
                      job->touched.begin() + static_cast<std::ptrdiff_t>(job->grains),
                      [](bool t) { return t; })) {
-      free_.push_back(std::move(job));
+      jobs_->release(std::move(job));
       return {};
     }
-    while (pending_.size() >= max_jobs_) VDISK_RETURN_IF_ERROR(drain_front());
-    Job* raw = job.get();
-    {
-      std::lock_guard lock(m_);
-      pending_.push_back(std::move(job));
-      queue_.push_back(raw);
-    }
-    cv_.notify_one();
-    return {};
+    return fail_on(jobs_->submit(std::move(job)));
   }
 
-  // Waits for the oldest job and writes its records, a GT after each table's last grain.
-  Status drain_front() {
-    std::unique_ptr<Job> job;
-    {
-      std::unique_lock lock(m_);
-      done_cv_.wait(lock, [&] { return pending_.front()->done; });
-      job = std::move(pending_.front());
-      pending_.pop_front();
-    }
-    VDISK_RETURN_IF_ERROR(fail_on(job->status));
+  // The oldest job, compressed: writes its records, a GT after each table's last grain (called
+  // by jobs_, in order).
+  Status write_job(const Job& job) {
     std::size_t span_start = 0, span_end = 0;  // records not yet written
-    for (std::size_t i = 0; i < job->grains; ++i) {
-      if (job->rec_bytes[i] == 0) continue;
-      const std::uint64_t grain = job->first_grain + i;
+    for (std::size_t i = 0; i < job.grains; ++i) {
+      if (job.rec_bytes[i] == 0) continue;
+      const std::uint64_t grain = job.first_grain + i;
       if (grain / kGtes != gt_index_ && gt_used_) {
-        VDISK_RETURN_IF_ERROR(write_records(*job, span_start, span_end));
+        VDISK_RETURN_IF_ERROR(write_records(job, span_start, span_end));
         span_start = span_end;
         VDISK_RETURN_IF_ERROR(flush_gt());
       }
@@ -319,11 +279,9 @@ class StreamWriter final : public OrderedWriter {
       if (sector > kMaxSector) return fail_on(too_large(sector));
       gt_[grain % kGtes] = static_cast<std::uint32_t>(sector);
       gt_used_ = true;
-      span_end = job->rec_at[i] + job->rec_bytes[i];
+      span_end = job.rec_at[i] + job.rec_bytes[i];
     }
-    VDISK_RETURN_IF_ERROR(write_records(*job, span_start, span_end));
-    free_.push_back(std::move(job));
-    return {};
+    return write_records(job, span_start, span_end);
   }
 
   Status write_records(const Job& job, std::size_t from, std::size_t to) {
@@ -382,25 +340,6 @@ class StreamWriter final : public OrderedWriter {
     return fail_on(out_->write(trio));
   }
 
-  void worker_loop(codec::BufferCompressor& c) {
-    for (;;) {
-      Job* job = nullptr;
-      {
-        std::unique_lock lock(m_);
-        cv_.wait(lock, [&] { return shutdown_ || !queue_.empty(); });
-        if (shutdown_) return;
-        job = queue_.front();
-        queue_.pop_front();
-      }
-      run_job(c, *job);
-      {
-        std::lock_guard lock(m_);
-        job->done = true;
-      }
-      done_cv_.notify_all();
-    }
-  }
-
   struct GdEntry {
     std::uint64_t gt;
     std::uint32_t sector;
@@ -411,18 +350,14 @@ class StreamWriter final : public OrderedWriter {
   std::uint64_t grains_;
   std::size_t max_jobs_;
   std::unique_ptr<Job> cur_;
-  std::vector<std::unique_ptr<Job>> free_;
   std::array<std::uint32_t, kGtes> gt_{};
   std::uint64_t gt_index_ = 0;
   bool gt_used_ = false;
   std::vector<GdEntry> gd_;  // tables written, ascending
 
-  std::mutex m_;
-  std::condition_variable cv_, done_cv_;
-  std::deque<std::unique_ptr<Job>> pending_;  // in disk order; written from the front
-  std::deque<Job*> queue_;                    // waiting for a worker
-  bool shutdown_ = false;
-  std::vector<std::jthread> workers_;
+  std::vector<std::unique_ptr<codec::BufferCompressor>> compressors_;  // one per worker
+  // In disk order; last, so its workers stop before what they use goes.
+  std::unique_ptr<detail::OrderedJobs<Job>> jobs_;
 };
 
 }  // namespace
