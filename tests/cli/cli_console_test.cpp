@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <string>
 #include <thread>
@@ -139,4 +141,60 @@ TEST_CASE("console: a failed result write is an error naming the stream", "[cli]
   std::signal(SIGPIPE, old);
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().starts_with("<stdout>: write: "));
+}
+
+TEST_CASE("console: a stdout that blocks does not hold up stderr", "[cli][console]") {
+  // A reader that stopped reading: stdout's pipe is full, so print() blocks in write(). A
+  // message (the signal watcher's "interrupted", a worker's warning) must still get out.
+  vdconvert::Console console(false);
+  int out[2], err[2];
+  REQUIRE(::pipe(out) == 0);
+  REQUIRE(::pipe(err) == 0);
+  const int flags = ::fcntl(out[1], F_GETFL);
+  REQUIRE(::fcntl(out[1], F_SETFL, flags | O_NONBLOCK) == 0);
+  const std::string chunk(4096, 'f');
+  while (::write(out[1], chunk.data(), chunk.size()) > 0) {
+  }
+  REQUIRE(::fcntl(out[1], F_SETFL, flags) == 0);
+  const int saved_out = ::dup(1), saved_err = ::dup(2);
+  ::dup2(out[1], 1);
+  ::dup2(err[1], 2);
+  ::close(out[1]);
+  ::close(err[1]);
+
+  vdisk::Status printed = vdisk::internal_error("not yet");
+  std::thread writer([&] { printed = console.print("result\n"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::atomic<bool> said{false};
+  std::thread messenger([&] {
+    console.error("still here");
+    said = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!said && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool prompt = said;
+  // Drain stdout's pipe so that the blocked print() (and, were stderr held up, the message)
+  // completes.
+  std::string drained;
+  char buf[4096];
+  while (drained.find("result\n") == std::string::npos) {
+    const ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    drained.append(buf, static_cast<std::size_t>(n));
+  }
+  writer.join();
+  messenger.join();
+  ::dup2(saved_out, 1);
+  ::dup2(saved_err, 2);
+  ::close(saved_out);
+  ::close(saved_err);
+  const ssize_t n = ::read(err[0], buf, sizeof buf);
+  ::close(out[0]);
+  ::close(err[0]);
+  CHECK(prompt);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<std::size_t>(n)) == "vdconvert: error: still here\n");
+  CHECK(printed.ok());
+  CHECK(drained.ends_with("result\n"));
 }

@@ -27,16 +27,19 @@ int Console::write_all(int fd, std::string_view bytes) {
   return 0;
 }
 
-vdisk::Status Console::print_to(int fd, std::string_view name, std::string_view text) {
-  const std::lock_guard lock(mu_);
+vdisk::Status Console::print_to(std::mutex& mu, int fd, std::string_view name,
+                                std::string_view text) {
+  const std::lock_guard lock(mu);
   if (const int err = write_all(fd, text); err != 0) return vdisk::errno_status(err, name, "write");
   return {};
 }
 
-vdisk::Status Console::print(std::string_view text) { return print_to(kStdout, "<stdout>", text); }
+vdisk::Status Console::print(std::string_view text) {
+  return print_to(out_mu_, kStdout, "<stdout>", text);
+}
 
 vdisk::Status Console::print_stderr(std::string_view text) {
-  return print_to(kStderr, "<stderr>", text);
+  return print_to(mu_, kStderr, "<stderr>", text);
 }
 
 void Console::message_line(std::string_view prefix, std::string_view message) {

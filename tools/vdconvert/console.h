@@ -17,13 +17,14 @@
 // a short write or EINTR), so what a call printed is out before it returns, and a message is never
 // split by another thread's.
 //
-// Threads: error(), warning(), note(), line(), status(), clear_status() and the DiagnosticFn of
-// diagnostic_fn() / DiagnosticLog may be called from any thread (library diagnostics and upload
-// retry notes come from worker threads, progress from the pipeline's writer thread); they share one
-// mutex, and a message first erases a status line that is on screen so the two never tear each
-// other's output. print() and print_stderr() are for the main thread, after the work is done
-// (they take the same mutex, so they are safe anyway). set_quiet() must be called before any thread
-// may print.
+// Threads: error(), warning(), note(), line(), status(), clear_status(), print_stderr() and the
+// DiagnosticFn of diagnostic_fn() / DiagnosticLog may be called from any thread (library
+// diagnostics and upload retry notes come from worker threads, progress from the pipeline's
+// writer thread, "interrupted" from the signal watcher); they share one mutex, and a message first
+// erases a status line that is on screen so the two never tear each other's output. print() is for
+// the main thread, after the work is done; it has a mutex of its own, so a stdout that blocks (a
+// stalled pipe) never holds up stderr, and the signal watcher can always print "interrupted" and
+// exit. set_quiet() must be called before any thread may print.
 //
 // Secrets: a message passes through vdisk::redact_secrets before it is written, so a URL's
 // credentials (an Azure SAS signature, a presigned query, user information) are never shown even
@@ -85,9 +86,11 @@ class Console {
   void message_line(std::string_view prefix, std::string_view message);
   // Writes all of `bytes` to `fd`, or returns the errno of the failed write (0 on success).
   static int write_all(int fd, std::string_view bytes);
-  vdisk::Status print_to(int fd, std::string_view name, std::string_view text);
+  static vdisk::Status print_to(std::mutex& mu, int fd, std::string_view name,
+                                std::string_view text);
 
-  std::mutex mu_;
+  std::mutex mu_;      // stderr
+  std::mutex out_mu_;  // stdout
   bool terminal_;
   bool status_shown_ = false;
   bool quiet_ = false;
