@@ -199,6 +199,7 @@ TEST_CASE("cli args: repair and descriptor take a consumer with its mask", "[cli
   CHECK(args_of<DescriptorArgs>(x).file() == "f.txt");
   CHECK_FALSE(args_of<DescriptorArgs>(parse({"descriptor", "show", "s.vmdk"})).consumer.given());
   CHECK(vdconvert::parse_descriptor_action("shw") == std::nullopt);
+  CHECK(vdconvert::parse_iso_action("lss") == std::nullopt);
 }
 
 TEST_CASE("cli args: measure takes the target block without --threads", "[cli][args]") {

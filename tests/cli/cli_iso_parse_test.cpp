@@ -23,7 +23,7 @@ TEST_CASE("cli iso: ls with its options and an optional PATH", "[cli][parse][iso
   const auto& aa = args_of<IsoArgs>(a);
   CHECK(a->spec->name == "iso");
   CHECK(aa.operands == std::vector<std::string>{"ls", "live.iso"});
-  CHECK(aa.is_ls());
+  CHECK(aa.action() == vdconvert::IsoAction::ls);
   CHECK_FALSE(aa.long_listing);
   CHECK_FALSE(aa.recursive);
   CHECK_FALSE(aa.json);
@@ -52,7 +52,7 @@ TEST_CASE("cli iso: extract takes ISO PATH DEST and --force", "[cli][parse][iso]
   const auto& aa = args_of<IsoArgs>(a);
   CHECK(aa.operands ==
         std::vector<std::string>{"extract", "live.iso", "/LiveOS/squashfs.img", "out"});
-  CHECK_FALSE(aa.is_ls());
+  CHECK(aa.action() == vdconvert::IsoAction::extract);
   CHECK(aa.force);
   // DEST "-" streams one file to stdout.
   auto b = parse({"iso", "extract", "live.iso", "/isolinux/isolinux.cfg", "-"});

@@ -31,14 +31,15 @@ std::vector<std::string_view> name_choices() { return {"rock-ridge", "joliet", "
 
 vdisk::Status validate(const IsoArgs& args) {
   const std::string& sub = args.operands[0];
-  if (sub == "ls") {
+  const auto action = parse_iso_action(sub);
+  if (action == IsoAction::ls) {
     if (args.operands.size() > 3)
       return vdisk::invalid_argument(fmt::format("iso ls: unexpected argument '{}' (usage: {})",
                                                  args.operands[3], usage_lines(iso_command())[0]));
     if (args.force) return vdisk::invalid_argument("iso ls: --force only applies to 'iso extract'");
     return {};
   }
-  if (sub == "extract") {
+  if (action == IsoAction::extract) {
     if (args.operands.size() != 4)
       return vdisk::invalid_argument(fmt::format("iso extract: needs ISO PATH DEST (usage: {})",
                                                  usage_lines(iso_command())[1]));
@@ -205,7 +206,7 @@ int run_extract(const IsoArgs& args, RunContext& ctx) {
 }
 
 int run(const IsoArgs& args, RunContext& ctx) {
-  return args.is_ls() ? run_ls(args, ctx) : run_extract(args, ctx);
+  return args.action() == IsoAction::ls ? run_ls(args, ctx) : run_extract(args, ctx);
 }
 
 constexpr OptionSpec kOptions[] = {

@@ -150,13 +150,17 @@ struct DescriptorArgs : CommandArgs {
 };
 
 // vdconvert iso ls|extract ISO ...
+enum class IsoAction : std::uint8_t { ls, extract };
+std::optional<IsoAction> parse_iso_action(std::string_view word);
+
 struct IsoArgs : CommandArgs {
   bool long_listing = false;                                                 // -l/--long (ls)
   bool recursive = false;                                                    // -R/--recursive (ls)
   bool json = false;                                                         // --json (ls)
   bool force = false;                                                        // --force (extract)
   vdisk::iso9660::NameSource names = vdisk::iso9660::NameSource::automatic;  // --names TREE
-  bool is_ls() const { return operands[0] == "ls"; }
+  // The action (operands[0]); the parser has refused any other word.
+  IsoAction action() const { return *parse_iso_action(operands[0]); }
   const std::string& iso() const { return operands[1]; }
 };
 

@@ -300,6 +300,12 @@ std::optional<DescriptorAction> parse_descriptor_action(std::string_view word) {
   return std::nullopt;
 }
 
+std::optional<IsoAction> parse_iso_action(std::string_view word) {
+  if (word == "ls") return IsoAction::ls;
+  if (word == "extract") return IsoAction::extract;
+  return std::nullopt;
+}
+
 vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text) {
   std::int64_t v = 0;
   const auto* end = text.data() + text.size();
