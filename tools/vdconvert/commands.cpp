@@ -202,14 +202,15 @@ vdisk::Status validate_target_options(const TargetArgs& target, std::string_view
   return {};
 }
 
-std::span<const OptionSpec> insert_generated(std::span<const OptionSpec> fixed, OptionStore apply) {
+std::span<const OptionSpec> insert_generated(std::span<const OptionSpec> fixed,
+                                             std::string_view after, OptionStore apply) {
   // Tables of the commands that ask, kept for the process's life (a span points into them; a
   // deque never moves its elements).
   static std::deque<std::vector<OptionSpec>> tables;
   std::vector<OptionSpec> out;
   for (const auto& opt : fixed) {
     out.push_back(opt);
-    if (opt.name == "--options")
+    if (opt.name == after)
       for (OptionSpec gen : generated_options()) {
         gen.apply = apply;
         out.push_back(gen);

@@ -155,12 +155,13 @@ inline constexpr OptionSpec kSettingsOption{
     store<set_settings<Args>>};
 // The generated rows, without a store (`setting` holds the key), in help order.
 const std::vector<OptionSpec>& generated_options();
-// `fixed` with the generated rows, bound to Args, inserted after its -o row; kept for the
-// process's life.
-std::span<const OptionSpec> insert_generated(std::span<const OptionSpec> fixed, OptionStore apply);
+// `fixed` with the generated rows, bound to Args, inserted after its -o row (the row named
+// `after`); kept for the process's life.
+std::span<const OptionSpec> insert_generated(std::span<const OptionSpec> fixed,
+                                             std::string_view after, OptionStore apply);
 template <class Args>
 std::span<const OptionSpec> with_target_options(std::span<const OptionSpec> fixed) {
-  return insert_generated(fixed, store<add_setting<Args>>);
+  return insert_generated(fixed, kSettingsOption<Args>.name, store<add_setting<Args>>);
 }
 // Usage errors for target options given to a target they do not apply to.
 vdisk::Status validate_target_options(const TargetArgs& target, std::string_view verb);
