@@ -165,15 +165,16 @@ TEST_CASE("cli help: the man page and the completion hold every command and opti
 TEST_CASE("cli help: the hidden --generate entry point", "[cli][parse][man]") {
   auto m = parse({"--generate", "man"});
   REQUIRE(m.ok());
-  CHECK(m->generate == "man");
+  CHECK(m->generate == vdconvert::Generate::man);
   CHECK(m->generate_file.empty());
+  CHECK(m->args == nullptr);
   auto b = parse({"--generate", "bash-completion", "out.bash"});
   REQUIRE(b.ok());
-  CHECK(b->generate == "bash-completion");
+  CHECK(b->generate == vdconvert::Generate::bash_completion);
   CHECK(b->generate_file == "out.bash");
   auto md = parse({"--generate", "markdown"});
   REQUIRE(md.ok());
-  CHECK(md->generate == "markdown");
+  CHECK(md->generate == vdconvert::Generate::markdown);
   vdconvert::test::require_error({"--generate", "pdf"}, "usage: vdconvert --generate");
   vdconvert::test::require_error({"--generate"}, "usage: vdconvert --generate");
   // Hidden: not in the global help.

@@ -2,7 +2,6 @@
 // which options belong to which subcommand, operand counts, --names values.
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -15,44 +14,51 @@
 using vdconvert::test::parse;
 using vdconvert::test::require_error;
 
-using vdconvert::test::has_flag;
+using vdconvert::IsoArgs;
+using vdconvert::test::args_of;
+namespace iso = vdisk::iso9660;
 
 TEST_CASE("cli iso: ls with its options and an optional PATH", "[cli][parse][iso]") {
   auto a = parse({"iso", "ls", "live.iso"});
-  REQUIRE(a.ok());
+  const auto& aa = args_of<IsoArgs>(a);
   CHECK(a->spec->name == "iso");
-  CHECK(a->operands == std::vector<std::string>{"ls", "live.iso"});
-  CHECK_FALSE(has_flag(*a, "long"));
-  CHECK_FALSE(has_flag(*a, "recursive"));
-  CHECK_FALSE(a->json);
+  CHECK(aa.operands == std::vector<std::string>{"ls", "live.iso"});
+  CHECK(aa.action() == vdconvert::IsoAction::ls);
+  CHECK_FALSE(aa.long_listing);
+  CHECK_FALSE(aa.recursive);
+  CHECK_FALSE(aa.json);
+  CHECK(aa.names == iso::NameSource::automatic);
 
   auto b = parse({"iso", "ls", "-l", "-R", "--json", "--names", "joliet", "live.iso", "/LiveOS"});
-  REQUIRE(b.ok());
-  CHECK(b->operands == std::vector<std::string>{"ls", "live.iso", "/LiveOS"});
-  CHECK(has_flag(*b, "long"));
-  CHECK(has_flag(*b, "recursive"));
-  CHECK(has_flag(*b, "names=joliet"));
-  CHECK(b->json);
+  const auto& ba = args_of<IsoArgs>(b);
+  CHECK(ba.operands == std::vector<std::string>{"ls", "live.iso", "/LiveOS"});
+  CHECK(ba.long_listing);
+  CHECK(ba.recursive);
+  CHECK(ba.names == iso::NameSource::joliet);
+  CHECK(ba.json);
 
   // Long spellings and options after operands.
   auto c = parse({"iso", "ls", "live.iso", "--long", "--recursive", "--names=plain"});
-  REQUIRE(c.ok());
-  CHECK(has_flag(*c, "long"));
-  CHECK(has_flag(*c, "recursive"));
-  CHECK(has_flag(*c, "names=plain"));
+  const auto& ca = args_of<IsoArgs>(c);
+  CHECK(ca.long_listing);
+  CHECK(ca.recursive);
+  CHECK(ca.names == iso::NameSource::plain);
+  CHECK(args_of<IsoArgs>(parse({"iso", "ls", "--names", "rock-ridge", "x.iso"})).names ==
+        iso::NameSource::rock_ridge);
 }
 
 TEST_CASE("cli iso: extract takes ISO PATH DEST and --force", "[cli][parse][iso]") {
   auto a = parse({"iso", "extract", "--force", "live.iso", "/LiveOS/squashfs.img", "out"});
-  REQUIRE(a.ok());
-  CHECK(a->operands ==
+  const auto& aa = args_of<IsoArgs>(a);
+  CHECK(aa.operands ==
         std::vector<std::string>{"extract", "live.iso", "/LiveOS/squashfs.img", "out"});
-  CHECK(a->force);
+  CHECK(aa.action() == vdconvert::IsoAction::extract);
+  CHECK(aa.force);
   // DEST "-" streams one file to stdout.
   auto b = parse({"iso", "extract", "live.iso", "/isolinux/isolinux.cfg", "-"});
-  REQUIRE(b.ok());
-  CHECK(b->operands.back() == "-");
-  CHECK_FALSE(b->force);
+  const auto& ba = args_of<IsoArgs>(b);
+  CHECK(ba.operands.back() == "-");
+  CHECK_FALSE(ba.force);
 }
 
 TEST_CASE("cli iso: subcommand rules are enforced", "[cli][parse][iso]") {

@@ -9,8 +9,12 @@
 #include "cli_test_util.h"
 #include "commands.h"
 
+using vdconvert::CheckArgs;
 using vdconvert::Command;
+using vdconvert::ConvertArgs;
+using vdconvert::InfoArgs;
 using vdconvert::ProgressMode;
+using vdconvert::test::args_of;
 
 using vdconvert::test::parse;
 using vdconvert::test::require_error;
@@ -18,89 +22,89 @@ using vdconvert::test::require_error;
 TEST_CASE("cli: convert with every option", "[cli][parse]") {
   auto r = parse({"convert", "--from", "vhd", "--to", "azure", "--force", "--threads", "3",
                   "--no-sync", "--progress", "--json", "in.vhd", "out.vhd"});
-  REQUIRE(r.ok());
+  const auto& a = args_of<ConvertArgs>(r);
   CHECK(r->spec->name == "convert");
-  CHECK(r->from == "vhd");
-  CHECK(r->to == "azure");
-  CHECK(r->force);
-  CHECK(r->no_sync);
-  CHECK(r->threads == 3);
-  CHECK(r->progress == ProgressMode::always);
-  CHECK(r->json);
-  CHECK(r->operands == std::vector<std::string>{"in.vhd", "out.vhd"});
+  CHECK(a.input.format == "vhd");
+  CHECK(a.target.name == "azure");
+  CHECK(a.force);
+  CHECK(a.no_sync);
+  CHECK(a.threads == 3);
+  CHECK(a.progress == ProgressMode::always);
+  CHECK(a.json);
+  CHECK(a.operands == std::vector<std::string>{"in.vhd", "out.vhd"});
+  CHECK(r->get<InfoArgs>() == nullptr);  // another command's struct
   CHECK_FALSE(r->help);
   CHECK_FALSE(r->version);
 }
 
 TEST_CASE("cli: defaults when options are absent", "[cli][parse]") {
   auto r = parse({"convert", "--to", "raw", "a", "b"});
-  REQUIRE(r.ok());
-  CHECK(r->from.empty());
-  CHECK_FALSE(r->force);
-  CHECK_FALSE(r->no_sync);
-  CHECK_FALSE(r->json);
-  CHECK(r->threads == 0);
-  CHECK(r->progress == ProgressMode::automatic);
+  const auto& a = args_of<ConvertArgs>(r);
+  CHECK(a.input.format.empty());
+  CHECK_FALSE(a.force);
+  CHECK_FALSE(a.no_sync);
+  CHECK_FALSE(a.json);
+  CHECK(a.threads == 0);
+  CHECK(a.progress == ProgressMode::automatic);
+  CHECK_FALSE(a.input.ignore_cid);
+  CHECK(a.input.disk == 0);
+  CHECK(a.target.settings.empty());
+  CHECK_FALSE(a.upload.http.any());
 }
 
 TEST_CASE("cli: --name=value, short aliases and options after operands", "[cli][parse]") {
   auto r = parse({"convert", "a", "--to=vhd", "--force", "-j", "8", "-q", "b"});
-  REQUIRE(r.ok());
-  CHECK(r->to == "vhd");
-  CHECK(r->force);
-  CHECK(r->threads == 8);
-  CHECK(r->progress == ProgressMode::never);
-  CHECK(r->operands == std::vector<std::string>{"a", "b"});
+  const auto& a = args_of<ConvertArgs>(r);
+  CHECK(a.target.name == "vhd");
+  CHECK(a.force);
+  CHECK(a.threads == 8);
+  CHECK(a.progress == ProgressMode::never);
+  CHECK(a.operands == std::vector<std::string>{"a", "b"});
 }
 
 TEST_CASE("cli: every target name is accepted by --to", "[cli][parse]") {
   for (auto name : vdisk::target_names()) {
     // aws-snapshot writes a new EBS snapshot: its DST is "ebs:".
     auto r = parse({"convert", "--to", name, "a", name == "aws-snapshot" ? "ebs:" : "b"});
-    REQUIRE(r.ok());
-    CHECK(r->to == name);
+    CHECK(args_of<ConvertArgs>(r).target.name == name);
   }
 }
 
 TEST_CASE("cli: '-' is an operand for stdin and stdout", "[cli][parse]") {
   auto r = parse({"convert", "--to", "vhd", "-", "-"});
-  REQUIRE(r.ok());
-  CHECK(r->operands == std::vector<std::string>{"-", "-"});
+  CHECK(args_of<ConvertArgs>(r).operands == std::vector<std::string>{"-", "-"});
   auto i = parse({"info", "-"});
-  REQUIRE(i.ok());
-  CHECK(i->operands == std::vector<std::string>{"-"});
+  CHECK(args_of<InfoArgs>(i).operands == std::vector<std::string>{"-"});
 }
 
 TEST_CASE("cli: '--' ends options so operands may start with a dash", "[cli][parse]") {
   auto r = parse({"convert", "--to", "raw", "--", "-in", "--out"});
-  REQUIRE(r.ok());
-  CHECK(r->operands == std::vector<std::string>{"-in", "--out"});
+  CHECK(args_of<ConvertArgs>(r).operands == std::vector<std::string>{"-in", "--out"});
 }
 
 TEST_CASE("cli: info and check options", "[cli][parse]") {
   auto i = parse({"info", "--json", "--from", "raw", "disk.img"});
-  REQUIRE(i.ok());
+  const auto& ia = args_of<InfoArgs>(i);
   CHECK(i->spec->name == "info");
-  CHECK(i->json);
-  CHECK(i->from == "raw");
+  CHECK(ia.json);
+  CHECK(ia.input.format == "raw");
   auto c = parse({"check", "--for", "azure", "--json", "out.vhd"});
-  REQUIRE(c.ok());
+  const auto& ca = args_of<CheckArgs>(c);
   CHECK(c->spec->name == "check");
-  CHECK(c->check_for == "azure");
-  CHECK(c->json);
-  CHECK(c->operands == std::vector<std::string>{"out.vhd"});
-  // check without --for (the format is probed when it runs) and --ignore-cid on three commands.
+  CHECK(ca.target == "azure");
+  CHECK(ca.json);
+  CHECK(ca.operands == std::vector<std::string>{"out.vhd"});
+  // check without --for (the format is probed when it runs) and --ignore-cid on four commands.
   auto d = parse({"check", "--ignore-cid", "disk.vmdk"});
-  REQUIRE(d.ok());
-  CHECK(d->check_for.empty());
-  CHECK(vdconvert::flag_set(*d, "ignore-cid"));
+  CHECK(args_of<CheckArgs>(d).target.empty());
+  CHECK(args_of<CheckArgs>(d).ignore_cid);
   auto ci = parse({"convert", "--to", "raw", "--ignore-cid", "c.vmdk", "o.raw"});
-  REQUIRE(ci.ok());
-  CHECK(vdconvert::flag_set(*ci, "ignore-cid"));
+  CHECK(args_of<ConvertArgs>(ci).input.ignore_cid);
   auto ii = parse({"info", "--ignore-cid", "c.vmdk"});
-  REQUIRE(ii.ok());
-  CHECK(vdconvert::flag_set(*ii, "ignore-cid"));
-  CHECK(!vdconvert::flag_set(*c, "ignore-cid"));
+  CHECK(args_of<InfoArgs>(ii).input.ignore_cid);
+  auto mi = parse({"measure", "--ignore-cid", "c.vmdk"});
+  CHECK(args_of<vdconvert::MeasureArgs>(mi).input.ignore_cid);
+  CHECK_FALSE(ca.ignore_cid);
 }
 
 TEST_CASE("cli: help and version", "[cli][parse]") {
@@ -129,7 +133,7 @@ TEST_CASE("cli: help and version", "[cli][parse]") {
   auto op = parse({"info", "--", "--help"});
   REQUIRE(op.ok());
   CHECK_FALSE(op->help);
-  CHECK(op->operands == std::vector<std::string>{"--help"});
+  CHECK(args_of<InfoArgs>(op).operands == std::vector<std::string>{"--help"});
 }
 
 TEST_CASE("cli: missing command, unknown command and stray global options", "[cli][parse]") {
@@ -201,13 +205,16 @@ TEST_CASE("cli: help texts list commands, options, exit codes and SOURCE_DATE_EP
 }
 
 TEST_CASE("cli: --level is a gzip level for --to gcp", "[cli][parse]") {
+  using vdconvert::KeyValues;
   auto r = parse({"convert", "--to", "gcp", "--level", "9", "a", "b"});
-  REQUIRE(r.ok());
-  CHECK(r->settings == std::vector<std::pair<std::string, std::string>>{{"level", "9"}});
+  CHECK(args_of<ConvertArgs>(r).target.settings == KeyValues{{"level", "9"}});
   r = parse({"convert", "--to=gcp", "--level=0", "a", "b"});
-  REQUIRE(r.ok());
-  CHECK(r->settings == std::vector<std::pair<std::string, std::string>>{{"level", "0"}});
-  CHECK(parse({"convert", "--to", "gcp", "a", "b"})->settings.empty());
+  CHECK(args_of<ConvertArgs>(r).target.settings == KeyValues{{"level", "0"}});
+  r = parse({"convert", "--to", "gcp", "a", "b"});
+  CHECK(args_of<ConvertArgs>(r).target.settings.empty());
+  // -o and the generated options keep their command-line order.
+  r = parse({"convert", "--to", "gcp", "-o", "level=3", "--level", "4", "a", "b"});
+  CHECK(args_of<ConvertArgs>(r).target.settings == KeyValues{{"level", "3"}, {"level", "4"}});
   for (auto bad : {"10", "-1", "x", "", "6 "}) {
     INFO(bad);
     require_error({"convert", "--to", "gcp", std::string("--level=") + bad, "a", "b"}, "--level");

@@ -15,18 +15,19 @@ using vdconvert::ProgressMode;
 using vdconvert::test::parse;
 using vdconvert::test::require_error;
 
-using vdconvert::test::has_flag;
+using vdconvert::ConvertArgs;
+using vdconvert::IsoArgs;
+using vdconvert::test::args_of;
 
 TEST_CASE("cli short: -f is --from, -O is --to, -p is --progress", "[cli][parse][short]") {
   auto r = parse({"convert", "-f", "vmdk", "-O", "azure", "-p", "in.vmdk", "out.vhd"});
-  REQUIRE(r.ok());
-  CHECK(r->from == "vmdk");
-  CHECK(r->to == "azure");
-  CHECK_FALSE(r->force);  // -f no longer means --force (changed in 0.x)
-  CHECK(r->progress == ProgressMode::always);
+  const auto& a = args_of<ConvertArgs>(r);
+  CHECK(a.input.format == "vmdk");
+  CHECK(a.target.name == "azure");
+  CHECK_FALSE(a.force);  // -f no longer means --force (changed in 0.x)
+  CHECK(a.progress == ProgressMode::always);
   auto i = parse({"info", "-f", "raw", "disk.img"});
-  REQUIRE(i.ok());
-  CHECK(i->from == "raw");
+  CHECK(args_of<vdconvert::InfoArgs>(i).input.format == "raw");
   // -f needs a format now; "-f SRC DST" no longer parses as --force.
   require_error({"convert", "-O", "vhd", "-f", "a", "b"}, "unknown input format 'a'");
   // --force has no short form anywhere.
@@ -62,24 +63,24 @@ TEST_CASE("cli short: -q and --quiet exist on every command", "[cli][parse][shor
       INFO(run[0] << " " << q);
       auto r = vdconvert::parse_args(args, vdconvert::command_table());
       REQUIRE(r.ok());
-      CHECK(r->quiet);
-      CHECK(r->progress == ProgressMode::never);
+      REQUIRE(r->args);
+      CHECK(r->args->quiet);
+      CHECK(r->args->progress == ProgressMode::never);
     }
     auto r = vdconvert::parse_args(run, vdconvert::command_table());
     REQUIRE(r.ok());
-    CHECK_FALSE(r->quiet);
+    REQUIRE(r->args);
+    CHECK_FALSE(r->args->quiet);
   }
 }
 
 TEST_CASE("cli short: bundled flags", "[cli][parse][short]") {
   auto r = parse({"iso", "ls", "-lR", "live.iso"});
-  REQUIRE(r.ok());
-  CHECK(has_flag(*r, "long"));
-  CHECK(has_flag(*r, "recursive"));
+  CHECK(args_of<IsoArgs>(r).long_listing);
+  CHECK(args_of<IsoArgs>(r).recursive);
   auto q = parse({"iso", "ls", "-Rlq", "live.iso"});
-  REQUIRE(q.ok());
-  CHECK(has_flag(*q, "long"));
-  CHECK(q->quiet);
+  CHECK(args_of<IsoArgs>(q).long_listing);
+  CHECK(args_of<IsoArgs>(q).quiet);
   // A bundle applies its letters in order: -qp is --quiet --progress, a conflict.
   require_error({"convert", "-O", "vhd", "-qp", "a", "b"}, "cannot be used together");
   require_error({"convert", "-O", "vhd", "-pq", "a", "b"}, "cannot be used together");
@@ -90,26 +91,22 @@ TEST_CASE("cli short: bundled flags", "[cli][parse][short]") {
 
 TEST_CASE("cli short: attached values and a value option ending a bundle", "[cli][parse][short]") {
   auto r = parse({"convert", "-j4", "-Oazure", "-fraw", "a", "b"});
-  REQUIRE(r.ok());
-  CHECK(r->threads == 4);
-  CHECK(r->to == "azure");
-  CHECK(r->from == "raw");
+  CHECK(args_of<ConvertArgs>(r).threads == 4);
+  CHECK(args_of<ConvertArgs>(r).target.name == "azure");
+  CHECK(args_of<ConvertArgs>(r).input.format == "raw");
   // The value option ends the bundle and takes the rest of the word...
   auto b = parse({"convert", "-qj16", "-Ovhd", "a", "b"});
-  REQUIRE(b.ok());
-  CHECK(b->quiet);
-  CHECK(b->threads == 16);
+  CHECK(args_of<ConvertArgs>(b).quiet);
+  CHECK(args_of<ConvertArgs>(b).threads == 16);
   // ... or, at the end of the word, the next argument.
   auto n = parse({"convert", "-qO", "gcp", "a", "b"});
-  REQUIRE(n.ok());
-  CHECK(n->to == "gcp");
-  CHECK(n->operands == std::vector<std::string>{"a", "b"});
+  CHECK(args_of<ConvertArgs>(n).target.name == "gcp");
+  CHECK(args_of<ConvertArgs>(n).operands == std::vector<std::string>{"a", "b"});
   // Letters after the value option are its value, not flags: "-jq" is --threads q.
   require_error({"convert", "-O", "vhd", "-jq", "a", "b"}, "--threads: 'q'");
   // --opt=value still works; a short option takes no "=".
   auto e = parse({"convert", "--threads=2", "--to=raw", "a", "b"});
-  REQUIRE(e.ok());
-  CHECK(e->threads == 2);
+  CHECK(args_of<ConvertArgs>(e).threads == 2);
   require_error({"convert", "-O", "vhd", "-p=1", "a", "b"}, "unknown option '-=' in '-p=1'");
   require_error({"convert", "-O", "vhd", "-j4", "--threads", "2", "a", "b"}, "more than once");
 }

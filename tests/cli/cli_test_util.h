@@ -5,13 +5,13 @@
 
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cli.h"
+#include "command_args.h"
 #include "commands.h"
 
 namespace vdconvert::test {
@@ -21,9 +21,14 @@ inline vdisk::Result<Command> parse(std::initializer_list<std::string_view> args
   return parse_args(v, command_table());
 }
 
-// True when an option's apply() stored `flag` in cmd.flags.
-inline bool has_flag(const Command& c, std::string_view flag) {
-  return std::find(c.flags.begin(), c.flags.end(), flag) != c.flags.end();
+// The parsed command's arguments struct, which must be an Args.
+template <class Args>
+const Args& args_of(const vdisk::Result<Command>& r) {
+  INFO("parse error: " << r.status().message());
+  REQUIRE(r.ok());
+  const Args* a = r->get<Args>();
+  REQUIRE(a != nullptr);
+  return *a;
 }
 
 // The parse fails with invalid_argument and a one-line message containing `needle`.

@@ -1,18 +1,27 @@
 // vdconvert's command line: a table of commands and their options, and a pure parser that turns
-// argv into a Command. Nothing here touches files, the terminal or the environment, so every
-// rule is unit-tested (tests/cli).
+// argv into a Command holding the command's own, typed arguments struct (command_args.h).
+// Nothing here touches files, the terminal or the environment, so every rule is unit-tested
+// (tests/cli).
 //
-// Adding a command (say `vdconvert iso ...`) means one new cmd_iso.cpp with its handler and
-// its options, and one row in commands.cpp; the parser, the usage lines, --help, the man page
-// the bash completion and the Markdown reference (cli_help.cpp) are all generated from those
-// tables.
+// Adding a command (say `vdconvert iso ...`) means its arguments struct in command_args.h, one
+// new cmd_iso.cpp with its handler and its option table, and one row in commands.cpp; the
+// parser, the usage lines, --help, the man page, the bash completion and the Markdown reference
+// (cli_help.cpp) are all generated from those tables.
+//
+// Type safety: an option row stores through store<F>, a function F(Args&, value) of the
+// command's arguments struct, and a command binds its handlers through bind_command<Args, ...>;
+// both carry Args's identity (ArgsType). Each cmd_*.cpp static_asserts that every row of its
+// table stores into its own Args; the generated rows are checked by unit.cli, and the parser
+// refuses (internal error) a row bound to another struct. No option is looked up by a string.
 #ifndef VDCONVERT_CLI_H_
 #define VDCONVERT_CLI_H_
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,49 +35,85 @@ enum class ProgressMode : std::uint8_t {
   never,      // --quiet (also silences the summary line)
 };
 
-struct CommandSpec;
+// What every command's arguments struct holds (each derives from it): the operands, and
+// -q/--quiet with the progress mode it implies (every command has -q; convert also has
+// -p/--progress). Fields of the derived structs that an invocation does not give keep their
+// defaults.
+struct CommandArgs {
+  CommandArgs() = default;
+  CommandArgs(const CommandArgs&) = delete;
+  CommandArgs& operator=(const CommandArgs&) = delete;
+  virtual ~CommandArgs() = default;
 
-// One parsed invocation. Fields that a command does not accept keep their defaults.
-struct Command {
-  const CommandSpec* spec = nullptr;  // nullptr: no command (global --help / --version)
-  bool help = false;                  // print help (for spec, or the global help)
-  bool version = false;               // print the version
-  std::string generate;               // hidden --generate man|bash-completion|markdown
-  std::string generate_file;          // ... written to this file ("" = stdout)
-  std::string from;                   // --from FMT ("" = probe)
-  std::string to;                     // --to TARGET
-  std::string check_for;              // --for TARGET
-  bool force = false;                 // --force
-  bool no_sync = false;               // --no-sync: skip fsync before the rename
-  bool json = false;                  // --json
-  bool keep_gpt = false;              // --keep-gpt: pad without relocating a GPT's backup
-  bool detect_zeroes = false;         // --detect-zeroes: gcp zero-scan pre-pass
-  bool checksums = false;             // --checksums (also set by --checksums-file)
-  std::string checksums_file;         // --checksums-file F: write the checksums as JSON to F
-  unsigned threads = 0;               // --threads N (0 = hardware concurrency)
-  // The target's own options (the library's tables), as --KEY [VALUE] and -o KEY=VALUE,... gave
-  // them, in order (a flag's value is empty). validate_target_options() checks them.
-  std::vector<std::pair<std::string, std::string>> settings;
-  std::uint64_t stream_window_mib = 0;  // --stream-window MiB (0 = the library default)
-  std::size_t disk = 0;                 // --disk N (OVA/OVF, 1-based; 0 = absent: disk 1)
-  unsigned connections = 0;             // --connections N (uploads; 0 = the library default)
-  unsigned http_timeout = 0;            // --http-timeout SECONDS: a stalled request (0 = default)
-  unsigned retries = 0;                 // --retries N: retries per request (0 = default)
-  std::string region;                   // --region (AWS uploads)
-  std::string endpoint_url;             // --endpoint-url (AWS uploads: an emulator, S3-compatible)
-  std::string profile;                  // --profile (AWS shared credentials file)
-  std::string description;              // --description (aws-snapshot)
-  std::vector<std::pair<std::string, std::string>> tags;  // --tag KEY=VALUE (aws-snapshot)
+  std::vector<std::string> operands;  // SRC, DST, FILE ("-" = stdin / stdout); a subcommand first
   ProgressMode progress = ProgressMode::automatic;
-  bool quiet = false;                 // -q/--quiet: no notes, no summary line (every verb)
-  bool dry_run = false;               // --dry-run (repair)
-  bool delete_lines = false;          // --delete (repair)
-  bool no_backup = false;             // --no-backup (repair, descriptor replace)
-  std::vector<std::string> keep;      // --keep KEY[,KEY...] (repair)
-  bool keep_only = false;             // --keep-only: `keep` replaces the default kept set
-  std::vector<std::string> operands;  // SRC, DST, FILE ("-" = stdin / stdout)
-  std::vector<std::string> flags;     // command-specific options, as their apply() stores them
+  bool quiet = false;  // -q/--quiet: no notes, no summary line (every command)
 };
+
+// The identity of an arguments struct type, comparable in constant expressions.
+using ArgsType = const void*;
+namespace detail {
+template <class Args>
+inline constexpr char kArgsTypeTag = 0;
+}  // namespace detail
+template <class Args>
+constexpr ArgsType args_type() {
+  static_assert(std::is_base_of_v<CommandArgs, Args>,
+                "an arguments struct derives from CommandArgs");
+  return &detail::kArgsTypeTag<Args>;
+}
+
+struct OptionSpec;
+// How an option stores its value into its command's arguments struct: made by store<F> only.
+struct OptionStore {
+  ArgsType args = nullptr;  // the struct F takes
+  vdisk::Status (*fn)(CommandArgs& args, const OptionSpec& opt, std::string_view value) = nullptr;
+};
+
+namespace detail {
+template <class F>
+struct StoreTraits;
+template <class A>
+struct StoreTraits<vdisk::Status (*)(A&, std::string_view)> {
+  using Args = A;
+  static constexpr bool kTakesSpec = false;
+};
+template <class A>
+struct StoreTraits<vdisk::Status (*)(A&, const OptionSpec&, std::string_view)> {
+  using Args = A;
+  static constexpr bool kTakesSpec = true;
+};
+template <auto F>
+vdisk::Status call_store(CommandArgs& args, const OptionSpec& opt, std::string_view value) {
+  using Traits = StoreTraits<decltype(F)>;
+  auto& typed = static_cast<typename Traits::Args&>(args);
+  if constexpr (Traits::kTakesSpec)
+    return F(typed, opt, value);
+  else
+    return F(typed, value);
+}
+template <class M>
+struct MemberOf;
+template <class C, class T>
+struct MemberOf<T C::*> {
+  using Class = C;
+};
+}  // namespace detail
+
+// The store of an option whose value F(Args&, value) (or F(Args&, const OptionSpec&, value))
+// checks and stores; an error is a usage error. `value` is empty for a flag.
+template <auto F>
+inline constexpr OptionStore store{
+    args_type<typename detail::StoreTraits<decltype(F)>::Args>(),
+    &detail::call_store<F>,
+};
+
+// F for a flag that sets one bool member: store<set_true<&IsoArgs::recursive>>.
+template <auto Member>
+vdisk::Status set_true(typename detail::MemberOf<decltype(Member)>::Class& args, std::string_view) {
+  args.*Member = true;
+  return {};
+}
 
 // An option a command accepts. `metavar` is empty for a flag; otherwise the option takes a
 // value, given as `--name VALUE` or `--name=VALUE`, or with the one-letter alias as `-x VALUE`
@@ -79,18 +124,25 @@ struct OptionSpec {
   std::string_view alias;    // "-O" (one letter), or empty
   std::string_view metavar;  // "FMT", or empty for a flag; "FILE" completes file names
   std::string_view help;     // one line
-  // Stores the option in `cmd`; an error is a usage error. `value` is empty for a flag.
-  vdisk::Status (*apply)(Command& cmd, std::string_view value);
-  bool required = false;  // shown without brackets in the usage (the validator enforces it)
+  OptionStore apply;         // stores the option in the command's arguments struct
+  bool required = false;     // shown without brackets in the usage (the validator enforces it)
   // The accepted values, for the help, the man page and the completion; may be null.
   std::vector<std::string_view> (*choices)() = nullptr;
-  // A target option generated from the library's tables (commands.cpp): the key it sets in
-  // Command::settings instead of calling `apply` (which is then null), and its values.
+  // A target or input-format option generated from the library's tables (commands.cpp): the key
+  // it sets (TargetArgs::settings) and its values.
   std::string_view setting = {};
   std::span<const std::string_view> setting_choices = {};
 };
 // The accepted values of `opt` (choices() or setting_choices), empty when any value goes.
 std::vector<std::string_view> option_choices(const OptionSpec& opt);
+
+// True when every row of `options` stores into Args (each cmd_*.cpp static_asserts it).
+template <class Args>
+constexpr bool options_store_into(std::span<const OptionSpec> options) {
+  for (const auto& opt : options)
+    if (opt.apply.args != args_type<Args>() || opt.apply.fn == nullptr) return false;
+  return true;
+}
 
 // A subcommand of a multi-action command (`iso ls`, `descriptor lint`): the first operand. Used
 // for its usage line, its did-you-mean and the completion; the command's validator enforces
@@ -102,9 +154,48 @@ struct SubcommandSpec {
   std::string_view summary;                    // one line
 };
 
-// What the command-line context hands a running command.
+// What the command-line context hands a running command (commands.h).
 struct RunContext;
-using Handler = int (*)(const Command& cmd, RunContext& ctx);
+
+// A command's arguments struct and handlers, type-erased: made by bind_command only.
+struct CommandBinding {
+  ArgsType args = nullptr;
+  std::unique_ptr<CommandArgs> (*make)() = nullptr;  // a fresh struct with its defaults
+  // Cross-option rules checked after parsing (required options, conflicts); may be null.
+  vdisk::Status (*validate)(const CommandArgs& args) = nullptr;
+  int (*run)(const CommandArgs& args, RunContext& ctx) = nullptr;
+};
+
+namespace detail {
+template <class Args>
+std::unique_ptr<CommandArgs> make_args() {
+  return std::make_unique<Args>();
+}
+template <class Args, vdisk::Status (*Validate)(const Args&)>
+vdisk::Status call_validate(const CommandArgs& args) {
+  return Validate(static_cast<const Args&>(args));
+}
+template <class Args, int (*Run)(const Args&, RunContext&)>
+int call_run(const CommandArgs& args, RunContext& ctx) {
+  return Run(static_cast<const Args&>(args), ctx);
+}
+template <class Args, vdisk::Status (*Validate)(const Args&)>
+constexpr auto erased_validate() -> vdisk::Status (*)(const CommandArgs&) {
+  if constexpr (Validate == nullptr)
+    return nullptr;
+  else
+    return &call_validate<Args, Validate>;
+}
+}  // namespace detail
+
+// The binding of a command whose arguments are Args: Validate (may be nullptr) and Run.
+template <class Args, vdisk::Status (*Validate)(const Args&), int (*Run)(const Args&, RunContext&)>
+inline constexpr CommandBinding bind_command{
+    args_type<Args>(),
+    &detail::make_args<Args>,
+    detail::erased_validate<Args, Validate>(),
+    &detail::call_run<Args, Run>,
+};
 
 struct CommandSpec {
   std::string_view name;     // "convert"
@@ -115,9 +206,28 @@ struct CommandSpec {
   // operands may be optional. With subcommands the first operand is the subcommand.
   std::span<const std::string_view> operands;
   std::span<const SubcommandSpec> subcommands;  // empty for a single-action command
-  // Cross-option rules checked after parsing (required options, conflicts); may be null.
-  vdisk::Status (*validate)(const Command& cmd);
-  Handler run;
+  CommandBinding binding;
+};
+
+// The hidden `vdconvert --generate man|bash-completion|markdown [FILE]`.
+enum class Generate : std::uint8_t { none, man, bash_completion, markdown };
+
+// One parsed invocation.
+struct Command {
+  const CommandSpec* spec = nullptr;  // nullptr: no command (global --help / --version)
+  bool help = false;                  // print help (for spec, or the global help)
+  bool version = false;               // print the version
+  Generate generate = Generate::none;
+  std::string generate_file;  // ... written to this file ("" = stdout)
+  // The command's arguments (of spec->binding's type); null with help, version or generate.
+  std::unique_ptr<CommandArgs> args;
+
+  // The arguments as Args, or null when the command's struct is another one (or absent).
+  template <class Args>
+  const Args* get() const {
+    if (!spec || !args || spec->binding.args != args_type<Args>()) return nullptr;
+    return static_cast<const Args*>(args.get());
+  }
 };
 
 // Parses `args` (argv without argv[0]) against `table`. Every error is invalid_argument with a

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdio>
 
 #include "commands.h"
 #include "exit_codes.h"
@@ -15,17 +14,17 @@ namespace {
 using vdisk::invalid_argument;
 using vdisk::Status;
 
-Status apply_for(Command& cmd, std::string_view value) {
+Status set_target(CheckArgs& a, std::string_view value) {
   const auto targets = vdisk::check_targets();
   if (std::find(targets.begin(), targets.end(), value) == targets.end())
     return invalid_argument(fmt::format("--for: unknown check target '{}' (known: {})", value,
                                         fmt::join(targets, ", ")));
-  cmd.check_for = std::string(value);
+  a.target = std::string(value);
   return {};
 }
 
-Status validate(const Command& cmd) {
-  if (cmd.operands[0] == "-")
+Status validate(const CheckArgs& args) {
+  if (args.file() == "-")
     return invalid_argument("check: FILE must be a file (check re-reads it); '-' is not allowed");
   return {};
 }
@@ -53,21 +52,20 @@ std::string render_text(const vdisk::CheckReport& report) {
   return out;
 }
 
-int run(const Command& cmd, RunContext& ctx) {
-  std::string target = cmd.check_for;
+int run(const CheckArgs& args, RunContext& ctx) {
+  std::string target = args.target;
   if (target.empty()) {
-    auto probed = vdisk::default_check_target(cmd.operands[0]);
+    auto probed = vdisk::default_check_target(args.file());
     if (!probed.ok()) return report_failure(ctx, probed.status().with_context("check"));
     target = *probed;
   }
   vdisk::CheckOptions options;
-  options.ignore_parent_identity = flag_set(cmd, "ignore-cid");
-  auto report = vdisk::check_image(cmd.operands[0], target, options);
+  options.ignore_parent_identity = args.ignore_cid;
+  auto report = vdisk::check_image(args.file(), target, options);
   if (!report.ok()) return report_failure(ctx, report.status());
   const std::string text =
-      cmd.json ? vdisk::json_document(report->to_properties()) : render_text(*report);
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+      args.json ? vdisk::json_document(report->to_properties()) : render_text(*report);
+  if (Status s = ctx.console.print(text); !s.ok()) return report_failure(ctx, s);
   return report->passed() ? kExitOk : kExitCheckFailed;
 }
 
@@ -75,12 +73,13 @@ constexpr OptionSpec kOptions[] = {
     {"--for", "", "TARGET",
      "rule set: azure, gcp, vmdk, or a VMDK consumer mvmc, qemu, virtualbox, esxi (default: "
      "vmdk for a VMDK; required otherwise)",
-     apply_for, false, check_target_choices},
+     store<set_target>, false, check_target_choices},
     {"--ignore-cid", "", "", "VMDK: report a parentCID mismatch as a warning, not a failure",
-     apply_ignore_cid},
-    {"--json", "", "", "print the report as JSON", apply_json},
-    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
+     store<set_true<&CheckArgs::ignore_cid>>},
+    {"--json", "", "", "print the report as JSON", store<set_true<&CheckArgs::json>>},
+    {"--quiet", "-q", "", kQuietHelp, store<set_quiet<CheckArgs>>},
 };
+static_assert(options_store_into<CheckArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"FILE"};
 
 }  // namespace
@@ -97,8 +96,7 @@ const CommandSpec& check_command() {
       kOptions,
       kOperands,
       {},
-      validate,
-      run,
+      bind_command<CheckArgs, validate, run>,
   };
   return spec;
 }

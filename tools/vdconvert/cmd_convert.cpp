@@ -28,37 +28,17 @@ using vdisk::Status;
 // The window is memory (compressed grains held ahead of the output): at most 16 GiB.
 constexpr std::uint64_t kMaxStreamWindowMiB = 16384;
 
-Status apply_no_sync(Command& cmd, std::string_view) {
-  cmd.no_sync = true;
-  return {};
-}
-Status apply_force_name(Command& cmd, std::string_view) {
-  cmd.flags.emplace_back("force-name");
-  return {};
-}
-Status apply_keep_gpt(Command& cmd, std::string_view) {
-  cmd.keep_gpt = true;
-  return {};
-}
-Status apply_detect_zeroes(Command& cmd, std::string_view) {
-  cmd.detect_zeroes = true;
-  return {};
-}
-Status apply_checksums(Command& cmd, std::string_view) {
-  cmd.checksums = true;
-  return {};
-}
-Status apply_checksums_file(Command& cmd, std::string_view value) {
+Status set_checksums_file(ConvertArgs& a, std::string_view value) {
   if (value.empty() || value == "-") return invalid_argument("--checksums-file: give a file path");
-  cmd.checksums = true;
-  cmd.checksums_file = std::string(value);
+  a.checksums = true;
+  a.checksums_file = std::string(value);
   return {};
 }
-Status apply_threads(Command& cmd, std::string_view value) {
-  VDISK_ASSIGN_OR_RETURN(cmd.threads, parse_thread_count(value));
+Status set_threads(ConvertArgs& a, std::string_view value) {
+  VDISK_ASSIGN_OR_RETURN(a.threads, parse_thread_count(value));
   return {};
 }
-Status apply_stream_window(Command& cmd, std::string_view value) {
+Status set_stream_window(ConvertArgs& a, std::string_view value) {
   std::uint64_t mib = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), mib);
   if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || mib < 1 ||
@@ -66,24 +46,24 @@ Status apply_stream_window(Command& cmd, std::string_view value) {
     return invalid_argument(
         fmt::format("--stream-window: '{}' is not a whole number of MiB from 1 to {}", value,
                     kMaxStreamWindowMiB));
-  cmd.stream_window_mib = mib;
+  a.stream_window_mib = mib;
   return {};
 }
-Status validate(const Command& cmd) {
-  if (cmd.to.empty())
+Status validate(const ConvertArgs& args) {
+  if (args.target.name.empty())
     return invalid_argument(fmt::format("convert: --to is required (known: {})",
                                         fmt::join(vdisk::target_names(), ", ")));
-  VDISK_RETURN_IF_ERROR(validate_target_options(cmd, "convert"));
-  if (cmd.json && cmd.operands[1] == "-")
+  VDISK_RETURN_IF_ERROR(validate_target_options(args.target, "convert"));
+  if (args.json && args.dst() == "-")
     return invalid_argument("convert: --json cannot be used when DST is '-' (stdout)");
-  if (cmd.detect_zeroes && !vdisk::target_info(cmd.to)->reads_map) {
+  if (args.detect_zeroes && !vdisk::target_info(args.target.name)->reads_map) {
     std::vector<std::string_view> fit;
     for (const auto name : vdisk::target_names())
       if (vdisk::target_info(name)->reads_map) fit.push_back(name);
     return invalid_argument(
         fmt::format("convert: --detect-zeroes applies to --to {} only", fmt::join(fit, " or ")));
   }
-  return validate_upload(cmd);
+  return validate_upload(args);
 }
 
 // True when the open descriptor `fd` and `path` are the same file.
@@ -95,9 +75,9 @@ bool fd_is_path(int fd, const std::string& path) {
 
 // Guards that only make sense on a command line: the library sees a stream or a sink there and
 // cannot know that the shell pointed it at the other operand.
-Status check_streams(const Command& cmd, const RunContext& ctx) {
-  const std::string& src = cmd.operands[0];
-  const std::string& dst = cmd.operands[1];
+Status check_streams(const ConvertArgs& args, const RunContext& ctx) {
+  const std::string& src = args.src();
+  const std::string& dst = args.dst();
   if (dst == "-" && ctx.stdout_is_terminal)
     return invalid_argument(
         "convert: refusing to write image bytes to a terminal; redirect stdout or give a DST path");
@@ -114,25 +94,25 @@ Status check_streams(const Command& cmd, const RunContext& ctx) {
 }
 
 // DST as messages show it: "<stdout>", a URL without its secrets, or the path.
-std::string shown_dst(const Command& cmd) {
-  const std::string& dst = cmd.operands[1];
+std::string shown_dst(const ConvertArgs& args) {
+  const std::string& dst = args.dst();
   if (dst == "-") return "<stdout>";
   return is_upload(dst) ? vdisk::redact_secrets(dst) : dst;
 }
 
-std::string summary_line(const Command& cmd, const vdisk::ConvertReport& r, double seconds) {
-  const std::string src = cmd.operands[0] == "-" ? "<stdin>" : cmd.operands[0];
-  const std::string dst = shown_dst(cmd);
+std::string summary_line(const ConvertArgs& args, const vdisk::ConvertReport& r, double seconds) {
+  const std::string src = args.src() == "-" ? "<stdin>" : args.src();
+  const std::string dst = shown_dst(args);
   const double rate = seconds > 0 ? static_cast<double>(r.stats.virtual_bytes) / seconds : 0.0;
   return fmt::format(
       "vdconvert: {} ({}, {}) -> {} ({}, {}, {} written): {} data, {} zero in {:.2f} s ({})", src,
-      r.source_format, format_bytes(r.source_size), dst, cmd.to, format_bytes(r.output_size),
-      format_bytes(r.output_bytes), format_bytes(r.stats.data_bytes),
+      r.source_format, format_bytes(r.source_size), dst, args.target.name,
+      format_bytes(r.output_size), format_bytes(r.output_bytes), format_bytes(r.stats.data_bytes),
       format_bytes(r.stats.zero_bytes), seconds, format_rate(rate));
 }
 
-std::string checksum_lines(const Command& cmd, const vdisk::Checksums& c) {
-  const std::string dst = shown_dst(cmd);
+std::string checksum_lines(const ConvertArgs& args, const vdisk::Checksums& c) {
+  const std::string dst = shown_dst(args);
   return fmt::format(
       "sha256 (virtual disk, {} bytes): {}\nsha256 ({}): {}\nmd5 ({}): {} (base64 {})\n"
       "crc32c ({}): {:08x} (base64 {})\n",
@@ -140,36 +120,39 @@ std::string checksum_lines(const Command& cmd, const vdisk::Checksums& c) {
       c.artifact_md5_base64, dst, c.artifact_crc32c, c.artifact_crc32c_base64);
 }
 
-int run(const Command& cmd, RunContext& ctx) {
-  const std::string& src = cmd.operands[0];
-  const std::string& dst = cmd.operands[1];
-  if (Status s = check_streams(cmd, ctx); !s.ok()) return report_failure(ctx, s);
+int run(const ConvertArgs& args, RunContext& ctx) {
+  const std::string& src = args.src();
+  const std::string& dst = args.dst();
+  if (Status s = check_streams(args, ctx); !s.ok()) return report_failure(ctx, s);
 
   vdisk::ConvertOptions opt;
-  opt.target = cmd.to;
+  opt.target = args.target.name;
   {
-    auto to = make_target_options(cmd, ctx);
+    vdisk::TargetOptions base;
+    base.compress_threads = args.threads;
+    base.keep_gpt = args.keep_gpt;
+    base.detect_zeroes = args.detect_zeroes;
+    auto to = make_target_options(args.target, ctx, std::move(base));
     if (!to.ok()) return report_failure(ctx, to.status());
     opt.output = std::move(*to);
   }
-  opt.open.format = cmd.from;
-  opt.open.ignore_parent_identity = flag_set(cmd, "ignore-cid");
-  apply_package_options(cmd, opt.open);
-  if (Status s = apply_format_options(cmd, opt.open); !s.ok()) return report_failure(ctx, s);
+  args.input.apply_to(opt.open);
+  if (Status s = apply_format_options(args.target, opt.open); !s.ok())
+    return report_failure(ctx, s);
   // Diagnostics go to stderr as they come and into the --json report's "diagnostics".
   DiagnosticLog diagnostics(ctx.console);
   opt.open.on_diagnostic = diagnostics.fn();
-  opt.pipeline.threads = cmd.threads;
-  opt.open.stream_window_bytes = cmd.stream_window_mib << 20;
-  opt.overwrite = cmd.force;
-  opt.any_output_name = flag_set(cmd, "force-name");
-  opt.sync = !cmd.no_sync;
-  opt.checksums = cmd.checksums;
-  if (!cmd.checksums_file.empty() && !cmd.force && std::filesystem::exists(cmd.checksums_file))
+  opt.pipeline.threads = args.threads;
+  opt.open.stream_window_bytes = args.stream_window_mib << 20;
+  opt.overwrite = args.force;
+  opt.any_output_name = args.force_name;
+  opt.sync = !args.no_sync;
+  opt.checksums = args.checksums;
+  if (!args.checksums_file.empty() && !args.force && std::filesystem::exists(args.checksums_file))
     return report_failure(ctx, vdisk::already_exists(fmt::format(
-                                   "{}: exists; use --force to replace it", cmd.checksums_file)));
-  const bool show_progress = cmd.progress == ProgressMode::always ||
-                             (cmd.progress == ProgressMode::automatic && ctx.stderr_is_terminal);
+                                   "{}: exists; use --force to replace it", args.checksums_file)));
+  const bool show_progress = args.progress == ProgressMode::always ||
+                             (args.progress == ProgressMode::automatic && ctx.stderr_is_terminal);
   ProgressBar bar(ctx.console, show_progress);
   opt.on_progress = bar.callback();
 
@@ -183,10 +166,12 @@ int run(const Command& cmd, RunContext& ctx) {
   }
   std::unique_ptr<vdisk::RemoteOutput> remote;
   if (dst == "-") {
+    // The image itself: data, written by the library straight to descriptor 1 (not through the
+    // console, which then prints nothing on stdout).
     out.path = "<stdout>";
     out.sink = vdisk::fd_sink(1, "<stdout>");
   } else if (is_upload(dst)) {
-    auto r = make_remote_output(cmd, ctx);
+    auto r = make_remote_output(args, ctx);
     if (!r.ok()) return report_failure(ctx, r.status());
     remote = std::move(*r);
     out.remote = remote.get();
@@ -213,76 +198,75 @@ int run(const Command& cmd, RunContext& ctx) {
     if (ctx.stop.stop_requested()) return report_failure(ctx, vdisk::cancelled("interrupted"));
     return report_failure(ctx, result.status());
   }
-  if (cmd.progress != ProgressMode::never) {
-    std::string line = summary_line(cmd, *result, seconds);
+  if (args.progress != ProgressMode::never) {
+    std::string line = summary_line(args, *result, seconds);
     if (remote) line += "; " + upload_summary(remote->stats());
     ctx.console.line(line);
   }
-  if (result->checksums && !cmd.checksums_file.empty()) {
+  if (result->checksums && !args.checksums_file.empty()) {
     const std::string text =
-        vdisk::json_document(vdisk::to_properties(*result->checksums, shown_dst(cmd)));
+        vdisk::json_document(vdisk::to_properties(*result->checksums, shown_dst(args)));
     vdisk::FileSinkOptions fo;
-    fo.overwrite = cmd.force;
-    fo.sync = !cmd.no_sync;
-    auto file = vdisk::create_file_sink(cmd.checksums_file, fo);
+    fo.overwrite = args.force;
+    fo.sync = !args.no_sync;
+    auto file = vdisk::create_file_sink(args.checksums_file, fo);
     Status s = file.status();
     if (s.ok()) s = (*file)->write(std::as_bytes(std::span(text)));
     if (s.ok()) s = (*file)->finish();
     if (!s.ok()) return report_failure(ctx, s);
-  } else if (result->checksums && !cmd.json) {
-    const std::string text = checksum_lines(cmd, *result->checksums);
-    FILE* to = dst == "-" ? stderr : stdout;
-    if (std::fwrite(text.data(), 1, text.size(), to) != text.size() || std::fflush(to) != 0)
-      return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  } else if (result->checksums && !args.json) {
+    // On stderr when stdout carries the image.
+    const std::string text = checksum_lines(args, *result->checksums);
+    const Status s = dst == "-" ? ctx.console.print_stderr(text) : ctx.console.print(text);
+    if (!s.ok()) return report_failure(ctx, s);
   }
-  if (remote && !remote->stats().object_id.empty() && !cmd.json) {
-    const std::string id = remote->stats().object_id + "\n";
-    if (std::fwrite(id.data(), 1, id.size(), stdout) != id.size() || std::fflush(stdout) != 0)
-      return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
-  }
-  if (cmd.json) {
+  if (remote && !remote->stats().object_id.empty() && !args.json)
+    if (Status s = ctx.console.print(remote->stats().object_id + "\n"); !s.ok())
+      return report_failure(ctx, s);
+  if (args.json) {
     vdisk::ConvertReportContext rc;
     rc.source_path = src;
-    rc.output_path = shown_dst(cmd);
-    rc.target = cmd.to;
+    rc.output_path = shown_dst(args);
+    rc.target = args.target.name;
     rc.milliseconds = static_cast<std::uint64_t>(seconds * 1000.0);
-    rc.zero_scan = cmd.detect_zeroes;
+    rc.zero_scan = args.detect_zeroes;
     rc.diagnostics = diagnostics.entries();
     vdisk::Properties report = vdisk::to_properties(*result, rc);
     if (remote) add_upload_properties(report, remote->stats());
-    const std::string text = vdisk::json_document(report);
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-      return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+    if (Status s = ctx.console.print(vdisk::json_document(report)); !s.ok())
+      return report_failure(ctx, s);
   }
   return kExitOk;
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--from", "-f", "FMT", "input format (default: probe)", apply_from, false,
-     input_format_choices},
-    {"--to", "-O", "TARGET", "output target (required)", apply_to, true, target_choices},
-    {"--force", "", "", "replace an existing DST (no short form: -f is --from)", apply_force},
+    kFromOption<ConvertArgs>,
+    {"--to", "-O", "TARGET", "output target (required)", store<set_to<ConvertArgs>>, true,
+     target_choices},
+    {"--force", "", "", "replace an existing DST (no short form: -f is --from)",
+     store<set_true<&ConvertArgs::force>>},
     {"--force-name", "", "", "gcp: write DST even if its name does not end in .tar.gz",
-     apply_force_name},
-    {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
-    kDiskOption,
-    kNoVerifyOption,
-    {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", apply_threads},
-    kSettingsOption,
+     store<set_true<&ConvertArgs::force_name>>},
+    kIgnoreCidOption<ConvertArgs>,
+    kDiskOption<ConvertArgs>,
+    kNoVerifyOption<ConvertArgs>,
+    {"--threads", "-j", "N", "worker threads (0 or absent: one per CPU)", store<set_threads>},
+    kSettingsOption<ConvertArgs>,
     {"--no-sync", "", "",
      "do not fsync DST before renaming it into place, and write it all through the page cache (not "
      "durable; rarely faster)",
-     apply_no_sync},
+     store<set_true<&ConvertArgs::no_sync>>},
     {"--keep-gpt", "", "", "azure/gcp: pad without moving a GPT's backup to the new end",
-     apply_keep_gpt},
+     store<set_true<&ConvertArgs::keep_gpt>>},
     {"--detect-zeroes", "", "", "gcp: zero-scan the data first; zero blocks become holes",
-     apply_detect_zeroes},
+     store<set_true<&ConvertArgs::detect_zeroes>>},
     {"--checksums", "", "", "print sha256 of the disk and sha256/md5/crc32c of DST",
-     apply_checksums},
-    {"--checksums-file", "", "FILE", "write those checksums as JSON to FILE", apply_checksums_file},
+     store<set_true<&ConvertArgs::checksums>>},
+    {"--checksums-file", "", "FILE", "write those checksums as JSON to FILE",
+     store<set_checksums_file>},
     {"--stream-window", "", "MiB",
      "stdin VMDK into stdout/gcp/--checksums: reorder window for early grains (default 64)",
-     apply_stream_window},
+     store<set_stream_window>},
     kResumeOption,
     kPutMd5Option,
     kConnectionsOption,
@@ -293,10 +277,14 @@ constexpr OptionSpec kOptions[] = {
     kProfileOption,
     kDescriptionOption,
     kTagOption,
-    {"--progress", "-p", "", "show progress even when stderr is not a terminal", apply_progress},
-    {"--quiet", "-q", "", "no progress bar, no summary line and no notes", apply_quiet},
-    {"--json", "", "", "print a JSON report on stdout (not with DST '-')", apply_json},
+    {"--progress", "-p", "", "show progress even when stderr is not a terminal",
+     store<set_progress<ConvertArgs>>},
+    {"--quiet", "-q", "", "no progress bar, no summary line and no notes",
+     store<set_quiet<ConvertArgs>>},
+    {"--json", "", "", "print a JSON report on stdout (not with DST '-')",
+     store<set_true<&ConvertArgs::json>>},
 };
+static_assert(options_store_into<ConvertArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"SRC", "DST"};
 
 }  // namespace
@@ -327,11 +315,10 @@ const CommandSpec& convert_command() {
       "interrupted upload instead. DST s3://BUCKET/KEY uploads any target to S3 (multipart;\n"
       "credentials and region as the AWS CLI finds them); --to aws-snapshot with DST 'ebs:'\n"
       "writes a new EBS snapshot (EBS direct APIs) and prints its id (docs/cloud.md).\n",
-      with_target_options(kOptions),
+      with_target_options<ConvertArgs>(kOptions),
       kOperands,
       {},
-      validate,
-      run,
+      bind_command<ConvertArgs, validate, run>,
   };
   return spec;
 }

@@ -19,38 +19,38 @@ using vdisk::invalid_argument;
 using vdisk::Status;
 namespace vm = vdisk::vmdk;
 
-Status validate(const Command& cmd) {
-  const std::string& action = cmd.operands[0];
-  const bool needs_file = action == "extract" || action == "replace";
-  if (action != "show" && action != "lint" && !needs_file)
+Status validate(const DescriptorArgs& args) {
+  const std::string& word = args.operands[0];
+  const auto action = parse_descriptor_action(word);
+  if (!action)
     return invalid_argument(
-        fmt::format("descriptor: unknown action '{}' (show, lint, extract, replace)", action));
-  if (needs_file && cmd.operands.size() != 3)
-    return invalid_argument(fmt::format("descriptor {}: missing FILE", action));
-  if (!needs_file && cmd.operands.size() == 3)
+        fmt::format("descriptor: unknown action '{}' (show, lint, extract, replace)", word));
+  const bool needs_file =
+      *action == DescriptorAction::extract || *action == DescriptorAction::replace;
+  if (needs_file && args.operands.size() != 3)
+    return invalid_argument(fmt::format("descriptor {}: missing FILE", word));
+  if (!needs_file && args.operands.size() == 3)
     return invalid_argument(
-        fmt::format("descriptor {}: unexpected argument '{}'", action, cmd.operands[2]));
-  if (cmd.operands[1] == "-") return invalid_argument("descriptor: SRC must be a file, not '-'");
-  if (cmd.json && action != "lint")
+        fmt::format("descriptor {}: unexpected argument '{}'", word, args.operands[2]));
+  if (args.src() == "-") return invalid_argument("descriptor: SRC must be a file, not '-'");
+  if (args.json && *action != DescriptorAction::lint)
     return invalid_argument("descriptor: --json only applies to 'descriptor lint'");
   return {};
 }
 
 int out(RunContext& ctx, std::string_view text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  if (Status s = ctx.console.print(text); !s.ok()) return report_failure(ctx, s);
   return kExitOk;
 }
 
-int lint(const Command& cmd, RunContext& ctx, const std::string& src,
+int lint(const DescriptorArgs& args, RunContext& ctx, const std::string& src,
          const vm::DescriptorArea& area) {
   vm::LintOptions lo;
   lo.standalone = !area.embedded;
   lo.area_bytes = area.embedded ? area.size : 0;
   auto findings = vm::lint_descriptor_text(area.text(), lo);
   if (!findings.ok()) return report_failure(ctx, findings.status().with_context(src));
-  const unsigned mask =
-      cmd.check_for.empty() ? vm::kAllConsumers : *vm::parse_consumer(cmd.check_for);
+  const unsigned mask = args.consumer.given() ? args.consumer.mask : vm::kAllConsumers;
   std::string text = vdisk::vmdk::describe_area(src, area);
   vdisk::Properties json;
   json.add("path", src);
@@ -70,7 +70,7 @@ int lint(const Command& cmd, RunContext& ctx, const std::string& src,
   json.add("problems", static_cast<std::uint64_t>(shown));
   json.add("errors", static_cast<std::uint64_t>(errors));
   json.add("clean", shown == 0);
-  if (const int rc = out(ctx, cmd.json ? vdisk::json_document(json) : text); rc != kExitOk)
+  if (const int rc = out(ctx, args.json ? vdisk::json_document(json) : text); rc != kExitOk)
     return rc;
   return errors ? kExitCheckFailed : kExitOk;
 }
@@ -99,21 +99,21 @@ vdisk::Result<std::string> read_text_file(const std::string& file) {
   return text;
 }
 
-int run(const Command& cmd, RunContext& ctx) {
-  const std::string& action = cmd.operands[0];
-  const std::string& src = cmd.operands[1];
+int run(const DescriptorArgs& args, RunContext& ctx) {
+  const DescriptorAction action = args.action();
+  const std::string& src = args.src();
   auto area = vm::read_descriptor_area(src);
   if (!area.ok()) return report_failure(ctx, area.status());
 
-  if (action == "show") return out(ctx, area->text());
-  if (action == "lint") return lint(cmd, ctx, src, *area);
+  if (action == DescriptorAction::show) return out(ctx, area->text());
+  if (action == DescriptorAction::lint) return lint(args, ctx, src, *area);
 
-  const std::string& file = cmd.operands[2];
-  if (action == "extract") {
+  const std::string& file = args.file();
+  if (action == DescriptorAction::extract) {
     const std::string_view text = area->text();
     if (file == "-") return out(ctx, text);
     vdisk::FileSinkOptions so;
-    so.overwrite = cmd.force;
+    so.overwrite = args.force;
     so.sparse = false;
     auto sink = vdisk::create_file_sink(file, so);
     if (!sink.ok()) return report_failure(ctx, sink.status());
@@ -143,7 +143,7 @@ int run(const Command& cmd, RunContext& ctx) {
     return kExitOk;
   }
   vm::WriteDescriptorOptions wo;
-  wo.backup = !cmd.no_backup;
+  wo.backup = !args.no_backup;
   auto backup = vm::write_descriptor_in_place(src, *area, t, wo);
   if (!backup.ok()) return report_failure(ctx, backup.status());
   ctx.console.note(fmt::format(
@@ -153,13 +153,16 @@ int run(const Command& cmd, RunContext& ctx) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--for", "", "CONSUMER", "lint: only the problems of these consumer(s)", apply_consumer, false,
-     consumer_choices},
-    {"--force", "", "", "extract: replace an existing FILE", apply_force},
-    {"--json", "", "", "lint: print the findings as JSON", apply_json},
-    {"--no-backup", "", "", "replace: do not save the original descriptor first", apply_no_backup},
-    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
+    {"--for", "", "CONSUMER", "lint: only the problems of these consumer(s)",
+     store<set_consumer<DescriptorArgs>>, false, consumer_choices},
+    {"--force", "", "", "extract: replace an existing FILE",
+     store<set_true<&DescriptorArgs::force>>},
+    {"--json", "", "", "lint: print the findings as JSON", store<set_true<&DescriptorArgs::json>>},
+    {"--no-backup", "", "", "replace: do not save the original descriptor first",
+     store<set_true<&DescriptorArgs::no_backup>>},
+    {"--quiet", "-q", "", kQuietHelp, store<set_quiet<DescriptorArgs>>},
 };
+static_assert(options_store_into<DescriptorArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"ACTION", "SRC", "[FILE]"};
 constexpr std::string_view kSrc[] = {"SRC"};
 constexpr std::string_view kSrcFile[] = {"SRC", "FILE"};
@@ -193,8 +196,7 @@ const CommandSpec& descriptor_command() {
       kOptions,
       kOperands,
       kActions,
-      validate,
-      run,
+      bind_command<DescriptorArgs, validate, run>,
   };
   return spec;
 }

@@ -1,7 +1,6 @@
 // `vdconvert info`: what the library says about an image (vdisk::describe), as text or JSON.
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <vector>
 
 #include "commands.h"
@@ -13,33 +12,30 @@ namespace vdconvert {
 namespace {
 
 int print(RunContext& ctx, const std::string& text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  if (vdisk::Status s = ctx.console.print(text); !s.ok()) return report_failure(ctx, s);
   return kExitOk;
 }
 
 // An input the library refused: when the probe recognised a format libvdisk does not read,
 // show what it recognised (format, version, virtual size when the header states it, facts)
 // before the one-line refusal, and exit as the refusal says (4 unsupported, 2 damaged).
-int unreadable(const Command& cmd, RunContext& ctx, const vdisk::Status& status) {
+int unreadable(const InfoArgs& args, RunContext& ctx, const vdisk::Status& status) {
   if (status.code() != vdisk::Errc::unsupported && status.code() != vdisk::Errc::corrupt)
     return report_failure(ctx, status);
-  auto file = vdisk::open_file(cmd.operands[0]);
+  auto file = vdisk::open_file(args.src());
   if (!file.ok()) return report_failure(ctx, status);
   auto id = vdisk::identify(**file);
-  if (!id.ok() || id->readable || !cmd.from.empty()) return report_failure(ctx, status);
+  if (!id.ok() || id->readable || !args.input.format.empty()) return report_failure(ctx, status);
   const vdisk::Properties props = id->to_properties();
-  if (print(ctx, cmd.json ? vdisk::json_document(props) : props.to_text()) != kExitOk)
+  if (print(ctx, args.json ? vdisk::json_document(props) : props.to_text()) != kExitOk)
     return kExitIo;
   return report_failure(ctx, status);
 }
 
-int run(const Command& cmd, RunContext& ctx) {
-  const std::string& src = cmd.operands[0];
+int run(const InfoArgs& args, RunContext& ctx) {
+  const std::string& src = args.src();
   vdisk::OpenOptions opt;
-  opt.format = cmd.from;
-  opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
-  apply_package_options(cmd, opt);
+  args.input.apply_to(opt);
   // Diagnostics go to stderr as they come and into the JSON's "diagnostics".
   DiagnosticLog diagnostics(ctx.console);
   opt.on_diagnostic = diagnostics.fn();
@@ -58,23 +54,23 @@ int run(const Command& cmd, RunContext& ctx) {
     props.add("stream", true);
   } else {
     auto source = vdisk::open_image(src, opt);
-    if (!source.ok()) return unreadable(cmd, ctx, source.status());
+    if (!source.ok()) return unreadable(args, ctx, source.status());
     props = vdisk::describe(**source);
   }
-  if (!cmd.json) return print(ctx, props.to_text());
+  if (!args.json) return print(ctx, props.to_text());
   vdisk::add_diagnostics(props, "diagnostics", diagnostics.entries());
   return print(ctx, vdisk::json_document(props));
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--from", "-f", "FMT", "input format (default: probe)", apply_from, false,
-     input_format_choices},
-    {"--json", "", "", "print JSON instead of text", apply_json},
-    {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
-    kDiskOption,
-    kNoVerifyOption,
-    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
+    kFromOption<InfoArgs>,
+    {"--json", "", "", "print JSON instead of text", store<set_true<&InfoArgs::json>>},
+    kIgnoreCidOption<InfoArgs>,
+    kDiskOption<InfoArgs>,
+    kNoVerifyOption<InfoArgs>,
+    {"--quiet", "-q", "", kQuietHelp, store<set_quiet<InfoArgs>>},
 };
+static_assert(options_store_into<InfoArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"SRC"};
 
 }  // namespace
@@ -88,8 +84,7 @@ const CommandSpec& info_command() {
       kOptions,
       kOperands,
       {},
-      nullptr,
-      run,
+      bind_command<InfoArgs, nullptr, run>,
   };
   return spec;
 }

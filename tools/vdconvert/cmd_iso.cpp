@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 
 #include "commands.h"
 #include "exit_codes.h"
@@ -15,49 +14,36 @@ namespace {
 
 namespace iso = vdisk::iso9660;
 
-bool has_flag(const Command& cmd, std::string_view f) {
-  return std::find(cmd.flags.begin(), cmd.flags.end(), f) != cmd.flags.end();
-}
-
-std::string flag_value(const Command& cmd, std::string_view key) {
-  for (const auto& f : cmd.flags)
-    if (f.size() > key.size() && f.starts_with(key) && f[key.size()] == '=')
-      return f.substr(key.size() + 1);
-  return {};
-}
-
-vdisk::Status apply_long(Command& cmd, std::string_view) {
-  cmd.flags.emplace_back("long");
-  return {};
-}
-vdisk::Status apply_recursive(Command& cmd, std::string_view) {
-  cmd.flags.emplace_back("recursive");
-  return {};
-}
-vdisk::Status apply_names(Command& cmd, std::string_view v) {
-  if (v != "rock-ridge" && v != "joliet" && v != "plain")
+vdisk::Status set_names(IsoArgs& a, std::string_view v) {
+  if (v == "rock-ridge")
+    a.names = iso::NameSource::rock_ridge;
+  else if (v == "joliet")
+    a.names = iso::NameSource::joliet;
+  else if (v == "plain")
+    a.names = iso::NameSource::plain;
+  else
     return vdisk::invalid_argument(
         fmt::format("--names: '{}' is not one of rock-ridge, joliet, plain", v));
-  cmd.flags.push_back("names=" + std::string(v));
   return {};
 }
 
 std::vector<std::string_view> name_choices() { return {"rock-ridge", "joliet", "plain"}; }
 
-vdisk::Status validate(const Command& cmd) {
-  const std::string& sub = cmd.operands[0];
-  if (sub == "ls") {
-    if (cmd.operands.size() > 3)
+vdisk::Status validate(const IsoArgs& args) {
+  const std::string& sub = args.operands[0];
+  const auto action = parse_iso_action(sub);
+  if (action == IsoAction::ls) {
+    if (args.operands.size() > 3)
       return vdisk::invalid_argument(fmt::format("iso ls: unexpected argument '{}' (usage: {})",
-                                                 cmd.operands[3], usage_lines(iso_command())[0]));
-    if (cmd.force) return vdisk::invalid_argument("iso ls: --force only applies to 'iso extract'");
+                                                 args.operands[3], usage_lines(iso_command())[0]));
+    if (args.force) return vdisk::invalid_argument("iso ls: --force only applies to 'iso extract'");
     return {};
   }
-  if (sub == "extract") {
-    if (cmd.operands.size() != 4)
+  if (action == IsoAction::extract) {
+    if (args.operands.size() != 4)
       return vdisk::invalid_argument(fmt::format("iso extract: needs ISO PATH DEST (usage: {})",
                                                  usage_lines(iso_command())[1]));
-    if (has_flag(cmd, "long") || has_flag(cmd, "recursive") || cmd.json)
+    if (args.long_listing || args.recursive || args.json)
       return vdisk::invalid_argument("iso extract: -l, -R and --json only apply to 'iso ls'");
     return {};
   }
@@ -121,31 +107,27 @@ int report_failure_or_ok(RunContext& ctx, const vdisk::Status& s) {
 
 int write_out(RunContext& ctx, const std::string& text) {
   if (text.empty()) return kExitOk;
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  if (vdisk::Status s = ctx.console.print(text); !s.ok()) return report_failure(ctx, s);
   return kExitOk;
 }
 
-vdisk::Result<std::unique_ptr<iso::Volume>> open_iso(const Command& cmd, RunContext&) {
-  const std::string& path = cmd.operands[1];
+vdisk::Result<std::unique_ptr<iso::Volume>> open_iso(const IsoArgs& args) {
+  const std::string& path = args.iso();
   if (path == "-")
     return vdisk::invalid_argument("iso: the ISO must be a file (it is read by offset), not '-'");
   iso::VolumeOptions opt;
-  const std::string names = flag_value(cmd, "names");
-  if (names == "rock-ridge") opt.names = iso::NameSource::rock_ridge;
-  if (names == "joliet") opt.names = iso::NameSource::joliet;
-  if (names == "plain") opt.names = iso::NameSource::plain;
+  opt.names = args.names;
   return iso::open_volume(path, opt);
 }
 
-int run_ls(const Command& cmd, RunContext& ctx) {
-  auto vol = open_iso(cmd, ctx);
+int run_ls(const IsoArgs& args, RunContext& ctx) {
+  auto vol = open_iso(args);
   if (!vol.ok()) return report_failure(ctx, vol.status());
   const iso::Volume& v = **vol;
-  const std::string path = cmd.operands.size() > 2 ? cmd.operands[2] : "/";
+  const std::string path = args.operands.size() > 2 ? args.operands[2] : "/";
   auto top = v.lookup(path);
   if (!top.ok()) return report_failure(ctx, top.status());
-  const bool lng = has_flag(cmd, "long"), rec = has_flag(cmd, "recursive");
+  const bool lng = args.long_listing, rec = args.recursive;
 
   std::vector<std::pair<std::string, iso::Entry>> rows;
   vdisk::Status s;
@@ -165,7 +147,7 @@ int run_ls(const Command& cmd, RunContext& ctx) {
   if (!s.ok()) return report_failure(ctx, s);
 
   std::string out;
-  if (cmd.json) {
+  if (args.json) {
     vdisk::Properties doc;
     doc.add("path", path);
     doc.add_list("entries");
@@ -177,12 +159,12 @@ int run_ls(const Command& cmd, RunContext& ctx) {
   return write_out(ctx, out);
 }
 
-int run_extract(const Command& cmd, RunContext& ctx) {
-  auto vol = open_iso(cmd, ctx);
+int run_extract(const IsoArgs& args, RunContext& ctx) {
+  auto vol = open_iso(args);
   if (!vol.ok()) return report_failure(ctx, vol.status());
   const iso::Volume& v = **vol;
-  const std::string& path = cmd.operands[2];
-  const std::string& dest = cmd.operands[3];
+  const std::string& path = args.operands[2];
+  const std::string& dest = args.operands[3];
 
   if (dest == "-") {
     auto e = v.lookup(path);
@@ -196,15 +178,17 @@ int run_extract(const Command& cmd, RunContext& ctx) {
       return report_failure(
           ctx, vdisk::invalid_argument("iso extract: DEST is '-' but stdout is a terminal; "
                                        "redirect or pipe it"));
+    // The file itself: data, written by the library straight to descriptor 1 (not through the
+    // console, which then prints nothing on stdout).
     auto sink = vdisk::fd_sink(1, "<stdout>");
     return report_failure_or_ok(ctx, iso::stream_file(v, *e, *sink, {}, ctx.stop));
   }
 
   iso::ExtractOptions opt;
-  opt.overwrite = cmd.force;
+  opt.overwrite = args.force;
   opt.on_diagnostic = ctx.console.diagnostic_fn();
   opt.stop = ctx.stop;
-  const bool show = ctx.console.terminal() && cmd.progress != ProgressMode::never;
+  const bool show = ctx.console.terminal() && args.progress != ProgressMode::never;
   if (show)
     opt.on_progress = [&](const iso::ExtractProgress& p) {
       ctx.console.status(fmt::format("extracting: {} files, {} directories, {} bytes", p.files,
@@ -213,7 +197,7 @@ int run_extract(const Command& cmd, RunContext& ctx) {
   auto r = iso::extract(v, path, dest, opt);
   ctx.console.clear_status();
   if (!r.ok()) return report_failure(ctx, r.status());
-  if (!cmd.quiet)
+  if (!args.quiet)
     ctx.console.line(fmt::format(
         "vdconvert: extracted {} files ({} bytes), {} directories, {} symlinks{} to {}", r->files,
         r->bytes, r->directories, r->symlinks,
@@ -221,20 +205,23 @@ int run_extract(const Command& cmd, RunContext& ctx) {
   return kExitOk;
 }
 
-int run(const Command& cmd, RunContext& ctx) {
-  return cmd.operands[0] == "ls" ? run_ls(cmd, ctx) : run_extract(cmd, ctx);
+int run(const IsoArgs& args, RunContext& ctx) {
+  return args.action() == IsoAction::ls ? run_ls(args, ctx) : run_extract(args, ctx);
 }
 
 constexpr OptionSpec kOptions[] = {
     {"--long", "-l", "", "ls: long listing (mode, links, owner, group, size, mtime UTC, target)",
-     apply_long},
-    {"--recursive", "-R", "", "ls: list the whole tree below PATH", apply_recursive},
-    {"--json", "", "", "ls: print a JSON array instead of text", apply_json},
-    {"--force", "", "", "extract: replace existing files and symlinks", apply_force},
-    {"--names", "", "TREE", "name tree (default: the best present)", apply_names, false,
+     store<set_true<&IsoArgs::long_listing>>},
+    {"--recursive", "-R", "", "ls: list the whole tree below PATH",
+     store<set_true<&IsoArgs::recursive>>},
+    {"--json", "", "", "ls: print a JSON array instead of text", store<set_true<&IsoArgs::json>>},
+    {"--force", "", "", "extract: replace existing files and symlinks",
+     store<set_true<&IsoArgs::force>>},
+    {"--names", "", "TREE", "name tree (default: the best present)", store<set_names>, false,
      name_choices},
-    {"--quiet", "-q", "", "extract: no summary line and no notes", apply_quiet},
+    {"--quiet", "-q", "", "extract: no summary line and no notes", store<set_quiet<IsoArgs>>},
 };
+static_assert(options_store_into<IsoArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"ls|extract", "ISO", "[PATH]", "[DEST]"};
 constexpr std::string_view kLsOperands[] = {"ISO", "[PATH]"};
 constexpr std::string_view kExtractOperands[] = {"ISO", "PATH", "DEST"};
@@ -261,8 +248,7 @@ const CommandSpec& iso_command() {
       kOptions,
       kOperands,
       kSubcommands,
-      validate,
-      run,
+      bind_command<IsoArgs, validate, run>,
   };
   return spec;
 }

@@ -2,8 +2,6 @@
 // source's map alone (no data is read).
 #include <fmt/format.h>
 
-#include <cstdio>
-
 #include "commands.h"
 #include "exit_codes.h"
 #include "vdisk/image.h"
@@ -14,59 +12,57 @@ namespace {
 using vdisk::invalid_argument;
 using vdisk::Status;
 
-Status validate(const Command& cmd) {
-  if (cmd.operands[0] == "-")
+Status validate(const MeasureArgs& args) {
+  if (args.src() == "-")
     return invalid_argument(
         "measure: SRC must be a file (a stream's map is known only once it has been read)");
-  return validate_target_options(cmd, "measure");
+  return validate_target_options(args.target, "measure");
 }
 
-int run(const Command& cmd, RunContext& ctx) {
+int run(const MeasureArgs& args, RunContext& ctx) {
+  const std::string& to = args.target.name;  // "" = every target
   vdisk::OpenOptions opt;
-  opt.format = cmd.from;
-  opt.ignore_parent_identity = flag_set(cmd, "ignore-cid");
-  apply_package_options(cmd, opt);
-  if (Status s = apply_format_options(cmd, opt); !s.ok()) return report_failure(ctx, s);
+  args.input.apply_to(opt);
+  if (Status s = apply_format_options(args.target, opt); !s.ok()) return report_failure(ctx, s);
   DiagnosticLog diagnostics(ctx.console);
   opt.on_diagnostic = diagnostics.fn();
   // The input as convert opens it for the target: a target that boots opens a live ISO as the
   // disk that boots (OpenOptions::boot_disk), which is larger than the ISO.
-  opt.boot_disk = !cmd.to.empty() && vdisk::target_info(cmd.to)->boots;
-  auto source = vdisk::open_image(cmd.operands[0], opt);
+  opt.boot_disk = !to.empty() && vdisk::target_info(to)->boots;
+  auto source = vdisk::open_image(args.src(), opt);
   if (!source.ok()) return report_failure(ctx, source.status());
   std::unique_ptr<vdisk::BlockSource> booted;  // for the targets that boot, when it differs
-  auto to = make_target_options(cmd, ctx);
-  if (!to.ok()) return report_failure(ctx, to.status());
-  vdisk::PipelineOptions po;
-  po.threads = cmd.threads;
+  auto to_options = make_target_options(args.target, ctx);
+  if (!to_options.ok()) return report_failure(ctx, to_options.status());
+  const vdisk::PipelineOptions po;  // measure has no --threads: one per CPU
 
   // One target, or every target when none is named.
   std::vector<std::string_view> targets;
-  if (cmd.to.empty())
+  if (to.empty())
     targets = vdisk::target_names();
   else
-    targets.push_back(cmd.to);
+    targets.push_back(to);
   vdisk::Properties props;
-  props.add("source", cmd.operands[0]);
+  props.add("source", args.src());
   for (std::string_view t : targets) {
     const vdisk::BlockSource* input = source->get();
-    if (cmd.to.empty() && vdisk::target_info(t)->boots) {
+    if (to.empty() && vdisk::target_info(t)->boots) {
       if (!booted) {
         // Opened a second time, as those targets open it; its notes repeat the first open's.
         vdisk::OpenOptions b = opt;
         b.boot_disk = true;
         b.on_diagnostic = nullptr;
-        auto r = vdisk::open_image(cmd.operands[0], b);
+        auto r = vdisk::open_image(args.src(), b);
         if (!r.ok()) return report_failure(ctx, r.status());
         booted = std::move(*r);
       }
       input = booted.get();
     }
-    auto m = vdisk::measure(t, *input, *to, po);
+    auto m = vdisk::measure(t, *input, *to_options, po);
     if (!m.ok()) {
       // A target the source cannot meet (Azure above 32 TiB) is a row saying why, unless it
       // was the one asked for.
-      if (!cmd.to.empty() || m.status().code() != vdisk::Errc::invalid_argument)
+      if (!to.empty() || m.status().code() != vdisk::Errc::invalid_argument)
         return report_failure(ctx, m.status());
       vdisk::Properties& row = props.add_list_item("measurements");
       row.add("target", t);
@@ -75,25 +71,24 @@ int run(const Command& cmd, RunContext& ctx) {
     }
     props.add_list_item("measurements").append(m->to_properties());
   }
-  if (cmd.json) vdisk::add_diagnostics(props, "diagnostics", diagnostics.entries());
-  const std::string text = cmd.json ? vdisk::json_document(props) : props.to_text();
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  if (args.json) vdisk::add_diagnostics(props, "diagnostics", diagnostics.entries());
+  const std::string text = args.json ? vdisk::json_document(props) : props.to_text();
+  if (Status s = ctx.console.print(text); !s.ok()) return report_failure(ctx, s);
   return kExitOk;
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--from", "-f", "FMT", "input format (default: probe)", apply_from, false,
-     input_format_choices},
-    {"--to", "-O", "TARGET", "measure this target only (default: every target)", apply_to, false,
-     target_choices},
-    kSettingsOption,
-    {"--ignore-cid", "", "", kIgnoreCidHelp, apply_ignore_cid},
-    kDiskOption,
-    kNoVerifyOption,
-    {"--json", "", "", "print JSON instead of text", apply_json},
-    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
+    kFromOption<MeasureArgs>,
+    {"--to", "-O", "TARGET", "measure this target only (default: every target)",
+     store<set_to<MeasureArgs>>, false, target_choices},
+    kSettingsOption<MeasureArgs>,
+    kIgnoreCidOption<MeasureArgs>,
+    kDiskOption<MeasureArgs>,
+    kNoVerifyOption<MeasureArgs>,
+    {"--json", "", "", "print JSON instead of text", store<set_true<&MeasureArgs::json>>},
+    {"--quiet", "-q", "", kQuietHelp, store<set_quiet<MeasureArgs>>},
 };
+static_assert(options_store_into<MeasureArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"SRC"};
 
 }  // namespace
@@ -108,11 +103,10 @@ const CommandSpec& measure_command() {
       "(a raw file is sparse: it occupies about allocated_bytes); for compressed outputs (gcp,\n"
       "vmdk) the bytes the output stores before compression and an upper bound of the file size.\n"
       "A live ISO is measured as each target opens it (a disk that boots: --boot).\n",
-      with_target_options(kOptions),
+      with_target_options<MeasureArgs>(kOptions),
       kOperands,
       {},
-      validate,
-      run,
+      bind_command<MeasureArgs, validate, run>,
   };
   return spec;
 }

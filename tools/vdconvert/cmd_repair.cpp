@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstdio>
 #include <random>
 
 #include "commands.h"
@@ -20,37 +19,17 @@ using vdisk::invalid_argument;
 using vdisk::Status;
 namespace vm = vdisk::vmdk;
 
-Status apply_dry_run(Command& cmd, std::string_view) {
-  cmd.dry_run = true;
-  return {};
-}
-Status apply_delete(Command& cmd, std::string_view) {
-  cmd.delete_lines = true;
-  return {};
-}
-Status apply_keep(Command& cmd, std::string_view value) {
+Status add_keep(RepairArgs& a, std::string_view value) {
   std::size_t start = 0;
   while (start <= value.size()) {
     const std::size_t comma = std::min(value.find(',', start), value.size());
     const std::string_view key = value.substr(start, comma - start);
     if (key.empty() || key.find_first_of(" \t=\"") != std::string_view::npos)
       return invalid_argument(fmt::format("--keep: '{}' is not a ddb key", key));
-    cmd.keep.emplace_back(key);
+    a.keep.emplace_back(key);
     start = comma + 1;
   }
   return {};
-}
-Status apply_add_uuids(Command& cmd, std::string_view) {
-  cmd.flags.emplace_back("add-uuids");
-  return {};
-}
-Status apply_keep_only(Command& cmd, std::string_view) {
-  cmd.keep_only = true;
-  return {};
-}
-
-bool add_uuids(const Command& cmd) {
-  return std::find(cmd.flags.begin(), cmd.flags.end(), "add-uuids") != cmd.flags.end();
 }
 
 // A random (version 4) UUID as GUID text, from the system's random source.
@@ -71,22 +50,22 @@ std::string random_uuid() {
   return out;
 }
 
-Status validate(const Command& cmd) {
-  if (cmd.check_for.empty())
+Status validate(const RepairArgs& args) {
+  if (!args.consumer.given())
     return invalid_argument("repair: --for is required (mvmc, qemu, virtualbox, esxi or all)");
-  if (cmd.keep_only && cmd.keep.empty())
+  if (args.keep_only && args.keep.empty())
     return invalid_argument("repair: --keep-only needs --keep KEYS");
-  for (const std::string& op : cmd.operands)
+  for (const std::string& op : args.operands)
     if (op == "-") return invalid_argument("repair: SRC and DST must be files, not '-'");
-  if (add_uuids(cmd) && (cmd.check_for != "virtualbox"))
+  // Only for VirtualBox alone ("all" includes MVMC).
+  if (args.add_uuids && args.consumer.mask != vm::kVirtualBox)
     return invalid_argument(
         "repair: --add-uuids needs --for virtualbox (MVMC refuses VirtualBox's ddb.uuid.* keys)");
   return {};
 }
 
 int out(RunContext& ctx, const std::string& text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-    return report_failure(ctx, vdisk::errno_status(errno, "<stdout>", "write"));
+  if (Status s = ctx.console.print(text); !s.ok()) return report_failure(ctx, s);
   return kExitOk;
 }
 
@@ -96,40 +75,42 @@ struct Report {
   vdisk::Properties json;
 };
 
-int finish(const Command& cmd, RunContext& ctx, Report& r, std::size_t errors) {
+int finish(const RepairArgs& args, RunContext& ctx, Report& r, std::size_t errors) {
   r.json.add("errors_remaining", static_cast<std::uint64_t>(errors));
-  if (const int rc = out(ctx, cmd.json ? vdisk::json_document(r.json) : r.text); rc != kExitOk)
+  if (const int rc = out(ctx, args.json ? vdisk::json_document(r.json) : r.text); rc != kExitOk)
     return rc;
   return errors ? kExitCheckFailed : kExitOk;
 }
 
-int run(const Command& cmd, RunContext& ctx) {
-  const std::string& src = cmd.operands[0];
+int run(const RepairArgs& args, RunContext& ctx) {
+  const std::string& src = args.src();
   auto area = vm::read_descriptor_area(src);
   if (!area.ok()) return report_failure(ctx, area.status());
 
   vm::RepairOptions opt;
-  opt.consumers = *vm::parse_consumer(cmd.check_for);
-  opt.delete_lines = cmd.delete_lines;
-  if (cmd.keep_only) opt.mvmc_keep.clear();
-  opt.mvmc_keep.insert(opt.mvmc_keep.end(), cmd.keep.begin(), cmd.keep.end());
+  opt.consumers = args.consumer.mask;
+  opt.delete_lines = args.delete_lines;
+  if (args.keep_only) opt.mvmc_keep.clear();
+  opt.mvmc_keep.insert(opt.mvmc_keep.end(), args.keep.begin(), args.keep.end());
   opt.standalone = !area->embedded;
   opt.area_bytes = area->embedded ? area->size : 0;
-  if (add_uuids(cmd)) {
+  if (args.add_uuids) {
     opt.virtualbox_image_uuid = random_uuid();
     opt.virtualbox_modification_uuid = random_uuid();
   }
   auto plan = vm::plan_repair(area->text(), opt);
   if (!plan.ok()) return report_failure(ctx, plan.status().with_context(src));
 
-  const std::string target = cmd.check_for;
-  const std::string* dst = cmd.operands.size() == 2 ? &cmd.operands[1] : nullptr;
+  const std::string& target = args.consumer.name;
+  const std::string* dst = args.dst();
+  // repair has no --no-sync: a written descriptor is always synced.
+  constexpr bool kSync = true;
   Report r;
   r.json.add("path", src);
   r.json.add("for", target);
   vdisk::vmdk::add_consumers_json(r.json, "consumers", opt.consumers);
   vdisk::vmdk::add_area_json(r.json, *area);
-  r.json.add("mode", cmd.dry_run ? "dry-run" : dst ? "copy" : "in-place");
+  r.json.add("mode", args.dry_run ? "dry-run" : dst ? "copy" : "in-place");
   r.json.add("text_bytes_before", static_cast<std::uint64_t>(area->text().size()));
   r.json.add("text_bytes_after", static_cast<std::uint64_t>(plan->text.size()));
   r.json.add("edit_count", static_cast<std::uint64_t>(plan->edits.size()));
@@ -152,27 +133,27 @@ int run(const Command& cmd, RunContext& ctx) {
   if (plan->edits.empty()) {
     r.text += fmt::format("{}: nothing to repair for {}\n", src, target);
     bool written = false;
-    if (dst && !cmd.dry_run) {
-      auto st = vm::write_descriptor_copy(src, *area, area->text(), *dst, cmd.force, !cmd.no_sync);
+    if (dst && !args.dry_run) {
+      auto st = vm::write_descriptor_copy(src, *area, area->text(), *dst, args.force, kSync);
       if (!st.ok()) return report_failure(ctx, st);
       written = true;
       r.json.add("destination", *dst);
     }
     r.json.add("written", written);
     r.json.add("backup", "");
-    return finish(cmd, ctx, r, errors);
+    return finish(args, ctx, r, errors);
   }
   const std::string size_note =
       fmt::format("descriptor text {} -> {} bytes", area->text().size(), plan->text.size());
-  if (cmd.dry_run) {
+  if (args.dry_run) {
     r.text += fmt::format("{}: {} edit(s) planned for {} ({}); dry run, nothing written\n", src,
                           plan->edits.size(), target, size_note);
     r.json.add("written", false);
     r.json.add("backup", "");
-    return finish(cmd, ctx, r, errors);
+    return finish(args, ctx, r, errors);
   }
   if (dst) {
-    auto st = vm::write_descriptor_copy(src, *area, plan->text, *dst, cmd.force, !cmd.no_sync);
+    auto st = vm::write_descriptor_copy(src, *area, plan->text, *dst, args.force, kSync);
     if (!st.ok()) return report_failure(ctx, st);
     r.text += fmt::format("{}: {} edit(s) for {} written to the copy {} ({})\n", src,
                           plan->edits.size(), target, *dst, size_note);
@@ -181,7 +162,7 @@ int run(const Command& cmd, RunContext& ctx) {
     r.json.add("backup", "");
   } else {
     vm::WriteDescriptorOptions wo;
-    wo.backup = !cmd.no_backup;
+    wo.backup = !args.no_backup;
     auto backup = vm::write_descriptor_in_place(src, *area, plan->text, wo);
     if (!backup.ok()) return report_failure(ctx, backup.status());
     r.text += fmt::format("{}: {} edit(s) for {} applied in place ({})", src, plan->edits.size(),
@@ -192,25 +173,29 @@ int run(const Command& cmd, RunContext& ctx) {
     r.json.add("written", true);
     r.json.add("backup", backup->string());
   }
-  return finish(cmd, ctx, r, errors);
+  return finish(args, ctx, r, errors);
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"--for", "", "CONSUMER", "the consumer(s) to repair for (required)", apply_consumer, true,
-     consumer_choices},
-    {"--dry-run", "-n", "", "print the planned edits, write nothing", apply_dry_run},
+    {"--for", "", "CONSUMER", "the consumer(s) to repair for (required)",
+     store<set_consumer<RepairArgs>>, true, consumer_choices},
+    {"--dry-run", "-n", "", "print the planned edits, write nothing",
+     store<set_true<&RepairArgs::dry_run>>},
     {"--delete", "", "", "MVMC: delete unknown ddb lines instead of commenting them out",
-     apply_delete},
-    {"--keep", "", "KEYS", "MVMC: also keep these ddb keys (comma-separated)", apply_keep},
+     store<set_true<&RepairArgs::delete_lines>>},
+    {"--keep", "", "KEYS", "MVMC: also keep these ddb keys (comma-separated)", store<add_keep>},
     {"--keep-only", "", "", "MVMC: keep only the --keep keys, not the default set",
-     apply_keep_only},
-    {"--no-backup", "", "", "in place: do not save the original descriptor first", apply_no_backup},
-    {"--force", "", "", "replace an existing DST", apply_force},
+     store<set_true<&RepairArgs::keep_only>>},
+    {"--no-backup", "", "", "in place: do not save the original descriptor first",
+     store<set_true<&RepairArgs::no_backup>>},
+    {"--force", "", "", "replace an existing DST", store<set_true<&RepairArgs::force>>},
     {"--add-uuids", "", "", "VirtualBox: pre-add its ddb.uuid.* keys (fresh image uuid)",
-     apply_add_uuids},
-    {"--json", "", "", "print the plan and what was written as JSON", apply_json},
-    {"--quiet", "-q", "", kQuietHelp, apply_quiet},
+     store<set_true<&RepairArgs::add_uuids>>},
+    {"--json", "", "", "print the plan and what was written as JSON",
+     store<set_true<&RepairArgs::json>>},
+    {"--quiet", "-q", "", kQuietHelp, store<set_quiet<RepairArgs>>},
 };
+static_assert(options_store_into<RepairArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"SRC", "[DST]"};
 
 }  // namespace
@@ -243,8 +228,7 @@ const CommandSpec& repair_command() {
       kOptions,
       kOperands,
       {},
-      validate,
-      run,
+      bind_command<RepairArgs, validate, run>,
   };
   return spec;
 }

@@ -32,46 +32,41 @@ int report_failure(RunContext& ctx, const vdisk::Status& status) {
   return exit_code_for(status.code());
 }
 
-vdisk::Status apply_from(Command& cmd, std::string_view value) {
+vdisk::Status parse_input_format(std::string& out, std::string_view value) {
   const auto formats = vdisk::input_formats();
   if (std::find(formats.begin(), formats.end(), value) == formats.end())
     return vdisk::invalid_argument(fmt::format("--from: unknown input format '{}' (known: {})",
                                                value, fmt::join(formats, ", ")));
-  cmd.from = std::string(value);
+  out = std::string(value);
   return {};
 }
 
-vdisk::Status apply_json(Command& cmd, std::string_view) {
-  cmd.json = true;
-  return {};
-}
-
-vdisk::Status apply_quiet(Command& cmd, std::string_view) {
-  if (cmd.progress == ProgressMode::always)
+vdisk::Status set_quiet_mode(CommandArgs& args) {
+  if (args.progress == ProgressMode::always)
     return vdisk::invalid_argument("--progress and --quiet cannot be used together");
-  cmd.progress = ProgressMode::never;
-  cmd.quiet = true;
+  args.progress = ProgressMode::never;
+  args.quiet = true;
   return {};
 }
 
-vdisk::Status apply_progress(Command& cmd, std::string_view) {
-  if (cmd.progress == ProgressMode::never)
+vdisk::Status set_progress_mode(CommandArgs& args) {
+  if (args.progress == ProgressMode::never)
     return vdisk::invalid_argument("--progress and --quiet cannot be used together");
-  cmd.progress = ProgressMode::always;
+  args.progress = ProgressMode::always;
   return {};
 }
 
 std::vector<std::string_view> input_format_choices() { return vdisk::input_formats(); }
 std::vector<std::string_view> target_choices() { return vdisk::target_names(); }
-vdisk::Status apply_to(Command& cmd, std::string_view value) {
+vdisk::Status parse_target(std::string& out, std::string_view value) {
   if (!vdisk::target_info(value).ok())
     return vdisk::invalid_argument(fmt::format("--to: unknown target '{}' (known: {})", value,
                                                fmt::join(vdisk::target_names(), ", ")));
-  cmd.to = std::string(value);
+  out = std::string(value);
   return {};
 }
 
-vdisk::Status apply_settings(Command& cmd, std::string_view value) {
+vdisk::Status parse_settings(KeyValues& out, std::string_view value) {
   std::size_t i = 0;
   while (i <= value.size()) {
     std::size_t j = value.find(',', i);
@@ -82,9 +77,9 @@ vdisk::Status apply_settings(Command& cmd, std::string_view value) {
       return vdisk::invalid_argument(
           fmt::format("-o: '{}' is not KEY=VALUE[,KEY=VALUE...]", value));
     if (eq == std::string_view::npos)
-      cmd.settings.emplace_back(std::string(item), "");
+      out.emplace_back(std::string(item), "");
     else
-      cmd.settings.emplace_back(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1)));
+      out.emplace_back(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1)));
     i = j + 1;
   }
   return {};
@@ -129,11 +124,13 @@ OptionSpec generated_row(std::string_view key, const std::vector<std::string_vie
   const std::string_view name = texts.emplace_back(fmt::format("--{}", key));
   std::string help = fmt::format("{}{}: {}", fmt::join(owners, ", "), what, rows[0]->help);
   if (!defaults.empty()) help += fmt::format(" (default {})", fmt::join(defaults, ", "));
-  OptionSpec spec{name, "", rows[0]->metavar, texts.emplace_back(std::move(help)), nullptr};
+  OptionSpec spec{name, "", rows[0]->metavar, texts.emplace_back(std::move(help)), {}};
   spec.setting = rows[0]->key;
   spec.setting_choices = rows[0]->choices;
   return spec;
 }
+
+}  // namespace
 
 // One long option per key of the input formats' and the targets' tables, in help order.
 const std::vector<OptionSpec>& generated_options() {
@@ -172,12 +169,10 @@ const std::vector<OptionSpec>& generated_options() {
   return rows;
 }
 
-}  // namespace
-
-vdisk::Status validate_target_options(const Command& cmd, std::string_view verb) {
+vdisk::Status validate_target_options(const TargetArgs& target, std::string_view verb) {
   vdisk::TargetOptions o;
   vdisk::OpenOptions open;
-  for (const auto& [key, value] : cmd.settings) {
+  for (const auto& [key, value] : target.settings) {
     const Owners owners = owners_of(key);
     if (owners.empty()) {
       std::vector<std::string_view> keys;
@@ -194,30 +189,34 @@ vdisk::Status validate_target_options(const Command& cmd, std::string_view verb)
         return vdisk::invalid_argument(fmt::format("--{}: {}", key, s.message()));
       continue;
     }
-    const auto t = vdisk::target_info(cmd.to);
+    const auto t = vdisk::target_info(target.name);
     if (!t.ok() || !vdisk::find_option(t->options, key))
       return vdisk::invalid_argument(
           fmt::format("{}: --{} applies to {}", verb, key, applies_to(owners.targets)));
-    if (auto s = vdisk::set_target_option(cmd.to, o, key, value); !s.ok())
+    if (auto s = vdisk::set_target_option(target.name, o, key, value); !s.ok())
       return vdisk::invalid_argument(fmt::format("--{}: {}", key, s.message()));
   }
-  if (cmd.to.empty()) return {};
-  if (auto s = vdisk::check_target_options(cmd.to, o); !s.ok())
+  if (target.name.empty()) return {};
+  if (auto s = vdisk::check_target_options(target.name, o); !s.ok())
     return vdisk::invalid_argument(fmt::format("{}: {}", verb, s.message()));
   return {};
 }
 
-std::span<const OptionSpec> with_target_options(std::span<const OptionSpec> fixed) {
-  // Tables of the commands that ask, kept for the process's life (a span points into them).
-  static std::vector<std::vector<OptionSpec>> tables;
+std::span<const OptionSpec> insert_generated(std::span<const OptionSpec> fixed,
+                                             std::string_view after, OptionStore apply) {
+  // Tables of the commands that ask, kept for the process's life (a span points into them; a
+  // deque never moves its elements).
+  static std::deque<std::vector<OptionSpec>> tables;
   std::vector<OptionSpec> out;
   for (const auto& opt : fixed) {
     out.push_back(opt);
-    if (opt.name == kSettingsOption.name)
-      for (const auto& gen : generated_options()) out.push_back(gen);
+    if (opt.name == after)
+      for (OptionSpec gen : generated_options()) {
+        gen.apply = apply;
+        out.push_back(gen);
+      }
   }
-  tables.push_back(std::move(out));
-  return tables.back();
+  return tables.emplace_back(std::move(out));
 }
 
 // A reproducible build's image id: derived from SOURCE_DATE_EPOCH alone (splitmix64 over the
@@ -239,18 +238,17 @@ std::array<std::uint8_t, 16> pinned_unique_id(std::int64_t epoch) {
   return id;
 }
 
-vdisk::Result<vdisk::TargetOptions> make_target_options(const Command& cmd, const RunContext& ctx) {
-  vdisk::TargetOptions o;
+vdisk::Result<vdisk::TargetOptions> make_target_options(const TargetArgs& target,
+                                                        const RunContext& ctx,
+                                                        vdisk::TargetOptions base) {
+  vdisk::TargetOptions o = std::move(base);
   if (ctx.source_date_epoch) {
     VDISK_ASSIGN_OR_RETURN(o.timestamp_unix, parse_source_date_epoch(*ctx.source_date_epoch));
     o.unique_id = pinned_unique_id(*o.timestamp_unix);
   }
-  o.compress_threads = cmd.threads;
-  o.keep_gpt = cmd.keep_gpt;
-  o.detect_zeroes = cmd.detect_zeroes;
-  for (const auto& [key, value] : cmd.settings)
+  for (const auto& [key, value] : target.settings)
     if (owners_of(key).formats.empty())
-      VDISK_RETURN_IF_ERROR(vdisk::set_target_option(cmd.to, o, key, value));
+      VDISK_RETURN_IF_ERROR(vdisk::set_target_option(target.name, o, key, value));
   return o;
 }
 std::vector<std::string_view> check_target_choices() { return vdisk::check_targets(); }
@@ -258,52 +256,36 @@ std::vector<std::string_view> consumer_choices() {
   return {"mvmc", "qemu", "virtualbox", "esxi", "all"};
 }
 
-vdisk::Status apply_force(Command& cmd, std::string_view) {
-  cmd.force = true;
-  return {};
-}
-
-vdisk::Status apply_no_backup(Command& cmd, std::string_view) {
-  cmd.no_backup = true;
-  return {};
-}
-
-vdisk::Status apply_consumer(Command& cmd, std::string_view value) {
-  if (!vdisk::vmdk::parse_consumer(value))
+vdisk::Status parse_consumer(ConsumerArg& out, std::string_view value) {
+  const auto mask = vdisk::vmdk::parse_consumer(value);
+  if (!mask)
     return vdisk::invalid_argument(fmt::format(
         "--for: unknown consumer '{}' (known: mvmc, qemu, virtualbox, esxi, all)", value));
-  cmd.check_for = std::string(value);
+  out.name = std::string(value);
+  out.mask = *mask;
   return {};
 }
 
-vdisk::Status apply_ignore_cid(Command& cmd, std::string_view) {
-  if (!flag_set(cmd, "ignore-cid")) cmd.flags.emplace_back("ignore-cid");
-  return {};
-}
-
-vdisk::Status apply_disk(Command& cmd, std::string_view value) {
+vdisk::Status parse_disk(std::size_t& out, std::string_view value) {
   std::size_t n = 0;
   const auto* end = value.data() + value.size();
   const auto [ptr, ec] = std::from_chars(value.data(), end, n);
   if (value.empty() || ec != std::errc() || ptr != end || n < 1 || n > 1000000)
     return vdisk::invalid_argument(
         fmt::format("--disk: '{}' is not a disk number (1 for the first disk)", value));
-  cmd.disk = n;
+  out = n;
   return {};
 }
 
-vdisk::Status apply_no_verify(Command& cmd, std::string_view) {
-  if (!flag_set(cmd, "no-verify")) cmd.flags.emplace_back("no-verify");
-  return {};
+void InputArgs::apply_to(vdisk::OpenOptions& options) const {
+  options.format = format;
+  options.ignore_parent_identity = ignore_cid;
+  options.disk_index = disk > 0 ? disk - 1 : 0;
+  options.verify_manifest = !no_verify;
 }
 
-void apply_package_options(const Command& cmd, vdisk::OpenOptions& options) {
-  options.disk_index = cmd.disk > 0 ? cmd.disk - 1 : 0;
-  options.verify_manifest = !flag_set(cmd, "no-verify");
-}
-
-vdisk::Status apply_format_options(const Command& cmd, vdisk::OpenOptions& options) {
-  for (const auto& [key, value] : cmd.settings)
+vdisk::Status apply_format_options(const TargetArgs& target, vdisk::OpenOptions& options) {
+  for (const auto& [key, value] : target.settings)
     if (!owners_of(key).formats.empty())
       VDISK_RETURN_IF_ERROR(vdisk::set_format_option(options, key, value));
   // A live ISO's GRUB repack (docs/livecd.md) asks for GRUB's images only when it is made.
@@ -311,8 +293,18 @@ vdisk::Status apply_format_options(const Command& cmd, vdisk::OpenOptions& optio
   return {};
 }
 
-bool flag_set(const Command& cmd, std::string_view flag) {
-  return std::find(cmd.flags.begin(), cmd.flags.end(), flag) != cmd.flags.end();
+std::optional<DescriptorAction> parse_descriptor_action(std::string_view word) {
+  if (word == "show") return DescriptorAction::show;
+  if (word == "lint") return DescriptorAction::lint;
+  if (word == "extract") return DescriptorAction::extract;
+  if (word == "replace") return DescriptorAction::replace;
+  return std::nullopt;
+}
+
+std::optional<IsoAction> parse_iso_action(std::string_view word) {
+  if (word == "ls") return IsoAction::ls;
+  if (word == "extract") return IsoAction::extract;
+  return std::nullopt;
 }
 
 vdisk::Result<std::int64_t> parse_source_date_epoch(std::string_view text) {

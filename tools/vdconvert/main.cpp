@@ -1,9 +1,9 @@
 // vdconvert: parse -> run -> print -> exit code. Exit codes: see exit_codes.h and --help.
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <new>
 #include <optional>
 #include <span>
@@ -20,23 +20,27 @@
 
 namespace {
 
-int print_stdout(std::string_view text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-    return vdconvert::kExitIo;
-  return vdconvert::kExitOk;
+// Help, version and generated documents: a failed write is exit 3 without a message.
+int print_stdout(vdconvert::Console& console, std::string_view text) {
+  return console.print(text).ok() ? vdconvert::kExitOk : vdconvert::kExitIo;
 }
 
 // The hidden `--generate man|bash-completion|markdown [FILE]`: the build writes vdconvert.1
 // and the completion script with it; the Markdown reference is docs/cli.md's generated block.
-int generate(const vdconvert::Command& cmd, std::span<const vdconvert::CommandSpec> table) {
-  const std::string text = cmd.generate == "man"        ? vdconvert::man_page(table)
-                           : cmd.generate == "markdown" ? vdconvert::markdown_reference(table)
-                                                        : vdconvert::bash_completion(table);
-  if (cmd.generate_file.empty()) return print_stdout(text);
-  std::FILE* f = std::fopen(cmd.generate_file.c_str(), "wb");
+int generate(const vdconvert::Command& cmd, std::span<const vdconvert::CommandSpec> table,
+             vdconvert::Console& console) {
+  using vdconvert::Generate;
+  const std::string text = cmd.generate == Generate::man ? vdconvert::man_page(table)
+                           : cmd.generate == Generate::markdown
+                               ? vdconvert::markdown_reference(table)
+                               : vdconvert::bash_completion(table);
+  if (cmd.generate_file.empty()) return print_stdout(console, text);
+  // A file the build asked for (not console output).
+  std::ofstream f(cmd.generate_file, std::ios::binary | std::ios::trunc);
   if (!f) return vdconvert::kExitIo;
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  return std::fclose(f) == 0 && ok ? vdconvert::kExitOk : vdconvert::kExitIo;
+  f.write(text.data(), static_cast<std::streamsize>(text.size()));
+  f.close();
+  return f ? vdconvert::kExitOk : vdconvert::kExitIo;
 }
 
 int run_main(int argc, char** argv, vdconvert::Console& console) {
@@ -49,18 +53,21 @@ int run_main(int argc, char** argv, vdconvert::Console& console) {
     return kExitUsage;
   }
   const Command& cmd = *parsed;
-  if (!cmd.generate.empty()) return generate(cmd, table);
-  if (cmd.version) return print_stdout(std::string("vdconvert ") + vdisk::version() + "\n");
-  if (cmd.help) return print_stdout(cmd.spec ? command_help(*cmd.spec) : global_help(table));
+  if (cmd.generate != Generate::none) return generate(cmd, table, console);
+  if (cmd.version)
+    return print_stdout(console, std::string("vdconvert ") + vdisk::version() + "\n");
+  if (cmd.help)
+    return print_stdout(console, cmd.spec ? command_help(*cmd.spec) : global_help(table));
 
-  console.set_quiet(cmd.quiet);
+  const CommandArgs& given = *cmd.args;
+  console.set_quiet(given.quiet);
   // Only now may threads start: they inherit the blocked signal mask set in main().
   SignalWatcher signals(console);
   std::optional<std::string> epoch;
   if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e && *e) epoch = e;
   RunContext ctx{console,          &signals,           signals.token(), ::isatty(0) == 1,
                  ::isatty(1) == 1, console.terminal(), std::move(epoch)};
-  return cmd.spec->run(cmd, ctx);
+  return cmd.spec->binding.run(given, ctx);
 }
 
 }  // namespace

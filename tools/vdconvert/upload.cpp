@@ -62,8 +62,8 @@ std::string proxy_for(const std::string& url) {
 
 // What identifies the conversion, for --resume: the input (path, size, mtime), the target
 // and every option that changes the output's bytes.
-std::string fingerprint(const Command& cmd) {
-  const std::string& src = cmd.operands[0];
+std::string fingerprint(const ConvertArgs& args) {
+  const std::string& src = args.src();
   std::string in = "stdin";
   struct stat st {};
   if (src != "-" && ::stat(src.c_str(), &st) == 0) {
@@ -73,64 +73,72 @@ std::string fingerprint(const Command& cmd) {
                      st.st_mtim.tv_nsec);
   }
   std::string settings;
-  for (const auto& [key, value] : cmd.settings) settings += fmt::format("{}={};", key, value);
-  return fmt::format("vdconvert-upload-1|{}|{}|{}|{}|{}|{}|{}", in, cmd.to, cmd.from, settings,
-                     cmd.keep_gpt, cmd.disk, env("SOURCE_DATE_EPOCH"));
+  for (const auto& [key, value] : args.target.settings)
+    settings += fmt::format("{}={};", key, value);
+  return fmt::format("vdconvert-upload-1|{}|{}|{}|{}|{}|{}|{}", in, args.target.name,
+                     args.input.format, settings, args.keep_gpt, args.input.disk,
+                     env("SOURCE_DATE_EPOCH"));
 }
 
 }  // namespace
 
-Status apply_resume(Command& cmd, std::string_view) {
-  cmd.flags.emplace_back("resume");
+Status set_resume(ConvertArgs& a, std::string_view) {
+  a.upload.resume = true;
   return {};
 }
-Status apply_put_md5(Command& cmd, std::string_view) {
-  cmd.flags.emplace_back("put-md5");
+Status set_put_md5(ConvertArgs& a, std::string_view) {
+  a.upload.put_md5 = true;
   return {};
 }
-Status apply_connections(Command& cmd, std::string_view v) {
-  VDISK_ASSIGN_OR_RETURN(cmd.connections, parse_count("--connections", v, 1, 64));
+Status set_connections(ConvertArgs& a, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(a.upload.http.connections, parse_count("--connections", v, 1, 64));
   return {};
 }
-Status apply_http_timeout(Command& cmd, std::string_view v) {
-  VDISK_ASSIGN_OR_RETURN(cmd.http_timeout, parse_count("--http-timeout", v, 1, 3600));
+Status set_http_timeout(ConvertArgs& a, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(a.upload.http.http_timeout, parse_count("--http-timeout", v, 1, 3600));
   return {};
 }
-Status apply_retries(Command& cmd, std::string_view v) {
-  VDISK_ASSIGN_OR_RETURN(cmd.retries, parse_count("--retries", v, 1, 100));
-  cmd.retries += 1;  // stored as attempts; "--retries 0" is refused above (use 1)
+Status set_retries(ConvertArgs& a, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(const unsigned retries, parse_count("--retries", v, 1, 100));
+  a.upload.http.attempts = retries + 1;  // "--retries 0" is refused above (use 1)
   return {};
 }
 
-Status apply_region(Command& cmd, std::string_view v) {
+Status set_region(ConvertArgs& a, std::string_view v) {
   if (v.empty()) return invalid_argument("--region: give a region, e.g. eu-west-1");
-  cmd.region = std::string(v);
+  a.upload.region = std::string(v);
   return {};
 }
-Status apply_endpoint_url(Command& cmd, std::string_view v) {
+Status set_endpoint_url(ConvertArgs& a, std::string_view v) {
   if (!vdisk::is_remote_url(v))
     return invalid_argument("--endpoint-url: give an http(s) URL, e.g. http://127.0.0.1:5000");
-  cmd.endpoint_url = std::string(v);
+  a.upload.endpoint_url = std::string(v);
   return {};
 }
-Status apply_profile(Command& cmd, std::string_view v) {
+Status set_profile(ConvertArgs& a, std::string_view v) {
   if (v.empty()) return invalid_argument("--profile: give a profile name");
-  cmd.profile = std::string(v);
+  a.upload.profile = std::string(v);
   return {};
 }
 
-Status apply_description(Command& cmd, std::string_view v) {
+Status set_description(ConvertArgs& a, std::string_view v) {
   if (v.size() > 255) return invalid_argument("--description: at most 255 characters");
-  cmd.description = std::string(v);
+  a.upload.description = std::string(v);
   return {};
 }
-Status apply_tag(Command& cmd, std::string_view v) {
+Status add_tag(ConvertArgs& a, std::string_view v) {
   const std::size_t eq = v.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq > 128 || v.size() - eq - 1 > 256)
     return invalid_argument(fmt::format("--tag: '{}' is not KEY=VALUE", v));
-  if (cmd.tags.size() >= 50) return invalid_argument("--tag: at most 50 tags");
-  cmd.tags.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
+  if (a.upload.tags.size() >= 50) return invalid_argument("--tag: at most 50 tags");
+  a.upload.tags.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
   return {};
+}
+
+void HttpArgs::apply_to(vdisk::HttpOptions& http) const {
+  if (connections) http.connections = connections;
+  if (http_timeout) http.stall_seconds = http_timeout;
+  if (attempts) http.max_attempts = attempts;
 }
 
 bool is_ebs_dst(const std::string& dst) { return dst == "ebs:" || dst == "ebs://"; }
@@ -139,81 +147,83 @@ bool is_upload(const std::string& dst) {
   return vdisk::is_remote_url(dst) || vdisk::is_s3_url(dst) || is_ebs_dst(dst);
 }
 
-Status validate_upload(const Command& cmd) {
-  const std::string& dst = cmd.operands[1];
+Status validate_upload(const ConvertArgs& args) {
+  const std::string& dst = args.dst();
+  const UploadArgs& up = args.upload;
   const bool upload = is_upload(dst);
   const bool ebs = is_ebs_dst(dst);
   const bool aws = vdisk::is_s3_url(dst) || ebs;
-  if (!aws && (!cmd.region.empty() || !cmd.endpoint_url.empty() || !cmd.profile.empty()))
+  if (!aws && (!up.region.empty() || !up.endpoint_url.empty() || !up.profile.empty()))
     return invalid_argument(
         "convert: --region, --endpoint-url and --profile apply to an s3:// or ebs: DST");
-  if (!ebs && (!cmd.description.empty() || !cmd.tags.empty()))
+  if (!ebs && (!up.description.empty() || !up.tags.empty()))
     return invalid_argument("convert: --description and --tag apply to --to aws-snapshot");
+  // The Azure-only flags, in the order the messages name them.
+  const std::pair<bool, std::string_view> azure_flags[] = {{up.resume, "resume"},
+                                                           {up.put_md5, "put-md5"}};
   if (aws) {
-    for (const char* f : {"resume", "put-md5"})
-      if (flag_set(cmd, f))
-        return invalid_argument(fmt::format("convert: --{} applies to an Azure page blob DST", f));
+    for (const auto& [given, name] : azure_flags)
+      if (given)
+        return invalid_argument(
+            fmt::format("convert: --{} applies to an Azure page blob DST", name));
     return {};
   }
   if (!upload) {
-    for (const char* f : {"resume", "put-md5"})
-      if (flag_set(cmd, f))
-        return invalid_argument(fmt::format("convert: --{} applies to an upload (DST a URL)", f));
-    if (cmd.connections || cmd.http_timeout || cmd.retries)
+    for (const auto& [given, name] : azure_flags)
+      if (given)
+        return invalid_argument(
+            fmt::format("convert: --{} applies to an upload (DST a URL)", name));
+    if (up.http.any())
       return invalid_argument(
           "convert: --connections, --http-timeout and --retries apply to an upload (DST a URL)");
     return {};
   }
-  if (cmd.checksums && !cmd.checksums_file.empty() && cmd.checksums_file == "-")
+  if (args.checksums && !args.checksums_file.empty() && args.checksums_file == "-")
     return invalid_argument("convert: --checksums-file needs a file");
   return {};
 }
 
-vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const Command& cmd,
+vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const ConvertArgs& args,
                                                                        RunContext& ctx) {
-  const std::string& dst = cmd.operands[1];
+  const std::string& dst = args.dst();
+  const UploadArgs& up = args.upload;
   Console* console = &ctx.console;
+  const auto on_retry = [console](std::string_view line) { console->note(line); };
   if (is_ebs_dst(dst)) {
     vdisk::EbsSnapshotOptions e;
-    e.description = cmd.description;
-    e.tags = cmd.tags;
-    VDISK_RETURN_IF_ERROR(load_aws_config(e.aws, cmd.profile, cmd.region));
-    e.aws.endpoint_url = cmd.endpoint_url;
-    if (cmd.connections) e.aws.http.connections = cmd.connections;
-    if (cmd.http_timeout) e.aws.http.stall_seconds = cmd.http_timeout;
-    if (cmd.retries) e.aws.http.max_attempts = cmd.retries;
-    e.aws.http.proxy = proxy_for(cmd.endpoint_url.empty()
+    e.description = up.description;
+    e.tags = up.tags;
+    VDISK_RETURN_IF_ERROR(load_aws_config(e.aws, up.profile, up.region));
+    e.aws.endpoint_url = up.endpoint_url;
+    up.http.apply_to(e.aws.http);
+    e.aws.http.proxy = proxy_for(up.endpoint_url.empty()
                                      ? fmt::format("https://ebs.{}.amazonaws.com", e.aws.region)
-                                     : cmd.endpoint_url);
-    e.aws.http.on_retry = [console](std::string_view line) { console->note(line); };
+                                     : up.endpoint_url);
+    e.aws.http.on_retry = on_retry;
     return vdisk::ebs_snapshot(std::move(e));
   }
   if (vdisk::is_s3_url(dst)) {
     vdisk::S3ObjectOptions s;
     s.url = dst;
-    s.overwrite = cmd.force;
-    VDISK_RETURN_IF_ERROR(load_aws_config(s.aws, cmd.profile, cmd.region));
-    s.aws.endpoint_url = cmd.endpoint_url;
-    if (cmd.connections) s.aws.http.connections = cmd.connections;
-    if (cmd.http_timeout) s.aws.http.stall_seconds = cmd.http_timeout;
-    if (cmd.retries) s.aws.http.max_attempts = cmd.retries;
+    s.overwrite = args.force;
+    VDISK_RETURN_IF_ERROR(load_aws_config(s.aws, up.profile, up.region));
+    s.aws.endpoint_url = up.endpoint_url;
+    up.http.apply_to(s.aws.http);
     const std::string endpoint =
-        cmd.endpoint_url.empty() ? "https://s3.amazonaws.com" : cmd.endpoint_url;
+        up.endpoint_url.empty() ? "https://s3.amazonaws.com" : up.endpoint_url;
     s.aws.http.proxy = proxy_for(endpoint);
-    s.aws.http.on_retry = [console](std::string_view line) { console->note(line); };
+    s.aws.http.on_retry = on_retry;
     return vdisk::s3_object(std::move(s));
   }
   vdisk::AzureBlobOptions o;
   o.url = dst;
-  o.overwrite = cmd.force;
-  o.resume = flag_set(cmd, "resume");
-  o.put_md5 = flag_set(cmd, "put-md5");
-  o.job_fingerprint = fingerprint(cmd);
-  if (cmd.connections) o.http.connections = cmd.connections;
-  if (cmd.http_timeout) o.http.stall_seconds = cmd.http_timeout;
-  if (cmd.retries) o.http.max_attempts = cmd.retries;
+  o.overwrite = args.force;
+  o.resume = up.resume;
+  o.put_md5 = up.put_md5;
+  o.job_fingerprint = fingerprint(args);
+  up.http.apply_to(o.http);
   o.http.proxy = proxy_for(dst);
-  o.http.on_retry = [console](std::string_view line) { console->note(line); };
+  o.http.on_retry = on_retry;
   return vdisk::azure_page_blob(std::move(o));
 }
 

@@ -7,61 +7,65 @@
 #include <string>
 
 #include "cli.h"
+#include "command_args.h"
 #include "commands.h"
 #include "vdisk/cloud.h"
 
 namespace vdconvert {
 
-// The options of convert that only uploads take: --resume, --put-md5 (Azure), --connections,
-// --http-timeout, --retries, and --region, --endpoint-url, --profile (S3).
-vdisk::Status apply_resume(Command& cmd, std::string_view value);
-vdisk::Status apply_put_md5(Command& cmd, std::string_view value);
-vdisk::Status apply_connections(Command& cmd, std::string_view value);
-vdisk::Status apply_http_timeout(Command& cmd, std::string_view value);
-vdisk::Status apply_retries(Command& cmd, std::string_view value);
-vdisk::Status apply_region(Command& cmd, std::string_view value);
-vdisk::Status apply_endpoint_url(Command& cmd, std::string_view value);
-vdisk::Status apply_profile(Command& cmd, std::string_view value);
-vdisk::Status apply_description(Command& cmd, std::string_view value);
-vdisk::Status apply_tag(Command& cmd, std::string_view value);
+// The options of convert that only uploads take (ConvertArgs::upload): --resume, --put-md5
+// (Azure), --connections, --http-timeout, --retries, --region, --endpoint-url, --profile (S3,
+// EBS), --description and --tag (aws-snapshot). Their store functions check each value.
+vdisk::Status set_connections(ConvertArgs& a, std::string_view value);
+vdisk::Status set_http_timeout(ConvertArgs& a, std::string_view value);
+vdisk::Status set_retries(ConvertArgs& a, std::string_view value);
+vdisk::Status set_region(ConvertArgs& a, std::string_view value);
+vdisk::Status set_endpoint_url(ConvertArgs& a, std::string_view value);
+vdisk::Status set_profile(ConvertArgs& a, std::string_view value);
+vdisk::Status set_description(ConvertArgs& a, std::string_view value);
+vdisk::Status add_tag(ConvertArgs& a, std::string_view value);
+vdisk::Status set_resume(ConvertArgs& a, std::string_view value);
+vdisk::Status set_put_md5(ConvertArgs& a, std::string_view value);
 inline constexpr OptionSpec kResumeOption{
     "--resume", "", "", "upload: continue an interrupted upload of the same conversion",
-    apply_resume};
+    store<set_resume>};
 inline constexpr OptionSpec kPutMd5Option{
     "--put-md5", "", "", "upload: set the blob's Content-MD5 at the end (hashes the whole disk)",
-    apply_put_md5};
-inline constexpr OptionSpec kConnectionsOption{
-    "--connections", "", "N", "upload: requests in flight at once (default 8)", apply_connections};
+    store<set_put_md5>};
+inline constexpr OptionSpec kConnectionsOption{"--connections", "", "N",
+                                               "upload: requests in flight at once (default 8)",
+                                               store<set_connections>};
 inline constexpr OptionSpec kHttpTimeoutOption{
     "--http-timeout", "", "SECONDS",
     "upload: abandon and retry a request that moves no byte this long (default 60)",
-    apply_http_timeout};
+    store<set_http_timeout>};
 inline constexpr OptionSpec kRegionOption{"--region", "", "REGION",
                                           "s3: the AWS region (default: AWS_REGION, the profile's)",
-                                          apply_region};
+                                          store<set_region>};
 inline constexpr OptionSpec kEndpointUrlOption{
     "--endpoint-url", "", "URL", "s3: another endpoint (an emulator, an S3-compatible store)",
-    apply_endpoint_url};
+    store<set_endpoint_url>};
 inline constexpr OptionSpec kProfileOption{
     "--profile", "", "NAME", "s3: the profile of the shared credentials file (AWS_PROFILE)",
-    apply_profile};
-inline constexpr OptionSpec kDescriptionOption{
-    "--description", "", "TEXT", "aws-snapshot: the snapshot's description", apply_description};
+    store<set_profile>};
+inline constexpr OptionSpec kDescriptionOption{"--description", "", "TEXT",
+                                               "aws-snapshot: the snapshot's description",
+                                               store<set_description>};
 inline constexpr OptionSpec kTagOption{
-    "--tag", "", "KEY=VALUE", "aws-snapshot: a tag on the snapshot (repeatable)", apply_tag};
+    "--tag", "", "KEY=VALUE", "aws-snapshot: a tag on the snapshot (repeatable)", store<add_tag>};
 inline constexpr OptionSpec kRetriesOption{
     "--retries", "", "N", "upload: retries per request before giving up (default 7)",
-    apply_retries};
+    store<set_retries>};
 
 // True when DST names an upload: an http(s) URL (an Azure page blob), s3://BUCKET/KEY, or
 // ebs: (a new EBS snapshot, --to aws-snapshot).
 bool is_upload(const std::string& dst);
 
 // Refuses upload options without an upload DST, and an upload DST for a target it cannot take.
-vdisk::Status validate_upload(const Command& cmd);
+vdisk::Status validate_upload(const ConvertArgs& args);
 
 // The destination for an upload DST. Retry notes go to the console.
-vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const Command& cmd,
+vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const ConvertArgs& args,
                                                                        RunContext& ctx);
 
 // The "upload" object of the --json report.
