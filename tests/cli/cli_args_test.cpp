@@ -160,6 +160,14 @@ TEST_CASE("cli args: convert's shared blocks", "[cli][args]") {
       parse({"convert", "-O", "aws-snapshot", "--description", "d", "--tag", "k=v", "a", "ebs:"});
   CHECK(args_of<ConvertArgs>(ebs).upload.description == "d");
   CHECK(args_of<ConvertArgs>(ebs).upload.tags == vdconvert::KeyValues{{"k", "v"}});
+  // --tag, -o and --keep are repeatable (their help says so); other value options are not.
+  auto tags = parse({"convert", "-O", "aws-snapshot", "--tag", "a=1", "--tag", "b=2", "-o",
+                     "level=1", "-o", "subformat=streamOptimized", "a", "ebs:"});
+  CHECK(args_of<ConvertArgs>(tags).upload.tags == vdconvert::KeyValues{{"a", "1"}, {"b", "2"}});
+  CHECK(args_of<ConvertArgs>(tags).target.settings ==
+        vdconvert::KeyValues{{"level", "1"}, {"subformat", "streamOptimized"}});
+  require_error({"convert", "--from", "raw", "--from", "raw", "a", "b"},
+                "option '--from' given more than once");
 }
 
 TEST_CASE("cli args: repair and descriptor take a consumer with its mask", "[cli][args]") {
@@ -184,6 +192,9 @@ TEST_CASE("cli args: repair and descriptor take a consumer with its mask", "[cli
   REQUIRE(ra.dst() != nullptr);
   CHECK(*ra.dst() == "d.vmdk");
   CHECK(args_of<RepairArgs>(parse({"repair", "--for", "all", "s.vmdk"})).dst() == nullptr);
+  CHECK(args_of<RepairArgs>(parse({"repair", "--for", "mvmc", "--keep", "a", "--keep", "b,c",
+                                   "s.vmdk"}))
+            .keep == std::vector<std::string>{"a", "b", "c"});
   // --add-uuids is for VirtualBox alone, not for "all" (which includes MVMC).
   require_error({"repair", "--for", "all", "--add-uuids", "s.vmdk"}, "--add-uuids needs");
 

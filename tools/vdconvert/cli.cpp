@@ -148,7 +148,7 @@ class ArgParser {
     if (value->empty())
       return invalid_argument(
           fmt::format("option '{}' needs a non-empty value", shown_name(opt, written)));
-    if (std::find(seen_.begin(), seen_.end(), opt.name) != seen_.end())
+    if (!opt.repeatable && std::find(seen_.begin(), seen_.end(), opt.name) != seen_.end())
       return invalid_argument(fmt::format("option '{}' given more than once", opt.name));
     seen_.push_back(opt.name);
     return store(opt, *value);

@@ -132,6 +132,9 @@ struct OptionSpec {
   // it sets (TargetArgs::settings) and its values.
   std::string_view setting = {};
   std::span<const std::string_view> setting_choices = {};
+  // May be given more than once, each value stored in turn (-o, --tag, --keep); any other
+  // value option given twice is a usage error.
+  bool repeatable = false;
 };
 // The accepted values of `opt` (choices() or setting_choices), empty when any value goes.
 std::vector<std::string_view> option_choices(const OptionSpec& opt);

@@ -150,9 +150,16 @@ vdisk::Status apply_format_options(const TargetArgs& target, vdisk::OpenOptions&
 // --hw-version, --uuid, ...), generated from those tables.
 template <class Args>
 inline constexpr OptionSpec kSettingsOption{
-    "--options", "-o", "KEY=VALUE,...",
-    "the target's own options, as the --KEY options below (qemu-img's -o)",
-    store<set_settings<Args>>};
+    "--options",
+    "-o",
+    "KEY=VALUE,...",
+    "the target's own options, as the --KEY options below (qemu-img's -o; repeatable)",
+    store<set_settings<Args>>,
+    false,
+    nullptr,
+    {},
+    {},
+    true};
 // The generated rows, without a store (`setting` holds the key), in help order.
 const std::vector<OptionSpec>& generated_options();
 // `fixed` with the generated rows, bound to Args, inserted after its -o row (the row named

@@ -51,8 +51,16 @@ inline constexpr OptionSpec kProfileOption{
 inline constexpr OptionSpec kDescriptionOption{"--description", "", "TEXT",
                                                "aws-snapshot: the snapshot's description",
                                                store<set_description>};
-inline constexpr OptionSpec kTagOption{
-    "--tag", "", "KEY=VALUE", "aws-snapshot: a tag on the snapshot (repeatable)", store<add_tag>};
+inline constexpr OptionSpec kTagOption{"--tag",
+                                       "",
+                                       "KEY=VALUE",
+                                       "aws-snapshot: a tag on the snapshot (repeatable)",
+                                       store<add_tag>,
+                                       false,
+                                       nullptr,
+                                       {},
+                                       {},
+                                       true};
 inline constexpr OptionSpec kRetriesOption{
     "--retries", "", "N", "upload: retries per request before giving up (default 7)",
     store<set_retries>};
