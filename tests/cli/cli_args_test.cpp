@@ -161,10 +161,12 @@ TEST_CASE("cli args: convert's shared blocks", "[cli][args]") {
   CHECK(args_of<ConvertArgs>(ebs).upload.description == "d");
   CHECK(args_of<ConvertArgs>(ebs).upload.tags == vdconvert::KeyValues{{"k", "v"}});
   // --tag, -o and --keep are repeatable (their help says so); other value options are not.
-  auto tags = parse({"convert", "-O", "aws-snapshot", "--tag", "a=1", "--tag", "b=2", "-o",
-                     "level=1", "-o", "subformat=streamOptimized", "a", "ebs:"});
+  auto tags =
+      parse({"convert", "-O", "aws-snapshot", "--tag", "a=1", "--tag", "b=2", "a", "ebs:"});
   CHECK(args_of<ConvertArgs>(tags).upload.tags == vdconvert::KeyValues{{"a", "1"}, {"b", "2"}});
-  CHECK(args_of<ConvertArgs>(tags).target.settings ==
+  auto o = parse({"convert", "-O", "vmdk", "-o", "level=1", "-o", "subformat=streamOptimized", "a",
+                  "b.vmdk"});
+  CHECK(args_of<ConvertArgs>(o).target.settings ==
         vdconvert::KeyValues{{"level", "1"}, {"subformat", "streamOptimized"}});
   require_error({"convert", "--from", "raw", "--from", "raw", "a", "b"},
                 "option '--from' given more than once");
