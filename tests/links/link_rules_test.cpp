@@ -2,7 +2,8 @@
 // a backing file (qcow2, VMDK, VHD, VHDX) and every pairing of them: loops of length 1, 2 and 3
 // across formats, a chain exactly at and one past kMaxChainDepth, parents outside the image's
 // directory (../, an absolute path, a symbolic link), a missing parent, and the content of
-// mixed chains against qemu.
+// mixed chains against qemu; VMDK extent files and qcow2 external data files under the same
+// directory rule.
 //
 // Images: qcow2 and VMDK (twoGbMaxExtentSparse, so the descriptor is a text file the test can
 // give a parentFileNameHint) are made with qemu-img and written with qemu-io; VHD and VHDX
@@ -398,4 +399,46 @@ TEST_CASE("link rules: mixed chains read as qemu reads them", "[links][qemu]") {
           CHECK(test::read_file(d / "q.raw") == got);
         }
       }
+}
+
+TEST_CASE("link rules: VMDK extent files and qcow2 data files follow the same directory rule",
+          "[links][hostile][qemu]") {
+  TempDir dir;
+  const fs::path in = dir / "in";
+  const fs::path out = dir / "outside";
+  fs::create_directories(in);
+  make_base(out / "e.vmdk", Fmt::vmdk, 21);
+  const Bytes descriptor = test::read_file(out / "e.vmdk");
+  const std::string text(reinterpret_cast<const char*>(descriptor.data()), descriptor.size());
+  fs::create_symlink(fs::path("..") / "outside" / "e-s001.vmdk", in / "link-s001.vmdk");
+  qemu(fmt::format("cd {} && qemu-img create -q -f qcow2 -o data_file=../outside/d.bin d.qcow2 {}",
+                   quoted(in), kSize));
+  fs::create_symlink(fs::path("..") / "outside" / "d.bin", in / "link.bin");
+  qemu(fmt::format("cd {} && qemu-img create -q -f qcow2 -o data_file=link.bin l.qcow2 {}",
+                   quoted(in), kSize));
+  std::vector<std::pair<fs::path, std::string>> cases{{in / "d.qcow2", "../outside/d.bin"},
+                                                      {in / "l.qcow2", "link.bin"}};
+  for (const std::string& extent :
+       {std::string("../outside/e-s001.vmdk"), (out / "e-s001.vmdk").string(),
+        std::string("link-s001.vmdk")}) {
+    std::string t = text;
+    const auto at = t.find("\"e-s001.vmdk\"");
+    REQUIRE(at != std::string::npos);
+    t.replace(at + 1, std::string("e-s001.vmdk").size(), extent);
+    const fs::path p = in / fmt::format("e{}.vmdk", cases.size());
+    test::write_file(p, test::bytes_of(t));
+    cases.emplace_back(p, extent);
+  }
+  for (const auto& [image, name] : cases) {
+    INFO(image.filename().string() + " names " + name);
+    const Status st = open_status(image);
+    INFO(st.to_string());
+    CHECK(st.code() == Errc::invalid_argument);
+    CHECK(st.message().find("lies outside the directory") != std::string::npos);
+    OpenOptions allow;
+    allow.allow_outside_paths = true;
+    auto opened = open_image(image, allow);
+    INFO(opened.status().to_string());
+    CHECK(opened.ok());
+  }
 }

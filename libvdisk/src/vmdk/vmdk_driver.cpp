@@ -81,12 +81,17 @@ int probe(const detail::ProbeData& d) {
 // ---- paths ----
 
 // Resolves `name` (from a descriptor of the image at `image`) under the shared directory rule.
-// Backslashes are separators; a Windows drive name cannot be found here (not_found) and is never
-// taken against the current directory.
+// Backslashes are separators. A Windows drive name ("C:...") lies outside any directory here:
+// refused as such unless outside paths are allowed, and then looked for as it is (not found).
 Result<fs::path> resolve(const fs::path& image, std::string name, std::string_view what,
                          const OpenOptions& options) {
   std::replace(name.begin(), name.end(), '\\', '/');
   if (name.empty()) return corrupt(fmt::format("vmdk: {} has an empty file name", what));
+  if (name.size() >= 2 && name[1] == ':' && !options.allow_outside_paths)
+    return invalid_argument(
+        fmt::format("vmdk: {} '{}' of '{}' is a Windows drive path, which lies outside the "
+                    "directory; allow outside paths to open it",
+                    what, name, image.string()));
   return detail::resolve_linked_file("vmdk", what, image, {fs::path(name)}, options);
 }
 
