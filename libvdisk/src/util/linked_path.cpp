@@ -36,7 +36,8 @@ Result<fs::path> resolve_linked_file(std::string_view format, std::string_view w
   const auto first = std::find_if(candidates.begin(), candidates.end(),
                                   [](const fs::path& c) { return !c.empty(); });
   if (first == candidates.end())
-    return corrupt(fmt::format("{}: {} expected, found no usable name", format, what));
+    return not_found(fmt::format("{}: {} of '{}' not found (the image records no usable name)",
+                                 format, what, image.string()));
   if (image.empty())
     return not_found(
         fmt::format("{}: the image names the {} '{}' but was opened without a path, so it "

@@ -40,11 +40,10 @@ bool path_inside(const std::filesystem::path& dir, const std::filesystem::path& 
 // directory of `image`) that exists and passes the directory rule. Errors, each one line that
 // starts with `format` and names `what` ("parent", "backing file", "extent file on descriptor
 // line 4") and the first candidate:
-// - not_found when `image` is empty (opened without a path), or when no candidate exists (the
-//   message lists every path tried);
+// - not_found when `candidates` holds no usable (non-empty) name, when `image` is empty (opened
+//   without a path), or when no candidate exists (the message lists every path tried);
 // - invalid_argument naming the first existing candidate when every one that exists lies
-//   outside the directory;
-// - corrupt when `candidates` holds no usable (non-empty) name.
+//   outside the directory.
 Result<std::filesystem::path> resolve_linked_file(
     std::string_view format, std::string_view what, const std::filesystem::path& image,
     const std::vector<std::filesystem::path>& candidates, const OpenOptions& options);
