@@ -51,8 +51,10 @@ struct GrubImages {
 struct OpenOptions {
   // Input format name ("raw", "vhd", ...); empty means probe.
   std::string format;
-  // Parent images (VHD differencing, VMDK deltas) and extent files must normally lie in the
-  // directory of the image that names them or below it; this lifts that restriction.
+  // Files an image names (VHD and VHDX parents, VMDK parents and extent files, QCOW2 backing
+  // and external data files) must normally lie, symbolic links followed, in the directory of
+  // the image that names them or below it; this lifts that restriction. Loops and the depth
+  // limit of a chain (32 images, whatever their formats) are checked either way.
   bool allow_outside_paths = false;
   // Skip the check that a child's recorded parent identity (VHD parent UUID, VMDK parentCID)
   // matches the parent it opens.

@@ -82,11 +82,6 @@ Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file
                                           const std::filesystem::path& path,
                                           const OpenOptions& options) {
   VDISK_ASSIGN_OR_RETURN(Header h, read_header(*file));
-  if (!path.empty()) {
-    std::error_code ec;
-    const auto self = std::filesystem::weakly_canonical(path, ec);
-    if (!ec) VDISK_RETURN_IF_ERROR(check_chain(self));
-  }
   VDISK_ASSIGN_OR_RETURN(std::vector<std::uint64_t> l1, read_l1(*file, h));
   VDISK_ASSIGN_OR_RETURN(std::vector<Snapshot> snapshots, read_snapshots(*file, h));
   warn_dirty(h, options);

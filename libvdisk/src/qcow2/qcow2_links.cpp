@@ -1,30 +1,23 @@
 // The files a qcow2 image names: its backing file (any format libvdisk reads, opened through
 // vdisk::open_image with backing_fmt honoured) and its external data file (read as raw bytes).
 //
-// Path rules, as for VHD and VMDK parents: a name is resolved against the image's directory and
-// must lie in it or below it unless OpenOptions::allow_outside_paths; qemu pseudo-names (json:,
-// protocol prefixes such as nbd: or http:) are never opened. Loops and depth: the canonical
-// paths of the qcow2 images being opened on this thread are kept in a thread_local stack (the
-// recursion's own bookkeeping, empty between calls), so a chain through other formats that comes
-// back to a qcow2 image already open is caught too.
+// Path rules, loops and depth are the ones every format shares (util/linked_path.h): a name is
+// resolved against the image's directory and must lie in it or below it unless
+// OpenOptions::allow_outside_paths, and the backing file is opened inside a ChainLink, so a chain
+// through other formats that comes back to an image being opened is caught. qemu pseudo-names
+// (json:, protocol prefixes such as nbd: or http:) are never opened.
 #include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
 
 #include "qcow2/qcow2_reader.h"
+#include "util/linked_path.h"
 
 namespace vdisk::qcow2 {
 namespace {
 
 namespace fs = std::filesystem;
-
-thread_local std::vector<fs::path> t_opening;
-
-bool inside(const fs::path& dir, const fs::path& p) {
-  const auto rel = p.lexically_relative(dir);
-  return !rel.empty() && rel != "." && *rel.begin() != "..";
-}
 
 // qemu reads "json:{...}" and "<protocol>:<rest>" names as block-layer options, not files.
 bool is_protocol_name(std::string_view name) {
@@ -54,28 +47,7 @@ Result<fs::path> resolve(const fs::path& path, const std::string& name, std::str
         fmt::format("qcow2: {} '{}' of '{}' is a qemu protocol or json: name, "
                     "not a file; refusing to open it",
                     what, name, path.string()));
-  if (path.empty())
-    return not_found(
-        fmt::format("qcow2: the image names the {} '{}' but was opened without a "
-                    "path, so it cannot be located",
-                    what, name));
-  std::error_code ec;
-  const fs::path self = fs::weakly_canonical(path, ec);
-  if (ec) return errno_status(ec.value(), path.string(), "resolve");
-  const fs::path dir = self.parent_path();
-  const fs::path named(name);
-  const fs::path candidate = (named.is_absolute() ? named : dir / named).lexically_normal();
-  if (!fs::exists(candidate, ec))
-    return not_found(fmt::format("qcow2: {} '{}' of '{}' not found (looked for '{}')", what, name,
-                                 path.string(), candidate.string()));
-  const fs::path canon = fs::weakly_canonical(candidate, ec);
-  if (ec) return errno_status(ec.value(), candidate.string(), "resolve");
-  if (!options.allow_outside_paths && !inside(dir, canon))
-    return invalid_argument(
-        fmt::format("qcow2: {} '{}' of '{}' lies outside the directory "
-                    "'{}'; allow outside paths to open it",
-                    what, canon.string(), path.string(), dir.string()));
-  return canon;
+  return detail::resolve_linked_file("qcow2", what, path, {fs::path(name)}, options);
 }
 
 Status open_backing(const Header& h, const fs::path& path, const OpenOptions& options,
@@ -83,10 +55,9 @@ Status open_backing(const Header& h, const fs::path& path, const OpenOptions& op
   VDISK_ASSIGN_OR_RETURN(const fs::path p, resolve(path, h.backing_file, "backing file", options));
   std::error_code ec;
   const fs::path self = fs::weakly_canonical(path, ec);
-  if (p == self)
-    return corrupt(fmt::format("qcow2: '{}' names itself as its backing file", p.string()));
-  VDISK_RETURN_IF_ERROR(check_chain(p));
-  OpeningGuard guard(self);
+  if (ec) return errno_status(ec.value(), path.string(), "resolve");
+  detail::ChainLink link;
+  VDISK_RETURN_IF_ERROR(link.enter("qcow2", "backing file", self, p));
   OpenOptions o = options;
   o.format = driver_for(h.backing_format);  // empty: probed, as qemu does without backing_fmt
   auto opened = open_image(p, o);
@@ -115,18 +86,6 @@ Status open_data_file(const Header& h, const fs::path& path, const OpenOptions& 
 }
 
 }  // namespace
-
-OpeningGuard::OpeningGuard(std::filesystem::path self) { t_opening.push_back(std::move(self)); }
-OpeningGuard::~OpeningGuard() { t_opening.pop_back(); }
-
-Status check_chain(const std::filesystem::path& self) {
-  if (std::find(t_opening.begin(), t_opening.end(), self) != t_opening.end())
-    return corrupt(fmt::format("qcow2: backing chain loops back to '{}'", self.string()));
-  if (t_opening.size() >= kMaxChainDepth)
-    return resource_exhausted(fmt::format("qcow2: backing chain at '{}' is deeper than {} images",
-                                          self.string(), kMaxChainDepth));
-  return {};
-}
 
 Result<Links> open_links(const Header& h, const std::filesystem::path& path,
                          const OpenOptions& options) {

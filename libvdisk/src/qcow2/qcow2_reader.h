@@ -18,8 +18,6 @@
 
 namespace vdisk::qcow2 {
 
-// Backing chains deeper than this are refused (resource_exhausted).
-inline constexpr std::size_t kMaxChainDepth = 32;
 // Bytes of L2 tables a source keeps decoded (at least kMinCachedTables tables), in a
 // util/table_cache.h LRU keyed by the table's file offset.
 inline constexpr std::uint64_t kL2CacheBytes = 32u << 20;
@@ -66,23 +64,10 @@ struct Links {
   std::string data_file_path;
 };
 
-// Keeps `self` (a canonical path) on this thread's stack of qcow2 images being opened while a
-// backing chain is followed, so loops and depth are caught across formats.
-class OpeningGuard {
- public:
-  explicit OpeningGuard(std::filesystem::path self);
-  ~OpeningGuard();
-  OpeningGuard(const OpeningGuard&) = delete;
-  OpeningGuard& operator=(const OpeningGuard&) = delete;
-};
-
-// corrupt when `self` is already being opened on this thread (a loop), resource_exhausted when
-// the chain is deeper than kMaxChainDepth.
-Status check_chain(const std::filesystem::path& self);
-
 // Opens the backing file and the external data file the header names, relative to the image at
-// `path` (refused when `path` is empty), inside its directory unless
-// options.allow_outside_paths; qemu protocol names (json:, nbd:, ...) are refused.
+// `path` (refused when `path` is empty), under the shared rules of util/linked_path.h (inside
+// its directory unless options.allow_outside_paths; loops and depth on the one chain stack of
+// every format); qemu protocol names (json:, nbd:, ...) are refused.
 Result<Links> open_links(const Header& h, const std::filesystem::path& path,
                          const OpenOptions& options);
 

@@ -1,7 +1,8 @@
-// Path rules and chain bookkeeping for linked files (see linked_path.h).
+// The directory rule and the chain stack for linked files (see linked_path.h).
 #include "util/linked_path.h"
 
 #include <algorithm>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -10,7 +11,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-thread_local std::vector<fs::path> t_linking;
+// The naming images of the links being followed on this thread, outermost first.
+thread_local std::vector<fs::path> t_chain;
+
+std::string quoted_list(const std::vector<fs::path>& paths, std::string_view separator) {
+  std::string out;
+  for (const fs::path& p : paths) {
+    if (!out.empty()) out += separator;
+    out += "'" + p.string() + "'";
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -19,9 +30,19 @@ bool path_inside(const fs::path& dir, const fs::path& p) {
   return !rel.empty() && rel != "." && *rel.begin() != "..";
 }
 
-Result<fs::path> pick_linked_file(std::string_view format, std::string_view what,
-                                  const fs::path& image, const std::vector<fs::path>& candidates,
-                                  const OpenOptions& options) {
+Result<fs::path> resolve_linked_file(std::string_view format, std::string_view what,
+                                     const fs::path& image, const std::vector<fs::path>& candidates,
+                                     const OpenOptions& options) {
+  const auto first = std::find_if(candidates.begin(), candidates.end(),
+                                  [](const fs::path& c) { return !c.empty(); });
+  if (first == candidates.end())
+    return not_found(fmt::format("{}: {} of '{}' not found (the image records no usable name)",
+                                 format, what, image.string()));
+  if (image.empty())
+    return not_found(
+        fmt::format("{}: the image names the {} '{}' but was opened without a path, so it "
+                    "cannot be located",
+                    format, what, first->string()));
   std::error_code ec;
   const fs::path self = fs::weakly_canonical(image, ec);
   if (ec) return errno_status(ec.value(), image.string(), "resolve");
@@ -47,24 +68,35 @@ Result<fs::path> pick_linked_file(std::string_view format, std::string_view what
         fmt::format("{}: {} '{}' of '{}' lies outside the directory '{}'; "
                     "allow outside paths to open it",
                     format, what, outside.string(), image.string(), dir.string()));
-  std::string list;
-  for (const fs::path& p : tried) list += (list.empty() ? "'" : ", '") + p.string() + "'";
-  if (list.empty()) list = "no usable name";
-  return not_found(
-      fmt::format("{}: {} of '{}' not found (tried {})", format, what, image.string(), list));
+  return not_found(fmt::format("{}: {} '{}' of '{}' not found (tried {})", format, what,
+                               first->string(), image.string(), quoted_list(tried, ", ")));
 }
 
-LinkGuard::LinkGuard(fs::path self) { t_linking.push_back(std::move(self)); }
-LinkGuard::~LinkGuard() { t_linking.pop_back(); }
+ChainLink::~ChainLink() {
+  if (entered_) t_chain.pop_back();
+}
 
-Status check_link_chain(std::string_view format, const fs::path& p, std::size_t max_depth) {
-  if (std::find(t_linking.begin(), t_linking.end(), p) != t_linking.end())
-    return corrupt(fmt::format("{}: the chain of parents loops back to '{}'", format, p.string()));
-  if (t_linking.size() >= max_depth)
+Status ChainLink::enter(std::string_view format, std::string_view what, const fs::path& self,
+                        const fs::path& target) {
+  if (target == self)
+    return corrupt(fmt::format("{}: the chain loops: '{}' names itself as its {}", format,
+                               self.string(), what));
+  if (std::find(t_chain.begin(), t_chain.end(), target) != t_chain.end()) {
+    std::vector<fs::path> loop(std::find(t_chain.begin(), t_chain.end(), target), t_chain.end());
+    loop.push_back(self);
+    loop.push_back(target);
+    return corrupt(
+        fmt::format("{}: the chain loops: '{}' names '{}' as its {}, which is already being "
+                    "opened ({})",
+                    format, self.string(), target.string(), what, quoted_list(loop, " -> ")));
+  }
+  // The chain holds the stack, `self` and `target`.
+  if (t_chain.size() + 2 > kMaxChainDepth)
     return resource_exhausted(
-        fmt::format("{}: the chain of parents at '{}' is deeper than {} "
-                    "images",
-                    format, p.string(), max_depth));
+        fmt::format("{}: the chain at '{}' is deeper than {} images ({} '{}' not opened)", format,
+                    self.string(), kMaxChainDepth, what, target.string()));
+  t_chain.push_back(self);
+  entered_ = true;
   return {};
 }
 

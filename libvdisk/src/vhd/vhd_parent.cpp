@@ -7,28 +7,18 @@
 // passes the directory rule is opened through vdisk::open_image, so the parent may be of any
 // format.
 //
-// Loops and depth: parents are opened recursively (possibly through other formats' drivers), so
-// the chain of images being opened on this thread is kept in a thread_local stack. It is not
-// configuration, only the recursion's own bookkeeping, and it is empty between calls.
+// The directory rule, loops and depth are the shared ones of util/linked_path.h: one chain stack
+// for every format, so a chain that passes through other formats' drivers is bounded as a whole.
 #include <algorithm>
 
 #include <fmt/format.h>
 
 #include "util/checked.h"
+#include "util/linked_path.h"
 #include "vhd/vhd_reader.h"
 
 namespace vdisk::vhd {
 namespace {
-
-thread_local std::vector<std::filesystem::path> t_opening;
-
-class OpeningGuard {
- public:
-  explicit OpeningGuard(std::filesystem::path p) { t_opening.push_back(std::move(p)); }
-  ~OpeningGuard() { t_opening.pop_back(); }
-  OpeningGuard(const OpeningGuard&) = delete;
-  OpeningGuard& operator=(const OpeningGuard&) = delete;
-};
 
 std::string slashes(std::string s) {
   std::replace(s.begin(), s.end(), '\\', '/');
@@ -45,17 +35,11 @@ std::string base_name(const std::string& s) {
   return slash == std::string::npos ? s : s.substr(slash + 1);
 }
 
-bool inside(const std::filesystem::path& dir, const std::filesystem::path& p) {
-  const auto rel = p.lexically_relative(dir);
-  return !rel.empty() && rel != "." && *rel.begin() != "..";
-}
-
+// Names as recorded: relative ones are taken against the child's directory.
 struct Candidates {
   std::vector<std::filesystem::path> list;
   void add(const std::filesystem::path& p) {
-    if (p.empty()) return;
-    const auto n = p.lexically_normal();
-    if (std::find(list.begin(), list.end(), n) == list.end()) list.push_back(n);
+    if (!p.empty()) list.push_back(p);
   }
 };
 
@@ -91,14 +75,6 @@ Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesy
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::weakly_canonical(path, ec);
   if (ec) return errno_status(ec.value(), path.string(), "resolve");
-  const std::filesystem::path dir = self.parent_path();
-  if (std::find(t_opening.begin(), t_opening.end(), self) != t_opening.end())
-    return corrupt(fmt::format("vhd: differencing chain loops back to '{}'", self.string()));
-  if (t_opening.size() >= kMaxChainDepth)
-    return resource_exhausted(
-        fmt::format("vhd: differencing chain at '{}' is deeper than {} "
-                    "images",
-                    self.string(), kMaxChainDepth));
 
   VDISK_ASSIGN_OR_RETURN(auto relative, locator_texts(file, header, kPlatformW2ru));
   VDISK_ASSIGN_OR_RETURN(auto absolute, locator_texts(file, header, kPlatformW2ku));
@@ -107,7 +83,7 @@ Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesy
   Candidates c;
   std::vector<std::string> names;
   for (const auto& r : relative) {
-    c.add(dir / r);
+    c.add(r);
     names.push_back(r);
   }
   for (const auto& a : absolute) {
@@ -115,44 +91,19 @@ Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesy
     names.push_back(a);
   }
   if (!unicode.empty()) {
-    if (!has_drive_letter(unicode))
-      c.add(unicode[0] == '/' ? std::filesystem::path(unicode) : dir / unicode);
+    if (!has_drive_letter(unicode)) c.add(unicode);
     names.push_back(unicode);
   }
-  for (const auto& n : names) c.add(dir / base_name(n));
+  for (const auto& n : names) c.add(base_name(n));
   if (c.list.empty())
     return corrupt(
         "vhd: dynamic header: parent locators or parent name expected for a "
         "differencing disk, found none");
 
-  std::filesystem::path chosen, outside;
-  for (const auto& cand : c.list) {
-    if (!std::filesystem::exists(cand, ec)) continue;
-    const auto canon = std::filesystem::weakly_canonical(cand, ec);
-    if (ec) continue;
-    if (!options.allow_outside_paths && !inside(dir, canon)) {
-      if (outside.empty()) outside = cand;
-      continue;
-    }
-    chosen = canon;
-    break;
-  }
-  if (chosen.empty()) {
-    if (!outside.empty())
-      return invalid_argument(
-          fmt::format("vhd: parent '{}' of '{}' lies outside the directory "
-                      "'{}'; allow outside paths to open it",
-                      outside.string(), path.string(), dir.string()));
-    std::string tried;
-    for (const auto& p : c.list) tried += (tried.empty() ? "'" : ", '") + p.string() + "'";
-    return not_found(fmt::format("vhd: parent '{}' of '{}' not found (tried {})",
-                                 c.list.front().string(), path.string(), tried));
-  }
-  if (chosen == self || std::find(t_opening.begin(), t_opening.end(), chosen) != t_opening.end())
-    return corrupt(fmt::format("vhd: differencing chain loops: '{}' names '{}' as its parent",
-                               self.string(), chosen.string()));
-
-  OpeningGuard guard(self);
+  VDISK_ASSIGN_OR_RETURN(const std::filesystem::path chosen,
+                         detail::resolve_linked_file("vhd", "parent", path, c.list, options));
+  detail::ChainLink link;
+  VDISK_RETURN_IF_ERROR(link.enter("vhd", "parent", self, chosen));
   OpenOptions parent_options = options;
   parent_options.format.clear();  // the parent's format is probed, whatever the child's was
   auto opened = open_image(chosen, parent_options);
@@ -161,20 +112,20 @@ Result<OpenedParent> open_parent(const RandomAccessFile& file, const std::filesy
   OpenedParent result;
   result.source = std::move(*opened);
   const Properties facts = vdisk::describe(*result.source);
-  ParentLink link{chosen.string(), std::string(result.source->format()), facts.get("unique_id")};
+  ParentLink parent{chosen.string(), std::string(result.source->format()), facts.get("unique_id")};
   const std::string want = uuid_text(header.parent_unique_id);
   if (!options.ignore_parent_identity) {
-    if (link.unique_id.empty())
+    if (parent.unique_id.empty())
       return unsupported(
           fmt::format("vhd: parent '{}' ({}) records no unique id to compare "
                       "with the expected parent id {}; ignore the parent "
                       "identity to open it",
-                      link.path, link.format, want));
-    if (link.unique_id != want)
-      return corrupt(fmt::format("vhd: parent '{}': unique id expected {}, found {}", link.path,
-                                 want, link.unique_id));
+                      parent.path, parent.format, want));
+    if (parent.unique_id != want)
+      return corrupt(fmt::format("vhd: parent '{}': unique id expected {}, found {}", parent.path,
+                                 want, parent.unique_id));
   }
-  result.chain.push_back(std::move(link));
+  result.chain.push_back(std::move(parent));
   if (const auto* chained = dynamic_cast<const ChainedSource*>(result.source.get()))
     for (const ParentLink& l : chained->parent_chain()) result.chain.push_back(l);
   return result;

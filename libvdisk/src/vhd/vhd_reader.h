@@ -18,9 +18,6 @@
 
 namespace vdisk::vhd {
 
-// Differencing chains deeper than this are refused (resource_exhausted).
-inline constexpr std::size_t kMaxChainDepth = 32;
-
 // One ancestor of a differencing disk, nearest first.
 struct ParentLink {
   std::string path;

@@ -87,15 +87,13 @@ Result<Parent> open_parent(const Layout& l, const fs::path& path, const OpenOpti
   std::error_code ec;
   const fs::path self = fs::weakly_canonical(path, ec);
   if (ec) return errno_status(ec.value(), path.string(), "resolve");
-  VDISK_RETURN_IF_ERROR(detail::check_link_chain(kFormat, self, kMaxChainDepth));
   const std::vector<Candidate> cands = candidates(loc);
   std::vector<fs::path> paths;
   for (const Candidate& c : cands) paths.push_back(c.path);
   VDISK_ASSIGN_OR_RETURN(const fs::path chosen,
-                         detail::pick_linked_file(kFormat, "parent", path, paths, options));
-  if (chosen == self)
-    return corrupt(fmt::format("vhdx: '{}' names itself as its parent", self.string()));
-  VDISK_RETURN_IF_ERROR(detail::check_link_chain(kFormat, chosen, kMaxChainDepth));
+                         detail::resolve_linked_file(kFormat, "parent", path, paths, options));
+  detail::ChainLink link;
+  VDISK_RETURN_IF_ERROR(link.enter(kFormat, "parent", self, chosen));
   Parent p;
   p.path = chosen.string();
   for (const Candidate& c : cands)
@@ -104,7 +102,6 @@ Result<Parent> open_parent(const Layout& l, const fs::path& path, const OpenOpti
       p.tried_key = c.key;
       break;
     }
-  detail::LinkGuard guard(self);
   OpenOptions o = options;
   o.format.clear();  // the parent's format is probed, whatever the child's was
   auto opened = open_image(chosen, o);

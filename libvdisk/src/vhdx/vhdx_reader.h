@@ -19,8 +19,6 @@
 
 namespace vdisk::vhdx {
 
-// Differencing chains deeper than this are refused (resource_exhausted).
-inline constexpr std::size_t kMaxChainDepth = 32;
 // A non-empty log longer than this is refused (unsupported); writers use 1 MiB.
 inline constexpr std::uint64_t kMaxLogBytes = 256 * kMiB;
 

@@ -11,6 +11,7 @@
 
 #include "util/checked.h"
 #include "util/endian.h"
+#include "util/linked_path.h"
 #include "vdisk/vmdk.h"
 #include "vmdk/vmdk_check_impl.h"
 #include "vmdk/vmdk_extent.h"
@@ -23,22 +24,13 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr std::size_t kShownProblems = 3;
-constexpr std::size_t kMaxChainDepth = 64;
 
-// A file named by a descriptor in `dir`, resolved as the reader does: an absolute name or one
-// that leaves `dir` is refused (the reader refuses it too unless outside paths are allowed), so
-// a hostile descriptor cannot make the check open arbitrary files or devices.
-Result<fs::path> resolve_name(const fs::path& dir, std::string name) {
+// A file named by the descriptor of the image at `image`, resolved as the reader resolves it
+// (util/linked_path.h, with outside paths refused as the reader's default refuses them), so a
+// hostile descriptor cannot make the check open arbitrary files or devices.
+Result<fs::path> resolve_name(const fs::path& image, std::string name, std::string_view what) {
   std::replace(name.begin(), name.end(), '\\', '/');
-  const fs::path p(name);
-  if (p.is_absolute() || (name.size() >= 2 && name[1] == ':'))
-    return invalid_argument("names an absolute path; refused like the reader refuses it");
-  const fs::path norm = p.lexically_normal();
-  if (!norm.empty() && *norm.begin() == "..")
-    return invalid_argument(
-        "lies outside the descriptor's directory; refused like the reader "
-        "refuses it");
-  return dir.empty() ? norm : dir / norm;
+  return detail::resolve_linked_file("vmdk", what, image, {fs::path(name)}, OpenOptions{});
 }
 
 }  // namespace
@@ -152,7 +144,7 @@ void Checker::check_link(std::unique_ptr<RandomAccessFile> file, const fs::path&
     desc = std::move(*d);
     lint(*desc, text, name, true, 0);
   }
-  if (desc && !monolithic) check_descriptor_extents(*desc, path.parent_path(), name);
+  if (desc && !monolithic) check_descriptor_extents(*desc, path, name);
   if (!desc) return;
   const auto cid_text = desc->get("CID");
   const auto cid = cid_text ? parse_cid(*cid_text) : std::nullopt;
@@ -178,11 +170,12 @@ void Checker::check_parent(const Descriptor& d, const fs::path& path,
     return;
   }
   if (!pcid) problem(kCid, fmt::format("{}: parentFileNameHint without parentCID", name));
-  if (depth + 1 >= kMaxChainDepth) {
-    problem(kChain, fmt::format("{}: chain deeper than {} links", name, kMaxChainDepth));
+  // The chain holds depth + 1 images; the parent would be one more.
+  if (depth + 2 > detail::kMaxChainDepth) {
+    problem(kChain, fmt::format("{}: chain deeper than {} images", name, detail::kMaxChainDepth));
     return;
   }
-  auto resolved = resolve_name(path.parent_path(), *hint);
+  auto resolved = resolve_name(path, *hint, "parent");
   auto parent = resolved.ok() ? open_file(*resolved)
                               : Result<std::unique_ptr<RandomAccessFile>>(resolved.status());
   if (!parent.ok()) {
@@ -192,7 +185,7 @@ void Checker::check_parent(const Descriptor& d, const fs::path& path,
   check_link(std::move(*parent), *resolved, visited, depth + 1, pcid.value_or("(none)"));
 }
 
-void Checker::check_descriptor_extents(const Descriptor& d, const fs::path& dir,
+void Checker::check_descriptor_extents(const Descriptor& d, const fs::path& image,
                                        const std::string& name) {
   const auto extents = d.extents();
   if (extents.empty()) {
@@ -206,7 +199,7 @@ void Checker::check_descriptor_extents(const Descriptor& d, const fs::path& dir,
               fmt::format("{}: {} extent without a file name", name, extent_type_name(e.type)));
       continue;
     }
-    auto resolved = resolve_name(dir, *e.file);
+    auto resolved = resolve_name(image, *e.file, "extent file");
     auto opened = resolved.ok() ? open_file(*resolved)
                                 : Result<std::unique_ptr<RandomAccessFile>>(resolved.status());
     if (!opened.ok()) {

@@ -109,7 +109,8 @@ class Checker {
                   std::optional<std::string> expect_cid);
   void check_parent(const Descriptor& d, const std::filesystem::path& path,
                     std::set<std::string>& visited, std::size_t depth);
-  void check_descriptor_extents(const Descriptor& d, const std::filesystem::path& dir,
+  // `image`: the file whose descriptor `d` is (extent names are resolved against its directory).
+  void check_descriptor_extents(const Descriptor& d, const std::filesystem::path& image,
                                 const std::string& name);
   void check_sparse(const std::shared_ptr<const RandomAccessFile>& f, const std::string& name,
                     std::optional<std::uint64_t> size);

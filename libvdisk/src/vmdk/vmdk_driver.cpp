@@ -1,17 +1,21 @@
 // VMDK input driver: probing, opening single-file sparse images and descriptor files, resolving
 // extent and parent files, and walking snapshot chains.
 //
+// Extent files and parents follow the directory rule, and parents the one chain stack of every
+// format (util/linked_path.h): a delta whose parent is a qcow2 or VHD image, whose own parent
+// comes back to a VMDK being opened, is caught as a loop.
+//
 // NOACCESS extents: the map reports them as data and reads fail with unsupported, so a
 // conversion stops with a clear message instead of silently writing zeros.
 #include <algorithm>
 #include <cstring>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "contract/format_driver.h"
 #include "util/checked.h"
 #include "util/endian.h"
+#include "util/linked_path.h"
 #include "vdisk/vmdk.h"
 #include "vmdk/vmdk_extent.h"
 #include "vmdk/vmdk_source.h"
@@ -22,14 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Longest chain of delta links followed before giving up.
-constexpr std::size_t kMaxChainDepth = 64;
 constexpr std::uint32_t kNoParentCid = 0xffffffffu;
-
-struct Chain {
-  std::size_t depth = 0;
-  std::set<std::string> visited;  // normalised paths of links already open
-};
 
 // ---- probing ----
 
@@ -83,30 +80,20 @@ int probe(const detail::ProbeData& d) {
 
 // ---- paths ----
 
-// Resolves `name` (from a descriptor in `dir`) to a path, refusing names that leave `dir`.
-Result<fs::path> resolve(const fs::path& dir, std::string name, std::string_view what,
+// Resolves `name` (from a descriptor of the image at `image`) under the shared directory rule.
+// Backslashes are separators. A Windows drive name ("C:...") lies outside any directory here:
+// refused as such unless outside paths are allowed, and then looked for as it is (not found).
+Result<fs::path> resolve(const fs::path& image, std::string name, std::string_view what,
                          const OpenOptions& options) {
   std::replace(name.begin(), name.end(), '\\', '/');
   if (name.empty()) return corrupt(fmt::format("vmdk: {} has an empty file name", what));
-  const fs::path p(name);
-  const bool drive = name.size() >= 2 && name[1] == ':';
-  if (p.is_absolute() || drive) {
-    if (!options.allow_outside_paths)
-      return invalid_argument(fmt::format(
-          "vmdk: {} names the absolute path '{}'; refusing it (allow outside paths to permit)",
-          what, name));
-    return p;
-  }
-  const fs::path norm = p.lexically_normal();
-  if (!norm.empty() && *norm.begin() == ".." && !options.allow_outside_paths)
-    return invalid_argument(fmt::format(
-        "vmdk: {} names '{}', which lies outside the descriptor's directory; refusing it (allow "
-        "outside paths to permit)",
-        what, name));
-  return dir.empty() ? norm : dir / norm;
+  if (name.size() >= 2 && name[1] == ':' && !options.allow_outside_paths)
+    return invalid_argument(
+        fmt::format("vmdk: {} '{}' of '{}' is a Windows drive path, which lies outside the "
+                    "directory; allow outside paths to open it",
+                    what, name, image.string()));
+  return detail::resolve_linked_file("vmdk", what, image, {fs::path(name)}, options);
 }
-
-fs::path dir_of(const fs::path& path) { return path.empty() ? fs::path() : path.parent_path(); }
 
 Result<std::shared_ptr<const RandomAccessFile>> open_shared(const fs::path& p) {
   VDISK_ASSIGN_OR_RETURN(auto f, open_file(p));
@@ -116,10 +103,10 @@ Result<std::shared_ptr<const RandomAccessFile>> open_shared(const fs::path& p) {
 // ---- links ----
 
 Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccessFile> file,
-                                              const fs::path& path, const OpenOptions& options,
-                                              Chain& chain);
+                                              const fs::path& path, const OpenOptions& options);
 
-Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs::path& dir,
+// `path`: the image whose descriptor `d` is (its directory is where extent files are looked for).
+Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs::path& path,
                                                    const OpenOptions& options, LinkInfo& info) {
   std::vector<Piece> pieces;
   std::uint64_t start = 0;
@@ -145,7 +132,9 @@ Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs
       if (!e.file)
         return corrupt(
             fmt::format("vmdk: {}: {} extent has no file name", what, extent_type_name(e.type)));
-      VDISK_ASSIGN_OR_RETURN(fs::path p, resolve(dir, *e.file, what, options));
+      VDISK_ASSIGN_OR_RETURN(
+          fs::path p, resolve(path, *e.file,
+                              fmt::format("extent file on descriptor line {}", l.number), options));
       switch (e.type) {
         case ExtentType::flat:
         case ExtentType::vmfs:
@@ -190,8 +179,9 @@ Result<std::vector<Piece>> open_descriptor_extents(const Descriptor& d, const fs
   return pieces;
 }
 
-Result<std::unique_ptr<BlockSource>> open_parent(const Descriptor& d, const fs::path& dir,
-                                                 const OpenOptions& options, Chain& chain) {
+// `path`: the image whose descriptor `d` is; `self`: its canonical path (the chain's key).
+Result<std::unique_ptr<BlockSource>> open_parent(const Descriptor& d, const fs::path& path,
+                                                 const fs::path& self, const OpenOptions& options) {
   const DescriptorLine* hint = d.find("parentFileNameHint");
   const auto parent_cid_text = d.get("parentCID");
   // 2^32 marks an absent or malformed parentCID (CIDs are 32-bit).
@@ -205,11 +195,11 @@ Result<std::unique_ptr<BlockSource>> open_parent(const Descriptor& d, const fs::
                                    *parent_cid_text));
     return std::unique_ptr<BlockSource>();
   }
-  const std::string what = fmt::format("parentFileNameHint on descriptor line {}", hint->number);
-  if (chain.depth + 1 >= kMaxChainDepth)
-    return resource_exhausted(
-        fmt::format("vmdk: snapshot chain is deeper than {} links", kMaxChainDepth));
-  VDISK_ASSIGN_OR_RETURN(fs::path p, resolve(dir, hint->value, what, options));
+  const std::string what =
+      fmt::format("parent (parentFileNameHint on descriptor line {})", hint->number);
+  VDISK_ASSIGN_OR_RETURN(fs::path p, resolve(path, hint->value, what, options));
+  detail::ChainLink link;
+  VDISK_RETURN_IF_ERROR(link.enter("vmdk", what, self, p));
   VDISK_ASSIGN_OR_RETURN(auto file, open_shared(p));
   VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
   if (format != "vmdk") {
@@ -222,9 +212,7 @@ Result<std::unique_ptr<BlockSource>> open_parent(const Descriptor& d, const fs::
     VDISK_ASSIGN_OR_RETURN(auto raw, open_file(p));
     return open_image(std::move(raw), p, o);
   }
-  ++chain.depth;
-  VDISK_ASSIGN_OR_RETURN(auto parent, open_link(std::move(file), p, options, chain));
-  --chain.depth;
+  VDISK_ASSIGN_OR_RETURN(auto parent, open_link(std::move(file), p, options));
   if (!options.ignore_parent_identity) {
     const auto cid = parent->cid();
     const std::uint64_t have = cid ? std::uint64_t{*cid} : (1ull << 33);
@@ -245,18 +233,12 @@ Result<Descriptor> parse_text(std::string_view text, std::string_view where) {
 }
 
 Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccessFile> file,
-                                              const fs::path& path, const OpenOptions& options,
-                                              Chain& chain) {
+                                              const fs::path& path, const OpenOptions& options) {
   std::error_code ec;
-  fs::path canonical = path.empty() ? fs::path() : fs::weakly_canonical(path, ec);
-  if (path.empty() || ec)
-    canonical = path.empty() ? fs::path(file->name()) : path.lexically_normal();
-  const std::string key = canonical.string();
-  if (!chain.visited.insert(key).second)
-    return corrupt(fmt::format("vmdk: snapshot chain loops back to {}", key));
+  fs::path self = path.empty() ? fs::path() : fs::weakly_canonical(path, ec);
+  if (path.empty() || ec) self = path.empty() ? fs::path(file->name()) : path.lexically_normal();
   LinkInfo info;
   info.file = file->name();
-  const fs::path dir = dir_of(path);
   std::array<std::byte, 4> magic{};
   std::vector<Piece> pieces;
   if (file->size() >= 4) VDISK_RETURN_IF_ERROR(file->read_at(0, magic));
@@ -284,7 +266,8 @@ Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccess
     }
     if (si.header.capacity == 0 && info.descriptor) {
       // A descriptor carrier: the embedded descriptor lists the real extents.
-      VDISK_ASSIGN_OR_RETURN(pieces, open_descriptor_extents(*info.descriptor, dir, options, info));
+      VDISK_ASSIGN_OR_RETURN(pieces,
+                             open_descriptor_extents(*info.descriptor, path, options, info));
     } else {
       VDISK_ASSIGN_OR_RETURN(OpenedSparse s,
                              open_sparse_extent(file, std::nullopt, options.on_diagnostic));
@@ -310,12 +293,12 @@ Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccess
     if (!d.find("createType"))
       detail::diagnose(options, Diagnostic::Level::warning,
                        fmt::format("vmdk: {}: descriptor has no createType line", file->name()));
-    VDISK_ASSIGN_OR_RETURN(pieces, open_descriptor_extents(d, dir, options, info));
+    VDISK_ASSIGN_OR_RETURN(pieces, open_descriptor_extents(d, path, options, info));
     info.descriptor = std::move(d);
   }
   std::unique_ptr<BlockSource> parent;
   if (info.descriptor) {
-    VDISK_ASSIGN_OR_RETURN(parent, open_parent(*info.descriptor, dir, options, chain));
+    VDISK_ASSIGN_OR_RETURN(parent, open_parent(*info.descriptor, path, self, options));
   }
   return std::make_unique<VmdkSource>(std::move(pieces), std::move(info), std::move(parent));
 }
@@ -323,10 +306,8 @@ Result<std::unique_ptr<VmdkSource>> open_link(std::shared_ptr<const RandomAccess
 Result<std::unique_ptr<BlockSource>> open(std::unique_ptr<RandomAccessFile> file,
                                           const std::filesystem::path& path,
                                           const OpenOptions& options) {
-  Chain chain;
   VDISK_ASSIGN_OR_RETURN(
-      auto src,
-      open_link(std::shared_ptr<const RandomAccessFile>(std::move(file)), path, options, chain));
+      auto src, open_link(std::shared_ptr<const RandomAccessFile>(std::move(file)), path, options));
   return std::unique_ptr<BlockSource>(std::move(src));
 }
 
