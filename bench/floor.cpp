@@ -16,7 +16,7 @@
 //                                      every non-zero 64 KiB grain of FILE compressed as one zlib
 //                                      stream by libdeflate at LEVEL, as the streamOptimized VMDK
 //                                      writer's default does (its engine table:
-//                                      libvdisk/src/vmdk/vmdk_write_stream.cpp); only when built
+//                                      libvdisk/src/formats/vmdk/vmdk_write_stream.cpp); only when built
 //                                      with libdeflate
 //
 // Output: one line "seconds=S in_bytes=I out_bytes=O" for the harness to parse.

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "util/zero.h"
+#include "base/zero.h"
 #include "vdisk/pipeline.h"
 
 namespace {

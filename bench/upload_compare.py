@@ -228,7 +228,7 @@ def main():
                        want_vhd)
             os.remove("got.vhd")
         # The same number of Put Page requests of vdconvert's size (2 MiB at its default 8
-        # --connections: libvdisk/src/azure/page_blob_output.cpp), incompressible bytes, from
+        # --connections: libvdisk/src/remote/azure_blob/page_blob_output.cpp), incompressible bytes, from
         # curl alone, 8 at a time: what Azurite itself can take.
         req = 2 << 20
         with open("chunk2m.bin", "wb") as f:

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "azure/blob_client.h"
+#include "remote/azure_blob/blob_client.h"
 #include "http/client.h"
 #include "http/url.h"
 

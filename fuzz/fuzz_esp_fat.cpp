@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "iso9660/boot_records.h"
+#include "formats/iso9660/boot_records.h"
 #include "vdisk/io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

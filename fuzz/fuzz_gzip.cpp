@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "gcp/gcp.h"
+#include "formats/gcp/gcp.h"
 #include "vdisk/io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "iso9660/susp.h"
+#include "formats/iso9660/susp.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace vdisk::iso9660::detail;

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "livecd/boot_config.h"
-#include "livecd/kernel_args.h"
+#include "formats/iso9660/livecd/boot_config.h"
+#include "formats/iso9660/livecd/kernel_args.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Fuzz target: keeping an ISO's tree while it streams past (livecd/iso_capture.h), then opening
+// Fuzz target: keeping an ISO's tree while it streams past (formats/iso9660/livecd/iso_capture.h), then opening
 // the kept view as a volume and reading the boot configuration through it, as the GRUB repack
 // from a stream does. The input is the ISO (padded to whole 2048-byte blocks), fed in chunks
 // whose sizes come from its first byte. Whatever the bytes, feeding, opening and reading give
@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "livecd/boot_config.h"
-#include "livecd/iso_capture.h"
+#include "formats/iso9660/livecd/boot_config.h"
+#include "formats/iso9660/livecd/iso_capture.h"
 #include "vdisk/iso9660.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "livecd/initrd.h"
+#include "formats/iso9660/livecd/initrd.h"
 #include "vdisk/io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

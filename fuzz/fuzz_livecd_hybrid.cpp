@@ -11,8 +11,8 @@
 #include <memory>
 #include <vector>
 
-#include "livecd/hybrid.h"
-#include "raw/raw.h"
+#include "formats/iso9660/livecd/hybrid.h"
+#include "formats/raw/raw.h"
 #include "vdisk/io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,4 +1,4 @@
-// Fuzz target: the GRUB repack's builders (livecd/repack.h, grub_cfg.h, fat_writer.h) over
+// Fuzz target: the GRUB repack's builders (formats/iso9660/livecd/repack.h, grub_cfg.h, fat_writer.h) over
 // arbitrary boot-entry strings, ISO sizes and descriptor bytes, and boot/core/EFI images that
 // are the recognised layouts or damaged ones. Whatever the inputs, building either fails with
 // one error or gives a disk whose whole range reads and maps without a crash, whose map covers
@@ -17,10 +17,10 @@
 #include <string_view>
 #include <vector>
 
-#include "livecd/fat_writer.h"
-#include "livecd/grub_cfg.h"
-#include "livecd/repack.h"
-#include "util/endian.h"
+#include "formats/iso9660/livecd/fat_writer.h"
+#include "formats/iso9660/livecd/grub_cfg.h"
+#include "formats/iso9660/livecd/repack.h"
+#include "base/endian.h"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ova/ova_manifest.h"
-#include "ova/ovf_envelope.h"
+#include "formats/ova/ova_manifest.h"
+#include "formats/ova/ovf_envelope.h"
 #include "vdisk/image.h"
 
 namespace {

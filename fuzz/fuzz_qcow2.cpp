@@ -3,7 +3,7 @@
 // tables and compressed clusters, an unaligned read, and describe(). Linked files cannot be
 // opened (no path), so backing and data file names only reach their refusals. Then the
 // structural check (check_qcow2_file) on the same bytes.
-#include "qcow2/qcow2_check.h"
+#include "formats/qcow2/qcow2_check.h"
 #include "source_walk.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

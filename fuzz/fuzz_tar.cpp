@@ -5,7 +5,7 @@
 #include <span>
 #include <vector>
 
-#include "gcp/tar.h"
+#include "tar/tar.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data), size);

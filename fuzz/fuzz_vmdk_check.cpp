@@ -7,7 +7,7 @@
 #include <span>
 
 #include "vdisk/io.h"
-#include "vmdk/vmdk_check.h"
+#include "formats/vmdk/doctor/vmdk_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data), size);

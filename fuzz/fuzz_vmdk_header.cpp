@@ -5,7 +5,7 @@
 #include <span>
 #include <vector>
 
-#include "vmdk/vmdk_format.h"
+#include "formats/vmdk/vmdk_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data), size);

@@ -8,7 +8,7 @@
 
 #include "vdisk/block.h"
 #include "vdisk/io.h"
-#include "vmdk/vmdk_stream.h"
+#include "formats/vmdk/vmdk_stream.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::vector<std::byte> bytes(reinterpret_cast<const std::byte*>(data),

@@ -155,7 +155,7 @@ case $rest in
     echo "ok: $NAME: $marker"
     exit 0 ;;
   handrepack_disk)
-    # The GRUB repack built by hand (the layout in libvdisk/src/livecd/repack.h): GPT p1 BIOS
+    # The GRUB repack built by hand (the layout in libvdisk/src/formats/iso9660/livecd/repack.h): GPT p1 BIOS
     # boot with core.img, p2 ESP with BOOTX64.EFI and grub.cfg (the ISO's isolinux.cfg entry
     # plus console=ttyS0), p3 the ISO; then the same checks and boots as a vdconvert repack.
     [ "$has_efi" = yes ] && grep -q 'loader=isolinux' eltorito.txt || fail "handrepack needs livecd.iso"

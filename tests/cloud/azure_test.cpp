@@ -2,7 +2,7 @@
 // the range arithmetic a resumed upload relies on.
 #include <catch2/catch.hpp>
 
-#include "azure/blob_client.h"
+#include "remote/azure_blob/blob_client.h"
 
 using namespace vdisk;
 using namespace vdisk::azure;

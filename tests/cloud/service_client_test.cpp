@@ -1,5 +1,5 @@
 // The cloud client setup the S3, EBS and Azure clients share (http/service_client.h,
-// aws/aws_client.h), without a network: requests sent with the client's retries and stop token,
+// remote/aws/aws_client.h), without a network: requests sent with the client's retries and stop token,
 // signed once for the service and region, service URLs and endpoints, the option checks and
 // their messages, one client per thread, and retries counted in the upload's ledger.
 #include <catch2/catch.hpp>
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "aws/aws_client.h"
-#include "aws/sigv4.h"
+#include "remote/aws/aws_client.h"
+#include "remote/aws/sigv4.h"
 #include "http/service_client.h"
 #include "http/upload_ledger.h"
 

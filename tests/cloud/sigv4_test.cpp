@@ -2,8 +2,8 @@
 // 2015-08-30), plus HMAC-SHA256 against RFC 4231 and the canonical query rules.
 #include <catch2/catch.hpp>
 
-#include "aws/ebs_client.h"
-#include "aws/sigv4.h"
+#include "remote/ebs/ebs_client.h"
+#include "remote/aws/sigv4.h"
 #include "checksum/checksum_sinks.h"
 #include "checksum/sha256.h"
 

@@ -6,7 +6,7 @@
 
 #include "test_support.h"
 #include "vdisk/image.h"
-#include "vhd/vhd_footer.h"
+#include "formats/vhd/vhd_footer.h"
 
 using namespace vdisk;
 using vdisk::test::pattern;

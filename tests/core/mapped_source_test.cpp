@@ -1,4 +1,4 @@
-// The mapped-source base (util/mapped_source.h): pieces merged as the contract says (data only at
+// The mapped-source base (base/mapped_source.h): pieces merged as the contract says (data only at
 // consecutive host offsets, special pieces never), read() and map() served from them, "below"
 // through the parent and past its end, the range check and error propagation.
 #include <catch2/catch.hpp>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "test_support.h"
-#include "util/mapped_source.h"
+#include "base/mapped_source.h"
 
 using namespace vdisk;
 using vdisk::detail::MappedSource;

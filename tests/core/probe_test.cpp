@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/image.h"
-#include "vhd/vhd_footer.h"
+#include "formats/vhd/vhd_footer.h"
 
 using namespace vdisk;
 using vdisk::test::TempDir;

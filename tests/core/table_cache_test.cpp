@@ -1,4 +1,4 @@
-// The table cache (util/table_cache.h): capacity bound, least-recently-used eviction, get()'s
+// The table cache (base/table_cache.h): capacity bound, least-recently-used eviction, get()'s
 // loading rules, and concurrent readers seeing whole tables.
 #include <catch2/catch.hpp>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "util/table_cache.h"
+#include "base/table_cache.h"
 
 using namespace vdisk;
 using vdisk::detail::TableCache;

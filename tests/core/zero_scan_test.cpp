@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "gcp/gcp.h"
+#include "formats/gcp/gcp.h"
 #include "pipeline/zero_scan.h"
 #include "test_support.h"
 #include "vdisk/image.h"

@@ -8,7 +8,7 @@
 
 #include <optional>
 
-#include "gcp/gcp.h"
+#include "formats/gcp/gcp.h"
 #include "test_support.h"
 #include "vdisk/check.h"
 #include "vdisk/image.h"

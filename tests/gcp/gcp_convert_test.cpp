@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "gcp/gcp.h"
+#include "formats/gcp/gcp.h"
 #include "test_support.h"
 #include "vdisk/image.h"
 

@@ -9,9 +9,9 @@
 
 #include <zlib.h>
 
-#include "gcp/gzip_sink.h"
+#include "formats/gcp/gzip_sink.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 
 using namespace vdisk;
 using namespace vdisk::gcp;

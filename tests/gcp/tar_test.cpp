@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "gcp/tar.h"
+#include "tar/tar.h"
 #include "test_support.h"
 
 using namespace vdisk;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "util/endian.h"
+#include "base/endian.h"
 
 namespace vdisk::test {
 

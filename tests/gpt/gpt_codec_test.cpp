@@ -3,7 +3,7 @@
 
 #include "gpt/gpt_codec.h"
 #include "gpt_builder.h"
-#include "util/endian.h"
+#include "base/endian.h"
 
 namespace vdisk::test {
 namespace {

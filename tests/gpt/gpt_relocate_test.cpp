@@ -8,7 +8,7 @@
 #include "gpt/gpt_relocate.h"
 #include "gpt_builder.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/image.h"
 
 namespace vdisk::test {

@@ -9,7 +9,7 @@
 #include "gpt/gpt_relocate.h"
 #include "gpt/gpt_stream.h"
 #include "gpt_builder.h"
-#include "raw/raw.h"
+#include "formats/raw/raw.h"
 #include "test_support.h"
 #include "vdisk/io.h"
 #include "vdisk/pipeline.h"

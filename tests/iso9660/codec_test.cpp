@@ -6,11 +6,11 @@
 
 #include <zlib.h>
 
-#include "iso9660/boot_records.h"
-#include "iso9660/iso_records.h"
-#include "iso9660/susp.h"
+#include "formats/iso9660/boot_records.h"
+#include "formats/iso9660/iso_records.h"
+#include "formats/iso9660/susp.h"
 #include "iso_builder.h"
-#include "util/endian.h"
+#include "base/endian.h"
 
 using namespace vdisk;
 using namespace vdisk::iso9660::detail;

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "util/endian.h"
+#include "base/endian.h"
 
 namespace vdisk::test::iso {
 namespace {

@@ -1,4 +1,4 @@
-// The one link rule of util/linked_path.h, tested once for every format that names a parent or
+// The one link rule of base/linked_path.h, tested once for every format that names a parent or
 // a backing file (qcow2, VMDK, VHD, VHDX) and every pairing of them: loops of length 1, 2 and 3
 // across formats, a chain exactly at and one past kMaxChainDepth, parents outside the image's
 // directory (../, an absolute path, a symbolic link), a missing parent, and the content of
@@ -21,7 +21,7 @@
 #include <fmt/format.h>
 
 #include "test_support.h"
-#include "util/linked_path.h"
+#include "base/linked_path.h"
 #include "vdisk/image.h"
 #include "vhd_builder.h"
 #include "vhdx_builder.h"

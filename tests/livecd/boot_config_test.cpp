@@ -5,9 +5,9 @@
 
 #include <map>
 
-#include "iso9660/boot_records.h"
-#include "livecd/boot_config.h"
-#include "livecd/kernel_args.h"
+#include "formats/iso9660/boot_records.h"
+#include "formats/iso9660/livecd/boot_config.h"
+#include "formats/iso9660/livecd/kernel_args.h"
 #include "test_support.h"
 #include "vdisk/iso9660.h"
 

@@ -1,4 +1,4 @@
-// UEFI loaders and Secure Boot (livecd/efi_loader.h, the iso9660 `secure-boot` option): PE
+// UEFI loaders and Secure Boot (formats/iso9660/livecd/efi_loader.h, the iso9660 `secure-boot` option): PE
 // images built here byte by byte (unsigned, shim by its SBAT line, a PKCS#7 certificate naming
 // Microsoft's UEFI CA or another key, hostile offsets), GRUB's own x86_64-efi image from
 // grub-mkimage unsigned and signed with sbsign, and live ISOs whose El Torito EFI image holds
@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "../../tools/vdconvert/grub_images.h"
-#include "livecd/efi_loader.h"
+#include "formats/iso9660/livecd/efi_loader.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/image.h"
 
 using namespace vdisk;

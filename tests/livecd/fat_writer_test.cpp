@@ -1,13 +1,13 @@
-// The FAT32 writer (livecd/fat_writer.h): volumes checked with fsck.fat and read back with
+// The FAT32 writer (formats/iso9660/livecd/fat_writer.h): volumes checked with fsck.fat and read back with
 // mtools; determinism; hostile names and options.
 #include <catch2/catch.hpp>
 
 #include <cstring>
 #include <string>
 
-#include "livecd/fat_writer.h"
+#include "formats/iso9660/livecd/fat_writer.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 
 using namespace vdisk;
 using namespace vdisk::livecd;

@@ -1,10 +1,10 @@
-// The repack's grub.cfg (livecd/grub_cfg.h): text, quoting checked against a real shell lexer
+// The repack's grub.cfg (formats/iso9660/livecd/grub_cfg.h): text, quoting checked against a real shell lexer
 // (GRUB quotes as sh does) and grub-script-check, and refusals.
 #include <catch2/catch.hpp>
 
 #include <string>
 
-#include "livecd/grub_cfg.h"
+#include "formats/iso9660/livecd/grub_cfg.h"
 #include "test_support.h"
 
 using namespace vdisk;

@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "../../tools/vdconvert/grub_images.h"
-#include "livecd/repack.h"
+#include "formats/iso9660/livecd/repack.h"
 
 namespace vdisk::test {
 

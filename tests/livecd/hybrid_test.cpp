@@ -1,4 +1,4 @@
-// The hybridiser (libvdisk/src/livecd/hybrid.h) against ISOs made at test time by xorriso
+// The hybridiser (libvdisk/src/formats/iso9660/livecd/hybrid.h) against ISOs made at test time by xorriso
 // (isolinux, isolinux + EFI, GRUB El Torito, grub-mkrescue, xorriso isohybrid). Every byte of
 // each view is checked: the ISO's outside the documented patches, sector 0 and the GPT as
 // docs/livecd.md specifies them; sgdisk, xorriso and bsdtar read the result; the streaming form
@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "hybrid_test_util.h"
-#include "iso9660/boot_records.h"
+#include "formats/iso9660/boot_records.h"
 
 using namespace vdisk;
 using namespace vdisk::livecd;

@@ -15,10 +15,10 @@
 
 #include <fmt/format.h>
 
-#include "livecd/hybrid.h"
-#include "raw/raw.h"
+#include "formats/iso9660/livecd/hybrid.h"
+#include "formats/raw/raw.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/image.h"
 
 namespace vdisk::test::hybrid {

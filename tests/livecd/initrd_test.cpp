@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "livecd/initrd.h"
+#include "formats/iso9660/livecd/initrd.h"
 #include "test_support.h"
 #include "vdisk/io.h"
 

@@ -1,4 +1,4 @@
-// The GRUB repack from a stream (livecd/repack.h "Streaming form", iso_capture.h): for ISOs made
+// The GRUB repack from a stream (formats/iso9660/livecd/repack.h "Streaming form", iso_capture.h): for ISOs made
 // by xorriso with Rock Ridge, Joliet only and plain names, the stream gives the same disk byte
 // for byte as the repack over the file, in any chunk size, keeping only the tree and small
 // files; streams that end early or run on, configuration files the capture did not keep, and
@@ -11,11 +11,11 @@
 
 #include "grub_test_util.h"
 #include "hybrid_test_util.h"
-#include "livecd/boot_config.h"
-#include "livecd/iso_capture.h"
-#include "livecd/repack.h"
+#include "formats/iso9660/livecd/boot_config.h"
+#include "formats/iso9660/livecd/iso_capture.h"
+#include "formats/iso9660/livecd/repack.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 
 using namespace vdisk;
 using namespace vdisk::livecd;

@@ -1,4 +1,4 @@
-// The GRUB repack (livecd/repack.h) with real GRUB images from grub-mkimage
+// The GRUB repack (formats/iso9660/livecd/repack.h) with real GRUB images from grub-mkimage
 // (tools/vdconvert/grub_images.h): GPT checked with sgdisk and sfdisk, the ESP with fsck.fat
 // and mtools, p3 against the ISO, the MBR and core fields, the map, determinism, and hostile
 // images and ISOs. The boot itself is boot.livecd_repack (repack_boot.sh).
@@ -12,10 +12,10 @@
 
 #include "gpt/gpt_codec.h"
 #include "grub_test_util.h"
-#include "iso9660/boot_records.h"
-#include "livecd/repack.h"
+#include "formats/iso9660/boot_records.h"
+#include "formats/iso9660/livecd/repack.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 
 using namespace vdisk;
 using namespace vdisk::livecd;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../../tools/vdconvert/grub_images.h"
-#include "livecd/repack.h"
+#include "formats/iso9660/livecd/repack.h"
 #include "vdisk/image.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// The gzip'd-member reader (ova/gunzip.h): random and sequential reads of a gunzip_file equal
+// The gzip'd-member reader (formats/ova/gunzip.h): random and sequential reads of a gunzip_file equal
 // the plain bytes at every restart-point spacing (points at block boundaries inside a byte,
 // member starts, points thinned when they run out), several members, concurrent readers, and
 // the hostile cases (bad CRC, cut short, trailing bytes, empty, a bomb past the limit).
@@ -9,7 +9,7 @@
 #include <zlib.h>
 #include <catch2/catch.hpp>
 
-#include "ova/gunzip.h"
+#include "formats/ova/gunzip.h"
 #include "ova_builder.h"
 
 namespace vdisk::ova {

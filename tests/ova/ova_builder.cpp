@@ -9,7 +9,7 @@
 
 #include "checksum/sha1.h"
 #include "checksum/sha256.h"
-#include "gcp/tar.h"
+#include "tar/tar.h"
 
 namespace vdisk::test {
 

@@ -3,9 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "checksum/sha1.h"
-#include "ova/ova_manifest.h"
-#include "ova/ovf_envelope.h"
-#include "ova/ovf_xml.h"
+#include "formats/ova/ova_manifest.h"
+#include "formats/ova/ovf_envelope.h"
+#include "formats/ova/ovf_xml.h"
 
 using namespace vdisk;
 using namespace vdisk::ova;

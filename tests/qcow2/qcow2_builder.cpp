@@ -5,7 +5,7 @@
 #include <span>
 #include <stdexcept>
 
-#include "util/endian.h"
+#include "base/endian.h"
 
 namespace vdisk::test {
 namespace {

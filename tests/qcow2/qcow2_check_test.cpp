@@ -4,10 +4,10 @@
 
 #include <fmt/format.h>
 
-#include "qcow2/qcow2_check.h"
+#include "formats/qcow2/qcow2_check.h"
 #include "qcow2_builder.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 
 using namespace vdisk;
 using vdisk::test::run;

@@ -7,7 +7,7 @@
 
 #include "qcow2_builder.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/image.h"
 
 using namespace vdisk;

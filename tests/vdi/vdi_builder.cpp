@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "util/endian.h"
+#include "base/endian.h"
 
 namespace vdisk::test {
 namespace {

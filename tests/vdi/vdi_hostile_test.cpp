@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdi_builder.h"
 #include "vdisk/image.h"
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "util/checked.h"
-#include "util/endian.h"
+#include "base/checked.h"
+#include "base/endian.h"
 
 namespace vdisk::test {
 

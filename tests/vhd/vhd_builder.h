@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "vhd/vhd_dynamic_header.h"
-#include "vhd/vhd_footer.h"
+#include "formats/vhd/vhd_dynamic_header.h"
+#include "formats/vhd/vhd_footer.h"
 
 namespace vdisk::test {
 

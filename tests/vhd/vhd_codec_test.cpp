@@ -3,10 +3,10 @@
 
 #include <cstring>
 
-#include "util/checked.h"
-#include "vhd/vhd.h"
-#include "vhd/vhd_dynamic_header.h"
-#include "vhd/vhd_footer.h"
+#include "base/checked.h"
+#include "formats/vhd/vhd.h"
+#include "formats/vhd/vhd_dynamic_header.h"
+#include "formats/vhd/vhd_footer.h"
 
 using namespace vdisk;
 using namespace vdisk::vhd;

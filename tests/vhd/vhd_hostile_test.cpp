@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/image.h"
 #include "vhd_builder.h"
 

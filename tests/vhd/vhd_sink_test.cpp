@@ -7,8 +7,8 @@
 
 #include "test_support.h"
 #include "vdisk/image.h"
-#include "vhd/vhd.h"
-#include "vhd/vhd_footer.h"
+#include "formats/vhd/vhd.h"
+#include "formats/vhd/vhd_footer.h"
 
 using namespace vdisk;
 using namespace vdisk::vhd;

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "checksum/crc32c.h"
-#include "util/utf.h"
+#include "base/utf.h"
 
 namespace vdisk::test {
 namespace {

@@ -4,7 +4,7 @@
 // copy); damaged logs: a bad CRC, a Tail never reached, junk that keeps passing the header
 // checks, a truncated file.
 #include "test_support.h"
-#include "vhdx/vhdx_reader.h"
+#include "formats/vhdx/vhdx_reader.h"
 #include "vhdx_test_util.h"
 
 using namespace vdisk;

@@ -11,7 +11,7 @@
 #include "test_support.h"
 #include "vdisk/image.h"
 #include "vdisk/vmdk_repair.h"
-#include "vmdk/vmdk_format.h"
+#include "formats/vmdk/vmdk_format.h"
 #include "vmdk_builder.h"
 
 using namespace vdisk;

@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include "util/endian.h"
-#include "util/zero.h"
-#include "vmdk/vmdk_format.h"
+#include "base/endian.h"
+#include "base/zero.h"
+#include "formats/vmdk/vmdk_format.h"
 
 namespace vdisk::vmdk::test {
 namespace {

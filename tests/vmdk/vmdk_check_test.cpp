@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/check.h"
-#include "vmdk/vmdk_format.h"
+#include "formats/vmdk/vmdk_format.h"
 #include "vmdk_builder.h"
 
 using namespace vdisk;

@@ -9,7 +9,7 @@
 #include "test_support.h"
 #include "vdisk/image.h"
 #include "vdisk/pipeline.h"
-#include "vmdk/vmdk_format.h"
+#include "formats/vmdk/vmdk_format.h"
 #include "vmdk_builder.h"
 
 using namespace vdisk;

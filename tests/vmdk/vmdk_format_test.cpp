@@ -6,8 +6,8 @@
 #include <zlib.h>
 
 #include "test_support.h"
-#include "util/endian.h"
-#include "vmdk/vmdk_format.h"
+#include "base/endian.h"
+#include "formats/vmdk/vmdk_format.h"
 
 using namespace vdisk;
 using namespace vdisk::vmdk;

@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/image.h"
-#include "vmdk/vmdk_format.h"
+#include "formats/vmdk/vmdk_format.h"
 #include "vmdk_builder.h"
 
 using namespace vdisk;

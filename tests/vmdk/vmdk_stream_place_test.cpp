@@ -6,13 +6,13 @@
 
 #include <cstring>
 
-#include "raw/raw.h"
+#include "formats/raw/raw.h"
 #include "test_support.h"
-#include "util/endian.h"
+#include "base/endian.h"
 #include "vdisk/image.h"
 #include "vdisk/pipeline.h"
-#include "vmdk/vmdk_format.h"
-#include "vmdk/vmdk_stream.h"
+#include "formats/vmdk/vmdk_format.h"
+#include "formats/vmdk/vmdk_stream.h"
 #include "vmdk_builder.h"
 
 using namespace vdisk;

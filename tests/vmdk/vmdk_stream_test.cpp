@@ -7,7 +7,7 @@
 #include "test_support.h"
 #include "vdisk/image.h"
 #include "vdisk/pipeline.h"
-#include "vmdk/vmdk_stream.h"
+#include "formats/vmdk/vmdk_stream.h"
 #include "vmdk_builder.h"
 
 using namespace vdisk;

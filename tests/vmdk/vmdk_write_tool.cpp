@@ -1,4 +1,4 @@
-// Test and benchmark driver for the VMDK writer (vmdk/vmdk_writer.h): raw file in, VMDK out.
+// Test and benchmark driver for the VMDK writer (formats/vmdk/vmdk_writer.h): raw file in, VMDK out.
 //   vmdk_write_tool [--subformat streamOptimized|monolithicSparse] [--level N] [--threads N]
 //                   [--engine zlib|isal|libdeflate --engine-level N] [--adapter A]
 //                   [--name NAME] [--chunk BYTES] IN.raw OUT.vmdk|-
@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "util/zero.h"
+#include "base/zero.h"
 #include "vdisk/io.h"
-#include "vmdk/vmdk_writer.h"
+#include "formats/vmdk/vmdk_writer.h"
 
 using namespace vdisk;
 

@@ -7,7 +7,7 @@
 
 #include "codec/codec.h"
 #include "test_support.h"
-#include "vmdk/vmdk_writer.h"
+#include "formats/vmdk/vmdk_writer.h"
 
 using namespace vdisk;
 using namespace vdisk::vmdk;

@@ -1,4 +1,4 @@
-// The VMDK writer (vmdk/vmdk_writer.h): streamOptimized layout B decoded back (header, markers,
+// The VMDK writer (formats/vmdk/vmdk_writer.h): streamOptimized layout B decoded back (header, markers,
 // GT/GD, footer trio), table sizing at the edges, round trips through libvdisk's reader (file and
 // stream), determinism across thread counts, levels, check and descriptor lint, errors.
 #include <catch2/catch.hpp>
@@ -8,17 +8,17 @@
 
 #include <fmt/format.h>
 
-#include "raw/raw.h"
+#include "formats/raw/raw.h"
 #include "test_support.h"
-#include "util/zero.h"
+#include "base/zero.h"
 #include "vdisk/image.h"
 #include "vdisk/pipeline.h"
 #include "vdisk/vmdk.h"
 #include "vdisk/vmdk_repair.h"
-#include "vmdk/vmdk_check.h"
-#include "vmdk/vmdk_format.h"
-#include "vmdk/vmdk_stream.h"
-#include "vmdk/vmdk_writer.h"
+#include "formats/vmdk/doctor/vmdk_check.h"
+#include "formats/vmdk/vmdk_format.h"
+#include "formats/vmdk/vmdk_stream.h"
+#include "formats/vmdk/vmdk_writer.h"
 
 using namespace vdisk;
 using namespace vdisk::vmdk;

@@ -1,5 +1,6 @@
 // `vdconvert check [--for TARGET] FILE`: re-read a written image and report every rule of the
-// target, one line each. Without --for a VMDK is checked as "vmdk"; other formats need --for.
+// target, one line each. Without --for the library names the rule set for the file's format
+// (vdisk::default_check_target: a VMDK has one); other formats need --for.
 #include <fmt/format.h>
 
 #include <algorithm>

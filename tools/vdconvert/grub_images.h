@@ -1,5 +1,5 @@
 // The GRUB images the live-ISO repack needs (`convert --boot grub`, libvdisk's
-// livecd/repack.h): GRUB's i386-pc boot.img, an i386-pc core image and an x86_64-efi
+// formats/iso9660/livecd/repack.h): GRUB's i386-pc boot.img, an i386-pc core image and an x86_64-efi
 // BOOTX64.EFI, built by running the machine's grub-mkimage. GRUB is GPLv3, so neither the
 // library nor vdconvert carries its code: the images come from the installed packages at run
 // time. The library never spawns processes; this is the tool's half.

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <span>
 
-#include "util/zero.h"
+#include "base/zero.h"
 
 namespace vdisk::checksum {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "util/zero.h"
+#include "base/zero.h"
 
 namespace vdisk::checksum {
 namespace {

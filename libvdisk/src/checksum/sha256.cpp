@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "util/zero.h"
+#include "base/zero.h"
 
 namespace vdisk::checksum {
 namespace {

@@ -15,7 +15,7 @@
 namespace vdisk::detail {
 
 struct CheckRuleSet {
-  std::string_view name;  // as check --for spells it ("azure", "vmdk", "mvmc", ...)
+  std::string_view name;  // as check --for spells it
   // The format probe_format() names for which this is the rule set when none is asked for
   // (`vdconvert check FILE`), or empty: a cloud's rules must be asked for by name.
   std::string_view default_for_format;
@@ -26,10 +26,10 @@ struct CheckRuleSet {
 };
 
 // One accessor per folder, in its folder.
-const CheckRuleSet& azure_rules();               // vhd/azure_check.cpp
-const CheckRuleSet& gcp_rules();                 // gcp/gcp_check.cpp
-const CheckRuleSet& qcow2_rules();               // qcow2/qcow2_check.cpp
-std::span<const CheckRuleSet> vmdk_rule_sets();  // vmdk/vmdk_check.cpp: vmdk and the consumers
+const CheckRuleSet& azure_rules();               // formats/vhd/azure_check.cpp
+const CheckRuleSet& gcp_rules();                 // formats/gcp/gcp_check.cpp
+const CheckRuleSet& qcow2_rules();               // formats/qcow2/qcow2_check.cpp
+std::span<const CheckRuleSet> vmdk_rule_sets();  // formats/vmdk/doctor/vmdk_check.cpp: vmdk and the consumers
 
 // Every rule set in help order (image/check.cpp).
 std::span<const CheckRuleSet* const> check_rule_sets();

@@ -61,7 +61,7 @@ const FormatDriver& vhdx_driver();
 const FormatDriver& vdi_driver();
 const FormatDriver& ova_driver();
 // An OVF package directory opens as its one .ovf descriptor: that file's path; any other path
-// unchanged (ova/ova_driver.cpp).
+// unchanged (formats/ova/ova_driver.cpp).
 Result<std::filesystem::path> ovf_in_directory(const std::filesystem::path& path);
 
 // All drivers, in probe order (raw last: it accepts anything). Defined by image/registry.cpp.

@@ -1,6 +1,6 @@
-// The output-target contract: each target ("raw", "vhd", "azure", "gcp", "vmdk", "aws-snapshot")
-// is one TargetDriver, defined in its format's folder and listed once by image/targets.cpp. This
-// header sits below the format folders and the facade (image/) above them.
+// The output-target contract: each target (`vdconvert convert --to NAME`) is one TargetDriver,
+// defined in its format's folder and listed once by image/targets.cpp. This header sits below
+// the format folders and the facade (image/) above them.
 //
 // A conversion is one straight line, the same for every target:
 //
@@ -58,8 +58,8 @@ struct TargetDriver {
   // Whether the output is a disk a machine boots from (a cloud image, a VM disk): convert() then
   // opens the input with OpenOptions::boot_disk.
   bool boots = false;
-  // The machines it is for, whose boot needs an input may check ("azure", "gcp": a live ISO's
-  // initrd drivers and serial console, docs/livecd.md §8), or empty.
+  // The machine it is for (a name in machines.h), whose boot needs an input may check (a live
+  // ISO's initrd drivers and serial console, docs/livecd.md §8), or empty.
   std::string_view machine = {};
   // Whether create() walks the map of request.disk (then a zero scan, when asked, refines the
   // map first: TargetOptions::detect_zeroes).
@@ -102,7 +102,7 @@ Result<const TargetDriver*> require_target_driver(std::string_view name);
 
 // Calls `fn(offset, length)` for each data extent of `disk`'s map, in order, asking for at most
 // `map_window_bytes` of the map at a time (0 = 1 GiB); internal_error when the map is not
-// contiguous. core/map_walk.cpp.
+// contiguous. contract/map_walk.cpp.
 Status walk_data(const BlockSource& disk, std::uint64_t map_window_bytes,
                  const std::function<void(std::uint64_t offset, std::uint64_t length)>& fn);
 // Data bytes of `disk`'s map.

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include "util/checked.h"
-#include "util/endian.h"
+#include "base/checked.h"
+#include "base/endian.h"
 
 namespace vdisk::gpt {
 namespace {

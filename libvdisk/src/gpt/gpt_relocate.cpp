@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 
 #include "gpt/gpt_codec.h"
-#include "util/checked.h"
-#include "util/endian.h"
+#include "base/checked.h"
+#include "base/endian.h"
 
 namespace vdisk::gpt {
 namespace {

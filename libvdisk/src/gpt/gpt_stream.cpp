@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "gpt/gpt_codec.h"
-#include "util/checked.h"
+#include "base/checked.h"
 
 namespace vdisk::gpt {
 namespace {

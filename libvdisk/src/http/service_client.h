@@ -2,7 +2,7 @@
 // kept-alive connection with the HTTP options and the stop token its requests honour, the URL
 // rules of a service endpoint, and the set of clients an upload's threads use.
 //
-//   S3Client / EbsClient (aws/aws_client.h: + endpoint, SigV4) / BlobClient (+ x-ms-version)
+//   S3Client / EbsClient (remote/aws/aws_client.h: + endpoint, SigV4) / BlobClient (+ x-ms-version)
 //     --> ServiceClient::send --> send_with_retry (client.h) --> Connection (libcurl)
 //
 // Guarantees:

@@ -6,7 +6,7 @@
 #include "checksum/checksum_sinks.h"
 #include "contract/format_driver.h"
 #include "contract/target_driver.h"
-#include "util/threads.h"
+#include "base/threads.h"
 #include "vdisk/cloud.h"
 #include "vdisk/image.h"
 

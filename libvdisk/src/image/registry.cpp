@@ -5,7 +5,7 @@
 
 #include "contract/format_driver.h"
 #include "signatures/signatures.h"
-#include "util/checked.h"
+#include "base/checked.h"
 
 namespace vdisk {
 namespace detail {

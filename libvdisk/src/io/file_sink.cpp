@@ -38,7 +38,7 @@
 
 #include <fmt/format.h>
 
-#include "util/zero.h"
+#include "base/zero.h"
 #include "vdisk/io.h"
 
 namespace vdisk {

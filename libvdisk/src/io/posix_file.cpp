@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "util/checked.h"
+#include "base/checked.h"
 #include "vdisk/io.h"
 
 namespace vdisk {

@@ -37,8 +37,8 @@
 #include <fmt/format.h>
 
 #include "pipeline/placed.h"
-#include "util/threads.h"
-#include "util/zero.h"
+#include "base/threads.h"
+#include "base/zero.h"
 
 namespace vdisk {
 namespace {

@@ -22,7 +22,7 @@
 
 #include <fmt/format.h>
 
-#include "util/zero.h"
+#include "base/zero.h"
 
 namespace vdisk::detail {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "util/checked.h"
+#include "base/checked.h"
 
 namespace vdisk::detail {
 namespace {

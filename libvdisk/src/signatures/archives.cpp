@@ -9,10 +9,10 @@
 
 #include <fmt/format.h>
 
-#include "gcp/gcp.h"
-#include "gcp/tar.h"
+#include "formats/gcp/gcp.h"
+#include "tar/tar.h"
 #include "signatures/signatures.h"
-#include "util/checked.h"
+#include "base/checked.h"
 
 namespace vdisk::signatures {
 namespace {

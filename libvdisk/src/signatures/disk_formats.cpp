@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 
 #include "signatures/signatures.h"
-#include "util/checked.h"
-#include "util/endian.h"
+#include "base/checked.h"
+#include "base/endian.h"
 
 namespace vdisk::signatures {
 namespace {
@@ -157,7 +157,7 @@ std::optional<Recognition> recognise_vhdx(const detail::ProbeData& d) {
   return r;
 }
 
-// VDI is read (libvdisk/src/vdi/): its driver claims every file with the signature at 0x40 and
+// VDI is read (libvdisk/src/formats/vdi/): its driver claims every file with the signature at 0x40 and
 // reports a damaged header itself, so this recogniser steps aside.
 std::optional<Recognition> recognise_vdi(const detail::ProbeData&) { return std::nullopt; }
 

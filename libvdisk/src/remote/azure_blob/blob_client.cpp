@@ -1,0 +1,225 @@
+// Blob service requests (Put Blob, Put Page, Get Page Ranges, Get Blob Properties, Set Blob
+// Properties, Delete Blob) as docs/cloud.md lists them, authorised by the SAS in the URL.
+#include "remote/azure_blob/blob_client.h"
+
+#include "http/upload_ledger.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace vdisk::azure {
+namespace {
+
+std::optional<std::uint64_t> to_u64(std::string_view s) {
+  std::uint64_t v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string BlobUrl::with(std::string_view params) const {
+  std::string q(params);
+  if (!url.query.empty()) q += (q.empty() ? "" : "&") + url.query;
+  return q.empty() ? url.without_query() : url.without_query() + "?" + q;
+}
+
+Result<BlobUrl> parse_blob_url(std::string_view text, std::optional<bool> managed) {
+  VDISK_ASSIGN_OR_RETURN(http::Url u, http::parse_service_url(text));
+  BlobUrl b;
+  b.display = http::redact_url(u.full());
+  // /container/blob, or /account/container/blob on an emulator: at least two segments.
+  std::string_view path = u.path;
+  path.remove_prefix(1);
+  const std::size_t slash = path.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 >= path.size())
+    return invalid_argument(
+        fmt::format("azure: {}: expected a blob URL, https://ACCOUNT.blob.core.windows.net/"
+                    "CONTAINER/BLOB?SAS",
+                    b.display));
+  if (u.query.empty())
+    return invalid_argument(fmt::format(
+        "azure: {}: no SAS token in the URL (the upload is authorised by a SAS with write "
+        "permission)",
+        b.display));
+  b.managed = managed.value_or(u.host.starts_with("md-"));
+  b.url = std::move(u);
+  return b;
+}
+
+Result<std::string> parse_page_list(std::string_view xml, std::uint64_t length,
+                                    std::vector<PageRange>& out) {
+  std::size_t pos = 0;
+  const auto bad = [&](std::string_view what) {
+    return corrupt(fmt::format("azure: Get Page Ranges reply at byte {}: {}", pos, what));
+  };
+  if (xml.find("<PageList") == std::string_view::npos) return bad("no <PageList> element");
+  std::uint64_t prev_end = out.empty() ? 0 : out.back().end;
+  for (;;) {
+    std::size_t range_end = 0;
+    auto range = http::xml_text(xml, "PageRange", pos, &range_end);
+    if (!range) break;
+    auto start = http::xml_text(*range, "Start");
+    auto end = http::xml_text(*range, "End");
+    if (!start || !end) return bad("a <PageRange> without <Start> and <End>");
+    auto s = to_u64(*start);
+    auto e = to_u64(*end);
+    if (!s || !e) return bad("a page range bound is not a number");
+    if (*s % kPageBytes || (*e + 1) % kPageBytes || *e < *s)
+      return bad(fmt::format("page range {}-{} is not 512-byte aligned", *s, *e));
+    if (*e >= length)
+      return bad(fmt::format("page range {}-{} ends past the blob's {} bytes", *s, *e, length));
+    if (*s < prev_end)
+      return bad(fmt::format("page range {}-{} is out of order or overlaps", *s, *e));
+    out.push_back({*s, *e + 1});
+    prev_end = *e + 1;
+    pos = range_end;
+  }
+  return http::xml_text(xml, "NextMarker").value_or("");
+}
+
+std::vector<PageRange> subtract_ranges(const std::vector<PageRange>& have, std::uint64_t start,
+                                       std::uint64_t end) {
+  std::vector<PageRange> out;
+  auto it = std::upper_bound(have.begin(), have.end(), start,
+                             [](std::uint64_t v, const PageRange& r) { return v < r.end; });
+  std::uint64_t cur = start;
+  for (; it != have.end() && it->start < end && cur < end; ++it) {
+    if (it->start > cur) out.push_back({cur, std::min(it->start, end)});
+    cur = std::max(cur, it->end);
+  }
+  if (cur < end) out.push_back({cur, end});
+  return out;
+}
+
+Result<std::unique_ptr<BlobClient>> BlobClient::create(const BlobUrl& blob, HttpOptions options,
+                                                       std::stop_token stop) {
+  VDISK_ASSIGN_OR_RETURN(http::ServiceClient c,
+                         http::ServiceClient::open(std::move(options), stop));
+  return std::unique_ptr<BlobClient>(new BlobClient(blob, std::move(c)));
+}
+
+Result<http::Response> BlobClient::send(http::Request request) {
+  request.headers.push_back({"x-ms-version", kApiVersion});
+  return client_.send(request);
+}
+
+namespace {
+Status expect(const http::Request& request, const http::Response& response, long status) {
+  return http::reply_status(request.what, response, status,
+                            "the SAS does not allow this, or has expired");
+}
+}  // namespace
+
+Result<BlobProperties> BlobClient::properties() {
+  http::Request r{"HEAD",
+                  blob_.with(""),
+                  {},
+                  {},
+                  fmt::format("azure: Get Blob Properties of {}", blob_.display)};
+  VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+  BlobProperties p;
+  if (resp.status == 404) return p;
+  VDISK_RETURN_IF_ERROR(expect(r, resp, 200));
+  p.exists = true;
+  auto len = to_u64(resp.header("content-length"));
+  if (!len) return corrupt(fmt::format("{}: no valid Content-Length in the reply", r.what));
+  p.length = *len;
+  p.blob_type = std::string(resp.header("x-ms-blob-type"));
+  p.content_type = std::string(resp.header("content-type"));
+  for (const http::Header& h : resp.headers)
+    if (h.name.starts_with("x-ms-meta-")) p.metadata[h.name.substr(10)] = h.value;
+  return p;
+}
+
+Status BlobClient::create_page_blob(std::uint64_t length,
+                                    const std::map<std::string, std::string>& metadata) {
+  http::Request r{
+      "PUT",
+      blob_.with(""),
+      {},
+      {},
+      fmt::format("azure: Put Blob (page blob of {} bytes) at {}", length, blob_.display)};
+  r.headers = {{"x-ms-blob-type", "PageBlob"},
+               {"x-ms-blob-content-length", std::to_string(length)},
+               {"x-ms-blob-content-type", "application/octet-stream"}};
+  for (const auto& [k, v] : metadata) r.headers.push_back({"x-ms-meta-" + k, v});
+  VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+  return expect(r, resp, 201);
+}
+
+Status BlobClient::put_pages(std::uint64_t offset, std::span<const std::byte> data) {
+  if (offset % kPageBytes || data.size() % kPageBytes || data.empty() ||
+      data.size() > kMaxPutPageBytes)
+    return internal_error(fmt::format(
+        "azure: Put Page of {} bytes at {}: not 512-aligned or over 4 MiB", data.size(), offset));
+  const std::string range = fmt::format("bytes={}-{}", offset, offset + data.size() - 1);
+  http::Request r{"PUT",
+                  blob_.with("comp=page"),
+                  {},
+                  data,
+                  fmt::format("azure: Put Page {} of {}", range, blob_.display)};
+  r.headers = {{"x-ms-page-write", "update"}, {"x-ms-range", range}};
+  VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+  return expect(r, resp, 201);
+}
+
+Status BlobClient::clear_pages(std::uint64_t offset, std::uint64_t length) {
+  const std::string range = fmt::format("bytes={}-{}", offset, offset + length - 1);
+  http::Request r{"PUT",
+                  blob_.with("comp=page"),
+                  {},
+                  {},
+                  fmt::format("azure: Put Page (clear) {} of {}", range, blob_.display)};
+  r.headers = {{"x-ms-page-write", "clear"}, {"x-ms-range", range}};
+  VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+  return expect(r, resp, 201);
+}
+
+Result<std::vector<PageRange>> BlobClient::page_ranges(std::uint64_t length) {
+  std::vector<PageRange> out;
+  std::string marker;
+  for (int page = 0;; ++page) {
+    if (page > 100000)
+      return corrupt(
+          fmt::format("azure: Get Page Ranges of {}: the continuation never ends", blob_.display));
+    std::string params = "comp=pagelist";
+    if (!marker.empty()) params += "&marker=" + http::percent_encode(marker, false);
+    http::Request r{"GET",
+                    blob_.with(params),
+                    {},
+                    {},
+                    fmt::format("azure: Get Page Ranges of {}", blob_.display)};
+    VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+    VDISK_RETURN_IF_ERROR(expect(r, resp, 200));
+    VDISK_ASSIGN_OR_RETURN(marker, parse_page_list(resp.body, length, out));
+    if (marker.empty()) return out;
+  }
+}
+
+Status BlobClient::set_content_md5(std::string_view md5_base64, std::string_view content_type) {
+  http::Request r{"PUT",
+                  blob_.with("comp=properties"),
+                  {},
+                  {},
+                  fmt::format("azure: Set Blob Properties (Content-MD5) of {}", blob_.display)};
+  // Properties not sent are cleared: send the content type again.
+  r.headers = {{"x-ms-blob-content-md5", std::string(md5_base64)}};
+  if (!content_type.empty())
+    r.headers.push_back({"x-ms-blob-content-type", std::string(content_type)});
+  VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+  return expect(r, resp, 200);
+}
+
+Status BlobClient::remove() {
+  http::Request r{
+      "DELETE", blob_.with(""), {}, {}, fmt::format("azure: Delete Blob {}", blob_.display)};
+  VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+  if (resp.status == 404) return {};
+  return expect(r, resp, 202);
+}
+
+}  // namespace vdisk::azure

@@ -1,0 +1,300 @@
+// The Azure page-blob destination: prepares the blob (create it, or check a managed disk's and
+// clear its stale pages, or read what a resumed upload already holds), then streams the
+// output's bytes into it with Put Page from a pool of upload threads, sending data only. The
+// last request (the VHD footer's) goes once every other one has succeeded, so a blob with a
+// footer is a complete upload.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "remote/azure_blob/blob_client.h"
+#include "checksum/checksum_sinks.h"
+#include "checksum/md5.h"
+#include "checksum/sha256.h"
+#include "http/aligned_stager.h"
+#include "http/upload_ledger.h"
+#include "http/upload_pool.h"
+#include "base/ids.h"
+#include "base/zero.h"
+
+namespace vdisk {
+namespace azure {
+namespace {
+
+constexpr const char* kMetaJob = "vdconvert_job";
+constexpr const char* kMetaSize = "vdconvert_size";
+
+std::string fingerprint_digest(std::string_view fingerprint) {
+  checksum::Sha256 h;
+  h.update(std::as_bytes(std::span(fingerprint.data(), fingerprint.size())));
+  return h.hex();
+}
+
+// Bytes of the request buffers together (connections + 2 of them): the process's peak stays
+// within 64 MiB with the conversion's own ~30 MiB (bench/RESULTS.md, "Uploads within
+// 64 MiB").
+constexpr std::size_t kUploadBudget = 24u << 20;
+
+// Bytes per Put Page: the largest power of two from 512 KiB to the 4 MiB maximum whose
+// connections + 2 buffers fit the budget (8 connections: 2 MiB). More, smaller requests cost
+// nothing in bytes sent: only data is sent either way.
+std::size_t request_bytes(std::size_t connections) {
+  std::size_t bytes = kMaxPutPageBytes;
+  while (bytes > (512u << 10) && bytes * (connections + 2) > kUploadBudget) bytes /= 2;
+  return bytes;
+}
+
+class PageBlobSink final : public ByteSink {
+ public:
+  PageBlobSink(BlobUrl blob, const AzureBlobOptions& o, std::uint64_t length,
+               std::vector<PageRange> have, bool created,
+               std::shared_ptr<http::UploadLedger> shared,
+               std::vector<std::unique_ptr<BlobClient>> clients, std::stop_token stop)
+      : blob_(std::move(blob)),
+        options_(o),
+        length_(length),
+        have_(std::move(have)),
+        created_(created),
+        shared_(std::move(shared)),
+        stop_(stop),
+        clients_(std::move(clients)),
+        request_bytes_(request_bytes(clients_.size())),
+        // One buffer per upload thread, one being filled, one queued.
+        pool_(clients_.size(), clients_.size() + 2, request_bytes_,
+              [this](std::size_t t, http::UploadJob& job) { return upload(*clients_[t], job); }) {}
+
+  ~PageBlobSink() override {
+    if (finished_) return;
+    pool_.fail(cancelled(fmt::format("azure: upload to {} abandoned", blob_.display)));
+    (void)pool_.drain();
+    std::string cleanup;
+    if (created_ && !options_.resume) {
+      // A client of its own: the run's stop token may be what ended the upload.
+      auto cleaner = BlobClient::create(blob_, options_.http, {});
+      Status s = cleaner.ok() ? (*cleaner)->remove() : cleaner.status();
+      cleanup = s.ok() ? fmt::format("the partial blob {} was deleted", blob_.display)
+                       : fmt::format("the partial blob {} could not be deleted: {}", blob_.display,
+                                     s.message());
+    } else {
+      cleanup = fmt::format("the partial upload is left in {}{}", blob_.display,
+                            options_.resume || blob_.managed ? " (--resume continues it)" : "");
+    }
+    shared_->update([&](UploadStats& st) { st.cleanup = cleanup; });
+  }
+
+  Status write(std::span<const std::byte> data) override {
+    VDISK_RETURN_IF_ERROR(failure());
+    if (data.size() > length_ - stager_.position())
+      return out_of_range(
+          fmt::format("azure: {}: writing {} bytes at {} passes the blob's {} bytes", blob_.display,
+                      data.size(), stager_.position(), length_));
+    if (options_.put_md5) md5_.update(data);
+    return stager_.write(data);
+  }
+
+  Status write_zeroes(std::uint64_t n) override {
+    VDISK_RETURN_IF_ERROR(failure());
+    if (n > length_ - stager_.position())
+      return out_of_range(fmt::format("azure: {}: {} zero bytes at {} pass the blob's {} bytes",
+                                      blob_.display, n, stager_.position(), length_));
+    if (options_.put_md5) md5_.update_zeros(n);
+    return stager_.write_zeroes(n);
+  }
+
+  std::uint64_t position() const override { return stager_.position(); }
+
+  Status finish() override {
+    VDISK_RETURN_IF_ERROR(failure());
+    if (stager_.position() != length_)
+      return internal_error(fmt::format("azure: {}: the output ended at {} of {} bytes",
+                                        blob_.display, stager_.position(), length_));
+    // Everything but the last request, then the last (it holds the footer) alone.
+    http::UploadJob last = stager_.take_last();
+    VDISK_RETURN_IF_ERROR(pool_.drain());
+    if (last.size) VDISK_RETURN_IF_ERROR(upload(*clients_.front(), last));
+    if (options_.put_md5) {
+      auto digest = md5_.finish();
+      VDISK_RETURN_IF_ERROR(clients_.front()->set_content_md5(checksum::to_base64(digest),
+                                                              "application/octet-stream"));
+    }
+    finished_ = true;
+    return {};
+  }
+
+ private:
+  Status failure() {
+    return http::upload_failure(stop_, pool_, fmt::format("azure: upload to {}", blob_.display));
+  }
+
+  // Sends the pages of `job` (tag: its offset) the blob does not hold yet and that are not all
+  // zeros, at most 4 MiB a request.
+  Status upload(BlobClient& client, http::UploadJob& job) {
+    const std::size_t size = job.size;  // whole pages (the stager pads the last)
+    std::uint64_t todo = 0;
+    for (const PageRange& r : subtract_ranges(have_, job.tag, job.tag + size)) {
+      todo += r.end - r.start;
+      const auto from = static_cast<std::size_t>(r.start - job.tag);
+      std::span<const std::byte> body(job.data.data() + from,
+                                      static_cast<std::size_t>(r.end - r.start));
+      if (detail::is_zero(body)) continue;
+      VDISK_RETURN_IF_ERROR(client.put_pages(r.start, body));
+      shared_->sent(body.size());
+    }
+    shared_->update([&](UploadStats& st) { st.bytes_skipped += size - todo; });  // --resume
+    return {};
+  }
+
+  BlobUrl blob_;
+  AzureBlobOptions options_;
+  std::uint64_t length_;
+  std::vector<PageRange> have_;
+  bool created_;
+  std::shared_ptr<http::UploadLedger> shared_;
+  std::stop_token stop_;
+  std::vector<std::unique_ptr<BlobClient>> clients_;
+  std::size_t request_bytes_;
+  http::UploadPool pool_;  // after clients_: its threads use them
+
+  // The writer's side (one thread).
+  http::AlignedStager stager_{pool_, kPageBytes, request_bytes_};
+  checksum::Md5 md5_;
+  bool finished_ = false;
+};
+
+class PageBlobOutput final : public RemoteOutput {
+ public:
+  PageBlobOutput(BlobUrl blob, AzureBlobOptions o)
+      : blob_(std::move(blob)),
+        options_(std::move(o)),
+        shared_(std::make_shared<http::UploadLedger>()) {
+    shared_->update([&](UploadStats& st) { st.object = blob_.display; });
+  }
+
+  const std::string& display_name() const override { return blob_.display; }
+
+  const DestinationCaps& caps() const override {
+    static const DestinationCaps c{.kind = "azure-page-blob",
+                                   .description = "an Azure page blob",
+                                   .takes_fixed_vhd = true,
+                                   .needs_size = true,
+                                   .size_multiple = 512};
+    return c;
+  }
+
+  Status validate() const override {
+    if (blob_.managed && options_.put_md5)
+      return invalid_argument(fmt::format(
+          "azure: {}: a managed disk's upload URL does not allow a Content-MD5 (--put-md5)",
+          blob_.display));
+    return http::check_connections("azure", options_.http.connections);
+  }
+
+  Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
+                                         std::stop_token stop) override {
+    VDISK_RETURN_IF_ERROR(validate());
+    if (!output_bytes)
+      return invalid_argument(fmt::format(
+          "azure: {}: a page blob's size must be declared before the upload, and this output's "
+          "size is not known until it ends (a raw stream: convert from a file)",
+          blob_.display));
+    const std::uint64_t length = *output_bytes;
+    if (length % kPageBytes)
+      return invalid_argument(
+          fmt::format("azure: {}: a page blob holds a multiple of 512 bytes; this output has {}",
+                      blob_.display, length));
+    if (length > kMaxPageBlobBytes)
+      return invalid_argument(fmt::format("azure: {}: {} bytes is more than a page blob's 8 TiB",
+                                          blob_.display, length));
+    const HttpOptions counted = shared_->counting(options_.http);
+    VDISK_ASSIGN_OR_RETURN(auto clients,
+                           http::open_clients<BlobClient>(options_.http.connections, [&] {
+                             return BlobClient::create(blob_, counted, stop);
+                           }));
+    BlobClient& c = *clients.front();
+    VDISK_ASSIGN_OR_RETURN(BlobProperties p, c.properties());
+    std::vector<PageRange> have;
+    bool created = false;
+    const std::string digest = fingerprint_digest(options_.job_fingerprint);
+    if (blob_.managed) {
+      if (!p.exists)
+        return not_found(
+            fmt::format("azure: {}: the managed disk's blob does not exist (is the disk "
+                        "in the ReadyToUpload state, and the SAS current?)",
+                        blob_.display));
+      if (p.length != length)
+        return invalid_argument(
+            fmt::format("azure: {}: the managed disk takes exactly {} bytes and this upload is {} "
+                        "bytes; create "
+                        "the disk with --upload-size-bytes {}",
+                        blob_.display, p.length, length, length));
+      VDISK_ASSIGN_OR_RETURN(have, c.page_ranges(length));
+      if (!options_.resume) {
+        for (const PageRange& r : have)
+          VDISK_RETURN_IF_ERROR(c.clear_pages(r.start, r.end - r.start));
+        shared_->update([&](UploadStats& st) { st.ranges_cleared = have.size(); });
+        have.clear();
+      }
+    } else if (options_.resume && p.exists) {
+      VDISK_RETURN_IF_ERROR(check_resumable(p, length, digest));
+      VDISK_ASSIGN_OR_RETURN(have, c.page_ranges(length));
+    } else {
+      if (p.exists && !options_.overwrite)
+        return already_exists(fmt::format(
+            "azure: {}: the blob exists ({} bytes); --force replaces it, --resume continues an "
+            "interrupted upload of the same conversion",
+            blob_.display, p.length));
+      VDISK_RETURN_IF_ERROR(
+          c.create_page_blob(length, {{kMetaJob, digest}, {kMetaSize, std::to_string(length)}}));
+      created = true;
+    }
+    shared_->update([&](UploadStats& st) {
+      st.created = created;
+      st.resumed = options_.resume && !created;
+    });
+    return std::unique_ptr<ByteSink>(new PageBlobSink(blob_, options_, length, std::move(have),
+                                                      created, shared_, std::move(clients), stop));
+  }
+
+  UploadStats stats() const override { return shared_->snapshot(); }
+
+ private:
+  Status check_resumable(const BlobProperties& p, std::uint64_t length,
+                         const std::string& digest) const {
+    if (p.blob_type != "PageBlob")
+      return invalid_argument(fmt::format("azure: {}: --resume: the blob is a {}, not a page blob",
+                                          blob_.display, p.blob_type));
+    if (p.length != length)
+      return invalid_argument(
+          fmt::format("azure: {}: --resume: the blob has {} bytes and this upload {}",
+                      blob_.display, p.length, length));
+    auto it = p.metadata.find(kMetaJob);
+    if (it == p.metadata.end())
+      return invalid_argument(
+          fmt::format("azure: {}: --resume: the blob was not started by vdconvert (no {} metadata)",
+                      blob_.display, kMetaJob));
+    if (it->second != digest)
+      return invalid_argument(
+          fmt::format("azure: {}: --resume: the blob was started by another conversion (input, "
+                      "target or options differ)",
+                      blob_.display));
+    return {};
+  }
+
+  BlobUrl blob_;
+  AzureBlobOptions options_;
+  std::shared_ptr<http::UploadLedger> shared_;
+};
+
+}  // namespace
+}  // namespace azure
+
+Result<std::unique_ptr<RemoteOutput>> azure_page_blob(AzureBlobOptions options) {
+  VDISK_ASSIGN_OR_RETURN(azure::BlobUrl blob,
+                         azure::parse_blob_url(options.url, options.managed_disk));
+  auto out = std::make_unique<azure::PageBlobOutput>(std::move(blob), std::move(options));
+  VDISK_RETURN_IF_ERROR(out->validate());
+  return std::unique_ptr<RemoteOutput>(std::move(out));
+}
+
+}  // namespace vdisk

@@ -1,0 +1,148 @@
+// EBS direct API and EC2 requests, signed with SigV4 (services "ebs" and "ec2").
+#include "remote/ebs/ebs_client.h"
+
+#include <fmt/format.h>
+
+#include "remote/aws/sigv4.h"
+#include "checksum/checksum_sinks.h"
+#include "checksum/sha256.h"
+#include "http/upload_ledger.h"
+#include "http/url.h"
+
+namespace vdisk::aws {
+namespace {
+
+Status expect(const http::Response& r, long status, const std::string& what) {
+  return http::reply_status(what, r, status,
+                            "check the credentials, the region and ebs: permissions");
+}
+
+// A JSON string literal for text we send (description, tags).
+std::string json_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string linear_checksum(std::span<const std::array<std::uint8_t, 32>> digests) {
+  checksum::Sha256 h;
+  for (const auto& d : digests) h.update(std::as_bytes(std::span(d)));
+  const auto out = h.finish();
+  return checksum::to_base64(out);
+}
+
+Result<StartedSnapshot> parse_start_reply(std::string_view json) {
+  StartedSnapshot s;
+  auto id = http::json_string(json, "SnapshotId");
+  auto block = http::json_uint(json, "BlockSize");
+  if (!id || id->empty() || id->size() > 128)
+    return corrupt("ebs: StartSnapshot reply: no SnapshotId");
+  for (char c : *id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+      return corrupt(fmt::format("ebs: StartSnapshot reply: SnapshotId '{}' holds '{}'", *id, c));
+  if (!block || *block < 512 || *block > (16u << 20) || (*block & (*block - 1)))
+    return corrupt(fmt::format(
+        "ebs: StartSnapshot reply: BlockSize expected a power of two from 512 to 16 MiB, found {}",
+        block ? std::to_string(*block) : std::string("none")));
+  s.id = *id;
+  s.block_bytes = *block;
+  return s;
+}
+
+Result<std::unique_ptr<EbsClient>> EbsClient::create(const AwsOptions& aws, std::stop_token stop) {
+  VDISK_RETURN_IF_ERROR(check_region(aws, "ebs"));
+  VDISK_ASSIGN_OR_RETURN(AwsClient c, AwsClient::open(aws, stop));
+  return std::unique_ptr<EbsClient>(new EbsClient(std::move(c)));
+}
+
+Result<http::Response> EbsClient::send(const std::string& service, const std::string& method,
+                                       const std::string& path, std::vector<http::Header> headers,
+                                       std::span<const std::byte> body,
+                                       const std::string& body_sha256, std::string what) {
+  const AwsOptions& aws = client_.options();
+  const std::string base =
+      aws_endpoint(aws, fmt::format("https://{}.{}.amazonaws.com", service, aws.region));
+  VDISK_ASSIGN_OR_RETURN(http::Url u, http::parse_service_url(base + path));
+  return client_.send({method, u.full(), std::move(headers), body, std::move(what)}, u, service,
+                      body_sha256);
+}
+
+Result<StartedSnapshot> EbsClient::start(std::uint64_t volume_gib, const EbsSnapshotOptions& o,
+                                         const std::string& client_token) {
+  std::string body = fmt::format("{{\"VolumeSize\":{},\"Timeout\":{},\"ClientToken\":{}",
+                                 volume_gib, o.timeout_minutes, json_quote(client_token));
+  if (!o.description.empty()) body += ",\"Description\":" + json_quote(o.description);
+  if (!o.tags.empty()) {
+    body += ",\"Tags\":[";
+    for (std::size_t i = 0; i < o.tags.size(); ++i)
+      body += fmt::format("{}{{\"Key\":{},\"Value\":{}}}", i ? "," : "",
+                          json_quote(o.tags[i].first), json_quote(o.tags[i].second));
+    body += "]";
+  }
+  body += "}";
+  const auto bytes = std::as_bytes(std::span(body.data(), body.size()));
+  const std::string what = fmt::format("ebs: StartSnapshot ({} GiB)", volume_gib);
+  VDISK_ASSIGN_OR_RETURN(http::Response r,
+                         send("ebs", "POST", "/snapshots", {{"content-type", "application/json"}},
+                              bytes, sha256_hex(bytes), what));
+  // AWS answers 201; moto 200.
+  if (r.status != 200) VDISK_RETURN_IF_ERROR(expect(r, 201, what));
+  return parse_start_reply(r.body);
+}
+
+Status EbsClient::put_block(const std::string& id, std::uint64_t index,
+                            std::span<const std::byte> data,
+                            const std::array<std::uint8_t, 32>& digest) {
+  const std::string what = fmt::format("ebs: PutSnapshotBlock {} of {}", index, id);
+  VDISK_ASSIGN_OR_RETURN(http::Response r,
+                         send("ebs", "PUT", fmt::format("/snapshots/{}/blocks/{}", id, index),
+                              {{"content-type", "application/octet-stream"},
+                               {"x-amz-Data-Length", std::to_string(data.size())},
+                               {"x-amz-Checksum", checksum::to_base64(digest)},
+                               {"x-amz-Checksum-Algorithm", "SHA256"}},
+                              data, checksum::to_hex(digest), what));
+  if (r.status != 200) return expect(r, 201, what);
+  return {};
+}
+
+Status EbsClient::complete(const std::string& id, std::uint64_t changed_blocks,
+                           const std::string& linear_checksum_base64) {
+  const std::string what = fmt::format("ebs: CompleteSnapshot {} ({} blocks)", id, changed_blocks);
+  VDISK_ASSIGN_OR_RETURN(http::Response r,
+                         send("ebs", "POST", fmt::format("/snapshots/completion/{}", id),
+                              {{"x-amz-ChangedBlocksCount", std::to_string(changed_blocks)},
+                               {"x-amz-Checksum", linear_checksum_base64},
+                               {"x-amz-Checksum-Algorithm", "SHA256"},
+                               {"x-amz-Checksum-Aggregation-Method", "LINEAR"}},
+                              {}, sha256_hex({}), what));
+  if (r.status != 200) VDISK_RETURN_IF_ERROR(expect(r, 202, what));
+  if (auto status = http::json_string(r.body, "Status"); status && *status == "error")
+    return io_error(fmt::format("{}: the snapshot's status is error", what));
+  return {};
+}
+
+Status EbsClient::delete_snapshot(const std::string& id) {
+  const std::string form = fmt::format("Action=DeleteSnapshot&SnapshotId={}&Version=2016-11-15",
+                                       http::percent_encode(id, false));
+  const auto bytes = std::as_bytes(std::span(form.data(), form.size()));
+  const std::string what = fmt::format("ec2: DeleteSnapshot {}", id);
+  VDISK_ASSIGN_OR_RETURN(
+      http::Response r, send("ec2", "POST", "/",
+                             {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"}},
+                             bytes, sha256_hex(bytes), what));
+  return expect(r, 200, what);
+}
+
+}  // namespace vdisk::aws

@@ -1,0 +1,57 @@
+// The EBS direct API requests (docs/cloud.md, "AWS"): StartSnapshot, PutSnapshotBlock,
+// CompleteSnapshot; and EC2 DeleteSnapshot for a snapshot left pending. One EbsClient per thread.
+#ifndef VDISK_AWS_EBS_CLIENT_H_
+#define VDISK_AWS_EBS_CLIENT_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "remote/aws/aws_client.h"
+#include "http/client.h"
+#include "vdisk/cloud.h"
+
+namespace vdisk::aws {
+
+struct StartedSnapshot {
+  std::string id;
+  std::uint64_t block_bytes = 0;
+};
+
+// The LINEAR aggregate: SHA-256 over the blocks' raw SHA-256 digests in ascending block index,
+// base64 (what CompleteSnapshot takes).
+std::string linear_checksum(std::span<const std::array<std::uint8_t, 32>> digests);
+
+// Parses StartSnapshot's reply: SnapshotId and a BlockSize that is a power of two from 512 B
+// to 16 MiB (AWS says 524288; moto says 512). corrupt otherwise.
+Result<StartedSnapshot> parse_start_reply(std::string_view json);
+
+class EbsClient {
+ public:
+  static Result<std::unique_ptr<EbsClient>> create(const AwsOptions& aws, std::stop_token stop);
+  Result<StartedSnapshot> start(std::uint64_t volume_gib, const EbsSnapshotOptions& o,
+                                const std::string& client_token);
+  // Puts block `index`; `digest` is its SHA-256.
+  Status put_block(const std::string& id, std::uint64_t index, std::span<const std::byte> data,
+                   const std::array<std::uint8_t, 32>& digest);
+  Status complete(const std::string& id, std::uint64_t changed_blocks,
+                  const std::string& linear_checksum_base64);
+  Status delete_snapshot(const std::string& id);
+
+ private:
+  explicit EbsClient(AwsClient client) : client_(std::move(client)) {}
+  Result<http::Response> send(const std::string& service, const std::string& method,
+                              const std::string& path, std::vector<http::Header> headers,
+                              std::span<const std::byte> body, const std::string& body_sha256,
+                              std::string what);
+
+  AwsClient client_;
+};
+
+}  // namespace vdisk::aws
+
+#endif  // VDISK_AWS_EBS_CLIENT_H_
