@@ -7,6 +7,7 @@
 #include "contract/format_driver.h"
 #include "formats/ova/ova.h"
 #include "base/checked.h"
+#include "base/linked_path.h"
 
 namespace vdisk::ova {
 namespace {
@@ -25,7 +26,7 @@ Status check_href(std::string_view href, bool allow_outside, std::string_view ar
   const std::filesystem::path norm = p.lexically_normal();
   const bool escapes = !norm.empty() && *norm.begin() == "..";
   if ((absolute || escapes) && !allow_outside)
-    return invalid_argument(
+    return detail::outside_link(
         fmt::format("ova: {}: file '{}' lies outside the package ({}); "
                     "refusing it (allow outside paths to permit)",
                     archive, href, absolute ? "absolute path" : "'..'"));
