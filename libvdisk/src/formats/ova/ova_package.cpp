@@ -162,6 +162,18 @@ void note_unlisted(const OpenOptions& options, std::string_view manifest, std::s
       fmt::format("ova: manifest {} does not list {}; its digest is not checked", manifest, name));
 }
 
+void settle_manifest(Package& p, std::span<const ManifestEntry> manifest,
+                     const std::function<bool(std::string_view)>& holds,
+                     const OpenOptions& options) {
+  p.manifest.unchecked = entries_not_held(manifest, holds);
+  for (const std::string& name : p.manifest.unchecked)
+    detail::diagnose(options, Diagnostic::Level::warning,
+                     fmt::format("ova: manifest {} lists {}, which is not in the package {}; its "
+                                 "digest could not be checked",
+                                 p.manifest.name, name, p.archive));
+  p.manifest.verified = p.manifest.unchecked.empty();
+}
+
 void describe_package(const Package& p, Properties& out) {
   out.add("ovf", p.ovf_name);
   out.add("ovf_version", p.envelope.version == "2" ? "2.x" : "1.x");
@@ -188,6 +200,7 @@ void describe_package(const Package& p, Properties& out) {
   if (!p.manifest.name.empty()) {
     m.add("algorithm", p.manifest.algorithm);
     m.add("verified", p.manifest.verified);
+    for (const std::string& name : p.manifest.unchecked) m.add_list_string("unchecked", name);
   }
 }
 
