@@ -5,7 +5,8 @@
 # members (python, GNU gzip + pigz, chunked, in a directory), a chunked member, two disks (--disk), an .ovf directory; each read from the file and
 # from stdin and compared by sha256 with `qemu-img convert -O raw` of the VMDK that went in (the
 # Azure output by its first virtual-size bytes). A digest that does not match the manifest
-# fails with one line and leaves no output (--no-verify reads it); info lists the disks.
+# fails with one line and leaves no output (--no-verify reads it); a manifest entry for a file
+# the package does not hold is named and warned about (verified: no); info lists the disks.
 source "$(dirname "$0")/lib.sh"
 need qemu-img python3 tar
 V=$VDCONVERT
@@ -133,6 +134,32 @@ cp a.vmdk gnu/g.ova/
 (cd gnu/g.ova && printf 'SHA256(g.ovf)= %s\nSHA256(a.vmdk)= %s\n' "$(sha g.ovf)" "$(sha a.vmdk)" > g.mf &&
  tar --format=gnu -cf ../../gnu.ova g.ovf g.mf a.vmdk)
 check_read gnu.ova "$A"
+
+# A manifest that lists a file the package does not hold (GNU tar): the entry cannot be
+# checked, so info says verified: no and names it under unchecked, and every command warns
+# about it (file and stdin); the files that are there are still checked.
+(cd gnu/g.ova && printf 'SHA256(g.ovf)= %s\nSHA256(a.vmdk)= %s\nSHA256(gone.vmdk)= %s\n' \
+   "$(sha g.ovf)" "$(sha a.vmdk)" "$(printf x | sha256sum | cut -c1-64)" > g.mf &&
+ tar --format=gnu -cf ../../gone.ova g.ovf g.mf a.vmdk)
+warn="warning: ova: manifest g.mf lists gone.vmdk, which is not in the package"
+"$V" info gone.ova > info.txt 2> info.err || fail "info gone.ova: $(cat info.err)"
+grep -q "^  verified: no$" info.txt || fail "info gone.ova does not say verified: no: $(cat info.txt)"
+grep -q "^    - gone.vmdk$" info.txt || fail "info gone.ova does not list gone.vmdk: $(cat info.txt)"
+grep -q "$warn" info.err || fail "info gone.ova: no warning: $(cat info.err)"
+"$V" info --json gone.ova 2> info.err > info.json
+python3 - <<'PY' || fail "info --json gone.ova"
+import json
+m = json.load(open("info.json"))["manifest"]
+assert m == {"file": "g.mf", "algorithm": "SHA256", "verified": False, "unchecked": ["gone.vmdk"]}, m
+print("ok: info --json gone.ova", m)
+PY
+rm -f o.raw && "$V" convert -q --to raw gone.ova o.raw 2> conv.err || fail "convert gone.ova: $(cat conv.err)"
+expect_eq "$(sha o.raw)" "$A" "gone.ova (file) still reads"
+grep -q "$warn gone.ova" conv.err || fail "convert gone.ova: no warning: $(cat conv.err)"
+rm -f o.raw && "$V" convert -q --to raw - o.raw < gone.ova 2> conv.err || fail "stdin gone.ova: $(cat conv.err)"
+expect_eq "$(sha o.raw)" "$A" "gone.ova (stdin) still reads"
+grep -q "$warn" conv.err || fail "stdin gone.ova: no warning: $(cat conv.err)"
+echo "ok: gone.ova warns: $(head -1 conv.err)"
 
 # An .ovf directory and the path of its descriptor.
 $MK pkgdir --dir b.vmdk a.vmdk

@@ -1,7 +1,8 @@
 #!/bin/bash
 # vhdx read: images made here by qemu-img (fixed and dynamic, block sizes 1, 8, 32 and 256 MiB,
 # log sizes 1 and 8 MiB, a size that is not a whole block, data written with qemu-io at
-# unaligned offsets and zeroed ranges) are converted by vdconvert to raw, sha256 equal to
+# unaligned offsets and zeroed ranges, fixed disks made with block_state_zero=off whose last
+# block lies only partly inside the file) are converted by vdconvert to raw, sha256 equal to
 # `qemu-img convert -f vhdx -O raw`, and through the azure, gcp and vmdk targets back to the
 # same content; `info --json` agrees with `qemu-img info` (virtual size, block size) and with
 # libvhdi's `vhdiinfo` (disk type, media size, sector size, identifier); a 2 TiB dynamic
@@ -65,6 +66,16 @@ qemu-img create -q -f vhdx -o subformat=dynamic,block_size=1M io.vhdx 20M
 qemu-io -f vhdx -c 'write -P 0xab 0 64k' -c 'write -P 1 1536k 512' -c 'write -P 2 3000k 3k' \
         -c 'write -z 0 4k' -c 'write -P 3 19M 1M' -c 'write -z 19M 512k' io.vhdx > /dev/null
 compare io.vhdx
+
+# Fixed disks as qemu-img creates them with block_state_zero=off: every block present and the
+# file ending where the disk ends, so a size that is not a whole block leaves the last block
+# only partly inside the file (100 MiB in 8 MiB blocks; 33 MiB in 32 MiB blocks). Sparse files.
+qemu-img create -q -f vhdx -o subformat=fixed,block_state_zero=off bsz-off.vhdx 100M
+qemu-io -f vhdx -c 'write -P 0x5c 0 64k' -c 'write -P 0x3d 100348k 4k' bsz-off.vhdx > /dev/null
+compare bsz-off.vhdx
+qemu-img create -q -f vhdx -o subformat=fixed,block_state_zero=off,block_size=32M bsz-off32.vhdx 33M
+qemu-io -f vhdx -c 'write -P 0x11 32M 1k' -c 'write -P 0x22 33791k 1k' bsz-off32.vhdx > /dev/null
+compare bsz-off32.vhdx
 
 # Every target carries the same content.
 for to in azure gcp vmdk; do

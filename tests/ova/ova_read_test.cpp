@@ -153,3 +153,120 @@ TEST_CASE("ova: a manifest mismatch fails both ways unless verification is off",
     expect_both(ova, spec.disks[0].data, o);
   }
 }
+
+namespace {
+
+// The package's files with `extra` manifest lines appended to its manifest.
+std::vector<std::pair<std::string, Bytes>> with_extra_entries(const OvaSpec& spec,
+                                                              const std::string& extra) {
+  auto files = test::ova_files(spec);
+  for (auto& [name, data] : files)
+    if (name == spec.name + ".mf") {
+      const Bytes more = test::bytes_of(extra);
+      data.insert(data.end(), more.begin(), more.end());
+    }
+  return files;
+}
+
+std::vector<std::string> warnings_of(const std::vector<Diagnostic>& d) {
+  std::vector<std::string> out;
+  for (const Diagnostic& x : d)
+    if (x.level == Diagnostic::Level::warning) out.push_back(x.message);
+  return out;
+}
+
+}  // namespace
+
+// A manifest that lists a file the package does not hold cannot be fully checked: the entries
+// are named (info's manifest.unchecked, one warning each) and verified is false, while the
+// files that are there are still checked and a mismatch still fails.
+TEST_CASE("ova: manifest entries for files the package does not hold are named and not verified",
+          "[ova]") {
+  const std::string gone = "SHA256(disk2.img)= " + std::string(64, 'a') +
+                           "\nSHA256(notes.txt)= " + std::string(64, 'b') + "\n";
+  for (bool last : {false, true}) {
+    INFO("manifest last: " << last);
+    OvaSpec spec;
+    spec.manifest = "SHA256";
+    spec.manifest_last = last;
+    spec.disks.push_back(disk("disk1.img", 30000, 8));
+    const Bytes ova = test::make_tar(with_extra_entries(spec, gone));
+    std::vector<Diagnostic> seen;
+    OpenOptions o;
+    o.on_diagnostic = [&seen](const Diagnostic& d) { seen.push_back(d); };
+
+    auto src = open_image(memory_file(ova, "<t.ova>"), {}, o);
+    INFO(src.status().to_string());
+    REQUIRE(src.ok());
+    const Properties p = describe(**src);
+    const Properties* m = p.get_object("manifest");
+    REQUIRE(m != nullptr);
+    CHECK(m->get("verified") == "false");
+    const std::string json = p.to_json();
+    INFO(json);
+    CHECK(json.find("\"verified\": false") != std::string::npos);
+    CHECK(json.find("\"unchecked\": [\n      \"disk2.img\",\n      \"notes.txt\"\n    ]") !=
+          std::string::npos);
+    auto w = warnings_of(seen);
+    REQUIRE(w.size() == 2);
+    CHECK(w[0] ==
+          "ova: manifest vm.mf lists disk2.img, which is not in the package <t.ova>; its "
+          "digest could not be checked");
+    CHECK(w[1].find("lists notes.txt") != std::string::npos);
+
+    // The stream says the same once it has read the whole archive.
+    seen.clear();
+    auto s = read_stream_mode(ova, o);
+    INFO(s.status().to_string());
+    REQUIRE(s.ok());
+    CHECK(*s == spec.disks[0].data);
+    w = warnings_of(seen);
+    REQUIRE(w.size() == 2);
+    CHECK(w[0].find("lists disk2.img, which is not in the package <stdin>") != std::string::npos);
+
+    // The files that are there are still checked.
+    spec.corrupt_digest = true;
+    const Bytes bad = test::make_tar(with_extra_entries(spec, gone));
+    CHECK(read_file_mode(bad).status().code() == Errc::corrupt);
+    CHECK(read_stream_mode(bad).status().code() == Errc::corrupt);
+  }
+  // A complete package: verified, no unchecked list, no warning.
+  OvaSpec spec;
+  spec.manifest = "SHA256";
+  spec.disks.push_back(disk("disk1.img", 30000, 8));
+  std::vector<Diagnostic> seen;
+  OpenOptions o;
+  o.on_diagnostic = [&seen](const Diagnostic& d) { seen.push_back(d); };
+  auto src = open_image(memory_file(test::make_ova(spec), "<t.ova>"), {}, o);
+  REQUIRE(src.ok());
+  const std::string json = describe(**src).to_json();
+  CHECK(json.find("\"verified\": true") != std::string::npos);
+  CHECK(json.find("unchecked") == std::string::npos);
+  CHECK(warnings_of(seen).empty());
+}
+
+// A descriptor on disk: the package is its directory; a sibling that is missing, or a name that
+// leaves the directory (never looked up), cannot be checked.
+TEST_CASE("ova: a descriptor's manifest naming missing siblings", "[ova]") {
+  test::TempDir dir;
+  OvaSpec spec;
+  spec.manifest = "SHA256";
+  spec.disks.push_back(disk("disk1.img", 20000, 9));
+  test::write_file(dir / "elsewhere.img", pattern(10, 1));
+  std::filesystem::create_directory(dir / "pkg");
+  for (const auto& [name, data] :
+       with_extra_entries(spec, "SHA256(disk2.img)= " + std::string(64, 'c') +
+                                    "\nSHA256(../elsewhere.img)= " + std::string(64, 'd') + "\n"))
+    test::write_file(dir / "pkg" / name, data);
+  std::vector<Diagnostic> seen;
+  OpenOptions o;
+  o.on_diagnostic = [&seen](const Diagnostic& d) { seen.push_back(d); };
+  auto src = open_image(dir / "pkg" / "vm.ovf", o);
+  INFO(src.status().to_string());
+  REQUIRE(src.ok());
+  const std::string json = describe(**src).to_json();
+  INFO(json);
+  CHECK(json.find("\"verified\": false") != std::string::npos);
+  CHECK(json.find("\"disk2.img\",\n      \"../elsewhere.img\"") != std::string::npos);
+  CHECK(warnings_of(seen).size() == 2);
+}

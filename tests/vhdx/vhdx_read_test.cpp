@@ -113,6 +113,53 @@ TEST_CASE("vhdx: a fixed disk reads through its BAT", "[vhdx]") {
   CHECK(m[0].kind == ExtentKind::data);
 }
 
+// qemu-img's fixed disks (block_state_zero=off) end where the virtual disk ends: a disk whose
+// size is not a whole number of blocks has a last block that lies only partly inside the file.
+// That block is read for its bytes inside the disk; any other block must lie wholly inside.
+TEST_CASE("vhdx: a last block partly past the end of the file reads its bytes in the disk",
+          "[vhdx]") {
+  VhdxSpec spec;
+  spec.leave_allocated = true;
+  spec.virtual_size = 2 * kMiB + kMiB / 2;
+  const auto build = [&](std::initializer_list<std::uint64_t> order) {
+    VhdxBuilder b(spec);
+    std::vector<std::pair<std::uint64_t, Bytes>> blocks;
+    for (std::uint64_t i : order) {
+      blocks.emplace_back(i, pattern(kMiB, static_cast<std::uint32_t>(20 + i)));
+      b.add_block(i, blocks.back().second);
+    }
+    return std::make_pair(b.bytes(), expected_disk(spec.virtual_size, kMiB, blocks));
+  };
+  SECTION("the last block, cut where the disk ends, reads exactly") {
+    auto [img, want] = build({0, 1, 2});  // block 2 is the file's last MiB
+    img.resize(img.size() - kMiB / 2);
+    auto s = open_bytes(img);
+    CHECK(read_all(*s) == want);
+    const auto m = map_all(*s);
+    REQUIRE(m.size() == 1);
+    CHECK(m[0].kind == ExtentKind::data);
+    CHECK(m[0].length == spec.virtual_size);
+  }
+  SECTION("the last block cut short of the disk's end is refused") {
+    auto [img, want] = build({0, 1, 2});
+    img.resize(img.size() - kMiB / 2 - 512);
+    auto r = try_open(img);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Errc::corrupt);
+    CHECK(r.status().message().find("entry 2 ") != std::string::npos);
+    CHECK(r.status().message().find("truncated") != std::string::npos);
+  }
+  SECTION("any other block ending past the end of the file is refused") {
+    auto [img, want] = build({2, 0, 1});  // block 1 is the file's last MiB
+    img.resize(img.size() - kMiB / 2);
+    auto r = try_open(img);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Errc::corrupt);
+    CHECK(r.status().message().find("entry 1 ") != std::string::npos);
+    CHECK(r.status().message().find("truncated") != std::string::npos);
+  }
+}
+
 TEST_CASE("vhdx: qemu-img reads the builder's images as libvdisk does", "[vhdx][qemu]") {
   if (run("command -v qemu-img > /dev/null") != 0) {
     WARN("qemu-img is not installed; skipped");

@@ -3,7 +3,8 @@
 //   0    success
 //   1    usage error: bad arguments, unknown command/option/target, DST exists without --force,
 //        SRC and DST are the same file, image bytes refused on a terminal
-//   2    corrupt or invalid input (the image breaks its format's rules or exceeds a limit)
+//   2    corrupt or invalid input (the image breaks its format's rules or exceeds a limit, or
+//        names a file outside its directory: the link rule; docs/cli.md maps every code)
 //   3    I/O error: a read or write failed, a file is missing, the output device is full
 //   4    the input uses a feature libvdisk does not support
 //   5    `check` ran and found rule violations

@@ -53,8 +53,10 @@ struct OpenOptions {
   std::string format;
   // Files an image names (VHD and VHDX parents, VMDK parents and extent files, QCOW2 backing
   // and external data files) must normally lie, symbolic links followed, in the directory of
-  // the image that names them or below it; this lifts that restriction. Loops and the depth
-  // limit of a chain (32 images, whatever their formats) are checked either way.
+  // the image that names them or below it (a file elsewhere, or a VMDK name with a Windows
+  // drive letter, is refused as corrupt, like the href of an OVF descriptor on disk that leaves
+  // its directory); this lifts that restriction. Loops and the depth limit of a chain (32
+  // images, whatever their formats) are checked either way.
   bool allow_outside_paths = false;
   // Skip the check that a child's recorded parent identity (VHD parent UUID, VMDK parentCID)
   // matches the parent it opens.

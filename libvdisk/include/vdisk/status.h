@@ -29,6 +29,7 @@ enum class Errc : std::uint8_t {
   io_error,            // the operating system reported a read/write failure
   no_space,            // the output device is full (ENOSPC, EDQUOT, EFBIG)
   corrupt,             // the image breaks its format's rules (truncated, bad checksum, loops)
+                       // or links a file the directory rule refuses (OpenOptions)
   unsupported,         // a valid image uses a feature libvdisk does not implement
   out_of_range,        // a read or size past an object's end
   cancelled,           // the caller's stop token was triggered

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -64,13 +65,15 @@ Result<fs::path> resolve_linked_file(std::string_view format, std::string_view w
     return canon;
   }
   if (!outside.empty())
-    return invalid_argument(
+    return outside_link(
         fmt::format("{}: {} '{}' of '{}' lies outside the directory '{}'; "
                     "allow outside paths to open it",
                     format, what, outside.string(), image.string(), dir.string()));
   return not_found(fmt::format("{}: {} '{}' of '{}' not found (tried {})", format, what,
                                first->string(), image.string(), quoted_list(tried, ", ")));
 }
+
+Status outside_link(std::string message) { return corrupt(std::move(message)); }
 
 ChainLink::~ChainLink() {
   if (entered_) t_chain.pop_back();

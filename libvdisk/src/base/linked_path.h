@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,11 +43,17 @@ bool path_inside(const std::filesystem::path& dir, const std::filesystem::path& 
 // line 4") and the first candidate:
 // - not_found when `candidates` holds no usable (non-empty) name, when `image` is empty (opened
 //   without a path), or when no candidate exists (the message lists every path tried);
-// - invalid_argument naming the first existing candidate when every one that exists lies
+// - corrupt (outside_link) naming the first existing candidate when every one that exists lies
 //   outside the directory.
 Result<std::filesystem::path> resolve_linked_file(
     std::string_view format, std::string_view what, const std::filesystem::path& image,
     const std::vector<std::filesystem::path>& candidates, const OpenOptions& options);
+
+// The refusal of a link the directory rule does not allow (outside the directory, a Windows
+// drive name, an OVA href that leaves the package): code corrupt, so callers and vdconvert
+// (exit 2) treat it as invalid input, as they treat a loop; never invalid_argument, which
+// means the caller's own request was malformed. `message` is the whole one-line message.
+Status outside_link(std::string message);
 
 // One link of a chain being followed. enter() checks the link from `self` (the canonical path of
 // the image that names it) to `target` (the canonical path resolve_linked_file returned) and,

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,13 +25,20 @@ namespace vdisk::ova {
 inline constexpr std::uint64_t kMaxOvfBytes = 16ull << 20;
 // Chunks of one chunked file (href.000000000 ...).
 inline constexpr std::size_t kMaxChunks = 100000;
+// Members listed in an archive (each a header of 512 bytes at least), file or stream.
+inline constexpr std::size_t kMaxMembers = 65536;
 
 // What `info` shows about the manifest.
 struct ManifestState {
   std::string name;       // the .mf file, empty when the package has none
   std::string algorithm;  // of the descriptor's entry, or of the first entry
-  bool verified = false;  // the digests of the descriptor and the chosen disk's files matched
-  bool skipped = false;   // OpenOptions::verify_manifest was false
+  // The digests of the descriptor and the chosen disk's files matched, and every file the
+  // manifest lists is in the package.
+  bool verified = false;
+  bool skipped = false;  // OpenOptions::verify_manifest was false
+  // Manifest entries naming files the package does not hold: their digests could not be
+  // checked (verified is then false).
+  std::vector<std::string> unchecked;
 };
 
 struct Package {
@@ -65,9 +73,16 @@ FileDigest digest_for(std::span<const ManifestEntry> manifest, bool manifest_kno
 // list.
 void note_unlisted(const OpenOptions& options, std::string_view manifest, std::string_view name);
 
+// After the digests matched: records in p.manifest the entries of `manifest` whose files the
+// package does not hold (`holds`), with a warning for each, and sets p.manifest.verified (true
+// only when there is none).
+void settle_manifest(Package& p, std::span<const ManifestEntry> manifest,
+                     const std::function<bool(std::string_view)>& holds,
+                     const OpenOptions& options);
+
 // The package's facts for `info`: ovf, ovf_version, disk (1-based), disks [{number, file,
 // capacity, format, populated_size, compression, chunk_size}], manifest {file, algorithm,
-// verified}.
+// verified, unchecked (when not empty)}.
 void describe_package(const Package& p, Properties& out);
 
 // A BlockSource reading the chosen disk's image (`inner`), describing the package.

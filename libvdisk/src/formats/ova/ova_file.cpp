@@ -18,9 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Members listed in an archive (each a header of 512 bytes at least).
-constexpr std::size_t kMaxMembers = 65536;
-
 Result<FileDigest> digest_windows(const std::vector<FileWindow>& windows, std::size_t i,
                                   std::span<const ManifestEntry> manifest, std::string_view name) {
   FileDigest d = digest_for(manifest, true, name);
@@ -36,10 +33,11 @@ Result<FileDigest> digest_windows(const std::vector<FileWindow>& windows, std::s
   return d;
 }
 
-// Verifies the descriptor and each stored file of the chosen disk against the manifest.
+// Verifies the descriptor and each stored file of the chosen disk against the manifest, then
+// settles the manifest's state with the entries whose files the package does not hold.
 Status verify(Package& p, std::string_view ovf_text, std::span<const ManifestEntry> manifest,
               const std::vector<FileWindow>& windows, const std::vector<std::string>& names,
-              const OpenOptions& options) {
+              const std::function<bool(std::string_view)>& holds, const OpenOptions& options) {
   if (p.manifest.name.empty()) return {};
   if (const ManifestEntry* e = find_entry(manifest, p.ovf_name))
     p.manifest.algorithm = e->algorithm;
@@ -66,7 +64,7 @@ Status verify(Package& p, std::string_view ovf_text, std::span<const ManifestEnt
     VDISK_ASSIGN_OR_RETURN(const FileDigest d, digest_windows(windows, i, manifest, names[i]));
     VDISK_RETURN_IF_ERROR(verify_digest(*e, d, p.manifest.name));
   }
-  p.manifest.verified = true;
+  settle_manifest(p, manifest, holds, options);
   return {};
 }
 
@@ -92,6 +90,22 @@ Result<std::vector<ManifestEntry>> read_manifest_text(std::string_view text, Pac
                                                       std::string name) {
   p.manifest.name = std::move(name);
   return parse_manifest(text, p.manifest.name);
+}
+
+// Whether the package of a descriptor on disk holds `name`: the descriptor itself, or a regular
+// file next to it. Names that are absolute or leave the directory are not in the package (and
+// are not looked up).
+std::function<bool(std::string_view)> sibling_holder(const fs::path& dir, std::string ovf_name) {
+  return [dir, ovf_name = std::move(ovf_name)](std::string_view name) {
+    if (name == ovf_name) return true;
+    const fs::path p{std::string(name)};
+    const fs::path norm = p.lexically_normal();
+    if (p.is_absolute() || name.starts_with('\\') || (name.size() >= 2 && name[1] == ':') ||
+        norm.empty() || *norm.begin() == "..")
+      return false;
+    std::error_code ec;
+    return fs::is_regular_file(dir / norm, ec);
+  };
 }
 
 // Every chunk but the last ovf:chunkSize bytes, all together ovf:size.
@@ -178,7 +192,14 @@ Result<std::unique_ptr<BlockSource>> open_tar_file(std::unique_ptr<RandomAccessF
     VDISK_ASSIGN_OR_RETURN(manifest, read_manifest_text(text, p, m.name));
     break;
   }
-  VDISK_RETURN_IF_ERROR(verify(p, ovf_text, manifest, windows, names, options));
+  std::vector<std::string_view> held{p.ovf_name};  // regular members, sorted
+  for (const TarEntry& m : members)
+    if (m.regular()) held.push_back(m.name);
+  std::sort(held.begin(), held.end());
+  const auto in_archive = [&held](std::string_view name) {
+    return std::binary_search(held.begin(), held.end(), name);
+  };
+  VDISK_RETURN_IF_ERROR(verify(p, ovf_text, manifest, windows, names, in_archive, options));
 
   const fs::path inner_path = path.empty() ? fs::path() : path.parent_path() / p.chosen_file().href;
   VDISK_ASSIGN_OR_RETURN(
@@ -236,7 +257,8 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
     VDISK_RETURN_IF_ERROR((*mf)->read_at(0, std::as_writable_bytes(std::span(text))));
     VDISK_ASSIGN_OR_RETURN(manifest, read_manifest_text(text, p, mf_name));
   }
-  VDISK_RETURN_IF_ERROR(verify(p, ovf_text, manifest, windows, names, options));
+  VDISK_RETURN_IF_ERROR(
+      verify(p, ovf_text, manifest, windows, names, sibling_holder(dir, p.ovf_name), options));
 
   std::unique_ptr<BlockSource> inner;
   if (f.chunk_size || f.gzip) {

@@ -81,6 +81,14 @@ const ManifestEntry* find_entry(std::span<const ManifestEntry> entries, std::str
   return nullptr;
 }
 
+std::vector<std::string> entries_not_held(std::span<const ManifestEntry> entries,
+                                          const std::function<bool(std::string_view)>& holds) {
+  std::vector<std::string> out;
+  for (const ManifestEntry& e : entries)
+    if (!holds(e.name)) out.push_back(e.name);
+  return out;
+}
+
 FileDigest::FileDigest(bool sha1, bool sha256) {
   if (sha1) sha1_ = std::make_unique<checksum::Sha1>();
   if (sha256) sha256_ = std::make_unique<checksum::Sha256>();

@@ -4,6 +4,7 @@
 #ifndef VDISK_OVA_OVA_MANIFEST_H_
 #define VDISK_OVA_OVA_MANIFEST_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,6 +33,11 @@ Result<std::vector<ManifestEntry>> parse_manifest(std::string_view text, std::st
 
 // The entry for `name`, or nullptr.
 const ManifestEntry* find_entry(std::span<const ManifestEntry> entries, std::string_view name);
+
+// The names of the entries whose files the package does not hold (`holds(name)` is false), in
+// manifest order: their digests cannot be checked.
+std::vector<std::string> entries_not_held(std::span<const ManifestEntry> entries,
+                                          const std::function<bool(std::string_view)>& holds);
 
 // SHA-1 and/or SHA-256 of one file's stored bytes, as they pass.
 class FileDigest {

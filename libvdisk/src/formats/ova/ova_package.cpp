@@ -7,6 +7,7 @@
 #include "contract/format_driver.h"
 #include "formats/ova/ova.h"
 #include "base/checked.h"
+#include "base/linked_path.h"
 
 namespace vdisk::ova {
 namespace {
@@ -25,7 +26,7 @@ Status check_href(std::string_view href, bool allow_outside, std::string_view ar
   const std::filesystem::path norm = p.lexically_normal();
   const bool escapes = !norm.empty() && *norm.begin() == "..";
   if ((absolute || escapes) && !allow_outside)
-    return invalid_argument(
+    return detail::outside_link(
         fmt::format("ova: {}: file '{}' lies outside the package ({}); "
                     "refusing it (allow outside paths to permit)",
                     archive, href, absolute ? "absolute path" : "'..'"));
@@ -161,6 +162,18 @@ void note_unlisted(const OpenOptions& options, std::string_view manifest, std::s
       fmt::format("ova: manifest {} does not list {}; its digest is not checked", manifest, name));
 }
 
+void settle_manifest(Package& p, std::span<const ManifestEntry> manifest,
+                     const std::function<bool(std::string_view)>& holds,
+                     const OpenOptions& options) {
+  p.manifest.unchecked = entries_not_held(manifest, holds);
+  for (const std::string& name : p.manifest.unchecked)
+    detail::diagnose(options, Diagnostic::Level::warning,
+                     fmt::format("ova: manifest {} lists {}, which is not in the package {}; its "
+                                 "digest could not be checked",
+                                 p.manifest.name, name, p.archive));
+  p.manifest.verified = p.manifest.unchecked.empty();
+}
+
 void describe_package(const Package& p, Properties& out) {
   out.add("ovf", p.ovf_name);
   out.add("ovf_version", p.envelope.version == "2" ? "2.x" : "1.x");
@@ -187,6 +200,7 @@ void describe_package(const Package& p, Properties& out) {
   if (!p.manifest.name.empty()) {
     m.add("algorithm", p.manifest.algorithm);
     m.add("verified", p.manifest.verified);
+    for (const std::string& name : p.manifest.unchecked) m.add_list_string("unchecked", name);
   }
 }
 

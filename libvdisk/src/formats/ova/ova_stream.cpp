@@ -38,6 +38,9 @@ class State {
 
  private:
   Status read_manifest();
+  // Notes a member the walk met after the descriptor (its name, when a regular file); at most
+  // kMaxMembers of them, as the file reader allows.
+  Status seen(const std::optional<TarEntry>& m);
   Status begin_member(const TarEntry& e);
   Status end_member();
 
@@ -56,7 +59,18 @@ class State {
   bool disk_done_ = false;
   std::optional<TarEntry> pending_;  // a header read while looking for the next chunk
   std::optional<Status> finished_;
+  std::vector<std::string> members_;  // regular members' names, in archive order
+  std::size_t member_count_ = 0;
 };
+
+Status State::seen(const std::optional<TarEntry>& m) {
+  if (!m) return {};
+  if (++member_count_ > kMaxMembers)
+    return resource_exhausted(
+        fmt::format("ova: {}: more than {} members in the archive", p.archive, kMaxMembers));
+  if (m->regular()) members_.push_back(m->name);
+  return {};
+}
 
 Status State::read_manifest() {
   p.manifest.name = walker_.current().name;
@@ -75,6 +89,7 @@ Status State::open_package() {
   if (!first || !first->regular() || !ends_with_nocase(first->name, ".ovf"))
     return corrupt(fmt::format("ova: {}: the first member is not an .ovf descriptor", p.archive));
   p.ovf_name = first->name;
+  members_.push_back(p.ovf_name);
   VDISK_ASSIGN_OR_RETURN(const std::string ovf_text, walker_.read_all(kMaxOvfBytes, "descriptor"));
   ovf_digest_.emplace(options_.verify_manifest, options_.verify_manifest);
   ovf_digest_->update(std::as_bytes(std::span(ovf_text)));
@@ -85,6 +100,7 @@ Status State::open_package() {
   const std::string first_name = f.chunk_size ? chunk_name(f.href, 0) : f.href;
   for (;;) {
     VDISK_ASSIGN_OR_RETURN(const auto m, walker_.next());
+    VDISK_RETURN_IF_ERROR(seen(m));
     if (!m)
       return corrupt(fmt::format("ova: {}: '{}' (the file of disk {}) is not in the archive",
                                  p.archive, first_name, p.disk + 1));
@@ -117,6 +133,7 @@ Status State::end_member() {
   const OvfFile& f = p.chosen_file();
   if (f.chunk_size && names_.size() < kMaxChunks) {
     VDISK_ASSIGN_OR_RETURN(auto m, walker_.next());
+    VDISK_RETURN_IF_ERROR(seen(m));
     if (m && m->regular() && m->name == chunk_name(f.href, names_.size())) {
       VDISK_RETURN_IF_ERROR(check_chunk(f, names_.size() - 1, sizes_.back(), false, p.archive));
       return begin_member(*m);
@@ -156,6 +173,7 @@ Status State::finish() {
       VDISK_RETURN_IF_ERROR(read_manifest());
     while (!ended) {
       VDISK_ASSIGN_OR_RETURN(const auto m, walker_.next());
+      VDISK_RETURN_IF_ERROR(seen(m));
       if (!m) break;
       if (m->regular() && ends_with_nocase(m->name, ".mf") && !manifest_known_)
         VDISK_RETURN_IF_ERROR(read_manifest());
@@ -176,7 +194,13 @@ Status State::finish() {
       else
         note_unlisted(options_, p.manifest.name, names_[i]);
     }
-    p.manifest.verified = true;
+    std::sort(members_.begin(), members_.end());
+    settle_manifest(
+        p, manifest_,
+        [this](std::string_view name) {
+          return std::binary_search(members_.begin(), members_.end(), name);
+        },
+        options_);
     return {};
   }();
   return *finished_;

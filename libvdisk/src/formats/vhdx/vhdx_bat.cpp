@@ -1,6 +1,8 @@
 // The block allocation table (MS-VHDX 2.5): payload entries interleaved with one sector-bitmap
 // entry per chunk (docs/vhdx.md "BAT"). Every entry the disk uses is checked at open, so reads
-// never meet an offset outside the file or two blocks sharing bytes.
+// never meet an offset outside the file or two blocks sharing bytes. A payload block is checked
+// for the bytes it holds inside the virtual disk: all of it, except for the last block of a disk
+// whose size is not a whole number of blocks (qemu-img's fixed disks end inside that block).
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -85,14 +87,17 @@ Result<std::vector<std::uint64_t>> read_bat(const RandomAccessFile& file, const 
       }
       continue;
     }
-    if (i / (l.chunk_ratio + 1) * l.chunk_ratio + i % (l.chunk_ratio + 1) >= l.payload_blocks)
-      continue;  // padding of a differencing disk's last chunk
+    const std::uint64_t block = i / (l.chunk_ratio + 1) * l.chunk_ratio + i % (l.chunk_ratio + 1);
+    if (block >= l.payload_blocks) continue;  // padding of a differencing disk's last chunk
     if (s == 4 || (s == kPartiallyPresent && !diff))
       return entry_error(l, i, e,
                          fmt::format("payload state {} is not valid {}", s,
                                      diff ? "" : "in a disk without a parent"));
     if (s != kFullyPresent && s != kPartiallyPresent) continue;
-    VDISK_RETURN_IF_ERROR(check_allocated(l, i, e, l.md.block_size, file.size()));
+    // block < payload_blocks, so block * block_size < virtual_size.
+    const std::uint64_t in_disk =
+        std::min<std::uint64_t>(l.md.block_size, l.md.virtual_size - block * l.md.block_size);
+    VDISK_RETURN_IF_ERROR(check_allocated(l, i, e, in_disk, file.size()));
     if (s == kPartiallyPresent) {
       const std::uint64_t bm = i / (l.chunk_ratio + 1) * (l.chunk_ratio + 1) + l.chunk_ratio;
       if (bm >= bat.size() ||
@@ -102,7 +107,7 @@ Result<std::vector<std::uint64_t>> read_bat(const RandomAccessFile& file, const 
                            "a partially present block expected its chunk's sector "
                            "bitmap to be present, found it absent");
     }
-    used.push_back({bat_offset(e), l.md.block_size, i});
+    used.push_back({bat_offset(e), in_disk, i});
   }
   VDISK_RETURN_IF_ERROR(check_apart(l, std::move(used), bat));
   return bat;

@@ -88,7 +88,7 @@ Result<fs::path> resolve(const fs::path& image, std::string name, std::string_vi
   std::replace(name.begin(), name.end(), '\\', '/');
   if (name.empty()) return corrupt(fmt::format("vmdk: {} has an empty file name", what));
   if (name.size() >= 2 && name[1] == ':' && !options.allow_outside_paths)
-    return invalid_argument(
+    return detail::outside_link(
         fmt::format("vmdk: {} '{}' of '{}' is a Windows drive path, which lies outside the "
                     "directory; allow outside paths to open it",
                     what, name, image.string()));
