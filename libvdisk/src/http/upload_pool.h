@@ -22,6 +22,10 @@ struct UploadJob {
   std::uint64_t tag = 0;        // what the job is (an offset, a part number)
   std::vector<std::byte> data;  // a pool buffer, `size` bytes of it used
   std::size_t size = 0;
+  // `size` bytes of zeros that `data` does not hold: the buffer is only the job's place in the
+  // pool (which bounds the queue), and the sender supplies the zeros (AlignedStager's exact
+  // mode).
+  bool zeros = false;
 };
 
 class UploadPool {

@@ -58,6 +58,16 @@ Result<StartedSnapshot> parse_start_reply(std::string_view json) {
         block ? std::to_string(*block) : std::string("none")));
   s.id = *id;
   s.block_bytes = *block;
+  if (auto kms = http::json_string(json, "KmsKeyArn"); kms && !kms->empty()) {
+    s.encrypted = true;
+    s.encryption = "KmsKeyArn " + *kms;
+  } else if (auto sse = http::json_string(json, "SseType"); sse && !sse->empty() && *sse != "none") {
+    s.encrypted = true;
+    s.encryption = "SseType " + *sse;
+  } else if (http::json_bool(json, "Encrypted") == true) {
+    s.encrypted = true;
+    s.encryption = "Encrypted true";
+  }
   return s;
 }
 
@@ -104,15 +114,15 @@ Result<StartedSnapshot> EbsClient::start(std::uint64_t volume_gib, const EbsSnap
 
 Status EbsClient::put_block(const std::string& id, std::uint64_t index,
                             std::span<const std::byte> data,
-                            const std::array<std::uint8_t, 32>& digest) {
+                            const std::string& sha256_base64, const std::string& sha256_hex) {
   const std::string what = fmt::format("ebs: PutSnapshotBlock {} of {}", index, id);
   VDISK_ASSIGN_OR_RETURN(http::Response r,
                          send("ebs", "PUT", fmt::format("/snapshots/{}/blocks/{}", id, index),
                               {{"content-type", "application/octet-stream"},
                                {"x-amz-Data-Length", std::to_string(data.size())},
-                               {"x-amz-Checksum", checksum::to_base64(digest)},
+                               {"x-amz-Checksum", sha256_base64},
                                {"x-amz-Checksum-Algorithm", "SHA256"}},
-                              data, checksum::to_hex(digest), what));
+                              data, sha256_hex, what));
   if (r.status != 200) return expect(r, 201, what);
   return {};
 }
