@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "remote/aws/aws_client.h"
+#include "checksum/sha256.h"
 #include "http/client.h"
+#include "remote/aws/aws_client.h"
 #include "vdisk/cloud.h"
 
 namespace vdisk::aws {
@@ -28,7 +29,16 @@ struct StartedSnapshot {
 };
 
 // The LINEAR aggregate: SHA-256 over the blocks' raw SHA-256 digests in ascending block index,
-// base64 (what CompleteSnapshot takes).
+// base64 (what CompleteSnapshot takes). LinearChecksum takes the digests one at a time (a
+// volume's worth need not be held at once).
+class LinearChecksum {
+ public:
+  void add(const std::array<std::uint8_t, 32>& block_digest);
+  std::string finish_base64();
+
+ private:
+  checksum::Sha256 h_;
+};
 std::string linear_checksum(std::span<const std::array<std::uint8_t, 32>> digests);
 
 // Parses StartSnapshot's reply: SnapshotId, a BlockSize that is a power of two from 512 B to

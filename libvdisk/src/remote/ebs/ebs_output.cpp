@@ -8,15 +8,15 @@
 #include <map>
 #include <mutex>
 
-#include "remote/ebs/ebs_client.h"
-#include "contract/target_driver.h"
+#include "base/ids.h"
+#include "base/zero.h"
 #include "checksum/checksum_sinks.h"
 #include "checksum/sha256.h"
+#include "contract/target_driver.h"
 #include "http/aligned_stager.h"
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
-#include "base/ids.h"
-#include "base/zero.h"
+#include "remote/ebs/ebs_client.h"
 
 namespace vdisk {
 namespace aws {
@@ -117,28 +117,25 @@ class EbsSink final : public ByteSink {
     // The LINEAR checksum over the blocks put, in ascending index: the data blocks' digests
     // recorded, the zero blocks' one digest (every index not recorded, when exact).
     const std::uint64_t blocks = volume_bytes_ / snap_.block_bytes;
-    checksum::Sha256 linear;
+    LinearChecksum linear;
     std::uint64_t put = 0;
     {
       std::lock_guard lock(mu_);
-      const auto zero_raw = std::as_bytes(std::span(zero_digest_.raw));
       std::uint64_t next = 0;  // exact: the first index not yet fed
       for (const auto& [index, d] : digests_) {
         if (exact_)
-          for (; next < index; ++next) linear.update(zero_raw);
-        linear.update(std::as_bytes(std::span(d)));
+          for (; next < index; ++next) linear.add(zero_digest_.raw);
+        linear.add(d);
         next = index + 1;
       }
       if (exact_)
-        for (; next < blocks; ++next) linear.update(zero_raw);
+        for (; next < blocks; ++next) linear.add(zero_digest_.raw);
       put = exact_ ? blocks : digests_.size();
       if (exact_ && zero_blocks_ + digests_.size() != blocks)
-        return internal_error(fmt::format("ebs: {}: {} data and {} zero blocks put of {}",
-                                          snap_.id, digests_.size(), zero_blocks_, blocks));
+        return internal_error(fmt::format("ebs: {}: {} data and {} zero blocks put of {}", snap_.id,
+                                          digests_.size(), zero_blocks_, blocks));
     }
-    const auto aggregate = linear.finish();
-    VDISK_RETURN_IF_ERROR(
-        clients_.front()->complete(snap_.id, put, checksum::to_base64(aggregate)));
+    VDISK_RETURN_IF_ERROR(clients_.front()->complete(snap_.id, put, linear.finish_base64()));
     finished_ = true;
     return {};
   }
@@ -224,9 +221,8 @@ class EbsOutput final : public RemoteOutput {
   }
 
   Status configure(const OptionValues& target_settings, DiagnosticFn on_diagnostic) override {
-    VDISK_ASSIGN_OR_RETURN(
-        omit_zero_blocks_,
-        option_flag(detail::aws_snapshot_target().options, target_settings, "omit-zero-blocks"));
+    VDISK_ASSIGN_OR_RETURN(omit_zero_blocks_, option_flag(detail::aws_snapshot_target().options,
+                                                          target_settings, "omit-zero-blocks"));
     on_diagnostic_ = std::move(on_diagnostic);
     return {};
   }
