@@ -2,7 +2,7 @@
 APIs state set to what AWS states.
 
 moto answers StartSnapshot and ListSnapshotBlocks with "BlockSize": 512, a constant its EBSSnapshot
-model sets when a snapshot starts (moto/ebs/models.py); AWS answers 524288. vdconvert follows
+model sets when a snapshot starts (module moto.ebs.models); AWS answers 524288. vdconvert follows
 the reply, and puts every block of a snapshot's whole-GiB volume by default: 2,097,152 requests
 per GiB at moto's 512 bytes, 2,048 at AWS's size. This launcher sets the model's block size
 after moto's own constructor runs, then hands the rest of the command line to moto's server.
