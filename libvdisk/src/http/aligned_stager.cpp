@@ -51,7 +51,7 @@ Status AlignedStager::write_zeroes(std::uint64_t n) {
     const std::uint64_t to = (pos_ + n) - (pos_ + n) % align_;
     while (from < to) {
       UploadJob z;
-      VDISK_ASSIGN_OR_RETURN(z.data, pool_.acquire(chunk_));
+      VDISK_ASSIGN_OR_RETURN(z.data, pool_.acquire_slot());
       z.tag = from;
       z.size = static_cast<std::size_t>(std::min<std::uint64_t>(to - from, chunk_));
       z.zeros = true;

@@ -4,8 +4,9 @@
 // last unit padded with zeros). Then, by the stager's ZeroUnits:
 //   skip  the run's whole units are never sent (where bytes never written read as zeros);
 //   send  they are queued as zero jobs (UploadJob::zeros) of at most `chunk` bytes, each holding
-//         a pool buffer only as its place in the queue, so a long run is sent in parallel
-//         within the same memory bound (an EBS snapshot that must read back exactly).
+//         a pool buffer only as its place in the queue (UploadPool::acquire_slot: no memory is
+//         allocated or touched for it), so a long run is sent in parallel within the same
+//         bound (an EBS snapshot that must read back exactly).
 // Either way a unit partly in the run and partly in later data goes out with that data.
 #ifndef VDISK_HTTP_ALIGNED_STAGER_H_
 #define VDISK_HTTP_ALIGNED_STAGER_H_

@@ -42,6 +42,9 @@ class UploadPool {
   // A free buffer of `bytes` (default: buffer_bytes; waits for one); the first error instead,
   // once there is one.
   Result<std::vector<std::byte>> acquire(std::size_t bytes = 0);
+  // A free buffer as it is (its size and bytes unspecified; never allocated here), for a job
+  // that needs only its place in the pool (UploadJob::zeros); waits as acquire() does.
+  Result<std::vector<std::byte>> acquire_slot();
   // Queues a filled buffer for sending.
   Status submit(UploadJob job);
   // Waits until every queued job is sent and stops the threads; the first error, if any.
@@ -52,6 +55,7 @@ class UploadPool {
   Status error();
 
  private:
+  Result<std::vector<std::byte>> take_free();
   void run(std::size_t thread);
   void stop_threads();
 
