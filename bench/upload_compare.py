@@ -11,13 +11,13 @@ through tests/cloud/moto_launcher.py, stating AWS's 524288-byte blocks (moto its
 --ebs runs only the EBS part.
 
 The servers are the tests' (tests/cloud/cloud_lib.py): Azurite from tests/cloud/node_modules
-and moto_server, both on 127.0.0.1. Each command runs REPS times (default 1) after nothing
+and moto (tests/cloud/moto_launcher.py), both on 127.0.0.1. Each command runs REPS times (default 1) after nothing
 else: an upload is not repeated against a warm server; the input is in the page cache.
 
 --quick keeps this script working and measures nothing (the `bench.upload_compare_quick` ctest,
-label `bench`, runs it on CI's sanitized build): a 64 MiB disk with 8 MiB of data, 64 KiB of
-data on the EBS disk, one run each (the knobs above are ignored), SOURCE_DATE_EPOCH pinned,
-WORKDIR default /var/tmp/vdisk-upload-bench-quick. Every command and floor runs as in the full
+label `bench`, runs it on CI's sanitized build): a 64 MiB disk with 8 MiB of data, EBS disks of
+64 MiB with 64 KiB and 48 MiB of data (each still a 1 GiB volume), one run each (the knobs
+above are ignored), SOURCE_DATE_EPOCH pinned, WORKDIR default /var/tmp/vdisk-upload-bench-quick. Every command and floor runs as in the full
 run, and each upload is then read back and compared by sha256 with what it must hold: the Azure
 page blob with the local fixed VHD, the S3 object with the same stream VMDK written to a file
 named as the key, the EBS snapshot (ListSnapshotBlocks, GetSnapshotBlock) with the source disk.
