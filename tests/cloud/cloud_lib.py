@@ -305,28 +305,29 @@ def put_page(endpoint, container, blob, offset, data):
 
 
 class Moto:
-    """moto's server mode (moto_server, on the machine's Python) on 127.0.0.1:<free port>,
-    for S3 and the EBS direct APIs. moto does not check signatures."""
+    """moto's server mode (on this Python, through moto_launcher.py) on 127.0.0.1:<free port>,
+    for S3 and the EBS direct APIs. moto does not check signatures. Its EBS snapshots state
+    `ebs_block_size` as their BlockSize: AWS's 524288 by default (moto itself says 512)."""
 
-    def __init__(self, workdir):
-        exe = shutil.which("moto_server")
-        if not exe:
-            raise RuntimeError("FAIL: moto_server not found (pip's moto[server])")
+    def __init__(self, workdir, ebs_block_size=524288):
+        launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_launcher.py")
+        self.ebs_block_size = ebs_block_size
         self.port = free_port()
         self.log = open(os.path.join(workdir, "moto.log"), "ab")
-        self.proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, launcher, "--ebs-block-size",
+                                      str(ebs_block_size), "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"FAIL: moto_server exited {self.proc.returncode}")
+                raise RuntimeError(f"FAIL: moto's server exited {self.proc.returncode} (see moto.log)")
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=2):
                     return
             except (OSError, urllib.error.URLError):
                 time.sleep(0.3)
-        raise RuntimeError("FAIL: moto_server did not answer within 60 s")
+        raise RuntimeError("FAIL: moto's server did not answer within 60 s")
 
     @property
     def endpoint(self):
@@ -337,6 +338,12 @@ class Moto:
             os.killpg(self.proc.pid, 9)
             self.proc.wait()
         self.proc = None
+
+    def reset(self):
+        """Drops every object moto holds (an exact 1 GiB snapshot is 1 GiB of its memory)."""
+        st, _, body = self.s3("POST", "/moto-api/reset")
+        if st != 200:
+            raise RuntimeError(f"FAIL: moto reset: {st} {body[:200]}")
 
     def aws(self, service, method, path, data=None, headers=None):
         """A request moto routes to `service` (it reads the SigV4 credential scope; it does not
@@ -366,11 +373,15 @@ class FaultProxy:
       "stall" read the request, then send nothing for `stall_seconds`
       "kill"  call on_kill() (e.g. stop the emulator), then reset
     `rule(method, target)`, when given, picks a fault for any request the plan does not.
+    `edit_reply(method, target, body)`, when given, returns the body to answer instead of the
+    upstream's (a reply with a Content-Length; it is recomputed), or None to pass it on.
     Requests counted: self.count; requests by method+query kind: self.seen.
     """
 
-    def __init__(self, upstream_port, plan=None, stall_seconds=8, on_kill=None, rule=None):
+    def __init__(self, upstream_port, plan=None, stall_seconds=8, on_kill=None, rule=None,
+                 edit_reply=None):
         self.upstream_port = upstream_port
+        self.edit_reply = edit_reply
         self.plan = dict(plan or {})
         self.rule = rule  # rule(method, target) -> a fault or None, for every request
         self.stall_seconds = stall_seconds
@@ -482,7 +493,15 @@ class FaultProxy:
                 resp = self._read_message(uf, True, start.startswith(b"HEAD"))
                 if resp is None:
                     return
-                rhead, _, rbody, _ = resp
+                rhead, rheaders, rbody, _ = resp
+                edited = self.edit_reply(method, target, rbody) if self.edit_reply else None
+                if edited is not None:
+                    if "content-length" not in rheaders:
+                        raise RuntimeError(f"FAIL: edit_reply: {target}: no Content-Length")
+                    lines = [ln for ln in rhead.split(b"\r\n")
+                             if not ln.lower().startswith(b"content-length:")]
+                    lines.insert(1, b"Content-Length: " + str(len(edited)).encode())
+                    rhead, rbody = b"\r\n".join(lines), edited
                 c.sendall(rhead + rbody)
         except OSError:
             return

@@ -1,12 +1,18 @@
 """cloud.ebs_snapshot: vdconvert convert --to aws-snapshot SRC ebs: into moto's EBS direct APIs,
 checked by reassembling the snapshot (ListSnapshotBlocks, GetSnapshotBlock) and comparing sha256
-with qemu-img's raw view; the requests are watched through a proxy: only data blocks are put,
-each with its SHA-256, and CompleteSnapshot carries the block count and the LINEAR checksum
-(moto checks neither, so the test does); every input format qemu-img writes; faults retried;
-a failure deletes the pending snapshot; the server killed mid-upload fails with one line.
+with qemu-img's raw view; the requests are watched through a proxy: by default every block of
+the whole-GiB volume is put (zero blocks included), each with its SHA-256, and CompleteSnapshot
+carries the block count and the LINEAR checksum (moto checks neither, so the test does); every
+input format qemu-img writes; --omit-zero-blocks puts only data blocks and warns, and is refused
+for an encrypted snapshot; faults retried; a failure deletes the pending snapshot; the server
+killed mid-upload fails with one line.
 
-moto answers StartSnapshot with BlockSize 512 where AWS says 524288: vdconvert uses what the
-reply says, so the blocks here are 512 bytes.
+moto answers StartSnapshot with BlockSize 512 where AWS says 524288 (an exact 1 GiB snapshot
+would be two million requests): moto runs here through moto_launcher.py, which makes it state
+AWS's 524288; one more moto keeps its own 512 for a run with --omit-zero-blocks, to show that
+vdconvert follows the reply. moto never says a snapshot is encrypted (it ignores Encrypted and
+KmsKeyArn and its reply has neither), so the refusal is tested with the proxy adding AWS's
+KmsKeyArn member to moto's StartSnapshot reply.
 
 Usage: ebs_snapshot.py VDCONVERT WORKDIR
 """
@@ -47,29 +53,65 @@ def make_source():
     return path
 
 
-def reassemble(moto, snap, size, path):
+def reassemble(moto, snap, size, path, exact=True):
+    """Writes the snapshot's first `size` bytes to `path`; returns the block size, the blocks
+    listed, the LINEAR checksum of the blocks held and how many of them hold only zeros. When
+    `exact`, every block of the volume must be held and the ones past `size` must be zeros."""
     st, _, body = moto.aws("ebs", "GET", f"/snapshots/{snap}/blocks?maxResults=10000")
     if st != 200:
         fail(f"ListSnapshotBlocks {snap}: {st} {body[:200]}")
     listing = json.loads(body)
     bs = int(listing["BlockSize"])
+    volume = int(listing["VolumeSize"]) << 30
     # moto gives the index as the string the client sent (AWS: an integer).
     blocks = sorted(({"BlockIndex": int(b["BlockIndex"]), "BlockToken": b["BlockToken"]}
                      for b in listing["Blocks"]), key=lambda b: b["BlockIndex"])
+    if exact and [b["BlockIndex"] for b in blocks] != list(range(volume // bs)):
+        fail(f"{snap}: {len(blocks)} blocks held, not every one of the volume's {volume // bs}")
     data = bytearray(size + bs)
     digests = []
+    zero = bytes(bs)
+    zeros = 0
     for b in blocks:
         st, h, block = moto.aws("ebs", "GET", f"/snapshots/{snap}/blocks/{b['BlockIndex']}"
                                 f"?blockToken={b['BlockToken']}")
         if st != 200 or len(block) != bs:
             fail(f"GetSnapshotBlock {b['BlockIndex']}: {st}, {len(block)} bytes")
-        data[b["BlockIndex"] * bs:(b["BlockIndex"] + 1) * bs] = block
+        at = b["BlockIndex"] * bs
+        if at < size:
+            data[at:at + bs] = block
+        elif block != zero:
+            fail(f"{snap}: block {b['BlockIndex']}, past the disk's end, holds data")
+        zeros += block == zero
         digests.append(hashlib.sha256(block).digest())
     with open(path, "wb") as f:
         f.write(data[:size])
     if any(data[size:]):
         fail("the last block holds bytes past the disk's end")
-    return bs, blocks, base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode()
+    linear = base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode()
+    return bs, blocks, linear, zeros
+
+
+def data_blocks(path, bs):
+    """The blocks of `bs` bytes of the file that hold a non-zero byte."""
+    n = 0
+    zero = bytes(bs)
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(bs)
+            if not b:
+                return n
+            n += b != zero[:len(b)]
+
+
+def check_complete(label, proxy, count, linear):
+    done = [r for r in proxy.requests if "/snapshots/completion/" in r[1]]
+    if len(done) != 1:
+        fail(f"{label}: {len(done)} CompleteSnapshot requests")
+    h = done[0][2]
+    if h.get("x-amz-changedblockscount") != str(count) or h.get("x-amz-checksum") != linear or \
+            h.get("x-amz-checksum-aggregation-method") != "LINEAR":
+        fail(f"{label}: CompleteSnapshot headers {h}; expected {count} blocks, {linear}")
 
 
 def main():
@@ -78,6 +120,11 @@ def main():
         tests(moto)
     finally:
         moto.stop()
+    moto512 = cl.Moto(WORK, ebs_block_size=512)
+    try:
+        omit_tests(moto512, 512)
+    finally:
+        moto512.stop()
     print("PASS: cloud.ebs_snapshot")
 
 
@@ -95,7 +142,6 @@ def tests(moto):
     # Inputs qemu-img does not read: an OVA (the stream VMDK inside) and an ISO (its own bytes).
     inputs.append(("ova", cl.make_ova(os.path.join(WORK, "src.stream-vmdk"),
                                       os.path.join(WORK, "src.ova")), src))
-    # (small: moto's EBS takes one 512-byte block a request, a few hundred a second)
     iso = cl.make_iso(os.path.join(WORK, "src.iso"), files=2, file_bytes=48 * 1024)
     inputs.append(("iso", iso, iso))
     for fmt, path, expected in inputs:
@@ -107,33 +153,31 @@ def tests(moto):
                                   f"from {fmt}", "--tag", "origin=vdconvert", path, "ebs:"])
             up = json.loads(stdout)["upload"]
             snap = up["object_id"]
-            if not re.fullmatch(r"snap-[0-9a-f]+", snap) or up["block_bytes"] != 512:
+            if not re.fullmatch(r"snap-[0-9a-f]+", snap) or up["block_bytes"] != 524288:
                 fail(f"{fmt}: upload report {up}")
             got = os.path.join(WORK, f"{fmt}.snapshot.raw")
-            bs, blocks, linear = reassemble(moto, snap, want, got)
-            with open(expected, "rb") as a, open(got, "rb") as b:
-                if hashlib.sha256(a.read()).hexdigest() != hashlib.sha256(b.read()).hexdigest():
-                    fail(f"{fmt}: the snapshot differs from the source")
+            bs, blocks, linear, zeros = reassemble(moto, snap, want, got)
+            if cl.sha_file(expected) != cl.sha_file(got):
+                fail(f"{fmt}: the snapshot differs from the source")
             puts = [r for r in proxy.requests if r[0] == "PUT" and "/blocks/" in r[1]]
             for method, target, headers in puts:
                 if headers.get("x-amz-checksum-algorithm") != "SHA256" or \
                         headers.get("x-amz-data-length") != str(bs):
                     fail(f"{fmt}: PutSnapshotBlock headers {headers}")
-            done = [r for r in proxy.requests if "/snapshots/completion/" in r[1]]
-            if len(done) != 1:
-                fail(f"{fmt}: {len(done)} CompleteSnapshot requests")
-            h = done[0][2]
-            if h.get("x-amz-changedblockscount") != str(len(blocks)) or \
-                    h.get("x-amz-checksum") != linear or \
-                    h.get("x-amz-checksum-aggregation-method") != "LINEAR":
-                fail(f"{fmt}: CompleteSnapshot headers {h}; expected {len(blocks)} blocks, {linear}")
+            check_complete(fmt, proxy, len(blocks), linear)
             start = [r for r in proxy.requests if r[0] == "POST" and r[1] == "/snapshots"]
-            if len(start) != 1 or len(puts) != len(blocks):
-                fail(f"{fmt}: {len(start)} StartSnapshot, {len(puts)} puts for {len(blocks)} blocks")
-            ok(f"{fmt} -> {snap}: {len(blocks)} data blocks of {bs} bytes put (of "
-               f"{(want + bs - 1) // bs}), reassembled = source, LINEAR checksum {linear}")
+            if len(start) != 1 or len(puts) != len(blocks) or up["blocks_sent"] != len(blocks) or \
+                    up["zero_blocks_sent"] != zeros or up["requests"] != len(blocks) or \
+                    up["bytes_sent"] != len(blocks) * bs:
+                fail(f"{fmt}: {len(start)} StartSnapshot, {len(puts)} puts for {len(blocks)} "
+                     f"blocks ({zeros} zero blocks); report {up}")
+            if f"({len(blocks)} blocks, {zeros} of them zero blocks)" not in out:
+                fail(f"{fmt}: the summary line does not count the blocks: {out}")
+            ok(f"{fmt} -> {snap}: every one of the volume's {len(blocks)} blocks of {bs} bytes "
+               f"put ({zeros} zero blocks), reassembled = source, LINEAR checksum {linear}")
         finally:
             proxy.stop()
+            moto.reset()  # an exact snapshot holds its whole volume in moto's memory
 
     # Faults (503, throttling with Retry-After, a reset) are retried; the snapshot is exact.
     proxy = cl.FaultProxy(moto.port, {3: "503", 6: "429", 9: "reset", 12: "503"})
@@ -143,6 +187,7 @@ def tests(moto):
         up = json.loads(stdout)["upload"]
         got = os.path.join(WORK, "faults.snapshot.raw")
         reassemble(moto, up["object_id"], size, got)
+        moto.reset()
         # Every fault was met and each answered one (503, 429) cost a retry; a reset of a
         # kept-alive connection may be retried by libcurl itself on a new connection, unseen by
         # our count (seen once in a CI rehearsal: 3 retries for the 4 faults).
@@ -169,6 +214,9 @@ def tests(moto):
     finally:
         proxy.stop()
 
+    omit_tests(moto, 524288)
+    encrypted_tests(moto, src)
+
     # Refusals: another DST for aws-snapshot, ebs: for another target, no credentials.
     for args, why in ((["--to", "aws-snapshot", src, "out.raw"], "ebs:"),
                       (["--to", "raw", src, "ebs:"], "aws-snapshot")):
@@ -190,6 +238,81 @@ def tests(moto):
         ok(f"the server killed mid-upload: exit {rc} after {took:.1f} s, {errors[0]}")
     finally:
         proxy.stop()
+
+
+def omit_tests(moto, want_bs):
+    """--omit-zero-blocks: only the blocks holding data are put, with a warning."""
+    src = os.path.join(WORK, "src.raw")
+    size = os.path.getsize(src)
+    proxy = cl.FaultProxy(moto.port)
+    try:
+        _, out, stdout = run(["convert", "--to", "aws-snapshot", "--omit-zero-blocks", "--json",
+                              "--endpoint-url", f"http://127.0.0.1:{proxy.port}", src, "ebs:"])
+        up = json.loads(stdout)["upload"]
+        got = os.path.join(WORK, f"omit-{want_bs}.snapshot.raw")
+        bs, blocks, linear, zeros = reassemble(moto, up["object_id"], size, got, exact=False)
+        want = data_blocks(src, bs)
+        puts = [r for r in proxy.requests if r[0] == "PUT" and "/blocks/" in r[1]]
+        warnings = [ln for ln in out.splitlines() if "warning:" in ln]
+        if bs != want_bs or up["block_bytes"] != bs or cl.sha_file(got) != cl.sha_file(src) or \
+                len(blocks) != want or len(puts) != want or zeros != 0 or \
+                up["blocks_sent"] != want or up["zero_blocks_sent"] != 0:
+            fail(f"--omit-zero-blocks at {want_bs}: {len(puts)} puts, {len(blocks)} blocks held "
+                 f"({zeros} zero) of {want} data blocks; report {up}")
+        if len(warnings) != 1 or "omit-zero-blocks" not in warnings[0] or \
+                "encrypted volume" not in warnings[0] or "random data" not in warnings[0]:
+            fail(f"--omit-zero-blocks: expected one warning naming the risk: {out}")
+        check_complete("--omit-zero-blocks", proxy, want, linear)
+        ok(f"--omit-zero-blocks, moto stating {bs}-byte blocks: {want} data blocks put of "
+           f"{(size + bs - 1) // bs}, reassembled = source, warned: {warnings[0][:70]}...")
+    finally:
+        proxy.stop()
+        moto.reset()
+
+
+def encrypted_tests(moto, src):
+    """A StartSnapshot reply naming a KMS key (what AWS answers for an encrypted snapshot):
+    --omit-zero-blocks is refused with one line and the snapshot deleted, nothing put; the
+    default (exact) upload goes on."""
+    arn = "arn:aws:kms:us-east-1:123456789012:key/0f5e8a4e-vdisk-test"
+
+    def encrypted(method, target, body):
+        if method == "POST" and target == "/snapshots":
+            reply = json.loads(body)
+            reply["KmsKeyArn"] = arn
+            return json.dumps(reply).encode()
+        return None
+
+    proxy = cl.FaultProxy(moto.port, edit_reply=encrypted)
+    try:
+        rc, out, stdout = run(["convert", "--to", "aws-snapshot", "--omit-zero-blocks",
+                               "--endpoint-url", f"http://127.0.0.1:{proxy.port}", src, "ebs:"],
+                              expect=None)
+        errors = [ln for ln in out.splitlines() if "error:" in ln]
+        puts = [r for r in proxy.requests if r[0] == "PUT"]
+        done = [r for r in proxy.requests if "/snapshots/completion/" in r[1]]
+        deletes = [r for r in proxy.requests if r[0] == "POST" and r[1] == "/"]
+        if rc == 0 or len(errors) != 1 or "encrypted" not in errors[0] or arn not in errors[0] \
+                or "omit-zero-blocks" not in errors[0]:
+            fail(f"--omit-zero-blocks, encrypted snapshot: exit {rc}: {out}")
+        if puts or done or len(deletes) != 1 or "was deleted" not in out or stdout.strip():
+            fail(f"--omit-zero-blocks, encrypted snapshot: {len(puts)} puts, {len(done)} "
+                 f"completions, {len(deletes)} deletes: {out}")
+        ok(f"--omit-zero-blocks refused for an encrypted snapshot (exit {rc}), nothing put, "
+           f"the snapshot deleted: {errors[0][:90]}...")
+        before = len(proxy.requests)
+        _, _, stdout = run(["convert", "--to", "aws-snapshot", "--json", "--endpoint-url",
+                            f"http://127.0.0.1:{proxy.port}", src, "ebs:"])
+        up = json.loads(stdout)["upload"]
+        got = os.path.join(WORK, "encrypted.snapshot.raw")
+        _, blocks, _, _ = reassemble(moto, up["object_id"], os.path.getsize(src), got)
+        if cl.sha_file(got) != cl.sha_file(src) or up["blocks_sent"] != len(blocks) or \
+                len(proxy.requests) - before != len(blocks) + 2:
+            fail(f"encrypted snapshot, default: report {up}")
+        ok(f"an encrypted snapshot without --omit-zero-blocks: all {len(blocks)} blocks put, exact")
+    finally:
+        proxy.stop()
+        moto.reset()
 
 
 main()

@@ -2,10 +2,13 @@
 // 2015-08-30), plus HMAC-SHA256 against RFC 4231 and the canonical query rules.
 #include <catch2/catch.hpp>
 
-#include "remote/ebs/ebs_client.h"
-#include "remote/aws/sigv4.h"
+#include <initializer_list>
+#include <utility>
+
 #include "checksum/checksum_sinks.h"
 #include "checksum/sha256.h"
+#include "remote/aws/sigv4.h"
+#include "remote/ebs/ebs_client.h"
 
 using namespace vdisk;
 using namespace vdisk::aws;
@@ -79,6 +82,27 @@ TEST_CASE("ebs: StartSnapshot replies and the LINEAR checksum", "[aws]") {
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Errc::corrupt);
   }
+  // Encryption, as the reply states it (moto states none).
+  CHECK_FALSE(s->encrypted);
+  const std::string id = R"("SnapshotId":"snap-1","BlockSize":524288)";
+  for (const auto& [extra, encrypted] : std::initializer_list<std::pair<const char*, bool>>{
+           {R"(,"KmsKeyArn":"arn:aws:kms:us-east-1:111122223333:key/k1")", true},
+           {R"(,"KmsKeyArn":"")", false},
+           {R"(,"SseType":"sse-ebs")", true},
+           {R"(,"SseType":"sse-kms")", true},
+           {R"(,"SseType":"none")", false},
+           {R"(,"Encrypted": true)", true},
+           {R"(,"Encrypted":false)", false},
+           {R"(,"Encrypted":"yes")", false},
+           {"", false}}) {
+    INFO(extra);
+    auto r = parse_start_reply("{" + id + extra + "}");
+    REQUIRE(r.ok());
+    CHECK(r->encrypted == encrypted);
+    CHECK(r->encryption.empty() == !encrypted);
+  }
+  CHECK(parse_start_reply(R"({"SnapshotId":"snap-1","BlockSize":512,"KmsKeyArn":"arn:k"})")
+            ->encryption == "KmsKeyArn arn:k");
   // SHA-256 over the blocks' raw digests in index order, base64.
   auto sha = [](std::span<const std::uint8_t> bytes) {
     checksum::Sha256 h;
@@ -94,6 +118,10 @@ TEST_CASE("ebs: StartSnapshot replies and the LINEAR checksum", "[aws]") {
   CHECK(linear_checksum(digests) == checksum::to_base64(sha(both)));
   CHECK(linear_checksum(digests) !=
         linear_checksum(std::array<std::array<std::uint8_t, 32>, 2>{db, da}));
+  LinearChecksum one_at_a_time;
+  one_at_a_time.add(da);
+  one_at_a_time.add(db);
+  CHECK(one_at_a_time.finish_base64() == linear_checksum(digests));
   CHECK(linear_checksum(std::span<const std::array<std::uint8_t, 32>>{}) ==
         "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");  // SHA-256 of nothing
 }

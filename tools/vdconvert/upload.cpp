@@ -237,11 +237,17 @@ void add_upload_properties(vdisk::Properties& p, const vdisk::UploadStats& s) {
       .add("bytes_sent", s.bytes_sent)
       .add("bytes_skipped", s.bytes_skipped)
       .add("ranges_cleared", s.ranges_cleared);
-  if (!s.object_id.empty()) u.add("object_id", s.object_id).add("block_bytes", s.block_bytes);
+  if (!s.object_id.empty())
+    u.add("object_id", s.object_id)
+        .add("block_bytes", s.block_bytes)
+        .add("blocks_sent", s.blocks_sent)
+        .add("zero_blocks_sent", s.zero_blocks_sent);
 }
 
 std::string upload_summary(const vdisk::UploadStats& s) {
   std::string line = fmt::format("{} sent in {} requests", format_bytes(s.bytes_sent), s.requests);
+  if (!s.object_id.empty())
+    line += fmt::format(" ({} blocks, {} of them zero blocks)", s.blocks_sent, s.zero_blocks_sent);
   if (s.retries) line += fmt::format(", {} retries", s.retries);
   if (s.bytes_skipped) line += fmt::format(", {} already there", format_bytes(s.bytes_skipped));
   if (s.ranges_cleared) line += fmt::format(", {} stale ranges cleared", s.ranges_cleared);

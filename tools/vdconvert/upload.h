@@ -82,7 +82,8 @@ void add_upload_properties(vdisk::Properties& p, const vdisk::UploadStats& s);
 // True for DST "ebs:" / "ebs://".
 bool is_ebs_dst(const std::string& dst);
 
-// "... 1.5 GiB sent in 380 requests, 2 retries" for the summary line.
+// "... 1.5 GiB sent in 380 requests, 2 retries" for the summary line; for an EBS snapshot
+// "1 GiB sent in 2048 requests (2048 blocks, 2040 of them zero blocks)".
 std::string upload_summary(const vdisk::UploadStats& s);
 
 }  // namespace vdconvert

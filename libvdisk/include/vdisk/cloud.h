@@ -1,6 +1,7 @@
 // Conversions straight into a cloud object: the output's bytes go to an Azure page blob, an S3
-// object or a new EBS snapshot as they are made, with no local copy (and, where the object has
-// holes, only data sent: zero runs never are, except into S3, whose objects have none).
+// object or a new EBS snapshot as they are made, with no local copy (and, into a page blob, only
+// data sent: zero runs never are; S3 objects have no holes, and an EBS snapshot is written whole
+// unless its target's omit-zero-blocks says otherwise).
 //
 // A RemoteOutput names the destination; convert() (image.h) opens it once the output's size is
 // known (ImageOutput::remote) and writes through the ByteSink it returns. The library reads no
@@ -57,6 +58,10 @@ struct UploadStats {
   std::string object;             // the destination, redacted
   std::string object_id;          // the id the service gave it (an EBS snapshot's)
   std::uint64_t block_bytes = 0;  // EBS: the snapshot's block size, as StartSnapshot said
+  // EBS: blocks put (PutSnapshotBlock; the CompleteSnapshot count), and how many of them held
+  // only zeros (sent from one shared zero buffer with one precomputed checksum).
+  std::uint64_t blocks_sent = 0;
+  std::uint64_t zero_blocks_sent = 0;
 };
 
 // What a destination stores, declared by it (as nbdcopy's operations declare theirs): convert()
@@ -87,6 +92,15 @@ class RemoteOutput {
   virtual const std::string& display_name() const = 0;
   // What it stores.
   virtual const DestinationCaps& caps() const = 0;
+  // Called by convert() before validate(): the target's own options (TargetOptions::settings,
+  // checked against the target's table already: a target made only for this destination
+  // declares there what the destination acts on, as aws-snapshot declares omit-zero-blocks) and
+  // where warnings go (OpenOptions::on_diagnostic; may be empty). invalid_argument for settings
+  // it cannot honour. The default takes neither.
+  virtual Status configure(const OptionValues& /*target_settings*/,
+                           DiagnosticFn /*on_diagnostic*/) {
+    return {};
+  }
   // Checks what can be checked before the input is read (URL, transport). Makes no request.
   virtual Status validate() const = 0;
   // Makes the sink that uploads an output of `output_bytes` bytes (nullopt when the target
@@ -165,11 +179,17 @@ struct EbsSnapshotOptions {
 
 // A new EBS snapshot written through the EBS direct APIs (convert with target "aws-snapshot", the
 // disk's bytes as "raw" writes them; it takes no other target): StartSnapshot with the volume size
-// in whole GiB (rounded up), PutSnapshotBlock for every block holding data (the block size
+// in whole GiB (rounded up), PutSnapshotBlock for every block of the volume (the block size
 // StartSnapshot's reply states; SHA-256 checksum per block), CompleteSnapshot with the
-// changed-block count and the LINEAR aggregate checksum. Zero blocks are never sent.
-// stats().object_id is the snapshot id. On failure the pending snapshot is deleted (EC2
-// DeleteSnapshot).
+// changed-block count and the LINEAR aggregate checksum. Every block is put, zero blocks and the
+// padding up to the whole GiB included: a block a snapshot does not hold reads as zeros only on
+// an unencrypted volume; an encrypted snapshot, or an encrypted volume made from an unencrypted
+// one (accounts with EBS encryption by default), returns random data there. Zero blocks cost no
+// read and no hash: one shared zero buffer and one precomputed checksum, sent in parallel as
+// data is. The target's omit-zero-blocks setting (configure()) puts only blocks holding data, with
+// a warning naming that risk; it is refused (invalid_argument, the snapshot deleted, nothing put)
+// when StartSnapshot's reply says the snapshot is encrypted. stats().object_id is the snapshot
+// id. On failure the pending snapshot is deleted (EC2 DeleteSnapshot).
 Result<std::unique_ptr<RemoteOutput>> ebs_snapshot(EbsSnapshotOptions options);
 
 // True when `text` names an S3 object (s3://BUCKET/KEY).

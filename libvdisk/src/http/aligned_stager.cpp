@@ -43,7 +43,23 @@ Status AlignedStager::write_zeroes(std::uint64_t n) {
     if (n == 0) return {};
     VDISK_RETURN_IF_ERROR(dispatch());
   }
-  pos_ += n;  // never written: reads as zeros
+  if (zero_units_ == ZeroUnits::send) {
+    // Nothing is staged: the unit holding pos_ has held only zeros so far (a unit reached by
+    // data is staged or sent whole), so the run's units start there and end where the run
+    // completes its last one.
+    std::uint64_t from = pos_ - pos_ % align_;
+    const std::uint64_t to = (pos_ + n) - (pos_ + n) % align_;
+    while (from < to) {
+      UploadJob z;
+      VDISK_ASSIGN_OR_RETURN(z.data, pool_.acquire_slot());
+      z.tag = from;
+      z.size = static_cast<std::size_t>(std::min<std::uint64_t>(to - from, chunk_));
+      z.zeros = true;
+      from += z.size;
+      VDISK_RETURN_IF_ERROR(pool_.submit(std::move(z)));
+    }
+  }
+  pos_ += n;  // skip: never written, reads as zeros
   return {};
 }
 

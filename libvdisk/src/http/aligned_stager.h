@@ -1,7 +1,13 @@
-// Stages a sequential output into aligned chunks for an UploadPool, for destinations where
-// bytes never written read as zeros (an Azure page blob, an EBS snapshot): data is copied into
-// chunks that start on an `align` boundary; a zero run closes the chunk being filled (its last
-// unit padded with zeros) and is skipped, never sent.
+// Stages a sequential output into aligned chunks for an UploadPool, for destinations written in
+// units of `align` bytes (an Azure page blob's pages, an EBS snapshot's blocks): data is copied
+// into chunks that start on an `align` boundary; a zero run closes the chunk being filled (its
+// last unit padded with zeros). Then, by the stager's ZeroUnits:
+//   skip  the run's whole units are never sent (where bytes never written read as zeros);
+//   send  they are queued as zero jobs (UploadJob::zeros) of at most `chunk` bytes, each holding
+//         a pool buffer only as its place in the queue (UploadPool::acquire_slot: no memory is
+//         allocated or touched for it), so a long run is sent in parallel within the same
+//         bound (an EBS snapshot that must read back exactly).
+// Either way a unit partly in the run and partly in later data goes out with that data.
 #ifndef VDISK_HTTP_ALIGNED_STAGER_H_
 #define VDISK_HTTP_ALIGNED_STAGER_H_
 
@@ -14,11 +20,14 @@
 
 namespace vdisk::http {
 
+enum class ZeroUnits : std::uint8_t { skip, send };
+
 class AlignedStager {
  public:
   // `chunk` is a multiple of `align`. Jobs' tag is their start offset.
-  AlignedStager(UploadPool& pool, std::uint64_t align, std::size_t chunk)
-      : pool_(pool), align_(align), chunk_(chunk) {}
+  AlignedStager(UploadPool& pool, std::uint64_t align, std::size_t chunk,
+                ZeroUnits zero_units = ZeroUnits::skip)
+      : pool_(pool), align_(align), chunk_(chunk), zero_units_(zero_units) {}
 
   Status write(std::span<const std::byte> data);
   Status write_zeroes(std::uint64_t n);
@@ -34,6 +43,7 @@ class AlignedStager {
   UploadPool& pool_;
   std::uint64_t align_;
   std::size_t chunk_;
+  ZeroUnits zero_units_;
   UploadJob cur_;
   std::uint64_t pos_ = 0;
 };

@@ -382,6 +382,15 @@ std::optional<std::uint64_t> json_uint(std::string_view json, std::string_view k
   return v;
 }
 
+std::optional<bool> json_bool(std::string_view json, std::string_view key) {
+  const std::size_t p = json_value_at(json, key);
+  if (p == std::string_view::npos) return std::nullopt;
+  const std::string_view v = json.substr(p);
+  if (v.starts_with("true")) return true;
+  if (v.starts_with("false")) return false;
+  return std::nullopt;
+}
+
 std::optional<std::string> xml_text(std::string_view xml, std::string_view tag, std::size_t from,
                                     std::size_t* end) {
   const std::string open = fmt::format("<{}>", tag);

@@ -84,9 +84,11 @@ std::optional<std::string> xml_text(std::string_view xml, std::string_view tag,
                                     std::size_t from = 0, std::size_t* end = nullptr);
 
 // A JSON member `"key": "text"` (no unescaping; the AWS replies' ids and codes need none) or
-// `"key": 123` found anywhere in `json`, or nullopt.
+// `"key": 123` or `"key": true` found anywhere in `json`, or nullopt (also for a value of
+// another type).
 std::optional<std::string> json_string(std::string_view json, std::string_view key);
 std::optional<std::uint64_t> json_uint(std::string_view json, std::string_view key);
+std::optional<bool> json_bool(std::string_view json, std::string_view key);
 
 }  // namespace vdisk::http
 

@@ -16,16 +16,22 @@ UploadPool::~UploadPool() {
   stop_threads();
 }
 
-Result<std::vector<std::byte>> UploadPool::acquire(std::size_t bytes) {
+Result<std::vector<std::byte>> UploadPool::take_free() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !free_.empty() || !error_.ok(); });
   if (!error_.ok()) return error_;
   std::vector<std::byte> b = std::move(free_.back());
   free_.pop_back();
-  lock.unlock();
+  return b;
+}
+
+Result<std::vector<std::byte>> UploadPool::acquire(std::size_t bytes) {
+  VDISK_ASSIGN_OR_RETURN(std::vector<std::byte> b, take_free());
   b.resize(bytes ? bytes : buffer_bytes_);
   return b;
 }
+
+Result<std::vector<std::byte>> UploadPool::acquire_slot() { return take_free(); }
 
 Status UploadPool::submit(UploadJob job) {
   std::lock_guard lock(mu_);

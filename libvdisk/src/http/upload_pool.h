@@ -22,6 +22,10 @@ struct UploadJob {
   std::uint64_t tag = 0;        // what the job is (an offset, a part number)
   std::vector<std::byte> data;  // a pool buffer, `size` bytes of it used
   std::size_t size = 0;
+  // `size` bytes of zeros that `data` does not hold: the buffer is only the job's place in the
+  // pool (which bounds the queue), and the sender supplies the zeros (AlignedStager's exact
+  // mode).
+  bool zeros = false;
 };
 
 class UploadPool {
@@ -38,6 +42,9 @@ class UploadPool {
   // A free buffer of `bytes` (default: buffer_bytes; waits for one); the first error instead,
   // once there is one.
   Result<std::vector<std::byte>> acquire(std::size_t bytes = 0);
+  // A free buffer as it is (its size and bytes unspecified; never allocated here), for a job
+  // that needs only its place in the pool (UploadJob::zeros); waits as acquire() does.
+  Result<std::vector<std::byte>> acquire_slot();
   // Queues a filled buffer for sending.
   Status submit(UploadJob job);
   // Waits until every queued job is sent and stops the threads; the first error, if any.
@@ -48,6 +55,7 @@ class UploadPool {
   Status error();
 
  private:
+  Result<std::vector<std::byte>> take_free();
   void run(std::size_t thread);
   void stop_threads();
 

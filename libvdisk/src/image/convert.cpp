@@ -49,6 +49,8 @@ Status check_destination(const ImageInput& in, const ImageOutput& out,
     VDISK_ASSIGN_OR_RETURN(const TargetInfo target, target_info(d.name));
     VDISK_RETURN_IF_ERROR(
         check_destination_takes(out.remote->caps(), target, out.remote->display_name()));
+    VDISK_RETURN_IF_ERROR(
+        out.remote->configure(options.output.settings, options.open.on_diagnostic));
     return out.remote->validate();
   }
   if (!d.destination.empty())

@@ -3,11 +3,11 @@
 
 #include <fmt/format.h>
 
-#include "remote/aws/sigv4.h"
 #include "checksum/checksum_sinks.h"
 #include "checksum/sha256.h"
 #include "http/upload_ledger.h"
 #include "http/url.h"
+#include "remote/aws/sigv4.h"
 
 namespace vdisk::aws {
 namespace {
@@ -36,11 +36,19 @@ std::string json_quote(std::string_view s) {
 
 }  // namespace
 
-std::string linear_checksum(std::span<const std::array<std::uint8_t, 32>> digests) {
-  checksum::Sha256 h;
-  for (const auto& d : digests) h.update(std::as_bytes(std::span(d)));
-  const auto out = h.finish();
+void LinearChecksum::add(const std::array<std::uint8_t, 32>& block_digest) {
+  h_.update(std::as_bytes(std::span(block_digest)));
+}
+
+std::string LinearChecksum::finish_base64() {
+  const auto out = h_.finish();
   return checksum::to_base64(out);
+}
+
+std::string linear_checksum(std::span<const std::array<std::uint8_t, 32>> digests) {
+  LinearChecksum l;
+  for (const auto& d : digests) l.add(d);
+  return l.finish_base64();
 }
 
 Result<StartedSnapshot> parse_start_reply(std::string_view json) {
@@ -58,6 +66,17 @@ Result<StartedSnapshot> parse_start_reply(std::string_view json) {
         block ? std::to_string(*block) : std::string("none")));
   s.id = *id;
   s.block_bytes = *block;
+  if (auto kms = http::json_string(json, "KmsKeyArn"); kms && !kms->empty()) {
+    s.encrypted = true;
+    s.encryption = "KmsKeyArn " + *kms;
+  } else if (auto sse = http::json_string(json, "SseType");
+             sse && !sse->empty() && *sse != "none") {
+    s.encrypted = true;
+    s.encryption = "SseType " + *sse;
+  } else if (http::json_bool(json, "Encrypted") == true) {
+    s.encrypted = true;
+    s.encryption = "Encrypted true";
+  }
   return s;
 }
 
@@ -103,16 +122,16 @@ Result<StartedSnapshot> EbsClient::start(std::uint64_t volume_gib, const EbsSnap
 }
 
 Status EbsClient::put_block(const std::string& id, std::uint64_t index,
-                            std::span<const std::byte> data,
-                            const std::array<std::uint8_t, 32>& digest) {
+                            std::span<const std::byte> data, const std::string& sha256_base64,
+                            const std::string& sha256_hex) {
   const std::string what = fmt::format("ebs: PutSnapshotBlock {} of {}", index, id);
   VDISK_ASSIGN_OR_RETURN(http::Response r,
                          send("ebs", "PUT", fmt::format("/snapshots/{}/blocks/{}", id, index),
                               {{"content-type", "application/octet-stream"},
                                {"x-amz-Data-Length", std::to_string(data.size())},
-                               {"x-amz-Checksum", checksum::to_base64(digest)},
+                               {"x-amz-Checksum", sha256_base64},
                                {"x-amz-Checksum-Algorithm", "SHA256"}},
-                              data, checksum::to_hex(digest), what));
+                              data, sha256_hex, what));
   if (r.status != 200) return expect(r, 201, what);
   return {};
 }

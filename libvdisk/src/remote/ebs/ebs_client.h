@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "remote/aws/aws_client.h"
+#include "checksum/sha256.h"
 #include "http/client.h"
+#include "remote/aws/aws_client.h"
 #include "vdisk/cloud.h"
 
 namespace vdisk::aws {
@@ -20,14 +21,28 @@ namespace vdisk::aws {
 struct StartedSnapshot {
   std::string id;
   std::uint64_t block_bytes = 0;
+  // The reply says the snapshot is encrypted: a KmsKeyArn (the API reference's only encryption
+  // member of the reply), an SseType other than "none", or "Encrypted": true. Blocks an
+  // encrypted snapshot does not hold read back as random data, not zeros. moto states none.
+  bool encrypted = false;
+  std::string encryption;  // what said so, for messages: "KmsKeyArn arn:aws:kms:..."
 };
 
 // The LINEAR aggregate: SHA-256 over the blocks' raw SHA-256 digests in ascending block index,
-// base64 (what CompleteSnapshot takes).
+// base64 (what CompleteSnapshot takes). LinearChecksum takes the digests one at a time (a
+// volume's worth need not be held at once).
+class LinearChecksum {
+ public:
+  void add(const std::array<std::uint8_t, 32>& block_digest);
+  std::string finish_base64();
+
+ private:
+  checksum::Sha256 h_;
+};
 std::string linear_checksum(std::span<const std::array<std::uint8_t, 32>> digests);
 
-// Parses StartSnapshot's reply: SnapshotId and a BlockSize that is a power of two from 512 B
-// to 16 MiB (AWS says 524288; moto says 512). corrupt otherwise.
+// Parses StartSnapshot's reply: SnapshotId, a BlockSize that is a power of two from 512 B to
+// 16 MiB (AWS says 524288; moto says 512) and whether it is encrypted. corrupt otherwise.
 Result<StartedSnapshot> parse_start_reply(std::string_view json);
 
 class EbsClient {
@@ -35,9 +50,10 @@ class EbsClient {
   static Result<std::unique_ptr<EbsClient>> create(const AwsOptions& aws, std::stop_token stop);
   Result<StartedSnapshot> start(std::uint64_t volume_gib, const EbsSnapshotOptions& o,
                                 const std::string& client_token);
-  // Puts block `index`; `digest` is its SHA-256.
+  // Puts block `index`, whose SHA-256 is `sha256_base64` (x-amz-Checksum) and `sha256_hex`
+  // (the signed payload hash): computed once for all zero blocks.
   Status put_block(const std::string& id, std::uint64_t index, std::span<const std::byte> data,
-                   const std::array<std::uint8_t, 32>& digest);
+                   const std::string& sha256_base64, const std::string& sha256_hex);
   Status complete(const std::string& id, std::uint64_t changed_blocks,
                   const std::string& linear_checksum_base64);
   Status delete_snapshot(const std::string& id);

@@ -1,20 +1,22 @@
 // The EBS snapshot destination: StartSnapshot once the disk's size is known, then the disk's
-// bytes staged into block-aligned chunks (zero blocks never sent) that a pool of threads puts
-// block by block, then CompleteSnapshot with the count and the LINEAR checksum of the blocks
-// written; a snapshot left unfinished is deleted.
+// bytes staged into block-aligned chunks that a pool of threads puts block by block, then
+// CompleteSnapshot with the count and the LINEAR checksum of the blocks written; a snapshot left
+// unfinished is deleted. Every block of the volume is put (zero runs as zero jobs, sent from one
+// zero buffer with one precomputed checksum), unless the target's omit-zero-blocks skips them.
 #include <fmt/format.h>
 
 #include <map>
 #include <mutex>
 
-#include "remote/ebs/ebs_client.h"
+#include "base/ids.h"
+#include "base/zero.h"
 #include "checksum/checksum_sinks.h"
 #include "checksum/sha256.h"
+#include "contract/target_driver.h"
 #include "http/aligned_stager.h"
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
-#include "base/ids.h"
-#include "base/zero.h"
+#include "remote/ebs/ebs_client.h"
 
 namespace vdisk {
 namespace aws {
@@ -24,35 +26,63 @@ constexpr std::uint64_t kGiB = 1ull << 30;
 constexpr std::uint64_t kMaxVolumeGiB = 65536;
 constexpr std::size_t kChunkBytes = 4u << 20;
 
+// SHA-256 of one block, as PutSnapshotBlock sends it.
+struct BlockDigest {
+  std::array<std::uint8_t, 32> raw{};
+  std::string base64;
+  std::string hex;
+};
+
+BlockDigest digest_of(std::span<const std::byte> block) {
+  checksum::Sha256 h;
+  h.update(block);
+  BlockDigest d;
+  d.raw = h.finish();
+  d.base64 = checksum::to_base64(d.raw);
+  d.hex = checksum::to_hex(d.raw);
+  return d;
+}
+
+// What became of a pending snapshot this run gives up: deleted, or why not.
+std::string delete_pending(const AwsOptions& aws, const std::string& id) {
+  auto cleaner = EbsClient::create(aws, {});
+  Status s = cleaner.ok() ? (*cleaner)->delete_snapshot(id) : cleaner.status();
+  return s.ok() ? fmt::format("the pending snapshot {} was deleted", id)
+                : fmt::format(
+                      "the pending snapshot {} could not be deleted ({}); AWS deletes it when its "
+                      "timeout passes",
+                      id, s.message());
+}
+
 class EbsSink final : public ByteSink {
  public:
-  EbsSink(AwsOptions aws, StartedSnapshot snap, std::uint64_t size,
-          std::shared_ptr<http::UploadLedger> shared,
+  // `volume_bytes`: the snapshot's VolumeSize in bytes (a whole number of blocks, at least
+  // `size`). `exact`: every block of it is put; else only blocks holding data.
+  EbsSink(AwsOptions aws, StartedSnapshot snap, std::uint64_t size, std::uint64_t volume_bytes,
+          bool exact, std::shared_ptr<http::UploadLedger> shared,
           std::vector<std::unique_ptr<EbsClient>> clients, std::stop_token stop)
       : aws_(std::move(aws)),
         snap_(std::move(snap)),
         size_(size),
+        volume_bytes_(volume_bytes),
+        exact_(exact),
         shared_(std::move(shared)),
         stop_(stop),
         clients_(std::move(clients)),
         chunk_(std::max<std::size_t>(static_cast<std::size_t>(snap_.block_bytes),
                                      kChunkBytes / snap_.block_bytes * snap_.block_bytes)),
+        zero_block_(static_cast<std::size_t>(snap_.block_bytes)),
+        zero_digest_(digest_of(zero_block_)),
         pool_(clients_.size(), clients_.size() + 2, chunk_,
               [this](std::size_t t, http::UploadJob& job) { return upload(*clients_[t], job); }),
-        stager_(pool_, snap_.block_bytes, chunk_) {}
+        stager_(pool_, snap_.block_bytes, chunk_,
+                exact ? http::ZeroUnits::send : http::ZeroUnits::skip) {}
 
   ~EbsSink() override {
     if (finished_) return;
     pool_.fail(cancelled(fmt::format("ebs: upload to {} abandoned", snap_.id)));
     (void)pool_.drain();
-    auto cleaner = EbsClient::create(aws_, {});
-    Status s = cleaner.ok() ? (*cleaner)->delete_snapshot(snap_.id) : cleaner.status();
-    const std::string cleanup =
-        s.ok() ? fmt::format("the pending snapshot {} was deleted", snap_.id)
-               : fmt::format(
-                     "the pending snapshot {} could not be deleted ({}); AWS deletes it "
-                     "when its timeout passes",
-                     snap_.id, s.message());
+    const std::string cleanup = delete_pending(aws_, snap_.id);
     shared_->update([&](UploadStats& st) { st.cleanup = cleanup; });
   }
 
@@ -70,23 +100,42 @@ class EbsSink final : public ByteSink {
           fmt::format("ebs: {}: writing past the disk's {} bytes", snap_.id, size_));
     return stager_.write_zeroes(n);
   }
-  std::uint64_t position() const override { return stager_.position(); }
+  // (finish() stages the volume's padding past the disk's end: not the disk's bytes.)
+  std::uint64_t position() const override { return std::min(stager_.position(), size_); }
 
   Status finish() override {
     VDISK_RETURN_IF_ERROR(failure());
     if (stager_.position() != size_)
       return internal_error(fmt::format("ebs: {}: the disk ended at {} of {} bytes", snap_.id,
                                         stager_.position(), size_));
+    // Exact: the volume's zeros past the disk's end too (its last partial block and the padding
+    // up to the whole GiB).
+    if (exact_) VDISK_RETURN_IF_ERROR(stager_.write_zeroes(volume_bytes_ - size_));
     http::UploadJob last = stager_.take_last();
     if (last.size) VDISK_RETURN_IF_ERROR(pool_.submit(std::move(last)));
     VDISK_RETURN_IF_ERROR(pool_.drain());
-    std::vector<std::array<std::uint8_t, 32>> digests;
+    // The LINEAR checksum over the blocks put, in ascending index: the data blocks' digests
+    // recorded, the zero blocks' one digest (every index not recorded, when exact).
+    const std::uint64_t blocks = volume_bytes_ / snap_.block_bytes;
+    LinearChecksum linear;
+    std::uint64_t put = 0;
     {
       std::lock_guard lock(mu_);
-      for (const auto& [index, d] : digests_) digests.push_back(d);  // ascending index
+      std::uint64_t next = 0;  // exact: the first index not yet fed
+      for (const auto& [index, d] : digests_) {
+        if (exact_)
+          for (; next < index; ++next) linear.add(zero_digest_.raw);
+        linear.add(d);
+        next = index + 1;
+      }
+      if (exact_)
+        for (; next < blocks; ++next) linear.add(zero_digest_.raw);
+      put = exact_ ? blocks : digests_.size();
+      if (exact_ && zero_blocks_ + digests_.size() != blocks)
+        return internal_error(fmt::format("ebs: {}: {} data and {} zero blocks put of {}", snap_.id,
+                                          digests_.size(), zero_blocks_, blocks));
     }
-    VDISK_RETURN_IF_ERROR(
-        clients_.front()->complete(snap_.id, digests.size(), linear_checksum(digests)));
+    VDISK_RETURN_IF_ERROR(clients_.front()->complete(snap_.id, put, linear.finish_base64()));
     finished_ = true;
     return {};
   }
@@ -96,21 +145,42 @@ class EbsSink final : public ByteSink {
     return http::upload_failure(stop_, pool_, fmt::format("ebs: upload to {}", snap_.id));
   }
 
+  Status put_zero(EbsClient& client, std::uint64_t index) {
+    VDISK_RETURN_IF_ERROR(
+        client.put_block(snap_.id, index, zero_block_, zero_digest_.base64, zero_digest_.hex));
+    {
+      std::lock_guard lock(mu_);
+      ++zero_blocks_;
+    }
+    shared_->sent(snap_.block_bytes);
+    shared_->update([](UploadStats& st) {
+      ++st.blocks_sent;
+      ++st.zero_blocks_sent;
+    });
+    return {};
+  }
+
   Status upload(EbsClient& client, http::UploadJob& job) {
     const std::uint64_t bs = snap_.block_bytes;
     for (std::size_t at = 0; at < job.size; at += bs) {
-      std::span<const std::byte> block(job.data.data() + at, static_cast<std::size_t>(bs));
-      if (detail::is_zero(block)) continue;
-      checksum::Sha256 h;
-      h.update(block);
-      const auto digest = h.finish();
       const std::uint64_t index = (job.tag + at) / bs;
-      VDISK_RETURN_IF_ERROR(client.put_block(snap_.id, index, block, digest));
+      if (job.zeros) {
+        VDISK_RETURN_IF_ERROR(put_zero(client, index));
+        continue;
+      }
+      std::span<const std::byte> block(job.data.data() + at, static_cast<std::size_t>(bs));
+      if (detail::is_zero(block)) {
+        if (exact_) VDISK_RETURN_IF_ERROR(put_zero(client, index));
+        continue;
+      }
+      const BlockDigest d = digest_of(block);
+      VDISK_RETURN_IF_ERROR(client.put_block(snap_.id, index, block, d.base64, d.hex));
       {
         std::lock_guard lock(mu_);
-        digests_[index] = digest;
+        digests_[index] = d.raw;
       }
       shared_->sent(bs);
+      shared_->update([](UploadStats& st) { ++st.blocks_sent; });
     }
     return {};
   }
@@ -118,13 +188,18 @@ class EbsSink final : public ByteSink {
   AwsOptions aws_;
   StartedSnapshot snap_;
   std::uint64_t size_;
+  std::uint64_t volume_bytes_;
+  bool exact_;
   std::shared_ptr<http::UploadLedger> shared_;
   std::stop_token stop_;
   std::vector<std::unique_ptr<EbsClient>> clients_;
   std::size_t chunk_;
+  const std::vector<std::byte> zero_block_;  // one block of zeros, every zero block's body
+  const BlockDigest zero_digest_;
   std::mutex mu_;
-  std::map<std::uint64_t, std::array<std::uint8_t, 32>> digests_;  // by block index
-  http::UploadPool pool_;  // after clients_: its threads use them
+  std::map<std::uint64_t, std::array<std::uint8_t, 32>> digests_;  // data blocks, by index
+  std::uint64_t zero_blocks_ = 0;
+  http::UploadPool pool_;  // after clients_ and the zero block: its threads use them
   http::AlignedStager stager_;
   bool finished_ = false;
 };
@@ -143,6 +218,13 @@ class EbsOutput final : public RemoteOutput {
     static const DestinationCaps c{
         .kind = "ebs-snapshot", .description = "a new EBS snapshot", .needs_size = true};
     return c;
+  }
+
+  Status configure(const OptionValues& target_settings, DiagnosticFn on_diagnostic) override {
+    VDISK_ASSIGN_OR_RETURN(omit_zero_blocks_, option_flag(detail::aws_snapshot_target().options,
+                                                          target_settings, "omit-zero-blocks"));
+    on_diagnostic_ = std::move(on_diagnostic);
+    return {};
   }
 
   Status validate() const override {
@@ -185,14 +267,33 @@ class EbsOutput final : public RemoteOutput {
         st.object = "EBS snapshot " + snap.id;
       });
     }
+    if (omit_zero_blocks_ && snap.encrypted) {
+      const std::string cleanup = delete_pending(options_.aws, snap.id);
+      shared_->update([&](UploadStats& st) { st.cleanup = cleanup; });
+      return invalid_argument(fmt::format(
+          "ebs: omit-zero-blocks: snapshot {} is encrypted ({}), and an encrypted snapshot reads "
+          "the blocks it does not hold as random data, not zeros: convert without "
+          "omit-zero-blocks",
+          snap.id, snap.encryption));
+    }
+    if (omit_zero_blocks_ && on_diagnostic_)
+      on_diagnostic_(Diagnostic{
+          Diagnostic::Level::warning,
+          fmt::format("ebs: omit-zero-blocks: the zero blocks are not put into snapshot {}; they "
+                      "read as zeros only on an unencrypted volume: an encrypted volume made from "
+                      "it (an account with EBS encryption by default) reads them as random data",
+                      snap.id)});
     return std::unique_ptr<ByteSink>(new EbsSink(options_.aws, std::move(snap), *output_bytes,
-                                                 shared_, std::move(clients), stop));
+                                                 gib * kGiB, !omit_zero_blocks_, shared_,
+                                                 std::move(clients), stop));
   }
 
   UploadStats stats() const override { return shared_->snapshot(); }
 
  private:
   EbsSnapshotOptions options_;
+  bool omit_zero_blocks_ = false;  // the target's omit-zero-blocks (configure())
+  DiagnosticFn on_diagnostic_;
   std::string display_;
   std::shared_ptr<http::UploadLedger> shared_;
 };
