@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "progress_json.h"
+
 namespace vdconvert {
 
 std::string format_bytes(std::uint64_t bytes) {
@@ -41,14 +43,24 @@ std::string format_progress(const vdisk::Progress& p, double elapsed_seconds) {
   const std::uint64_t done = std::min(p.done_bytes, p.total_bytes);
   const double fraction = static_cast<double>(done) / static_cast<double>(p.total_bytes);
   const auto percent = static_cast<unsigned>(fraction * 100.0);
-  const std::string eta =
-      rate > 0 ? format_duration(static_cast<double>(p.total_bytes - done) / rate) : "?";
-  return fmt::format("{} / {}  {:3}%  {}  ETA {}", format_bytes(done),
-                     format_bytes(p.total_bytes), percent, format_rate(rate), eta);
+  // By data still to read when the map said how much there is (zero runs cost nothing), else
+  // by virtual bytes still to copy.
+  std::string eta = "?";
+  if (p.data_total_bytes != 0) {
+    const double read_rate =
+        elapsed_seconds > 0 ? static_cast<double>(p.read_bytes) / elapsed_seconds : 0.0;
+    if (const auto s = data_eta_seconds(p, read_rate)) eta = format_duration(*s);
+  } else if (rate > 0) {
+    eta = format_duration(static_cast<double>(p.total_bytes - done) / rate);
+  }
+  return fmt::format("{} / {}  {:3}%  {}  ETA {}", format_bytes(done), format_bytes(p.total_bytes),
+                     percent, format_rate(rate), eta);
 }
 
 ProgressBar::ProgressBar(Console& console, bool enabled)
-    : console_(console), enabled_(enabled), start_(Clock::now()),
+    : console_(console),
+      enabled_(enabled),
+      start_(Clock::now()),
       interval_(console.terminal() ? std::chrono::milliseconds(200) : std::chrono::seconds(1)) {}
 
 void ProgressBar::update(const vdisk::Progress& p) {

@@ -21,7 +21,9 @@ std::string format_rate(double bytes_per_second);
 // "0:07", "1:05", "1:02:03"; "?" when not finite or negative.
 std::string format_duration(double seconds);
 // One status line: "512 MiB / 1.00 GiB  50%  120 MiB/s  ETA 0:04". Without a known total:
-// "512 MiB  120 MiB/s".
+// "512 MiB  120 MiB/s". The rate is virtual bytes per second; the ETA counts the data still to
+// read at the read rate so far when p.data_total_bytes is known (zero runs cost nothing), else
+// the virtual bytes still to copy at the rate.
 std::string format_progress(const vdisk::Progress& p, double elapsed_seconds);
 
 class ProgressBar {

@@ -151,6 +151,8 @@ Status check_destination_takes(const DestinationCaps& caps, const TargetInfo& ta
 
 Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
                               std::stop_token stop) {
+  detail::ProgressTracker progress(options.on_progress, out.remote);
+  progress.enter(ProgressPhase::open);
   VDISK_ASSIGN_OR_RETURN(const auto* driver, detail::require_target_driver(options.target));
   const detail::TargetDriver& d = *driver;
   FileSinkOptions fo;
@@ -162,8 +164,6 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   if (to.file_name.empty()) to.file_name = out.path.filename().string();
 
   // Then the input: a bad input creates no output.
-  detail::ProgressTracker progress(options.on_progress, out.remote);
-  progress.enter(ProgressPhase::open);
   OpenOptions open = options.open;
   open.boot_disk = open.boot_disk || d.boots;
   if (open.boot_machine.empty()) open.boot_machine = std::string(d.machine);
