@@ -114,11 +114,10 @@ def main():
     ok(f"--progress=json: {len(objs)} lines, phases in order, final {last['result']}")
 
     # --progress=json:3 with 3> file: the lines there; stderr keeps the summary line.
-    with open("lines.jsonl", "w") as fd3:
-        r = subprocess.run([vd, "convert", "--to", "gcp", "--detect-zeroes", "--progress=json:3",
-                            "--json", "src.raw", "b.tar.gz"],
-                           capture_output=True, text=True, pass_fds=(fd3.fileno(),),
-                           preexec_fn=lambda: os.dup2(fd3.fileno(), 3))
+    # As a shell does it: `vdconvert ... 3>lines.jsonl`.
+    r = subprocess.run(["sh", "-c", 'exec "$0" "$@" 3>lines.jsonl', vd, "convert", "--to", "gcp",
+                        "--detect-zeroes", "--progress=json:3", "--json", "src.raw", "b.tar.gz"],
+                       capture_output=True, text=True)
     if r.returncode != 0:
         fail(f"--progress=json:3: exit {r.returncode}: {r.stderr}")
     if "vdconvert: src.raw (raw" not in r.stderr:
