@@ -144,13 +144,29 @@ TEST_CASE("progress json: the final line is last and carries the result", "[cli]
 TEST_CASE("progress json: a failure's final line has the message and exit code, redacted",
           "[cli][progress]") {
   Harness h;
+  Progress p;
+  p.sent_bytes = 100;
+  p.retries = 1;
+  h.writer.update(p);
+  h.writer.upload_counters(50, 3);  // after the failure: more retries, never fewer bytes
   h.writer.finish_error(
       "upload to https://a.blob.core.windows.net/c/b?sig=TOPSECRET: \"quoted\" 403", 3);
-  REQUIRE(h.lines.size() == 1);  // a failure before any report still gets its final line
-  const std::string& last = h.lines[0];
+  REQUIRE(h.lines.size() == 2);
+  const std::string& last = h.lines[1];
+  CHECK(has(last, "\"sent_bytes\":100,\"retries\":3,"));
   CHECK(has(last, "\"result\":\"error\",\"exit_code\":3,\"message\":\"upload to https://"));
   CHECK(has(last, "\\\"quoted\\\" 403\"}"));
   CHECK_FALSE(has(last, "TOPSECRET"));
+}
+
+TEST_CASE("progress json: a failure before any report still gets its final line",
+          "[cli][progress]") {
+  Harness h;
+  h.writer.finish_error("DST: exists", 1);
+  REQUIRE(h.lines.size() == 1);
+  CHECK(has(h.lines[0], "\"phase\":\"done\","));
+  CHECK(has(h.lines[0], "\"total_bytes\":null,"));
+  CHECK(h.lines[0].ends_with(",\"exit_code\":1,\"message\":\"DST: exists\"}\n"));
 }
 
 TEST_CASE("progress json: strings in a JSON text are redacted, the rest kept", "[cli][progress]") {

@@ -265,6 +265,8 @@ int run(const ConvertArgs& args, RunContext& ctx) {
   if (!result.ok()) {
     // What became of a partial upload.
     if (remote && !remote->stats().cleanup.empty()) ctx.console.note(remote->stats().cleanup);
+    if (remote && lines)
+      lines->upload_counters(remote->stats().bytes_sent, remote->stats().retries);
     // A stop that surfaced as another error (a pipe closed by the same Ctrl-C) is still an
     // interruption.
     if (ctx.stop.stop_requested()) return fail(vdisk::cancelled("interrupted"));

@@ -100,6 +100,12 @@ void JsonProgressWriter::finish_ok(const vdisk::Properties& report) {
               redact_json_strings(report.to_json(0)) + "}");
 }
 
+void JsonProgressWriter::upload_counters(std::uint64_t sent_bytes, std::uint64_t retries) {
+  const std::lock_guard lock(mu_);
+  last_.sent_bytes = std::max(last_.sent_bytes, sent_bytes);
+  last_.retries = std::max(last_.retries, retries);
+}
+
 void JsonProgressWriter::finish_error(std::string_view message, int exit_code) {
   const std::lock_guard lock(mu_);
   if (finished_) return;

@@ -46,6 +46,9 @@ class JsonProgressWriter {
   // The final line of a successful conversion: result "ok", exit_code 0, `report` (the
   // --json report's object, without schema_version).
   void finish_ok(const vdisk::Properties& report);
+  // Raises the upload counters the final line shows to what the upload did (after a failure
+  // the library reports no more; its last report may predate the last retries).
+  void upload_counters(std::uint64_t sent_bytes, std::uint64_t retries);
   // The final line of a failed one: result "error", `message` (one line), `exit_code`.
   void finish_error(std::string_view message, int exit_code);
   bool finished() const;
