@@ -64,12 +64,21 @@ ProgressBar::ProgressBar(Console& console, bool enabled)
       interval_(console.terminal() ? std::chrono::milliseconds(200) : std::chrono::seconds(1)) {}
 
 void ProgressBar::update(const vdisk::Progress& p) {
+  // The bar draws the scan's and the copy's chunks, as it did before the library reported
+  // phases: not the phase lines themselves (nothing copied yet, or the copy's counters again at
+  // finish and done) and not the heartbeat's repeats of counters already drawn.
+  if (p.phase != vdisk::ProgressPhase::scan && p.phase != vdisk::ProgressPhase::copy) return;
+  if (p.done_bytes == 0) return;
   const auto now = Clock::now();
   {
     const std::lock_guard lock(mu_);
+    if (drawn_ && p.phase == drawn_phase_ && p.done_bytes == drawn_done_) return;
     const bool last = p.total_bytes != 0 && p.done_bytes >= p.total_bytes;
     if (!last && now - last_draw_ < interval_) return;
     last_draw_ = now;
+    drawn_ = true;
+    drawn_phase_ = p.phase;
+    drawn_done_ = p.done_bytes;
   }
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   console_.status(format_progress(p, elapsed));

@@ -31,7 +31,8 @@ class ProgressBar {
   using Clock = std::chrono::steady_clock;
   ProgressBar(Console& console, bool enabled);
 
-  // Thread-safe; called from the pipeline's writer thread.
+  // Thread-safe; called from the library's threads. Draws the scan and the copy only, a chunk
+  // at a time (the phase reports and the heartbeat's repeats are not drawn).
   void update(const vdisk::Progress& p);
   // Erases the bar (call before printing the result).
   void finish();
@@ -45,6 +46,9 @@ class ProgressBar {
   Clock::duration interval_;
   std::mutex mu_;
   Clock::time_point last_draw_{};
+  bool drawn_ = false;  // what was drawn last: the phase and done bytes
+  vdisk::ProgressPhase drawn_phase_ = vdisk::ProgressPhase::copy;
+  std::uint64_t drawn_done_ = 0;
 };
 
 }  // namespace vdconvert
