@@ -186,15 +186,11 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
         disk, prepare_disk(d.name, *source, to, options.pipeline, progress.pipeline_fn(), stop));
     disk_size = disk.disk->size();
     if (progress.enabled()) {
-      // What the copy will read (zero runs cost nothing): the ETA's measure.
-      VDISK_ASSIGN_OR_RETURN(
-          const std::uint64_t data,
-          detail::mapped_data_bytes(*disk.disk, options.pipeline.map_window_bytes));
-      progress.set_totals(*disk_size, data);
+      // What the copy will read (zero runs cost nothing): the ETA's measure. A map that fails
+      // here fails the copy too, with its own error: progress never changes the outcome.
+      auto data = detail::mapped_data_bytes(*disk.disk, options.pipeline.map_window_bytes);
+      progress.set_totals(*disk_size, data.ok() ? *data : 0);
     }
-    report.gpt = disk.gpt;
-    report.zero_scan_read_bytes = disk.zero_scan_read_bytes;
-    report.zero_scan_data_bytes = disk.zero_scan_data_bytes;
   }
 
   std::unique_ptr<ByteSink> bytes = std::move(out.sink);
