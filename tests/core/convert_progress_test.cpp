@@ -1,5 +1,6 @@
 // What convert() tells its ProgressFn (image/convert_progress.h, vdisk/image.h): the phases in
 // order, the counters, the heartbeat, an upload's counters, calls that never overlap.
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -174,4 +175,45 @@ TEST_CASE("convert progress: written bytes count appends and in-place writes",
   REQUIRE(sink->finish().ok());
   t.enter(ProgressPhase::done);
   CHECK(seen.back().written_bytes == sink->position());
+}
+
+TEST_CASE("convert progress: reporting changes nothing in the report", "[convert][progress]") {
+  TempDir dir;
+  // Data, allocated zeros the zero scan finds, and a hole.
+  auto data = pattern(2 * kMiB, 9);
+  data.resize(5 * kMiB);
+  const auto tail = pattern(kMiB, 4);
+  data.insert(data.end(), tail.begin(), tail.end());
+  data.resize(9 * kMiB);
+  vdisk::test::write_file(dir / "in.raw", data);
+  for (const char* target : {"gcp", "azure"}) {
+    INFO(target);
+    ConvertReport reports[2];
+    std::size_t calls = 0;
+    for (int with = 0; with < 2; ++with) {
+      ConvertOptions o;
+      o.target = target;
+      o.output.detect_zeroes = std::string_view(target) == "gcp";
+      o.output.timestamp_unix = 1700000000;
+      if (with) o.on_progress = [&](const Progress&) { ++calls; };
+      const auto name =
+          fmt::format("out{}{}", with, std::string_view(target) == "gcp" ? ".tar.gz" : ".vhd");
+      auto r = convert({dir / "in.raw"}, {dir / name}, o);
+      REQUIRE(r.ok());
+      reports[with] = *r;
+    }
+    CHECK(calls > 0);
+    CHECK(reports[1].gpt.action == reports[0].gpt.action);
+    CHECK(reports[1].zero_scan_read_bytes == reports[0].zero_scan_read_bytes);
+    CHECK(reports[1].zero_scan_data_bytes == reports[0].zero_scan_data_bytes);
+    CHECK(reports[1].stats.data_bytes == reports[0].stats.data_bytes);
+    CHECK(reports[1].output_bytes == reports[0].output_bytes);
+    CHECK(reports[1].output_size == reports[0].output_size);
+    if (std::string_view(target) == "gcp") {
+      CHECK(reports[1].zero_scan_read_bytes > 0);
+      CHECK(reports[1].zero_scan_data_bytes == 3 * kMiB);
+    } else {
+      CHECK(reports[1].gpt.action != GptReport::Action::not_checked);  // padded: looked for
+    }
+  }
 }

@@ -185,6 +185,9 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     VDISK_ASSIGN_OR_RETURN(
         disk, prepare_disk(d.name, *source, to, options.pipeline, progress.pipeline_fn(), stop));
     disk_size = disk.disk->size();
+    report.gpt = disk.gpt;
+    report.zero_scan_read_bytes = disk.zero_scan_read_bytes;
+    report.zero_scan_data_bytes = disk.zero_scan_data_bytes;
     if (progress.enabled()) {
       // What the copy will read (zero runs cost nothing): the ETA's measure. A map that fails
       // here fails the copy too, with its own error: progress never changes the outcome.
