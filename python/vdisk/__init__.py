@@ -10,6 +10,7 @@ The shared library is found, in this order: the path in the environment variable
 libvdisk.so.0 next to this file (where `cmake --install` puts it); the system's libvdisk.so.0
 (ctypes.util.find_library). docs/c-api.md describes the functions, options and JSON documents.
 """
+import collections
 import ctypes
 import ctypes.util
 import json
@@ -17,8 +18,8 @@ import os
 
 __all__ = ["Error", "InvalidArgument", "NotFound", "AlreadyExists", "IOError_", "NoSpace",
            "Corrupt", "Unsupported", "OutOfRange", "Cancelled", "ResourceExhausted",
-           "InternalError", "NoMemory", "convert", "info", "measure", "check", "version",
-           "library_path"]
+           "InternalError", "NoMemory", "Progress", "PHASES", "convert", "info", "measure",
+           "check", "version", "library_path"]
 
 
 class Error(Exception):
@@ -59,6 +60,42 @@ _ERRORS = {cls.code: cls for cls in (InvalidArgument, NotFound, AlreadyExists, I
                                      ResourceExhausted, InternalError, NoMemory)}
 
 _PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)
+
+PHASES = ("open", "scan", "copy", "finish", "done")  # vdisk_phase, in order
+
+
+class _CProgress(ctypes.Structure):
+    """vdisk_progress_t (vdisk_c.h): `size` first, fields only ever added at the end."""
+    _fields_ = [("size", ctypes.c_uint32), ("phase", ctypes.c_uint32),
+                ("done_bytes", ctypes.c_uint64), ("total_bytes", ctypes.c_uint64),
+                ("data_bytes", ctypes.c_uint64), ("zero_bytes", ctypes.c_uint64),
+                ("read_bytes", ctypes.c_uint64), ("data_total_bytes", ctypes.c_uint64),
+                ("written_bytes", ctypes.c_uint64), ("sent_bytes", ctypes.c_uint64),
+                ("retries", ctypes.c_uint64)]
+
+
+_PROGRESS2 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_CProgress))
+
+
+class Progress(collections.namedtuple("Progress", [f for f, _ in _CProgress._fields_[2:]] +
+                                      ["phase"])):
+    """One progress report of convert(on_progress=...): the phase name ("open", "scan",
+    "copy", "finish", "done") and the byte counts of vdisk_progress_t (docs/json.md, progress
+    lines): done_bytes, total_bytes (0 while unknown), data_bytes, zero_bytes, read_bytes,
+    data_total_bytes (0 when unknown; an ETA counts data_total_bytes - read_bytes),
+    written_bytes, and for uploads sent_bytes and retries. A field the loaded library does not
+    fill is 0."""
+
+    __slots__ = ()
+
+    @classmethod
+    def _from_c(cls, c):
+        values = {}
+        for name, ctype in _CProgress._fields_[2:]:
+            end = getattr(_CProgress, name).offset + ctypes.sizeof(ctype)
+            values[name] = getattr(c, name) if end <= c.size else 0
+        phase = PHASES[c.phase] if c.phase < len(PHASES) else "unknown"
+        return cls(phase=phase, **values)
 _SONAME = "libvdisk.so.0"
 
 
@@ -108,6 +145,9 @@ for _name, _res, _args in (
           ctypes.POINTER(ctypes.c_int), _c_void_pp]),
         ("vdisk_convert", ctypes.c_int,
          [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, _PROGRESS, ctypes.c_void_p,
+          _c_void_pp, _c_void_pp]),
+        ("vdisk_convert2", ctypes.c_int,
+         [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, _PROGRESS2, ctypes.c_void_p,
           _c_void_pp, _c_void_pp])):
     _fn = getattr(_lib, _name)
     _fn.restype = _res
@@ -187,7 +227,7 @@ def _settings(target, options):
     return items
 
 
-def convert(src, dst, target="raw", options=None, progress=None):
+def convert(src, dst, target="raw", options=None, progress=None, on_progress=None):
     """Converts the image file `src` to `target` ("raw", "vhd", "azure", "gcp", "vmdk", ...) in
     `dst`, and returns the report (docs/json.md "convert") as a dict.
 
@@ -197,21 +237,33 @@ def convert(src, dst, target="raw", options=None, progress=None):
     library thread as bytes are written; returning False or raising cancels (Cancelled, with
     the callback's exception as __cause__), and no output is left behind. (A cancel that comes
     with the last progress call, once everything is written, may come too late: then the
-    conversion succeeds and the callback's exception is not raised.)"""
+    conversion succeeds and the callback's exception is not raised.)
+
+    `on_progress(p)` instead gets every field, a Progress (phase, bytes read, written, sent,
+    retries, ...): at each phase, after each chunk and about once a second; cancelling is the
+    same. Give one of `progress` and `on_progress`, not both."""
+    if progress is not None and on_progress is not None:
+        raise InvalidArgument("convert: give progress or on_progress, not both")
     raised = []
 
-    def on_progress(_ctx, done, total):
+    def call(fn, *args):
         try:
-            return 1 if progress(done, total) is False else 0
+            return 1 if fn(*args) is False else 0
         except BaseException as e:  # noqa: B902 - handed back to the caller below
             raised.append(e)
             return 1
 
-    callback = _PROGRESS(on_progress) if progress is not None else _PROGRESS()
     with _Options(_settings(target, options)) as opts:
         report, err = ctypes.c_void_p(), ctypes.c_void_p()
-        code = _lib.vdisk_convert(_path(src), _path(dst), opts.handle, callback, None,
-                                  ctypes.byref(report), ctypes.byref(err))
+        if on_progress is not None:
+            callback = _PROGRESS2(lambda _ctx, p: call(on_progress, Progress._from_c(p.contents)))
+            code = _lib.vdisk_convert2(_path(src), _path(dst), opts.handle, callback, None,
+                                       ctypes.byref(report), ctypes.byref(err))
+        else:
+            callback = (_PROGRESS(lambda _ctx, done, total: call(progress, done, total))
+                        if progress is not None else _PROGRESS())
+            code = _lib.vdisk_convert(_path(src), _path(dst), opts.handle, callback, None,
+                                      ctypes.byref(report), ctypes.byref(err))
     if code != 0 and raised:
         message = _take_string(err)
         raise Cancelled(message or "cancelled", code) from raised[0]

@@ -49,7 +49,10 @@ TEST_CASE("cli help: the usage lines hold every option of the table", "[cli][hel
     for (const auto& opt : spec.options) {
       INFO(opt.name);
       std::string word = opt.alias.empty() ? str(opt.name) : str(opt.alias) + "|" + str(opt.name);
-      if (!opt.metavar.empty()) word += " " + str(opt.metavar);
+      if (opt.value_optional)
+        word += "[=" + str(opt.metavar) + "]";
+      else if (!opt.metavar.empty())
+        word += " " + str(opt.metavar);
       CHECK(contains(all, opt.required ? " " + word + " " : "[" + word + "]"));
     }
     if (spec.subcommands.empty()) {
@@ -74,7 +77,7 @@ TEST_CASE("cli help: the usage lines hold every option of the table", "[cli][hel
   // A few exact lines.
   const auto convert = vdconvert::usage_lines(vdconvert::convert_command())[0];
   CHECK(convert.starts_with("vdconvert convert [-f|--from FMT] -O|--to TARGET [--force] "));
-  CHECK(convert.ends_with("[-p|--progress] [-q|--quiet] [--json] SRC DST"));
+  CHECK(convert.ends_with("[-p|--progress[=FORMAT]] [-q|--quiet] [--json] SRC DST"));
   const auto iso = vdconvert::usage_lines(vdconvert::iso_command());
   CHECK(iso[0] ==
         "vdconvert iso ls [-l|--long] [-R|--recursive] [--json] [--names TREE] [-q|--quiet] ISO "
@@ -139,7 +142,8 @@ TEST_CASE("cli help: the man page and the completion hold every command and opti
         CHECK(contains(man, "\\fB" + roff(opt.alias) + "\\fR, \\fB" + roff(opt.name)));
         CHECK(has_word(bash, opt.alias));
       }
-      if (opt.choices) {
+      // An optional value is attached (--progress=json), not the next word to complete.
+      if (opt.choices && !opt.value_optional) {
         std::string words;
         for (const auto c : opt.choices()) words += (words.empty() ? "" : " ") + str(c);
         CHECK(contains(bash, "compgen -W \"" + words + "\""));
@@ -198,7 +202,9 @@ TEST_CASE("cli help: the Markdown reference holds every command and option, one 
       INFO(opt.name);
       std::string row = "| `" + str(opt.name) + "` | ";
       row += opt.alias.empty() ? std::string(" | ") : "`" + str(opt.alias) + "` | ";
-      row += opt.metavar.empty() ? std::string(" | ") : "`" + str(opt.metavar) + "` | ";
+      row += opt.metavar.empty()    ? std::string(" | ")
+             : opt.value_optional ? "`[=" + str(opt.metavar) + "]` | "
+                                  : "`" + str(opt.metavar) + "` | ";
       CHECK(contains(md, row));
       for (const auto c : vdconvert::option_choices(opt)) CHECK(contains(md, "`" + str(c) + "`"));
     }

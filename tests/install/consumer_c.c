@@ -24,6 +24,26 @@ static int on_progress(void* ctx, uint64_t done, uint64_t total) {
   return 0;
 }
 
+/* vdisk_convert2's reports: the phases seen in order, the last report's counters. */
+struct progress2 {
+  unsigned calls;
+  int out_of_order;
+  uint32_t size;
+  uint32_t phase;
+  uint64_t done, read, written;
+};
+
+static int on_progress2(void* ctx, const vdisk_progress_t* r) {
+  struct progress2* p = ctx;
+  if (p->calls++ > 0 && r->phase < p->phase) p->out_of_order = 1;
+  p->size = r->size;
+  p->phase = r->phase;
+  p->done = r->done_bytes;
+  p->read = r->read_bytes;
+  p->written = r->written_bytes;
+  return 0;
+}
+
 static int fail(const char* what, int code, char* err) {
   fprintf(stderr, "consumer_c: %s: %s: %s\n", what, vdisk_errc_name(code), err ? err : "?");
   vdisk_free(err);
@@ -62,6 +82,18 @@ int main(int argc, char** argv) {
   char* report = NULL;
   rc = vdisk_convert(src, dst, opts, on_progress, &p, &report, &err);
   if (rc != VDISK_OK) return fail("convert", rc, err);
+  /* The same with every progress field: phases in order, done last, the final counters. */
+  struct progress2 p2 = {0, 0, 0, 0, 0, 0, 0};
+  rc = vdisk_convert2(src, dst, opts, on_progress2, &p2, NULL, &err);
+  if (rc != VDISK_OK) return fail("convert2", rc, err);
+  if (p2.calls < 4 || p2.out_of_order || p2.size != sizeof(vdisk_progress_t) ||
+      p2.phase != VDISK_PHASE_DONE || strcmp(vdisk_phase_name((int)p2.phase), "done") != 0 ||
+      p2.done != DISK_BYTES || p2.read != DISK_BYTES || p2.written != DISK_BYTES + 512) {
+    fprintf(stderr, "consumer_c: convert2: %u calls, size %u, phase %u, %llu done, %llu read, "
+            "%llu written\n", p2.calls, p2.size, p2.phase, (unsigned long long)p2.done,
+            (unsigned long long)p2.read, (unsigned long long)p2.written);
+    return 1;
+  }
   vdisk_options_destroy(opts);
   if (p.calls == 0 || p.last_done != DISK_BYTES || p.total != DISK_BYTES || !report ||
       !strstr(report, "\"target\": \"vhd\"")) {

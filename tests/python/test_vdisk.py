@@ -207,6 +207,41 @@ def test_progress_raising_cancels_with_cause(tmp_path):
     assert os.listdir(tmp_path) == ["big.raw"]
 
 
+def test_on_progress_gets_every_field_in_phase_order(tmp_path):
+    big = make_disk(str(tmp_path / "big.raw"), 24 * MIB)
+    dst = str(tmp_path / "o.vhd")
+    seen = []
+    report = vdisk.convert(big, dst, target="vhd", on_progress=seen.append)
+    assert seen and all(isinstance(p, vdisk.Progress) for p in seen)
+    phases = [p.phase for p in seen]
+    assert phases[0] == "open" and phases[-1] == "done"
+    order = [vdisk.PHASES.index(p) for p in phases]
+    assert order == sorted(order), phases
+    assert {"open", "copy", "finish", "done"} <= set(phases)
+    last = seen[-1]
+    stats = report["stats"]
+    assert last.done_bytes == last.total_bytes == stats["virtual_bytes"]
+    assert last.read_bytes == stats["read_bytes"] and last.data_bytes == stats["data_bytes"]
+    assert last.zero_bytes == stats["zero_bytes"]
+    assert last.written_bytes == report["output"]["bytes"] == os.path.getsize(dst)
+    assert 0 < last.data_total_bytes <= stats["virtual_bytes"]
+    assert last.sent_bytes == 0 and last.retries == 0
+    copy = [p.done_bytes for p in seen if p.phase == "copy"]
+    assert all(a <= b for a, b in zip(copy, copy[1:]))
+
+
+def test_on_progress_cancels_and_excludes_progress(tmp_path):
+    big = make_disk(str(tmp_path / "big.raw"), 24 * MIB)
+    dst = tmp_path / "o.vhd"
+    with pytest.raises(vdisk.Cancelled):
+        vdisk.convert(big, str(dst), target="vhd",
+                      on_progress=lambda p: p.phase != "copy" or p.done_bytes == 0)
+    assert not dst.exists()
+    with pytest.raises(vdisk.InvalidArgument):
+        vdisk.convert(big, str(dst), target="vhd", progress=lambda d, t: None,
+                      on_progress=lambda p: None)
+
+
 def test_info_fields(tmp_path, disk):
     raw = vdisk.info(disk)
     assert raw["schema_version"] == 1

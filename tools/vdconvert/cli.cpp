@@ -121,7 +121,7 @@ class ArgParser {
             fmt::format("unknown option '{}' in '{}' for '{}' (see 'vdconvert {} --help')", letter,
                         a, spec_.name, spec_.name));
       }
-      if (!opt->metavar.empty()) {
+      if (!opt->metavar.empty() && !opt->value_optional) {
         std::optional<std::string_view> value;
         if (k + 1 < a.size()) value = a.substr(k + 1);
         return apply(*opt, letter, value);
@@ -138,6 +138,12 @@ class ArgParser {
     if (opt.metavar.empty()) {
       if (value) return invalid_argument(fmt::format("option '{}' takes no value", written));
       return store(opt, {});
+    }
+    if (opt.value_optional) {
+      if (!value) return store(opt, {});
+      if (value->empty())
+        return invalid_argument(fmt::format("option '{}=' needs a non-empty value", written));
+      return store(opt, *value);
     }
     if (!value) {
       if (i_ + 1 >= args_.size())

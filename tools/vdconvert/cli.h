@@ -31,8 +31,9 @@ namespace vdconvert {
 
 enum class ProgressMode : std::uint8_t {
   automatic,  // a progress bar when stderr is a terminal
-  always,     // --progress
+  always,     // --progress, --progress=bar
   never,      // --quiet (also silences the summary line)
+  json,       // --progress=json[:FD]: JSON lines (docs/json.md), no bar
 };
 
 // What every command's arguments struct holds (each derives from it): the operands, and
@@ -47,6 +48,7 @@ struct CommandArgs {
 
   std::vector<std::string> operands;  // SRC, DST, FILE ("-" = stdin / stdout); a subcommand first
   ProgressMode progress = ProgressMode::automatic;
+  int progress_fd = 2;  // ProgressMode::json: the descriptor the lines go to
   bool quiet = false;  // -q/--quiet: no notes, no summary line (every command)
 };
 
@@ -135,6 +137,10 @@ struct OptionSpec {
   // May be given more than once, each value stored in turn (-o, --tag, --keep); any other
   // value option given twice is a usage error.
   bool repeatable = false;
+  // The value is optional and only given attached to the long name (`--progress=json`):
+  // without one, and with the alias, the option is a flag (F gets an empty value). Shown as
+  // `--name[=METAVAR]`.
+  bool value_optional = false;
 };
 // The accepted values of `opt` (choices() or setting_choices), empty when any value goes.
 std::vector<std::string_view> option_choices(const OptionSpec& opt);

@@ -42,7 +42,10 @@ std::string known_names() {
 std::string option_words(const OptionSpec& opt, std::string_view between) {
   std::string out = opt.alias.empty() ? std::string(opt.name)
                                       : fmt::format("{}{}{}", opt.alias, between, opt.name);
-  if (!opt.metavar.empty()) out += fmt::format(" {}", opt.metavar);
+  if (opt.value_optional)
+    out += fmt::format("[={}]", opt.metavar);
+  else if (!opt.metavar.empty())
+    out += fmt::format(" {}", opt.metavar);
   return out;
 }
 
@@ -129,7 +132,10 @@ std::string roff_option(const OptionSpec& opt) {
   std::string out;
   if (!opt.alias.empty()) out += fmt::format("\\fB{}\\fR, ", roff(opt.alias));
   out += fmt::format("\\fB{}\\fR", roff(opt.name));
-  if (!opt.metavar.empty()) out += fmt::format(" \\fI{}\\fR", roff(opt.metavar));
+  if (opt.value_optional)
+    out += fmt::format("[=\\fI{}\\fR]", roff(opt.metavar));
+  else if (!opt.metavar.empty())
+    out += fmt::format(" \\fI{}\\fR", roff(opt.metavar));
   return out;
 }
 
@@ -253,7 +259,7 @@ namespace {
 std::string completion_values(const CommandSpec& spec) {
   std::string out;
   for (const auto& opt : spec.options) {
-    if (opt.metavar.empty()) continue;
+    if (opt.metavar.empty() || opt.value_optional) continue;  // no value in the next word
     std::string pattern(opt.name);
     if (!opt.alias.empty()) pattern += "|" + std::string(opt.alias);
     std::string action = "return 0";  // a number or a free word: nothing to offer
@@ -283,7 +289,7 @@ std::string all_option_words(const CommandSpec& spec, const SubcommandSpec* sub)
 std::string value_option_pattern(const CommandSpec& spec) {
   std::vector<std::string_view> words;
   for (const auto& opt : spec.options) {
-    if (opt.metavar.empty()) continue;
+    if (opt.metavar.empty() || opt.value_optional) continue;
     words.push_back(opt.name);
     if (!opt.alias.empty()) words.push_back(opt.alias);
   }
@@ -440,7 +446,9 @@ std::string markdown_reference(std::span<const CommandSpec> table) {
     out += "\n| option | alias | value | what it does | values |\n|---|---|---|---|---|\n";
     for (const auto& opt : spec.options)
       out += fmt::format("| {} | {} | {} | {} | {} |\n", markdown_code(opt.name),
-                         markdown_code(opt.alias), markdown_code(opt.metavar),
+                         markdown_code(opt.alias),
+                         markdown_code(opt.value_optional ? fmt::format("[={}]", opt.metavar)
+                                                          : std::string(opt.metavar)),
                          markdown_text(opt.help), markdown_choices(opt));
     out += "| `--help` | `-h` |  | show this help |  |\n";
     if (!spec.details.empty()) {

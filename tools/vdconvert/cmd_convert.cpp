@@ -1,18 +1,23 @@
 // `vdconvert convert`: one call to vdisk::convert, plus the guards only a command line needs
 // (a terminal on stdout, a shell redirection that points at the input) and the reporting.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "commands.h"
 #include "exit_codes.h"
 #include "progress.h"
+#include "progress_json.h"
 #include "signals.h"
 #include "stdin_stream.h"
 #include "upload.h"
@@ -49,6 +54,8 @@ Status set_stream_window(ConvertArgs& a, std::string_view value) {
   a.stream_window_mib = mib;
   return {};
 }
+std::vector<std::string_view> progress_choices() { return {"bar", "json", "json:FD"}; }
+
 Status validate(const ConvertArgs& args) {
   if (args.target.name.empty())
     return invalid_argument(fmt::format("convert: --to is required (known: {})",
@@ -120,10 +127,76 @@ std::string checksum_lines(const ConvertArgs& args, const vdisk::Checksums& c) {
       c.artifact_md5_base64, dst, c.artifact_crc32c, c.artifact_crc32c_base64);
 }
 
+// --progress=json:FD: the descriptor must be open for writing and must not be the one that
+// carries the image or the --json report.
+Status check_progress_fd(const ConvertArgs& args) {
+  const int fd = args.progress_fd;
+  const std::string what = fmt::format("--progress=json:{}", fd);
+  if (fd == 1 && args.dst() == "-")
+    return invalid_argument(what + ": stdout carries the image (DST '-')");
+  if (fd == 1 && args.json) return invalid_argument(what + ": stdout carries the --json report");
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return invalid_argument(fmt::format("{}: descriptor {} is not open", what, fd));
+  if ((flags & O_ACCMODE) == O_RDONLY)
+    return invalid_argument(fmt::format("{}: descriptor {} is not open for writing", what, fd));
+  return {};
+}
+
+// Writes the JSON lines to a descriptor other than stderr; stops at the first failed write (a
+// reader that went away), the conversion goes on.
+class FdLines {
+ public:
+  explicit FdLines(int fd) : fd_(fd) {}
+  void write(std::string_view line) {
+    while (ok_ && !line.empty()) {
+      const ssize_t n = ::write(fd_, line.data(), line.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ok_ = false;
+        return;
+      }
+      line.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  bool ok_ = true;
+};
+
 int run(const ConvertArgs& args, RunContext& ctx) {
   const std::string& src = args.src();
   const std::string& dst = args.dst();
-  if (Status s = check_streams(args, ctx); !s.ok()) return report_failure(ctx, s);
+  // --progress=json[:FD]: the lines, and the final one for any failure from here on.
+  const bool json_progress = args.progress == ProgressMode::json;
+  if (json_progress && args.progress_fd != 2)
+    if (Status s = check_progress_fd(args); !s.ok()) return report_failure(ctx, s);
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<FdLines> fd_lines;
+  std::unique_ptr<JsonProgressWriter> lines;
+  if (json_progress) {
+    JsonProgressWriter::Emit emit = [&ctx](std::string_view line) {
+      (void)ctx.console.print_stderr(line);
+    };
+    if (args.progress_fd != 2) {
+      fd_lines = std::make_unique<FdLines>(args.progress_fd);
+      emit = [out = fd_lines.get()](std::string_view line) { out->write(line); };
+    }
+    lines = std::make_unique<JsonProgressWriter>(std::move(emit), [start] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    });
+  }
+  const auto fail = [&](const Status& s) {
+    const int code = report_failure(ctx, s);
+    if (lines) {
+      const std::string message = s.code() == vdisk::Errc::cancelled ? std::string("interrupted")
+                                  : s.message().empty() ? std::string(vdisk::errc_name(s.code()))
+                                                        : s.message();
+      lines->finish_error(message, code);
+    }
+    return code;
+  };
+  if (Status s = check_streams(args, ctx); !s.ok()) return fail(s);
 
   vdisk::ConvertOptions opt;
   opt.target = args.target.name;
@@ -133,12 +206,11 @@ int run(const ConvertArgs& args, RunContext& ctx) {
     base.keep_gpt = args.keep_gpt;
     base.detect_zeroes = args.detect_zeroes;
     auto to = make_target_options(args.target, ctx, std::move(base));
-    if (!to.ok()) return report_failure(ctx, to.status());
+    if (!to.ok()) return fail(to.status());
     opt.output = std::move(*to);
   }
   args.input.apply_to(opt.open);
-  if (Status s = apply_format_options(args.target, opt.open); !s.ok())
-    return report_failure(ctx, s);
+  if (Status s = apply_format_options(args.target, opt.open); !s.ok()) return fail(s);
   // Diagnostics go to stderr as they come and into the --json report's "diagnostics".
   DiagnosticLog diagnostics(ctx.console);
   opt.open.on_diagnostic = diagnostics.fn();
@@ -149,12 +221,12 @@ int run(const ConvertArgs& args, RunContext& ctx) {
   opt.sync = !args.no_sync;
   opt.checksums = args.checksums;
   if (!args.checksums_file.empty() && !args.force && std::filesystem::exists(args.checksums_file))
-    return report_failure(ctx, vdisk::already_exists(fmt::format(
-                                   "{}: exists; use --force to replace it", args.checksums_file)));
+    return fail(vdisk::already_exists(
+        fmt::format("{}: exists; use --force to replace it", args.checksums_file)));
   const bool show_progress = args.progress == ProgressMode::always ||
                              (args.progress == ProgressMode::automatic && ctx.stderr_is_terminal);
   ProgressBar bar(ctx.console, show_progress);
-  opt.on_progress = bar.callback();
+  opt.on_progress = lines ? lines->callback() : bar.callback();
 
   vdisk::ImageInput in;
   vdisk::ImageOutput out;
@@ -172,7 +244,7 @@ int run(const ConvertArgs& args, RunContext& ctx) {
     out.sink = vdisk::fd_sink(1, "<stdout>");
   } else if (is_upload(dst)) {
     auto r = make_remote_output(args, ctx);
-    if (!r.ok()) return report_failure(ctx, r.status());
+    if (!r.ok()) return fail(r.status());
     remote = std::move(*r);
     out.remote = remote.get();
     // The blob's name, where a format records its file name.
@@ -193,12 +265,15 @@ int run(const ConvertArgs& args, RunContext& ctx) {
   if (!result.ok()) {
     // What became of a partial upload.
     if (remote && !remote->stats().cleanup.empty()) ctx.console.note(remote->stats().cleanup);
+    if (remote && lines)
+      lines->upload_counters(remote->stats().bytes_sent, remote->stats().retries);
     // A stop that surfaced as another error (a pipe closed by the same Ctrl-C) is still an
     // interruption.
-    if (ctx.stop.stop_requested()) return report_failure(ctx, vdisk::cancelled("interrupted"));
-    return report_failure(ctx, result.status());
+    if (ctx.stop.stop_requested()) return fail(vdisk::cancelled("interrupted"));
+    return fail(result.status());
   }
-  if (args.progress != ProgressMode::never) {
+  // The summary line, unless the JSON lines on stderr carry it (their final line).
+  if (args.progress != ProgressMode::never && !(json_progress && args.progress_fd == 2)) {
     std::string line = summary_line(args, *result, seconds);
     if (remote) line += "; " + upload_summary(remote->stats());
     ctx.console.line(line);
@@ -213,17 +288,16 @@ int run(const ConvertArgs& args, RunContext& ctx) {
     Status s = file.status();
     if (s.ok()) s = (*file)->write(std::as_bytes(std::span(text)));
     if (s.ok()) s = (*file)->finish();
-    if (!s.ok()) return report_failure(ctx, s);
+    if (!s.ok()) return fail(s);
   } else if (result->checksums && !args.json) {
     // On stderr when stdout carries the image.
     const std::string text = checksum_lines(args, *result->checksums);
     const Status s = dst == "-" ? ctx.console.print_stderr(text) : ctx.console.print(text);
-    if (!s.ok()) return report_failure(ctx, s);
+    if (!s.ok()) return fail(s);
   }
   if (remote && !remote->stats().object_id.empty() && !args.json)
-    if (Status s = ctx.console.print(remote->stats().object_id + "\n"); !s.ok())
-      return report_failure(ctx, s);
-  if (args.json) {
+    if (Status s = ctx.console.print(remote->stats().object_id + "\n"); !s.ok()) return fail(s);
+  if (args.json || lines) {
     vdisk::ConvertReportContext rc;
     rc.source_path = src;
     rc.output_path = shown_dst(args);
@@ -233,8 +307,9 @@ int run(const ConvertArgs& args, RunContext& ctx) {
     rc.diagnostics = diagnostics.entries();
     vdisk::Properties report = vdisk::to_properties(*result, rc);
     if (remote) add_upload_properties(report, remote->stats());
-    if (Status s = ctx.console.print(vdisk::json_document(report)); !s.ok())
-      return report_failure(ctx, s);
+    if (args.json)
+      if (Status s = ctx.console.print(vdisk::json_document(report)); !s.ok()) return fail(s);
+    if (lines) lines->finish_ok(report);
   }
   return kExitOk;
 }
@@ -277,8 +352,18 @@ constexpr OptionSpec kOptions[] = {
     kProfileOption,
     kDescriptionOption,
     kTagOption,
-    {"--progress", "-p", "", "show progress even when stderr is not a terminal",
-     store<set_progress<ConvertArgs>>},
+    {"--progress",
+     "-p",
+     "FORMAT",
+     "show progress even when stderr is not a terminal; =json: JSON lines on stderr, "
+     "=json:FD: on descriptor FD (docs/json.md)",
+     store<set_progress<ConvertArgs>>,
+     false,
+     progress_choices,
+     {},
+     {},
+     false,
+     true},
     {"--quiet", "-q", "", "no progress bar, no summary line and no notes",
      store<set_quiet<ConvertArgs>>},
     {"--json", "", "", "print a JSON report on stdout (not with DST '-')",

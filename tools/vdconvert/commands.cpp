@@ -42,18 +42,38 @@ vdisk::Status parse_input_format(std::string& out, std::string_view value) {
 }
 
 vdisk::Status set_quiet_mode(CommandArgs& args) {
-  if (args.progress == ProgressMode::always)
+  if (args.progress == ProgressMode::always || args.progress == ProgressMode::json)
     return vdisk::invalid_argument("--progress and --quiet cannot be used together");
   args.progress = ProgressMode::never;
   args.quiet = true;
   return {};
 }
 
-vdisk::Status set_progress_mode(CommandArgs& args) {
+vdisk::Status set_progress_mode(CommandArgs& args, std::string_view value) {
   if (args.progress == ProgressMode::never)
     return vdisk::invalid_argument("--progress and --quiet cannot be used together");
-  args.progress = ProgressMode::always;
-  return {};
+  if (value.empty() || value == "bar") {
+    args.progress = ProgressMode::always;
+    return {};
+  }
+  if (value == "json") {
+    args.progress = ProgressMode::json;
+    args.progress_fd = 2;
+    return {};
+  }
+  if (value.starts_with("json:")) {
+    const std::string_view digits = value.substr(5);
+    int fd = -1;
+    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), fd);
+    if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || fd < 0)
+      return vdisk::invalid_argument(
+          fmt::format("--progress={}: '{}' is not a file descriptor number", value, digits));
+    args.progress = ProgressMode::json;
+    args.progress_fd = fd;
+    return {};
+  }
+  return vdisk::invalid_argument(
+      fmt::format("--progress={}: unknown progress format (known: bar, json, json:FD)", value));
 }
 
 std::vector<std::string_view> input_format_choices() { return vdisk::input_formats(); }

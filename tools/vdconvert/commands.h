@@ -55,9 +55,11 @@ vdisk::Status parse_disk(std::size_t& out, std::string_view value);          // 
 // -o KEY=VALUE[,KEY=VALUE...], appended to `out` in order.
 vdisk::Status parse_settings(KeyValues& out, std::string_view value);
 // -q/--quiet (every command): no notes (warnings and errors stay), no progress, no summary;
-// -p/--progress (convert): a progress bar even when stderr is not a terminal.
+// -p/--progress (convert): a progress bar even when stderr is not a terminal ("" or "bar");
+// --progress=json: JSON lines on stderr; --progress=json:FD: on descriptor FD (checked when
+// the command runs: open for writing).
 vdisk::Status set_quiet_mode(CommandArgs& args);
-vdisk::Status set_progress_mode(CommandArgs& args);
+vdisk::Status set_progress_mode(CommandArgs& args, std::string_view value);
 
 // Store functions (OptionSpec::apply through store<F>) for any arguments struct with the
 // member they name.
@@ -66,8 +68,8 @@ vdisk::Status set_quiet(Args& a, std::string_view) {
   return set_quiet_mode(a);
 }
 template <class Args>
-vdisk::Status set_progress(Args& a, std::string_view) {
-  return set_progress_mode(a);
+vdisk::Status set_progress(Args& a, std::string_view v) {
+  return set_progress_mode(a, v);
 }
 template <class Args>
 vdisk::Status set_from(Args& a, std::string_view v) {

@@ -378,6 +378,12 @@ struct ConvertOptions {
   // Into a path: a target with a name rule (gcp: GCP imports only *.tar.gz) refuses another
   // name with invalid_argument before anything is read; true writes it anyway.
   bool any_output_name = false;
+  // Called at each phase (open, scan when zero-scanning, copy, finish, done: ProgressPhase),
+  // after each chunk of the scan and the copy, and again, with fresh counters, whenever
+  // nothing was reported for a second. Calls never overlap; they come from library threads
+  // and must be quick. It gets the copy's counters, data_total_bytes (a file input's mapped
+  // data), written_bytes, and for an upload sent_bytes and retries. A successful conversion's
+  // last call has phase done and the final counters; a failed one has no done call.
   ProgressFn on_progress;
 };
 

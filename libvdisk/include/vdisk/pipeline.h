@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <stop_token>
+#include <string_view>
 
 #include "vdisk/block.h"
 #include "vdisk/status.h"
@@ -45,14 +46,43 @@ struct PipelineOptions {
   bool place_pieces = true;
 };
 
+// What a conversion is doing (Progress::phase). copy() itself reports only `copy`; convert()
+// (vdisk/image.h) reports each phase it enters, in this order, skipping those it does not need.
+enum class ProgressPhase : std::uint8_t {
+  open,    // opening the input and reading its metadata
+  scan,    // zero-scanning the data first (TargetOptions::detect_zeroes, gcp)
+  copy,    // reading the disk and writing (or uploading) the output
+  finish,  // completing the output: the last uploads, the commit, fsync, rename
+  done,    // the output is complete (the last report of a successful conversion)
+};
+// "open", "scan", "copy", "finish", "done" (the JSON progress lines' `phase`, docs/json.md).
+std::string_view progress_phase_name(ProgressPhase phase);
+
+// One progress report. The first three fields keep their meaning from copy(); the rest were
+// added after them (aggregate initialisers that name the first three still work). Byte counts
+// never decrease within a phase; a zero scan counts its own pass, and the copy then starts
+// again from 0.
 struct Progress {
   std::uint64_t done_bytes = 0;   // virtual bytes handed to the sink so far
   std::uint64_t total_bytes = 0;  // virtual size; 0 when not yet known (raw stream)
   std::uint64_t data_bytes = 0;   // of done_bytes, bytes written as data (not zero runs)
+  ProgressPhase phase = ProgressPhase::copy;
+  std::uint64_t zero_bytes = 0;  // of done_bytes, bytes handed on as zero runs (zeros, holes)
+  std::uint64_t read_bytes = 0;  // bytes read from the source
+  // Data bytes the source's map holds in all (what a copy has to read: zero runs cost nothing);
+  // 0 when not known (a stream). convert() fills it; an ETA counts data_total - data_bytes.
+  std::uint64_t data_total_bytes = 0;
+  // Bytes of output produced so far (convert(): the output's length, including zero runs a
+  // stream or a file gets as zeros or holes; in-place writes count their data).
+  std::uint64_t written_bytes = 0;
+  // Uploads (ImageOutput::remote): request body bytes the service accepted, and requests
+  // repeated after a failure; 0 otherwise.
+  std::uint64_t sent_bytes = 0;
+  std::uint64_t retries = 0;
 };
 
 // Called from the writer thread after each chunk (placed copy: from one worker at a time);
-// must be quick and must not throw.
+// must be quick and must not throw. Calls never overlap.
 using ProgressFn = std::function<void(const Progress&)>;
 
 struct CopyStats {

@@ -57,6 +57,42 @@ typedef struct vdisk_options_t vdisk_options_t;
  * VDISK_CANCELLED and leaves no output file. */
 typedef int (*vdisk_progress_fn)(void* ctx, uint64_t done, uint64_t total);
 
+/* The phases of a conversion, in order (vdisk_progress_t.phase; vdisk::ProgressPhase). */
+typedef enum vdisk_phase {
+  VDISK_PHASE_OPEN = 0,   /* destination checks, opening the input, reading its metadata */
+  VDISK_PHASE_SCAN = 1,   /* zero-scanning the data first (detect-zeroes) */
+  VDISK_PHASE_COPY = 2,   /* reading the disk, writing the output */
+  VDISK_PHASE_FINISH = 3, /* the output's last bytes, fsync, rename */
+  VDISK_PHASE_DONE = 4    /* complete: the last call of a successful conversion */
+} vdisk_phase;
+
+/* "open", "scan", "copy", "finish", "done" ("unknown" for another value); a static string. */
+const char* vdisk_phase_name(int phase);
+
+/* One progress report of vdisk_convert2 (the fields of vdisk::Progress, vdisk/pipeline.h). The
+ * library fills `size` with the size of the struct it knows: fields are only ever added at the
+ * end, so a caller built against a newer header reads a field only when
+ * offsetof(field) + sizeof(field) <= size. The pointer is valid during the call only. */
+typedef struct vdisk_progress_t {
+  uint32_t size;             /* sizeof(vdisk_progress_t) as the library was built */
+  uint32_t phase;            /* a vdisk_phase */
+  uint64_t done_bytes;       /* virtual bytes handed to the output so far */
+  uint64_t total_bytes;      /* virtual size; 0 while not known */
+  uint64_t data_bytes;       /* of done_bytes, written as data */
+  uint64_t zero_bytes;       /* of done_bytes, handed on as zero runs (zeros, holes) */
+  uint64_t read_bytes;       /* bytes read from the input */
+  uint64_t data_total_bytes; /* data bytes the input's map holds (what the copy reads); 0:
+                                not known. An ETA counts data_total_bytes - read_bytes. */
+  uint64_t written_bytes;    /* bytes of output produced so far */
+  uint64_t sent_bytes;       /* upload outputs: request bytes the service accepted; else 0 */
+  uint64_t retries;          /* upload outputs: requests repeated after a failure; else 0 */
+} vdisk_progress_t;
+
+/* As vdisk_progress_fn, with every field: called at each phase, after each chunk and at least
+ * about once a second (the last report repeated with fresh counters), never concurrently with
+ * itself. Returning nonzero cancels. */
+typedef int (*vdisk_progress2_fn)(void* ctx, const vdisk_progress_t* progress);
+
 /* The version of the linked library ("0.1.0"); a static string, never freed. */
 const char* vdisk_version(void);
 
@@ -147,6 +183,10 @@ int vdisk_check_json(const char* path, const char* target, const vdisk_options_t
  * diagnostics); free it with vdisk_free(). */
 int vdisk_convert(const char* src, const char* dst, const vdisk_options_t* options,
                   vdisk_progress_fn progress, void* ctx, char** report, char** errptr);
+
+/* vdisk_convert with the whole progress report (vdisk_progress_t) for `progress`. */
+int vdisk_convert2(const char* src, const char* dst, const vdisk_options_t* options,
+                   vdisk_progress2_fn progress, void* ctx, char** report, char** errptr);
 
 #ifdef __cplusplus
 } /* extern "C" */

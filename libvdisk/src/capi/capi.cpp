@@ -113,8 +113,39 @@ Status measure_json(const vdisk_image_t& image, const vdisk_options_t& options,
   return ok_status();
 }
 
+// The C view of a Progress.
+vdisk_progress_t c_progress(const Progress& p) {
+  vdisk_progress_t c{};
+  c.size = static_cast<std::uint32_t>(sizeof(vdisk_progress_t));
+  c.phase = static_cast<std::uint32_t>(p.phase);
+  c.done_bytes = p.done_bytes;
+  c.total_bytes = p.total_bytes;
+  c.data_bytes = p.data_bytes;
+  c.zero_bytes = p.zero_bytes;
+  c.read_bytes = p.read_bytes;
+  c.data_total_bytes = p.data_total_bytes;
+  c.written_bytes = p.written_bytes;
+  c.sent_bytes = p.sent_bytes;
+  c.retries = p.retries;
+  return c;
+}
+
+// The phases are the library's, value for value.
+static_assert(static_cast<int>(ProgressPhase::open) == VDISK_PHASE_OPEN &&
+              static_cast<int>(ProgressPhase::scan) == VDISK_PHASE_SCAN &&
+              static_cast<int>(ProgressPhase::copy) == VDISK_PHASE_COPY &&
+              static_cast<int>(ProgressPhase::finish) == VDISK_PHASE_FINISH &&
+              static_cast<int>(ProgressPhase::done) == VDISK_PHASE_DONE);
+
+// Either callback (at most one is set).
+struct CProgress {
+  vdisk_progress_fn done_total = nullptr;
+  vdisk_progress2_fn full = nullptr;
+  void* ctx = nullptr;
+};
+
 Status convert_files(const char* src, const char* dst, const vdisk_options_t& options,
-                     vdisk_progress_fn progress, void* ctx, char** report) {
+                     const CProgress& progress, char** report) {
   ConvertOptions c = options.convert;
   VDISK_ASSIGN_OR_RETURN(c.output, target_options_for(options, c.target));
   auto diagnostics = std::make_shared<DiagnosticSink>();
@@ -123,10 +154,17 @@ Status convert_files(const char* src, const char* dst, const vdisk_options_t& op
   // The C callback is promised never to run concurrently with itself, whichever stage of the
   // conversion reports (the copy's writer, a zero scan's workers).
   std::mutex progress_mu;
-  if (progress != nullptr) {
-    c.on_progress = [progress, ctx, &stop, &progress_mu](const Progress& p) {
+  if (progress.done_total != nullptr || progress.full != nullptr) {
+    c.on_progress = [progress, &stop, &progress_mu](const Progress& p) {
       const std::lock_guard lock(progress_mu);
-      if (progress(ctx, p.done_bytes, p.total_bytes) != 0) stop.request_stop();
+      int r = 0;
+      if (progress.full != nullptr) {
+        const vdisk_progress_t cp = c_progress(p);
+        r = progress.full(progress.ctx, &cp);
+      } else {
+        r = progress.done_total(progress.ctx, p.done_bytes, p.total_bytes);
+      }
+      if (r != 0) stop.request_stop();
     };
   }
   const auto start = std::chrono::steady_clock::now();
@@ -280,8 +318,34 @@ int vdisk_convert(const char* src, const char* dst, const vdisk_options_t* optio
   return guarded(errptr, [&]() -> vdisk::Status {
     if (src == nullptr || dst == nullptr)
       return vdisk::invalid_argument("vdisk_convert: src and dst must not be NULL");
-    return vdisk::capi::convert_files(src, dst, or_defaults(options), progress, ctx, report);
+    return vdisk::capi::convert_files(src, dst, or_defaults(options), {progress, nullptr, ctx},
+                                      report);
   });
+}
+
+int vdisk_convert2(const char* src, const char* dst, const vdisk_options_t* options,
+                   vdisk_progress2_fn progress, void* ctx, char** report, char** errptr) {
+  clear_out(report);
+  return guarded(errptr, [&]() -> vdisk::Status {
+    if (src == nullptr || dst == nullptr)
+      return vdisk::invalid_argument("vdisk_convert2: src and dst must not be NULL");
+    return vdisk::capi::convert_files(src, dst, or_defaults(options), {nullptr, progress, ctx},
+                                      report);
+  });
+}
+
+const char* vdisk_phase_name(int phase) {
+  switch (phase) {
+    case VDISK_PHASE_OPEN:
+    case VDISK_PHASE_SCAN:
+    case VDISK_PHASE_COPY:
+    case VDISK_PHASE_FINISH:
+    case VDISK_PHASE_DONE:
+      // Static storage: the names are string literals.
+      return vdisk::progress_phase_name(static_cast<vdisk::ProgressPhase>(phase)).data();
+    default:
+      return "unknown";
+  }
 }
 
 }  // extern "C"

@@ -3,10 +3,11 @@
 // named here: what differs between targets is data in their TargetDriver.
 #include <fmt/format.h>
 
+#include "base/threads.h"
 #include "checksum/checksum_sinks.h"
 #include "contract/format_driver.h"
 #include "contract/target_driver.h"
-#include "base/threads.h"
+#include "image/convert_progress.h"
 #include "vdisk/cloud.h"
 #include "vdisk/image.h"
 
@@ -152,6 +153,8 @@ Status check_destination_takes(const DestinationCaps& caps, const TargetInfo& ta
 
 Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptions& options,
                               std::stop_token stop) {
+  detail::ProgressTracker progress(options.on_progress, out.remote);
+  progress.enter(ProgressPhase::open);
   VDISK_ASSIGN_OR_RETURN(const auto* driver, detail::require_target_driver(options.target));
   const detail::TargetDriver& d = *driver;
   FileSinkOptions fo;
@@ -177,14 +180,22 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     VDISK_ASSIGN_OR_RETURN(stream, open_image_stream(std::move(in.stream), open));
     VDISK_ASSIGN_OR_RETURN(padded_stream, prepare_stream(d.name, *stream, to));
     disk_size = padded_stream->size();
+    progress.set_totals(disk_size.value_or(0), 0);
   } else {
     VDISK_ASSIGN_OR_RETURN(source, open_image(in.path, open));
+    if (to.detect_zeroes && d.reads_map) progress.enter(ProgressPhase::scan);
     VDISK_ASSIGN_OR_RETURN(
-        disk, prepare_disk(d.name, *source, to, options.pipeline, options.on_progress, stop));
+        disk, prepare_disk(d.name, *source, to, options.pipeline, progress.pipeline_fn(), stop));
     disk_size = disk.disk->size();
     report.gpt = disk.gpt;
     report.zero_scan_read_bytes = disk.zero_scan_read_bytes;
     report.zero_scan_data_bytes = disk.zero_scan_data_bytes;
+    if (progress.enabled()) {
+      // What the copy will read (zero runs cost nothing): the ETA's measure. A map that fails
+      // here fails the copy too, with its own error: progress never changes the outcome.
+      auto data = detail::mapped_data_bytes(*disk.disk, options.pipeline.map_window_bytes);
+      progress.set_totals(*disk_size, data.ok() ? *data : 0);
+    }
   }
 
   std::unique_ptr<ByteSink> bytes = std::move(out.sink);
@@ -197,7 +208,8 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     VDISK_ASSIGN_OR_RETURN(bytes, create_file_sink(out.path, fo));
   }
   PipelineOptions po = options.pipeline;
-  po.finish_sink = true;
+  // Finished here, as its own phase (the last uploads, the commit, fsync and rename).
+  po.finish_sink = false;
   if (out.remote && po.max_buffers == 0) {
     // An upload buffers in its request buffers already; the pipeline keeps one chunk per worker
     // and two more (not 2 per worker + 2): the network, not the workers, sets the pace, and the
@@ -206,18 +218,27 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   }
   Digests digests(d, options.checksums);
   bytes = digests.wrap(std::move(bytes), po);
+  bytes = progress.count(std::move(bytes));
   const ByteSink* written = bytes.get();
 
   std::unique_ptr<BlockSink> sink;
   if (source) {
     VDISK_ASSIGN_OR_RETURN(sink, create_target(d.name, std::move(bytes), *disk.disk, to));
-    VDISK_ASSIGN_OR_RETURN(report.stats, copy(*disk.disk, *sink, po, options.on_progress, stop));
+    progress.enter(ProgressPhase::copy);
+    VDISK_ASSIGN_OR_RETURN(report.stats, copy(*disk.disk, *sink, po, progress.pipeline_fn(), stop));
+    progress.set_copied(report.stats);
+    progress.enter(ProgressPhase::finish);
+    VDISK_RETURN_IF_ERROR(sink->finish());
     report.source_format = std::string(source->format());
     report.source_size = source->size();
   } else {
     VDISK_ASSIGN_OR_RETURN(sink, create_target(d.name, std::move(bytes), disk_size, to));
+    progress.enter(ProgressPhase::copy);
     VDISK_ASSIGN_OR_RETURN(report.stats,
-                           copy(*padded_stream, *sink, po, options.on_progress, stop));
+                           copy(*padded_stream, *sink, po, progress.pipeline_fn(), stop));
+    progress.set_copied(report.stats);
+    progress.enter(ProgressPhase::finish);
+    VDISK_RETURN_IF_ERROR(sink->finish());
     // A stream may learn its format at its end (a fixed VHD's footer), and a raw stream its size.
     report.source_format = std::string(stream->format());
     report.gpt = padded_stream->gpt();
@@ -228,6 +249,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   VDISK_RETURN_IF_ERROR(digests.fill(report.output_size, report.checksums));
   diagnose_gpt(options, report.gpt);
   diagnose_padding(options, report);
+  progress.enter(ProgressPhase::done);
   return report;
 }
 

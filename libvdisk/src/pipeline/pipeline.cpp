@@ -353,7 +353,11 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
         stats_.virtual_bytes = c->offset + c->length;
         stats_.data_bytes += data;
         stats_.zero_bytes += zero;
-        p = {stats_.virtual_bytes, total_, stats_.data_bytes};
+        p.done_bytes = stats_.virtual_bytes;
+        p.total_bytes = total_;
+        p.data_bytes = stats_.data_bytes;
+        p.zero_bytes = stats_.zero_bytes;
+        p.read_bytes = stats_.read_bytes;
         ring_.pop_front();
       }
       cv_.notify_all();
@@ -490,6 +494,22 @@ Result<CopyStats> copy(StreamSource& src, BlockSink& dst, const PipelineOptions&
   }
   if (!src.size()) p.set_total(pos);
   return finish(p, dst, options);
+}
+
+std::string_view progress_phase_name(ProgressPhase phase) {
+  switch (phase) {
+    case ProgressPhase::open:
+      return "open";
+    case ProgressPhase::scan:
+      return "scan";
+    case ProgressPhase::copy:
+      return "copy";
+    case ProgressPhase::finish:
+      return "finish";
+    case ProgressPhase::done:
+      return "done";
+  }
+  return "unknown";
 }
 
 }  // namespace vdisk

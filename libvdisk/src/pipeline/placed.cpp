@@ -121,7 +121,10 @@ class Placer {
         stats_.data_bytes += data;
         stats_.buffer_bytes = std::max<std::size_t>(stats_.buffer_bytes, static_cast<std::size_t>(p.length));
         done_ = std::max(done_, p.offset + p.length);
-        progress = {done_, size_, stats_.data_bytes};
+        progress.done_bytes = done_;
+        progress.total_bytes = size_;
+        progress.data_bytes = stats_.data_bytes;
+        progress.read_bytes = stats_.read_bytes;
       }
       cv_.notify_all();
       if (progress_) {
