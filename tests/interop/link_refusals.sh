@@ -3,7 +3,7 @@
 # recorded as ../base.raw, as an absolute path and through a symbolic link out of the directory;
 # VMDK descriptors whose extent is ../base.raw or a Windows drive path; an OVA (GNU tar) whose
 # OVF names ../x.vmdk or C:\x.vmdk, from the file and from stdin; an .ovf on disk naming
-# ../x.vmdk. Each is invalid input: exit 2 (docs/cli.md, exit codes), one line on stderr naming
+# ../x.vmdk or a symbolic link out of the directory. Each is invalid input: exit 2 (docs/cli.md, exit codes), one line on stderr naming
 # the refusal, no output left. The same images with the link inside the directory convert
 # (so the refusals are the rule's, not some other fault). VHD and VHDX parents (qemu-img cannot
 # make them) are covered by unit.links and unit.vhd / unit.vhdx.
@@ -83,4 +83,13 @@ for href in ../x.vmdk 'C:\x.vmdk' x.vmdk; do
 done
 ovf in/d.ovf ../x.vmdk
 expect_refused "lies outside the package" "$V" convert -q --to raw in/d.ovf o.raw
+# A plain name that is a symbolic link out of the directory: the lexical test passes, the
+# directory rule (symbolic links followed) refuses it; the same name as a real file converts.
+ln -s ../x.vmdk in/linkx.vmdk
+ovf in/sym.ovf linkx.vmdk
+expect_refused "lies outside the directory" "$V" convert -q --to raw in/sym.ovf o.raw
+cp x.vmdk in/realx.vmdk
+ovf in/real.ovf realx.vmdk
+"$V" convert -q --to raw in/real.ovf o.raw || fail "in/real.ovf (file inside) did not convert"
+expect_eq "$(sha o.raw)" "$(sha base.raw)" "in/real.ovf reads its disk"
 echo "PASS"

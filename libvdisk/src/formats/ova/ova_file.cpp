@@ -1,13 +1,14 @@
 // OVA packages read from files (docs/ova.md, "Files"): a tar file, whose disk member is read in
 // place through a window of the tar (a chunked file: several windows back to back), or a
 // descriptor (.ovf) whose files are its siblings; a gzip'd file is inflated once to check it and
-// then read through restart points (formats/ova/gunzip.h). The manifest's digests of the descriptor and
-// of the chosen disk's files are checked up front, before the disk is opened: random reads of
+// then read through restart points (formats/ova/gunzip.h). The manifest's digests of the descriptor
+// and of the chosen disk's files are checked up front, before the disk is opened: random reads of
 // the disk cannot feed a digest, so this costs one sequential read of the stored disk file.
 #include <algorithm>
 
 #include <fmt/format.h>
 
+#include "base/linked_path.h"
 #include "contract/format_driver.h"
 #include "formats/ova/gunzip.h"
 #include "formats/ova/ova.h"
@@ -235,7 +236,18 @@ Result<std::unique_ptr<BlockSource>> open_descriptor_file(std::unique_ptr<Random
   const std::size_t count = f.chunk_size ? kMaxChunks : 1;
   for (std::size_t i = 0; i < count; ++i) {
     const std::string name = f.chunk_size ? chunk_name(f.href, i) : f.href;
-    auto opened = open_file(dir / name);
+    // The href passed check_href's lexical test; the directory rule (base/linked_path.h) also
+    // follows symbolic links, so a link inside the directory to a file outside is refused too.
+    // The file is opened by the name the descriptor gives (messages stay as they were). A
+    // descriptor opened without a path keeps the plain relative name.
+    const fs::path at = dir / name;
+    if (!path.empty()) {
+      auto resolved = detail::resolve_linked_file(
+          "ova", fmt::format("the file of disk {}", p.disk + 1), path, {fs::path(name)}, options);
+      // A missing file is left to open_file below, which names it as before.
+      if (!resolved.ok() && resolved.status().code() != Errc::not_found) return resolved.status();
+    }
+    auto opened = open_file(at);
     if (!opened.ok()) {
       if (i > 0 && opened.status().code() == Errc::not_found) break;
       return opened.status().with_context(
