@@ -10,7 +10,10 @@
 #include <cstring>
 #include <string>
 
+#include <fmt/format.h>
 #include "base/endian.h"
+
+#include "boot/boot_check.h"
 #include "boot/cloud_boot.h"
 #include "boot/disk_boot.h"
 #include "contract/machines.h"
@@ -457,6 +460,101 @@ TEST_CASE("disk boot: describe_disk_boot writes the documented keys") {
   const std::string json = p.to_json();
   CHECK(json.find("\"clouds\"") != std::string::npos);
   CHECK(json.find("\"--boot-mode uefi\"") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace vdisk
+
+namespace vdisk {
+namespace {
+
+const CheckItem* rule(const CheckReport& r, std::string_view id) {
+  for (const CheckItem& i : r.items)
+    if (i.id == id) return &i;
+  return nullptr;
+}
+
+CheckReport rules_for(std::string_view cloud, const boot::DiskBootFacts& f) {
+  CheckReport r;
+  const detail::MachineFacts* m = detail::find_machine(cloud);
+  REQUIRE(m != nullptr);
+  boot::add_boot_rules(r, *m, f);
+  return r;
+}
+
+TEST_CASE("boot check rules: a data disk passes every cloud's rules") {
+  Bytes d(4 * kMiB);
+  mbr_entry(d, 0, 0x83, 2048, 4096);
+  const auto f = facts_of(d);
+  for (std::string_view cloud : {"azure", "gcp", "aws"}) {
+    const CheckReport r = rules_for(cloud, f);
+    CHECK(r.failures() == 0);
+    const CheckItem* s = rule(r, fmt::format("{}.boot_setting", cloud));
+    REQUIRE(s != nullptr);
+    CHECK(s->detail == "none: a data disk");
+  }
+}
+
+TEST_CASE("boot check rules: each rule fails where the cloud would not boot the disk") {
+  SECTION("boot code without a partition table: AWS's own error text") {
+    Bytes d(4 * kMiB);
+    grub_boot_img(d, 1);
+    const CheckReport r = rules_for("aws", facts_of(d));
+    const CheckItem* t = rule(r, "aws.boot_table");
+    REQUIRE(t != nullptr);
+    CHECK_FALSE(t->passed);
+    CHECK(t->detail.find("No valid partitions. Not a valid volume") != std::string::npos);
+  }
+  SECTION("a GPT of 4096-byte LBAs") {
+    Bytes d(64 * kMiB);
+    gpt(d, 4096, {{256, 256 + 1023, kEsp}});
+    fat(d, 256 * 4096, {});
+    const auto f = facts_of(d);
+    for (std::string_view cloud : {"azure", "gcp", "aws"}) {
+      const CheckReport r = rules_for(cloud, f);
+      CHECK_FALSE(rule(r, fmt::format("{}.gpt_lba_size", cloud))->passed);
+      CHECK_FALSE(rule(r, fmt::format("{}.boot_verdict", cloud))->passed);
+    }
+  }
+  SECTION("an MBR disk above 2 TiB; an Azure BIOS-only boot disk above 2 TiB") {
+    Bytes d(8 * kMiB);
+    mbr_entry(d, 0, 0x83, 2048, 4096, true);
+    grub_boot_img(d, 1);
+    auto f = facts_of(d);
+    f.disk_bytes = (2ull << 40) + kMiB;
+    const CheckReport r = rules_for("azure", f);
+    CHECK_FALSE(rule(r, "azure.mbr_size")->passed);
+    CHECK_FALSE(rule(r, "azure.boot_disk_size")->passed);
+    CHECK(rule(rules_for("aws", f), "aws.boot_disk_size")->passed);  // 16 TiB
+    f.disk_bytes = 2ull << 40;
+    CHECK(rule(rules_for("azure", f), "azure.mbr_size")->passed);
+  }
+  SECTION("GCP UEFI from an MBR 0xef ESP") {
+    Bytes d(16 * kMiB);
+    mbr_entry(d, 0, 0xEF, 2048, 8192);
+    fat(d, 2048 * 512, {});
+    const auto f = facts_of(d);
+    const CheckReport g = rules_for("gcp", f);
+    CHECK_FALSE(rule(g, "gcp.uefi_gpt")->passed);
+    CHECK_FALSE(rule(g, "gcp.boot_verdict")->passed);
+    CHECK(rules_for("azure", f).failures() == 0);
+    CHECK(rule(rules_for("azure", f), "azure.uefi_gpt") == nullptr);
+  }
+  SECTION("an ESP without the default loader") {
+    Bytes d(16 * kMiB);
+    gpt(d, 512, {{2048, 2048 + 8191, kEsp}});
+    fat(d, 2048 * 512, {.loader = ""});
+    CHECK_FALSE(rule(rules_for("azure", facts_of(d)), "azure.boot_verdict")->passed);
+  }
+  SECTION("a disk that boots both ways names the setting") {
+    Bytes d(16 * kMiB);
+    gpt(d, 512, {{2048, 4095, kBiosBoot}, {4096, 4096 + 8191, kEsp}});
+    grub_boot_img(d, 2048);
+    fat(d, 4096 * 512, {});
+    const CheckReport r = rules_for("aws", facts_of(d));
+    CHECK(r.failures() == 0);
+    CHECK(rule(r, "aws.boot_setting")->detail.starts_with("--boot-mode uefi-preferred"));
+  }
 }
 
 }  // namespace

@@ -53,10 +53,11 @@ CloudBootSetting cloud_boot_setting(const DiskBootFacts& f, const MachineFacts& 
   s.firmware = bios && uefi ? "bios+uefi" : bios ? "bios" : "uefi";
   s.setting = with(value);
   if (bios && uefi)
-    s.reason = value == m.bios_value ? "boots under BIOS and UEFI"
-                                     : fmt::format("boots under BIOS and UEFI ({} also boots it)",
-                                                   m.bios_value.empty() ? std::string("no option")
-                                                                        : with(m.bios_value));
+    s.reason =
+        value == m.bios_value ? "boots under BIOS and UEFI"
+        : m.bios_value.empty()
+            ? std::string("boots under BIOS and UEFI (without the option it boots under BIOS)")
+            : fmt::format("boots under BIOS and UEFI ({} also boots it)", with(m.bios_value));
   else if (bios)
     s.reason = f.uefi && !uefi
                    ? fmt::format("boots under BIOS only on {} (its UEFI needs a GPT)", m.name)

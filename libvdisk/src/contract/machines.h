@@ -25,8 +25,12 @@ struct MachineFacts {
   std::string_view both_value;
   // Whether its UEFI firmware boots only from a GPT (not from an MBR type 0xef partition).
   bool uefi_needs_gpt = false;
-  // The largest boot disk it takes, in bytes.
+  // The largest boot disk it takes, in bytes, and the largest one that boots under BIOS only
+  // (0: the same).
   std::uint64_t max_boot_disk_bytes = 0;
+  std::uint64_t max_bios_boot_disk_bytes = 0;
+  // The cloud's own error text for a disk whose partitions it cannot find, or "".
+  std::string_view no_partitions_error = {};
 };
 
 // Every machine, in report order.

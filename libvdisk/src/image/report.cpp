@@ -71,12 +71,12 @@ Properties to_properties(const ConvertReport& r, const ConvertReportContext& c) 
     b.add("data_disk", r.boot->data_disk);
     b.add("summary", r.boot->summary);
     b.add_list("clouds");
-    for (const BootSummary::Cloud& c : r.boot->clouds)
+    for (const BootSummary::Cloud& cloud : r.boot->clouds)
       b.add_list_item("clouds")
-          .add("cloud", c.cloud)
-          .add("boots", c.boots)
-          .add("setting", c.setting)
-          .add("reason", c.reason);
+          .add("cloud", cloud.cloud)
+          .add("boots", cloud.boots)
+          .add("setting", cloud.setting)
+          .add("reason", cloud.reason);
   }
   if (r.checksums) p.add_object("checksums") = to_properties(*r.checksums, c.output_path);
   add_diagnostics(p, "diagnostics", c.diagnostics);
