@@ -239,6 +239,21 @@ TEST_CASE("disk boot: GRUB's boot.img whose core image is missing does not boot"
   CHECK_FALSE(facts_of(far).bios);
 }
 
+TEST_CASE("disk boot: GRUB's boot_hybrid.img keeps its core sector at 0x1B0") {
+  Bytes d(8 * kMiB);
+  gpt(d, 512, {{2048, 4095, kLinux}});
+  grub_boot_img(d, 0, /*write_core=*/false);
+  store_le64(std::span(d).subspan(0x1B0), 2052);  // an El Torito image's diskboot sector
+  put(d, 2052 * 512 + 0x170, std::string_view("loading\0", 8));
+  const auto f = facts_of(d);
+  CHECK(f.boot_code == "grub-hybrid");
+  CHECK(f.grub_core_lba == 2052);
+  CHECK(f.grub_core_found);
+  CHECK(f.grub_core_where == "inside gpt partition 1");
+  CHECK(f.bios);
+  CHECK(f.bios_reason.find("boot_hybrid.img") != std::string::npos);
+}
+
 TEST_CASE("disk boot: an MBR without boot code and without an ESP is a data disk") {
   Bytes d(4 * kMiB);
   mbr_entry(d, 0, 0x83, 2048, 4096);

@@ -41,6 +41,9 @@ constexpr std::size_t kEntries = 446;    // MBR partition entries, 4 x 16 bytes
 // GRUB's boot.img (GRUB 2.06, boot.S of the i386-pc platform): the LE64 sector of the core
 // image's first sector (diskboot.img) at 0x5C, and its messages, which identify it.
 constexpr std::size_t kGrubKernelSector = 0x5C;
+// boot_hybrid.img, the same code built for isohybrid ISOs (grub-mkrescue, xorriso --grub2-mbr),
+// keeps that sector at 0x1B0 instead (docs/livecd.md §2, §4).
+constexpr std::size_t kGrubHybridKernelSector = 0x1B0;
 constexpr std::string_view kGrubMessages{"GRUB \0Geom\0Hard Disk\0Read\0 Error", 32};
 // diskboot.img (GRUB 2.06, diskboot.S) prints "loading" while it reads the rest of core.img.
 constexpr std::string_view kDiskbootMessage{"loading\0", 8};
@@ -109,6 +112,7 @@ void read_sector0(Reader& r, DiskBootFacts& f) {
   if (f.mbr_code && contains(std::span(s).first(kCodeBytes), kGrubMessages)) {
     f.boot_code = "grub";
     f.grub_core_lba = load_le64(std::span(s).subspan(kGrubKernelSector));
+    f.grub_hybrid_core_lba = load_le64(std::span(s).subspan(kGrubHybridKernelSector));
   } else if (f.mbr_code) {
     f.boot_code = "other";
   }
@@ -162,10 +166,18 @@ void classify_table(DiskBootFacts& f) {
 // Where GRUB's core image sector lies, in words.
 void locate_grub_core(Reader& r, DiskBootFacts& f) {
   if (f.boot_code != "grub") return;
+  auto holds_diskboot = [&r](std::uint64_t sector) {
+    std::array<std::byte, 512> s{};
+    const auto at = checked_mul(sector, 512);
+    return sector != 0 && at && r.read(*at, s) && contains(s, kDiskbootMessage);
+  };
+  f.grub_core_found = holds_diskboot(f.grub_core_lba);
+  if (!f.grub_core_found && holds_diskboot(f.grub_hybrid_core_lba)) {
+    f.grub_core_found = true;
+    f.grub_core_lba = f.grub_hybrid_core_lba;
+    f.boot_code = "grub-hybrid";
+  }
   const std::uint64_t lba = f.grub_core_lba;
-  std::array<std::byte, 512> s{};
-  const auto at = checked_mul(lba, 512);
-  f.grub_core_found = lba != 0 && at && r.read(*at, s) && contains(s, kDiskbootMessage);
   if (f.gpt_valid) {
     for (const GptPartition& p : f.gpt_partitions) {
       const std::uint64_t first = p.first_lba * (f.gpt_lba_size / 512);
@@ -244,15 +256,17 @@ void verdicts(DiskBootFacts& f) {
     f.bios_reason = "sector 0 has no 55 AA boot signature";
   } else if (!f.mbr_code) {
     f.bios_reason = "the MBR boot code area (bytes 0..439) is all zero";
-  } else if (f.boot_code == "grub") {
+  } else if (f.boot_code.starts_with("grub")) {
     f.bios = f.grub_core_found;
-    f.bios_reason = f.grub_core_found
-                        ? fmt::format("GRUB's boot.img in the MBR loads its core image from {}",
-                                      f.grub_core_where)
-                        : fmt::format(
-                              "GRUB's boot.img in the MBR points at LBA {} ({}), which does not "
-                              "hold GRUB's core image (diskboot.img)",
-                              f.grub_core_lba, f.grub_core_where);
+    f.bios_reason =
+        f.grub_core_found
+            ? fmt::format("GRUB's {} in the MBR loads its core image from {}",
+                          f.boot_code == "grub" ? "boot.img" : "boot_hybrid.img (isohybrid)",
+                          f.grub_core_where)
+            : fmt::format(
+                  "GRUB's boot.img in the MBR points at LBA {} ({}), which does not "
+                  "hold GRUB's core image (diskboot.img)",
+                  f.grub_core_lba, f.grub_core_where);
   } else {
     f.bios = true;
     f.bios_reason = f.mbr_table ? "MBR boot code is present (not GRUB's boot.img); what it "
@@ -349,7 +363,7 @@ void describe_disk_boot(const DiskBootFacts& f, Properties& out) {
                                                     : "other")
         .add("first_lba", p.first_lba)
         .add("last_lba", p.last_lba);
-  if (f.boot_code == "grub") {
+  if (f.boot_code.starts_with("grub")) {
     auto& c = out.add_object("grub_core");
     c.add("lba", f.grub_core_lba);
     c.add("where", f.grub_core_where);

@@ -12,8 +12,8 @@
 //   - the kind of table: none, mbr, gpt (protective MBR), hybrid (a valid GPT and MBR entries
 //     other than the protective 0xEE one);
 //   - GRUB's boot.img recognised by its messages, and where it loads the core image from
-//     (LE64 at 0x5C): the gap after the MBR, a BIOS boot partition, or elsewhere, and whether
-//     that sector holds GRUB's diskboot.img;
+//     (LE64 at 0x5C; at 0x1B0 for boot_hybrid.img): the gap after the MBR, a BIOS boot
+//     partition, or elsewhere, and whether that sector holds GRUB's diskboot.img;
 //   - the EFI system partition (GPT type C12A7328-F81F-11D2-BA4B-00A0C93EC93B, else MBR type
 //     0xEF) and whether its FAT file system holds \EFI\BOOT\BOOTX64.EFI (boot/esp_fat.h).
 //
@@ -75,10 +75,13 @@ struct DiskBootFacts {
   std::string gpt_problem;
   std::vector<GptPartition> gpt_partitions;
   // BIOS boot code.
-  std::string boot_code;            // "grub" (GRUB's boot.img), "other", or "" (none)
-  std::uint64_t grub_core_lba = 0;  // boot.img's core image sector (512-byte LBA)
-  bool grub_core_found = false;     // that sector holds GRUB's diskboot.img
-  std::string grub_core_where;      // "the gap after the MBR", "BIOS boot partition 1", ...
+  // "grub" (GRUB's boot.img), "grub-hybrid" (its isohybrid build, boot_hybrid.img, whose core
+  // sector is the LE64 at 0x1B0), "other", or "" (none).
+  std::string boot_code;
+  std::uint64_t grub_core_lba = 0;         // the core image's first sector (512-byte LBA)
+  std::uint64_t grub_hybrid_core_lba = 0;  // the LE64 at 0x1B0 (boot_hybrid.img's)
+  bool grub_core_found = false;            // that sector holds GRUB's diskboot.img
+  std::string grub_core_where;             // "the gap after the MBR", "BIOS boot partition 1", ...
   // EFI system partition.
   bool esp = false;
   std::string esp_where;   // "gpt partition 1 (LBAs 2048..104447)" / "mbr partition 2 ..."
