@@ -24,7 +24,10 @@ OVMF=/usr/share/ovmf/OVMF.fd
 # verdict FILE KEY WANT: `vdconvert info --json FILE` says boot.KEY is WANT (true/false or, for
 # a key cloud:NAME, that cloud's setting): the verdicts agree with what QEMU boots (docs/boot.md).
 verdict() {
-  "$VD" info --json "$1" > info.json || fail "info --json $1 failed"
+  # A raw disk is read as raw, as QEMU reads it (an isohybrid disk.raw would probe as the ISO).
+  local from=()
+  [[ $1 == *.raw ]] && from=(-f raw)
+  "$VD" info --json "${from[@]}" "$1" > info.json || fail "info --json $1 failed"
   python3 - "$2" "$3" <<'PY' || fail "info --json $1: boot.$2 is not $3: $(cat info.json)"
 import json, sys
 b = json.load(open("info.json"))["boot"]
