@@ -194,6 +194,16 @@ grep -q 'warning: azure: the GPT uses 4096-byte LBAs' convert.err ||
   fail "convert did not warn about 4096-byte LBAs: $(cat convert.err)"
 check_rule gpt4k.vhd azure azure.gpt_lba_size false
 
+# ---- an MBR disk above 2 TiB (sparse): the MBR's 32-bit LBAs end at 2 TiB --------------------
+truncate -s 3T mbr-3t.raw
+echo 'start=2048, size=4294965248, type=83, bootable' | sfdisk -q mbr-3t.raw 2>/dev/null
+put core-msdos.img mbr-3t.raw 1
+boot_img mbr-3t.raw 1
+check_info mbr-3t.raw 'b["partition_table"] == "mbr"' 'b["bios_bootable"]'
+check_rule mbr-3t.raw aws aws.mbr_size false
+check_rule mbr-3t.raw aws aws.boot_disk_size true
+rm -f mbr-3t.raw
+
 # ---- a damaged GPT is a fact, not an error -----------------------------------------------------
 cp gpt-both.raw gpt-bad.raw
 printf '\xff' | dd of=gpt-bad.raw bs=1 seek=$((512 + 16)) conv=notrunc status=none

@@ -1,7 +1,9 @@
 // The boot rules every cloud's check applies to a disk (docs/boot.md, "Check rules"), shared by
 // check --for azure (formats/vhd/azure_check.cpp), gcp (formats/gcp/gcp_check.cpp) and aws
 // (remote/aws/vm_import_check.cpp). Rule ids are "<cloud>.<rule>" (docs/json.md). A data disk
-// (no boot code, no EFI system partition) passes every rule: it is attached, not booted.
+// (no boot code, no EFI system partition) passes the boot rules: it is attached, not booted; the
+// table rules (gpt_lba_size, mbr_size) hold for every disk, since a data disk's partitions are
+// lost the same way.
 #ifndef VDISK_BOOT_BOOT_CHECK_H_
 #define VDISK_BOOT_BOOT_CHECK_H_
 
