@@ -120,8 +120,9 @@ Result<std::optional<BootSummary>> boot_summary(const detail::TargetDriver& d,
   b.uefi = facts.uefi;
   b.data_disk = facts.data_disk;
   b.summary = facts.summary;
+  const std::string_view cloud = d.machine.empty() ? d.boot_cloud : d.machine;
   for (const detail::MachineFacts& m : detail::machines()) {
-    if (!d.machine.empty() && m.name != d.machine) continue;
+    if (!cloud.empty() && m.name != cloud) continue;
     const boot::CloudBootSetting s = boot::cloud_boot_setting(facts, m);
     b.clouds.push_back(BootSummary::Cloud{s.cloud, s.boots, s.setting, s.reason});
   }
