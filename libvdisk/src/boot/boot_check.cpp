@@ -87,7 +87,7 @@ void add_boot_rules(CheckReport& report, const MachineFacts& m, const DiskBootFa
                               tib_text(f.disk_bytes)));
 
   if (m.uefi_needs_gpt) {
-    const bool mbr_esp_only = f.uefi && !f.bios && !f.esp_where.starts_with("gpt ");
+    const bool mbr_esp_only = f.uefi && !f.bios && !f.esp_in_gpt;
     add("uefi_gpt", "a disk that boots only under UEFI has its EFI system partition in a GPT",
         !mbr_esp_only,
         mbr_esp_only ? fmt::format("{}; {}'s UEFI (Shielded VM) requires a GPT (convert the table "

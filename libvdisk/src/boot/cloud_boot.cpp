@@ -9,8 +9,7 @@ using vdisk::detail::MachineFacts;
 
 bool uefi_boots_on(const DiskBootFacts& f, const MachineFacts& m) {
   if (!f.uefi || f.gpt_lba_size == 4096) return false;
-  const bool on_gpt = f.esp_where.starts_with("gpt ");
-  return on_gpt || !m.uefi_needs_gpt;
+  return f.esp_in_gpt || !m.uefi_needs_gpt;
 }
 
 bool bios_boots_on(const DiskBootFacts& f, const MachineFacts&) {
@@ -29,8 +28,8 @@ CloudBootSetting cloud_boot_setting(const DiskBootFacts& f, const MachineFacts& 
   const bool bios = bios_boots_on(f, m), uefi = uefi_boots_on(f, m);
   auto with = [&](std::string_view value) {
     if (value.empty()) return std::string();
-    return m.boot_option.ends_with("features") ? fmt::format("{}={}", m.boot_option, value)
-                                               : fmt::format("{} {}", m.boot_option, value);
+    return m.boot_option_joined ? fmt::format("{}={}", m.boot_option, value)
+                                : fmt::format("{} {}", m.boot_option, value);
   };
   if (!bios && !uefi) {
     if (f.gpt_lba_size == 4096)

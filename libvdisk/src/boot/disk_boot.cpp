@@ -210,7 +210,7 @@ void locate_grub_core(Reader& r, DiskBootFacts& f) {
 void find_esp(Reader& r, DiskBootFacts& f) {
   const ReadAt read = r.fn();
   std::string without_fat;
-  auto try_range = [&](std::uint64_t first, std::uint64_t count, std::uint64_t unit,
+  auto try_range = [&](bool in_gpt, std::uint64_t first, std::uint64_t count, std::uint64_t unit,
                        std::string where) {
     const auto off = checked_mul(first, unit);
     const auto len = checked_mul(count, unit);
@@ -223,6 +223,7 @@ void find_esp(Reader& r, DiskBootFacts& f) {
       return false;
     }
     f.esp = true;
+    f.esp_in_gpt = in_gpt;
     f.esp_where = std::move(where);
     f.esp_loader = find_efi_loader(read, *off, *len);
     return true;
@@ -230,13 +231,13 @@ void find_esp(Reader& r, DiskBootFacts& f) {
   if (f.gpt_valid)
     for (const GptPartition& p : f.gpt_partitions)
       if (p.type_guid == kEspType &&
-          try_range(p.first_lba, p.last_lba - p.first_lba + 1, f.gpt_lba_size,
+          try_range(true, p.first_lba, p.last_lba - p.first_lba + 1, f.gpt_lba_size,
                     fmt::format("gpt partition {} (LBAs {}..{} of {} bytes)", p.index, p.first_lba,
                                 p.last_lba, f.gpt_lba_size)))
         return;
   for (const MbrEntry& m : f.mbr_partitions)
     if (m.type == kMbrEsp &&
-        try_range(m.start_lba, m.sectors, 512,
+        try_range(false, m.start_lba, m.sectors, 512,
                   fmt::format("mbr partition {} (type 0xef, LBA {}, {} sectors)", m.index,
                               m.start_lba, m.sectors)))
       return;

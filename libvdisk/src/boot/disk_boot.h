@@ -84,8 +84,9 @@ struct DiskBootFacts {
   std::string grub_core_where;             // "the gap after the MBR", "BIOS boot partition 1", ...
   // EFI system partition.
   bool esp = false;
-  std::string esp_where;   // "gpt partition 1 (LBAs 2048..104447)" / "mbr partition 2 ..."
-  std::string esp_loader;  // "\\EFI\\BOOT\\BOOTX64.EFI", another default loader, or ""
+  bool esp_in_gpt = false;  // a GPT entry (else an MBR type 0xef entry)
+  std::string esp_where;    // "gpt partition 1 (LBAs 2048..104447)" / "mbr partition 2 ..."
+  std::string esp_loader;   // "\\EFI\\BOOT\\BOOTX64.EFI", another default loader, or ""
   // The verdicts.
   bool bios = false;
   std::string bios_reason;

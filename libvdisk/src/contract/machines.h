@@ -20,6 +20,7 @@ struct MachineFacts {
   // of the cloud's own tool, and its value for a disk that boots under BIOS only, UEFI only, or
   // both ("" = pass nothing).
   std::string_view boot_option;
+  bool boot_option_joined = false;  // written --option=value (gcloud's style), else --option value
   std::string_view bios_value;
   std::string_view uefi_value;
   std::string_view both_value;
