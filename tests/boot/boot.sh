@@ -21,6 +21,26 @@ OVMF=/usr/share/ovmf/OVMF.fd
 [ -f "$OVMF" ] || fail "$OVMF is missing (package ovmf)"
 [ -f "$SRC/initrd.gz" ] || fail "no sources in $SRC (tests/boot/make_sources.sh)"
 
+# verdict FILE KEY WANT: `vdconvert info --json FILE` says boot.KEY is WANT (true/false or, for
+# a key cloud:NAME, that cloud's setting): the verdicts agree with what QEMU boots (docs/boot.md).
+verdict() {
+  # A raw disk is read as raw, as QEMU reads it (an isohybrid disk.raw would probe as the ISO).
+  local from=()
+  [[ $1 == *.raw ]] && from=(-f raw)
+  "$VD" info --json "${from[@]}" "$1" > info.json || fail "info --json $1 failed"
+  python3 - "$2" "$3" <<'PY' || fail "info --json $1: boot.$2 is not $3: $(cat info.json)"
+import json, sys
+b = json.load(open("info.json"))["boot"]
+key, want = sys.argv[1], sys.argv[2]
+if key.startswith("cloud:"):
+    got = next(c["setting"] for c in b["clouds"] if c["cloud"] == key[6:])
+else:
+    got = json.dumps(b[key])
+sys.exit(0 if got == want else 1)
+PY
+  echo "ok: info says boot.$2 = $3 for $1"
+}
+
 # boot FIRMWARE DRIVE-OPTIONS: runs QEMU with the serial console in serial.log until the marker
 # appears, the firmware or GRUB says it cannot boot, the guest powers off, or LIMIT seconds pass.
 # Returns 0 when the marker for FIRMWARE appeared.
@@ -62,6 +82,8 @@ if [[ $NAME == eltorito_* ]]; then
   if boot bios "-drive file=out.vhd,format=vpc,snapshot=on"; then fail "the converted CD-only ISO booted"; fi
   grep -aq 'No bootable device\|not a bootable disk' serial.log ||
     fail "SeaBIOS did not report a non-bootable disk: $(tail -c 300 serial.log)"
+  verdict out.vhd bios_bootable false
+  verdict out.vhd uefi_bootable false
   echo "ok: as info said, the converted El Torito ISO does not boot as a disk"
   exit 0
 fi
@@ -90,3 +112,12 @@ case $target in
 esac
 boot "$fw" "$drive" || fail "no marker within $LIMIT s; serial console ends: $(tail -c 400 serial.log | tr -d '\r')"
 echo "ok: $NAME booted to the marker ($(grep -ao 'VDISK-BOOT-MARKER.*' serial.log | tr -d '\r'))"
+# What QEMU booted is what `info` says of the same file; the other firmware's verdict for the
+# plain disks (the MBR disk has no ESP, the GPT disk's protective MBR has no boot code).
+out=${drive#-drive file=}
+out=${out%%,*}
+verdict "$out" "${fw}_bootable" true
+case $source in
+  mbr) verdict "$out" uefi_bootable false; verdict "$out" cloud:azure "--hyper-v-generation V1" ;;
+  gpt) verdict "$out" bios_bootable false; verdict "$out" cloud:azure "--hyper-v-generation V2" ;;
+esac

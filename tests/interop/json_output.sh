@@ -33,7 +33,7 @@ def walk(v, key=""):
         assert isinstance(v, str) and RFC3339.match(v), f"{path}: {key} = {v!r} is not RFC 3339 UTC"
         times += 1
 walk(d)
-ID = re.compile(r"^(azure|gcp|vmdk)\.[a-z0-9_.-]+$")
+ID = re.compile(r"^(azure|gcp|aws|vmdk)\.[a-z0-9_.-]+$")
 if kind == "check":
     assert d["rules"], f"{path}: no rules"
     for r in d["rules"]:

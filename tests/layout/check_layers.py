@@ -7,7 +7,8 @@ The layers (docs/architecture.md draws them):
   0 base                      Status, properties, extents, ids, link rules, table cache
   1 machinery                 checksum codec io pipeline http gpt tar
   2 contract                  FormatDriver, TargetDriver, check rules
-  3 formats/<name>, remote/<name>, signatures (formats recognised but not read)
+  3 formats/<name>, remote/<name>, signatures (formats recognised but not read), boot (what a
+                              disk boots and what each cloud must be told)
   4 image                     the facade: registries, probing, convert()
   5 capi                      the C API over the public C++ API
 
@@ -30,7 +31,7 @@ LAYERS = {
     "base": 0,
     "checksum": 1, "codec": 1, "io": 1, "pipeline": 1, "http": 1, "gpt": 1, "tar": 1,
     "contract": 2,
-    "formats": 3, "remote": 3, "signatures": 3,
+    "formats": 3, "remote": 3, "signatures": 3, "boot": 3,
     "image": 4,
     "capi": 5,
 }

@@ -72,8 +72,8 @@ int run(const CheckArgs& args, RunContext& ctx) {
 
 constexpr OptionSpec kOptions[] = {
     {"--for", "", "TARGET",
-     "rule set: azure, gcp, vmdk, or a VMDK consumer mvmc, qemu, virtualbox, esxi (default: "
-     "vmdk for a VMDK; required otherwise)",
+     "rule set: azure, gcp, aws (VM Import), vmdk, or a VMDK consumer mvmc, qemu, virtualbox, "
+     "esxi (default: vmdk for a VMDK; required otherwise)",
      store<set_target>, false, check_target_choices},
     {"--ignore-cid", "", "", "VMDK: report a parentCID mismatch as a warning, not a failure",
      store<set_true<&CheckArgs::ignore_cid>>},
@@ -93,7 +93,9 @@ const CommandSpec& check_command() {
       "rule and a summary. Exits 0 when no rule fails (warnings allowed) and 5 when any fails.\n"
       "VMDK: --for vmdk checks the structure of the image and its snapshot chain and lists\n"
       "each descriptor line a consumer rejects as a warning; --for mvmc|qemu|virtualbox|esxi\n"
-      "checks the same structure and fails on the lines that consumer rejects.\n",
+      "checks the same structure and fails on the lines that consumer rejects.\n"
+      "azure, gcp and aws also check what the disk boots and name the boot setting to pass\n"
+      "(docs/boot.md); a disk without boot code is a data disk and passes.\n",
       kOptions,
       kOperands,
       {},

@@ -118,6 +118,21 @@ std::string summary_line(const ConvertArgs& args, const vdisk::ConvertReport& r,
       format_bytes(r.stats.zero_bytes), seconds, format_rate(rate));
 }
 
+// What the output boots and what to tell each cloud about it (docs/boot.md).
+std::string boot_line(const vdisk::BootSummary& b) {
+  std::string line = "vdconvert: boot: " + b.summary;
+  for (const vdisk::BootSummary::Cloud& c : b.clouds) {
+    if (b.data_disk) break;
+    if (!c.boots)
+      line += fmt::format("; {}: does not boot: {}", c.cloud, c.reason);
+    else if (c.setting.empty())
+      line += fmt::format("; {}: pass no boot option", c.cloud);
+    else
+      line += fmt::format("; {}: pass {}", c.cloud, c.setting);
+  }
+  return line;
+}
+
 std::string checksum_lines(const ConvertArgs& args, const vdisk::Checksums& c) {
   const std::string dst = shown_dst(args);
   return fmt::format(
@@ -277,6 +292,7 @@ int run(const ConvertArgs& args, RunContext& ctx) {
     std::string line = summary_line(args, *result, seconds);
     if (remote) line += "; " + upload_summary(remote->stats());
     ctx.console.line(line);
+    if (result->boot) ctx.console.line(boot_line(*result->boot));
   }
   if (result->checksums && !args.checksums_file.empty()) {
     const std::string text =

@@ -387,6 +387,23 @@ struct ConvertOptions {
   ProgressFn on_progress;
 };
 
+// What a converted disk boots and what to tell the cloud when the image or disk is created
+// (docs/boot.md), for a target that boots (TargetDriver::boots) and a file input.
+struct BootSummary {
+  struct Cloud {
+    std::string cloud;     // "azure", "gcp", "aws"
+    bool boots = false;    // it boots there with `setting`
+    std::string setting;   // e.g. "--hyper-v-generation V2"; "" when nothing is to be passed
+    std::string reason;    // why this setting, or why it does not boot there
+  };
+  bool bios = false;       // boots under BIOS firmware
+  bool uefi = false;       // boots under UEFI firmware
+  bool data_disk = false;  // no boot code and no EFI system partition
+  std::string summary;     // one line, e.g. "boots under BIOS and UEFI"
+  // The target's cloud, or every cloud for a target that is for no one cloud (vmdk).
+  std::vector<Cloud> clouds;
+};
+
 struct ConvertReport {
   std::string target;
   std::string source_format;
@@ -400,6 +417,9 @@ struct ConvertReport {
   // scan read, and the bytes it still maps as data.
   std::uint64_t zero_scan_read_bytes = 0;
   std::uint64_t zero_scan_data_bytes = 0;
+  // For a target that boots and a file input: what the output boots (read from the disk before
+  // it is copied, bounded reads only).
+  std::optional<BootSummary> boot;
 };
 
 // Converts `in` to `target` in `out`. Checks the destination first, before the input is read
@@ -419,7 +439,8 @@ struct ConvertReportContext {
   std::vector<Diagnostic> diagnostics;  // what options.open.on_diagnostic received
 };
 // The report as docs/json.md "convert" describes it: source, output, stats, gpt, zero_scan
-// (with context.zero_scan), checksums (when computed) and diagnostics (always, [] when none).
+// (with context.zero_scan), boot (when examined), checksums (when computed) and diagnostics
+// (always, [] when none).
 Properties to_properties(const ConvertReport& report, const ConvertReportContext& context);
 // disk {bytes, sha256} and artifact {path, bytes, sha256, md5, md5_base64, crc32c (8 hex
 // digits), crc32c_base64}: the checksums object of a convert report and of a checksums file.

@@ -28,6 +28,7 @@ struct CheckRuleSet {
 // One accessor per folder, in its folder.
 const CheckRuleSet& azure_rules();               // formats/vhd/azure_check.cpp
 const CheckRuleSet& gcp_rules();                 // formats/gcp/gcp_check.cpp
+const CheckRuleSet& aws_rules();                 // remote/aws/vm_import_check.cpp
 const CheckRuleSet& qcow2_rules();               // formats/qcow2/qcow2_check.cpp
 std::span<const CheckRuleSet> vmdk_rule_sets();  // formats/vmdk/doctor/vmdk_check.cpp: vmdk and the consumers
 

@@ -61,6 +61,10 @@ struct TargetDriver {
   // The machine it is for (a name in machines.h), whose boot needs an input may check (a live
   // ISO's initrd drivers and serial console, docs/livecd.md §8), or empty.
   std::string_view machine = {};
+  // The cloud (a name in machines.h) whose boot setting convert reports for the output, when it
+  // is not `machine` (aws-snapshot: AWS, whose initrd needs are not established); empty with an
+  // empty `machine`: every cloud's (docs/boot.md).
+  std::string_view boot_cloud = {};
   // Whether create() walks the map of request.disk (then a zero scan, when asked, refines the
   // map first: TargetOptions::detect_zeroes).
   bool reads_map = false;

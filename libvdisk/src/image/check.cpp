@@ -48,7 +48,7 @@ namespace detail {
 std::span<const CheckRuleSet* const> check_rule_sets() {
   // Help order. Adding a rule set: its folder's CheckRuleSet and one entry here.
   static const std::vector<const CheckRuleSet*> sets = [] {
-    std::vector<const CheckRuleSet*> v = {&azure_rules(), &gcp_rules()};
+    std::vector<const CheckRuleSet*> v = {&azure_rules(), &gcp_rules(), &aws_rules()};
     for (const auto& r : vmdk_rule_sets()) v.push_back(&r);
     v.push_back(&qcow2_rules());
     return v;

@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 
 #include "base/threads.h"
+#include "boot/cloud_boot.h"
+#include "boot/disk_boot.h"
 #include "checksum/checksum_sinks.h"
 #include "contract/format_driver.h"
+#include "contract/machines.h"
 #include "contract/target_driver.h"
 #include "image/convert_progress.h"
 #include "vdisk/cloud.h"
@@ -109,6 +112,32 @@ class Digests {
   mutable checksum::DiskHasher disk_;
 };
 
+// What the disk the target receives boots, and what to tell its cloud (docs/boot.md); a warning
+// when the cloud will not find its partitions (a GPT of 4096-byte LBAs on 512-byte sectors).
+Result<std::optional<BootSummary>> boot_summary(const detail::TargetDriver& d,
+                                                const BlockSource& disk,
+                                                const ConvertOptions& options) {
+  VDISK_ASSIGN_OR_RETURN(const boot::DiskBootFacts facts, boot::read_disk_boot(disk));
+  BootSummary b;
+  b.bios = facts.bios;
+  b.uefi = facts.uefi;
+  b.data_disk = facts.data_disk;
+  b.summary = facts.summary;
+  const std::string_view cloud = d.machine.empty() ? d.boot_cloud : d.machine;
+  for (const detail::MachineFacts& m : detail::machines()) {
+    if (!cloud.empty() && m.name != cloud) continue;
+    const boot::CloudBootSetting s = boot::cloud_boot_setting(facts, m);
+    b.clouds.push_back(BootSummary::Cloud{s.cloud, s.boots, s.setting, s.reason});
+  }
+  if (facts.gpt_present && facts.gpt_lba_size == 4096 && options.open.on_diagnostic)
+    options.open.on_diagnostic(Diagnostic{
+        Diagnostic::Level::warning,
+        fmt::format("{}: the GPT uses 4096-byte LBAs, but the clouds present 512-byte sectors: "
+                    "the disk will read as if it had no partition table and will not boot",
+                    d.name)});
+  return std::optional<BootSummary>(std::move(b));
+}
+
 }  // namespace
 
 Status check_destination_takes(const DestinationCaps& caps, const TargetInfo& target,
@@ -188,6 +217,9 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
         disk, prepare_disk(d.name, *source, to, options.pipeline, progress.pipeline_fn(), stop));
     disk_size = disk.disk->size();
     report.gpt = disk.gpt;
+    if (d.boots) {
+      VDISK_ASSIGN_OR_RETURN(report.boot, boot_summary(d, *disk.disk, options));
+    }
     report.zero_scan_read_bytes = disk.zero_scan_read_bytes;
     report.zero_scan_data_bytes = disk.zero_scan_data_bytes;
     if (progress.enabled()) {

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "boot/cloud_boot.h"
+#include "boot/disk_boot.h"
 #include "contract/format_driver.h"
 #include "signatures/signatures.h"
 #include "base/checked.h"
@@ -211,6 +213,17 @@ Properties describe(const BlockSource& source) {
   p.add("format", source.format());
   p.add("virtual_size", source.size());
   source.describe(p);
+  // Every disk says what it boots (docs/boot.md), unless its format reports that itself (an ISO:
+  // its El Torito and hybrid boot report).
+  if (!p.get_object("boot")) {
+    auto& b = p.add_object("boot");
+    if (auto facts = boot::read_disk_boot(source); facts.ok()) {
+      boot::describe_disk_boot(*facts, b);
+      boot::describe_cloud_settings(boot::cloud_boot_settings(*facts), b);
+    } else {
+      b.add("problem", facts.status().to_string());
+    }
+  }
   return p;
 }
 

@@ -64,6 +64,20 @@ Properties to_properties(const ConvertReport& r, const ConvertReportContext& c) 
     z.add("read_bytes", r.zero_scan_read_bytes);
     z.add("data_bytes", r.zero_scan_data_bytes);
   }
+  if (r.boot) {
+    auto& b = p.add_object("boot");
+    b.add("bios_bootable", r.boot->bios);
+    b.add("uefi_bootable", r.boot->uefi);
+    b.add("data_disk", r.boot->data_disk);
+    b.add("summary", r.boot->summary);
+    b.add_list("clouds");
+    for (const BootSummary::Cloud& cloud : r.boot->clouds)
+      b.add_list_item("clouds")
+          .add("cloud", cloud.cloud)
+          .add("boots", cloud.boots)
+          .add("setting", cloud.setting)
+          .add("reason", cloud.reason);
+  }
   if (r.checksums) p.add_object("checksums") = to_properties(*r.checksums, c.output_path);
   add_diagnostics(p, "diagnostics", c.diagnostics);
   return p;

@@ -67,6 +67,13 @@ Result<CheckReport> check_gcp(const std::filesystem::path& path);
 Result<CheckReport> check_gcp_file(const RandomAccessFile& file, const std::string& name,
                                    std::uint64_t max_hash_bytes);
 
+// Appends GCP's boot rules (boot/boot_check.h) for the disk.raw of the archive in `file`, whose
+// gzip header is `header_bytes` long and whose disk.raw is `disk_size` bytes, walking the stream
+// again in bounded passes (gcp_boot_check.cpp); when the facts cannot be read within the bounds,
+// a warning item gcp.boot_read instead. An error only when the file cannot be read.
+Status add_gcp_boot_rules(CheckReport& report, const RandomAccessFile& file,
+                          std::uint64_t header_bytes, std::uint64_t disk_size);
+
 // Length of the gzip member header (RFC 1952: magic, method 8, flags, optional FEXTRA, FNAME,
 // FCOMMENT, FHCRC) at the start of `b`; 0 when it is malformed or does not fit in `b`.
 std::size_t gzip_header_length(std::span<const std::byte> b);

@@ -5,8 +5,10 @@
 // (Microsoft, 2006), "Hard Disk Footer Format"; the size qemu reads: qemu block/vpc.c.
 #include <fmt/format.h>
 
-#include "contract/check_rules.h"
 #include "base/checked.h"
+#include "boot/boot_check.h"
+#include "contract/check_rules.h"
+#include "contract/machines.h"
 #include "formats/vhd/vhd.h"
 #include "formats/vhd/vhd_footer.h"
 
@@ -77,6 +79,12 @@ Result<CheckReport> check_azure(const std::filesystem::path& path) {
       qemu_size == f.current_size,
       fmt::format("creator \"{}\", geometry {}/{}/{}, size seen {}", f.creator_app_string(),
                   f.geometry.cylinders, f.geometry.heads, f.geometry.sectors, qemu_size));
+  // What the disk boots (docs/boot.md), for a fixed VHD, whose data is the disk.
+  if (f.disk_type == static_cast<std::uint32_t>(DiskType::fixed)) {
+    VDISK_ASSIGN_OR_RETURN(const boot::DiskBootFacts facts, boot::read_disk_boot(*file, data_size));
+    if (const detail::MachineFacts* m = detail::find_machine("azure"))
+      boot::add_boot_rules(report, *m, facts);
+  }
   return report;
 }
 

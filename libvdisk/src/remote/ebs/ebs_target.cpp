@@ -36,6 +36,7 @@ const TargetDriver& aws_snapshot_target() {
       .relocates_gpt = false,
       .needs_size = true,
       .boots = true,
+      .boot_cloud = "aws",
       .reads_map = false,
       .name_suffix = "",
       .disk_trailer_bytes = 0,

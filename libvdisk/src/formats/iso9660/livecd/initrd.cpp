@@ -380,7 +380,8 @@ BootEntryFacts boot_entry_facts(const BootEntry& entry, std::span<const InitrdFa
   bool all_read = initrds.size() == entry.initrds.size() && !initrds.empty();
   for (const auto& i : initrds) all_read = all_read && i.complete;
   for (const vdisk::detail::MachineFacts& m : vdisk::detail::machines())
-    out.clouds.push_back(cloud_fact(std::string(m.name), initrds, all_read));
+    if (!m.boot_modules.empty())  // a machine whose boot driver is not established is not checked
+      out.clouds.push_back(cloud_fact(std::string(m.name), initrds, all_read));
   std::string serial;
   for (const std::string& w : split_kernel_args(entry.append)) {
     if (w.starts_with("console=ttyS")) serial = w;
