@@ -1,7 +1,7 @@
 // WindowDigests and read_back(): digests taken from data and zero runs in any split equal those
 // of the same bytes read back whole; a zero window is recognised without hashing; the first
 // differing window is the one named, whichever thread finds a difference first; a read failure
-// is returned as it is.
+// is returned as it is. And the ListSnapshotBlocks replies an EBS read-back pages through.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "remote/ebs/ebs_client.h"
 #include "remote/readback/readback.h"
 
 using namespace vdisk;
@@ -159,4 +160,35 @@ TEST_CASE("read_back: a read failure ends it and is returned", "[cloud][readback
                               "x", {});
   REQUIRE_FALSE(short_read.ok());
   CHECK(short_read.status().code() == Errc::internal);
+}
+
+TEST_CASE("parse_block_list: ListSnapshotBlocks replies", "[cloud][readback]") {
+  // AWS: integer indices; moto: strings. Either order; sorted on return.
+  auto l = aws::parse_block_list(
+      R"({"Blocks":[{"BlockIndex":7,"BlockToken":"t7"},{"BlockToken":"t2","BlockIndex":"2"}],)"
+      R"("BlockSize":524288,"VolumeSize":1,"NextToken":"n1"})");
+  REQUIRE(l.ok());
+  REQUIRE(l->blocks.size() == 2);
+  CHECK(l->blocks[0].index == 2);
+  CHECK(l->blocks[0].token == "t2");
+  CHECK(l->blocks[1].index == 7);
+  CHECK(l->block_bytes == 524288);
+  CHECK(l->volume_gib == 1);
+  CHECK(l->next_token == "n1");
+  auto empty = aws::parse_block_list(R"({"Blocks":[],"BlockSize":512,"VolumeSize":1})");
+  REQUIRE(empty.ok());
+  CHECK(empty->blocks.empty());
+  CHECK(empty->next_token.empty());
+  for (const char* bad :
+       {R"({"Blocks":[{"BlockIndex":1,"BlockToken":"a"}],"VolumeSize":1})",
+        R"({"Blocks":[{"BlockIndex":"x1","BlockToken":"a"}],"BlockSize":512,"VolumeSize":1})",
+        R"({"Blocks":[{"BlockIndex":1}],"BlockSize":512,"VolumeSize":1})",
+        R"({"Blocks":[{"BlockIndex":1,"BlockToken":"a"},{"BlockIndex":1,"BlockToken":"b"}],)"
+        R"("BlockSize":512,"VolumeSize":1})",
+        R"({"Blocks":[{"BlockIndex":1,"BlockToken":"a"})"}) {
+    auto r = aws::parse_block_list(bad);
+    INFO(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Errc::corrupt);
+  }
 }

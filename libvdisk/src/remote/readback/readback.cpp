@@ -115,9 +115,15 @@ WindowHasher WindowDigests::hasher(std::size_t i) const {
 Result<std::uint64_t> read_back(const WindowDigests& digests, std::size_t threads,
                                 const ReadWindow& read, std::string_view what,
                                 std::stop_token stop) {
+  return read_back(digests, 0, digests.count(), threads, read, what, stop);
+}
+
+Result<std::uint64_t> read_back(const WindowDigests& digests, std::size_t first, std::size_t last,
+                                std::size_t threads, const ReadWindow& read, std::string_view what,
+                                std::stop_token stop) {
   constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
-  const std::size_t count = digests.count();
-  std::atomic<std::size_t> next{0};
+  const std::size_t count = std::min(last, digests.count());
+  std::atomic<std::size_t> next{std::min(first, count)};
   std::atomic<std::uint64_t> total{0};
   std::mutex mu;
   std::size_t first_bad = kNone;  // under mu
@@ -150,7 +156,8 @@ Result<std::uint64_t> read_back(const WindowDigests& digests, std::size_t thread
       if (h.finish() != digests.digest(i)) first_bad = std::min(first_bad, i);
     }
   };
-  const std::size_t n = std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(count, 1));
+  const std::size_t n =
+      std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(count - std::min(first, count), 1));
   std::vector<std::thread> pool;
   pool.reserve(n - 1);
   for (std::size_t t = 1; t < n; ++t) pool.emplace_back(run, t);

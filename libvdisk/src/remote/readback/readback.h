@@ -100,6 +100,10 @@ using ReadWindow = std::function<Status(std::size_t thread, std::size_t window,
 Result<std::uint64_t> read_back(const WindowDigests& digests, std::size_t threads,
                                 const ReadWindow& read, std::string_view what,
                                 std::stop_token stop);
+// The same over windows [first, last) only (a read-back in pages: an EBS snapshot's listing).
+Result<std::uint64_t> read_back(const WindowDigests& digests, std::size_t first, std::size_t last,
+                                std::size_t threads, const ReadWindow& read, std::string_view what,
+                                std::stop_token stop);
 
 }  // namespace vdisk::remote
 
