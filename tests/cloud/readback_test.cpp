@@ -1,7 +1,8 @@
 // WindowDigests and read_back(): digests taken from data and zero runs in any split equal those
 // of the same bytes read back whole; a zero window is recognised without hashing; the first
 // differing window is the one named, whichever thread finds a difference first; a read failure
-// is returned as it is. And the ListSnapshotBlocks replies an EBS read-back pages through.
+// is returned as it is. The ListSnapshotBlocks replies an EBS read-back pages through. And
+// convert()'s side of ConvertOptions::verify_upload, over a destination in memory.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -13,6 +14,9 @@
 
 #include "remote/ebs/ebs_client.h"
 #include "remote/readback/readback.h"
+#include "test_support.h"
+#include "vdisk/cloud.h"
+#include "vdisk/image.h"
 
 using namespace vdisk;
 using namespace vdisk::remote;
@@ -191,4 +195,94 @@ TEST_CASE("parse_block_list: ListSnapshotBlocks replies", "[cloud][readback]") {
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Errc::corrupt);
   }
+}
+
+namespace {
+
+// A destination in memory: records the order of the calls convert() makes; its verify() reads
+// what the sink stored through read_back(), after `damage` changed it.
+class MemoryDestination final : public RemoteOutput {
+ public:
+  explicit MemoryDestination(bool can_verify) : can_verify_(can_verify) {}
+  const std::string& display_name() const override { return name_; }
+  const DestinationCaps& caps() const override {
+    static const DestinationCaps c{.kind = "memory", .description = "memory", .takes_disk = true};
+    return c;
+  }
+  Status validate() const override { return {}; }
+  Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t>, std::stop_token) override {
+    calls.push_back("open");
+    return memory_sink(&stored);
+  }
+  UploadStats stats() const override { return {}; }
+  Status keep_digests() override {
+    calls.push_back("keep_digests");
+    if (!can_verify_) return RemoteOutput::keep_digests();
+    digests = std::make_unique<remote::WindowDigests>(4096);
+    return {};
+  }
+  Status verify(std::stop_token stop) override {
+    calls.push_back("verify");
+    // What the sink got is what the digests see (a real sink feeds them as it writes).
+    digests->data(stored);
+    digests->finish();
+    if (damage < stored.size()) stored[damage] ^= std::byte{1};
+    auto r = remote::read_back(*digests, 2, reader(*digests, stored), "memory read back", stop);
+    return r.status();
+  }
+
+  std::vector<std::string> calls;
+  std::vector<std::byte> stored;
+  std::unique_ptr<remote::WindowDigests> digests;
+  std::size_t damage = SIZE_MAX;
+
+ private:
+  bool can_verify_;
+  std::string name_ = "memory:";
+};
+
+}  // namespace
+
+TEST_CASE("convert: verify_upload reads the destination back after it finished",
+          "[cloud][readback]") {
+  test::TempDir dir;
+  const auto disk = test::pattern(64 * 1024, 3);
+  test::write_file(dir / "in.raw", disk);
+  ConvertOptions o;
+  o.target = "raw";
+  o.verify_upload = true;
+
+  MemoryDestination good(true);
+  auto r = convert({dir / "in.raw"}, {"", nullptr, &good}, o);
+  REQUIRE(r.ok());
+  CHECK(good.calls == std::vector<std::string>{"keep_digests", "open", "verify"});
+  CHECK(good.stored == disk);
+
+  MemoryDestination bad(true);
+  bad.damage = 20000;
+  r = convert({dir / "in.raw"}, {"", nullptr, &bad}, o);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Errc::io_error);
+  CHECK(r.status().message().starts_with(
+      "memory read back: the bytes differ from those sent at offset 16384 "));
+
+  // A destination that cannot be read back is refused before anything is uploaded.
+  MemoryDestination plain(false);
+  r = convert({dir / "in.raw"}, {"", nullptr, &plain}, o);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Errc::unsupported);
+  CHECK(plain.calls == std::vector<std::string>{"keep_digests"});
+
+  // Without it nothing is read back.
+  MemoryDestination off(true);
+  o.verify_upload = false;
+  REQUIRE(convert({dir / "in.raw"}, {"", nullptr, &off}, o).ok());
+  CHECK(off.calls == std::vector<std::string>{"open"});
+
+  // Into a file it is refused, and nothing is written.
+  o.verify_upload = true;
+  r = convert({dir / "in.raw"}, {dir / "out.raw"}, o);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Errc::invalid_argument);
+  CHECK_FALSE(std::filesystem::exists(dir / "out.raw"));
 }
