@@ -263,6 +263,14 @@ def managed(az, src, allocated):
         if rc == 0 or "MD5" not in out:
             fail(f"--put-md5 on a managed disk: exit {rc}: {out}")
         ok("--put-md5 is refused for a managed disk")
+        # No Get Blob on a managed disk's upload URL: --verify is refused before any request
+        # changes the disk.
+        n = len(proxy.seen)
+        rc, out, _ = run(["convert", "--to", "azure", "--verify", src, url], expect=None)
+        if rc != 1 or "reading the blob back" not in out or \
+                any(not s.startswith("HEAD ") for s in proxy.seen[n:]):
+            fail(f"--verify on a managed disk: exit {rc}: {out} {proxy.seen[n:]}")
+        ok(f"--verify is refused for a managed disk (exit {rc})")
     finally:
         proxy.stop()
 

@@ -8,15 +8,15 @@
 #include <algorithm>
 #include <mutex>
 
-#include "remote/azure_blob/blob_client.h"
+#include "base/ids.h"
+#include "base/zero.h"
 #include "checksum/checksum_sinks.h"
 #include "checksum/md5.h"
 #include "checksum/sha256.h"
 #include "http/aligned_stager.h"
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
-#include "base/ids.h"
-#include "base/zero.h"
+#include "remote/azure_blob/blob_client.h"
 #include "remote/readback/readback.h"
 
 namespace vdisk {
@@ -269,7 +269,14 @@ class PageBlobOutput final : public RemoteOutput {
 
   UploadStats stats() const override { return shared_->snapshot(); }
 
+  // A managed disk's upload URL offers Put Page, Get Page Ranges and Get Blob Properties only:
+  // no Get Blob to read the data back with.
   Status keep_digests() override {
+    if (blob_.managed)
+      return invalid_argument(fmt::format(
+          "azure: {}: a managed disk's upload URL does not allow reading the blob back (verify); "
+          "read it once uploaded through a read SAS (az disk grant-access --access-level Read)",
+          blob_.display));
     keep_digests_ = true;
     return {};
   }
