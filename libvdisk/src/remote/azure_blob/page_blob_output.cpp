@@ -8,15 +8,15 @@
 #include <algorithm>
 #include <mutex>
 
-#include "base/ids.h"
-#include "base/zero.h"
+#include "remote/azure_blob/blob_client.h"
 #include "checksum/checksum_sinks.h"
 #include "checksum/md5.h"
 #include "checksum/sha256.h"
 #include "http/aligned_stager.h"
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
-#include "remote/azure_blob/blob_client.h"
+#include "base/ids.h"
+#include "base/zero.h"
 #include "remote/readback/readback.h"
 
 namespace vdisk {
