@@ -206,6 +206,24 @@ Result<BlockList> parse_block_list(std::string_view json) {
   return list;
 }
 
+Result<std::string> EbsClient::snapshot_state(const std::string& id) {
+  const std::string form =
+      fmt::format("Action=DescribeSnapshots&SnapshotId.1={}&Version=2016-11-15",
+                  http::percent_encode(id, false));
+  const auto bytes = std::as_bytes(std::span(form.data(), form.size()));
+  const std::string what = fmt::format("ec2: DescribeSnapshots {}", id);
+  VDISK_ASSIGN_OR_RETURN(
+      http::Response r, send("ec2", "POST", "/",
+                             {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"}},
+                             bytes, sha256_hex(bytes), what));
+  VDISK_RETURN_IF_ERROR(expect(r, 200, what));
+  auto state = http::xml_text(r.body, "status");
+  if (!state) return not_found(fmt::format("{}: the reply lists no such snapshot", what));
+  if (state->empty() || state->size() > 32)
+    return corrupt(fmt::format("{}: the reply's status is not a state", what));
+  return *state;
+}
+
 Result<BlockList> EbsClient::list_blocks(const std::string& id, const std::string& next_token) {
   std::string path = fmt::format("/snapshots/{}/blocks?maxResults=10000", id);
   if (!next_token.empty()) path += "&pageToken=" + http::percent_encode(next_token, false);

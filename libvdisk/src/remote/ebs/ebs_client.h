@@ -1,6 +1,7 @@
 // The EBS direct API requests (docs/cloud.md, "AWS"): StartSnapshot, PutSnapshotBlock,
 // CompleteSnapshot; ListSnapshotBlocks and GetSnapshotBlock for a read-back (--verify); and EC2
-// DeleteSnapshot for a snapshot left pending. One EbsClient per thread.
+// DeleteSnapshot for a snapshot left pending and DescribeSnapshots (the read-back waits for the
+// completed state). One EbsClient per thread.
 #ifndef VDISK_AWS_EBS_CLIENT_H_
 #define VDISK_AWS_EBS_CLIENT_H_
 
@@ -75,6 +76,9 @@ class EbsClient {
   Status complete(const std::string& id, std::uint64_t changed_blocks,
                   const std::string& linear_checksum_base64);
   Status delete_snapshot(const std::string& id);
+  // EC2 DescribeSnapshots of `id`: its state ("pending", "completed", "error"); not_found when
+  // EC2 does not know it.
+  Result<std::string> snapshot_state(const std::string& id);
   // ListSnapshotBlocks of `id` from `next_token` (empty: the first page).
   Result<BlockList> list_blocks(const std::string& id, const std::string& next_token);
   // GetSnapshotBlock: the block's `block_bytes` bytes, checked against the x-amz-Checksum (base64

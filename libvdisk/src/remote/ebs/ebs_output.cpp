@@ -5,6 +5,8 @@
 // zero buffer with one precomputed checksum), unless the target's omit-zero-blocks skips them.
 #include <fmt/format.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 
@@ -326,6 +328,7 @@ class EbsOutput final : public RemoteOutput {
                            http::open_clients<EbsClient>(options_.aws.http.connections, [&] {
                              return EbsClient::create(counted, stop);
                            }));
+    VDISK_RETURN_IF_ERROR(wait_completed(*clients.front(), id, what, stop));
     std::uint64_t bytes = 0;
     std::size_t done = 0;  // blocks checked
     std::string token;
@@ -382,6 +385,32 @@ class EbsOutput final : public RemoteOutput {
   }
 
  private:
+  // A snapshot's blocks can be read once it is completed, which AWS reaches some time after
+  // CompleteSnapshot: DescribeSnapshots from 0.5 s apart, doubling to 15 s, for at most the
+  // snapshot's timeout.
+  Status wait_completed(EbsClient& client, const std::string& id, const std::string& what,
+                        std::stop_token stop) const {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto limit = std::chrono::minutes(options_.timeout_minutes);
+    std::chrono::milliseconds pause(500);
+    for (;;) {
+      VDISK_ASSIGN_OR_RETURN(const std::string state, client.snapshot_state(id));
+      if (state == "completed") return {};
+      if (state != "pending")
+        return io_error(
+            fmt::format("{}: the snapshot is in state '{}', not completed", what, state));
+      if (std::chrono::steady_clock::now() - t0 > limit)
+        return io_error(fmt::format("{}: the snapshot is still pending after {} minutes", what,
+                                    options_.timeout_minutes));
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, stop, pause, [] { return false; });
+      if (stop.stop_requested()) return cancelled(fmt::format("{}: cancelled", what));
+      pause = std::min(pause * 2, std::chrono::milliseconds(15000));
+    }
+  }
+
   EbsSnapshotOptions options_;
   bool omit_zero_blocks_ = false;  // the target's omit-zero-blocks (configure())
   DiagnosticFn on_diagnostic_;
