@@ -2,7 +2,8 @@
 format, checked by content against qemu-img's raw view; managed-disk URLs; existing blobs;
 faults injected by a proxy (503, 429, resets, stalls, the server killed mid-upload) and
 --resume (after the server was killed, and after vdconvert itself was SIGKILLed); --put-md5;
-and that no SAS signature ever appears in vdconvert's output.
+--verify (a blob read back as sent passes; one corrupted by the proxy fails with exit 3 at its
+first differing offset, and passes unnoticed without --verify); and that no SAS signature ever appears in vdconvert's output.
 
 Usage: azure_upload.py VDCONVERT WORKDIR
 """
@@ -225,6 +226,7 @@ def tests(az):
     managed(az, src, allocated)
     faults(az, src, allocated)
     refusals(ep, src)
+    verify(az, src)
 
 
 def managed(az, src, allocated):
@@ -261,6 +263,14 @@ def managed(az, src, allocated):
         if rc == 0 or "MD5" not in out:
             fail(f"--put-md5 on a managed disk: exit {rc}: {out}")
         ok("--put-md5 is refused for a managed disk")
+        # No Get Blob on a managed disk's upload URL: --verify is refused before any request
+        # changes the disk.
+        n = len(proxy.seen)
+        rc, out, _ = run(["convert", "--to", "azure", "--verify", src, url], expect=None)
+        if rc != 1 or "reading the blob back" not in out or \
+                any(not s.startswith("HEAD ") for s in proxy.seen[n:]):
+            fail(f"--verify on a managed disk: exit {rc}: {out} {proxy.seen[n:]}")
+        ok(f"--verify is refused for a managed disk (exit {rc})")
     finally:
         proxy.stop()
 
@@ -383,6 +393,78 @@ def refusals(ep, src):
     if rc == 0 or "azure" not in out:
         fail(f"--to gcp into a blob URL: exit {rc}: {out}")
     ok("--to gcp into a blob URL is refused")
+
+
+
+def corrupt_put_page(n=3):
+    """A proxy rule: corrupt the n-th Put Page (update) it sees, pass everything else."""
+    state = {"seen": 0}
+
+    def rule(method, target):
+        if method == "PUT" and "comp=page" in target:
+            state["seen"] += 1
+            if state["seen"] == n:
+                return "corrupt"
+        return None
+    return rule
+
+
+def verify(az, src):
+    """--verify reads the blob back: Get Page Ranges and ranged GETs of the data only."""
+    ep = az.endpoint
+    url = url_for(ep, "disks", "verify.vhd")
+    _, _, out = run(["convert", "--to", "azure", "--verify", "--json", src, url])
+    up = json.loads(out)["upload"]
+    stored = sum(e - s for s, e in cl.page_ranges(ep, "disks", "verify.vhd"))
+    if not up.get("verified") or up.get("verify_bytes_read") != stored:
+        fail(f"--verify: report {up}, {stored} bytes stored in pages")
+    _, out, _ = run(["convert", "--to", "azure", "--verify", "--force", "-p", src, url])
+    if "verified (" not in out:
+        fail(f"--verify: no 'verified' in the summary line: {out}")
+    ok(f"--verify reads back the {stored} bytes in pages (the rest must read as zeros) and passes")
+
+    # One Put Page corrupted on its way (a byte flipped, the request still valid): the upload
+    # succeeds, and only --verify sees it, at the window holding that byte.
+    for flag in (["--verify"], []):
+        proxy = cl.FaultProxy(az.port, rule=corrupt_put_page())
+        try:
+            blob = "corrupt-verify.vhd" if flag else "corrupt.vhd"
+            u = url_for(ep, "disks", blob).replace(str(az.port), str(proxy.port), 1)
+            rc, out, _ = run(["convert", "--to", "azure", *flag, src, u], expect=None)
+            if len(proxy.corrupted) != 1:
+                fail(f"corrupt proxy: {len(proxy.corrupted)} requests corrupted")
+            _, headers, index = proxy.corrupted[0]
+            at = int(headers["x-ms-range"].split("=")[1].split("-")[0]) + index
+        finally:
+            proxy.stop()
+        window = at // (4 * MIB) * (4 * MIB)
+        if flag:
+            want = f"read back: the bytes differ from those sent at offset {window} "
+            if rc != 3 or want not in out or out.count("\n") > 2:
+                fail(f"--verify of a corrupted blob: exit {rc}, expected 3 and '{want}': {out}")
+            if cl.properties(ep, "disks", blob) is None:
+                fail("--verify failed: the blob was deleted; it is left as it is")
+            ok(f"--verify: a byte flipped at {at} fails with exit 3: {out.strip()}")
+        else:
+            if rc != 0:
+                fail(f"a corrupted upload without --verify: exit {rc}: {out}")
+            got = os.path.join(WORK, "corrupt.download")
+            cl.download(ep, "disks", blob, got)
+            with open(got, "rb") as f:
+                f.seek(at)
+                b = f.read(1)
+            with open(src, "rb") as f:
+                f.seek(at)
+                a = f.read(1)
+            if a == b:
+                fail(f"corrupt proxy: byte {at} of the blob is the source's")
+            ok("without --verify the same corruption passes unnoticed (exit 0)")
+
+    rc, out, _ = run(["convert", "--to", "azure", "--verify", src,
+                      os.path.join(WORK, "verify.local.vhd")], expect=1)
+    if out.count("\n") != 1 or "--verify" not in out:
+        fail(f"--verify into a file: {out}")
+    ok(f"--verify without an upload DST is refused (exit {rc}): {out.strip()}")
 
 
 main()

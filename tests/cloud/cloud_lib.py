@@ -372,6 +372,10 @@ class FaultProxy:
       "reset" close the connection after reading the request
       "stall" read the request, then send nothing for `stall_seconds`
       "kill"  call on_kill() (e.g. stop the emulator), then reset
+      "corrupt" forward the request with one byte of its body flipped (the middle one), its
+              integrity headers recomputed for the corrupted body so the server stores it:
+              Content-MD5, x-amz-content-sha256 (a hex SHA-256) and EBS's x-amz-Checksum
+              (base64 SHA-256); (target, headers, index flipped) go to self.corrupted
     `rule(method, target)`, when given, picks a fault for any request the plan does not.
     `edit_reply(method, target, body)`, when given, returns the body to answer instead of the
     upstream's (a reply with a Content-Length; it is recomputed), or None to pass it on.
@@ -390,6 +394,7 @@ class FaultProxy:
         self.seen = []
         self.triggered = []  # (request number, fault) of the faults injected
         self.requests = []   # (method, target, headers) of every request
+        self.corrupted = []  # (target, headers, body index) of each request "corrupt" changed
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -450,6 +455,26 @@ class FaultProxy:
                 body = f.read(int(headers.get("content-length", "0")))
         return b"".join(lines), headers, body, start
 
+    @staticmethod
+    def _corrupt(head, headers, body):
+        """The request with body[len // 2] flipped and its integrity headers recomputed."""
+        i = len(body) // 2
+        body = body[:i] + bytes([body[i] ^ 0xFF]) + body[i + 1:]
+        sha = hashlib.sha256(body)
+        new = {
+            "content-md5": base64.b64encode(hashlib.md5(body).digest()).decode(),
+            "x-amz-checksum": base64.b64encode(sha.digest()).decode(),
+        }
+        if headers.get("x-amz-content-sha256", "").lower() not in (
+                "", "unsigned-payload") and not headers["x-amz-content-sha256"].startswith("STREAMING"):
+            new["x-amz-content-sha256"] = sha.hexdigest()
+        lines = head.split(b"\r\n")
+        for n, line in enumerate(lines[1:], 1):
+            name = line.split(b":", 1)[0].decode("latin-1").strip().lower()
+            if name in new and name in headers:
+                lines[n] = line.split(b":", 1)[0] + b": " + new[name].encode()
+        return b"\r\n".join(lines), body
+
     def _serve(self, c):
         up = None
         try:
@@ -486,6 +511,10 @@ class FaultProxy:
                     if self.on_kill:
                         self.on_kill()
                     return
+                if fault == "corrupt" and body and "content-length" in headers:
+                    head, body = self._corrupt(head, headers, body)
+                    with self.lock:
+                        self.corrupted.append((target, headers, len(body) // 2))
                 if up is None:
                     up = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=120)
                     uf = up.makefile("rb")

@@ -4,8 +4,10 @@ with qemu-img's raw view; the requests are watched through a proxy: by default e
 the whole-GiB volume is put (zero blocks included), each with its SHA-256, and CompleteSnapshot
 carries the block count and the LINEAR checksum (moto checks neither, so the test does); every
 input format qemu-img writes; --omit-zero-blocks puts only data blocks and warns, and is refused
-for an encrypted snapshot; faults retried; a failure deletes the pending snapshot; the server
-killed mid-upload fails with one line.
+for an encrypted snapshot; faults retried; a failure deletes the pending snapshot; --verify
+(ListSnapshotBlocks and GetSnapshotBlock: an exact snapshot and one of data blocks only pass; a
+block corrupted on its way, its x-amz-Checksum recomputed, fails with exit 3 at its offset, and
+passes unnoticed without --verify); the server killed mid-upload fails with one line.
 
 moto answers StartSnapshot with BlockSize 512 where AWS says 524288 (an exact 1 GiB snapshot
 would be two million requests): moto runs here through moto_launcher.py, which makes it state
@@ -216,6 +218,7 @@ def tests(moto):
 
     omit_tests(moto, 524288)
     encrypted_tests(moto, src)
+    verify_tests(moto, src)
 
     # Refusals: another DST for aws-snapshot, ebs: for another target, no credentials.
     for args, why in ((["--to", "aws-snapshot", src, "out.raw"], "ebs:"),
@@ -238,6 +241,89 @@ def tests(moto):
         ok(f"the server killed mid-upload: exit {rc} after {took:.1f} s, {errors[0]}")
     finally:
         proxy.stop()
+
+
+def verify_tests(moto, src):
+    """--verify: the snapshot is read back block by block and compared."""
+    ep = f"http://127.0.0.1:{moto.port}"
+    # Exact (the default): every block of the 1 GiB volume is listed and read back.
+    _, out, stdout = run(["convert", "--to", "aws-snapshot", "--verify", "--json", "-p",
+                          "--endpoint-url", ep, src, "ebs:"])
+    up = json.loads(stdout)["upload"]
+    if not up.get("verified") or up.get("verify_bytes_read") != 1 << 30:
+        fail(f"--verify, exact: report {up}")
+    if "verified (1.00 GiB read back)" not in out:
+        fail(f"--verify, exact: the summary line does not say it: {out}")
+    moto.reset()
+    ok("--verify reads every block of an exact 1 GiB snapshot back and passes")
+    # Data blocks only: the blocks not listed must have been zero blocks. The snapshot is still
+    # pending at the first DescribeSnapshots (as AWS's often is after CompleteSnapshot): the
+    # read-back waits for it to complete.
+    pending = {"left": 2}
+
+    def still_pending(method, target, body):
+        if b"DescribeSnapshotsResponse" in body and pending["left"]:
+            pending["left"] -= 1
+            return body.replace(b"<status>completed</status>", b"<status>pending</status>")
+        return None
+    proxy = cl.FaultProxy(moto.port, edit_reply=still_pending)
+    try:
+        _, _, stdout = run(["convert", "--to", "aws-snapshot", "--omit-zero-blocks", "--verify",
+                            "--json", "--endpoint-url", f"http://127.0.0.1:{proxy.port}", src,
+                            "ebs:"])
+        described = [r for r in proxy.requests if r[0] == "POST" and r[1] == "/"]
+    finally:
+        proxy.stop()
+    up = json.loads(stdout)["upload"]
+    if not up.get("verified") or up.get("verify_bytes_read") != up["blocks_sent"] * 524288 or \
+            pending["left"] or len(described) != 3:
+        fail(f"--verify, omit-zero-blocks: report {up}, {len(described)} DescribeSnapshots")
+    ok(f"--verify with --omit-zero-blocks waits for the completed state (3 DescribeSnapshots), "
+       f"reads the {up['blocks_sent']} blocks put and passes")
+
+    # The second block put corrupted on its way (a byte flipped, its x-amz-Checksum recomputed
+    # so the service takes it): only --verify sees it.
+    for flag in (["--verify"], []):
+        state = {"puts": 0}
+
+        def rule(method, target):
+            if method == "PUT" and "/blocks/" in target:
+                state["puts"] += 1
+                if state["puts"] == 2:
+                    return "corrupt"
+            return None
+        proxy = cl.FaultProxy(moto.port, rule=rule)
+        try:
+            rc, out, stdout = run(["convert", "--to", "aws-snapshot", "--omit-zero-blocks",
+                                   *flag, "--endpoint-url", f"http://127.0.0.1:{proxy.port}",
+                                   src, "ebs:"], expect=None)
+            if len(proxy.corrupted) != 1:
+                fail(f"corrupt proxy: {len(proxy.corrupted)} requests corrupted: {out}")
+            target, _, index = proxy.corrupted[0]
+            block = int(target.rsplit("/", 1)[1])
+        finally:
+            proxy.stop()
+        at = block * 524288
+        if flag:
+            want = f"read back: the bytes differ from those sent at offset {at} "
+            if rc != 3 or want not in out:
+                fail(f"--verify of a corrupted snapshot: exit {rc}, expected 3 and '{want}': {out}")
+            ok(f"--verify: a byte flipped in block {block} fails with exit 3: "
+               f"{[ln for ln in out.splitlines() if 'error:' in ln][0]}")
+        else:
+            if rc != 0:
+                fail(f"a corrupted snapshot without --verify: exit {rc}: {out}")
+            snap = json.loads(stdout)["upload"]["object_id"] if stdout.startswith("{") else \
+                re.search(r"snap-[0-9a-f]+", stdout).group(0)
+            got = os.path.join(WORK, "corrupt.snapshot.raw")
+            reassemble(moto, snap, os.path.getsize(src), got, exact=False)
+            with open(got, "rb") as f, open(src, "rb") as g:
+                f.seek(at + index)
+                g.seek(at + index)
+                if f.read(1) == g.read(1):
+                    fail(f"corrupt proxy: byte {at + index} of the snapshot is the source's")
+            ok("without --verify the same corruption passes unnoticed (exit 0)")
+    moto.reset()
 
 
 def omit_tests(moto, want_bs):

@@ -235,6 +235,7 @@ int run(const ConvertArgs& args, RunContext& ctx) {
   opt.any_output_name = args.force_name;
   opt.sync = !args.no_sync;
   opt.checksums = args.checksums;
+  opt.verify_upload = args.upload.verify;
   if (!args.checksums_file.empty() && !args.force && std::filesystem::exists(args.checksums_file))
     return fail(vdisk::already_exists(
         fmt::format("{}: exists; use --force to replace it", args.checksums_file)));
@@ -360,6 +361,7 @@ constexpr OptionSpec kOptions[] = {
      store<set_stream_window>},
     kResumeOption,
     kPutMd5Option,
+    kVerifyOption,
     kConnectionsOption,
     kHttpTimeoutOption,
     kRetriesOption,
@@ -415,7 +417,9 @@ const CommandSpec& convert_command() {
       "shown. On failure a blob this run created is deleted; --resume continues an\n"
       "interrupted upload instead. DST s3://BUCKET/KEY uploads any target to S3 (multipart;\n"
       "credentials and region as the AWS CLI finds them); --to aws-snapshot with DST 'ebs:'\n"
-      "writes a new EBS snapshot (EBS direct APIs) and prints its id (docs/cloud.md).\n",
+      "writes a new EBS snapshot (EBS direct APIs) and prints its id (docs/cloud.md).\n"
+      "--verify then reads the uploaded object back and compares it with digests taken\n"
+      "while writing; a difference fails with exit 3 naming the first differing offset.\n",
       with_target_options<ConvertArgs>(kOptions),
       kOperands,
       {},

@@ -60,6 +60,7 @@ struct UploadArgs {
   HttpArgs http;
   bool resume = false;       // --resume (Azure): continue an interrupted upload
   bool put_md5 = false;      // --put-md5 (Azure): set the blob's Content-MD5 at the end
+  bool verify = false;       // --verify: read the object back once uploaded and compare
   std::string region;        // --region (AWS)
   std::string endpoint_url;  // --endpoint-url (AWS): an emulator or S3-compatible store
   std::string profile;       // --profile (AWS shared credentials file)

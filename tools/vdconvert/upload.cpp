@@ -90,6 +90,10 @@ Status set_put_md5(ConvertArgs& a, std::string_view) {
   a.upload.put_md5 = true;
   return {};
 }
+Status set_verify(ConvertArgs& a, std::string_view) {
+  a.upload.verify = true;
+  return {};
+}
 Status set_connections(ConvertArgs& a, std::string_view v) {
   VDISK_ASSIGN_OR_RETURN(a.upload.http.connections, parse_count("--connections", v, 1, 64));
   return {};
@@ -173,6 +177,10 @@ Status validate_upload(const ConvertArgs& args) {
       if (given)
         return invalid_argument(
             fmt::format("convert: --{} applies to an upload (DST a URL)", name));
+    if (up.verify)
+      return invalid_argument(
+          "convert: --verify reads an upload back and applies to an upload (DST a URL, "
+          "s3://BUCKET/KEY or ebs:)");
     if (up.http.any())
       return invalid_argument(
           "convert: --connections, --http-timeout and --retries apply to an upload (DST a URL)");
@@ -242,6 +250,7 @@ void add_upload_properties(vdisk::Properties& p, const vdisk::UploadStats& s) {
         .add("block_bytes", s.block_bytes)
         .add("blocks_sent", s.blocks_sent)
         .add("zero_blocks_sent", s.zero_blocks_sent);
+  if (s.verified) u.add("verified", true).add("verify_bytes_read", s.verify_bytes_read);
 }
 
 std::string upload_summary(const vdisk::UploadStats& s) {
@@ -251,6 +260,8 @@ std::string upload_summary(const vdisk::UploadStats& s) {
   if (s.retries) line += fmt::format(", {} retries", s.retries);
   if (s.bytes_skipped) line += fmt::format(", {} already there", format_bytes(s.bytes_skipped));
   if (s.ranges_cleared) line += fmt::format(", {} stale ranges cleared", s.ranges_cleared);
+  if (s.verified)
+    line += fmt::format(", verified ({} read back)", format_bytes(s.verify_bytes_read));
   return line;
 }
 

@@ -14,8 +14,8 @@
 namespace vdconvert {
 
 // The options of convert that only uploads take (ConvertArgs::upload): --resume, --put-md5
-// (Azure), --connections, --http-timeout, --retries, --region, --endpoint-url, --profile (S3,
-// EBS), --description and --tag (aws-snapshot). Their store functions check each value.
+// (Azure), --verify, --connections, --http-timeout, --retries, --region, --endpoint-url, --profile
+// (S3, EBS), --description and --tag (aws-snapshot). Their store functions check each value.
 vdisk::Status set_connections(ConvertArgs& a, std::string_view value);
 vdisk::Status set_http_timeout(ConvertArgs& a, std::string_view value);
 vdisk::Status set_retries(ConvertArgs& a, std::string_view value);
@@ -26,12 +26,17 @@ vdisk::Status set_description(ConvertArgs& a, std::string_view value);
 vdisk::Status add_tag(ConvertArgs& a, std::string_view value);
 vdisk::Status set_resume(ConvertArgs& a, std::string_view value);
 vdisk::Status set_put_md5(ConvertArgs& a, std::string_view value);
+vdisk::Status set_verify(ConvertArgs& a, std::string_view value);
 inline constexpr OptionSpec kResumeOption{
     "--resume", "", "", "upload: continue an interrupted upload of the same conversion",
     store<set_resume>};
 inline constexpr OptionSpec kPutMd5Option{
     "--put-md5", "", "", "upload: set the blob's Content-MD5 at the end (hashes the whole disk)",
     store<set_put_md5>};
+inline constexpr OptionSpec kVerifyOption{
+    "--verify", "", "",
+    "upload: read the object back once uploaded and compare (a difference: exit 3)",
+    store<set_verify>};
 inline constexpr OptionSpec kConnectionsOption{"--connections", "", "N",
                                                "upload: requests in flight at once (default 8)",
                                                store<set_connections>};

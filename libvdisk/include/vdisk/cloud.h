@@ -62,6 +62,11 @@ struct UploadStats {
   // only zeros (sent from one shared zero buffer with one precomputed checksum).
   std::uint64_t blocks_sent = 0;
   std::uint64_t zero_blocks_sent = 0;
+  // Read-back verification (RemoteOutput::verify): the object was read back and matched what
+  // was sent, and the bytes that reading received (ranges the service lists as holding no data
+  // are not read).
+  bool verified = false;
+  std::uint64_t verify_bytes_read = 0;
 };
 
 // What a destination stores, declared by it (as nbdcopy's operations declare theirs): convert()
@@ -111,6 +116,22 @@ class RemoteOutput {
                                                  std::stop_token stop) = 0;
   // What the last opened sink did; complete once it is finished or destroyed.
   virtual UploadStats stats() const = 0;
+
+  // Read-back verification (ConvertOptions::verify_upload; docs/cloud.md, "Reading an upload
+  // back"). keep_digests(), called before open(), makes the next sink keep a short digest of
+  // each window of the object as it writes (from the bytes it holds; zero runs are not hashed),
+  // 8 bytes a window. verify(), called once that sink finished, reads the object back with the
+  // upload's connection count, in bounded memory, and compares: ok when every byte matches
+  // (stats() then says verified and the bytes read); io_error naming the first differing offset
+  // when one does not; the read's own failure otherwise. The object is left as it is either way.
+  // The defaults: unsupported.
+  virtual Status keep_digests() { return unsupported(fmt_verify_unsupported()); }
+  virtual Status verify(std::stop_token /*stop*/) { return unsupported(fmt_verify_unsupported()); }
+
+ private:
+  std::string fmt_verify_unsupported() const {
+    return display_name() + ": this destination cannot be read back (verify)";
+  }
 };
 
 struct AzureBlobOptions {

@@ -378,6 +378,11 @@ struct ConvertOptions {
   // Into a path: a target with a name rule (gcp: GCP imports only *.tar.gz) refuses another
   // name with invalid_argument before anything is read; true writes it anyway.
   bool any_output_name = false;
+  // Into a cloud object (ImageOutput::remote): once the upload finished, read the object back
+  // and compare it with digests taken while writing (RemoteOutput::keep_digests, verify); a
+  // difference fails the conversion with io_error naming the first differing offset, and the
+  // object is left as it is. invalid_argument without a remote output.
+  bool verify_upload = false;
   // Called at each phase (open, scan when zero-scanning, copy, finish, done: ProgressPhase),
   // after each chunk of the scan and the copy, and again, with fresh counters, whenever
   // nothing was reported for a second. Calls never overlap; they come from library threads

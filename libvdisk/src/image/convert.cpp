@@ -49,6 +49,9 @@ Status check_destination(const ImageInput& in, const ImageOutput& out,
   if (!in.stream && !out.sink && !out.remote && same_file(in.path, out.path))
     return invalid_argument(
         fmt::format("{}: output is the input file; refusing to write over it", out.path.string()));
+  if (options.verify_upload && !out.remote)
+    return invalid_argument(
+        "convert: verify_upload reads an upload back, and this output is not a cloud object");
   if (out.remote) {
     VDISK_ASSIGN_OR_RETURN(const TargetInfo target, target_info(d.name));
     VDISK_RETURN_IF_ERROR(
@@ -235,6 +238,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     // The output's size when the target knows it now: the disk and its trailer.
     std::optional<std::uint64_t> output_bytes;
     if (d.disk_trailer_bytes && disk_size) output_bytes = *disk_size + *d.disk_trailer_bytes;
+    if (options.verify_upload) VDISK_RETURN_IF_ERROR(out.remote->keep_digests());
     VDISK_ASSIGN_OR_RETURN(bytes, out.remote->open(output_bytes, stop));
   } else if (!bytes) {
     VDISK_ASSIGN_OR_RETURN(bytes, create_file_sink(out.path, fo));
@@ -278,6 +282,8 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   }
   report.output_size = report.stats.virtual_bytes;
   report.output_bytes = written->position();
+  // The upload is complete: read it back (the finish phase goes on meanwhile).
+  if (options.verify_upload) VDISK_RETURN_IF_ERROR(out.remote->verify(stop));
   VDISK_RETURN_IF_ERROR(digests.fill(report.output_size, report.checksums));
   diagnose_gpt(options, report.gpt);
   diagnose_padding(options, report);

@@ -200,6 +200,19 @@ Result<std::vector<PageRange>> BlobClient::page_ranges(std::uint64_t length) {
   }
 }
 
+Result<std::string> BlobClient::get_range(std::uint64_t offset, std::uint64_t length) {
+  const std::string range = fmt::format("bytes={}-{}", offset, offset + length - 1);
+  http::Request r{
+      "GET", blob_.with(""), {}, {}, fmt::format("azure: Get Blob {} of {}", range, blob_.display)};
+  r.headers = {{"x-ms-range", range}};
+  VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+  VDISK_RETURN_IF_ERROR(expect(r, resp, 206));
+  if (resp.body.size() != length)
+    return io_error(
+        fmt::format("{}: the reply holds {} bytes, expected {}", r.what, resp.body.size(), length));
+  return std::move(resp.body);
+}
+
 Status BlobClient::set_content_md5(std::string_view md5_base64, std::string_view content_type) {
   http::Request r{"PUT",
                   blob_.with("comp=properties"),

@@ -75,6 +75,8 @@ class BlobClient {
   Status clear_pages(std::uint64_t offset, std::uint64_t length);
   // Every page range the blob holds, following continuation markers.
   Result<std::vector<PageRange>> page_ranges(std::uint64_t length);
+  // Get Blob of bytes [offset, offset + length) (length > 0): exactly those bytes, else io_error.
+  Result<std::string> get_range(std::uint64_t offset, std::uint64_t length);
   // Set Blob Properties with Content-MD5 (base64), keeping the content type.
   Status set_content_md5(std::string_view md5_base64, std::string_view content_type);
   Status remove();

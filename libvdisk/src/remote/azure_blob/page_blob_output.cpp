@@ -17,6 +17,7 @@
 #include "http/upload_pool.h"
 #include "base/ids.h"
 #include "base/zero.h"
+#include "remote/readback/readback.h"
 
 namespace vdisk {
 namespace azure {
@@ -50,13 +51,15 @@ class PageBlobSink final : public ByteSink {
   PageBlobSink(BlobUrl blob, const AzureBlobOptions& o, std::uint64_t length,
                std::vector<PageRange> have, bool created,
                std::shared_ptr<http::UploadLedger> shared,
-               std::vector<std::unique_ptr<BlobClient>> clients, std::stop_token stop)
+               std::vector<std::unique_ptr<BlobClient>> clients,
+               std::shared_ptr<remote::WindowDigests> digests, std::stop_token stop)
       : blob_(std::move(blob)),
         options_(o),
         length_(length),
         have_(std::move(have)),
         created_(created),
         shared_(std::move(shared)),
+        digests_(std::move(digests)),
         stop_(stop),
         clients_(std::move(clients)),
         request_bytes_(request_bytes(clients_.size())),
@@ -90,6 +93,7 @@ class PageBlobSink final : public ByteSink {
           fmt::format("azure: {}: writing {} bytes at {} passes the blob's {} bytes", blob_.display,
                       data.size(), stager_.position(), length_));
     if (options_.put_md5) md5_.update(data);
+    if (digests_) digests_->data(data);
     return stager_.write(data);
   }
 
@@ -99,6 +103,7 @@ class PageBlobSink final : public ByteSink {
       return out_of_range(fmt::format("azure: {}: {} zero bytes at {} pass the blob's {} bytes",
                                       blob_.display, n, stager_.position(), length_));
     if (options_.put_md5) md5_.update_zeros(n);
+    if (digests_) digests_->zeros(n);
     return stager_.write_zeroes(n);
   }
 
@@ -118,6 +123,7 @@ class PageBlobSink final : public ByteSink {
       VDISK_RETURN_IF_ERROR(clients_.front()->set_content_md5(checksum::to_base64(digest),
                                                               "application/octet-stream"));
     }
+    if (digests_) digests_->finish();
     finished_ = true;
     return {};
   }
@@ -151,6 +157,7 @@ class PageBlobSink final : public ByteSink {
   std::vector<PageRange> have_;
   bool created_;
   std::shared_ptr<http::UploadLedger> shared_;
+  std::shared_ptr<remote::WindowDigests> digests_;  // read-back verification, when kept
   std::stop_token stop_;
   std::vector<std::unique_ptr<BlobClient>> clients_;
   std::size_t request_bytes_;
@@ -252,11 +259,81 @@ class PageBlobOutput final : public RemoteOutput {
       st.created = created;
       st.resumed = options_.resume && !created;
     });
+    digests_.reset();
+    if (keep_digests_)
+      digests_ = std::make_shared<remote::WindowDigests>(remote::kVerifyWindowBytes);
     return std::unique_ptr<ByteSink>(new PageBlobSink(blob_, options_, length, std::move(have),
-                                                      created, shared_, std::move(clients), stop));
+                                                      created, shared_, std::move(clients),
+                                                      digests_, stop));
   }
 
   UploadStats stats() const override { return shared_->snapshot(); }
+
+  // A managed disk's upload URL offers Put Page, Get Page Ranges and Get Blob Properties only:
+  // no Get Blob to read the data back with.
+  Status keep_digests() override {
+    if (blob_.managed)
+      return invalid_argument(fmt::format(
+          "azure: {}: a managed disk's upload URL does not allow reading the blob back (verify); "
+          "read it once uploaded through a read SAS (az disk grant-access --access-level Read)",
+          blob_.display));
+    keep_digests_ = true;
+    return {};
+  }
+
+  // Get Page Ranges, then each window's data ranges by ranged GETs (the gaps between them must
+  // be zeros: they are digested as such, unread).
+  Status verify(std::stop_token stop) override {
+    if (!digests_ || !digests_->finished())
+      return internal_error(fmt::format(
+          "azure: verify {}: no finished upload kept digests (keep_digests before open)",
+          blob_.display));
+    const std::string what = fmt::format("azure: {} read back", blob_.display);
+    const std::uint64_t length = digests_->size();
+    const HttpOptions counted = shared_->counting(options_.http);
+    VDISK_ASSIGN_OR_RETURN(auto clients,
+                           http::open_clients<BlobClient>(options_.http.connections, [&] {
+                             return BlobClient::create(blob_, counted, stop);
+                           }));
+    VDISK_ASSIGN_OR_RETURN(BlobProperties p, clients.front()->properties());
+    if (!p.exists || p.length != length)
+      return io_error(fmt::format(
+          "{}: the blob {}, expected {} bytes", what,
+          p.exists ? fmt::format("has {} bytes", p.length) : std::string("no longer exists"),
+          length));
+    VDISK_ASSIGN_OR_RETURN(const std::vector<PageRange> ranges,
+                           clients.front()->page_ranges(length));
+    const remote::WindowDigests& d = *digests_;
+    auto read = [&](std::size_t t, std::size_t w, remote::WindowHasher& h,
+                    std::uint64_t& bytes_read) -> Status {
+      const auto [start, end] = d.bounds(w);
+      auto it = std::upper_bound(ranges.begin(), ranges.end(), start,
+                                 [](std::uint64_t v, const PageRange& r) { return v < r.end; });
+      std::uint64_t at = start;
+      for (; it != ranges.end() && it->start < end; ++it) {
+        const std::uint64_t from = std::max(at, it->start);
+        const std::uint64_t to = std::min(end, it->end);
+        h.zeros(from - at);
+        for (std::uint64_t o = from; o < to;) {
+          const std::uint64_t n = std::min(to - o, remote::kReadPieceBytes);
+          VDISK_ASSIGN_OR_RETURN(const std::string body, clients[t]->get_range(o, n));
+          h.data(std::as_bytes(std::span(body.data(), body.size())));
+          bytes_read += n;
+          o += n;
+        }
+        at = to;
+      }
+      h.zeros(end - at);
+      return {};
+    };
+    VDISK_ASSIGN_OR_RETURN(const std::uint64_t bytes,
+                           remote::read_back(d, clients.size(), read, what, stop));
+    shared_->update([&](UploadStats& st) {
+      st.verified = true;
+      st.verify_bytes_read = bytes;
+    });
+    return {};
+  }
 
  private:
   Status check_resumable(const BlobProperties& p, std::uint64_t length,
@@ -284,6 +361,8 @@ class PageBlobOutput final : public RemoteOutput {
   BlobUrl blob_;
   AzureBlobOptions options_;
   std::shared_ptr<http::UploadLedger> shared_;
+  bool keep_digests_ = false;
+  std::shared_ptr<remote::WindowDigests> digests_;  // the last sink's
 };
 
 }  // namespace

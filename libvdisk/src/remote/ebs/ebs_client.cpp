@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
+
 #include "checksum/checksum_sinks.h"
 #include "checksum/sha256.h"
 #include "http/upload_ledger.h"
@@ -150,6 +153,106 @@ Status EbsClient::complete(const std::string& id, std::uint64_t changed_blocks,
   if (auto status = http::json_string(r.body, "Status"); status && *status == "error")
     return io_error(fmt::format("{}: the snapshot's status is error", what));
   return {};
+}
+
+Result<BlockList> parse_block_list(std::string_view json) {
+  constexpr std::size_t kMaxBlocks = 100000;
+  BlockList list;
+  const auto bs = http::json_uint(json, "BlockSize");
+  const auto gib = http::json_uint(json, "VolumeSize");
+  if (!bs || !gib) return corrupt("ebs: ListSnapshotBlocks reply: no BlockSize or VolumeSize");
+  list.block_bytes = *bs;
+  list.volume_gib = *gib;
+  if (auto next = http::json_string(json, "NextToken")) list.next_token = *next;
+  const std::size_t key = json.find("\"Blocks\"");
+  if (key != std::string_view::npos) {
+    std::size_t at = json.find('[', key);
+    const std::size_t close = at == std::string_view::npos ? at : json.find(']', at);
+    if (close == std::string_view::npos)
+      return corrupt("ebs: ListSnapshotBlocks reply: Blocks is not a list");
+    for (;;) {
+      const std::size_t open = json.find('{', at);
+      if (open == std::string_view::npos || open > close) break;
+      const std::size_t end = json.find('}', open);
+      if (end == std::string_view::npos || end > close)
+        return corrupt("ebs: ListSnapshotBlocks reply: a block is not an object");
+      const std::string_view item = json.substr(open, end - open + 1);
+      std::optional<std::uint64_t> index = http::json_uint(item, "BlockIndex");
+      if (!index) {
+        if (auto text = http::json_string(item, "BlockIndex"); text && !text->empty()) {
+          std::uint64_t v = 0;
+          const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+          if (ec == std::errc() && p == text->data() + text->size()) index = v;
+        }
+      }
+      auto token = http::json_string(item, "BlockToken");
+      if (!index || !token || token->empty() || token->size() > 1024)
+        return corrupt(fmt::format(
+            "ebs: ListSnapshotBlocks reply: block {} has no valid BlockIndex or BlockToken",
+            list.blocks.size()));
+      if (list.blocks.size() >= kMaxBlocks)
+        return corrupt(
+            fmt::format("ebs: ListSnapshotBlocks reply: more than {} blocks", kMaxBlocks));
+      list.blocks.push_back({*index, std::move(*token)});
+      at = end + 1;
+    }
+  }
+  std::sort(list.blocks.begin(), list.blocks.end(),
+            [](const ListedBlock& a, const ListedBlock& b) { return a.index < b.index; });
+  for (std::size_t i = 1; i < list.blocks.size(); ++i)
+    if (list.blocks[i].index == list.blocks[i - 1].index)
+      return corrupt(fmt::format("ebs: ListSnapshotBlocks reply: block {} is listed twice",
+                                 list.blocks[i].index));
+  return list;
+}
+
+Result<std::string> EbsClient::snapshot_state(const std::string& id) {
+  const std::string form =
+      fmt::format("Action=DescribeSnapshots&SnapshotId.1={}&Version=2016-11-15",
+                  http::percent_encode(id, false));
+  const auto bytes = std::as_bytes(std::span(form.data(), form.size()));
+  const std::string what = fmt::format("ec2: DescribeSnapshots {}", id);
+  VDISK_ASSIGN_OR_RETURN(
+      http::Response r, send("ec2", "POST", "/",
+                             {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"}},
+                             bytes, sha256_hex(bytes), what));
+  VDISK_RETURN_IF_ERROR(expect(r, 200, what));
+  auto state = http::xml_text(r.body, "status");
+  if (!state) return not_found(fmt::format("{}: the reply lists no such snapshot", what));
+  if (state->empty() || state->size() > 32)
+    return corrupt(fmt::format("{}: the reply's status is not a state", what));
+  return *state;
+}
+
+Result<BlockList> EbsClient::list_blocks(const std::string& id, const std::string& next_token) {
+  std::string path = fmt::format("/snapshots/{}/blocks?maxResults=10000", id);
+  if (!next_token.empty()) path += "&pageToken=" + http::percent_encode(next_token, false);
+  const std::string what = fmt::format("ebs: ListSnapshotBlocks {}", id);
+  VDISK_ASSIGN_OR_RETURN(http::Response r, send("ebs", "GET", path, {}, {}, sha256_hex({}), what));
+  VDISK_RETURN_IF_ERROR(expect(r, 200, what));
+  return parse_block_list(r.body);
+}
+
+Result<std::string> EbsClient::get_block(const std::string& id, std::uint64_t index,
+                                         const std::string& token, std::uint64_t block_bytes) {
+  const std::string what = fmt::format("ebs: GetSnapshotBlock {} of {}", index, id);
+  VDISK_ASSIGN_OR_RETURN(http::Response r,
+                         send("ebs", "GET",
+                              fmt::format("/snapshots/{}/blocks/{}?blockToken={}", id, index,
+                                          http::percent_encode(token, false)),
+                              {}, {}, sha256_hex({}), what));
+  VDISK_RETURN_IF_ERROR(expect(r, 200, what));
+  if (r.body.size() != block_bytes)
+    return io_error(fmt::format("{}: the reply holds {} bytes, expected the block's {}", what,
+                                r.body.size(), block_bytes));
+  checksum::Sha256 h;
+  h.update(std::as_bytes(std::span(r.body.data(), r.body.size())));
+  const std::string got = checksum::to_base64(h.finish());
+  const std::string_view said = r.header("x-amz-checksum");
+  if (said != got)
+    return io_error(
+        fmt::format("{}: the reply's checksum is '{}' and its bytes hash to {}", what, said, got));
+  return std::move(r.body);
 }
 
 Status EbsClient::delete_snapshot(const std::string& id) {

@@ -1,5 +1,7 @@
 // The EBS direct API requests (docs/cloud.md, "AWS"): StartSnapshot, PutSnapshotBlock,
-// CompleteSnapshot; and EC2 DeleteSnapshot for a snapshot left pending. One EbsClient per thread.
+// CompleteSnapshot; ListSnapshotBlocks and GetSnapshotBlock for a read-back (--verify); and EC2
+// DeleteSnapshot for a snapshot left pending and DescribeSnapshots (the read-back waits for the
+// completed state). One EbsClient per thread.
 #ifndef VDISK_AWS_EBS_CLIENT_H_
 #define VDISK_AWS_EBS_CLIENT_H_
 
@@ -45,6 +47,23 @@ std::string linear_checksum(std::span<const std::array<std::uint8_t, 32>> digest
 // 16 MiB (AWS says 524288; moto says 512) and whether it is encrypted. corrupt otherwise.
 Result<StartedSnapshot> parse_start_reply(std::string_view json);
 
+// One page of ListSnapshotBlocks: the blocks the snapshot holds (in index order), the token of
+// the next page (empty: the last) and the block size and volume size it states.
+struct ListedBlock {
+  std::uint64_t index = 0;
+  std::string token;  // GetSnapshotBlock's blockToken
+};
+struct BlockList {
+  std::vector<ListedBlock> blocks;
+  std::string next_token;
+  std::uint64_t block_bytes = 0;
+  std::uint64_t volume_gib = 0;
+};
+// Parses a ListSnapshotBlocks reply (a BlockIndex may be a number, as AWS sends it, or a string
+// of digits, as moto does); at most 100,000 blocks, tokens of 1..1024 characters. corrupt
+// otherwise.
+Result<BlockList> parse_block_list(std::string_view json);
+
 class EbsClient {
  public:
   static Result<std::unique_ptr<EbsClient>> create(const AwsOptions& aws, std::stop_token stop);
@@ -57,6 +76,15 @@ class EbsClient {
   Status complete(const std::string& id, std::uint64_t changed_blocks,
                   const std::string& linear_checksum_base64);
   Status delete_snapshot(const std::string& id);
+  // EC2 DescribeSnapshots of `id`: its state ("pending", "completed", "error"); not_found when
+  // EC2 does not know it.
+  Result<std::string> snapshot_state(const std::string& id);
+  // ListSnapshotBlocks of `id` from `next_token` (empty: the first page).
+  Result<BlockList> list_blocks(const std::string& id, const std::string& next_token);
+  // GetSnapshotBlock: the block's `block_bytes` bytes, checked against the x-amz-Checksum (base64
+  // SHA-256) the reply carries; io_error when the size or the checksum is not the block's.
+  Result<std::string> get_block(const std::string& id, std::uint64_t index,
+                                const std::string& token, std::uint64_t block_bytes);
 
  private:
   explicit EbsClient(AwsClient client) : client_(std::move(client)) {}

@@ -5,6 +5,8 @@
 // zero buffer with one precomputed checksum), unless the target's omit-zero-blocks skips them.
 #include <fmt/format.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 
@@ -17,6 +19,7 @@
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
 #include "remote/ebs/ebs_client.h"
+#include "remote/readback/readback.h"
 
 namespace vdisk {
 namespace aws {
@@ -60,13 +63,15 @@ class EbsSink final : public ByteSink {
   // `size`). `exact`: every block of it is put; else only blocks holding data.
   EbsSink(AwsOptions aws, StartedSnapshot snap, std::uint64_t size, std::uint64_t volume_bytes,
           bool exact, std::shared_ptr<http::UploadLedger> shared,
-          std::vector<std::unique_ptr<EbsClient>> clients, std::stop_token stop)
+          std::vector<std::unique_ptr<EbsClient>> clients,
+          std::shared_ptr<remote::WindowDigests> window_digests, std::stop_token stop)
       : aws_(std::move(aws)),
         snap_(std::move(snap)),
         size_(size),
         volume_bytes_(volume_bytes),
         exact_(exact),
         shared_(std::move(shared)),
+        window_digests_(std::move(window_digests)),
         stop_(stop),
         clients_(std::move(clients)),
         chunk_(std::max<std::size_t>(static_cast<std::size_t>(snap_.block_bytes),
@@ -91,6 +96,7 @@ class EbsSink final : public ByteSink {
     if (data.size() > size_ - stager_.position())
       return out_of_range(
           fmt::format("ebs: {}: writing past the disk's {} bytes", snap_.id, size_));
+    if (window_digests_) window_digests_->data(data);
     return stager_.write(data);
   }
   Status write_zeroes(std::uint64_t n) override {
@@ -98,6 +104,7 @@ class EbsSink final : public ByteSink {
     if (n > size_ - stager_.position())
       return out_of_range(
           fmt::format("ebs: {}: writing past the disk's {} bytes", snap_.id, size_));
+    if (window_digests_) window_digests_->zeros(n);
     return stager_.write_zeroes(n);
   }
   // (finish() stages the volume's padding past the disk's end: not the disk's bytes.)
@@ -111,6 +118,8 @@ class EbsSink final : public ByteSink {
     // Exact: the volume's zeros past the disk's end too (its last partial block and the padding
     // up to the whole GiB).
     if (exact_) VDISK_RETURN_IF_ERROR(stager_.write_zeroes(volume_bytes_ - size_));
+    // The read-back covers the whole volume: past the disk's end it must read as zeros.
+    if (window_digests_) window_digests_->zeros(volume_bytes_ - size_);
     http::UploadJob last = stager_.take_last();
     if (last.size) VDISK_RETURN_IF_ERROR(pool_.submit(std::move(last)));
     VDISK_RETURN_IF_ERROR(pool_.drain());
@@ -136,6 +145,7 @@ class EbsSink final : public ByteSink {
                                           digests_.size(), zero_blocks_, blocks));
     }
     VDISK_RETURN_IF_ERROR(clients_.front()->complete(snap_.id, put, linear.finish_base64()));
+    if (window_digests_) window_digests_->finish();
     finished_ = true;
     return {};
   }
@@ -191,6 +201,8 @@ class EbsSink final : public ByteSink {
   std::uint64_t volume_bytes_;
   bool exact_;
   std::shared_ptr<http::UploadLedger> shared_;
+  // Read-back verification, when kept: a digest per block of the volume.
+  std::shared_ptr<remote::WindowDigests> window_digests_;
   std::stop_token stop_;
   std::vector<std::unique_ptr<EbsClient>> clients_;
   std::size_t chunk_;
@@ -283,19 +295,131 @@ class EbsOutput final : public RemoteOutput {
                       "read as zeros only on an unencrypted volume: an encrypted volume made from "
                       "it (an account with EBS encryption by default) reads them as random data",
                       snap.id)});
+    digests_.reset();
+    if (keep_digests_) digests_ = std::make_shared<remote::WindowDigests>(snap.block_bytes);
+    snapshot_id_ = snap.id;
+    exact_ = !omit_zero_blocks_;
     return std::unique_ptr<ByteSink>(new EbsSink(options_.aws, std::move(snap), *output_bytes,
                                                  gib * kGiB, !omit_zero_blocks_, shared_,
-                                                 std::move(clients), stop));
+                                                 std::move(clients), digests_, stop));
   }
 
   UploadStats stats() const override { return shared_->snapshot(); }
 
+  Status keep_digests() override {
+    keep_digests_ = true;
+    return {};
+  }
+
+  // ListSnapshotBlocks page by page, and GetSnapshotBlock for each block listed (its reply's
+  // checksum checked, its bytes compared). A block not listed reads as zeros only when blocks
+  // were omitted (omit-zero-blocks): then it must have been a zero block; when every block was
+  // put, every block must be listed.
+  Status verify(std::stop_token stop) override {
+    if (!digests_ || !digests_->finished())
+      return internal_error(
+          "ebs: verify: no finished upload kept digests (keep_digests before open)");
+    const std::string& id = snapshot_id_;
+    const std::string what = fmt::format("ebs: snapshot {} read back", id);
+    const remote::WindowDigests& d = *digests_;
+    const std::uint64_t bs = d.window_bytes();
+    const AwsOptions counted = counting_retries(options_.aws, *shared_);
+    VDISK_ASSIGN_OR_RETURN(auto clients,
+                           http::open_clients<EbsClient>(options_.aws.http.connections, [&] {
+                             return EbsClient::create(counted, stop);
+                           }));
+    VDISK_RETURN_IF_ERROR(wait_completed(*clients.front(), id, what, stop));
+    std::uint64_t bytes = 0;
+    std::size_t done = 0;  // blocks checked
+    std::string token;
+    for (int page = 0;; ++page) {
+      if (page > 100000) return corrupt(fmt::format("{}: ListSnapshotBlocks never ends", what));
+      VDISK_ASSIGN_OR_RETURN(const BlockList list, clients.front()->list_blocks(id, token));
+      if (list.block_bytes != bs || list.volume_gib * kGiB != d.size())
+        return io_error(fmt::format(
+            "{}: ListSnapshotBlocks states {}-byte blocks of a {} GiB volume; {}-byte blocks of "
+            "{} bytes were put",
+            what, list.block_bytes, list.volume_gib, bs, d.size()));
+      if (!list.blocks.empty() &&
+          (list.blocks.front().index < done || list.blocks.back().index >= d.count()))
+        return corrupt(fmt::format(
+            "{}: ListSnapshotBlocks lists block {} out of order or past "
+            "the volume's {} blocks",
+            what,
+            list.blocks.front().index < done ? list.blocks.front().index : list.blocks.back().index,
+            d.count()));
+      const std::size_t end = list.next_token.empty() ? d.count()
+                              : list.blocks.empty()
+                                  ? done
+                                  : static_cast<std::size_t>(list.blocks.back().index + 1);
+      auto read = [&](std::size_t t, std::size_t w, remote::WindowHasher& h,
+                      std::uint64_t& got) -> Status {
+        auto it =
+            std::lower_bound(list.blocks.begin(), list.blocks.end(), std::uint64_t{w},
+                             [](const ListedBlock& b, std::uint64_t v) { return b.index < v; });
+        if (it == list.blocks.end() || it->index != w) {
+          if (exact_)
+            return io_error(fmt::format(
+                "{}: block {} (offset {}) is not in the snapshot, and every block was put", what, w,
+                std::uint64_t{w} * bs));
+          h.zeros(bs);  // omitted: it must have been a zero block
+          return {};
+        }
+        VDISK_ASSIGN_OR_RETURN(const std::string body, clients[t]->get_block(id, w, it->token, bs));
+        h.data(std::as_bytes(std::span(body.data(), body.size())));
+        got += bs;
+        return {};
+      };
+      VDISK_ASSIGN_OR_RETURN(const std::uint64_t n,
+                             remote::read_back(d, done, end, clients.size(), read, what, stop));
+      bytes += n;
+      done = end;
+      if (list.next_token.empty()) break;
+      token = list.next_token;
+    }
+    shared_->update([&](UploadStats& st) {
+      st.verified = true;
+      st.verify_bytes_read = bytes;
+    });
+    return {};
+  }
+
  private:
+  // A snapshot's blocks can be read once it is completed, which AWS reaches some time after
+  // CompleteSnapshot: DescribeSnapshots from 0.5 s apart, doubling to 15 s, for at most the
+  // snapshot's timeout.
+  Status wait_completed(EbsClient& client, const std::string& id, const std::string& what,
+                        std::stop_token stop) const {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto limit = std::chrono::minutes(options_.timeout_minutes);
+    std::chrono::milliseconds pause(500);
+    for (;;) {
+      VDISK_ASSIGN_OR_RETURN(const std::string state, client.snapshot_state(id));
+      if (state == "completed") return {};
+      if (state != "pending")
+        return io_error(
+            fmt::format("{}: the snapshot is in state '{}', not completed", what, state));
+      if (std::chrono::steady_clock::now() - t0 > limit)
+        return io_error(fmt::format("{}: the snapshot is still pending after {} minutes", what,
+                                    options_.timeout_minutes));
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, stop, pause, [] { return false; });
+      if (stop.stop_requested()) return cancelled(fmt::format("{}: cancelled", what));
+      pause = std::min(pause * 2, std::chrono::milliseconds(15000));
+    }
+  }
+
   EbsSnapshotOptions options_;
   bool omit_zero_blocks_ = false;  // the target's omit-zero-blocks (configure())
   DiagnosticFn on_diagnostic_;
   std::string display_;
   std::shared_ptr<http::UploadLedger> shared_;
+  bool keep_digests_ = false;
+  std::shared_ptr<remote::WindowDigests> digests_;  // the last sink's, a digest per block
+  std::string snapshot_id_;                         // the last sink's
+  bool exact_ = true;                               // the last sink put every block
 };
 
 }  // namespace

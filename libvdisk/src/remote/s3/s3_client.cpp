@@ -1,8 +1,11 @@
 // S3 multipart upload requests: CreateMultipartUpload, UploadPart, CompleteMultipartUpload
-// (whose 200 may still carry an <Error>), AbortMultipartUpload, and HeadObject.
+// (whose 200 may still carry an <Error>), AbortMultipartUpload, HeadObject, and the ranged
+// GetObject of a read-back.
 #include "remote/s3/s3_client.h"
 
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "remote/aws/sigv4.h"
 #include "http/upload_ledger.h"
@@ -89,6 +92,29 @@ Result<bool> S3Client::exists() {
   if (r.status == 404) return false;
   VDISK_RETURN_IF_ERROR(expect(r, 200, what));
   return true;
+}
+
+Result<std::uint64_t> S3Client::size() {
+  const std::string what = fmt::format("s3: HeadObject {}", object_.display);
+  VDISK_ASSIGN_OR_RETURN(http::Response r, send("HEAD", "", {}, {}, what));
+  VDISK_RETURN_IF_ERROR(expect(r, 200, what));
+  const std::string_view text = r.header("content-length");
+  std::uint64_t n = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size())
+    return corrupt(fmt::format("{}: no valid Content-Length in the reply", what));
+  return n;
+}
+
+Result<std::string> S3Client::get_range(std::uint64_t offset, std::uint64_t length) {
+  const std::string range = fmt::format("bytes={}-{}", offset, offset + length - 1);
+  const std::string what = fmt::format("s3: GetObject {} of {}", range, object_.display);
+  VDISK_ASSIGN_OR_RETURN(http::Response r, send("GET", "", {{"range", range}}, {}, what));
+  VDISK_RETURN_IF_ERROR(expect(r, 206, what));
+  if (r.body.size() != length)
+    return io_error(
+        fmt::format("{}: the reply holds {} bytes, expected {}", what, r.body.size(), length));
+  return std::move(r.body);
 }
 
 Result<std::string> S3Client::initiate() {

@@ -42,6 +42,11 @@ class S3Client {
                                                   std::stop_token stop);
   // HEAD: whether the object exists.
   Result<bool> exists();
+  // HEAD: the object's Content-Length (not_found when there is no object).
+  Result<std::uint64_t> size();
+  // GetObject of bytes [offset, offset + length) (length > 0): exactly those bytes, else
+  // io_error.
+  Result<std::string> get_range(std::uint64_t offset, std::uint64_t length);
   Result<std::string> initiate();  // the UploadId
   // The part's ETag (quotes kept).
   Result<std::string> upload_part(const std::string& upload_id, std::uint32_t number,

@@ -8,6 +8,7 @@
 #include "remote/s3/s3_client.h"
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
+#include "remote/readback/readback.h"
 
 namespace vdisk {
 namespace aws {
@@ -22,12 +23,14 @@ class S3Sink final : public ByteSink {
  public:
   S3Sink(S3Object object, const AwsOptions& aws, std::optional<std::uint64_t> size,
          std::string upload_id, std::shared_ptr<http::UploadLedger> shared,
-         std::vector<std::unique_ptr<S3Client>> clients, std::stop_token stop)
+         std::vector<std::unique_ptr<S3Client>> clients,
+         std::shared_ptr<remote::WindowDigests> digests, std::stop_token stop)
       : object_(std::move(object)),
         aws_(aws),
         size_(size),
         upload_id_(std::move(upload_id)),
         shared_(std::move(shared)),
+        digests_(std::move(digests)),
         stop_(stop),
         clients_(std::move(clients)),
         pool_(clients_.size(), clients_.size() + 1, 0,
@@ -50,6 +53,7 @@ class S3Sink final : public ByteSink {
   }
 
   Status write(std::span<const std::byte> data) override {
+    if (digests_) digests_->data(data);
     while (!data.empty()) {
       VDISK_RETURN_IF_ERROR(room());
       const std::size_t k = std::min(data.size(), cur_.data.size() - cur_.size);
@@ -62,6 +66,7 @@ class S3Sink final : public ByteSink {
   }
 
   Status write_zeroes(std::uint64_t n) override {
+    if (digests_) digests_->zeros(n);
     while (n) {
       VDISK_RETURN_IF_ERROR(room());
       const std::size_t k =
@@ -93,6 +98,7 @@ class S3Sink final : public ByteSink {
       etags = etags_;
     }
     VDISK_RETURN_IF_ERROR(clients_.front()->complete(upload_id_, etags));
+    if (digests_) digests_->finish();
     finished_ = true;
     return {};
   }
@@ -144,6 +150,7 @@ class S3Sink final : public ByteSink {
   std::optional<std::uint64_t> size_;
   std::string upload_id_;
   std::shared_ptr<http::UploadLedger> shared_;
+  std::shared_ptr<remote::WindowDigests> digests_;  // read-back verification, when kept
   std::stop_token stop_;
   std::vector<std::unique_ptr<S3Client>> clients_;
   std::mutex mu_;
@@ -202,16 +209,64 @@ class S3Output final : public RemoteOutput {
     {
       shared_->update([&](UploadStats& st) { st.created = true; });
     }
+    digests_.reset();
+    if (keep_digests_)
+      digests_ = std::make_shared<remote::WindowDigests>(remote::kVerifyWindowBytes);
     return std::unique_ptr<ByteSink>(new S3Sink(object_, options_.aws, output_bytes, std::move(id),
-                                                shared_, std::move(clients), stop));
+                                                shared_, std::move(clients), digests_, stop));
   }
 
   UploadStats stats() const override { return shared_->snapshot(); }
+
+  Status keep_digests() override {
+    keep_digests_ = true;
+    return {};
+  }
+
+  // HeadObject (the size), then every window by ranged GETs: an object has no holes.
+  Status verify(std::stop_token stop) override {
+    if (!digests_ || !digests_->finished())
+      return internal_error(
+          fmt::format("s3: verify {}: no finished upload kept digests (keep_digests before open)",
+                      object_.display));
+    const std::string what = fmt::format("s3: {} read back", object_.display);
+    const AwsOptions counted = counting_retries(options_.aws, *shared_);
+    VDISK_ASSIGN_OR_RETURN(auto clients,
+                           http::open_clients<S3Client>(options_.aws.http.connections, [&] {
+                             return S3Client::create(object_, counted, stop);
+                           }));
+    VDISK_ASSIGN_OR_RETURN(const std::uint64_t size, clients.front()->size());
+    if (size != digests_->size())
+      return io_error(
+          fmt::format("{}: the object has {} bytes, expected {}", what, size, digests_->size()));
+    const remote::WindowDigests& d = *digests_;
+    auto read = [&](std::size_t t, std::size_t w, remote::WindowHasher& h,
+                    std::uint64_t& bytes_read) -> Status {
+      const auto [start, end] = d.bounds(w);
+      for (std::uint64_t o = start; o < end;) {
+        const std::uint64_t n = std::min(end - o, remote::kReadPieceBytes);
+        VDISK_ASSIGN_OR_RETURN(const std::string body, clients[t]->get_range(o, n));
+        h.data(std::as_bytes(std::span(body.data(), body.size())));
+        bytes_read += n;
+        o += n;
+      }
+      return {};
+    };
+    VDISK_ASSIGN_OR_RETURN(const std::uint64_t bytes,
+                           remote::read_back(d, clients.size(), read, what, stop));
+    shared_->update([&](UploadStats& st) {
+      st.verified = true;
+      st.verify_bytes_read = bytes;
+    });
+    return {};
+  }
 
  private:
   S3Object object_;
   S3ObjectOptions options_;
   std::shared_ptr<http::UploadLedger> shared_;
+  bool keep_digests_ = false;
+  std::shared_ptr<remote::WindowDigests> digests_;  // the last sink's
 };
 
 }  // namespace
