@@ -544,6 +544,18 @@ TEST_CASE("boot check rules: each rule fails where the cloud would not boot the 
     f.disk_bytes = 2ull << 40;
     CHECK(rule(rules_for("azure", f), "azure.mbr_size")->passed);
   }
+  SECTION("an Azure UEFI boot disk above 4095 GiB (the managed OS disk limit)") {
+    Bytes d(16 * kMiB);
+    gpt(d, 512, {{2048, 2048 + 8191, kEsp}, {10240, 20000, kLinux}});
+    fat(d, 2048 * 512, {});
+    auto f = facts_of(d);
+    REQUIRE(f.uefi);
+    f.disk_bytes = 4095ull << 30;
+    CHECK(rule(rules_for("azure", f), "azure.boot_disk_size")->passed);
+    f.disk_bytes = 4ull << 40;
+    CHECK_FALSE(rule(rules_for("azure", f), "azure.boot_disk_size")->passed);
+    CHECK(rule(rules_for("gcp", f), "gcp.boot_disk_size")->passed);
+  }
   SECTION("GCP UEFI from an MBR 0xef ESP") {
     Bytes d(16 * kMiB);
     mbr_entry(d, 0, 0xEF, 2048, 8192);

@@ -4,6 +4,7 @@
 namespace vdisk::detail {
 namespace {
 
+constexpr std::uint64_t kGiB = 1ull << 30;
 constexpr std::uint64_t kTiB = 1ull << 40;
 
 // Azure: the VMBus and its storage driver (Generation 2 VMs have SCSI disks only, and on
@@ -13,7 +14,8 @@ constexpr std::string_view kAzureModules[] = {"hv_vmbus", "hv_storvsc"};
 constexpr std::string_view kGcpModules[] = {"virtio_scsi"};
 
 // Boot settings and limits (docs/boot.md): Azure `az disk create --hyper-v-generation` (V1 =
-// BIOS, V2 = UEFI; OS disks up to 4 TiB on Generation 2), AWS `aws ec2 import-image
+// BIOS, V2 = UEFI; a managed OS disk is at most 4095 GiB, the Compute API's osDisk size limit), AWS
+// `aws ec2 import-image
 // --boot-mode` / `register-image --boot-mode`, GCP `gcloud compute images create
 // --guest-os-features=UEFI_COMPATIBLE` (UEFI boots from a GPT EFI system partition only; boot
 // disks up to 2 TiB under BIOS/MBR), AWS VM Import's 16 TiB volume limit and its error for a
@@ -27,7 +29,7 @@ constexpr MachineFacts kMachines[] = {
      .uefi_value = "V2",
      .both_value = "V2",
      .uefi_needs_gpt = false,
-     .max_boot_disk_bytes = 4 * kTiB,
+     .max_boot_disk_bytes = 4095 * kGiB,
      .max_bios_boot_disk_bytes = 2 * kTiB,
      .no_partitions_error = ""},
     {.name = "gcp",
