@@ -551,7 +551,10 @@ TEST_CASE("boot check rules: each rule fails where the cloud would not boot the 
     auto f = facts_of(d);
     REQUIRE(f.uefi);
     f.disk_bytes = 4095ull << 30;
-    CHECK(rule(rules_for("azure", f), "azure.boot_disk_size")->passed);
+    const CheckReport at_limit = rules_for("azure", f);
+    CHECK(rule(at_limit, "azure.boot_disk_size")->passed);
+    CHECK(rule(at_limit, "azure.boot_disk_size")
+              ->detail.find("limit 4396972769280 bytes (4095 GiB)") != std::string::npos);
     f.disk_bytes = 4ull << 40;
     CHECK_FALSE(rule(rules_for("azure", f), "azure.boot_disk_size")->passed);
     CHECK(rule(rules_for("gcp", f), "gcp.boot_disk_size")->passed);

@@ -31,9 +31,14 @@ class FilePrefix final : public BlockSource {
   std::uint64_t length_;
 };
 
+// "N bytes (4 TiB)", "(4095 GiB)" for a whole number of GiB, else two decimals of TiB (a limit
+// just under a TiB must not read as the TiB above it).
 std::string tib_text(std::uint64_t bytes) {
+  constexpr std::uint64_t kGiB = 1ull << 30, kTiB = 1ull << 40;
+  if (bytes != 0 && bytes % kTiB == 0) return fmt::format("{} bytes ({} TiB)", bytes, bytes / kTiB);
+  if (bytes != 0 && bytes % kGiB == 0) return fmt::format("{} bytes ({} GiB)", bytes, bytes / kGiB);
   return fmt::format("{} bytes ({:.2f} TiB)", bytes,
-                     static_cast<double>(bytes) / static_cast<double>(1ull << 40));
+                     static_cast<double>(bytes) / static_cast<double>(kTiB));
 }
 
 }  // namespace
