@@ -90,6 +90,8 @@ struct DestinationCaps {
 Status check_destination_takes(const DestinationCaps& caps, const TargetInfo& target,
                                std::string_view display);
 
+struct ChangeSet;  // remote.h
+
 class RemoteOutput {
  public:
   virtual ~RemoteOutput() = default;
@@ -125,6 +127,15 @@ class RemoteOutput {
   // (stats() then says verified and the bytes read); io_error naming the first differing offset
   // when one does not; the read's own failure otherwise. The object is left as it is either way.
   // The defaults: unsupported.
+  // The content being written, called by convert() before open(): `identity` says what the
+  // source is when it can say ("ebs:snap-..."; empty otherwise), and `changes`, for an
+  // incremental move, the output's ranges that differ from what the destination holds (its
+  // base, changes->base). A destination that keeps identities records `identity` on the object;
+  // one that updates in place (AzureBlobOptions::update, EbsSnapshotOptions::parent_snapshot_id)
+  // writes only the changed ranges once it checked that it holds changes->base, and refuses
+  // (failed_precondition) when it does not. The default stores nothing and takes full copies
+  // only: changes not null is unsupported.
+  virtual Status set_source(std::string_view identity, const ChangeSet* changes);
   virtual Status keep_digests() { return unsupported(fmt_verify_unsupported()); }
   virtual Status verify(std::stop_token /*stop*/) { return unsupported(fmt_verify_unsupported()); }
 
@@ -156,6 +167,12 @@ struct AzureBlobOptions {
   // Stored on a blob this run creates and compared by `resume`: what identifies the conversion
   // (vdconvert: the input's path, size and mtime, the target and its options).
   std::string job_fingerprint;
+  // Bring an existing page blob up to date from an incremental source (set_source() with
+  // changes): the blob must exist with the output's length and record (metadata the run that
+  // wrote it stored) the content it holds, equal to the changes' base; only the changed ranges
+  // are written (Put Page), and the ones that now read as zeros cleared. Refused for a managed
+  // disk, whose metadata cannot be set.
+  bool update = false;
   HttpOptions http;
 };
 
@@ -195,6 +212,9 @@ struct EbsSnapshotOptions {
   // StartSnapshot's idempotency token; empty: random.
   std::string client_token;
   unsigned timeout_minutes = 60;  // a pending snapshot not completed by then is deleted by AWS
+  // The snapshot this one continues (StartSnapshot's ParentSnapshotId): with an incremental
+  // source (set_source() with changes) only the changed blocks are put. Refused without one.
+  std::string parent_snapshot_id;
   AwsOptions aws;
 };
 

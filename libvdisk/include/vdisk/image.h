@@ -336,10 +336,23 @@ Result<Measurement> measure(std::string_view target, const BlockSource& source,
                             const TargetOptions& options = {},
                             const PipelineOptions& pipeline = {});
 
+// What reading a remote object did so far (vdisk/remote.h; a snapshot of counters updated as
+// requests complete).
+struct SourceStats {
+  std::uint64_t requests = 0;        // requests that succeeded (retries not counted)
+  std::uint64_t retries = 0;         // attempts repeated after a failure
+  std::uint64_t bytes_received = 0;  // body bytes of the data requests that succeeded
+  std::uint64_t blocks_fetched = 0;  // cache blocks fetched (read-ahead included)
+  std::uint64_t cache_hits = 0;      // block lookups answered by the cache
+};
+
 // Where a conversion reads from: a path, or a stream (then `path` is only a display name).
+// Or a file the caller opened (a remote object, vdisk/remote.h: open_http_source() and the
+// others), then `path` is only a display name and the image can name no other file.
 struct ImageInput {
   std::filesystem::path path;
   std::unique_ptr<InputStream> stream = nullptr;
+  std::unique_ptr<RandomAccessFile> file = nullptr;
 };
 class RemoteOutput;  // cloud.h
 // Where it writes to: a path (written through a temporary and renamed on success), a sink the
@@ -425,6 +438,10 @@ struct ConvertReport {
   // For a target that boots and a file input: what the output boots (read from the disk before
   // it is copied, bounded reads only).
   std::optional<BootSummary> boot;
+  // A remote input (ImageInput::file a RemoteFile): what reading it did, and for an incremental
+  // move the bytes of the output's changed ranges.
+  std::optional<SourceStats> source_stats;
+  std::optional<std::uint64_t> changed_bytes;
 };
 
 // Converts `in` to `target` in `out`. Checks the destination first, before the input is read

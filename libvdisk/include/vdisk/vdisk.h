@@ -10,6 +10,7 @@
 #include "vdisk/io.h"
 #include "vdisk/pipeline.h"
 #include "vdisk/properties.h"
+#include "vdisk/remote.h"
 #include "vdisk/status.h"
 #include "vdisk/version.h"
 

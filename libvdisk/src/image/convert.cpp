@@ -12,6 +12,7 @@
 #include "contract/target_driver.h"
 #include "image/convert_progress.h"
 #include "vdisk/cloud.h"
+#include "vdisk/remote.h"
 #include "vdisk/image.h"
 
 namespace vdisk {
@@ -142,6 +143,14 @@ Result<std::optional<BootSummary>> boot_summary(const detail::TargetDriver& d,
 }
 
 }  // namespace
+
+Status RemoteOutput::set_source(std::string_view, const ChangeSet* changes) {
+  if (changes)
+    return unsupported(fmt::format(
+        "{}: this destination takes full copies only, not an incremental one (since {})",
+        display_name(), changes->base));
+  return {};
+}
 
 Status check_destination_takes(const DestinationCaps& caps, const TargetInfo& target,
                                std::string_view display) {

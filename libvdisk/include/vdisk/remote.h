@@ -1,0 +1,128 @@
+// Reading disks where they live (docs/cloud.md, "Reading from the cloud"): an EBS snapshot, an
+// Azure page blob or managed-disk export, an S3 object or any HTTP(S) URL opened as a
+// RandomAccessFile, so open_image() reads every format from it and convert() moves it into a
+// file or another cloud with no local copy.
+//
+// Bytes are fetched on demand by parallel ranged requests (one connection each) into a bounded
+// block cache, with read-ahead once reads run sequentially. Sources whose service keeps a map
+// (EBS: the blocks a snapshot lists; Azure: the page ranges) report it through allocation(), so
+// a conversion reads the data only. Every request retries as an upload's do (HttpOptions); a
+// read that fails for good is io_error naming the object and the offset. The library reads no
+// environment: credentials and headers are values, and never appear in a message.
+#ifndef VDISK_REMOTE_H_
+#define VDISK_REMOTE_H_
+
+#include <cstdint>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vdisk/cloud.h"
+#include "vdisk/extent.h"
+#include "vdisk/io.h"
+#include "vdisk/properties.h"
+#include "vdisk/status.h"
+
+namespace vdisk {
+
+// SourceStats (what reading did) is in image.h, as ConvertReport carries it.
+
+struct SourceCacheOptions {
+  // The most bytes of blocks held at once: fetched, prefetched or being fetched. At least two
+  // blocks per connection (raised to that).
+  std::uint64_t cache_bytes = 32u << 20;
+  // The fetch unit; 0: the source's own (1 MiB over HTTP, S3 and Azure; an EBS snapshot's
+  // block size). A power of two, 4 KiB..16 MiB, for the sources that choose it.
+  std::uint64_t block_bytes = 0;
+  // Blocks fetched ahead of a sequential reader; 0: two per connection.
+  unsigned read_ahead_blocks = 0;
+};
+
+// The ranges of a disk that differ from an earlier version of it (an EBS snapshot read with
+// `since`: ListChangedBlocks).
+struct ChangeSet {
+  std::string base;      // the earlier version: "ebs:snap-0123..."
+  std::string identity;  // this version
+  std::uint64_t disk_bytes = 0;
+  // Sorted, disjoint: the ranges that changed, as data (holding data now) or unallocated (the
+  // earlier version held data there, this one holds none: zeros now).
+  std::vector<Extent> ranges;
+};
+
+// An object opened for reading. read_at() and allocation() are thread-safe.
+class RemoteFile : public RandomAccessFile {
+ public:
+  // "http", "s3-object", "azure-page-blob", "ebs-snapshot".
+  virtual std::string_view kind() const = 0;
+  // What identifies this content for a later incremental move ("ebs:snap-..."), or empty.
+  virtual std::string identity() const { return {}; }
+  // Opened with `since`: what changed since then; null otherwise.
+  virtual const ChangeSet* changes() const { return nullptr; }
+  virtual SourceStats stats() const = 0;
+  // kind, object (redacted), bytes, block_bytes and the service's own facts (page ranges,
+  // blocks listed).
+  virtual void describe(Properties& out) const = 0;
+};
+
+struct HttpSourceOptions {
+  // https://..., or http://... to a loopback host only.
+  std::string url;
+  // Request headers sent with every request ("Cookie: ...", "Authorization: Basic ..."): their
+  // values are secrets, never shown.
+  std::vector<std::pair<std::string, std::string>> headers;
+  HttpOptions http;
+  SourceCacheOptions cache;
+};
+// What an HTTP(S) URL opened as: `file` when the server answers ranged GETs (206 with a
+// Content-Range), else `stream`, the body of one plain GET read front to back (open_image_stream
+// reads the formats that allow it; the others refuse it in one line).
+struct HttpSource {
+  std::unique_ptr<RemoteFile> file;
+  std::unique_ptr<InputStream> stream;
+};
+Result<HttpSource> open_http_source(const HttpSourceOptions& options, std::stop_token stop = {});
+
+struct S3SourceOptions {
+  std::string url;  // s3://BUCKET/KEY
+  AwsOptions aws;
+  SourceCacheOptions cache;
+};
+Result<std::unique_ptr<RemoteFile>> open_s3_source(const S3SourceOptions& options,
+                                                   std::stop_token stop = {});
+
+struct AzureBlobSourceOptions {
+  // A blob's SAS URL, or a managed disk's export URL (az disk grant-access --access-level Read).
+  // http:// only for a loopback host (Azurite).
+  std::string url;
+  HttpOptions http;
+  SourceCacheOptions cache;
+};
+// A page blob (its page ranges are the map) or any other blob (all data). A blob that ends in a
+// fixed VHD footer probes as a VHD, as a file would.
+Result<std::unique_ptr<RemoteFile>> open_azure_blob_source(const AzureBlobSourceOptions& options,
+                                                           std::stop_token stop = {});
+
+struct EbsSourceOptions {
+  std::string snapshot_id;  // snap-...
+  // An earlier snapshot of the same volume: changes() lists what differs (ListChangedBlocks).
+  std::string since;
+  AwsOptions aws;
+  SourceCacheOptions cache;
+};
+// A completed EBS snapshot through the EBS direct APIs: ListSnapshotBlocks is the map (blocks
+// not listed read as zeros), GetSnapshotBlock fetches each block, checked against its SHA-256
+// checksum; the size is the volume's (VolumeSize GiB).
+Result<std::unique_ptr<RemoteFile>> open_ebs_source(const EbsSourceOptions& options,
+                                                    std::stop_token stop = {});
+
+// True when `text` names an EBS snapshot as a source: "ebs:snap-..." (or "ebs://snap-...").
+bool is_ebs_source(std::string_view text);
+// The snapshot id of such a source, else empty.
+std::string ebs_snapshot_id(std::string_view text);
+
+}  // namespace vdisk
+
+#endif  // VDISK_REMOTE_H_
