@@ -11,6 +11,7 @@
 #include <mutex>
 #include <random>
 
+#include "http/curl_setup.h"
 #include "http/url.h"
 
 namespace vdisk::http {
@@ -18,8 +19,6 @@ namespace {
 
 constexpr std::size_t kMaxResponseBody = 16u << 20;  // page lists of a fragmented 8 TiB blob fit
 constexpr std::size_t kMaxHeaders = 256;
-
-std::once_flag g_curl_init;
 
 struct Upload {
   std::span<const std::byte> body;
@@ -91,6 +90,10 @@ std::size_t write_body(char* src, std::size_t size, std::size_t n, void* user) {
   return k;
 }
 
+}  // namespace
+
+namespace detail {
+
 std::size_t write_header(char* src, std::size_t size, std::size_t n, void* user) {
   auto* r = static_cast<Response*>(user);
   const std::size_t k = size * n;
@@ -132,6 +135,34 @@ bool retryable_curl(CURLcode c) {
   }
 }
 
+Status init_curl() {
+  static std::once_flag once;
+  static CURLcode init = CURLE_OK;
+  std::call_once(once, [] { init = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (init != CURLE_OK)
+    return io_error(fmt::format("http: libcurl did not initialise: {}", curl_easy_strerror(init)));
+  return {};
+}
+
+void set_transport(CURL* h, const HttpOptions& options) {
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_PROXY, options.proxy.c_str());  // "" = none, env ignored
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options.connect_timeout_seconds));
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::retryable_curl;
+using detail::write_header;
+
 class CurlConnection final : public Connection {
  public:
   CurlConnection(CURL* h, const HttpOptions& o) : h_(h), options_(o) {}
@@ -151,19 +182,10 @@ class CurlConnection final : public Connection {
     char error[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(h_, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(h_, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(h_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h_, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h_, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h_, CURLOPT_PROXY, options_.proxy.c_str());  // "" = none, env ignored
-    curl_easy_setopt(h_, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h_, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!options_.ca_file.empty()) curl_easy_setopt(h_, CURLOPT_CAINFO, options_.ca_file.c_str());
-    curl_easy_setopt(h_, CURLOPT_CONNECTTIMEOUT,
-                     static_cast<long>(options_.connect_timeout_seconds));
+    detail::set_transport(h_, options_);
     curl_easy_setopt(h_, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h_, CURLOPT_XFERINFOFUNCTION, on_transfer);
     curl_easy_setopt(h_, CURLOPT_XFERINFODATA, &watch);
-    curl_easy_setopt(h_, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h_, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h_, CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(h_, CURLOPT_WRITEDATA, &sink);
@@ -269,10 +291,7 @@ std::string_view Response::header(std::string_view name) const {
 }
 
 Result<std::unique_ptr<Connection>> Connection::create(const HttpOptions& options) {
-  CURLcode init = CURLE_OK;
-  std::call_once(g_curl_init, [&] { init = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (init != CURLE_OK)
-    return io_error(fmt::format("http: libcurl did not initialise: {}", curl_easy_strerror(init)));
+  VDISK_RETURN_IF_ERROR(detail::init_curl());
   CURL* h = curl_easy_init();
   if (!h) return resource_exhausted("http: libcurl could not make a handle");
   return std::unique_ptr<Connection>(new CurlConnection(h, options));
@@ -284,7 +303,8 @@ bool retryable_status(long status) {
 }
 
 Result<Response> send_with_retry(Connection& connection, const Request& request,
-                                 const HttpOptions& options, std::stop_token stop) {
+                                 const HttpOptions& options, std::stop_token stop,
+                                 const ResponseCheck& check) {
   const auto start = std::chrono::steady_clock::now();
   thread_local std::minstd_rand rng(std::random_device{}());
   std::uint64_t backoff = std::max(1u, options.initial_backoff_ms);
@@ -292,6 +312,16 @@ Result<Response> send_with_retry(Connection& connection, const Request& request,
   for (unsigned attempt = 1;; ++attempt) {
     if (stop.stop_requested()) return cancelled(fmt::format("{}: cancelled", request.what));
     Attempt a = connection.send(request, stop);
+    // A response about to be returned passes the caller's check first; a rejection to retry
+    // is a transport failure from here on.
+    if (a.response && check && (!retryable_status(a.response->status) || attempt >= attempts)) {
+      if (std::optional<Rejection> r = check(*a.response)) {
+        if (!r->retry) return r->status;
+        a.response.reset();
+        a.transport = std::move(r->status);
+        a.retryable = true;
+      }
+    }
     std::string failure;
     unsigned hinted_ms = 0;
     if (a.response) {

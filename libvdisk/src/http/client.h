@@ -66,13 +66,24 @@ class Connection {
 // Statuses worth another attempt: 408, 429, 500, 502, 503, 504.
 bool retryable_status(long status);
 
+// A check of a response beyond its status (a ranged read: the range and the length it holds).
+// nullopt accepts the response; a Rejection fails the attempt with its status: retried as a
+// transport failure when `retry` is set, else returned at once.
+struct Rejection {
+  Status status;
+  bool retry = false;
+};
+using ResponseCheck = std::function<std::optional<Rejection>(const Response&)>;
+
 // Sends `request` until it gets a response whose status is not retryable, retrying transport
 // failures and retryable statuses with exponential backoff and full jitter, bounded by
 // options.max_attempts and options.max_retry_seconds; Retry-After (seconds) is honoured up to
 // the bound. Each retry is reported to options.on_retry. Returns the last response (whatever
-// its status) or the last transport failure, or cancelled when `stop` is triggered.
+// its status) or the last transport failure, or cancelled when `stop` is triggered. With a
+// `check`, a response is returned only once it passes it (see ResponseCheck).
 Result<Response> send_with_retry(Connection& connection, const Request& request,
-                                 const HttpOptions& options, std::stop_token stop = {});
+                                 const HttpOptions& options, std::stop_token stop = {},
+                                 const ResponseCheck& check = {});
 
 // A one-line description of a failed response for messages: "<what>: HTTP 403 (Code: Message)"
 // with the service's error code and message taken from an XML or JSON error body when present.

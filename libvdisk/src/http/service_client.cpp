@@ -10,8 +10,8 @@ Result<ServiceClient> ServiceClient::open(HttpOptions options, std::stop_token s
   return ServiceClient(std::move(options), std::move(c), stop);
 }
 
-Result<Response> ServiceClient::send(const Request& request) {
-  return send_with_retry(*connection_, request, options_, stop_);
+Result<Response> ServiceClient::send(const Request& request, const ResponseCheck& check) {
+  return send_with_retry(*connection_, request, options_, stop_, check);
 }
 
 Result<Url> parse_service_url(std::string_view text) {

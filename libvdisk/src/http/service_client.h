@@ -37,8 +37,9 @@ class ServiceClient {
       : options_(std::move(options)), connection_(std::move(connection)), stop_(stop) {}
 
   // Sends `request` with the retries of options() until a response whose status is not
-  // retryable, a transport failure past the retries, or cancelled (send_with_retry).
-  Result<Response> send(const Request& request);
+  // retryable, a transport failure past the retries, or cancelled (send_with_retry); with
+  // `check`, one that passes it.
+  Result<Response> send(const Request& request, const ResponseCheck& check = {});
   const HttpOptions& options() const { return options_; }
 
  private:

@@ -13,10 +13,11 @@ Result<AwsClient> AwsClient::open(const AwsOptions& aws, std::stop_token stop) {
 }
 
 Result<http::Response> AwsClient::send(http::Request request, const http::Url& url,
-                                       std::string_view service, std::string_view payload_hash) {
+                                       std::string_view service, std::string_view payload_hash,
+                                       const http::ResponseCheck& check) {
   sign_request(request, url, {aws_.access_key_id, aws_.secret_access_key, aws_.session_token},
                aws_.region, service, payload_hash, unix_now());
-  return http_.send(request);
+  return http_.send(request, check);
 }
 
 std::string aws_endpoint(const AwsOptions& aws, std::string_view aws_default) {

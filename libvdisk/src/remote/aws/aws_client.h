@@ -32,9 +32,10 @@ class AwsClient {
   AwsClient(const AwsOptions& aws, http::ServiceClient http) : aws_(aws), http_(std::move(http)) {}
 
   // Signs `request` (whose url is `url.full()`) for `service` ("s3", "ebs", "ec2") with
-  // `payload_hash` (hex SHA-256 of the body) and sends it.
+  // `payload_hash` (hex SHA-256 of the body) and sends it; with `check`, as
+  // ServiceClient::send.
   Result<http::Response> send(http::Request request, const http::Url& url, std::string_view service,
-                              std::string_view payload_hash);
+                              std::string_view payload_hash, const http::ResponseCheck& check = {});
   const AwsOptions& options() const { return aws_; }
 
  private:
