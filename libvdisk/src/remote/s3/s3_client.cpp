@@ -6,9 +6,10 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
 
-#include "remote/aws/sigv4.h"
 #include "http/upload_ledger.h"
+#include "remote/aws/sigv4.h"
 
 namespace vdisk::aws {
 namespace {
@@ -79,11 +80,40 @@ Result<std::unique_ptr<S3Client>> S3Client::create(const S3Object& object, const
 
 Result<http::Response> S3Client::send(const std::string& method, const std::string& query,
                                       std::vector<http::Header> headers,
-                                      std::span<const std::byte> body, std::string what) {
+                                      std::span<const std::byte> body, std::string what,
+                                      const http::ResponseCheck& check) {
   http::Url u = object_.url;
   u.query = query;
   return client_.send({method, u.full(), std::move(headers), body, std::move(what)}, u, "s3",
-                      sha256_hex(body));
+                      sha256_hex(body), check);
+}
+
+Result<S3Client::Head> S3Client::head() {
+  const std::string what = fmt::format("s3: HeadObject {}", object_.display);
+  VDISK_ASSIGN_OR_RETURN(http::Response r, send("HEAD", "", {}, {}, what));
+  VDISK_RETURN_IF_ERROR(expect(r, 200, what));
+  const std::string_view text = r.header("content-length");
+  Head h;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), h.bytes);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size())
+    return corrupt(fmt::format("{}: no valid Content-Length in the reply", what));
+  h.validator = http::validator_of(r);
+  return h;
+}
+
+Status S3Client::read_range(std::uint64_t offset, std::span<std::byte> dst,
+                            std::uint64_t object_bytes, const http::Validator& pinned) {
+  const std::string range = http::range_header(offset, dst.size());
+  const std::string what = fmt::format("s3: GetObject {} of {}", range, object_.display);
+  std::vector<http::Header> headers{{"range", range}};
+  if (auto p = http::precondition(pinned)) headers.push_back(*p);
+  const http::ResponseCheck check = [&](const http::Response& r) {
+    return http::check_range_reply(r, offset, dst.size(), object_bytes, pinned, what,
+                                   "check the credentials and the region");
+  };
+  VDISK_ASSIGN_OR_RETURN(http::Response r, send("GET", "", std::move(headers), {}, what, check));
+  std::memcpy(dst.data(), r.body.data(), dst.size());
+  return {};
 }
 
 Result<bool> S3Client::exists() {

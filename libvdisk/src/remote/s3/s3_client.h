@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "remote/aws/aws_client.h"
 #include "http/client.h"
+#include "http/content_range.h"
 #include "http/url.h"
+#include "remote/aws/aws_client.h"
 #include "vdisk/cloud.h"
 
 namespace vdisk::aws {
@@ -40,6 +41,10 @@ class S3Client {
  public:
   static Result<std::unique_ptr<S3Client>> create(const S3Object& object, const AwsOptions& aws,
                                                   std::stop_token stop);
+  // Over an AwsClient the caller made (a test's scripted connection).
+  static std::unique_ptr<S3Client> over(const S3Object& object, AwsClient client) {
+    return std::unique_ptr<S3Client>(new S3Client(object, std::move(client)));
+  }
   // HEAD: whether the object exists.
   Result<bool> exists();
   // HEAD: the object's Content-Length (not_found when there is no object).
@@ -47,6 +52,17 @@ class S3Client {
   // GetObject of bytes [offset, offset + length) (length > 0): exactly those bytes, else
   // io_error.
   Result<std::string> get_range(std::uint64_t offset, std::uint64_t length);
+  // HEAD for a reader: the size and the validator (ETag) it pins.
+  struct Head {
+    std::uint64_t bytes = 0;
+    http::Validator validator;
+  };
+  Result<Head> head();
+  // GetObject of bytes [offset, offset + dst.size()) of the version `pinned` (If-Match) of an
+  // object of `object_bytes`, checked by http::check_range_reply and retried as the options
+  // say, into `dst` (not empty).
+  Status read_range(std::uint64_t offset, std::span<std::byte> dst, std::uint64_t object_bytes,
+                    const http::Validator& pinned);
   Result<std::string> initiate();  // the UploadId
   // The part's ETag (quotes kept).
   Result<std::string> upload_part(const std::string& upload_id, std::uint32_t number,
@@ -58,7 +74,7 @@ class S3Client {
   S3Client(const S3Object& o, AwsClient client) : object_(o), client_(std::move(client)) {}
   Result<http::Response> send(const std::string& method, const std::string& query,
                               std::vector<http::Header> headers, std::span<const std::byte> body,
-                              std::string what);
+                              std::string what, const http::ResponseCheck& check = {});
 
   S3Object object_;
   AwsClient client_;

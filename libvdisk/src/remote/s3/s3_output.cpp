@@ -5,10 +5,10 @@
 
 #include <mutex>
 
-#include "remote/s3/s3_client.h"
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
 #include "remote/readback/readback.h"
+#include "remote/s3/s3_client.h"
 
 namespace vdisk {
 namespace aws {
