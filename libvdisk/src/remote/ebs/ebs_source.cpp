@@ -1,11 +1,11 @@
-// PLACEHOLDER, replaced when the branch that reads unique_ptr<RemoteFile>:EbsSourceOptions:EBS snapshot sources lands (this session's work on
-// issue 29): it lets the CLI link meanwhile and refuses in one line.
+// PLACEHOLDER, replaced when the branch that reads EBS snapshot sources lands (this session's work
+// on issue 29): it lets the CLI link meanwhile and refuses in one line.
 #include "vdisk/remote.h"
 
 namespace vdisk {
 
-Result<std> open_ebs_source(const &, std::stop_token) {
-  return unsupported("unique_ptr<RemoteFile>:EbsSourceOptions:EBS snapshot sources are not built yet");
+Result<std::unique_ptr<RemoteFile>> open_ebs_source(const EbsSourceOptions&, std::stop_token) {
+  return unsupported("EBS snapshot sources are not built yet");
 }
 
 }  // namespace vdisk
