@@ -376,6 +376,13 @@ class FaultProxy:
               integrity headers recomputed for the corrupted body so the server stores it:
               Content-MD5, x-amz-content-sha256 (a hex SHA-256) and EBS's x-amz-Checksum
               (base64 SHA-256); (target, headers, index flipped) go to self.corrupted
+    Read-side faults (the request is forwarded, the reply is spoiled):
+      "cut-body"   the reply's head and half its body, then the connection closed (a body
+                   shorter than its Content-Length)
+      "short-body" the reply with half its body and a Content-Length that says so (a complete
+                   HTTP message holding fewer bytes than its Content-Range states)
+      "stall-body" the reply's head and half its body, then nothing for `stall_seconds`
+      "new-etag"   the reply with its ETag replaced (the object seen to change)
     `rule(method, target)`, when given, picks a fault for any request the plan does not.
     `edit_reply(method, target, body)`, when given, returns the body to answer instead of the
     upstream's (a reply with a Content-Length; it is recomputed), or None to pass it on.
@@ -523,6 +530,20 @@ class FaultProxy:
                 if resp is None:
                     return
                 rhead, rheaders, rbody, _ = resp
+                if fault in ("cut-body", "stall-body"):
+                    c.sendall(rhead + rbody[:len(rbody) // 2])
+                    if fault == "stall-body":
+                        time.sleep(self.stall_seconds)
+                    return
+                if fault in ("short-body", "new-etag"):
+                    keep = [ln for ln in rhead.split(b"\r\n") if not ln.lower().startswith(
+                        b"content-length:" if fault == "short-body" else b"etag:")]
+                    if fault == "short-body":
+                        rbody = rbody[:len(rbody) // 2]
+                        keep.insert(1, b"Content-Length: " + str(len(rbody)).encode())
+                    else:
+                        keep.insert(1, b'ETag: "changed-by-the-proxy"')
+                    rhead = b"\r\n".join(keep)
                 edited = self.edit_reply(method, target, rbody) if self.edit_reply else None
                 if edited is not None:
                     if "content-length" not in rheaders:

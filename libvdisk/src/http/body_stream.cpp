@@ -97,6 +97,7 @@ class CurlBody final : public BodyReader {
     const std::string detail =
         error_[0] ? std::string(error_) : std::string(curl_easy_strerror(result_));
     retryable_ = detail::retryable_curl(result_);
+    if (!headers_done_) return io_error(fmt::format("{}: {}", what_, redact_url(detail)));
     return io_error(fmt::format("{}: the transfer broke off at offset {} of the body: {}", what_,
                                 received_, redact_url(detail)));
   }
