@@ -34,7 +34,9 @@ std::string lower(std::string_view s) {
 Result<std::vector<http::Header>> check_headers(
     const std::vector<std::pair<std::string, std::string>>& given, std::string_view display) {
   std::vector<http::Header> out;
-  for (const auto& [name, value] : given) {
+  for (const auto& entry : given) {
+    const std::string& name = entry.first;
+    const std::string& value = entry.second;
     const auto bad = [&](std::string_view why) {
       return invalid_argument(
           fmt::format("http: {}: header '{}': {}", display, name.substr(0, 64), why));
