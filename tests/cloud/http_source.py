@@ -226,6 +226,27 @@ def tests(nginx, inputs, wrong_ca):
         text = convert(f"norange-{label}", f"{norange}/{os.path.basename(path)}", expected)
         if "front to back" not in text:
             fail(f"norange-{label}: no note that the object is read as a stream:\n{text}")
+    # A large object read as a stream stays in bounded memory (the body is buffered 1 MiB at a
+    # time, the transfer paused while the conversion catches up).
+    big = os.path.join(WORK, "data", "big.raw")
+    with open(big, "wb") as f:
+        f.truncate(512 * MIB)
+        for at in range(0, 512 * MIB, 64 * MIB):
+            f.seek(at)
+            f.write(os.urandom(MIB))
+    out = os.path.join(WORK, "out", "big.raw")
+    p = subprocess.Popen([VD, "convert", "--to", "raw", "--ca-file", CA, f"{norange}/big.raw",
+                          out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ENV)
+    text = p.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0 or cl.sha_file(out) != cl.sha_file(big):
+        fail(f"512 MiB stream: exit {status}, or the bytes differ:\n{text[-1500:]}")
+    if usage.ru_maxrss > 160 * 1024:
+        fail(f"512 MiB stream: vdconvert's peak RSS {usage.ru_maxrss} KiB (> 160 MiB)")
+    os.remove(out)
+    os.remove(big)
+    ok(f"512 MiB read as a stream without ranges: same bytes, peak RSS {usage.ru_maxrss // 1024} MiB")
+
     code, text, _ = run(["convert", "--to", "raw", "--ca-file", CA, f"{norange}/src.qcow2",
                          os.path.join(WORK, "out", "norange.raw")], expect=None)
     line = [ln for ln in text.splitlines() if "front to back" not in ln]

@@ -106,6 +106,8 @@ class CurlBody final : public BodyReader {
   template <class Ready>
   Status drive(Ready ready) {
     const auto stall = std::chrono::seconds(std::max(1u, options_.stall_seconds));
+    // A stall is counted while the reader waits: not while it was busy elsewhere.
+    last_move_ = Clock::now();
     while (!ready() && !done_) {
       if (stop_.stop_requested()) return cancelled(fmt::format("{}: cancelled", what_));
       int running = 0;
