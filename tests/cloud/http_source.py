@@ -64,13 +64,15 @@ def make_server_cert(ca_key, ca_pem):
 
 
 class Nginx:
-    """nginx on three free loopback ports serving `root`: https (ranges), https without
-    ranges (max_ranges 0), plain http (for the fault proxy). /auth/ needs basic auth."""
+    """nginx on four free loopback ports serving `root`: https (ranges), https without
+    ranges (max_ranges 0), plain http with and without ranges (for the fault proxy). /auth/
+    needs basic auth."""
 
     def __init__(self, root, cert, key):
         self.dir = os.path.join(WORK, "nginx")
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
         self.https, self.norange, self.plain = cl.free_port(), cl.free_port(), cl.free_port()
+        self.plain_norange = cl.free_port()
         htpasswd = os.path.join(self.dir, "htpasswd")
         hashed = subprocess.run(["openssl", "passwd", "-apr1", PASSWORD], check=True,
                                 capture_output=True, text=True).stdout.strip()
@@ -92,6 +94,7 @@ http {{
   server {{ listen 127.0.0.1:{self.https} ssl; {tls} root {root}; {auth} }}
   server {{ listen 127.0.0.1:{self.norange} ssl; {tls} root {root}; max_ranges 0; {auth} }}
   server {{ listen 127.0.0.1:{self.plain}; root {root}; }}
+  server {{ listen 127.0.0.1:{self.plain_norange}; root {root}; max_ranges 0; }}
 }}
 """
         self.conf = os.path.join(d, "nginx.conf")
@@ -102,7 +105,7 @@ http {{
                                       "-g", "daemon off;"], stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 30
-        for port in (self.https, self.norange, self.plain):
+        for port in (self.https, self.norange, self.plain, self.plain_norange):
             while True:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"FAIL: nginx exited {self.proc.returncode}: "
@@ -335,6 +338,24 @@ def faults(nginx, by_label):
             fail(f"new ETag: {errors[0]}")
         no_leftovers(f"always {fault}", out)
         ok(f"fault {fault} on every block: exit 3, no DST: {errors[0][:200]}")
+
+    # A stream (no ranges) whose body breaks off: one line naming the URL and the offset.
+    path, _ = by_label["raw"]
+    proxy = cl.FaultProxy(nginx.plain_norange, plan={1: "cut-body"})
+    out = os.path.join(WORK, "out", "stream-cut.raw")
+    try:
+        code, text, _ = run(["convert", "--to", "raw", *quick,
+                             f"http://127.0.0.1:{proxy.port}/{os.path.basename(path)}", out],
+                            expect=3)
+    finally:
+        proxy.stop()
+    errors = [ln for ln in text.splitlines() if "front to back" not in ln and ln.strip()]
+    half = os.path.getsize(path) // 2
+    if len(errors) != 1 or f"offset {half}" not in errors[0] or \
+            f"127.0.0.1:{proxy.port}/src.raw" not in errors[0]:
+        fail(f"stream cut: expected one line naming the URL and offset {half}:\n{text}")
+    no_leftovers("stream cut", out)
+    ok(f"a stream cut off: exit 3, no DST: {errors[0][:200]}")
 
 
 if __name__ == "__main__":

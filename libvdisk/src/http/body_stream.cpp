@@ -89,6 +89,7 @@ class CurlBody final : public BodyReader {
   }
 
   std::uint64_t position() const override { return delivered_; }
+  void set_what(std::string what) override { what_ = std::move(what); }
 
  private:
   std::size_t pending() const { return buf_.size() - pos_; }

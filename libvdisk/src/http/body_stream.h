@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "http/client.h"
 #include "vdisk/cloud.h"
@@ -39,6 +40,8 @@ class BodyReader {
   virtual Result<std::size_t> read(std::span<std::byte> dst) = 0;
   // Body bytes returned so far.
   virtual std::uint64_t position() const = 0;
+  // What the body is, for the messages of read() from now on (default: the request's `what`).
+  virtual void set_what(std::string /*what*/) {}
 };
 
 class StreamingConnection : public Connection {

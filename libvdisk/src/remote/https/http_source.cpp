@@ -183,6 +183,7 @@ Result<HttpSource> open_http_source_over(const HttpSourceOptions& options,
     // No range support: the body of this GET is the whole object.
     std::unique_ptr<http::BodyReader> body = connections.probe->take_body();
     if (!body) return io_error(fmt::format("{}: HTTP 200 without a body to read", what));
+    body->set_what(fmt::format("http: GET {} (the whole object: no ranges)", display));
     HttpSource out;
     out.stream = std::make_unique<HttpBodyInput>(std::move(body), display);
     return out;
