@@ -17,6 +17,7 @@ Usage: http_source.py VDCONVERT WORKDIR
 import base64
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -338,6 +339,33 @@ def faults(nginx, by_label):
             fail(f"new ETag: {errors[0]}")
         no_leftovers(f"always {fault}", out)
         ok(f"fault {fault} on every block: exit 3, no DST: {errors[0][:200]}")
+
+    # The file replaced on the server after the probe: nginx refuses the pinned ETag (412).
+    changing = os.path.join(WORK, "data", "changing.qcow2")
+    shutil.copy(path, changing)
+    count = []
+
+    def replace_file(method, target, count=count):
+        count.append(target)
+        if len(count) == 2:
+            with open(changing, "r+b") as f:
+                f.seek(0, 2)
+                f.write(b"\0" * 512)
+        return None
+
+    proxy = cl.FaultProxy(nginx.plain, rule=replace_file)
+    out = os.path.join(WORK, "out", "changing.raw")
+    try:
+        code, text, _ = run(["convert", "--to", "raw", *quick,
+                             f"http://127.0.0.1:{proxy.port}/changing.qcow2", out], expect=3)
+    finally:
+        proxy.stop()
+    errors = [ln for ln in text.splitlines() if ln.strip()]
+    if len(errors) != 1 or "object changed while it was read" not in errors[0] or \
+            "412" not in errors[0]:
+        fail(f"file replaced while read: expected one line (412):\n{text}")
+    no_leftovers("file replaced", out)
+    ok(f"file replaced after the probe: exit 3, no DST: {errors[0][:200]}")
 
     # A stream (no ranges) whose body breaks off: one line naming the URL and the offset.
     path, _ = by_label["raw"]
