@@ -292,7 +292,11 @@ def tests(nginx, inputs, wrong_ca):
     info = json.loads(stdout)
     if info.get("format") != "vhdx" or "remote_source" not in json.dumps(info):
         fail(f"info URL: {stdout[:800]}")
-    ok("info URL: vhdx, with the remote source's facts")
+    _, _, stdout = run(["info", "--json", "--ca-file", CA, "--header",
+                        f"Authorization: Basic {BASIC}", f"{base}/auth/src.qcow2"])
+    if json.loads(stdout).get("format") != "qcow2":
+        fail(f"info URL with basic auth: {stdout[:800]}")
+    ok("info URL: vhdx, with the remote source's facts; qcow2 behind basic auth")
 
     faults(nginx, by_label)
 
