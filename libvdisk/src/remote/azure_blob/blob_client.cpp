@@ -100,6 +100,21 @@ std::vector<PageRange> subtract_ranges(const std::vector<PageRange>& have, std::
   return out;
 }
 
+std::vector<PageRange> covered_pieces(const std::vector<PageRange>& ranges, std::uint64_t start,
+                                      std::uint64_t end, std::uint64_t merge_gap) {
+  std::vector<PageRange> out;
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), start,
+                             [](std::uint64_t v, const PageRange& r) { return v < r.end; });
+  for (; it != ranges.end() && it->start < end; ++it) {
+    const PageRange p{std::max(start, it->start), std::min(end, it->end)};
+    if (!out.empty() && p.start - out.back().end < merge_gap)
+      out.back().end = p.end;
+    else
+      out.push_back(p);
+  }
+  return out;
+}
+
 Result<std::unique_ptr<BlobClient>> BlobClient::create(const BlobUrl& blob, HttpOptions options,
                                                        std::stop_token stop) {
   VDISK_ASSIGN_OR_RETURN(http::ServiceClient c,

@@ -79,6 +79,11 @@ Result<std::string> parse_page_list(std::string_view xml, std::uint64_t length,
 std::vector<PageRange> subtract_ranges(const std::vector<PageRange>& have, std::uint64_t start,
                                        std::uint64_t end);
 
+// The parts of [start, end) that `ranges` (sorted, disjoint) cover, clipped to it, in order;
+// parts less than `merge_gap` apart are joined (the gap included).
+std::vector<PageRange> covered_pieces(const std::vector<PageRange>& ranges, std::uint64_t start,
+                                      std::uint64_t end, std::uint64_t merge_gap = 0);
+
 class BlobClient {
  public:
   static Result<std::unique_ptr<BlobClient>> create(const BlobUrl& blob, HttpOptions options,

@@ -143,21 +143,6 @@ class BlobFetcher final : public remote::BlockFetcher {
 
 }  // namespace
 
-std::vector<PageRange> covered_pieces(const std::vector<PageRange>& ranges, std::uint64_t start,
-                                      std::uint64_t end, std::uint64_t merge_gap) {
-  std::vector<PageRange> out;
-  auto it = std::upper_bound(ranges.begin(), ranges.end(), start,
-                             [](std::uint64_t v, const PageRange& r) { return v < r.end; });
-  for (; it != ranges.end() && it->start < end; ++it) {
-    const PageRange p{std::max(start, it->start), std::min(end, it->end)};
-    if (!out.empty() && p.start - out.back().end < merge_gap)
-      out.back().end = p.end;
-    else
-      out.push_back(p);
-  }
-  return out;
-}
-
 Result<std::unique_ptr<RemoteFile>> open_blob_source(const AzureBlobSourceOptions& options,
                                                      const ClientMaker& make,
                                                      std::stop_token stop) {

@@ -40,11 +40,6 @@ inline constexpr std::uint64_t kSourceBlockBytes = 1u << 20;
 Result<std::unique_ptr<RemoteFile>> open_blob_source(const AzureBlobSourceOptions& options,
                                                      const ClientMaker& make, std::stop_token stop);
 
-// The parts of [start, end) that `ranges` (sorted, disjoint) cover, clipped to it, with parts
-// less than `merge_gap` apart joined, in order.
-std::vector<PageRange> covered_pieces(const std::vector<PageRange>& ranges, std::uint64_t start,
-                                      std::uint64_t end, std::uint64_t merge_gap);
-
 }  // namespace vdisk::azure
 
 #endif  // VDISK_REMOTE_AZURE_BLOB_BLOB_SOURCE_H_
