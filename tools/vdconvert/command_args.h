@@ -24,12 +24,38 @@ namespace vdconvert {
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
+// The HTTP options of every request to a cloud or web server (a remote SRC, an upload DST); 0 =
+// the library's default.
+struct HttpArgs {
+  unsigned connections = 0;   // --connections N: requests in flight
+  unsigned http_timeout = 0;  // --http-timeout SECONDS: a stalled request is abandoned
+  unsigned attempts = 0;      // --retries N, stored as N + 1 tries per request
+
+  // Overrides the fields of `http` that were given.
+  void apply_to(vdisk::HttpOptions& http) const;
+  bool any() const { return connections != 0 || http_timeout != 0 || attempts != 0; }
+};
+
+// Where a remote SRC or an upload DST lives and how to talk to it (docs/cloud.md): one set of
+// flags for both ends of a conversion.
+struct NetArgs {
+  HttpArgs http;
+  std::string region;        // --region (AWS)
+  std::string endpoint_url;  // --endpoint-url (AWS): an emulator or S3-compatible store
+  std::string profile;       // --profile (AWS shared credentials file)
+  std::string ca_file;       // --ca-file FILE: CA bundle for https (default: the system's)
+  KeyValues headers;         // --header 'NAME: VALUE' (an http(s) SRC), in order
+  bool aws_given() const { return !region.empty() || !endpoint_url.empty() || !profile.empty(); }
+};
+
 // The image input of convert, info and measure.
 struct InputArgs {
   std::string format;       // -f/--from FMT, one of vdisk::input_formats() ("" = probe)
   bool ignore_cid = false;  // --ignore-cid: read a chain whose parentCID does not match
   std::size_t disk = 0;     // --disk N: OVA/OVF disk, 1-based (0 = absent: the first)
   bool no_verify = false;   // --no-verify: OVA/OVF, skip the manifest's digests
+  std::string since;        // --since snap-...: an EBS SRC read as the changes since then
+  NetArgs net;              // a remote SRC (and convert's upload DST)
 
   // Sets the OpenOptions these fields stand for (format, parent identity, package disk, manifest).
   void apply_to(vdisk::OpenOptions& options) const;
@@ -43,27 +69,13 @@ struct TargetArgs {
   KeyValues settings;
 };
 
-// The HTTP options every upload takes (Azure page blob, S3, EBS snapshot); 0 = the library's
-// default.
-struct HttpArgs {
-  unsigned connections = 0;   // --connections N: requests in flight
-  unsigned http_timeout = 0;  // --http-timeout SECONDS: a stalled request is abandoned
-  unsigned attempts = 0;      // --retries N, stored as N + 1 tries per request
-
-  // Overrides the fields of `http` that were given.
-  void apply_to(vdisk::HttpOptions& http) const;
-  bool any() const { return connections != 0 || http_timeout != 0 || attempts != 0; }
-};
-
 // The upload options of convert (DST a URL, s3://BUCKET/KEY or ebs:).
 struct UploadArgs {
-  HttpArgs http;
   bool resume = false;       // --resume (Azure): continue an interrupted upload
   bool put_md5 = false;      // --put-md5 (Azure): set the blob's Content-MD5 at the end
   bool verify = false;       // --verify: read the object back once uploaded and compare
-  std::string region;        // --region (AWS)
-  std::string endpoint_url;  // --endpoint-url (AWS): an emulator or S3-compatible store
-  std::string profile;       // --profile (AWS shared credentials file)
+  bool update = false;         // --update (Azure): write only an incremental SRC's changes
+  std::string parent_snapshot;  // --parent-snapshot snap-... (aws-snapshot)
   std::string description;   // --description (aws-snapshot)
   KeyValues tags;            // --tag KEY=VALUE (aws-snapshot), in order
 };
@@ -113,6 +125,7 @@ struct MeasureArgs : CommandArgs {
 
 // vdconvert check FILE
 struct CheckArgs : CommandArgs {
+  InputArgs input;  // only its remote options (FILE may be a URL)
   std::string target;       // --for TARGET, one of vdisk::check_targets() ("" = probe: VMDK)
   bool ignore_cid = false;  // --ignore-cid: a parentCID mismatch is a warning
   bool json = false;        // --json
