@@ -148,6 +148,7 @@ class PageBlobSink final : public ByteSink {
       return internal_error(fmt::format("azure: {}: the output ended at {} of {} bytes",
                                         blob_.display, stager_.position(), length_));
     // Everything but the last request, then the last (it holds the footer) alone.
+    VDISK_RETURN_IF_ERROR(submit_clear());
     http::UploadJob last = stager_.take_last();
     VDISK_RETURN_IF_ERROR(pool_.drain());
     if (last.size) VDISK_RETURN_IF_ERROR(upload(*clients_.front(), last));
@@ -179,14 +180,26 @@ class PageBlobSink final : public ByteSink {
     const std::uint64_t to = (pos + n) - (pos + n) % kPageBytes;
     if (from >= to) return {};
     for (const PageRange& r : covered_pieces(*write_only_, from, to)) {
-      http::UploadJob z;
-      VDISK_ASSIGN_OR_RETURN(z.data, pool_.acquire_slot());
-      z.tag = r.start;
-      z.size = static_cast<std::size_t>(r.end - r.start);
-      z.zeros = true;
-      VDISK_RETURN_IF_ERROR(pool_.submit(std::move(z)));
+      if (pending_clear_.end == r.start && pending_clear_.end > pending_clear_.start) {
+        pending_clear_.end = r.end;  // one clear for zero runs written in pieces
+        continue;
+      }
+      VDISK_RETURN_IF_ERROR(submit_clear());
+      pending_clear_ = r;
     }
     return {};
+  }
+
+  // Queues the pending clear as a zero job (UploadJob::zeros).
+  Status submit_clear() {
+    if (pending_clear_.end == pending_clear_.start) return {};
+    http::UploadJob z;
+    VDISK_ASSIGN_OR_RETURN(z.data, pool_.acquire_slot());
+    z.tag = pending_clear_.start;
+    z.size = static_cast<std::size_t>(pending_clear_.end - pending_clear_.start);
+    z.zeros = true;
+    pending_clear_ = {};
+    return pool_.submit(std::move(z));
   }
 
   Status clear(BlobClient& client, std::uint64_t offset, std::uint64_t length) {
@@ -269,6 +282,7 @@ class PageBlobSink final : public ByteSink {
   http::AlignedStager stager_{pool_, kPageBytes, request_bytes_};
   checksum::Md5 md5_;
   std::uint64_t data_end_ = 0;  // where the last data written ended
+  PageRange pending_clear_;     // an update's zero pages not queued yet
   bool finished_ = false;
 };
 
