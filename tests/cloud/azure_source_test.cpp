@@ -67,6 +67,7 @@ struct FakeBlobService {
   std::set<std::uint64_t> pages;  // 512-byte pages written (not cleared)
   std::map<std::string, std::string> metadata;
   int etag = 1;
+  std::string head_length;  // Get Blob Properties' Content-Length when set (a hostile reply)
   // Get Page Ranges answers at most this many ranges a reply (NextMarker for the rest).
   std::size_t ranges_per_reply = 1000;
   // Faults of the next Get Blob replies: "content-range", "short", "200", "md5", "etag".
@@ -107,9 +108,10 @@ struct FakeBlobService {
     };
     if (r.method == "HEAD") {
       if (!exists) return {404, {}, ""};
-      resp.headers = {{"content-length", std::to_string(bytes.size())},
-                      {"x-ms-blob-type", type},
-                      {"etag", etag_value()}};
+      resp.headers = {
+          {"content-length", head_length.empty() ? std::to_string(bytes.size()) : head_length},
+          {"x-ms-blob-type", type},
+          {"etag", etag_value()}};
       meta_headers();
       return resp;
     }
@@ -408,6 +410,14 @@ TEST_CASE("azure source: a missing blob and bad options", "[azure][source]") {
   o.url = "http://127.0.0.1:1/devstoreaccount1/c/disk.vhd";
   auto nosas = open_blob_source(o, maker(svc), {});
   CHECK(nosas.status().message().find("read permission") != std::string::npos);
+  svc.exists = true;
+  for (const char* bad : {"9895604649984", "1000", "x"}) {  // 9 TiB, not whole pages, no number
+    INFO(bad);
+    svc.head_length = bad;
+    auto r = open_blob_source(source_options(), maker(svc), {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Errc::corrupt);
+  }
 }
 
 namespace {

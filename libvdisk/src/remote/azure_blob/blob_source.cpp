@@ -17,6 +17,8 @@ namespace {
 
 // The most one Get Blob asks for: the largest range whose Content-MD5 the service computes.
 constexpr std::uint64_t kMaxGetBytes = 4u << 20;
+// Larger than any blob Azure stores (a block blob: 50,000 blocks of 4000 MiB).
+constexpr std::uint64_t kMaxBlobBytes = 256ull << 40;
 
 class BlobFetcher final : public remote::BlockFetcher {
  public:
@@ -42,6 +44,13 @@ class BlobFetcher final : public remote::BlockFetcher {
       return not_found(fmt::format(
           "azure: {}: the blob does not exist (or the SAS is for another blob)", blob_.display));
     page_blob_ = props_.blob_type == "PageBlob";
+    // Azure's limits (8 TiB page blobs of whole pages; block blobs of about 190.7 TiB): a reply
+    // past them is not a blob's.
+    if (page_blob_ ? props_.length > kMaxPageBlobBytes || props_.length % kPageBytes
+                   : props_.length > kMaxBlobBytes)
+      return corrupt(fmt::format(
+          "azure: Get Blob Properties of {}: a {} of {} bytes is past what Azure stores",
+          blob_.display, page_blob_ ? "page blob" : "blob", props_.length));
     if (page_blob_) {
       std::uint64_t requests = 0;
       auto ranges = c.page_ranges(props_.length, &requests);
