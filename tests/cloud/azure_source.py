@@ -308,6 +308,13 @@ def update(az):
         fail("a refused update changed the blob")
     ok(f"an update from another base is refused, the blob untouched: {out.strip()[-90:]}")
 
+    # vdconvert's --update from a SRC that is not incremental: refused, nothing made.
+    nurl = url_for(ep, "never.vhd")
+    rc, out, _ = run(["convert", "--to", "azure", "--update", v1, nurl], expect=1)
+    if "--update" not in out or cl.properties(ep, "disks", "never.vhd") is not None:
+        fail(f"--update from a file: {out}")
+    ok("vdconvert --update from a SRC that is not incremental: exit 1, no blob made")
+
 
 def main():
     store = os.path.join(WORK, "azurite")
