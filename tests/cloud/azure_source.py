@@ -102,6 +102,18 @@ def tests(az):
        f"requests for {data} bytes of data in a {size}-byte disk")
     os.unlink("back.raw")
 
+    # A managed disk's export URL (host md-..., read only; Azurite behind a loopback name).
+    murl = url.replace(ep.split("/")[2], f"md-impexp-read.localhost:{az.port}", 1)
+    _, _, stdout = run(["info", "--json", murl])
+    msrc = json.loads(stdout)["remote_source"]
+    if not msrc.get("managed_disk") or json.loads(stdout)["format"] != "vhd":
+        fail(f"a managed disk's export URL: {msrc}")
+    convert_back(murl, "md.raw")
+    if sha_file("md.raw") != sha_file(disk):
+        fail("a managed disk's export URL read back differs")
+    os.unlink("md.raw")
+    ok("a managed disk's export URL (md-... host) reads back byte for byte")
+
     # Another number of connections: the same bytes.
     convert_back(url, "back2.raw", "--connections", "3")
     if sha_file("back2.raw") != sha_file(disk):
