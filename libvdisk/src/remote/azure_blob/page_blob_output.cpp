@@ -27,24 +27,13 @@
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
 #include "remote/azure_blob/blob_client.h"
+#include "remote/azure_blob/page_update.h"
 #include "remote/readback/readback.h"
 #include "vdisk/remote.h"
 
 namespace vdisk {
 namespace azure {
 namespace {
-
-// Zero runs shorter than this between data pages of a changed range go out with the data
-// (one Put Page) rather than as a clear between two puts.
-constexpr std::uint64_t kZeroGapBytes = 64u << 10;
-
-// Refusals of --update when the blob is not the one the changes apply to. (Errc has no
-// failed_precondition: invalid_argument, as for any destination that does not fit.)
-Status precondition_failed(std::string message) { return invalid_argument(std::move(message)); }
-
-bool is_zero_page(const std::byte* p) {
-  return detail::is_zero(std::span<const std::byte>(p, static_cast<std::size_t>(kPageBytes)));
-}
 
 std::string fingerprint_digest(std::string_view fingerprint) {
   checksum::Sha256 h;
@@ -222,16 +211,8 @@ class PageBlobSink final : public ByteSink {
     std::uint64_t inside = 0;
     for (const PageRange& piece : covered_pieces(*write_only_, job.tag, end)) {
       inside += piece.end - piece.start;
-      std::vector<PageRange> data;
-      for (std::uint64_t o = piece.start; o < piece.end; o += kPageBytes) {
-        if (is_zero_page(job.data.data() + (o - job.tag))) continue;
-        if (!data.empty() && o - data.back().end < kZeroGapBytes)
-          data.back().end = o + kPageBytes;
-        else
-          data.push_back({o, o + kPageBytes});
-      }
       std::uint64_t at = piece.start;
-      for (const PageRange& d : data) {
+      for (const PageRange& d : data_runs(job.data, job.tag, piece, kZeroGapBytes)) {
         if (d.start > at) VDISK_RETURN_IF_ERROR(clear(client, at, d.start - at));
         std::span<const std::byte> body(job.data.data() + (d.start - job.tag),
                                         static_cast<std::size_t>(d.end - d.start));
@@ -380,7 +361,7 @@ class PageBlobOutput final : public RemoteOutput {
     std::optional<std::map<std::string, std::string>> final_metadata;
     std::shared_ptr<const std::vector<PageRange>> write_only;
     if (options_.update) {
-      VDISK_ASSIGN_OR_RETURN(auto pages, check_update(p, length));
+      VDISK_ASSIGN_OR_RETURN(auto pages, plan_update(p, *changes_, length, blob_.display));
       write_only = std::make_shared<const std::vector<PageRange>>(std::move(pages));
       // Marked while it runs: a blob left half-updated is refused to any other update.
       std::map<std::string, std::string> marked = p.metadata;
@@ -505,65 +486,6 @@ class PageBlobOutput final : public RemoteOutput {
   }
 
  private:
-  // The blob an update may write into, and the pages it writes: the changed ranges rounded out
-  // to whole pages, and the last page (the VHD footer, written after the disk).
-  Result<std::vector<PageRange>> check_update(const BlobProperties& p, std::uint64_t length) const {
-    const std::string& base = changes_->base;
-    const std::string pre = fmt::format("azure: {}: --update from {}", blob_.display, base);
-    if (!p.exists)
-      return precondition_failed(
-          fmt::format("{}: the blob does not exist; expected a page blob of {} bytes holding {}",
-                      pre, length, base));
-    if (p.blob_type != "PageBlob")
-      return precondition_failed(
-          fmt::format("{}: the blob is a {}, expected a page blob", pre, p.blob_type));
-    if (p.length != length)
-      return precondition_failed(fmt::format(
-          "{}: the blob has {} bytes, expected {} (this output's)", pre, p.length, length));
-    auto src = p.metadata.find(kMetaSource);
-    if (src == p.metadata.end())
-      return precondition_failed(fmt::format(
-          "{}: expected the blob to hold {}, found no recorded source (no {} metadata: it was "
-          "not written by vdconvert from an identified source)",
-          pre, base, kMetaSource));
-    if (src->second != base)
-      return precondition_failed(
-          fmt::format("{}: expected the blob to hold {}, found {}", pre, base, src->second));
-    auto busy = p.metadata.find(kMetaUpdating);
-    if (busy != p.metadata.end() && busy->second != changes_->identity)
-      return precondition_failed(fmt::format(
-          "{}: an update of the blob to {} was interrupted and it holds part of it; run that "
-          "update again, or write a full copy",
-          pre, busy->second));
-    if (changes_->disk_bytes > length)
-      return invalid_argument(fmt::format("{}: the changes cover a {}-byte disk, the output has {}",
-                                          pre, changes_->disk_bytes, length));
-    std::vector<PageRange> pages;
-    std::uint64_t prev_end = 0;
-    for (const Extent& e : changes_->ranges) {
-      if (e.length == 0 || e.offset < prev_end || e.offset + e.length > length ||
-          e.offset + e.length < e.offset)
-        return invalid_argument(
-            fmt::format("{}: changed range {}+{} is out of order or past the output's {} bytes",
-                        pre, e.offset, e.length, length));
-      prev_end = e.offset + e.length;
-      const std::uint64_t s = e.offset - e.offset % kPageBytes;
-      const std::uint64_t t = (prev_end + kPageBytes - 1) / kPageBytes * kPageBytes;
-      if (!pages.empty() && s <= pages.back().end)
-        pages.back().end = std::max(pages.back().end, t);
-      else
-        pages.push_back({s, t});
-    }
-    if (length >= kPageBytes) {
-      const std::uint64_t f = length - kPageBytes;
-      if (!pages.empty() && f <= pages.back().end)
-        pages.back().end = length;
-      else
-        pages.push_back({f, length});
-    }
-    return pages;
-  }
-
   Status check_resumable(const BlobProperties& p, std::uint64_t length,
                          const std::string& digest) const {
     if (p.blob_type != "PageBlob")
