@@ -114,6 +114,18 @@ def tests(az):
     os.unlink("md.raw")
     ok("a managed disk's export URL (md-... host) reads back byte for byte")
 
+    # A blob that does not exist (exit 3), a SAS without read permission (exit 1): one line
+    # each, naming the blob.
+    rc, text, _ = run(["info", url_for(ep, "missing.vhd")], expect=3)
+    if "missing.vhd" not in text or "does not exist" not in text:
+        fail(f"info of a missing blob: {text}")
+    wsas = cl.blob_sas("disks", "disk.vhd", "w")
+    SECRETS.append(wsas.split("sig=")[1].split("&")[0])
+    rc, text, _ = run(["info", f"{ep}/disks/disk.vhd?{wsas}"], expect=1)
+    if "disk.vhd" not in text or "403" not in text:
+        fail(f"info through a SAS without read permission: {text}")
+    ok("a missing blob is exit 3, a SAS without read permission exit 1, each naming the blob")
+
     # Another number of connections: the same bytes.
     convert_back(url, "back2.raw", "--connections", "3")
     if sha_file("back2.raw") != sha_file(disk):
