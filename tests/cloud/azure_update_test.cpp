@@ -2,12 +2,16 @@
 // without a network: the destination over a scripted Blob service (fake_blob_service.h).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "fake_blob_service.h"
 #include "remote/azure_blob/page_blob_output.h"
 #include "remote/azure_blob/page_update.h"
+#include "remote/reader/block_file.h"
+#include "vdisk/image.h"
 #include "vdisk/remote.h"
 
 using namespace vdisk;
@@ -257,4 +261,89 @@ TEST_CASE("azure update: data pages and the zero runs between them", "[azure][up
   CHECK(runs[0].start == MiB + 1536);
   CHECK(runs[0].end == MiB + 2048);
   CHECK(data_runs(b, 0, {4096, 8192}, kZeroGapBytes).empty());
+}
+
+namespace {
+
+// A disk in memory that says what changed since "mem:old" (an EBS snapshot read with --since).
+class ChangedDisk final : public remote::BlockFetcher {
+ public:
+  ChangedDisk(std::vector<std::byte> bytes, ChangeSet changes)
+      : bytes_(std::move(bytes)), changes_(std::move(changes)) {}
+  std::uint64_t size() const override { return bytes_.size(); }
+  std::uint64_t block_bytes() const override { return 64 * 1024; }
+  std::size_t slots() const override { return 2; }
+  Status fetch(std::size_t, std::uint64_t index, std::span<std::byte> dst) override {
+    std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(index * 64 * 1024), dst.size(),
+                dst.begin());
+    return {};
+  }
+  std::string_view kind() const override { return "memory"; }
+  const std::string& name() const override { return name_; }
+  std::string identity() const override { return changes_.identity; }
+  const ChangeSet* changes() const override { return &changes_; }
+  remote::SourceCounters& counters() override { return counters_; }
+
+ private:
+  std::vector<std::byte> bytes_;
+  ChangeSet changes_;
+  std::string name_ = "mem://disk";
+  remote::SourceCounters counters_;
+};
+
+}  // namespace
+
+TEST_CASE("azure update: convert() brings a blob holding the base up to the new version",
+          "[azure][update]") {
+  const std::uint64_t disk = 20 * MiB;  // a whole MiB, Azure's least: no padding
+  const std::uint64_t blk = 512 * 1024;
+  FakeBlobService svc;
+  make_updatable(svc, disk, "mem:old");
+  std::vector<std::byte> now = pattern(disk, 1);  // what the blob holds, changed:
+  const std::vector<std::byte> fresh = pattern(2 * blk, 9);
+  std::copy_n(fresh.begin(), blk, now.begin() + 2 * MiB);               // rewritten
+  std::fill_n(now.begin() + 6 * MiB, blk, std::byte{0});                // now zeros
+  std::copy_n(fresh.begin() + blk, blk, now.begin() + 10 * MiB + blk);  // rewritten
+  ChangeSet cs;
+  cs.base = "mem:old";
+  cs.identity = "mem:new";
+  cs.disk_bytes = disk;
+  cs.ranges = {{2 * MiB, blk, ExtentKind::data},
+               {6 * MiB, blk, ExtentKind::unallocated},
+               {10 * MiB + blk, blk, ExtentKind::data}};
+  ImageInput in;
+  in.path = "mem://disk";
+  in.file = remote::block_file(std::make_unique<ChangedDisk>(now, cs), {});
+  auto out = page_blob_output(update_options(), maker(svc));
+  REQUIRE(out.ok());
+  ImageOutput o;
+  o.remote = out->get();
+  ConvertOptions opt;
+  opt.target = "azure";
+  const std::size_t before = svc.seen.size();
+  auto r = convert(std::move(in), std::move(o), opt);
+  REQUIRE(r.ok());
+  // The blob is the new disk, with a new footer; only changed pages and the footer were written.
+  CHECK(std::equal(now.begin(), now.end(), svc.bytes.begin()));
+  CHECK(std::memcmp(svc.bytes.data() + disk, "conectix", 8) == 0);
+  std::uint64_t puts = 0, clears = 0;
+  for (std::size_t i = before; i < svc.seen.size(); ++i) {
+    const auto& w = svc.seen[i];
+    if (w.comp != "page") continue;
+    (w.page_write == "clear" ? clears : puts)++;
+    const bool inside = (w.start >= 2 * MiB && w.end <= 2 * MiB + blk) ||
+                        (w.start >= 6 * MiB && w.end <= 6 * MiB + blk) ||
+                        (w.start >= 10 * MiB + blk && w.end <= 11 * MiB) ||
+                        (w.start == disk && w.end == disk + 512);
+    INFO(w.page_write << " " << w.start << "-" << w.end);
+    CHECK(inside);
+  }
+  CHECK(puts == 3);
+  CHECK(clears == 1);
+  CHECK(svc.metadata[kMetaSource] == "mem:new");
+  const UploadStats st = (*out)->stats();
+  CHECK(st.requests == 4);
+  CHECK(st.bytes_sent == 2 * blk + 512);
+  REQUIRE(r->changed_bytes);
+  CHECK(*r->changed_bytes == 3 * blk);
 }
