@@ -322,6 +322,7 @@ TEST_CASE("azure update: convert() brings a blob holding the base up to the new 
   opt.target = "azure";
   const std::size_t before = svc.seen.size();
   auto r = convert(std::move(in), std::move(o), opt);
+  INFO(r.status().message());
   REQUIRE(r.ok());
   // The blob is the new disk, with a new footer; only changed pages and the footer were written.
   CHECK(std::equal(now.begin(), now.end(), svc.bytes.begin()));
@@ -346,4 +347,22 @@ TEST_CASE("azure update: convert() brings a blob holding the base up to the new 
   CHECK(st.bytes_sent == 2 * blk + 512);
   REQUIRE(r->changed_bytes);
   CHECK(*r->changed_bytes == 3 * blk);
+
+  // --verify compares with what was sent: refused with --update, before anything is written.
+  auto again = page_blob_output(update_options(), maker(svc));
+  REQUIRE(again.ok());
+  ImageInput in2;
+  in2.path = "mem://disk";
+  cs.base = "mem:new";
+  cs.identity = "mem:newer";
+  in2.file = remote::block_file(std::make_unique<ChangedDisk>(now, cs), {});
+  ImageOutput o2;
+  o2.remote = again->get();
+  opt.verify_upload = true;
+  const std::size_t writes = svc.count("PUT", "page", "update") + svc.count("PUT", "metadata");
+  auto v = convert(std::move(in2), std::move(o2), opt);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.status().code() == Errc::invalid_argument);
+  CHECK(v.status().message().find("--update sends only the changes") != std::string::npos);
+  CHECK(svc.count("PUT", "page", "update") + svc.count("PUT", "metadata") == writes);
 }

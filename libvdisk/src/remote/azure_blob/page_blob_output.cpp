@@ -428,6 +428,13 @@ class PageBlobOutput final : public RemoteOutput {
           "azure: {}: a managed disk's upload URL does not allow reading the blob back (verify); "
           "read it once uploaded through a read SAS (az disk grant-access --access-level Read)",
           blob_.display));
+    // The digests are of what the sink is given, and an update is given zeros where the blob
+    // keeps its unchanged bytes.
+    if (options_.update)
+      return invalid_argument(fmt::format(
+          "azure: {}: --verify compares the blob with what was sent, and --update sends only the "
+          "changes; read the blob back with vdconvert convert --to raw URL, or verify a full copy",
+          blob_.display));
     keep_digests_ = true;
     return {};
   }
