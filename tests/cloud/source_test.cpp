@@ -235,10 +235,18 @@ TEST_CASE("content range: a ranged reply is checked whole", "[http]") {
   CHECK(r->status.message() == "GET x: the reply holds 9 bytes at offset 10, expected 10");
 
   Response other = ok;
-  other.headers[0].value = "bytes 10-19/101";
+  other.headers[0].value = "bytes 0-9/100";
   r = check_range_reply(other, 10, 10, 100, pinned, "GET x", "hint");
   REQUIRE(r);
   CHECK(r->retry);
+
+  Response grown = ok;
+  grown.headers[0].value = "bytes 10-19/200";
+  r = check_range_reply(grown, 10, 10, 100, pinned, "GET x", "hint");
+  REQUIRE(r);
+  CHECK(!r->retry);
+  CHECK(r->status.message() ==
+        "GET x: object changed while it was read (its size is 200 bytes now, was 100)");
 
   Response changed = ok;
   changed.headers[1].value = "\"abd\"";
@@ -387,6 +395,28 @@ TEST_CASE("http source: short bodies are retried, then fail naming the URL and o
   CHECK(st.message() ==
         "http: GET https://disks.example.com/images/disk.qcow2?token=REDACTED bytes 8192-12287: "
         "the reply holds 4095 bytes at offset 8192, expected 4096 (gave up after 4 attempts)");
+}
+
+TEST_CASE("http source: a redirect is not followed", "[http]") {
+  class Redirect final : public StreamingConnection {
+   public:
+    Attempt send(const Request&, std::stop_token) override {
+      Attempt a;
+      a.response = Response{302, {{"location", "https://elsewhere/disk?sig=secret"}}, ""};
+      return a;
+    }
+    std::unique_ptr<BodyReader> take_body() override { return nullptr; }
+  };
+  remote::HttpConnections c;
+  c.probe = std::make_unique<Redirect>();
+  c.make = []() -> Result<std::unique_ptr<Connection>> {
+    return invalid_argument("no block connection expected");
+  };
+  auto r = remote::open_http_source_over(options_for(), std::move(c), {});
+  REQUIRE(!r.ok());
+  CHECK(r.status().message() ==
+        "http: GET https://disks.example.com/images/disk.qcow2?token=REDACTED bytes 0-4095: HTTP "
+        "302: redirects are not followed (give the URL it points to)");
 }
 
 TEST_CASE("http source: refusals before any request", "[http]") {

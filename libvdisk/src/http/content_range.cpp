@@ -122,6 +122,9 @@ std::optional<Rejection> check_range_reply(const Response& response, std::uint64
   if (header.empty()) return retry("HTTP 206 without a Content-Range");
   Result<ContentRange> cr = parse_content_range(header);
   if (!cr.ok()) return retry(cr.status().message());
+  if (cr->satisfied && cr->first == first && cr->last == first + length - 1 && cr->total &&
+      *cr->total != object_bytes)
+    return changed(fmt::format("its size is {} bytes now, was {}", *cr->total, object_bytes));
   if (!cr->satisfied || cr->first != first || cr->last != first + length - 1 ||
       cr->total != object_bytes)
     return retry(fmt::format("Content-Range {}, expected bytes {}-{}/{}", shown(header), first,

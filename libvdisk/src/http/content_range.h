@@ -10,8 +10,9 @@
 // - check_range_reply() accepts a reply only when it is a 206 whose Content-Range is exactly
 //   the range asked with the object's size as total, whose body holds exactly those bytes and
 //   whose validator is the pinned one. A short or long body and a range other than the one
-//   asked are rejections to retry (a proxy or a connection cut them); another validator or a
-//   412 is the object changed (not retried); another status is reply_status()'s.
+//   asked are rejections to retry (a proxy or a connection cut them); another validator,
+//   another total or a 412 is the object changed (not retried); another status is
+//   reply_status()'s.
 #ifndef VDISK_HTTP_CONTENT_RANGE_H_
 #define VDISK_HTTP_CONTENT_RANGE_H_
 

@@ -197,6 +197,11 @@ Result<HttpSource> open_http_source_over(const HttpSourceOptions& options,
       return io_error(
           fmt::format("{}: HTTP 416 (Range Not Satisfiable) for a range from byte 0", what));
   } else {
+    if (probe.status >= 300 && probe.status < 400)
+      return io_error(
+          fmt::format("{}: HTTP {}: redirects are not followed (give the URL it "
+                      "points to)",
+                      what, probe.status));
     VDISK_RETURN_IF_ERROR(http::reply_status(what, probe, 206, kAuthHint));
     const std::string_view header = probe.header("content-range");
     if (header.empty()) return io_error(fmt::format("{}: HTTP 206 without a Content-Range", what));
