@@ -319,6 +319,18 @@ def faults(nginx, by_label):
             fail(f"fault {fault}: no retry note:\n{text}")
         ok(f"fault {fault} (requests 3 and 5): retried, same bytes")
 
+    # The probe itself: retried before any header (503, reset, stall); a probe body cut short
+    # is dropped and block 0 fetched again.
+    for fault in ("503", "reset", "stall", "cut-body", "short-body"):
+        proxy = cl.FaultProxy(nginx.plain, plan={1: fault}, stall_seconds=6)
+        try:
+            convert(f"probe-{fault}", f"http://127.0.0.1:{proxy.port}/{name}", expected, quick)
+        finally:
+            proxy.stop()
+        if [f for _, f in proxy.triggered] != [fault]:
+            fail(f"probe fault {fault}: injected {proxy.triggered}")
+        ok(f"fault {fault} on the probe: the same bytes")
+
     # Faults that last: one error line naming the URL and the offset, exit 3, no DST.
     for fault in ("503", "short-body", "cut-body", "new-etag"):
         first = []
