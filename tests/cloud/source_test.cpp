@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -419,6 +421,48 @@ TEST_CASE("http source: a redirect is not followed", "[http]") {
         "302: redirects are not followed (give the URL it points to)");
 }
 
+TEST_CASE("http source: destruction cancels the fetches in flight", "[http]") {
+  // Blocks past the second never come: such a fetch waits for its stop token (at most 30 s).
+  class Hanging final : public Connection {
+   public:
+    explicit Hanging(Server& s) : s_(s) {}
+    Attempt send(const Request& r, std::stop_token stop) override {
+      const std::string range = header_of(r, "range");
+      if (range.starts_with("bytes=0-") || range.starts_with("bytes=4096-"))
+        return ServerConnection(s_).send(r, stop);
+      std::mutex m;
+      std::condition_variable_any cv;
+      std::unique_lock lock(m);
+      cv.wait_for(lock, stop, std::chrono::seconds(30), [] { return false; });
+      Attempt a;
+      a.transport = cancelled("test: stopped");
+      return a;
+    }
+
+   private:
+    Server& s_;
+  };
+  Server s;
+  s.bytes = pattern(64 * 4096, 10);
+  remote::HttpConnections c;
+  c.probe = std::make_unique<ServerStreaming>(s);
+  c.make = [&s]() -> Result<std::unique_ptr<Connection>> {
+    return std::unique_ptr<Connection>(std::make_unique<Hanging>(s));
+  };
+  auto src = remote::open_http_source_over(options_for(4096), std::move(c), {});
+  REQUIRE(src.ok());
+  // Two sequential reads (block 0 from the probe, block 1 served) start read-ahead of later
+  // blocks, whose fetches hang.
+  std::vector<std::byte> buf(4096);
+  REQUIRE(src->file->read_at(0, buf).ok());
+  REQUIRE(src->file->read_at(4096, buf).ok());
+  REQUIRE(src->file->read_at(4096, buf).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto start = std::chrono::steady_clock::now();
+  src->file.reset();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+}
+
 TEST_CASE("http source: refusals before any request", "[http]") {
   Server s;
   HttpSourceOptions o = options_for();
@@ -500,12 +544,12 @@ TEST_CASE("s3 source: HeadObject, then signed ranged GETs pinned with If-Match",
   o.aws.http.initial_backoff_ms = 1;
   o.aws.http.max_backoff_ms = 2;
   o.cache.block_bytes = 16384;
-  auto make = [&s](const aws::S3Object& object,
-                   const AwsOptions& a) -> Result<std::unique_ptr<aws::S3Client>> {
+  auto make = [&s](const aws::S3Object& object, const AwsOptions& a,
+                   std::stop_token stop) -> Result<std::unique_ptr<aws::S3Client>> {
     return aws::S3Client::over(
-        object, aws::AwsClient(a, ServiceClient(a.http, std::make_unique<S3Connection>(s), {})));
+        object, aws::AwsClient(a, ServiceClient(a.http, std::make_unique<S3Connection>(s), stop)));
   };
-  auto f = remote::open_s3_source_over(o, make);
+  auto f = remote::open_s3_source_over(o, make, {});
   REQUIRE(f.ok());
   CHECK((*f)->size() == 70000);
   CHECK((*f)->kind() == "s3-object");
@@ -525,7 +569,7 @@ TEST_CASE("s3 source: HeadObject, then signed ranged GETs pinned with If-Match",
   s.etag = "\"v2\"";
   std::vector<std::byte> part(100);
   // A block not read yet: the server now refuses the pinned ETag (412).
-  auto f2 = remote::open_s3_source_over(o, make);
+  auto f2 = remote::open_s3_source_over(o, make, {});
   REQUIRE(f2.ok());
   s.etag = "\"v3\"";
   const Status st = (*f2)->read_at(20000, part);

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,15 +70,21 @@ HttpOptions counting(HttpOptions options, SourceCounters* counters) {
 class HttpFetcher final : public BlockFetcher {
  public:
   HttpFetcher(std::string url, std::string display, std::vector<http::Header> headers,
-              std::uint64_t size, std::uint64_t block, http::Validator validator)
+              std::uint64_t size, std::uint64_t block, http::Validator validator,
+              std::stop_token user_stop)
       : url_(std::move(url)),
         display_(std::move(display)),
         headers_(std::move(headers)),
         size_(size),
         block_(block),
-        validator_(std::move(validator)) {
+        validator_(std::move(validator)),
+        on_user_stop_(std::in_place, user_stop, [this] { stop_.request_stop(); }) {
     if (auto h = http::precondition(validator_)) headers_.push_back(*h);
   }
+
+  // The clients' stop token: the caller's, or cancel().
+  std::stop_token stop_token() const { return stop_.get_token(); }
+  void cancel() override { stop_.request_stop(); }
 
   void set_clients(std::vector<std::unique_ptr<http::ServiceClient>> clients) {
     clients_ = std::move(clients);
@@ -123,6 +131,8 @@ class HttpFetcher final : public BlockFetcher {
   std::uint64_t size_;
   std::uint64_t block_;
   http::Validator validator_;
+  std::stop_source stop_;
+  std::optional<std::stop_callback<std::function<void()>>> on_user_stop_;
   std::vector<std::unique_ptr<http::ServiceClient>> clients_;
   std::mutex first_mu_;
   std::vector<std::byte> first_;
@@ -219,7 +229,7 @@ Result<HttpSource> open_http_source_over(const HttpSourceOptions& options,
                                   first_length - 1, size));
   }
   auto fetcher = std::make_unique<HttpFetcher>(url.full(), display, headers, size, block,
-                                               http::validator_of(probe));
+                                               http::validator_of(probe), stop);
   if (std::unique_ptr<http::BodyReader> body = connections.probe->take_body();
       body && first_length > 0) {
     std::vector<std::byte> bytes = read_probe_body(*body, first_length);
@@ -232,7 +242,8 @@ Result<HttpSource> open_http_source_over(const HttpSourceOptions& options,
   std::vector<std::unique_ptr<http::ServiceClient>> clients;
   for (unsigned i = 0; i < options.http.connections; ++i) {
     VDISK_ASSIGN_OR_RETURN(std::unique_ptr<http::Connection> c, connections.make());
-    clients.push_back(std::make_unique<http::ServiceClient>(slot_options, std::move(c), stop));
+    clients.push_back(
+        std::make_unique<http::ServiceClient>(slot_options, std::move(c), fetcher->stop_token()));
   }
   fetcher->set_clients(std::move(clients));
   // The probe's retries were counted before the fetcher existed.

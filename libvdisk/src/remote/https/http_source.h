@@ -18,6 +18,8 @@
 //   body's length), retried as HttpOptions says; a failure for good names the URL and the
 //   offset. The probe's own block is kept and given to the first fetch of block 0.
 // - Requests (with their body bytes) and retries are counted in the fetcher's SourceCounters.
+// - The block requests honour the caller's stop token and the file's destruction
+//   (BlockFetcher::cancel): a fetch in flight then ends with cancelled.
 #ifndef VDISK_REMOTE_HTTPS_HTTP_SOURCE_H_
 #define VDISK_REMOTE_HTTPS_HTTP_SOURCE_H_
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,8 +19,14 @@ constexpr std::uint64_t kDefaultBlock = 1u << 20;
 
 class S3Fetcher final : public BlockFetcher {
  public:
-  S3Fetcher(std::string display, std::uint64_t block)
-      : display_(std::move(display)), block_(block) {}
+  S3Fetcher(std::string display, std::uint64_t block, std::stop_token user_stop)
+      : display_(std::move(display)),
+        block_(block),
+        on_user_stop_(std::in_place, user_stop, [this] { stop_.request_stop(); }) {}
+
+  // The clients' stop token: the caller's, or cancel().
+  std::stop_token stop_token() const { return stop_.get_token(); }
+  void cancel() override { stop_.request_stop(); }
 
   void set(std::vector<std::unique_ptr<aws::S3Client>> clients, std::uint64_t size,
            http::Validator validator) {
@@ -46,6 +54,8 @@ class S3Fetcher final : public BlockFetcher {
   std::uint64_t block_;
   std::uint64_t size_ = 0;
   http::Validator validator_;
+  std::stop_source stop_;
+  std::optional<std::stop_callback<std::function<void()>>> on_user_stop_;
   std::vector<std::unique_ptr<aws::S3Client>> clients_;
   SourceCounters counters_;
 };
@@ -53,14 +63,15 @@ class S3Fetcher final : public BlockFetcher {
 }  // namespace
 
 Result<std::unique_ptr<RemoteFile>> open_s3_source_over(const S3SourceOptions& options,
-                                                        const S3ClientMaker& make) {
+                                                        const S3ClientMaker& make,
+                                                        std::stop_token stop) {
   VDISK_ASSIGN_OR_RETURN(aws::S3Object object, aws::parse_s3_url(options.url, options.aws));
   const std::string who = fmt::format("s3: {}", object.display);
   VDISK_RETURN_IF_ERROR(aws::check_credentials(options.aws, who));
   VDISK_RETURN_IF_ERROR(http::check_connections("s3", options.aws.http.connections));
   VDISK_ASSIGN_OR_RETURN(std::uint64_t block,
                          choose_block_bytes(options.cache, kDefaultBlock, who));
-  auto fetcher = std::make_unique<S3Fetcher>(object.display, block);
+  auto fetcher = std::make_unique<S3Fetcher>(object.display, block, stop);
   AwsOptions aws = options.aws;
   aws.http.on_retry = [counters = &fetcher->counters(),
                        user = options.aws.http.on_retry](std::string_view line) {
@@ -69,7 +80,8 @@ Result<std::unique_ptr<RemoteFile>> open_s3_source_over(const S3SourceOptions& o
   };
   std::vector<std::unique_ptr<aws::S3Client>> clients;
   for (unsigned i = 0; i < aws.http.connections; ++i) {
-    VDISK_ASSIGN_OR_RETURN(std::unique_ptr<aws::S3Client> c, make(object, aws));
+    VDISK_ASSIGN_OR_RETURN(std::unique_ptr<aws::S3Client> c,
+                           make(object, aws, fetcher->stop_token()));
     clients.push_back(std::move(c));
   }
   VDISK_ASSIGN_OR_RETURN(aws::S3Client::Head head, clients.front()->head());
@@ -85,10 +97,12 @@ Result<std::unique_ptr<RemoteFile>> open_s3_source_over(const S3SourceOptions& o
 
 Result<std::unique_ptr<RemoteFile>> open_s3_source(const S3SourceOptions& options,
                                                    std::stop_token stop) {
-  return remote::open_s3_source_over(options,
-                                     [stop](const aws::S3Object& object, const AwsOptions& aws) {
-                                       return aws::S3Client::create(object, aws, stop);
-                                     });
+  return remote::open_s3_source_over(
+      options,
+      [](const aws::S3Object& object, const AwsOptions& aws, std::stop_token client_stop) {
+        return aws::S3Client::create(object, aws, client_stop);
+      },
+      stop);
 }
 
 }  // namespace vdisk

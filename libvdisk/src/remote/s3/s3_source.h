@@ -13,6 +13,8 @@
 //   body's length), retried as AwsOptions::http says; a 412 or another ETag is io_error
 //   "... object changed while it was read".
 // - Requests (with their body bytes) and retries are counted in the fetcher's SourceCounters.
+// - The requests honour the caller's stop token and the file's destruction
+//   (BlockFetcher::cancel): a fetch in flight then ends with cancelled.
 #ifndef VDISK_REMOTE_S3_S3_SOURCE_H_
 #define VDISK_REMOTE_S3_S3_SOURCE_H_
 
@@ -26,13 +28,15 @@
 
 namespace vdisk::remote {
 
-// Makes one S3Client for `object` with `aws` (whose on_retry counts the source's retries).
-using S3ClientMaker =
-    std::function<Result<std::unique_ptr<aws::S3Client>>(const aws::S3Object&, const AwsOptions&)>;
+// Makes one S3Client for `object` with `aws` (whose on_retry counts the source's retries)
+// whose requests honour `stop` (the caller's, or the file's destruction: BlockFetcher::cancel).
+using S3ClientMaker = std::function<Result<std::unique_ptr<aws::S3Client>>(
+    const aws::S3Object&, const AwsOptions&, std::stop_token)>;
 
 // open_s3_source over the caller's clients (a test's scripted ones).
 Result<std::unique_ptr<RemoteFile>> open_s3_source_over(const S3SourceOptions& options,
-                                                        const S3ClientMaker& make);
+                                                        const S3ClientMaker& make,
+                                                        std::stop_token stop);
 
 }  // namespace vdisk::remote
 
