@@ -249,7 +249,8 @@ def tests(nginx, inputs, wrong_ca):
         fail(f"512 MiB stream: vdconvert's peak RSS {usage.ru_maxrss} KiB (> 160 MiB)")
     os.remove(out)
     os.remove(big)
-    ok(f"512 MiB read as a stream without ranges: same bytes, peak RSS {usage.ru_maxrss // 1024} MiB")
+    ok(f"512 MiB read as a stream without ranges: same bytes, peak RSS "
+       f"{usage.ru_maxrss // 1024} MiB")
 
     code, text, _ = run(["convert", "--to", "raw", "--ca-file", CA, f"{norange}/src.qcow2",
                          os.path.join(WORK, "out", "norange.raw")], expect=None)

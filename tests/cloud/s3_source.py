@@ -142,8 +142,8 @@ def faults(moto, by_name):
     quick = ["--http-timeout", "2", "--retries", "4"]
     proxy = cl.FaultProxy(moto.port, plan={2: "503", 4: "reset", 6: "short-body", 7: "cut-body"})
     try:
-        _, text, _ = run(["convert", "--to", "raw", *quick, *s3_args(f"http://127.0.0.1:{proxy.port}"),
-                          f"s3://disks/{key}", out])
+        _, text, _ = run(["convert", "--to", "raw", *quick,
+                          *s3_args(f"http://127.0.0.1:{proxy.port}"), f"s3://disks/{key}", out])
     finally:
         proxy.stop()
     if cl.sha_file(out) != cl.sha_file(expected) or len(proxy.triggered) != 4 or \
@@ -156,8 +156,9 @@ def faults(moto, by_name):
     proxy = cl.FaultProxy(moto.port,
                           rule=lambda method, target: "new-etag" if method == "GET" else None)
     try:
-        _, text, _ = run(["convert", "--to", "raw", *quick, *s3_args(f"http://127.0.0.1:{proxy.port}"),
-                          f"s3://disks/{key}", out], expect=3)
+        _, text, _ = run(["convert", "--to", "raw", *quick,
+                          *s3_args(f"http://127.0.0.1:{proxy.port}"), f"s3://disks/{key}", out],
+                         expect=3)
     finally:
         proxy.stop()
     lines = [ln for ln in text.splitlines() if ln.strip()]
