@@ -27,24 +27,6 @@ fail, ok, sha_file = cl.fail, cl.ok, cl.sha_file
 run = cl.Runner(VD, ENV, SECRETS)
 
 
-def sha_padded(path, size):
-    """sha256 of the file's bytes followed by zeros up to `size`."""
-    h = hashlib.sha256()
-    n = 0
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(8 * MIB)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-    while n < size:
-        k = min(size - n, 8 * MIB)
-        h.update(bytes(k))
-        n += k
-    return h.hexdigest()
-
-
 def azure_size(n):
     return max(20 * MIB, (n + MIB - 1) // MIB * MIB)
 
@@ -65,7 +47,7 @@ def check_blob(endpoint, container, blob, expected_raw, label, allocated=None):
     size = azure_size(raw_size)
     if os.path.getsize(got) != size + 512:
         fail(f"{label}: blob is {os.path.getsize(got)} bytes, expected {size + 512}")
-    if sha_file(got, size) != sha_padded(expected_raw, size):
+    if sha_file(got, size) != cl.sha_padded(expected_raw, size):
         fail(f"{label}: blob content differs from qemu-img's raw view of the input")
     info = json.loads(subprocess.run(["qemu-img", "info", "-f", "vpc", "--output=json", got],
                                      capture_output=True, check=True).stdout)

@@ -103,6 +103,24 @@ def sha_file(path, limit=None):
     return h.hexdigest()
 
 
+def sha_padded(path, size):
+    """sha256 of the file's bytes followed by zeros up to `size`."""
+    h = hashlib.sha256()
+    n = 0
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(8 * MIB)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+    while n < size:
+        k = min(size - n, 8 * MIB)
+        h.update(bytes(k))
+        n += k
+    return h.hexdigest()
+
+
 class Runner:
     """Runs vdconvert; fails the test on an unexpected exit or when any of `secrets` (strings
     the run must never print) appears in its output."""

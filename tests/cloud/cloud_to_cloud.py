@@ -11,7 +11,6 @@ read back with the emulators' own APIs (not through vdconvert):
 
 Usage: cloud_to_cloud.py VDCONVERT WORKDIR
 """
-import hashlib
 import json
 import os
 import re
@@ -30,25 +29,6 @@ ENV = dict({k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
 fail, ok = cl.fail, cl.ok
 MIB, GIB = cl.MIB, 1 << 30
 BLOCK = 512 * 1024  # the EBS block size moto states here (AWS's)
-
-
-def sha_padded(path, size):
-    """sha256 of the file's bytes followed by zeros up to `size`."""
-    h = hashlib.sha256()
-    n = 0
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(8 * MIB)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-    zero = bytes(8 * MIB)
-    while n < size:
-        k = min(len(zero), size - n)
-        h.update(zero[:k])
-        n += k
-    return h.hexdigest()
 
 
 def make_disk(path):
@@ -146,7 +126,7 @@ def main():
         cl.download(endpoint, "c2c", "web01.vhd", "blob.vhd")
         if os.path.getsize("blob.vhd") != GIB + 512:
             fail(f"EBS -> Azure: blob of {os.path.getsize('blob.vhd')} bytes, expected 1 GiB + 512")
-        if cl.sha_file("blob.vhd", GIB) != sha_padded(disk1, GIB):
+        if cl.sha_file("blob.vhd", GIB) != cl.sha_padded(disk1, GIB):
             fail("EBS -> Azure: the blob's disk differs from disk1")
         received = net["bytes_received"]
         listed = len(json.loads(moto.aws("ebs", "GET", f"/snapshots/{snap_a}/blocks")[2])["Blocks"])
@@ -163,7 +143,7 @@ def main():
                            [url, "ebs:"])
         snap_c = stdout.strip().splitlines()[-1]
         ebs_disk(moto, snap_c, GIB, "snap_c.raw")
-        if cl.sha_file("snap_c.raw") != sha_padded(disk1, GIB):
+        if cl.sha_file("snap_c.raw") != cl.sha_padded(disk1, GIB):
             fail("Azure -> EBS: the snapshot differs from disk1")
         ok(f"Azure -> EBS: {snap_c} equal to disk1 over 1 GiB")
 
@@ -171,7 +151,7 @@ def main():
         run(["convert", "--to", "vmdk", "-q"] + aws + [url, "s3://c2c-bucket/web01.vmdk"])
         s3_get(moto, "c2c-bucket", "web01.vmdk", "web01.vmdk")
         subprocess.run(["qemu-img", "convert", "-O", "raw", "web01.vmdk", "vmdk.raw"], check=True)
-        if cl.sha_file("vmdk.raw") != sha_padded(disk1, GIB):
+        if cl.sha_file("vmdk.raw") != cl.sha_padded(disk1, GIB):
             fail("Azure -> S3 VMDK: qemu-img's view differs from disk1")
         ok("Azure -> S3 VMDK: qemu-img reads disk1 back")
 
@@ -184,7 +164,7 @@ def main():
         run(["convert", "--to", "gcp", "-q"] + aws +
             ["s3://c2c-bucket/exports/disk1.qcow2", "disk1.tar.gz"])
         subprocess.run(["tar", "-xzf", "disk1.tar.gz", "-C", WORK], check=True)
-        if os.path.getsize("disk.raw") != GIB or cl.sha_file("disk.raw") != sha_padded(disk1, GIB):
+        if os.path.getsize("disk.raw") != GIB or cl.sha_file("disk.raw") != cl.sha_padded(disk1, GIB):
             fail("S3 -> GCP: disk.raw differs from disk1 padded to 1 GiB")
         os.remove("disk.raw")
         ok("S3 qcow2 -> GCP tarball: GNU tar's disk.raw equals disk1 padded to 1 GiB")
@@ -221,7 +201,7 @@ def main():
                for r in proxy.requests):
             fail("incremental: a Put Blob or other write besides pages and metadata")
         cl.download(endpoint, "c2c", "web01.vhd", "blob2.vhd")
-        if cl.sha_file("blob2.vhd", GIB) != sha_padded(disk2, GIB):
+        if cl.sha_file("blob2.vhd", GIB) != cl.sha_padded(disk2, GIB):
             fail("incremental: the blob's disk differs from disk2")
         if report["source"].get("changed_bytes", 0) != 3 * BLOCK:
             fail(f"incremental: changed_bytes {report['source'].get('changed_bytes')}, "

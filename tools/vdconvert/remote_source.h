@@ -29,37 +29,11 @@ vdisk::Status parse_ca_file(NetArgs& n, std::string_view value);
 vdisk::Status parse_header(NetArgs& n, std::string_view value);
 vdisk::Status parse_since(std::string& since, std::string_view value);
 
-template <class Args>
-vdisk::Status set_connections(Args& a, std::string_view v) {
-  return parse_connections(a.input.net, v);
-}
-template <class Args>
-vdisk::Status set_http_timeout(Args& a, std::string_view v) {
-  return parse_http_timeout(a.input.net, v);
-}
-template <class Args>
-vdisk::Status set_retries(Args& a, std::string_view v) {
-  return parse_retries(a.input.net, v);
-}
-template <class Args>
-vdisk::Status set_region(Args& a, std::string_view v) {
-  return parse_region(a.input.net, v);
-}
-template <class Args>
-vdisk::Status set_endpoint_url(Args& a, std::string_view v) {
-  return parse_endpoint_url(a.input.net, v);
-}
-template <class Args>
-vdisk::Status set_profile(Args& a, std::string_view v) {
-  return parse_profile(a.input.net, v);
-}
-template <class Args>
-vdisk::Status set_ca_file(Args& a, std::string_view v) {
-  return parse_ca_file(a.input.net, v);
-}
-template <class Args>
-vdisk::Status add_header(Args& a, std::string_view v) {
-  return parse_header(a.input.net, v);
+// The store of a network option of any command whose Args has an InputArgs `input`: Parse
+// checks the value into the input's NetArgs.
+template <vdisk::Status (*Parse)(NetArgs&, std::string_view), class Args>
+vdisk::Status set_net(Args& a, std::string_view v) {
+  return Parse(a.input.net, v);
 }
 template <class Args>
 vdisk::Status set_since(Args& a, std::string_view v) {
@@ -69,39 +43,39 @@ vdisk::Status set_since(Args& a, std::string_view v) {
 template <class Args>
 inline constexpr OptionSpec kConnectionsOption{"--connections", "", "N",
                                                "network: requests in flight at once (default 8)",
-                                               store<set_connections<Args>>};
+                                               store<set_net<parse_connections, Args>>};
 template <class Args>
 inline constexpr OptionSpec kHttpTimeoutOption{
     "--http-timeout", "", "SECONDS",
     "network: abandon and retry a request that moves no byte this long (default 60)",
-    store<set_http_timeout<Args>>};
+    store<set_net<parse_http_timeout, Args>>};
 template <class Args>
 inline constexpr OptionSpec kRetriesOption{
     "--retries", "", "N", "network: retries per request before giving up (default 7)",
-    store<set_retries<Args>>};
+    store<set_net<parse_retries, Args>>};
 template <class Args>
 inline constexpr OptionSpec kRegionOption{
     "--region", "", "REGION", "s3/ebs: the AWS region (default: AWS_REGION, the profile's)",
-    store<set_region<Args>>};
+    store<set_net<parse_region, Args>>};
 template <class Args>
 inline constexpr OptionSpec kEndpointUrlOption{
     "--endpoint-url", "", "URL", "s3/ebs: another endpoint (an emulator, an S3-compatible store)",
-    store<set_endpoint_url<Args>>};
+    store<set_net<parse_endpoint_url, Args>>};
 template <class Args>
 inline constexpr OptionSpec kProfileOption{
     "--profile", "", "NAME", "s3/ebs: the profile of the shared credentials file (AWS_PROFILE)",
-    store<set_profile<Args>>};
+    store<set_net<parse_profile, Args>>};
 template <class Args>
 inline constexpr OptionSpec kCaFileOption{
     "--ca-file", "", "FILE", "https: trust the CA certificates in FILE (default: the system's)",
-    store<set_ca_file<Args>>};
+    store<set_net<parse_ca_file, Args>>};
 template <class Args>
 inline constexpr OptionSpec kHeaderOption{"--header",
                                           "-H",
                                           "'NAME: VALUE'",
                                           "http(s) SRC: send this header (a cookie, basic auth; "
                                           "never shown; repeatable)",
-                                          store<add_header<Args>>,
+                                          store<set_net<parse_header, Args>>,
                                           false,
                                           nullptr,
                                           {},
