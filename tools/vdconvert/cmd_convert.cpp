@@ -18,11 +18,13 @@
 #include "exit_codes.h"
 #include "progress.h"
 #include "progress_json.h"
+#include "remote_source.h"
 #include "signals.h"
 #include "stdin_stream.h"
 #include "upload.h"
 #include "vdisk/cloud.h"
 #include "vdisk/image.h"
+#include "vdisk/remote.h"
 
 namespace vdconvert {
 namespace {
@@ -108,7 +110,7 @@ std::string shown_dst(const ConvertArgs& args) {
 }
 
 std::string summary_line(const ConvertArgs& args, const vdisk::ConvertReport& r, double seconds) {
-  const std::string src = args.src() == "-" ? "<stdin>" : args.src();
+  const std::string src = args.src() == "-" ? "<stdin>" : vdisk::redact_secrets(args.src());
   const std::string dst = shown_dst(args);
   const double rate = seconds > 0 ? static_cast<double>(r.stats.virtual_bytes) / seconds : 0.0;
   return fmt::format(
@@ -249,6 +251,12 @@ int run(const ConvertArgs& args, RunContext& ctx) {
   if (src == "-") {
     in.path = "<stdin>";
     in.stream = cancellable_fd_stream(0, "<stdin>", ctx.stop);
+  } else if (is_remote_source(src)) {
+    auto opened = open_remote_source(args.input, src, ctx);
+    if (!opened.ok()) return fail(opened.status());
+    in.path = opened->display;
+    in.file = std::move(opened->file);
+    in.stream = std::move(opened->stream);
   } else {
     in.path = src;
   }
@@ -291,6 +299,10 @@ int run(const ConvertArgs& args, RunContext& ctx) {
   // The summary line, unless the JSON lines on stderr carry it (their final line).
   if (args.progress != ProgressMode::never && !(json_progress && args.progress_fd == 2)) {
     std::string line = summary_line(args, *result, seconds);
+    if (result->source_stats) line += "; " + source_summary(*result->source_stats);
+    if (result->changed_bytes)
+      line += fmt::format("; {} changed since {}", format_bytes(*result->changed_bytes),
+                          args.input.since);
     if (remote) line += "; " + upload_summary(remote->stats());
     ctx.console.line(line);
     if (result->boot) ctx.console.line(boot_line(*result->boot));
@@ -316,7 +328,7 @@ int run(const ConvertArgs& args, RunContext& ctx) {
     if (Status s = ctx.console.print(remote->stats().object_id + "\n"); !s.ok()) return fail(s);
   if (args.json || lines) {
     vdisk::ConvertReportContext rc;
-    rc.source_path = src;
+    rc.source_path = vdisk::redact_secrets(src);
     rc.output_path = shown_dst(args);
     rc.target = args.target.name;
     rc.milliseconds = static_cast<std::uint64_t>(seconds * 1000.0);
@@ -362,12 +374,17 @@ constexpr OptionSpec kOptions[] = {
     kResumeOption,
     kPutMd5Option,
     kVerifyOption,
-    kConnectionsOption,
-    kHttpTimeoutOption,
-    kRetriesOption,
-    kRegionOption,
-    kEndpointUrlOption,
-    kProfileOption,
+    kUpdateOption,
+    kConnectionsOption<ConvertArgs>,
+    kHttpTimeoutOption<ConvertArgs>,
+    kRetriesOption<ConvertArgs>,
+    kRegionOption<ConvertArgs>,
+    kEndpointUrlOption<ConvertArgs>,
+    kProfileOption<ConvertArgs>,
+    kCaFileOption<ConvertArgs>,
+    kHeaderOption<ConvertArgs>,
+    kSinceOption<ConvertArgs>,
+    kParentSnapshotOption,
     kDescriptionOption,
     kTagOption,
     {"--progress",
@@ -419,7 +436,13 @@ const CommandSpec& convert_command() {
       "credentials and region as the AWS CLI finds them); --to aws-snapshot with DST 'ebs:'\n"
       "writes a new EBS snapshot (EBS direct APIs) and prints its id (docs/cloud.md).\n"
       "--verify then reads the uploaded object back and compares it with digests taken\n"
-      "while writing; a difference fails with exit 3 naming the first differing offset.\n",
+      "while writing; a difference fails with exit 3 naming the first differing offset.\n"
+      "SRC may live in a cloud or on a web server, read in place with no local copy:\n"
+      "ebs:snap-... (an EBS snapshot), s3://BUCKET/KEY, an Azure blob's SAS URL or a managed\n"
+      "disk's export URL, or any https:// URL whose server answers ranged requests (without\n"
+      "them the formats that stream are read front to back). --since snap-OLD with an EBS SRC\n"
+      "moves only the blocks changed since snap-OLD: into an Azure page blob with --update, or\n"
+      "into a new EBS snapshot with --parent-snapshot (docs/cloud.md).\n",
       with_target_options<ConvertArgs>(kOptions),
       kOperands,
       {},

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "exit_codes.h"
+#include "remote_source.h"
 #include "stdin_stream.h"
 #include "vdisk/image.h"
 
@@ -32,6 +33,10 @@ int unreadable(const InfoArgs& args, RunContext& ctx, const vdisk::Status& statu
   return report_failure(ctx, status);
 }
 
+vdisk::Status validate(const InfoArgs& args) {
+  return validate_source_args(args.input, args.src(), "");
+}
+
 int run(const InfoArgs& args, RunContext& ctx) {
   const std::string& src = args.src();
   vdisk::OpenOptions opt;
@@ -45,17 +50,34 @@ int run(const InfoArgs& args, RunContext& ctx) {
     return report_failure(
         ctx, vdisk::invalid_argument(
                  "info: SRC is '-' but stdin is a terminal; pipe or redirect an image"));
-  if (src == "-") {
-    // A stream can only say what its header states: the format and, if stated, the size.
-    auto stream = vdisk::open_image_stream(cancellable_fd_stream(0, "<stdin>", ctx.stop), opt);
-    if (!stream.ok()) return report_failure(ctx, stream.status());
-    props.add("format", (*stream)->format());
-    if (const auto size = (*stream)->size()) props.add("virtual_size", *size);
-    props.add("stream", true);
+  std::unique_ptr<vdisk::InputStream> in;
+  if (src == "-") in = cancellable_fd_stream(0, "<stdin>", ctx.stop);
+  if (is_remote_source(src)) {
+    auto opened = open_remote_source(args.input, src, ctx);
+    if (!opened.ok()) return report_failure(ctx, opened.status());
+    if (opened->file) {
+      // The object's facts and what reading it took come after the image's.
+      const vdisk::RemoteFile& file = *opened->file;
+      auto source = vdisk::open_image(std::move(opened->file), {}, opt);
+      if (!source.ok()) return report_failure(ctx, source.status());
+      props = vdisk::describe(**source);
+      add_source_properties(props, file);
+    } else {
+      in = std::move(opened->stream);
+    }
+  } else if (in) {
   } else {
     auto source = vdisk::open_image(src, opt);
     if (!source.ok()) return unreadable(args, ctx, source.status());
     props = vdisk::describe(**source);
+  }
+  if (in) {
+    // A stream can only say what its header states: the format and, if stated, the size.
+    auto stream = vdisk::open_image_stream(std::move(in), opt);
+    if (!stream.ok()) return report_failure(ctx, stream.status());
+    props.add("format", (*stream)->format());
+    if (const auto size = (*stream)->size()) props.add("virtual_size", *size);
+    props.add("stream", true);
   }
   if (!args.json) return print(ctx, props.to_text());
   vdisk::add_diagnostics(props, "diagnostics", diagnostics.entries());
@@ -69,6 +91,15 @@ constexpr OptionSpec kOptions[] = {
     kDiskOption<InfoArgs>,
     kNoVerifyOption<InfoArgs>,
     {"--quiet", "-q", "", kQuietHelp, store<set_quiet<InfoArgs>>},
+    kConnectionsOption<InfoArgs>,
+    kHttpTimeoutOption<InfoArgs>,
+    kRetriesOption<InfoArgs>,
+    kRegionOption<InfoArgs>,
+    kEndpointUrlOption<InfoArgs>,
+    kProfileOption<InfoArgs>,
+    kCaFileOption<InfoArgs>,
+    kHeaderOption<InfoArgs>,
+    kSinceOption<InfoArgs>,
 };
 static_assert(options_store_into<InfoArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"SRC"};
@@ -80,11 +111,13 @@ const CommandSpec& info_command() {
       "info",
       "show an image's format, virtual size and format-specific facts",
       "SRC '-' reads standard input; only the format and, when the header states it, the\n"
-      "virtual size are shown for a stream.\n",
+      "virtual size are shown for a stream. SRC may be a remote object (ebs:snap-...,\n"
+      "s3://BUCKET/KEY, an Azure blob SAS URL, an https:// URL): only what the format's\n"
+      "header and map need is read, and the object's facts follow (docs/cloud.md).\n",
       kOptions,
       kOperands,
       {},
-      bind_command<InfoArgs, nullptr, run>,
+      bind_command<InfoArgs, validate, run>,
   };
   return spec;
 }

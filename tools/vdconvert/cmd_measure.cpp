@@ -4,6 +4,8 @@
 
 #include "commands.h"
 #include "exit_codes.h"
+#include "remote_source.h"
+#include "vdisk/cloud.h"
 #include "vdisk/image.h"
 
 namespace vdconvert {
@@ -16,7 +18,22 @@ Status validate(const MeasureArgs& args) {
   if (args.src() == "-")
     return invalid_argument(
         "measure: SRC must be a file (a stream's map is known only once it has been read)");
+  VDISK_RETURN_IF_ERROR(validate_source_args(args.input, args.src(), ""));
   return validate_target_options(args.target, "measure");
+}
+
+// SRC opened as an image: a file, or a remote object (random access only).
+vdisk::Result<std::unique_ptr<vdisk::BlockSource>> open_src(const MeasureArgs& args,
+                                                            const vdisk::OpenOptions& opt,
+                                                            RunContext& ctx) {
+  if (!is_remote_source(args.src())) return vdisk::open_image(args.src(), opt);
+  VDISK_ASSIGN_OR_RETURN(OpenedSource opened, open_remote_source(args.input, args.src(), ctx));
+  if (!opened.file)
+    return vdisk::unsupported(fmt::format(
+        "measure: {}: the server does not answer ranged requests, and measuring reads the "
+        "map (convert it instead)",
+        opened.display));
+  return vdisk::open_image(std::move(opened.file), {}, opt);
 }
 
 int run(const MeasureArgs& args, RunContext& ctx) {
@@ -29,7 +46,7 @@ int run(const MeasureArgs& args, RunContext& ctx) {
   // The input as convert opens it for the target: a target that boots opens a live ISO as the
   // disk that boots (OpenOptions::boot_disk), which is larger than the ISO.
   opt.boot_disk = !to.empty() && vdisk::target_info(to)->boots;
-  auto source = vdisk::open_image(args.src(), opt);
+  auto source = open_src(args, opt, ctx);
   if (!source.ok()) return report_failure(ctx, source.status());
   std::unique_ptr<vdisk::BlockSource> booted;  // for the targets that boot, when it differs
   auto to_options = make_target_options(args.target, ctx);
@@ -43,7 +60,7 @@ int run(const MeasureArgs& args, RunContext& ctx) {
   else
     targets.push_back(to);
   vdisk::Properties props;
-  props.add("source", args.src());
+  props.add("source", vdisk::redact_secrets(args.src()));
   for (std::string_view t : targets) {
     const vdisk::BlockSource* input = source->get();
     if (to.empty() && vdisk::target_info(t)->boots) {
@@ -52,7 +69,7 @@ int run(const MeasureArgs& args, RunContext& ctx) {
         vdisk::OpenOptions b = opt;
         b.boot_disk = true;
         b.on_diagnostic = nullptr;
-        auto r = vdisk::open_image(args.src(), b);
+        auto r = open_src(args, b, ctx);
         if (!r.ok()) return report_failure(ctx, r.status());
         booted = std::move(*r);
       }
@@ -87,6 +104,14 @@ constexpr OptionSpec kOptions[] = {
     kNoVerifyOption<MeasureArgs>,
     {"--json", "", "", "print JSON instead of text", store<set_true<&MeasureArgs::json>>},
     {"--quiet", "-q", "", kQuietHelp, store<set_quiet<MeasureArgs>>},
+    kConnectionsOption<MeasureArgs>,
+    kHttpTimeoutOption<MeasureArgs>,
+    kRetriesOption<MeasureArgs>,
+    kRegionOption<MeasureArgs>,
+    kEndpointUrlOption<MeasureArgs>,
+    kProfileOption<MeasureArgs>,
+    kCaFileOption<MeasureArgs>,
+    kHeaderOption<MeasureArgs>,
 };
 static_assert(options_store_into<MeasureArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"SRC"};

@@ -67,9 +67,9 @@ vdisk::Status set_since(Args& a, std::string_view v) {
 }
 
 template <class Args>
-inline constexpr OptionSpec kConnectionsOption{
-    "--connections", "", "N", "network: requests in flight at once (default 8)",
-    store<set_connections<Args>>};
+inline constexpr OptionSpec kConnectionsOption{"--connections", "", "N",
+                                               "network: requests in flight at once (default 8)",
+                                               store<set_connections<Args>>};
 template <class Args>
 inline constexpr OptionSpec kHttpTimeoutOption{
     "--http-timeout", "", "SECONDS",

@@ -12,6 +12,8 @@
 
 #include "aws_config.h"
 #include "progress.h"
+#include "remote_source.h"
+#include "vdisk/remote.h"
 
 namespace vdconvert {
 namespace {
@@ -19,45 +21,9 @@ namespace {
 using vdisk::invalid_argument;
 using vdisk::Status;
 
-vdisk::Result<unsigned> parse_count(std::string_view option, std::string_view value, unsigned lo,
-                                    unsigned hi) {
-  unsigned v = 0;
-  const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (value.empty() || ec != std::errc() || p != value.data() + value.size() || v < lo || v > hi)
-    return invalid_argument(
-        fmt::format("{}: '{}' is not a whole number from {} to {}", option, value, lo, hi));
-  return v;
-}
-
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
-}
-
-// The proxy the usual variables name for `url`, unless NO_PROXY lists its host.
-std::string proxy_for(const std::string& url) {
-  const bool https = url.starts_with("https://") || url.starts_with("HTTPS://");
-  std::string proxy = https ? env("https_proxy") : env("http_proxy");
-  if (proxy.empty()) proxy = https ? env("HTTPS_PROXY") : env("HTTP_PROXY");
-  if (proxy.empty()) return {};
-  std::string no_proxy = env("no_proxy");
-  if (no_proxy.empty()) no_proxy = env("NO_PROXY");
-  const std::size_t s = url.find("://") + 3;
-  const std::size_t e = url.find_first_of(":/?", s);
-  const std::string host = url.substr(s, e == std::string::npos ? std::string::npos : e - s);
-  std::size_t i = 0;
-  while (i <= no_proxy.size()) {
-    std::size_t j = no_proxy.find(',', i);
-    if (j == std::string::npos) j = no_proxy.size();
-    std::string item = no_proxy.substr(i, j - i);
-    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    if (item == "*" || (!item.empty() &&
-                        (host == item || host.ends_with(item.front() == '.' ? item : "." + item))))
-      return {};
-    i = j + 1;
-  }
-  return proxy;
 }
 
 // What identifies the conversion, for --resume: the input (path, size, mtime), the target
@@ -66,7 +32,9 @@ std::string fingerprint(const ConvertArgs& args) {
   const std::string& src = args.src();
   std::string in = "stdin";
   struct stat st {};
-  if (src != "-" && ::stat(src.c_str(), &st) == 0) {
+  if (is_remote_source(src)) {
+    in = "remote|" + vdisk::redact_secrets(src);
+  } else if (src != "-" && ::stat(src.c_str(), &st) == 0) {
     std::error_code ec;
     const auto canon = std::filesystem::weakly_canonical(src, ec);
     in = fmt::format("{}|{}|{}.{}", ec ? src : canon.string(), st.st_size, st.st_mtim.tv_sec,
@@ -94,34 +62,17 @@ Status set_verify(ConvertArgs& a, std::string_view) {
   a.upload.verify = true;
   return {};
 }
-Status set_connections(ConvertArgs& a, std::string_view v) {
-  VDISK_ASSIGN_OR_RETURN(a.upload.http.connections, parse_count("--connections", v, 1, 64));
+Status set_update(ConvertArgs& a, std::string_view) {
+  a.upload.update = true;
   return {};
 }
-Status set_http_timeout(ConvertArgs& a, std::string_view v) {
-  VDISK_ASSIGN_OR_RETURN(a.upload.http.http_timeout, parse_count("--http-timeout", v, 1, 3600));
-  return {};
-}
-Status set_retries(ConvertArgs& a, std::string_view v) {
-  VDISK_ASSIGN_OR_RETURN(const unsigned retries, parse_count("--retries", v, 1, 100));
-  a.upload.http.attempts = retries + 1;  // "--retries 0" is refused above (use 1)
-  return {};
-}
-
-Status set_region(ConvertArgs& a, std::string_view v) {
-  if (v.empty()) return invalid_argument("--region: give a region, e.g. eu-west-1");
-  a.upload.region = std::string(v);
-  return {};
-}
-Status set_endpoint_url(ConvertArgs& a, std::string_view v) {
-  if (!vdisk::is_remote_url(v))
-    return invalid_argument("--endpoint-url: give an http(s) URL, e.g. http://127.0.0.1:5000");
-  a.upload.endpoint_url = std::string(v);
-  return {};
-}
-Status set_profile(ConvertArgs& a, std::string_view v) {
-  if (v.empty()) return invalid_argument("--profile: give a profile name");
-  a.upload.profile = std::string(v);
+Status set_parent_snapshot(ConvertArgs& a, std::string_view v) {
+  const std::string id =
+      vdisk::ebs_snapshot_id(v.starts_with("ebs:") ? std::string(v) : "ebs:" + std::string(v));
+  if (id.empty())
+    return invalid_argument(
+        fmt::format("--parent-snapshot: '{}' is not an EBS snapshot id (snap-...)", v));
+  a.upload.parent_snapshot = id;
   return {};
 }
 
@@ -157,35 +108,34 @@ Status validate_upload(const ConvertArgs& args) {
   const bool upload = is_upload(dst);
   const bool ebs = is_ebs_dst(dst);
   const bool aws = vdisk::is_s3_url(dst) || ebs;
-  if (!aws && (!up.region.empty() || !up.endpoint_url.empty() || !up.profile.empty()))
+  const bool azure = upload && !aws;
+  VDISK_RETURN_IF_ERROR(
+      validate_source_args(args.input, args.src(), aws ? "aws" : upload ? "azure" : ""));
+  if (!ebs && (!up.description.empty() || !up.tags.empty() || !up.parent_snapshot.empty()))
     return invalid_argument(
-        "convert: --region, --endpoint-url and --profile apply to an s3:// or ebs: DST");
-  if (!ebs && (!up.description.empty() || !up.tags.empty()))
-    return invalid_argument("convert: --description and --tag apply to --to aws-snapshot");
+        "convert: --description, --tag and --parent-snapshot apply to --to aws-snapshot (DST "
+        "ebs:)");
   // The Azure-only flags, in the order the messages name them.
-  const std::pair<bool, std::string_view> azure_flags[] = {{up.resume, "resume"},
-                                                           {up.put_md5, "put-md5"}};
-  if (aws) {
-    for (const auto& [given, name] : azure_flags)
-      if (given)
-        return invalid_argument(
-            fmt::format("convert: --{} applies to an Azure page blob DST", name));
-    return {};
-  }
-  if (!upload) {
-    for (const auto& [given, name] : azure_flags)
-      if (given)
-        return invalid_argument(
-            fmt::format("convert: --{} applies to an upload (DST a URL)", name));
-    if (up.verify)
+  const std::pair<bool, std::string_view> azure_flags[] = {
+      {up.resume, "resume"}, {up.put_md5, "put-md5"}, {up.update, "update"}};
+  for (const auto& [given, name] : azure_flags)
+    if (given && !azure)
       return invalid_argument(
-          "convert: --verify reads an upload back and applies to an upload (DST a URL, "
-          "s3://BUCKET/KEY or ebs:)");
-    if (up.http.any())
-      return invalid_argument(
-          "convert: --connections, --http-timeout and --retries apply to an upload (DST a URL)");
-    return {};
-  }
+          fmt::format("convert: --{} applies to an Azure page blob DST (a URL)", name));
+  if (up.verify && !upload)
+    return invalid_argument(
+        "convert: --verify reads an upload back and applies to an upload (DST a URL, "
+        "s3://BUCKET/KEY or ebs:)");
+  // An incremental move: the source's changes, and a destination that takes them.
+  const bool incremental_dst = up.update || !up.parent_snapshot.empty();
+  if (!args.input.since.empty() && !incremental_dst)
+    return invalid_argument(
+        "convert: --since reads only the changes, which only an incremental DST takes: --update "
+        "(an Azure page blob) or --parent-snapshot (DST ebs:)");
+  if (up.update && args.input.since.empty())
+    return invalid_argument("convert: --update needs an incremental SRC (ebs:snap-... --since)");
+  if (up.update && (up.resume || up.put_md5))
+    return invalid_argument("convert: --update takes neither --resume nor --put-md5");
   if (args.checksums && !args.checksums_file.empty() && args.checksums_file == "-")
     return invalid_argument("convert: --checksums-file needs a file");
   return {};
@@ -195,32 +145,35 @@ vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const Con
                                                                        RunContext& ctx) {
   const std::string& dst = args.dst();
   const UploadArgs& up = args.upload;
+  const NetArgs& net = args.input.net;
   Console* console = &ctx.console;
-  const auto on_retry = [console](std::string_view line) { console->note(line); };
+  const auto http = [&](const std::string& endpoint) {
+    vdisk::HttpOptions h;
+    net.http.apply_to(h);
+    h.ca_file = net.ca_file;
+    h.proxy = proxy_for(endpoint);
+    h.on_retry = [console](std::string_view line) { console->note(line); };
+    return h;
+  };
   if (is_ebs_dst(dst)) {
     vdisk::EbsSnapshotOptions e;
     e.description = up.description;
     e.tags = up.tags;
-    VDISK_RETURN_IF_ERROR(load_aws_config(e.aws, up.profile, up.region));
-    e.aws.endpoint_url = up.endpoint_url;
-    up.http.apply_to(e.aws.http);
-    e.aws.http.proxy = proxy_for(up.endpoint_url.empty()
-                                     ? fmt::format("https://ebs.{}.amazonaws.com", e.aws.region)
-                                     : up.endpoint_url);
-    e.aws.http.on_retry = on_retry;
+    e.parent_snapshot_id = up.parent_snapshot;
+    VDISK_RETURN_IF_ERROR(load_aws_config(e.aws, net.profile, net.region));
+    e.aws.endpoint_url = net.endpoint_url;
+    e.aws.http = http(net.endpoint_url.empty()
+                          ? fmt::format("https://ebs.{}.amazonaws.com", e.aws.region)
+                          : net.endpoint_url);
     return vdisk::ebs_snapshot(std::move(e));
   }
   if (vdisk::is_s3_url(dst)) {
     vdisk::S3ObjectOptions s;
     s.url = dst;
     s.overwrite = args.force;
-    VDISK_RETURN_IF_ERROR(load_aws_config(s.aws, up.profile, up.region));
-    s.aws.endpoint_url = up.endpoint_url;
-    up.http.apply_to(s.aws.http);
-    const std::string endpoint =
-        up.endpoint_url.empty() ? "https://s3.amazonaws.com" : up.endpoint_url;
-    s.aws.http.proxy = proxy_for(endpoint);
-    s.aws.http.on_retry = on_retry;
+    VDISK_RETURN_IF_ERROR(load_aws_config(s.aws, net.profile, net.region));
+    s.aws.endpoint_url = net.endpoint_url;
+    s.aws.http = http(net.endpoint_url.empty() ? "https://s3.amazonaws.com" : net.endpoint_url);
     return vdisk::s3_object(std::move(s));
   }
   vdisk::AzureBlobOptions o;
@@ -228,10 +181,9 @@ vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const Con
   o.overwrite = args.force;
   o.resume = up.resume;
   o.put_md5 = up.put_md5;
+  o.update = up.update;
   o.job_fingerprint = fingerprint(args);
-  up.http.apply_to(o.http);
-  o.http.proxy = proxy_for(dst);
-  o.http.on_retry = on_retry;
+  o.http = http(dst);
   return vdisk::azure_page_blob(std::move(o));
 }
 

@@ -13,20 +13,17 @@
 
 namespace vdconvert {
 
-// The options of convert that only uploads take (ConvertArgs::upload): --resume, --put-md5
-// (Azure), --verify, --connections, --http-timeout, --retries, --region, --endpoint-url, --profile
-// (S3, EBS), --description and --tag (aws-snapshot). Their store functions check each value.
-vdisk::Status set_connections(ConvertArgs& a, std::string_view value);
-vdisk::Status set_http_timeout(ConvertArgs& a, std::string_view value);
-vdisk::Status set_retries(ConvertArgs& a, std::string_view value);
-vdisk::Status set_region(ConvertArgs& a, std::string_view value);
-vdisk::Status set_endpoint_url(ConvertArgs& a, std::string_view value);
-vdisk::Status set_profile(ConvertArgs& a, std::string_view value);
+// The options of convert that only uploads take (ConvertArgs::upload): --resume, --put-md5,
+// --update (Azure), --verify, --description, --tag and --parent-snapshot (aws-snapshot). Their
+// store functions check each value. The network options (--connections, --region, ...) are
+// remote_source.h's, shared with a remote SRC.
 vdisk::Status set_description(ConvertArgs& a, std::string_view value);
 vdisk::Status add_tag(ConvertArgs& a, std::string_view value);
 vdisk::Status set_resume(ConvertArgs& a, std::string_view value);
 vdisk::Status set_put_md5(ConvertArgs& a, std::string_view value);
 vdisk::Status set_verify(ConvertArgs& a, std::string_view value);
+vdisk::Status set_update(ConvertArgs& a, std::string_view value);
+vdisk::Status set_parent_snapshot(ConvertArgs& a, std::string_view value);
 inline constexpr OptionSpec kResumeOption{
     "--resume", "", "", "upload: continue an interrupted upload of the same conversion",
     store<set_resume>};
@@ -37,22 +34,14 @@ inline constexpr OptionSpec kVerifyOption{
     "--verify", "", "",
     "upload: read the object back once uploaded and compare (a difference: exit 3)",
     store<set_verify>};
-inline constexpr OptionSpec kConnectionsOption{"--connections", "", "N",
-                                               "upload: requests in flight at once (default 8)",
-                                               store<set_connections>};
-inline constexpr OptionSpec kHttpTimeoutOption{
-    "--http-timeout", "", "SECONDS",
-    "upload: abandon and retry a request that moves no byte this long (default 60)",
-    store<set_http_timeout>};
-inline constexpr OptionSpec kRegionOption{"--region", "", "REGION",
-                                          "s3: the AWS region (default: AWS_REGION, the profile's)",
-                                          store<set_region>};
-inline constexpr OptionSpec kEndpointUrlOption{
-    "--endpoint-url", "", "URL", "s3: another endpoint (an emulator, an S3-compatible store)",
-    store<set_endpoint_url>};
-inline constexpr OptionSpec kProfileOption{
-    "--profile", "", "NAME", "s3: the profile of the shared credentials file (AWS_PROFILE)",
-    store<set_profile>};
+inline constexpr OptionSpec kUpdateOption{
+    "--update", "", "",
+    "azure: bring the blob DST up to date with an incremental SRC (--since): changes only",
+    store<set_update>};
+inline constexpr OptionSpec kParentSnapshotOption{
+    "--parent-snapshot", "", "SNAPSHOT",
+    "aws-snapshot: the new snapshot continues this one (with --since: changed blocks only)",
+    store<set_parent_snapshot>};
 inline constexpr OptionSpec kDescriptionOption{"--description", "", "TEXT",
                                                "aws-snapshot: the snapshot's description",
                                                store<set_description>};
@@ -66,9 +55,6 @@ inline constexpr OptionSpec kTagOption{"--tag",
                                        {},
                                        {},
                                        true};
-inline constexpr OptionSpec kRetriesOption{
-    "--retries", "", "N", "upload: retries per request before giving up (default 7)",
-    store<set_retries>};
 
 // True when DST names an upload: an http(s) URL (an Azure page blob), s3://BUCKET/KEY, or
 // ebs: (a new EBS snapshot, --to aws-snapshot).

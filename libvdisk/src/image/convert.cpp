@@ -11,6 +11,7 @@
 #include "contract/machines.h"
 #include "contract/target_driver.h"
 #include "image/convert_progress.h"
+#include "image/incremental.h"
 #include "vdisk/cloud.h"
 #include "vdisk/remote.h"
 #include "vdisk/image.h"
@@ -47,7 +48,7 @@ void diagnose_gpt(const ConvertOptions& o, const GptReport& g) {
 Status check_destination(const ImageInput& in, const ImageOutput& out,
                          const detail::TargetDriver& d, const ConvertOptions& options,
                          const FileSinkOptions& fo) {
-  if (!in.stream && !out.sink && !out.remote && same_file(in.path, out.path))
+  if (!in.stream && !in.file && !out.sink && !out.remote && same_file(in.path, out.path))
     return invalid_argument(
         fmt::format("{}: output is the input file; refusing to write over it", out.path.string()));
   if (options.verify_upload && !out.remote)
@@ -217,17 +218,38 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
   PreparedDisk disk;
   std::unique_ptr<PreparedStream> padded_stream;
   std::optional<std::uint64_t> disk_size;
+  const RemoteFile* remote_in = nullptr;  // lives as long as `source`
+  std::optional<ChangeSet> changes;       // an incremental move's output ranges
   if (in.stream) {
     VDISK_ASSIGN_OR_RETURN(stream, open_image_stream(std::move(in.stream), open));
     VDISK_ASSIGN_OR_RETURN(padded_stream, prepare_stream(d.name, *stream, to));
     disk_size = padded_stream->size();
     progress.set_totals(disk_size.value_or(0), 0);
   } else {
-    VDISK_ASSIGN_OR_RETURN(source, open_image(in.path, open));
+    if (in.file) {
+      // A remote object: it may know what changed since an earlier version, which only a
+      // destination holding that version takes (incremental.h); the change ranges are the
+      // disk's bytes, so such a source is read as raw.
+      remote_in = dynamic_cast<const RemoteFile*>(in.file.get());
+      if (remote_in && remote_in->changes()) {
+        VDISK_ASSIGN_OR_RETURN(const TargetInfo target, target_info(d.name));
+        VDISK_RETURN_IF_ERROR(
+            detail::check_incremental(target, out.remote != nullptr, in.path.string()));
+        open.format = "raw";
+      }
+      VDISK_ASSIGN_OR_RETURN(source, open_image(std::move(in.file), {}, open));
+    } else {
+      VDISK_ASSIGN_OR_RETURN(source, open_image(in.path, open));
+    }
     if (to.detect_zeroes && d.reads_map) progress.enter(ProgressPhase::scan);
     VDISK_ASSIGN_OR_RETURN(
         disk, prepare_disk(d.name, *source, to, options.pipeline, progress.pipeline_fn(), stop));
     disk_size = disk.disk->size();
+    if (remote_in && remote_in->changes()) {
+      changes = detail::output_changes(*remote_in->changes(), source->size(), *disk_size, disk.gpt);
+      report.changed_bytes = detail::changed_bytes(*changes);
+      disk.disk = detail::changed_only(std::move(disk.disk), *changes);
+    }
     report.gpt = disk.gpt;
     if (d.boots) {
       VDISK_ASSIGN_OR_RETURN(report.boot, boot_summary(d, *disk.disk, options));
@@ -247,6 +269,8 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     // The output's size when the target knows it now: the disk and its trailer.
     std::optional<std::uint64_t> output_bytes;
     if (d.disk_trailer_bytes && disk_size) output_bytes = *disk_size + *d.disk_trailer_bytes;
+    VDISK_RETURN_IF_ERROR(out.remote->set_source(remote_in ? remote_in->identity() : std::string(),
+                                                 changes ? &*changes : nullptr));
     if (options.verify_upload) VDISK_RETURN_IF_ERROR(out.remote->keep_digests());
     VDISK_ASSIGN_OR_RETURN(bytes, out.remote->open(output_bytes, stop));
   } else if (!bytes) {
@@ -276,6 +300,7 @@ Result<ConvertReport> convert(ImageInput in, ImageOutput out, const ConvertOptio
     VDISK_RETURN_IF_ERROR(sink->finish());
     report.source_format = std::string(source->format());
     report.source_size = source->size();
+    if (remote_in) report.source_stats = remote_in->stats();
   } else {
     VDISK_ASSIGN_OR_RETURN(sink, create_target(d.name, std::move(bytes), disk_size, to));
     progress.enter(ProgressPhase::copy);

@@ -37,6 +37,15 @@ Properties to_properties(const ConvertReport& r, const ConvertReportContext& c) 
   s.add("path", c.source_path);
   s.add("format", r.source_format);
   s.add("virtual_size", r.source_size);
+  if (r.source_stats) {
+    auto& n = s.add_object("network");
+    n.add("requests", r.source_stats->requests);
+    n.add("retries", r.source_stats->retries);
+    n.add("bytes_received", r.source_stats->bytes_received);
+    n.add("blocks_fetched", r.source_stats->blocks_fetched);
+    n.add("cache_hits", r.source_stats->cache_hits);
+  }
+  if (r.changed_bytes) s.add("changed_bytes", *r.changed_bytes);
   auto& o = p.add_object("output");
   o.add("path", c.output_path);
   o.add("target", c.target);

@@ -46,8 +46,8 @@ Status BlockFetcher::allocation(std::uint64_t offset, std::uint64_t length,
   return {};
 }
 
-Result<std::uint64_t> choose_block_bytes(const SourceCacheOptions& options,
-                                         std::uint64_t fallback, std::string_view who) {
+Result<std::uint64_t> choose_block_bytes(const SourceCacheOptions& options, std::uint64_t fallback,
+                                         std::string_view who) {
   const std::uint64_t b = options.block_bytes;
   if (b == 0) return fallback;
   if (b < 4096 || b > (16u << 20) || (b & (b - 1)) != 0)
@@ -203,7 +203,9 @@ class BlockFile final : public RemoteFile {
         continue;
       }
       auto it = blocks_.find(i);
-      cv_.wait(lock, [&] { return it->second.state == State::ready || it->second.state == State::failed; });
+      cv_.wait(lock, [&] {
+        return it->second.state == State::ready || it->second.state == State::failed;
+      });
       Entry& e = it->second;
       if (e.state == State::failed) {
         if (failure.ok()) failure = e.error;

@@ -89,8 +89,8 @@ std::unique_ptr<RemoteFile> block_file(std::unique_ptr<BlockFetcher> fetcher,
 
 // SourceCacheOptions' block size for a source that chooses its own: 0 gives `fallback`;
 // otherwise a power of two 4 KiB..16 MiB, else invalid_argument naming `who`.
-Result<std::uint64_t> choose_block_bytes(const SourceCacheOptions& options,
-                                         std::uint64_t fallback, std::string_view who);
+Result<std::uint64_t> choose_block_bytes(const SourceCacheOptions& options, std::uint64_t fallback,
+                                         std::string_view who);
 
 }  // namespace vdisk::remote
 

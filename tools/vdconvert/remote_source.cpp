@@ -1,0 +1,302 @@
+// See remote_source.h.
+#include "remote_source.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+
+#include "aws_config.h"
+#include "console.h"
+#include "progress.h"
+#include "vdisk/cloud.h"
+
+namespace vdconvert {
+namespace {
+
+using vdisk::invalid_argument;
+using vdisk::Status;
+
+vdisk::Result<unsigned> parse_count(std::string_view option, std::string_view value, unsigned lo,
+                                    unsigned hi) {
+  unsigned v = 0;
+  const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || p != value.data() + value.size() || v < lo || v > hi)
+    return invalid_argument(
+        fmt::format("{}: '{}' is not a whole number from {} to {}", option, value, lo, hi));
+  return v;
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// The host of an http(s) URL, lowercase ("" when it has none).
+std::string url_host(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (const std::size_t at = url.rfind('@'); at != std::string_view::npos)
+    url.remove_prefix(at + 1);
+  if (url.starts_with('[')) return lower(url.substr(0, url.find(']') + 1));
+  return lower(url.substr(0, url.find(':')));
+}
+
+// True when the query of `url` has a parameter `name` (name=...).
+bool has_query_param(std::string_view url, std::string_view name) {
+  const std::size_t q = url.find('?');
+  if (q == std::string_view::npos) return false;
+  std::string_view query = url.substr(q + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    if (param.starts_with(name) && param.size() > name.size() && param[name.size()] == '=')
+      return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+Status parse_connections(NetArgs& n, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(n.http.connections, parse_count("--connections", v, 1, 64));
+  return {};
+}
+Status parse_http_timeout(NetArgs& n, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(n.http.http_timeout, parse_count("--http-timeout", v, 1, 3600));
+  return {};
+}
+Status parse_retries(NetArgs& n, std::string_view v) {
+  VDISK_ASSIGN_OR_RETURN(const unsigned retries, parse_count("--retries", v, 1, 100));
+  n.http.attempts = retries + 1;  // "--retries 0" is refused above (use 1)
+  return {};
+}
+Status parse_region(NetArgs& n, std::string_view v) {
+  if (v.empty()) return invalid_argument("--region: give a region, e.g. eu-west-1");
+  n.region = std::string(v);
+  return {};
+}
+Status parse_endpoint_url(NetArgs& n, std::string_view v) {
+  if (!vdisk::is_remote_url(v))
+    return invalid_argument("--endpoint-url: give an http(s) URL, e.g. http://127.0.0.1:5000");
+  n.endpoint_url = std::string(v);
+  return {};
+}
+Status parse_profile(NetArgs& n, std::string_view v) {
+  if (v.empty()) return invalid_argument("--profile: give a profile name");
+  n.profile = std::string(v);
+  return {};
+}
+Status parse_ca_file(NetArgs& n, std::string_view v) {
+  std::error_code ec;
+  if (v.empty() || !std::filesystem::is_regular_file(std::filesystem::path(v), ec))
+    return invalid_argument(fmt::format("--ca-file: '{}' is not a file", v));
+  n.ca_file = std::string(v);
+  return {};
+}
+Status parse_header(NetArgs& n, std::string_view v) {
+  // "NAME: VALUE" as curl takes it; the value is a secret: never echoed in a message.
+  const std::size_t colon = v.find(':');
+  const std::string_view name = colon == std::string_view::npos ? v : v.substr(0, colon);
+  const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+  if (colon == std::string_view::npos || !token)
+    return invalid_argument("--header: expected 'NAME: VALUE' (a header name, a colon, a value)");
+  std::string_view value = v.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  if (value.find_first_of("\r\n") != std::string_view::npos)
+    return invalid_argument(fmt::format("--header {}: the value holds a line break", name));
+  const std::string lname = lower(name);
+  for (std::string_view reserved : {"range", "host", "content-length", "if-match", "if-range"})
+    if (lname == reserved)
+      return invalid_argument(fmt::format("--header {}: vdconvert sets this header itself", name));
+  if (n.headers.size() >= 32) return invalid_argument("--header: at most 32 headers");
+  n.headers.emplace_back(std::string(name), std::string(value));
+  return {};
+}
+Status parse_since(std::string& since, std::string_view v) {
+  const std::string id =
+      vdisk::ebs_snapshot_id(v.starts_with("ebs:") ? std::string(v) : "ebs:" + std::string(v));
+  if (id.empty())
+    return invalid_argument(fmt::format("--since: '{}' is not an EBS snapshot id (snap-...)", v));
+  since = id;
+  return {};
+}
+
+std::string proxy_for(const std::string& url) {
+  const bool https = url.starts_with("https://") || url.starts_with("HTTPS://");
+  std::string proxy = https ? env("https_proxy") : env("http_proxy");
+  if (proxy.empty()) proxy = https ? env("HTTPS_PROXY") : env("HTTP_PROXY");
+  if (proxy.empty()) return {};
+  std::string no_proxy = env("no_proxy");
+  if (no_proxy.empty()) no_proxy = env("NO_PROXY");
+  const std::string host = url_host(url);
+  std::size_t i = 0;
+  while (i <= no_proxy.size()) {
+    std::size_t j = no_proxy.find(',', i);
+    if (j == std::string::npos) j = no_proxy.size();
+    std::string entry = lower(no_proxy.substr(i, j - i));
+    entry.erase(0, entry.find_first_not_of(' '));
+    entry.erase(entry.find_last_not_of(' ') + 1);
+    if (entry == "*") return {};
+    if (!entry.empty()) {
+      if (entry.front() == '.') entry.erase(0, 1);
+      if (host == entry || (host.size() > entry.size() && host.ends_with("." + entry))) return {};
+    }
+    i = j + 1;
+  }
+  return proxy;
+}
+
+SourceKind source_kind(std::string_view src) {
+  if (vdisk::is_ebs_source(src)) return SourceKind::ebs;
+  if (vdisk::is_s3_url(src)) return SourceKind::s3;
+  if (!vdisk::is_remote_url(src)) return SourceKind::none;
+  // Azure: a blob endpoint's host, or a SAS (its version and signature parameters; Azurite's
+  // loopback URLs carry one too). Any other URL is a plain web object.
+  const std::string host = url_host(src);
+  if (host.ends_with(".blob.core.windows.net") || host.ends_with(".blob.storage.azure.net") ||
+      (has_query_param(src, "sv") && has_query_param(src, "sig")))
+    return SourceKind::azure_blob;
+  return SourceKind::http;
+}
+
+Status validate_source_args(const InputArgs& input, std::string_view src,
+                            std::string_view dst_kind_for_aws) {
+  const SourceKind kind = source_kind(src);
+  const bool aws_src = kind == SourceKind::s3 || kind == SourceKind::ebs;
+  if (!input.net.headers.empty() && kind != SourceKind::http)
+    return invalid_argument(
+        "--header applies to an http(s) SRC (not an Azure blob: its SAS "
+        "is in the URL)");
+  if (!input.since.empty() && kind != SourceKind::ebs)
+    return invalid_argument("--since applies to an EBS snapshot SRC (ebs:snap-...)");
+  if (input.net.aws_given() && !aws_src && dst_kind_for_aws.empty())
+    return invalid_argument(
+        "--region, --endpoint-url and --profile apply to an s3:// or ebs: SRC or DST");
+  if (kind == SourceKind::none && dst_kind_for_aws.empty()) {
+    if (input.net.http.any())
+      return invalid_argument(
+          "--connections, --http-timeout and --retries apply to a remote SRC or an upload DST");
+    if (!input.net.ca_file.empty())
+      return invalid_argument("--ca-file applies to a remote SRC or an upload DST");
+  }
+  return {};
+}
+
+namespace {
+
+vdisk::HttpOptions http_options(const NetArgs& net, const std::string& url, RunContext& ctx) {
+  vdisk::HttpOptions h;
+  net.http.apply_to(h);
+  h.ca_file = net.ca_file;
+  h.proxy = proxy_for(url);
+  Console* console = &ctx.console;
+  h.on_retry = [console](std::string_view line) { console->note(line); };
+  return h;
+}
+
+vdisk::Result<vdisk::AwsOptions> aws_options(const NetArgs& net, std::string_view service,
+                                             RunContext& ctx) {
+  vdisk::AwsOptions aws;
+  VDISK_RETURN_IF_ERROR(load_aws_config(aws, net.profile, net.region));
+  aws.endpoint_url = net.endpoint_url;
+  const std::string endpoint = net.endpoint_url.empty()
+                                   ? fmt::format("https://{}.{}.amazonaws.com", service, aws.region)
+                                   : net.endpoint_url;
+  aws.http = http_options(net, endpoint, ctx);
+  return aws;
+}
+
+}  // namespace
+
+vdisk::Result<OpenedSource> open_remote_source(const InputArgs& input, const std::string& src,
+                                               RunContext& ctx) {
+  OpenedSource out;
+  out.display = vdisk::redact_secrets(src);
+  switch (source_kind(src)) {
+    case SourceKind::ebs: {
+      vdisk::EbsSourceOptions o;
+      o.snapshot_id = vdisk::ebs_snapshot_id(src);
+      o.since = input.since;
+      VDISK_ASSIGN_OR_RETURN(o.aws, aws_options(input.net, "ebs", ctx));
+      VDISK_ASSIGN_OR_RETURN(out.file, vdisk::open_ebs_source(o, ctx.stop));
+      return out;
+    }
+    case SourceKind::s3: {
+      vdisk::S3SourceOptions o;
+      o.url = src;
+      VDISK_ASSIGN_OR_RETURN(o.aws, aws_options(input.net, "s3", ctx));
+      VDISK_ASSIGN_OR_RETURN(out.file, vdisk::open_s3_source(o, ctx.stop));
+      return out;
+    }
+    case SourceKind::azure_blob: {
+      vdisk::AzureBlobSourceOptions o;
+      o.url = src;
+      o.http = http_options(input.net, src, ctx);
+      VDISK_ASSIGN_OR_RETURN(out.file, vdisk::open_azure_blob_source(o, ctx.stop));
+      return out;
+    }
+    case SourceKind::http: {
+      vdisk::HttpSourceOptions o;
+      o.url = src;
+      o.headers = input.net.headers;
+      o.http = http_options(input.net, src, ctx);
+      VDISK_ASSIGN_OR_RETURN(vdisk::HttpSource s, vdisk::open_http_source(o, ctx.stop));
+      out.file = std::move(s.file);
+      out.stream = std::move(s.stream);
+      if (out.stream)
+        ctx.console.note(
+            fmt::format("{}: the server does not answer ranged requests; reading it front to back",
+                        out.display));
+      return out;
+    }
+    case SourceKind::none:
+      break;
+  }
+  return invalid_argument(fmt::format("{}: not a remote object", out.display));
+}
+
+void add_source_properties(vdisk::Properties& p, const vdisk::RemoteFile& file) {
+  vdisk::Properties& s = p.add_object("remote_source");
+  file.describe(s);
+  if (const std::string id = file.identity(); !id.empty()) s.add("identity", id);
+  if (const vdisk::ChangeSet* c = file.changes()) {
+    std::uint64_t changed = 0;
+    for (const auto& e : c->ranges) changed += e.length;
+    s.add("since", c->base)
+        .add("changed_ranges", std::uint64_t{c->ranges.size()})
+        .add("changed_bytes", changed);
+  }
+  const vdisk::SourceStats st = file.stats();
+  s.add("requests", st.requests)
+      .add("retries", st.retries)
+      .add("bytes_received", st.bytes_received)
+      .add("blocks_fetched", st.blocks_fetched)
+      .add("cache_hits", st.cache_hits);
+}
+
+std::string source_summary(const vdisk::SourceStats& s) {
+  std::string line =
+      fmt::format("{} received in {} requests", format_bytes(s.bytes_received), s.requests);
+  if (s.retries) line += fmt::format(", {} retries", s.retries);
+  return line;
+}
+
+}  // namespace vdconvert
