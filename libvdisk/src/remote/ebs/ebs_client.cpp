@@ -234,9 +234,8 @@ Result<BlockList> EbsClient::list_blocks(const std::string& id, const std::strin
 Result<ChangedList> EbsClient::list_changed_blocks(const std::string& first,
                                                    const std::string& second,
                                                    const std::string& next_token) {
-  std::string path =
-      fmt::format("/snapshots/{}/changedblocks?firstSnapshotId={}&maxResults={}", second,
-                  http::percent_encode(first, false), kMaxListResults);
+  std::string path = fmt::format("/snapshots/{}/changedblocks?firstSnapshotId={}&maxResults={}",
+                                 second, http::percent_encode(first, false), kMaxListResults);
   if (!next_token.empty()) path += "&pageToken=" + http::percent_encode(next_token, false);
   const std::string what = fmt::format("ebs: ListChangedBlocks {} since {}", second, first);
   VDISK_ASSIGN_OR_RETURN(http::Response r, send("ebs", "GET", path, {}, {}, sha256_hex({}), what));

@@ -59,14 +59,31 @@ class Reader {
         if (pos_ >= s_.size()) return error("a string does not end");
         const char e = s_[pos_++];
         switch (e) {
-          case '"': case '\\': case '/': out += e; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
-          case 'u': VDISK_RETURN_IF_ERROR(unicode(out)); break;
-          default: return error("an unknown escape in a string");
+          case '"':
+          case '\\':
+          case '/':
+            out += e;
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'u':
+            VDISK_RETURN_IF_ERROR(unicode(out));
+            break;
+          default:
+            return error("an unknown escape in a string");
         }
       }
       if (out.size() > max) return error(fmt::format("a string longer than {} bytes", max));
@@ -163,10 +180,14 @@ class Reader {
     for (int i = 0; i < 4; ++i) {
       const char c = s_[pos_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else return error("a \\u escape holds a non-hex digit");
+      if (c >= '0' && c <= '9')
+        v |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else
+        return error("a \\u escape holds a non-hex digit");
     }
     return {};
   }
@@ -287,7 +308,7 @@ Result<BlockList> parse_block_list(std::string_view json, std::size_t max_blocks
   BlockList list;
   Common common;
   bool blocks_seen = false;
-  VDISK_RETURN_IF_ERROR(read_reply(r, [&](const std::string& key) -> Status {
+  const Status read = read_reply(r, [&](const std::string& key) -> Status {
     VDISK_ASSIGN_OR_RETURN(const bool done, common.read(r, key));
     if (done) return {};
     if (key != "Blocks") return r.skip_value(1);
@@ -299,7 +320,7 @@ Result<BlockList> parse_block_list(std::string_view json, std::size_t max_blocks
         return r.error(fmt::format("more than the {} blocks asked for", max_blocks));
       std::optional<std::uint64_t> index;
       std::optional<std::string> token;
-      VDISK_RETURN_IF_ERROR(r.members(3, [&](const std::string& k) -> Status {
+      const Status item = r.members(3, [&](const std::string& k) -> Status {
         if (k == "BlockIndex") {
           if (index) return r.error("a block states BlockIndex twice");
           std::uint64_t v = 0;
@@ -313,14 +334,16 @@ Result<BlockList> parse_block_list(std::string_view json, std::size_t max_blocks
           return read_token(r, *token, "BlockToken", false);
         }
         return r.skip_value(3);
-      }));
+      });
+      if (!item.ok()) return item;
       if (!index || !token)
         return r.error(fmt::format("block {} of the page has no BlockIndex or BlockToken",
                                    list.blocks.size()));
       list.blocks.push_back({*index, std::move(*token)});
       return {};
     });
-  }));
+  });
+  if (!read.ok()) return read;
   VDISK_ASSIGN_OR_RETURN(const std::uint64_t blocks, common.check(call));
   std::optional<std::uint64_t> prev;
   for (const ListedBlock& b : list.blocks)
@@ -337,7 +360,7 @@ Result<ChangedList> parse_changed_blocks(std::string_view json, std::size_t max_
   ChangedList list;
   Common common;
   bool blocks_seen = false;
-  VDISK_RETURN_IF_ERROR(read_reply(r, [&](const std::string& key) -> Status {
+  const Status read = read_reply(r, [&](const std::string& key) -> Status {
     VDISK_ASSIGN_OR_RETURN(const bool done, common.read(r, key));
     if (done) return {};
     if (key != "ChangedBlocks") return r.skip_value(1);
@@ -350,7 +373,7 @@ Result<ChangedList> parse_changed_blocks(std::string_view json, std::size_t max_
       std::optional<std::uint64_t> index;
       bool first_seen = false, second_seen = false;
       ChangedBlock b;
-      VDISK_RETURN_IF_ERROR(r.members(3, [&](const std::string& k) -> Status {
+      const Status item = r.members(3, [&](const std::string& k) -> Status {
         if (k == "BlockIndex") {
           if (index) return r.error("a block states BlockIndex twice");
           std::uint64_t v = 0;
@@ -362,21 +385,22 @@ Result<ChangedList> parse_changed_blocks(std::string_view json, std::size_t max_
           bool& seen = k == "FirstBlockToken" ? first_seen : second_seen;
           if (seen) return r.error(fmt::format("a block states {} twice", k));
           seen = true;
-          return read_token(r, k == "FirstBlockToken" ? b.first_token : b.second_token, k,
-                            true);
+          return read_token(r, k == "FirstBlockToken" ? b.first_token : b.second_token, k, true);
         }
         return r.skip_value(3);
-      }));
+      });
+      if (!item.ok()) return item;
       if (!index)
         return r.error(fmt::format("block {} of the page has no BlockIndex", list.blocks.size()));
       if (b.first_token.empty() && b.second_token.empty())
-        return r.error(fmt::format(
-            "block {} has neither a FirstBlockToken nor a SecondBlockToken", *index));
+        return r.error(
+            fmt::format("block {} has neither a FirstBlockToken nor a SecondBlockToken", *index));
       b.index = *index;
       list.blocks.push_back(std::move(b));
       return {};
     });
-  }));
+  });
+  if (!read.ok()) return read;
   VDISK_ASSIGN_OR_RETURN(const std::uint64_t blocks, common.check(call));
   std::optional<std::uint64_t> prev;
   for (const ChangedBlock& b : list.blocks)

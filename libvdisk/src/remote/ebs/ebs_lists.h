@@ -38,8 +38,7 @@ struct BlockList {
   std::uint64_t block_bytes = 0;
   std::uint64_t volume_gib = 0;
 };
-Result<BlockList> parse_block_list(std::string_view json,
-                                   std::size_t max_blocks = kMaxListResults);
+Result<BlockList> parse_block_list(std::string_view json, std::size_t max_blocks = kMaxListResults);
 
 // One page of ListChangedBlocks (first snapshot = the earlier one).
 struct ChangedBlock {

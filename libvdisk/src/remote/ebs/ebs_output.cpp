@@ -327,8 +327,7 @@ class EbsOutput final : public RemoteOutput {
       std::erase_if(start_options.tags, [](const auto& t) { return t.first == kSourceTag; });
       start_options.tags.emplace_back(std::string(kSourceTag), identity_);
     }
-    VDISK_ASSIGN_OR_RETURN(StartedSnapshot snap,
-                           clients.front()->start(gib, start_options, token));
+    VDISK_ASSIGN_OR_RETURN(StartedSnapshot snap, clients.front()->start(gib, start_options, token));
     {
       shared_->update([&](UploadStats& st) {
         st.created = true;
@@ -349,7 +348,8 @@ class EbsOutput final : public RemoteOutput {
     if (changes_) {
       // The changed ranges are put block by block: each must be whole blocks of this snapshot.
       for (const Extent& e : changes_->ranges)
-        if (e.offset % snap.block_bytes || (e.end() % snap.block_bytes && e.end() != *output_bytes)) {
+        if (e.offset % snap.block_bytes ||
+            (e.end() % snap.block_bytes && e.end() != *output_bytes)) {
           const std::string cleanup = delete_pending(options_.aws, snap.id);
           shared_->update([&](UploadStats& st) { st.cleanup = cleanup; });
           return unsupported(fmt::format(
@@ -519,9 +519,9 @@ class EbsOutput final : public RemoteOutput {
   }
 
   EbsSnapshotOptions options_;
-  std::string identity_;               // set_source(): what the source is
-  std::optional<ChangeSet> changes_;   // set_source(): incremental, what changed
-  bool omit_zero_blocks_ = false;  // the target's omit-zero-blocks (configure())
+  std::string identity_;              // set_source(): what the source is
+  std::optional<ChangeSet> changes_;  // set_source(): incremental, what changed
+  bool omit_zero_blocks_ = false;     // the target's omit-zero-blocks (configure())
   DiagnosticFn on_diagnostic_;
   std::string display_;
   std::shared_ptr<http::UploadLedger> shared_;

@@ -90,8 +90,8 @@ class EbsFetcher final : public remote::BlockFetcher {
             "{}-byte blocks of {} GiB",
             name_, page.block_bytes, page.volume_gib, bs_, volume_gib_));
       }
-      VDISK_RETURN_IF_ERROR(next_page(page.blocks.empty(), page.next_token, token, empty,
-                                      "ListSnapshotBlocks"));
+      VDISK_RETURN_IF_ERROR(
+          next_page(page.blocks.empty(), page.next_token, token, empty, "ListSnapshotBlocks"));
       for (const ListedBlock& b : page.blocks) {
         if (prev && b.index <= *prev)
           return corrupt(fmt::format(
@@ -166,9 +166,8 @@ class EbsFetcher final : public remote::BlockFetcher {
     for (unsigned attempt = 1;; ++attempt) {
       auto reply = clients_[slot]->get_block_reply(id_, index, token);
       if (!reply.ok())
-        return Status(reply.status().code(),
-                      fmt::format("{}: block {} (offset {}): {}", name_, index, offset,
-                                  reply.status().message()));
+        return Status(reply.status().code(), fmt::format("{}: block {} (offset {}): {}", name_,
+                                                         index, offset, reply.status().message()));
       counters_.request(reply->body.size());
       problem = block_reply_problem(*reply, bs_);
       if (problem.empty()) {
@@ -220,9 +219,9 @@ class EbsFetcher final : public remote::BlockFetcher {
     VDISK_ASSIGN_OR_RETURN(const BlockList first, c.list_blocks(since, {}, 100));
     if (first.block_bytes != bs_ || first.volume_gib != volume_gib_)
       return failed_precondition(fmt::format(
-          "{}: {} is a {} GiB volume of {}-byte blocks and {} one of {}-byte blocks: changes are "
-          "listed between snapshots of the same volume size and block size",
-          name_, base, first.volume_gib, first.block_bytes, volume_gib_, bs_));
+          "{}: {} is a {} GiB volume of {}-byte blocks and {} a {} GiB volume of {}-byte blocks: "
+          "changes are listed between snapshots of the same volume size and block size",
+          name_, base, first.volume_gib, first.block_bytes, name_, volume_gib_, bs_));
     ChangeSet cs;
     cs.base = base;
     cs.identity = name_;
@@ -237,8 +236,8 @@ class EbsFetcher final : public remote::BlockFetcher {
             "{}: ListChangedBlocks since {}: the reply states {}-byte blocks of a {} GiB volume, "
             "the snapshots {}-byte blocks of {} GiB",
             name_, since, page.block_bytes, page.volume_gib, bs_, volume_gib_));
-      VDISK_RETURN_IF_ERROR(next_page(page.blocks.empty(), page.next_token, token, empty,
-                                      "ListChangedBlocks"));
+      VDISK_RETURN_IF_ERROR(
+          next_page(page.blocks.empty(), page.next_token, token, empty, "ListChangedBlocks"));
       for (const ChangedBlock& b : page.blocks) {
         if (prev && b.index <= *prev)
           return corrupt(fmt::format(
@@ -294,13 +293,13 @@ Result<std::unique_ptr<RemoteFile>> open_ebs_source_with(const EbsSourceOptions&
                                                          const EbsClientFactory& make,
                                                          std::stop_token stop) {
   if (!valid_snapshot_id(o.snapshot_id))
-    return invalid_argument(fmt::format(
-        "ebs: source '{}': expected a snapshot id, snap- and 1..59 letters or digits",
-        o.snapshot_id.substr(0, 64)));
+    return invalid_argument(
+        fmt::format("ebs: source '{}': expected a snapshot id, snap- and 1..59 letters or digits",
+                    o.snapshot_id.substr(0, 64)));
   if (!o.since.empty() && !valid_snapshot_id(o.since))
-    return invalid_argument(fmt::format(
-        "ebs: since '{}': expected a snapshot id, snap- and 1..59 letters or digits",
-        o.since.substr(0, 64)));
+    return invalid_argument(
+        fmt::format("ebs: since '{}': expected a snapshot id, snap- and 1..59 letters or digits",
+                    o.since.substr(0, 64)));
   if (o.since == o.snapshot_id)
     return invalid_argument(
         fmt::format("ebs: ebs:{} since itself: name an earlier snapshot", o.snapshot_id));
