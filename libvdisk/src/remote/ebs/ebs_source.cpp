@@ -193,7 +193,6 @@ class EbsFetcher final : public remote::BlockFetcher {
     out.add("blocks_listed", static_cast<std::uint64_t>(map_.size()));
     out.add("bytes_listed", static_cast<std::uint64_t>(map_.size()) * bs_);
     if (changes_) {
-      out.add("since", changes_->base);
       out.add("changed_blocks", changed_blocks_);
       out.add("changed_data_blocks", static_cast<std::uint64_t>(changed_.size()));
     }
