@@ -323,7 +323,8 @@ class EbsOutput final : public RemoteOutput {
     if (changes_) VDISK_RETURN_IF_ERROR(check_parent(*clients.front()));
     // The snapshot says what it holds, so that a later incremental run can name it as parent.
     EbsSnapshotOptions start_options = options_;
-    if (!identity_.empty()) {
+    // (EC2 takes tag values of at most 256 characters: a longer identity is not recorded.)
+    if (!identity_.empty() && identity_.size() <= 256) {
       std::erase_if(start_options.tags, [](const auto& t) { return t.first == kSourceTag; });
       start_options.tags.emplace_back(std::string(kSourceTag), identity_);
     }
