@@ -6,11 +6,13 @@
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checksum/checksum_sinks.h"
@@ -583,5 +585,49 @@ TEST_CASE("ebs output: changes need a parent, a parent needs changes", "[cloud][
     auto sink = (*out)->open(1ull << 30, {});
     REQUIRE(sink.status().code() == Errc::invalid_argument);
     CHECK((*out)->set_source("ebs:snap-0b", &cs).ok());
+  }
+}
+
+namespace {
+
+// Waits up to 5 s for `what` to have been requested `n` times.
+bool requested(FakeEbs& ebs, std::string_view what, std::size_t n) {
+  for (int i = 0; i < 500 && ebs.count(what) < n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return ebs.count(what) == n;
+}
+
+}  // namespace
+
+TEST_CASE("ebs source: read-ahead fetches listed blocks, and with since changed ones only",
+          "[cloud][ebs]") {
+  FakeEbs ebs;
+  with_snapshot(ebs);
+  Snap b = ebs.snaps["snap-0a"];
+  b.blocks[9] = block_bytes(9);  // new data
+  b.blocks[50] = block_bytes(50);
+  ebs.snaps["snap-0b"] = b;
+  std::vector<std::byte> got(kBs);
+  SECTION("a snapshot: the next listed blocks, the holes skipped by search") {
+    auto f = open(ebs, options("snap-0a"));
+    REQUIRE(f.ok());
+    REQUIRE((*f)->read_at(0, got).ok());
+    REQUIRE((*f)->read_at(kBs, got).ok());  // sequential: read-ahead from block 2
+    CHECK(requested(ebs, "/blocks/2?", 1));
+    CHECK(requested(ebs, "/blocks/7?", 1));
+    CHECK(requested(ebs, "/blocks/100?", 1));
+    CHECK(ebs.count("/blocks/3?") == 0);
+  }
+  SECTION("since: only the changed blocks") {
+    auto f = open(ebs, options("snap-0b", "snap-0a"));
+    REQUIRE(f.ok());
+    REQUIRE((*f)->read_at(0, got).ok());
+    REQUIRE((*f)->read_at(kBs, got).ok());
+    CHECK(requested(ebs, "/blocks/9?", 1));
+    CHECK(requested(ebs, "/blocks/50?", 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(ebs.count("/blocks/2?") == 0);  // listed, unchanged: never fetched ahead
+    CHECK(ebs.count("/blocks/7?") == 0);
+    CHECK(ebs.count("/blocks/100?") == 0);
   }
 }
