@@ -5,7 +5,8 @@ capped at 7 blocks (VDISK_MOTO_EBS_PAGE) so every list here spans several pages:
 - a snapshot vdconvert made (--to aws-snapshot), read back whole with `convert --to raw` equals
   the source disk padded to the whole GiB (sha256), both an exact one (every block listed and
   fetched) and one of data blocks only (only the listed blocks are fetched: the map says the
-  rest reads as zeros); `info ebs:snap-...` states the map;
+  rest reads as zeros); `info ebs:snap-...` states the map; a 503, a 429 and a reset on the way
+  are retried and the disk still reads exact;
 - a block stored with a checksum that is not its bytes' (put straight through moto's API, which
   stores what it gets): fetched again, then exit 3 naming the block, its offset, expected and
   found;
@@ -159,7 +160,22 @@ def full_reads(moto, disk):
         ok(f"{label}: ebs:{snap} ({len(listed)} blocks listed in {pages} pages of <= {PAGE}) "
            f"read as raw = the disk (sha256 over 1 GiB); {len(seen)} GetSnapshotBlock requests, "
            f"only blocks listed, {len(set(seen))} distinct; info states the map")
-        moto.reset() if label == "exact" else None
+        if label == "exact":
+            moto.reset()
+            continue
+        # Faults on the way (a 503 on the list, a 429 and a reset on blocks): retried, exact.
+        proxy = cl.FaultProxy(moto.port, {2: "503", 4: "429", 6: "reset"})
+        try:
+            _, _, stdout = run(["convert", "--to", "raw", "--json", "--endpoint-url",
+                                f"http://127.0.0.1:{proxy.port}", f"ebs:{snap}", out])
+        finally:
+            proxy.stop()
+        net = json.loads(stdout)["source"].get("network", {})
+        if cl.sha_file(out) != sha_padded(disk, GIB) or net.get("retries", 0) < 2:
+            fail(f"faults: {proxy.triggered}, network {net}")
+        os.remove(out)
+        ok(f"faults {proxy.triggered} while reading ebs:{snap}: {net.get('retries')} retries, "
+           f"the disk read exact")
 
 
 def corrupted_block(moto):
