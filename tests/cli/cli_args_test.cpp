@@ -129,9 +129,9 @@ TEST_CASE("cli args: convert's shared blocks", "[cli][args]") {
   CHECK(a.checksums);
   CHECK(a.checksums_file == "c.json");
   CHECK(a.stream_window_mib == 32);
-  CHECK(a.upload.http.connections == 4);
-  CHECK(a.upload.http.http_timeout == 9);
-  CHECK(a.upload.http.attempts == 3);  // --retries 2: three tries
+  CHECK(a.input.net.http.connections == 4);
+  CHECK(a.input.net.http.http_timeout == 9);
+  CHECK(a.input.net.http.attempts == 3);  // --retries 2: three tries
   CHECK(a.upload.resume);
   CHECK(a.upload.put_md5);
   // The HTTP block is applied the same way to every upload's options.
@@ -139,7 +139,7 @@ TEST_CASE("cli args: convert's shared blocks", "[cli][args]") {
   const unsigned default_stall = http.stall_seconds;
   vdconvert::HttpArgs{}.apply_to(http);
   CHECK(http.stall_seconds == default_stall);
-  a.upload.http.apply_to(http);
+  a.input.net.http.apply_to(http);
   CHECK(http.connections == 4);
   CHECK(http.stall_seconds == 9);
   CHECK(http.max_attempts == 3);
@@ -153,9 +153,9 @@ TEST_CASE("cli args: convert's shared blocks", "[cli][args]") {
   auto s3 = parse({"convert", "-O", "raw", "--region", "eu-west-1", "--endpoint-url",
                    "http://127.0.0.1:9000", "--profile", "p", "a", "s3://b/k"});
   const auto& sa = args_of<ConvertArgs>(s3);
-  CHECK(sa.upload.region == "eu-west-1");
-  CHECK(sa.upload.endpoint_url == "http://127.0.0.1:9000");
-  CHECK(sa.upload.profile == "p");
+  CHECK(sa.input.net.region == "eu-west-1");
+  CHECK(sa.input.net.endpoint_url == "http://127.0.0.1:9000");
+  CHECK(sa.input.net.profile == "p");
   auto ebs =
       parse({"convert", "-O", "aws-snapshot", "--description", "d", "--tag", "k=v", "a", "ebs:"});
   CHECK(args_of<ConvertArgs>(ebs).upload.description == "d");

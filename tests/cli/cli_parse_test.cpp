@@ -49,7 +49,7 @@ TEST_CASE("cli: defaults when options are absent", "[cli][parse]") {
   CHECK_FALSE(a.input.ignore_cid);
   CHECK(a.input.disk == 0);
   CHECK(a.target.settings.empty());
-  CHECK_FALSE(a.upload.http.any());
+  CHECK_FALSE(a.input.net.http.any());
 }
 
 TEST_CASE("cli: --name=value, short aliases and options after operands", "[cli][parse]") {

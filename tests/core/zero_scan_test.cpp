@@ -8,6 +8,7 @@
 #include "formats/gcp/gcp.h"
 #include "pipeline/zero_scan.h"
 #include "test_support.h"
+#include "vdisk/check.h"
 #include "vdisk/image.h"
 
 namespace vdisk::test {
@@ -105,8 +106,8 @@ TEST_CASE("zero scan: gcp with detect_zeroes stores less, same content", "[zero_
   CHECK(scanned->zero_scan_data_bytes == 64 * kKiB + 4096 + 12 * kKiB + 4096);
   CHECK(scanned->stats.data_bytes < plain->stats.data_bytes);
   CHECK(scanned->checksums->disk_sha256 == plain->checksums->disk_sha256);
-  auto a = gcp::check_gcp(dir / "plain.tar.gz");
-  auto b = gcp::check_gcp(dir / "scan.tar.gz");
+  auto a = check_image(dir / "plain.tar.gz", "gcp");
+  auto b = check_image(dir / "scan.tar.gz", "gcp");
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   CHECK(a->passed());

@@ -1,6 +1,8 @@
-// check_qcow2 (`check --for qcow2`, to be wired into image/check.cpp): qemu-img-made images pass
+// check --for qcow2 (qcow2_check.cpp through check_image): qemu-img-made images pass
 // every rule; damaged ones fail the rule they break, naming the offset.
 #include <catch2/catch.hpp>
+
+#include "vdisk/check.h"
 
 #include <fmt/format.h>
 
@@ -38,7 +40,7 @@ TEST_CASE("qcow2 check: qemu-img images pass every rule", "[qcow2][check][qemu]"
        {"compat=0.10", "compat=1.1,cluster_size=512", "extended_l2=on,cluster_size=128k",
         "refcount_bits=1", "refcount_bits=64,cluster_size=4k", "lazy_refcounts=on"}) {
     make(dir, "a.qcow2", opts, writes);
-    auto r = qcow2::check_qcow2(dir / "a.qcow2");
+    auto r = check_image(dir / "a.qcow2", "qcow2");
     REQUIRE(r.ok());
     INFO(opts << ": " << r->to_properties().to_text());
     CHECK(r->passed());
@@ -47,7 +49,7 @@ TEST_CASE("qcow2 check: qemu-img images pass every rule", "[qcow2][check][qemu]"
   REQUIRE(run(fmt::format("cd '{}' && head -c 3000000 /dev/urandom > r.raw && qemu-img convert -c "
                           "-O qcow2 -o compression_type=zstd r.raw z.qcow2",
                           dir.path().string())) == 0);
-  auto z = qcow2::check_qcow2(dir / "z.qcow2");
+  auto z = check_image(dir / "z.qcow2", "qcow2");
   REQUIRE(z.ok());
   INFO(z->to_properties().to_text());
   CHECK(z->passed());

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "exit_codes.h"
+#include "remote_source.h"
 #include "vdisk/check.h"
 
 namespace vdconvert {
@@ -27,7 +28,7 @@ Status set_target(CheckArgs& a, std::string_view value) {
 Status validate(const CheckArgs& args) {
   if (args.file() == "-")
     return invalid_argument("check: FILE must be a file (check re-reads it); '-' is not allowed");
-  return {};
+  return validate_source_args(args.input, args.file(), "");
 }
 
 std::string render_text(const vdisk::CheckReport& report) {
@@ -54,15 +55,31 @@ std::string render_text(const vdisk::CheckReport& report) {
 }
 
 int run(const CheckArgs& args, RunContext& ctx) {
+  // A remote object is checked where it lives: each rule set reads what its rules need.
+  std::unique_ptr<vdisk::RemoteFile> remote;
+  std::string display = args.file();
+  if (is_remote_source(args.file())) {
+    auto opened = open_remote_source(args.input, args.file(), ctx);
+    if (!opened.ok()) return report_failure(ctx, opened.status().with_context("check"));
+    if (!opened->file)
+      return report_failure(
+          ctx, vdisk::unsupported(fmt::format("check: {}: the server does not answer ranged "
+                                              "requests, and a check re-reads parts of the file",
+                                              opened->display)));
+    remote = std::move(opened->file);
+    display = opened->display;
+  }
   std::string target = args.target;
   if (target.empty()) {
-    auto probed = vdisk::default_check_target(args.file());
+    auto probed = remote ? vdisk::default_check_target(*remote, display)
+                         : vdisk::default_check_target(args.file());
     if (!probed.ok()) return report_failure(ctx, probed.status().with_context("check"));
     target = *probed;
   }
   vdisk::CheckOptions options;
   options.ignore_parent_identity = args.ignore_cid;
-  auto report = vdisk::check_image(args.file(), target, options);
+  auto report = remote ? vdisk::check_image(std::move(remote), display, target, options)
+                       : vdisk::check_image(args.file(), target, options);
   if (!report.ok()) return report_failure(ctx, report.status());
   const std::string text =
       args.json ? vdisk::json_document(report->to_properties()) : render_text(*report);
@@ -79,6 +96,14 @@ constexpr OptionSpec kOptions[] = {
      store<set_true<&CheckArgs::ignore_cid>>},
     {"--json", "", "", "print the report as JSON", store<set_true<&CheckArgs::json>>},
     {"--quiet", "-q", "", kQuietHelp, store<set_quiet<CheckArgs>>},
+    kConnectionsOption<CheckArgs>,
+    kHttpTimeoutOption<CheckArgs>,
+    kRetriesOption<CheckArgs>,
+    kRegionOption<CheckArgs>,
+    kEndpointUrlOption<CheckArgs>,
+    kProfileOption<CheckArgs>,
+    kCaFileOption<CheckArgs>,
+    kHeaderOption<CheckArgs>,
 };
 static_assert(options_store_into<CheckArgs>(kOptions));
 constexpr std::string_view kOperands[] = {"FILE"};
@@ -95,7 +120,9 @@ const CommandSpec& check_command() {
       "each descriptor line a consumer rejects as a warning; --for mvmc|qemu|virtualbox|esxi\n"
       "checks the same structure and fails on the lines that consumer rejects.\n"
       "azure, gcp and aws also check what the disk boots and name the boot setting to pass\n"
-      "(docs/boot.md); a disk without boot code is a data disk and passes.\n",
+      "(docs/boot.md); a disk without boot code is a data disk and passes.\n"
+      "FILE may be a remote object (s3://, an Azure blob SAS URL, https://, ebs:snap-...):\n"
+      "it is checked where it lives, reading only what the rules need (docs/cloud.md).\n",
       kOptions,
       kOperands,
       {},

@@ -19,12 +19,14 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "vdisk/properties.h"
+#include "vdisk/io.h"
 #include "vdisk/status.h"
 
 namespace vdisk {
@@ -86,10 +88,17 @@ struct CheckOptions {
 Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target,
                                 const CheckOptions& options = {});
 
+// The same on a file the caller opened (a remote object, vdisk/remote.h), named `display` in the
+// report; the image can name no other file (a VMDK descriptor's extents are not found). Each rule
+// set reads only what its rules need (a blob's footer and boot sectors; a tarball, front to back).
+Result<CheckReport> check_image(std::unique_ptr<RandomAccessFile> file, const std::string& display,
+                                std::string_view target, const CheckOptions& options = {});
+
 // The check target that fits `path` when the user names none: "vmdk" for a VMDK (sparse
 // extent, COWD or descriptor); invalid_argument naming the probed format for any other (a cloud
 // target must be chosen explicitly).
 Result<std::string> default_check_target(const std::filesystem::path& path);
+Result<std::string> default_check_target(const RandomAccessFile& file, std::string_view display);
 
 }  // namespace vdisk
 

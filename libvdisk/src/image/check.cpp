@@ -64,24 +64,50 @@ std::vector<std::string_view> check_targets() {
   return out;
 }
 
-Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target,
-                                const CheckOptions& options) {
+namespace {
+
+const detail::CheckRuleSet* find_rule_set(std::string_view target) {
   for (const auto* r : detail::check_rule_sets())
-    if (r->name == target) return r->run(path, target, options);
+    if (r->name == target) return r;
+  return nullptr;
+}
+
+Status unknown_target(std::string_view target) {
   return invalid_argument(fmt::format("unknown check target '{}' (known: {})", target,
                                       fmt::join(check_targets(), ", ")));
 }
 
-Result<std::string> default_check_target(const std::filesystem::path& path) {
+}  // namespace
+
+Result<CheckReport> check_image(const std::filesystem::path& path, std::string_view target,
+                                const CheckOptions& options) {
+  const detail::CheckRuleSet* r = find_rule_set(target);
+  if (!r) return unknown_target(target);
   VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
-  VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(*file));
+  return r->run(std::move(file), path, path.string(), target, options);
+}
+
+Result<CheckReport> check_image(std::unique_ptr<RandomAccessFile> file, const std::string& display,
+                                std::string_view target, const CheckOptions& options) {
+  const detail::CheckRuleSet* r = find_rule_set(target);
+  if (!r) return unknown_target(target);
+  return r->run(std::move(file), {}, display, target, options);
+}
+
+Result<std::string> default_check_target(const RandomAccessFile& file, std::string_view display) {
+  VDISK_ASSIGN_OR_RETURN(std::string format, probe_format(file));
   for (const auto* r : detail::check_rule_sets())
     if (!r->default_for_format.empty() && r->default_for_format == format)
       return std::string(r->name);
   return invalid_argument(
       fmt::format("{} is a {} image; name the rule set to check with --for "
                   "(known: {})",
-                  path.string(), format, fmt::join(check_targets(), ", ")));
+                  display, format, fmt::join(check_targets(), ", ")));
+}
+
+Result<std::string> default_check_target(const std::filesystem::path& path) {
+  VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
+  return default_check_target(*file, path.string());
 }
 
 }  // namespace vdisk

@@ -58,9 +58,8 @@ Result<std::unique_ptr<BlockSink>> make_tar_sink(std::unique_ptr<ByteSink> out,
                                                  const WriterOptions& options,
                                                  std::uint64_t map_window);
 
-// `vdconvert check --for gcp`: decompresses and walks the whole archive.
-Result<CheckReport> check_gcp(const std::filesystem::path& path);
-// The same over an open file; `name` is the file name the ".tar.gz" rule looks at. Any bytes
+// `vdconvert check --for gcp` (its rule set runs this): decompresses and walks the whole
+// archive in `file`; `name` is the file name the ".tar.gz" rule looks at. Any bytes
 // are accepted (hostile input is reported as failed rules, never a crash). disk.raw content is
 // hashed only up to min(max_hash_bytes, 64 TiB) of virtual size (holes included; fuzzers pass
 // a small bound so a forged size cannot make them hash zeros for hours).

@@ -95,13 +95,6 @@ std::size_t gzip_header_length(std::span<const std::byte> b) {
   return p <= b.size() ? p : 0;
 }
 
-Result<CheckReport> check_gcp(const std::filesystem::path& path) {
-  VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
-  auto report = check_gcp_file(*file, path.filename().string(), UINT64_MAX);
-  if (report.ok()) report->path = path.string();
-  return report;
-}
-
 Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string& name,
                                    std::uint64_t max_hash_bytes) {
   const RandomAccessFile* file = &f;
@@ -218,8 +211,15 @@ Result<CheckReport> check_gcp_file(const RandomAccessFile& f, const std::string&
 
 namespace vdisk::detail {
 namespace {
-Result<CheckReport> run_gcp(const std::filesystem::path& p, std::string_view, const CheckOptions&) {
-  return gcp::check_gcp(p);
+Result<CheckReport> run_gcp(std::unique_ptr<RandomAccessFile> file, const std::filesystem::path&,
+                            const std::string& display, std::string_view, const CheckOptions&) {
+  // The name GCP sees is the object's: the last part of the path or URL, without a query.
+  std::string name = display.substr(0, display.find('?'));
+  if (const std::size_t slash = name.find_last_of('/'); slash != std::string::npos)
+    name.erase(0, slash + 1);
+  auto report = gcp::check_gcp_file(*file, name, UINT64_MAX);
+  if (report.ok()) report->path = display;
+  return report;
 }
 }  // namespace
 

@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
-#include "formats/qcow2/qcow2_reader.h"
 #include "base/checked.h"
 #include "base/endian.h"
+#include "formats/qcow2/qcow2_reader.h"
 
 namespace vdisk::qcow2 {
 namespace {
@@ -268,18 +268,13 @@ CheckReport check_qcow2_file(const RandomAccessFile& file, const std::string& na
   return r;
 }
 
-Result<CheckReport> check_qcow2(const std::filesystem::path& path) {
-  VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
-  return check_qcow2_file(*file, path.string());
-}
-
 }  // namespace vdisk::qcow2
 
 namespace vdisk::detail {
 namespace {
-Result<CheckReport> run_qcow2(const std::filesystem::path& p, std::string_view,
-                              const CheckOptions&) {
-  return qcow2::check_qcow2(p);
+Result<CheckReport> run_qcow2(std::unique_ptr<RandomAccessFile> file, const std::filesystem::path&,
+                              const std::string& display, std::string_view, const CheckOptions&) {
+  return qcow2::check_qcow2_file(*file, display);
 }
 }  // namespace
 

@@ -14,12 +14,9 @@
 
 namespace vdisk::qcow2 {
 
-// Checks the qcow2 image at `path` (target "qcow2"). Fails only when the file cannot be opened;
-// every structural problem is a failed item, one item per rule, naming the structure and offset
-// of the first few problems.
-Result<CheckReport> check_qcow2(const std::filesystem::path& path);
-
-// The same on an open file; `name` is used in the report.
+// Checks the qcow2 image in `file` (check target "qcow2"); `name` is used in the report. Every
+// structural problem is a failed item, one item per rule, naming the structure and offset of
+// the first few problems.
 CheckReport check_qcow2_file(const RandomAccessFile& file, const std::string& name);
 
 }  // namespace vdisk::qcow2

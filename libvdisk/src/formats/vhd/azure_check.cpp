@@ -24,11 +24,11 @@ std::string mib_text(std::uint64_t bytes) {
 
 }  // namespace
 
-Result<CheckReport> check_azure(const std::filesystem::path& path) {
-  VDISK_ASSIGN_OR_RETURN(auto file, open_file(path));
+Result<CheckReport> check_azure(const RandomAccessFile& image, const std::string& display) {
+  const RandomAccessFile* file = &image;
   CheckReport report;
   report.target = "azure";
-  report.path = path.string();
+  report.path = display;
   auto add = [&report](std::string id, std::string rule, bool passed, std::string detail) {
     report.items.push_back({std::move(rule), passed, std::move(detail)});
     report.items.back().id = std::move(id);
@@ -92,9 +92,9 @@ Result<CheckReport> check_azure(const std::filesystem::path& path) {
 
 namespace vdisk::detail {
 namespace {
-Result<CheckReport> run_azure(const std::filesystem::path& p, std::string_view,
-                              const CheckOptions&) {
-  return vhd::check_azure(p);
+Result<CheckReport> run_azure(std::unique_ptr<RandomAccessFile> file, const std::filesystem::path&,
+                              const std::string& display, std::string_view, const CheckOptions&) {
+  return vhd::check_azure(*file, display);
 }
 }  // namespace
 

@@ -45,7 +45,7 @@ std::unique_ptr<BlockSink> make_fixed_sink(std::unique_ptr<ByteSink> out,
 
 // Checks a file against Azure's rules for uploaded VHDs. Fails only when the file cannot be
 // read; broken rules are items of the report.
-Result<CheckReport> check_azure(const std::filesystem::path& path);
+Result<CheckReport> check_azure(const RandomAccessFile& file, const std::string& display);
 
 }  // namespace vdisk::vhd
 

@@ -13,11 +13,12 @@
 namespace vdisk::detail {
 namespace {
 
-Result<CheckReport> check_aws(const std::filesystem::path& path, std::string_view,
-                              const CheckOptions&) {
+Result<CheckReport> check_aws(std::unique_ptr<RandomAccessFile> file,
+                              const std::filesystem::path& path, const std::string& display,
+                              std::string_view, const CheckOptions&) {
   CheckReport report;
   report.target = "aws";
-  report.path = path.string();
+  report.path = display;
   auto add = [&report](std::string id, std::string rule, bool passed, std::string detail) {
     report.items.push_back({std::move(rule), passed, std::move(detail)});
     report.items.back().id = std::move(id);
@@ -25,7 +26,7 @@ Result<CheckReport> check_aws(const std::filesystem::path& path, std::string_vie
   const MachineFacts* m = find_machine("aws");
   if (!m) return internal_error("aws: no machine row");
 
-  auto source = open_image(path);
+  auto source = open_image(std::move(file), path);
   if (!source.ok()) {
     if (source.status().code() == Errc::io_error || source.status().code() == Errc::not_found)
       return source.status();

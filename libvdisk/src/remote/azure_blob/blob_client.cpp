@@ -1,7 +1,10 @@
-// Blob service requests (Put Blob, Put Page, Get Page Ranges, Get Blob Properties, Set Blob
-// Properties, Delete Blob) as docs/cloud.md lists them, authorised by the SAS in the URL.
+// Blob service requests (Put Blob, Put Page, Get Page Ranges, Get Blob Properties, Get Blob,
+// Set Blob Properties, Set Blob Metadata, Delete Blob) as docs/cloud.md lists them, authorised
+// by the SAS in the URL.
 #include "remote/azure_blob/blob_client.h"
 
+#include "checksum/checksum_sinks.h"
+#include "checksum/md5.h"
 #include "http/upload_ledger.h"
 
 #include <fmt/format.h>
@@ -27,7 +30,8 @@ std::string BlobUrl::with(std::string_view params) const {
   return q.empty() ? url.without_query() : url.without_query() + "?" + q;
 }
 
-Result<BlobUrl> parse_blob_url(std::string_view text, std::optional<bool> managed) {
+Result<BlobUrl> parse_blob_url(std::string_view text, std::optional<bool> managed,
+                               bool for_reading) {
   VDISK_ASSIGN_OR_RETURN(http::Url u, http::parse_service_url(text));
   BlobUrl b;
   b.display = http::redact_url(u.full());
@@ -42,9 +46,10 @@ Result<BlobUrl> parse_blob_url(std::string_view text, std::optional<bool> manage
                     b.display));
   if (u.query.empty())
     return invalid_argument(fmt::format(
-        "azure: {}: no SAS token in the URL (the upload is authorised by a SAS with write "
-        "permission)",
-        b.display));
+        "azure: {}: no SAS token in the URL ({})", b.display,
+        for_reading ? "reading is authorised by a SAS with read permission, or a managed disk's "
+                      "export URL from az disk grant-access --access-level Read"
+                    : "the upload is authorised by a SAS with write permission"));
   b.managed = managed.value_or(u.host.starts_with("md-"));
   b.url = std::move(u);
   return b;
@@ -95,6 +100,21 @@ std::vector<PageRange> subtract_ranges(const std::vector<PageRange>& have, std::
   return out;
 }
 
+std::vector<PageRange> covered_pieces(const std::vector<PageRange>& ranges, std::uint64_t start,
+                                      std::uint64_t end, std::uint64_t merge_gap) {
+  std::vector<PageRange> out;
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), start,
+                             [](std::uint64_t v, const PageRange& r) { return v < r.end; });
+  for (; it != ranges.end() && it->start < end; ++it) {
+    const PageRange p{std::max(start, it->start), std::min(end, it->end)};
+    if (!out.empty() && p.start - out.back().end < merge_gap)
+      out.back().end = p.end;
+    else
+      out.push_back(p);
+  }
+  return out;
+}
+
 Result<std::unique_ptr<BlobClient>> BlobClient::create(const BlobUrl& blob, HttpOptions options,
                                                        std::stop_token stop) {
   VDISK_ASSIGN_OR_RETURN(http::ServiceClient c,
@@ -130,6 +150,7 @@ Result<BlobProperties> BlobClient::properties() {
   p.length = *len;
   p.blob_type = std::string(resp.header("x-ms-blob-type"));
   p.content_type = std::string(resp.header("content-type"));
+  p.etag = std::string(resp.header("etag"));
   for (const http::Header& h : resp.headers)
     if (h.name.starts_with("x-ms-meta-")) p.metadata[h.name.substr(10)] = h.value;
   return p;
@@ -179,7 +200,8 @@ Status BlobClient::clear_pages(std::uint64_t offset, std::uint64_t length) {
   return expect(r, resp, 201);
 }
 
-Result<std::vector<PageRange>> BlobClient::page_ranges(std::uint64_t length) {
+Result<std::vector<PageRange>> BlobClient::page_ranges(std::uint64_t length,
+                                                       std::uint64_t* requests) {
   std::vector<PageRange> out;
   std::string marker;
   for (int page = 0;; ++page) {
@@ -195,22 +217,90 @@ Result<std::vector<PageRange>> BlobClient::page_ranges(std::uint64_t length) {
                     fmt::format("azure: Get Page Ranges of {}", blob_.display)};
     VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
     VDISK_RETURN_IF_ERROR(expect(r, resp, 200));
+    if (requests) ++*requests;
     VDISK_ASSIGN_OR_RETURN(marker, parse_page_list(resp.body, length, out));
     if (marker.empty()) return out;
   }
 }
 
-Result<std::string> BlobClient::get_range(std::uint64_t offset, std::uint64_t length) {
+namespace {
+
+// "bytes S-E/T" naming exactly [offset, offset + length) of a blob of `total` (0: any).
+bool content_range_is(std::string_view v, std::uint64_t offset, std::uint64_t length,
+                      std::uint64_t total) {
+  if (!v.starts_with("bytes ")) return false;
+  v.remove_prefix(6);
+  const std::size_t dash = v.find('-');
+  const std::size_t slash = v.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash)
+    return false;
+  auto s = to_u64(v.substr(0, dash));
+  auto e = to_u64(v.substr(dash + 1, slash - dash - 1));
+  auto t = to_u64(v.substr(slash + 1));
+  if (!s || !e || !t) return false;
+  return *s == offset && *e == offset + length - 1 && (total == 0 || *t == total);
+}
+
+}  // namespace
+
+Result<std::string> BlobClient::get_range(std::uint64_t offset, std::uint64_t length,
+                                          const RangeChecks& checks) {
+  if (length == 0 || offset + length < offset)
+    return internal_error(
+        fmt::format("azure: Get Blob of {} bytes at {} of {}", length, offset, blob_.display));
   const std::string range = fmt::format("bytes={}-{}", offset, offset + length - 1);
   http::Request r{
       "GET", blob_.with(""), {}, {}, fmt::format("azure: Get Blob {} of {}", range, blob_.display)};
   r.headers = {{"x-ms-range", range}};
+  if (!checks.etag.empty()) r.headers.push_back({"If-Match", std::string(checks.etag)});
+  const bool md5 = checks.md5 && length <= (4u << 20);
+  if (md5) r.headers.push_back({"x-ms-range-get-content-md5", "true"});
+  const unsigned attempts = std::max(1u, client_.options().max_attempts);
+  for (unsigned attempt = 1;; ++attempt) {
+    VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
+    if (resp.status == 412 && !checks.etag.empty())
+      return io_error(fmt::format(
+          "{}: the blob changed while it was read (it no longer has ETag {}; HTTP 412): read it "
+          "again",
+          r.what, checks.etag));
+    const bool whole = resp.status == 200 && offset == 0 &&
+                       (checks.blob_length == 0 || checks.blob_length == length);
+    if (!whole) VDISK_RETURN_IF_ERROR(expect(r, resp, 206));
+    const std::string_view etag = resp.header("etag");
+    if (!checks.etag.empty() && !etag.empty() && etag != checks.etag)
+      return io_error(
+          fmt::format("{}: the blob changed while it was read (ETag {}, now {}): read it again",
+                      r.what, checks.etag, etag));
+    if (resp.status == 206 &&
+        !content_range_is(resp.header("content-range"), offset, length, checks.blob_length))
+      return io_error(fmt::format("{}: the reply is for another range (Content-Range: {})", r.what,
+                                  resp.header("content-range").substr(0, 100)));
+    if (resp.body.size() != length)
+      return io_error(fmt::format("{}: the reply holds {} bytes, expected {}", r.what,
+                                  resp.body.size(), length));
+    const std::string_view sent_md5 = md5 ? resp.header("content-md5") : std::string_view();
+    if (sent_md5.empty()) return std::move(resp.body);
+    checksum::Md5 h;
+    h.update(std::as_bytes(std::span(resp.body.data(), resp.body.size())));
+    const auto digest = h.finish();
+    const std::string got = checksum::to_base64(digest);
+    if (got == sent_md5) return std::move(resp.body);
+    const std::string line = fmt::format("{}: the body's MD5 is {}, the reply's Content-MD5 {}",
+                                         r.what, got, sent_md5.substr(0, 64));
+    if (attempt >= attempts) return io_error(fmt::format("{} ({} attempts)", line, attempt));
+    if (client_.options().on_retry) client_.options().on_retry(line + "; retrying");
+  }
+}
+
+Status BlobClient::set_metadata(const std::map<std::string, std::string>& metadata) {
+  http::Request r{"PUT",
+                  blob_.with("comp=metadata"),
+                  {},
+                  {},
+                  fmt::format("azure: Set Blob Metadata of {}", blob_.display)};
+  for (const auto& [k, v] : metadata) r.headers.push_back({"x-ms-meta-" + k, v});
   VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
-  VDISK_RETURN_IF_ERROR(expect(r, resp, 206));
-  if (resp.body.size() != length)
-    return io_error(
-        fmt::format("{}: the reply holds {} bytes, expected {}", r.what, resp.body.size(), length));
-  return std::move(resp.body);
+  return expect(r, resp, 200);
 }
 
 Status BlobClient::set_content_md5(std::string_view md5_base64, std::string_view content_type) {
@@ -233,6 +323,12 @@ Status BlobClient::remove() {
   VDISK_ASSIGN_OR_RETURN(http::Response resp, send(r));
   if (resp.status == 404) return {};
   return expect(r, resp, 202);
+}
+
+ClientMaker default_client_maker() {
+  return [](const BlobUrl& blob, const HttpOptions& options, std::stop_token stop) {
+    return BlobClient::create(blob, options, stop);
+  };
 }
 
 }  // namespace vdisk::azure

@@ -83,6 +83,7 @@ class BlockFile final : public RemoteFile {
       closing_ = true;
     }
     cv_.notify_all();
+    f_->cancel();
     for (auto& w : workers_) w.request_stop();
     workers_.clear();  // joins
   }

@@ -15,7 +15,8 @@
 //   is not worth prefetching (BlockFetcher::next_prefetch).
 // - A fetch that fails for good fails the read that needs it with its status (the block is not
 //   cached: a later read tries again); read-ahead failures are dropped silently.
-// - Destruction stops the workers (fetches in flight are cancelled through their stop token).
+// - Destruction stops the workers: fetches in flight are cancelled through BlockFetcher::cancel()
+//   (the fetchers whose requests take a stop token of their own), then the workers are joined.
 #ifndef VDISK_REMOTE_READER_BLOCK_FILE_H_
 #define VDISK_REMOTE_READER_BLOCK_FILE_H_
 
@@ -83,6 +84,10 @@ class BlockFetcher {
   // the file).
   virtual void describe(Properties& /*out*/) const {}
   virtual SourceCounters& counters() = 0;
+  // Called once when the file is destroyed, before it joins its workers: fetches in flight
+  // should end soon (cancelled), as a fetch has no stop token of its own. Default: nothing (a
+  // fetch in flight runs to its end, retries included).
+  virtual void cancel() {}
 };
 
 struct CacheOptions {

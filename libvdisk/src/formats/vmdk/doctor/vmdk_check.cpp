@@ -12,10 +12,10 @@
 #include "base/checked.h"
 #include "base/endian.h"
 #include "base/linked_path.h"
-#include "vdisk/vmdk.h"
 #include "formats/vmdk/doctor/vmdk_check_impl.h"
 #include "formats/vmdk/vmdk_extent.h"
 #include "formats/vmdk/vmdk_format.h"
+#include "vdisk/vmdk.h"
 
 namespace vdisk::vmdk {
 namespace check {
@@ -511,9 +511,9 @@ Result<CheckReport> check_vmdk_file(std::unique_ptr<RandomAccessFile> file,
 
 namespace vdisk::detail {
 namespace {
-Result<CheckReport> run_vmdk(const std::filesystem::path& p, std::string_view name,
-                             const CheckOptions& o) {
-  return vmdk::check_vmdk(p, name, o);
+Result<CheckReport> run_vmdk(std::unique_ptr<RandomAccessFile> file, const std::filesystem::path& p,
+                             const std::string&, std::string_view name, const CheckOptions& o) {
+  return vmdk::check_vmdk_file(std::move(file), p, name, o);
 }
 }  // namespace
 
