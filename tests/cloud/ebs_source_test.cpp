@@ -203,14 +203,15 @@ EbsSourceOptions options(const std::string& id, const std::string& since = {}) {
   return o;
 }
 
-Result<std::unique_ptr<RemoteFile>> open(FakeEbs& ebs, const EbsSourceOptions& o) {
+Result<std::unique_ptr<RemoteFile>> open(FakeEbs& ebs, const EbsSourceOptions& o,
+                                         std::stop_token stop = {}) {
   return open_ebs_source_with(
       o,
-      [&](const AwsOptions& aws) -> Result<std::unique_ptr<EbsClient>> {
+      [&](const AwsOptions& aws, std::stop_token token) -> Result<std::unique_ptr<EbsClient>> {
         return EbsClient::over(AwsClient(
-            aws, http::ServiceClient(aws.http, std::make_unique<FakeConnection>(ebs), {})));
+            aws, http::ServiceClient(aws.http, std::make_unique<FakeConnection>(ebs), token)));
       },
-      {});
+      stop);
 }
 
 // A snapshot with data blocks 0, 1, 2, 7, 8, 100 and the volume's last.
@@ -630,4 +631,25 @@ TEST_CASE("ebs source: read-ahead fetches listed blocks, and with since changed 
     CHECK(ebs.count("/blocks/7?") == 0);
     CHECK(ebs.count("/blocks/100?") == 0);
   }
+}
+
+TEST_CASE("ebs source: the caller's stop token ends a fetch between its attempts", "[cloud][ebs]") {
+  FakeEbs ebs;
+  with_snapshot(ebs);
+  ebs.bad_checksum[7] = -1;
+  EbsSourceOptions o = options("snap-0a");
+  o.aws.http.initial_backoff_ms = 20000;  // a pause that would hold the read for long
+  o.aws.http.max_backoff_ms = 20000;
+  std::stop_source stop;
+  auto f = open(ebs, o, stop.get_token());
+  REQUIRE(f.ok());
+  std::jthread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop.request_stop();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::byte> got(kBs);
+  const Status s = (*f)->read_at(7 * kBs, got);
+  CHECK(s.code() == Errc::cancelled);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }

@@ -70,7 +70,14 @@ bool valid_snapshot_id(std::string_view id) {
 class EbsFetcher final : public remote::BlockFetcher {
  public:
   EbsFetcher(const EbsSourceOptions& o, std::stop_token stop)
-      : id_(o.snapshot_id), name_("ebs:" + o.snapshot_id), http_(o.aws.http), stop_(stop) {}
+      : id_(o.snapshot_id),
+        name_("ebs:" + o.snapshot_id),
+        http_(o.aws.http),
+        link_(stop, RequestStop{&stop_}) {}
+
+  // The token the clients and pauses honour: the caller's, or cancel().
+  std::stop_token stop_token() const { return stop_.get_token(); }
+  void cancel() override { stop_.request_stop(); }
 
   // Lists the snapshot (and what changed since `since`) with clients_[0].
   Status load(const std::string& since) {
@@ -275,14 +282,21 @@ class EbsFetcher final : public remote::BlockFetcher {
     std::mutex mu;
     std::condition_variable_any cv;
     std::unique_lock lock(mu);
-    cv.wait_for(lock, stop_, pause, [] { return false; });
-    return !stop_.stop_requested();
+    std::stop_token stop = stop_.get_token();
+    cv.wait_for(lock, stop, pause, [] { return false; });
+    return !stop.stop_requested();
   }
+
+  struct RequestStop {
+    std::stop_source* source;
+    void operator()() const { source->request_stop(); }
+  };
 
   std::string id_;
   std::string name_;
   HttpOptions http_;
-  std::stop_token stop_;
+  std::stop_source stop_;                 // the clients' (before link_: it is linked to it)
+  std::stop_callback<RequestStop> link_;  // the caller's token triggers stop_
   std::vector<std::unique_ptr<EbsClient>> clients_;
   std::uint64_t bs_ = 0;
   std::uint64_t volume_gib_ = 0;
@@ -322,7 +336,7 @@ Result<std::unique_ptr<RemoteFile>> open_ebs_source_with(const EbsSourceOptions&
     if (user) user(line);
   };
   for (unsigned i = 0; i < o.aws.http.connections; ++i) {
-    VDISK_ASSIGN_OR_RETURN(std::unique_ptr<EbsClient> c, make(counted));
+    VDISK_ASSIGN_OR_RETURN(std::unique_ptr<EbsClient> c, make(counted, f->stop_token()));
     f->clients().push_back(std::move(c));
   }
   VDISK_RETURN_IF_ERROR(f->load(o.since));
@@ -337,7 +351,11 @@ Result<std::unique_ptr<RemoteFile>> open_ebs_source_with(const EbsSourceOptions&
 Result<std::unique_ptr<RemoteFile>> open_ebs_source(const EbsSourceOptions& options,
                                                     std::stop_token stop) {
   return aws::open_ebs_source_with(
-      options, [&](const AwsOptions& aws) { return aws::EbsClient::create(aws, stop); }, stop);
+      options,
+      [](const AwsOptions& aws, std::stop_token token) {
+        return aws::EbsClient::create(aws, token);
+      },
+      stop);
 }
 
 std::string ebs_snapshot_id(std::string_view text) {

@@ -19,7 +19,9 @@
 // - changes(): the blocks ListChangedBlocks lists, as data (a SecondBlockToken: read with it)
 //   or unallocated (a FirstBlockToken only: zeros now, and ListSnapshotBlocks must not list
 //   it); merged into sorted disjoint ranges.
-// - Slots: AwsOptions::http.connections, one EbsClient each.
+// - Slots: AwsOptions::http.connections, one EbsClient each. Their requests (and the pauses
+//   between fetches of a reply that failed its check) end when the caller's stop token is
+//   triggered or the file is destroyed (BlockFetcher::cancel).
 #ifndef VDISK_REMOTE_EBS_EBS_SOURCE_H_
 #define VDISK_REMOTE_EBS_EBS_SOURCE_H_
 
@@ -32,8 +34,10 @@
 
 namespace vdisk::aws {
 
-// Makes one client over `aws` (the options with the source's retry counting added).
-using EbsClientFactory = std::function<Result<std::unique_ptr<EbsClient>>(const AwsOptions& aws)>;
+// Makes one client over `aws` (the options with the source's retry counting added) whose
+// requests honour `stop` (the caller's stop token, or the file's destruction: cancel()).
+using EbsClientFactory =
+    std::function<Result<std::unique_ptr<EbsClient>>(const AwsOptions& aws, std::stop_token stop)>;
 
 // open_ebs_source() with the clients `make` gives (a test's scripted connections).
 Result<std::unique_ptr<RemoteFile>> open_ebs_source_with(const EbsSourceOptions& options,
