@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "checksum/checksum_sinks.h"
 #include "checksum/sha256.h"
@@ -106,6 +105,8 @@ Result<StartedSnapshot> EbsClient::start(std::uint64_t volume_gib, const EbsSnap
   std::string body = fmt::format("{{\"VolumeSize\":{},\"Timeout\":{},\"ClientToken\":{}",
                                  volume_gib, o.timeout_minutes, json_quote(client_token));
   if (!o.description.empty()) body += ",\"Description\":" + json_quote(o.description);
+  if (!o.parent_snapshot_id.empty())
+    body += ",\"ParentSnapshotId\":" + json_quote(o.parent_snapshot_id);
   if (!o.tags.empty()) {
     body += ",\"Tags\":[";
     for (std::size_t i = 0; i < o.tags.size(); ++i)
@@ -155,58 +156,51 @@ Status EbsClient::complete(const std::string& id, std::uint64_t changed_blocks,
   return {};
 }
 
-Result<BlockList> parse_block_list(std::string_view json) {
-  constexpr std::size_t kMaxBlocks = 100000;
-  BlockList list;
-  const auto bs = http::json_uint(json, "BlockSize");
-  const auto gib = http::json_uint(json, "VolumeSize");
-  if (!bs || !gib) return corrupt("ebs: ListSnapshotBlocks reply: no BlockSize or VolumeSize");
-  list.block_bytes = *bs;
-  list.volume_gib = *gib;
-  if (auto next = http::json_string(json, "NextToken")) list.next_token = *next;
-  const std::size_t key = json.find("\"Blocks\"");
-  if (key != std::string_view::npos) {
-    std::size_t at = json.find('[', key);
-    const std::size_t close = at == std::string_view::npos ? at : json.find(']', at);
-    if (close == std::string_view::npos)
-      return corrupt("ebs: ListSnapshotBlocks reply: Blocks is not a list");
-    for (;;) {
-      const std::size_t open = json.find('{', at);
-      if (open == std::string_view::npos || open > close) break;
-      const std::size_t end = json.find('}', open);
-      if (end == std::string_view::npos || end > close)
-        return corrupt("ebs: ListSnapshotBlocks reply: a block is not an object");
-      const std::string_view item = json.substr(open, end - open + 1);
-      std::optional<std::uint64_t> index = http::json_uint(item, "BlockIndex");
-      if (!index) {
-        if (auto text = http::json_string(item, "BlockIndex"); text && !text->empty()) {
-          std::uint64_t v = 0;
-          const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-          if (ec == std::errc() && p == text->data() + text->size()) index = v;
-        }
-      }
-      auto token = http::json_string(item, "BlockToken");
-      if (!index || !token || token->empty() || token->size() > 1024)
-        return corrupt(fmt::format(
-            "ebs: ListSnapshotBlocks reply: block {} has no valid BlockIndex or BlockToken",
-            list.blocks.size()));
-      if (list.blocks.size() >= kMaxBlocks)
-        return corrupt(
-            fmt::format("ebs: ListSnapshotBlocks reply: more than {} blocks", kMaxBlocks));
-      list.blocks.push_back({*index, std::move(*token)});
-      at = end + 1;
-    }
-  }
-  std::sort(list.blocks.begin(), list.blocks.end(),
-            [](const ListedBlock& a, const ListedBlock& b) { return a.index < b.index; });
-  for (std::size_t i = 1; i < list.blocks.size(); ++i)
-    if (list.blocks[i].index == list.blocks[i - 1].index)
-      return corrupt(fmt::format("ebs: ListSnapshotBlocks reply: block {} is listed twice",
-                                 list.blocks[i].index));
-  return list;
+std::optional<std::string> SnapshotFacts::tag(std::string_view key) const {
+  for (const auto& [k, v] : tags)
+    if (k == key) return v;
+  return std::nullopt;
 }
 
-Result<std::string> EbsClient::snapshot_state(const std::string& id) {
+Result<SnapshotFacts> parse_describe_snapshots(std::string_view xml, const std::string& id) {
+  const std::string what = fmt::format("ec2: DescribeSnapshots {}", id);
+  std::size_t set_end = 0;
+  const std::size_t set = xml.find("<snapshotSet>");
+  const auto listed = http::xml_text(xml, "snapshotId");
+  if (set == std::string_view::npos || !listed)
+    return not_found(fmt::format("{}: the reply lists no such snapshot", what));
+  if (*listed != id)
+    return corrupt(fmt::format("{}: the reply lists snapshot '{}'", what,
+                               listed->substr(0, std::min<std::size_t>(listed->size(), 64))));
+  SnapshotFacts f;
+  auto state = http::xml_text(xml, "status");
+  if (!state || state->empty() || state->size() > 32)
+    return corrupt(fmt::format("{}: the reply's status is not a state", what));
+  f.state = *state;
+  // Tags: <tagSet><item><key>K</key><value>V</value></item>...</tagSet>, at most 50 (EC2's
+  // limit per resource) of at most 128 and 256 characters.
+  const std::size_t tags_at = xml.find("<tagSet>", set);
+  if (tags_at != std::string_view::npos) {
+    set_end = xml.find("</tagSet>", tags_at);
+    if (set_end == std::string_view::npos)
+      return corrupt(fmt::format("{}: the reply's tagSet does not end", what));
+    const std::string_view tag_set = xml.substr(tags_at, set_end - tags_at);
+    std::size_t at = 0;
+    for (;;) {
+      std::size_t end = 0;
+      auto key = http::xml_text(tag_set, "key", at, &end);
+      if (!key) break;
+      auto value = http::xml_text(tag_set, "value", end, &end);
+      if (!value || key->size() > 128 || value->size() > 256 || f.tags.size() >= 50)
+        return corrupt(fmt::format("{}: the reply's tag {} is malformed", what, f.tags.size()));
+      f.tags.emplace_back(std::move(*key), std::move(*value));
+      at = end;
+    }
+  }
+  return f;
+}
+
+Result<SnapshotFacts> EbsClient::describe_snapshot(const std::string& id) {
   const std::string form =
       fmt::format("Action=DescribeSnapshots&SnapshotId.1={}&Version=2016-11-15",
                   http::percent_encode(id, false));
@@ -217,24 +211,43 @@ Result<std::string> EbsClient::snapshot_state(const std::string& id) {
                              {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"}},
                              bytes, sha256_hex(bytes), what));
   VDISK_RETURN_IF_ERROR(expect(r, 200, what));
-  auto state = http::xml_text(r.body, "status");
-  if (!state) return not_found(fmt::format("{}: the reply lists no such snapshot", what));
-  if (state->empty() || state->size() > 32)
-    return corrupt(fmt::format("{}: the reply's status is not a state", what));
-  return *state;
+  return parse_describe_snapshots(r.body, id);
 }
 
-Result<BlockList> EbsClient::list_blocks(const std::string& id, const std::string& next_token) {
-  std::string path = fmt::format("/snapshots/{}/blocks?maxResults=10000", id);
+Result<std::string> EbsClient::snapshot_state(const std::string& id) {
+  VDISK_ASSIGN_OR_RETURN(SnapshotFacts f, describe_snapshot(id));
+  return std::move(f.state);
+}
+
+Result<BlockList> EbsClient::list_blocks(const std::string& id, const std::string& next_token,
+                                         std::size_t max_results) {
+  std::string path = fmt::format("/snapshots/{}/blocks?maxResults={}", id, max_results);
   if (!next_token.empty()) path += "&pageToken=" + http::percent_encode(next_token, false);
   const std::string what = fmt::format("ebs: ListSnapshotBlocks {}", id);
   VDISK_ASSIGN_OR_RETURN(http::Response r, send("ebs", "GET", path, {}, {}, sha256_hex({}), what));
   VDISK_RETURN_IF_ERROR(expect(r, 200, what));
-  return parse_block_list(r.body);
+  auto list = parse_block_list(r.body, max_results);
+  if (!list.ok()) return corrupt(fmt::format("{}: {}", id, list.status().message()));
+  return list;
 }
 
-Result<std::string> EbsClient::get_block(const std::string& id, std::uint64_t index,
-                                         const std::string& token, std::uint64_t block_bytes) {
+Result<ChangedList> EbsClient::list_changed_blocks(const std::string& first,
+                                                   const std::string& second,
+                                                   const std::string& next_token) {
+  std::string path = fmt::format("/snapshots/{}/changedblocks?firstSnapshotId={}&maxResults={}",
+                                 second, http::percent_encode(first, false), kMaxListResults);
+  if (!next_token.empty()) path += "&pageToken=" + http::percent_encode(next_token, false);
+  const std::string what = fmt::format("ebs: ListChangedBlocks {} since {}", second, first);
+  VDISK_ASSIGN_OR_RETURN(http::Response r, send("ebs", "GET", path, {}, {}, sha256_hex({}), what));
+  VDISK_RETURN_IF_ERROR(expect(r, 200, what));
+  auto list = parse_changed_blocks(r.body);
+  if (!list.ok())
+    return corrupt(fmt::format("{} since {}: {}", second, first, list.status().message()));
+  return list;
+}
+
+Result<http::Response> EbsClient::get_block_reply(const std::string& id, std::uint64_t index,
+                                                  const std::string& token) {
   const std::string what = fmt::format("ebs: GetSnapshotBlock {} of {}", index, id);
   VDISK_ASSIGN_OR_RETURN(http::Response r,
                          send("ebs", "GET",
@@ -242,16 +255,36 @@ Result<std::string> EbsClient::get_block(const std::string& id, std::uint64_t in
                                           http::percent_encode(token, false)),
                               {}, {}, sha256_hex({}), what));
   VDISK_RETURN_IF_ERROR(expect(r, 200, what));
+  return r;
+}
+
+std::string block_reply_problem(const http::Response& r, std::uint64_t block_bytes) {
+  const std::string_view length = r.header("x-amz-data-length");
+  if (length != std::to_string(block_bytes))
+    return fmt::format("x-amz-Data-Length expected {}, found '{}'", block_bytes,
+                       length.substr(0, 24));
   if (r.body.size() != block_bytes)
-    return io_error(fmt::format("{}: the reply holds {} bytes, expected the block's {}", what,
-                                r.body.size(), block_bytes));
+    return fmt::format("the body expected {} bytes, found {}", block_bytes, r.body.size());
+  const std::string_view algorithm = r.header("x-amz-checksum-algorithm");
+  if (algorithm != "SHA256")
+    return fmt::format("x-amz-Checksum-Algorithm expected SHA256, found '{}'",
+                       algorithm.substr(0, 24));
   checksum::Sha256 h;
   h.update(std::as_bytes(std::span(r.body.data(), r.body.size())));
   const std::string got = checksum::to_base64(h.finish());
   const std::string_view said = r.header("x-amz-checksum");
   if (said != got)
-    return io_error(
-        fmt::format("{}: the reply's checksum is '{}' and its bytes hash to {}", what, said, got));
+    return fmt::format("x-amz-Checksum expected {} (the SHA-256 of the bytes received), found '{}'",
+                       got, said.substr(0, 64));
+  return {};
+}
+
+Result<std::string> EbsClient::get_block(const std::string& id, std::uint64_t index,
+                                         const std::string& token, std::uint64_t block_bytes) {
+  VDISK_ASSIGN_OR_RETURN(http::Response r, get_block_reply(id, index, token));
+  const std::string problem = block_reply_problem(r, block_bytes);
+  if (!problem.empty())
+    return io_error(fmt::format("ebs: GetSnapshotBlock {} of {}: {}", index, id, problem));
   return std::move(r.body);
 }
 

@@ -3,12 +3,22 @@
 // CompleteSnapshot with the count and the LINEAR checksum of the blocks written; a snapshot left
 // unfinished is deleted. Every block of the volume is put (zero runs as zero jobs, sent from one
 // zero buffer with one precomputed checksum), unless the target's omit-zero-blocks skips them.
+//
+// Incremental (set_source() with changes, EbsSnapshotOptions::parent_snapshot_id; docs/cloud.md,
+// "Reading EBS snapshots"): the parent must be completed and tagged vdconvert:source = the
+// changes' base (EC2 DescribeSnapshots), else failed_precondition naming both; StartSnapshot
+// names it as ParentSnapshotId, and only the blocks that meet a changed range are put, with the
+// bytes the conversion wrote there (data, or zeros where the source reads as zeros now: the
+// parent holds data there); CompleteSnapshot counts and aggregates those. Every snapshot made
+// from a source that has an identity is tagged vdconvert:source = it, so it can be a parent.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "base/ids.h"
 #include "base/zero.h"
@@ -19,6 +29,7 @@
 #include "http/upload_ledger.h"
 #include "http/upload_pool.h"
 #include "remote/ebs/ebs_client.h"
+#include "remote/ebs/ebs_source.h"
 #include "remote/readback/readback.h"
 
 namespace vdisk {
@@ -28,6 +39,8 @@ namespace {
 constexpr std::uint64_t kGiB = 1ull << 30;
 constexpr std::uint64_t kMaxVolumeGiB = 65536;
 constexpr std::size_t kChunkBytes = 4u << 20;
+// The tag that says what a snapshot holds (the source's identity, "ebs:snap-...").
+constexpr std::string_view kSourceTag = "vdconvert:source";
 
 // SHA-256 of one block, as PutSnapshotBlock sends it.
 struct BlockDigest {
@@ -60,9 +73,12 @@ std::string delete_pending(const AwsOptions& aws, const std::string& id) {
 class EbsSink final : public ByteSink {
  public:
   // `volume_bytes`: the snapshot's VolumeSize in bytes (a whole number of blocks, at least
-  // `size`). `exact`: every block of it is put; else only blocks holding data.
+  // `size`). `exact`: every block of it is put; else only blocks holding data. `changed` (not
+  // null, block-aligned, outliving the sink; `exact` false): only the blocks meeting these
+  // ranges are put, zero blocks included.
   EbsSink(AwsOptions aws, StartedSnapshot snap, std::uint64_t size, std::uint64_t volume_bytes,
-          bool exact, std::shared_ptr<http::UploadLedger> shared,
+          bool exact, const std::vector<Extent>* changed,
+          std::shared_ptr<http::UploadLedger> shared,
           std::vector<std::unique_ptr<EbsClient>> clients,
           std::shared_ptr<remote::WindowDigests> window_digests, std::stop_token stop)
       : aws_(std::move(aws)),
@@ -70,6 +86,7 @@ class EbsSink final : public ByteSink {
         size_(size),
         volume_bytes_(volume_bytes),
         exact_(exact),
+        changed_(changed),
         shared_(std::move(shared)),
         window_digests_(std::move(window_digests)),
         stop_(stop),
@@ -81,7 +98,7 @@ class EbsSink final : public ByteSink {
         pool_(clients_.size(), clients_.size() + 2, chunk_,
               [this](std::size_t t, http::UploadJob& job) { return upload(*clients_[t], job); }),
         stager_(pool_, snap_.block_bytes, chunk_,
-                exact ? http::ZeroUnits::send : http::ZeroUnits::skip) {}
+                exact || changed ? http::ZeroUnits::send : http::ZeroUnits::skip) {}
 
   ~EbsSink() override {
     if (finished_) return;
@@ -155,12 +172,22 @@ class EbsSink final : public ByteSink {
     return http::upload_failure(stop_, pool_, fmt::format("ebs: upload to {}", snap_.id));
   }
 
+  // Whether [from, to) meets a changed range (always, for a full copy).
+  bool meets_changes(std::uint64_t from, std::uint64_t to) const {
+    if (!changed_) return true;
+    auto it = std::upper_bound(changed_->begin(), changed_->end(), from,
+                               [](std::uint64_t v, const Extent& e) { return v < e.end(); });
+    return it != changed_->end() && it->offset < to;
+  }
+
   Status put_zero(EbsClient& client, std::uint64_t index) {
     VDISK_RETURN_IF_ERROR(
         client.put_block(snap_.id, index, zero_block_, zero_digest_.base64, zero_digest_.hex));
     {
       std::lock_guard lock(mu_);
       ++zero_blocks_;
+      // Incremental: the zero blocks put are counted and aggregated as data blocks are.
+      if (changed_) digests_[index] = zero_digest_.raw;
     }
     shared_->sent(snap_.block_bytes);
     shared_->update([](UploadStats& st) {
@@ -172,15 +199,17 @@ class EbsSink final : public ByteSink {
 
   Status upload(EbsClient& client, http::UploadJob& job) {
     const std::uint64_t bs = snap_.block_bytes;
+    if (!meets_changes(job.tag, job.tag + job.size)) return {};
     for (std::size_t at = 0; at < job.size; at += bs) {
       const std::uint64_t index = (job.tag + at) / bs;
+      if (!meets_changes(job.tag + at, job.tag + at + bs)) continue;
       if (job.zeros) {
         VDISK_RETURN_IF_ERROR(put_zero(client, index));
         continue;
       }
       std::span<const std::byte> block(job.data.data() + at, static_cast<std::size_t>(bs));
       if (detail::is_zero(block)) {
-        if (exact_) VDISK_RETURN_IF_ERROR(put_zero(client, index));
+        if (exact_ || changed_) VDISK_RETURN_IF_ERROR(put_zero(client, index));
         continue;
       }
       const BlockDigest d = digest_of(block);
@@ -200,6 +229,7 @@ class EbsSink final : public ByteSink {
   std::uint64_t size_;
   std::uint64_t volume_bytes_;
   bool exact_;
+  const std::vector<Extent>* changed_;  // incremental: the ranges to put; null: a full copy
   std::shared_ptr<http::UploadLedger> shared_;
   // Read-back verification, when kept: a digest per block of the volume.
   std::shared_ptr<remote::WindowDigests> window_digests_;
@@ -249,6 +279,16 @@ class EbsOutput final : public RemoteOutput {
     return {};
   }
 
+  // Full copy or incremental (see the top of the file): what is refused is refused here and
+  // again in open(), which a caller may reach without calling this.
+  Status set_source(std::string_view identity, const ChangeSet* changes) override {
+    identity_ = std::string(identity);
+    changes_.reset();
+    VDISK_RETURN_IF_ERROR(check_parent_use(changes));
+    if (changes) changes_ = *changes;
+    return {};
+  }
+
   Result<std::unique_ptr<ByteSink>> open(std::optional<std::uint64_t> output_bytes,
                                          std::stop_token stop) override {
     VDISK_RETURN_IF_ERROR(validate());
@@ -256,6 +296,16 @@ class EbsOutput final : public RemoteOutput {
       return invalid_argument(
           "ebs: a snapshot's volume size is declared first, and this disk's size is not known "
           "until it ends (a raw stream: convert from a file)");
+    VDISK_RETURN_IF_ERROR(check_parent_use(changes_ ? &*changes_ : nullptr));
+    if (changes_ && changes_->disk_bytes != *output_bytes)
+      return invalid_argument(fmt::format(
+          "ebs: the changes since {} cover a disk of {} bytes, and the output is {} bytes",
+          changes_->base, changes_->disk_bytes, *output_bytes));
+    if (changes_ && keep_digests_)
+      return unsupported(fmt::format(
+          "ebs: --verify of an incremental snapshot: the blocks it does not hold are its "
+          "parent's ({}), which this run does not write",
+          options_.parent_snapshot_id));
     const std::uint64_t gib = std::max<std::uint64_t>(1, (*output_bytes + kGiB - 1) / kGiB);
     if (gib > kMaxVolumeGiB)
       return invalid_argument(fmt::format("ebs: {} bytes is more than a snapshot's {} GiB",
@@ -270,7 +320,15 @@ class EbsOutput final : public RemoteOutput {
       const auto id = detail::unique_id_or_random(std::nullopt);
       token = checksum::to_hex(id);
     }
-    VDISK_ASSIGN_OR_RETURN(StartedSnapshot snap, clients.front()->start(gib, options_, token));
+    if (changes_) VDISK_RETURN_IF_ERROR(check_parent(*clients.front()));
+    // The snapshot says what it holds, so that a later incremental run can name it as parent.
+    EbsSnapshotOptions start_options = options_;
+    // (EC2 takes tag values of at most 256 characters: a longer identity is not recorded.)
+    if (!identity_.empty() && identity_.size() <= 256) {
+      std::erase_if(start_options.tags, [](const auto& t) { return t.first == kSourceTag; });
+      start_options.tags.emplace_back(std::string(kSourceTag), identity_);
+    }
+    VDISK_ASSIGN_OR_RETURN(StartedSnapshot snap, clients.front()->start(gib, start_options, token));
     {
       shared_->update([&](UploadStats& st) {
         st.created = true;
@@ -288,7 +346,20 @@ class EbsOutput final : public RemoteOutput {
           "omit-zero-blocks",
           snap.id, snap.encryption));
     }
-    if (omit_zero_blocks_ && on_diagnostic_)
+    if (changes_) {
+      // The changed ranges are put block by block: each must be whole blocks of this snapshot.
+      for (const Extent& e : changes_->ranges)
+        if (e.offset % snap.block_bytes ||
+            (e.end() % snap.block_bytes && e.end() != *output_bytes)) {
+          const std::string cleanup = delete_pending(options_.aws, snap.id);
+          shared_->update([&](UploadStats& st) { st.cleanup = cleanup; });
+          return unsupported(fmt::format(
+              "ebs: the changes since {} hold bytes {}..{}, not whole {}-byte blocks of snapshot "
+              "{}: a block put whole would overwrite its parent's bytes around them",
+              changes_->base, e.offset, e.end() - 1, snap.block_bytes, snap.id));
+        }
+    }
+    if (omit_zero_blocks_ && !changes_ && on_diagnostic_)
       on_diagnostic_(Diagnostic{
           Diagnostic::Level::warning,
           fmt::format("ebs: omit-zero-blocks: the zero blocks are not put into snapshot {}; they "
@@ -298,10 +369,10 @@ class EbsOutput final : public RemoteOutput {
     digests_.reset();
     if (keep_digests_) digests_ = std::make_shared<remote::WindowDigests>(snap.block_bytes);
     snapshot_id_ = snap.id;
-    exact_ = !omit_zero_blocks_;
-    return std::unique_ptr<ByteSink>(new EbsSink(options_.aws, std::move(snap), *output_bytes,
-                                                 gib * kGiB, !omit_zero_blocks_, shared_,
-                                                 std::move(clients), digests_, stop));
+    exact_ = !omit_zero_blocks_ && !changes_;
+    return std::unique_ptr<ByteSink>(new EbsSink(
+        options_.aws, std::move(snap), *output_bytes, gib * kGiB, exact_,
+        changes_ ? &changes_->ranges : nullptr, shared_, std::move(clients), digests_, stop));
   }
 
   UploadStats stats() const override { return shared_->snapshot(); }
@@ -385,6 +456,43 @@ class EbsOutput final : public RemoteOutput {
   }
 
  private:
+  // A parent takes changes and changes need a parent.
+  Status check_parent_use(const ChangeSet* changes) const {
+    const std::string& parent = options_.parent_snapshot_id;
+    if (changes && parent.empty())
+      return failed_precondition(fmt::format(
+          "ebs: an incremental source needs --parent-snapshot: the snapshot that holds {} "
+          "(made from it by a full run), which the changed blocks are put on top of",
+          changes->base));
+    if (!changes && !parent.empty())
+      return invalid_argument(fmt::format(
+          "ebs: --parent-snapshot {} takes an incremental source (an EBS snapshot read with "
+          "--since); a full copy makes a snapshot of its own",
+          parent));
+    return {};
+  }
+
+  // The parent is completed and holds the changes' base (its vdconvert:source tag).
+  Status check_parent(EbsClient& client) const {
+    const std::string& parent = options_.parent_snapshot_id;
+    VDISK_ASSIGN_OR_RETURN(const SnapshotFacts facts, client.describe_snapshot(parent));
+    if (facts.state != "completed")
+      return failed_precondition(
+          fmt::format("ebs: parent snapshot {} is {}, not completed", parent, facts.state));
+    const auto holds = facts.tag(kSourceTag);
+    if (!holds)
+      return failed_precondition(fmt::format(
+          "ebs: parent snapshot {} has no tag {}, so what it holds is not known; the changes are "
+          "since {}: name a snapshot a full run made from {}",
+          parent, kSourceTag, changes_->base, changes_->base));
+    if (*holds != changes_->base)
+      return failed_precondition(fmt::format(
+          "ebs: parent snapshot {} holds {} (its tag {}), and the changes are since {}: name a "
+          "snapshot made from {}",
+          parent, *holds, kSourceTag, changes_->base, changes_->base));
+    return {};
+  }
+
   // A snapshot's blocks can be read once it is completed, which AWS reaches some time after
   // CompleteSnapshot: DescribeSnapshots from 0.5 s apart, doubling to 15 s, for at most the
   // snapshot's timeout.
@@ -412,7 +520,9 @@ class EbsOutput final : public RemoteOutput {
   }
 
   EbsSnapshotOptions options_;
-  bool omit_zero_blocks_ = false;  // the target's omit-zero-blocks (configure())
+  std::string identity_;              // set_source(): what the source is
+  std::optional<ChangeSet> changes_;  // set_source(): incremental, what changed
+  bool omit_zero_blocks_ = false;     // the target's omit-zero-blocks (configure())
   DiagnosticFn on_diagnostic_;
   std::string display_;
   std::shared_ptr<http::UploadLedger> shared_;

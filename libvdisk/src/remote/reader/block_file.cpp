@@ -40,6 +40,11 @@ SourceStats SourceCounters::snapshot() const {
 
 bool BlockFetcher::has_data(std::uint64_t) const { return true; }
 
+std::uint64_t BlockFetcher::next_prefetch(std::uint64_t index, std::uint64_t end) const {
+  while (index < end && !has_data(index)) ++index;
+  return index;
+}
+
 Status BlockFetcher::allocation(std::uint64_t offset, std::uint64_t length,
                                 std::vector<Extent>& out) const {
   append_extent(out, Extent{offset, length, ExtentKind::data});
@@ -237,9 +242,10 @@ class BlockFile final : public RemoteFile {
     if (prev == blocks_.end() || !prev->second.used) return;
     const std::uint64_t spare = capacity_ - std::min(capacity_, window_);
     std::uint64_t queued = 0;
-    for (std::uint64_t i = last + 1; i < blocks_total_ && queued < ahead_; ++i) {
+    for (std::uint64_t i = f_->next_prefetch(last + 1, blocks_total_);
+         i < blocks_total_ && queued < ahead_; i = f_->next_prefetch(i + 1, blocks_total_)) {
       if (blocks_.size() >= spare) break;
-      if (!f_->has_data(i) || blocks_.count(i)) continue;
+      if (blocks_.count(i)) continue;
       Entry& e = blocks_[i];
       e.prefetch = true;
       e.last_use = ++clock_;

@@ -11,7 +11,8 @@
 //   for them; blocks other readers are already fetching are waited for, never fetched twice.
 // - Memory: the cache holds at most CacheOptions::cache_bytes of blocks (raised to two blocks
 //   per slot); a reader waits for room rather than grow it. Read-ahead never evicts a block to
-//   make room and never fetches a block the fetcher's map says holds no data.
+//   make room and never fetches a block the fetcher's map says holds no data, nor one it says
+//   is not worth prefetching (BlockFetcher::next_prefetch).
 // - A fetch that fails for good fails the read that needs it with its status (the block is not
 //   cached: a later read tries again); read-ahead failures are dropped silently.
 // - Destruction stops the workers: fetches in flight are cancelled through BlockFetcher::cancel()
@@ -65,6 +66,12 @@ class BlockFetcher {
   // Whether block `index` may hold data (false: the service's map says it reads as zeros and
   // fetch() is never called for it). Default: every block.
   virtual bool has_data(std::uint64_t index) const;
+  // The first block in [index, end) read-ahead may fetch (a block a reader is likely to ask for
+  // next), or `end` when none is. Default: the first with has_data(), found block by block. A
+  // sparse map answers by search instead (read-ahead runs under the cache's lock); a source
+  // opened for an incremental move (EBS with `since`) names changed blocks only, so read-ahead
+  // never fetches blocks the move does not read.
+  virtual std::uint64_t next_prefetch(std::uint64_t index, std::uint64_t end) const;
   // The map of [offset, offset + length) (inside size()), as RandomAccessFile::allocation.
   // Default: one data extent.
   virtual Status allocation(std::uint64_t offset, std::uint64_t length,
