@@ -119,7 +119,8 @@ def main():
                         "disk.qcow2"], check=True)
         st, _, _ = moto.s3("PUT", "/bench-src")
         with open("disk.qcow2", "rb") as f:
-            st, _, _ = moto.s3("PUT", "/bench-src/disk.qcow2", f.read())
+            st, _, _ = moto.s3("PUT", "/bench-src/disk.qcow2", f.read(),
+                               {"content-type": "application/octet-stream"})
         if st != 200:
             sys.exit(f"PUT disk.qcow2: {st}")
         qsize = os.path.getsize("disk.qcow2")

@@ -158,7 +158,8 @@ def main():
         # S3 qcow2 -> GCP tarball.
         subprocess.run(["qemu-img", "convert", "-O", "qcow2", disk1, "disk1.qcow2"], check=True)
         with open("disk1.qcow2", "rb") as f:
-            st, _, _ = moto.s3("PUT", "/c2c-bucket/exports/disk1.qcow2", f.read())
+            st, _, _ = moto.s3("PUT", "/c2c-bucket/exports/disk1.qcow2", f.read(),
+                               {"content-type": "application/octet-stream"})
         if st != 200:
             fail(f"PUT qcow2: {st}")
         run(["convert", "--to", "gcp", "-q"] + aws +
