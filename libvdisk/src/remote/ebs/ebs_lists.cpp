@@ -2,6 +2,8 @@
 // reader: every byte is looked at once, nothing is taken on trust.
 #include "remote/ebs/ebs_lists.h"
 
+#include "base/utf.h"
+
 #include <fmt/format.h>
 
 #include <optional>
@@ -202,21 +204,7 @@ class Reader {
       if (lo < 0xDC00 || lo > 0xDFFF) return error("a high surrogate without its low one");
       cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     }
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    detail::append_utf8(out, cp);
     return {};
   }
 
@@ -302,51 +290,44 @@ Status check_indexes(std::string_view call, std::uint64_t blocks, std::uint64_t 
 
 }  // namespace
 
-Result<BlockList> parse_block_list(std::string_view json, std::size_t max_blocks) {
-  constexpr std::string_view call = "ListSnapshotBlocks";
+namespace {
+
+// A block's BlockIndex member (once).
+Status read_index(Reader& r, std::optional<std::uint64_t>& index) {
+  if (index) return r.error("a block states BlockIndex twice");
+  std::uint64_t v = 0;
+  VDISK_RETURN_IF_ERROR(r.uint(v, "BlockIndex"));
+  index = v;
+  return {};
+}
+
+// What both list replies share: the common members, one array of blocks named `array_key`
+// whose items read_block(r, list) reads (appending to list.blocks), then the checks of the
+// indexes against the volume.
+template <class List, class ReadBlock>
+Result<List> parse_list(std::string_view json, std::size_t max_blocks, std::string_view call,
+                        std::string_view array_key, ReadBlock&& read_block) {
   Reader r(json, call);
-  BlockList list;
+  List list;
   Common common;
   bool blocks_seen = false;
   const Status read = read_reply(r, [&](const std::string& key) -> Status {
     VDISK_ASSIGN_OR_RETURN(const bool done, common.read(r, key));
     if (done) return {};
-    if (key != "Blocks") return r.skip_value(1);
-    if (blocks_seen) return r.error("Blocks is stated twice");
+    if (key != array_key) return r.skip_value(1);
+    if (blocks_seen) return r.error(fmt::format("{} is stated twice", array_key));
     blocks_seen = true;
     if (r.literal("null")) return {};
     return r.elements(2, [&]() -> Status {
       if (list.blocks.size() >= max_blocks)
         return r.error(fmt::format("more than the {} blocks asked for", max_blocks));
-      std::optional<std::uint64_t> index;
-      std::optional<std::string> token;
-      const Status item = r.members(3, [&](const std::string& k) -> Status {
-        if (k == "BlockIndex") {
-          if (index) return r.error("a block states BlockIndex twice");
-          std::uint64_t v = 0;
-          VDISK_RETURN_IF_ERROR(r.uint(v, "BlockIndex"));
-          index = v;
-          return {};
-        }
-        if (k == "BlockToken") {
-          if (token) return r.error("a block states BlockToken twice");
-          token.emplace();
-          return read_token(r, *token, "BlockToken", false);
-        }
-        return r.skip_value(3);
-      });
-      if (!item.ok()) return item;
-      if (!index || !token)
-        return r.error(fmt::format("block {} of the page has no BlockIndex or BlockToken",
-                                   list.blocks.size()));
-      list.blocks.push_back({*index, std::move(*token)});
-      return {};
+      return read_block(r, list);
     });
   });
   if (!read.ok()) return read;
   VDISK_ASSIGN_OR_RETURN(const std::uint64_t blocks, common.check(call));
   std::optional<std::uint64_t> prev;
-  for (const ListedBlock& b : list.blocks)
+  for (const auto& b : list.blocks)
     VDISK_RETURN_IF_ERROR(check_indexes(call, blocks, b.index, prev));
   list.block_bytes = *common.block_bytes;
   list.volume_gib = *common.volume_gib;
@@ -354,61 +335,58 @@ Result<BlockList> parse_block_list(std::string_view json, std::size_t max_blocks
   return list;
 }
 
-Result<ChangedList> parse_changed_blocks(std::string_view json, std::size_t max_blocks) {
-  constexpr std::string_view call = "ListChangedBlocks";
-  Reader r(json, call);
-  ChangedList list;
-  Common common;
-  bool blocks_seen = false;
-  const Status read = read_reply(r, [&](const std::string& key) -> Status {
-    VDISK_ASSIGN_OR_RETURN(const bool done, common.read(r, key));
-    if (done) return {};
-    if (key != "ChangedBlocks") return r.skip_value(1);
-    if (blocks_seen) return r.error("ChangedBlocks is stated twice");
-    blocks_seen = true;
-    if (r.literal("null")) return {};
-    return r.elements(2, [&]() -> Status {
-      if (list.blocks.size() >= max_blocks)
-        return r.error(fmt::format("more than the {} blocks asked for", max_blocks));
-      std::optional<std::uint64_t> index;
-      bool first_seen = false, second_seen = false;
-      ChangedBlock b;
-      const Status item = r.members(3, [&](const std::string& k) -> Status {
-        if (k == "BlockIndex") {
-          if (index) return r.error("a block states BlockIndex twice");
-          std::uint64_t v = 0;
-          VDISK_RETURN_IF_ERROR(r.uint(v, "BlockIndex"));
-          index = v;
-          return {};
-        }
-        if (k == "FirstBlockToken" || k == "SecondBlockToken") {
-          bool& seen = k == "FirstBlockToken" ? first_seen : second_seen;
-          if (seen) return r.error(fmt::format("a block states {} twice", k));
-          seen = true;
-          return read_token(r, k == "FirstBlockToken" ? b.first_token : b.second_token, k, true);
-        }
-        return r.skip_value(3);
+}  // namespace
+
+Result<BlockList> parse_block_list(std::string_view json, std::size_t max_blocks) {
+  return parse_list<BlockList>(
+      json, max_blocks, "ListSnapshotBlocks", "Blocks", [](Reader& r, BlockList& list) -> Status {
+        std::optional<std::uint64_t> index;
+        std::optional<std::string> token;
+        const Status item = r.members(3, [&](const std::string& k) -> Status {
+          if (k == "BlockIndex") return read_index(r, index);
+          if (k == "BlockToken") {
+            if (token) return r.error("a block states BlockToken twice");
+            token.emplace();
+            return read_token(r, *token, "BlockToken", false);
+          }
+          return r.skip_value(3);
+        });
+        if (!item.ok()) return item;
+        if (!index || !token)
+          return r.error(fmt::format("block {} of the page has no BlockIndex or BlockToken",
+                                     list.blocks.size()));
+        list.blocks.push_back({*index, std::move(*token)});
+        return {};
       });
-      if (!item.ok()) return item;
-      if (!index)
-        return r.error(fmt::format("block {} of the page has no BlockIndex", list.blocks.size()));
-      if (b.first_token.empty() && b.second_token.empty())
-        return r.error(
-            fmt::format("block {} has neither a FirstBlockToken nor a SecondBlockToken", *index));
-      b.index = *index;
-      list.blocks.push_back(std::move(b));
-      return {};
-    });
-  });
-  if (!read.ok()) return read;
-  VDISK_ASSIGN_OR_RETURN(const std::uint64_t blocks, common.check(call));
-  std::optional<std::uint64_t> prev;
-  for (const ChangedBlock& b : list.blocks)
-    VDISK_RETURN_IF_ERROR(check_indexes(call, blocks, b.index, prev));
-  list.block_bytes = *common.block_bytes;
-  list.volume_gib = *common.volume_gib;
-  list.next_token = std::move(common.next_token);
-  return list;
+}
+
+Result<ChangedList> parse_changed_blocks(std::string_view json, std::size_t max_blocks) {
+  return parse_list<ChangedList>(
+      json, max_blocks, "ListChangedBlocks", "ChangedBlocks",
+      [](Reader& r, ChangedList& list) -> Status {
+        std::optional<std::uint64_t> index;
+        bool first_seen = false, second_seen = false;
+        ChangedBlock b;
+        const Status item = r.members(3, [&](const std::string& k) -> Status {
+          if (k == "BlockIndex") return read_index(r, index);
+          if (k == "FirstBlockToken" || k == "SecondBlockToken") {
+            bool& seen = k == "FirstBlockToken" ? first_seen : second_seen;
+            if (seen) return r.error(fmt::format("a block states {} twice", k));
+            seen = true;
+            return read_token(r, k == "FirstBlockToken" ? b.first_token : b.second_token, k, true);
+          }
+          return r.skip_value(3);
+        });
+        if (!item.ok()) return item;
+        if (!index)
+          return r.error(fmt::format("block {} of the page has no BlockIndex", list.blocks.size()));
+        if (b.first_token.empty() && b.second_token.empty())
+          return r.error(
+              fmt::format("block {} has neither a FirstBlockToken nor a SecondBlockToken", *index));
+        b.index = *index;
+        list.blocks.push_back(std::move(b));
+        return {};
+      });
 }
 
 }  // namespace vdisk::aws
