@@ -245,7 +245,7 @@ TEST_CASE("block cache: concurrent readers get the bytes, each block is fetched 
   auto bytes = pattern(256 * block + 100, 9);  // a short last block
   auto fetcher = std::make_unique<MemoryFetcher>(bytes, block, 4);
   MemoryFetcher* f = fetcher.get();
-  remote::CacheOptions co;
+  SourceCacheOptions co;
   co.cache_bytes = 1u << 30;  // everything fits: nothing is fetched twice
   auto file = remote::block_file(std::move(fetcher), co);
   std::vector<std::thread> readers;
@@ -277,7 +277,7 @@ TEST_CASE("block cache: bounded, reads past its size, failures are not cached", 
   std::memset(bytes.data() + 7 * block, 0, block);
   auto fetcher = std::make_unique<MemoryFetcher>(bytes, block, 2, data);
   MemoryFetcher* f = fetcher.get();
-  remote::CacheOptions co;
+  SourceCacheOptions co;
   co.cache_bytes = 4 * block;  // 4 blocks: a 20-block read goes in windows
   auto file = remote::block_file(std::move(fetcher), co);
   std::vector<std::byte> buf(20 * block);

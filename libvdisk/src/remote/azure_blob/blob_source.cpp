@@ -162,10 +162,7 @@ Result<std::unique_ptr<RemoteFile>> open_blob_source(const AzureBlobSourceOption
                                                     fmt::format("azure: {}", blob.display)));
   auto fetcher = std::make_unique<BlobFetcher>(std::move(blob), bb, stop);
   VDISK_RETURN_IF_ERROR(fetcher->open(options.http, make));
-  remote::CacheOptions cache;
-  cache.cache_bytes = options.cache.cache_bytes;
-  cache.read_ahead_blocks = options.cache.read_ahead_blocks;
-  return remote::block_file(std::move(fetcher), cache);
+  return remote::block_file(std::move(fetcher), options.cache);
 }
 
 }  // namespace azure

@@ -340,10 +340,7 @@ Result<std::unique_ptr<RemoteFile>> open_ebs_source_with(const EbsSourceOptions&
     f->clients().push_back(std::move(c));
   }
   VDISK_RETURN_IF_ERROR(f->load(o.since));
-  remote::CacheOptions cache;
-  cache.cache_bytes = o.cache.cache_bytes;
-  cache.read_ahead_blocks = o.cache.read_ahead_blocks;
-  return remote::block_file(std::move(f), cache);
+  return remote::block_file(std::move(f), o.cache);
 }
 
 }  // namespace aws

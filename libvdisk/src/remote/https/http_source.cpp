@@ -249,10 +249,7 @@ Result<HttpSource> open_http_source_over(const HttpSourceOptions& options,
   // The probe's retries were counted before the fetcher existed.
   for (std::uint64_t i = 0; i < counters->snapshot().retries; ++i) fetcher->counters().retry();
   HttpSource out;
-  CacheOptions cache;
-  cache.cache_bytes = options.cache.cache_bytes;
-  cache.read_ahead_blocks = options.cache.read_ahead_blocks;
-  out.file = block_file(std::move(fetcher), cache);
+  out.file = block_file(std::move(fetcher), options.cache);
   return out;
 }
 

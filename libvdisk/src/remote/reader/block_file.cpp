@@ -65,7 +65,7 @@ namespace {
 
 class BlockFile final : public RemoteFile {
  public:
-  BlockFile(std::unique_ptr<BlockFetcher> fetcher, const CacheOptions& options)
+  BlockFile(std::unique_ptr<BlockFetcher> fetcher, const SourceCacheOptions& options)
       : f_(std::move(fetcher)), bb_(f_->block_bytes()), size_(f_->size()) {
     blocks_total_ = size_ == 0 ? 0 : (size_ - 1) / bb_ + 1;
     const std::size_t slots = std::max<std::size_t>(1, f_->slots());
@@ -306,7 +306,7 @@ class BlockFile final : public RemoteFile {
 }  // namespace
 
 std::unique_ptr<RemoteFile> block_file(std::unique_ptr<BlockFetcher> fetcher,
-                                       const CacheOptions& options) {
+                                       const SourceCacheOptions& options) {
   return std::make_unique<BlockFile>(std::move(fetcher), options);
 }
 

@@ -9,7 +9,7 @@
 // Guarantees:
 // - read_at() fetches the blocks it needs that the cache does not hold, in parallel, and waits
 //   for them; blocks other readers are already fetching are waited for, never fetched twice.
-// - Memory: the cache holds at most CacheOptions::cache_bytes of blocks (raised to two blocks
+// - Memory: the cache holds at most SourceCacheOptions::cache_bytes of blocks (raised to two blocks
 //   per slot); a reader waits for room rather than grow it. Read-ahead never evicts a block to
 //   make room and never fetches a block the fetcher's map says holds no data, nor one it says
 //   is not worth prefetching (BlockFetcher::next_prefetch).
@@ -90,14 +90,11 @@ class BlockFetcher {
   virtual void cancel() {}
 };
 
-struct CacheOptions {
-  std::uint64_t cache_bytes = 32u << 20;
-  unsigned read_ahead_blocks = 0;  // 0: two per slot
-};
-
-// A RemoteFile over `fetcher` (see the guarantees above). The workers start here.
+// A RemoteFile over `fetcher` (see the guarantees above), with the cache size and read-ahead
+// of `options` (its block_bytes is the fetcher's business: choose_block_bytes). The workers
+// start here.
 std::unique_ptr<RemoteFile> block_file(std::unique_ptr<BlockFetcher> fetcher,
-                                       const CacheOptions& options);
+                                       const SourceCacheOptions& options);
 
 // SourceCacheOptions' block size for a source that chooses its own: 0 gives `fallback`;
 // otherwise a power of two 4 KiB..16 MiB, else invalid_argument naming `who`.

@@ -87,10 +87,7 @@ Result<std::unique_ptr<RemoteFile>> open_s3_source_over(const S3SourceOptions& o
   VDISK_ASSIGN_OR_RETURN(aws::S3Client::Head head, clients.front()->head());
   fetcher->counters().request(0);
   fetcher->set(std::move(clients), head.bytes, std::move(head.validator));
-  CacheOptions cache;
-  cache.cache_bytes = options.cache.cache_bytes;
-  cache.read_ahead_blocks = options.cache.read_ahead_blocks;
-  return block_file(std::move(fetcher), cache);
+  return block_file(std::move(fetcher), options.cache);
 }
 
 }  // namespace remote
