@@ -83,14 +83,14 @@ def timed(vd, env, args, out=None, reps=1):
     return best
 
 
-def curl_floor(requests, parallel=8, immediate=False, method="PUT"):
+def curl_floor(requests, parallel=8, immediate=False, method="PUT", config="floor.curl"):
     """The server's own floor: `requests` (dicts of url, headers, and for a PUT file) sent by
     curl alone,
     `parallel` at a time over kept-alive connections, as fast as the server takes them.
     `immediate`: open the `parallel` connections at once (--parallel-immediate; without it curl
     first waits to reuse the connections it has). Returns the wall seconds; every request must
     succeed."""
-    with open("floor.curl", "w") as f:
+    with open(config, "w") as f:
         for i, r in enumerate(requests):
             if i:
                 f.write("next\n")
@@ -103,7 +103,7 @@ def curl_floor(requests, parallel=8, immediate=False, method="PUT"):
             if "dump" in r:
                 f.write(f'dump-header = "{r["dump"]}"\n')
     t0 = time.time()
-    subprocess.run(["curl", "-sS", "--no-progress-meter", "-K", "floor.curl", "--parallel",
+    subprocess.run(["curl", "-sS", "--no-progress-meter", "-K", config, "--parallel",
                     "--parallel-max", str(parallel)] + (["--parallel-immediate"] if immediate else []),
                    check=True)
     return time.time() - t0
