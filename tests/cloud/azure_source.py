@@ -341,14 +341,7 @@ def update(az):
 
 
 def main():
-    store = os.path.join(WORK, "azurite")
-    os.makedirs(store)
-    az = cl.Azurite(store)
-    try:
-        tests(az)
-    finally:
-        az.stop()
-    print("PASS: cloud.azure_source")
+    cl.run_with_azurite(WORK, tests, "cloud.azure_source")
 
 
 if __name__ == "__main__":

@@ -103,14 +103,7 @@ def raw_view(path, fmt):
 
 
 def main():
-    store = os.path.join(WORK, "azurite")
-    os.makedirs(store)
-    az = cl.Azurite(store)
-    try:
-        tests(az)
-    finally:
-        az.stop()
-    print("PASS: cloud.azure_upload")
+    cl.run_with_azurite(WORK, tests, "cloud.azure_upload")
 
 
 def tests(az):

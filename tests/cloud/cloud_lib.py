@@ -121,6 +121,28 @@ def sha_padded(path, size):
     return h.hexdigest()
 
 
+# The inputs qemu-img writes that the reader tests cover, made from one raw disk:
+# (name, qemu-img format, qemu-img options).
+QEMU_INPUTS = (
+    ("qcow2", "qcow2", ["-c"]), ("vhdx", "vhdx", []), ("vmdk", "vmdk", []),
+    ("stream-vmdk", "vmdk", ["-o", "subformat=streamOptimized"]),
+    ("vhd", "vpc", ["-o", "subformat=dynamic,force_size=on"]),
+    ("fixed-vhd", "vpc", ["-o", "subformat=fixed,force_size=on"]), ("vdi", "vdi", []))
+
+
+def run_with_azurite(work, tests, name):
+    """Runs tests(azurite) against an Azurite storing under WORK/azurite, stopped afterwards
+    whatever happens, then prints the test's PASS line."""
+    store = os.path.join(work, "azurite")
+    os.makedirs(store)
+    az = Azurite(store)
+    try:
+        tests(az)
+    finally:
+        az.stop()
+    print(f"PASS: {name}")
+
+
 class Runner:
     """Runs vdconvert; fails the test on an unexpected exit or when any of `secrets` (strings
     the run must never print) appears in its output."""

@@ -190,11 +190,7 @@ def main():
     data = os.path.join(WORK, "data")
     src = make_source()
     inputs = [("raw", src, src)]
-    for name, fmt, opts in (
-            ("qcow2", "qcow2", ["-c"]), ("vhdx", "vhdx", []), ("vmdk", "vmdk", []),
-            ("stream-vmdk", "vmdk", ["-o", "subformat=streamOptimized"]),
-            ("vhd", "vpc", ["-o", "subformat=dynamic,force_size=on"]),
-            ("fixed-vhd", "vpc", ["-o", "subformat=fixed,force_size=on"]), ("vdi", "vdi", [])):
+    for name, fmt, opts in cl.QEMU_INPUTS:
         p = os.path.join(data, f"src.{name}")
         sh("qemu-img", "convert", "-f", "raw", "-O", fmt, *opts, src, p)
         inputs.append((name, p, qemu_raw(p, fmt)))

@@ -64,14 +64,7 @@ def run_with_fd3(args, secret):
 
 
 def main():
-    store = os.path.join(WORK, "azurite")
-    os.makedirs(store)
-    az = cl.Azurite(store)
-    try:
-        tests(az)
-    finally:
-        az.stop()
-    print("PASS: cloud.progress_upload")
+    cl.run_with_azurite(WORK, tests, "cloud.progress_upload")
 
 
 def tests(az):

@@ -73,11 +73,7 @@ def tests(moto):
         fail(f"create bucket: {st} {body[:200]}")
     src = make_source()
     inputs = [("raw", src, src)]
-    for name, fmt, opts in (
-            ("qcow2", "qcow2", ["-c"]), ("vhdx", "vhdx", []), ("vmdk", "vmdk", []),
-            ("stream-vmdk", "vmdk", ["-o", "subformat=streamOptimized"]),
-            ("vhd", "vpc", ["-o", "subformat=dynamic,force_size=on"]),
-            ("fixed-vhd", "vpc", ["-o", "subformat=fixed,force_size=on"]), ("vdi", "vdi", [])):
+    for name, fmt, opts in cl.QEMU_INPUTS:
         p = os.path.join(WORK, f"src.{name}")
         sh("qemu-img", "convert", "-f", "raw", "-O", fmt, *opts, src, p)
         view = p + ".qemu.raw"
