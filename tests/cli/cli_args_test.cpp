@@ -161,11 +161,10 @@ TEST_CASE("cli args: convert's shared blocks", "[cli][args]") {
   CHECK(args_of<ConvertArgs>(ebs).upload.description == "d");
   CHECK(args_of<ConvertArgs>(ebs).upload.tags == vdconvert::KeyValues{{"k", "v"}});
   // --tag, -o and --keep are repeatable (their help says so); other value options are not.
-  auto tags =
-      parse({"convert", "-O", "aws-snapshot", "--tag", "a=1", "--tag", "b=2", "a", "ebs:"});
+  auto tags = parse({"convert", "-O", "aws-snapshot", "--tag", "a=1", "--tag", "b=2", "a", "ebs:"});
   CHECK(args_of<ConvertArgs>(tags).upload.tags == vdconvert::KeyValues{{"a", "1"}, {"b", "2"}});
-  auto o = parse({"convert", "-O", "vmdk", "-o", "level=1", "-o", "subformat=streamOptimized", "a",
-                  "b.vmdk"});
+  auto o = parse(
+      {"convert", "-O", "vmdk", "-o", "level=1", "-o", "subformat=streamOptimized", "a", "b.vmdk"});
   CHECK(args_of<ConvertArgs>(o).target.settings ==
         vdconvert::KeyValues{{"level", "1"}, {"subformat", "streamOptimized"}});
   require_error({"convert", "--from", "raw", "--from", "raw", "a", "b"},
@@ -194,8 +193,8 @@ TEST_CASE("cli args: repair and descriptor take a consumer with its mask", "[cli
   REQUIRE(ra.dst() != nullptr);
   CHECK(*ra.dst() == "d.vmdk");
   CHECK(args_of<RepairArgs>(parse({"repair", "--for", "all", "s.vmdk"})).dst() == nullptr);
-  CHECK(args_of<RepairArgs>(parse({"repair", "--for", "mvmc", "--keep", "a", "--keep", "b,c",
-                                   "s.vmdk"}))
+  CHECK(args_of<RepairArgs>(
+            parse({"repair", "--for", "mvmc", "--keep", "a", "--keep", "b,c", "s.vmdk"}))
             .keep == std::vector<std::string>{"a", "b", "c"});
   // --add-uuids is for VirtualBox alone, not for "all" (which includes MVMC).
   require_error({"repair", "--for", "all", "--add-uuids", "s.vmdk"}, "--add-uuids needs");

@@ -6,10 +6,10 @@
 
 #include <fmt/format.h>
 
+#include "base/endian.h"
 #include "formats/qcow2/qcow2_check.h"
 #include "qcow2_builder.h"
 #include "test_support.h"
-#include "base/endian.h"
 
 using namespace vdisk;
 using vdisk::test::run;

@@ -71,13 +71,13 @@ struct TargetArgs {
 
 // The upload options of convert (DST a URL, s3://BUCKET/KEY or ebs:).
 struct UploadArgs {
-  bool resume = false;       // --resume (Azure): continue an interrupted upload
-  bool put_md5 = false;      // --put-md5 (Azure): set the blob's Content-MD5 at the end
-  bool verify = false;       // --verify: read the object back once uploaded and compare
-  bool update = false;         // --update (Azure): write only an incremental SRC's changes
+  bool resume = false;          // --resume (Azure): continue an interrupted upload
+  bool put_md5 = false;         // --put-md5 (Azure): set the blob's Content-MD5 at the end
+  bool verify = false;          // --verify: read the object back once uploaded and compare
+  bool update = false;          // --update (Azure): write only an incremental SRC's changes
   std::string parent_snapshot;  // --parent-snapshot snap-... (aws-snapshot)
-  std::string description;   // --description (aws-snapshot)
-  KeyValues tags;            // --tag KEY=VALUE (aws-snapshot), in order
+  std::string description;      // --description (aws-snapshot)
+  KeyValues tags;               // --tag KEY=VALUE (aws-snapshot), in order
 };
 
 // --for CONSUMER of repair and descriptor lint: the name as given and its mask.
@@ -125,7 +125,7 @@ struct MeasureArgs : CommandArgs {
 
 // vdconvert check FILE
 struct CheckArgs : CommandArgs {
-  InputArgs input;  // only its remote options (FILE may be a URL)
+  InputArgs input;          // only its remote options (FILE may be a URL)
   std::string target;       // --for TARGET, one of vdisk::check_targets() ("" = probe: VMDK)
   bool ignore_cid = false;  // --ignore-cid: a parentCID mismatch is a warning
   bool json = false;        // --json

@@ -109,8 +109,10 @@ Status validate_upload(const ConvertArgs& args) {
   const bool ebs = is_ebs_dst(dst);
   const bool aws = vdisk::is_s3_url(dst) || ebs;
   const bool azure = upload && !aws;
-  VDISK_RETURN_IF_ERROR(
-      validate_source_args(args.input, args.src(), aws ? "aws" : upload ? "azure" : ""));
+  VDISK_RETURN_IF_ERROR(validate_source_args(args.input, args.src(),
+                                             aws      ? "aws"
+                                             : upload ? "azure"
+                                                      : ""));
   if (!ebs && (!up.description.empty() || !up.tags.empty() || !up.parent_snapshot.empty()))
     return invalid_argument(
         "convert: --description, --tag and --parent-snapshot apply to --to aws-snapshot (DST "
@@ -162,9 +164,9 @@ vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const Con
     e.parent_snapshot_id = up.parent_snapshot;
     VDISK_RETURN_IF_ERROR(load_aws_config(e.aws, net.profile, net.region));
     e.aws.endpoint_url = net.endpoint_url;
-    e.aws.http = http(net.endpoint_url.empty()
-                          ? fmt::format("https://ebs.{}.amazonaws.com", e.aws.region)
-                          : net.endpoint_url);
+    e.aws.http =
+        http(net.endpoint_url.empty() ? fmt::format("https://ebs.{}.amazonaws.com", e.aws.region)
+                                      : net.endpoint_url);
     return vdisk::ebs_snapshot(std::move(e));
   }
   if (vdisk::is_s3_url(dst)) {

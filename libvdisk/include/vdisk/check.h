@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "vdisk/properties.h"
 #include "vdisk/io.h"
+#include "vdisk/properties.h"
 #include "vdisk/status.h"
 
 namespace vdisk {

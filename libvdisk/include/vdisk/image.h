@@ -409,10 +409,10 @@ struct ConvertOptions {
 // (docs/boot.md), for a target that boots (TargetDriver::boots) and a file input.
 struct BootSummary {
   struct Cloud {
-    std::string cloud;     // "azure", "gcp", "aws"
-    bool boots = false;    // it boots there with `setting`
-    std::string setting;   // e.g. "--hyper-v-generation V2"; "" when nothing is to be passed
-    std::string reason;    // why this setting, or why it does not boot there
+    std::string cloud;    // "azure", "gcp", "aws"
+    bool boots = false;   // it boots there with `setting`
+    std::string setting;  // e.g. "--hyper-v-generation V2"; "" when nothing is to be passed
+    std::string reason;   // why this setting, or why it does not boot there
   };
   bool bios = false;       // boots under BIOS firmware
   bool uefi = false;       // boots under UEFI firmware

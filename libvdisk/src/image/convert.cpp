@@ -13,8 +13,8 @@
 #include "image/convert_progress.h"
 #include "image/incremental.h"
 #include "vdisk/cloud.h"
-#include "vdisk/remote.h"
 #include "vdisk/image.h"
+#include "vdisk/remote.h"
 
 namespace vdisk {
 namespace {
