@@ -2,6 +2,7 @@
 // and the retry loop driven by a scripted connection.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <deque>
 
 #include "http/client.h"
@@ -209,5 +210,43 @@ TEST_CASE("http: the retry loop", "[http]") {
     auto resp = send_with_retry(c, r, fast(), stop.get_token());
     REQUIRE_FALSE(resp.ok());
     CHECK(resp.status().code() == Errc::cancelled);
+  }
+}
+
+TEST_CASE("http: what a server echoes of the request's secrets is scrubbed", "[http]") {
+  SECTION("the secret values of a URL and of credential headers") {
+    const auto v = secret_values(
+        "https://a/b?sv=2021-12-02&sig=ab%2Bcd%3D%3D&X-Amz-Security-Token=t0k3n5&key=1");
+    CHECK(v == std::vector<std::string>{"ab%2Bcd%3D%3D", "ab+cd==", "t0k3n5"});  // "1": too short
+    std::vector<std::string> h;
+    add_header_secrets("AWS4-HMAC-SHA256 Credential=AKID/x, Signature=0123456789ab", h);
+    CHECK(std::find(h.begin(), h.end(), "0123456789ab") != h.end());
+    CHECK(std::find(h.begin(), h.end(), "AWS4-HMAC-SHA256") == h.end());  // the scheme
+    CHECK(scrub("a ab+cd== b ab+cd==", v) == "a REDACTED b REDACTED");
+  }
+  SECTION("headers always, the body of an error, never the data of a 2xx") {
+    Request r{"GET",
+              "https://a/b?sig=SECRETSIG",
+              {{"Authorization", "Bearer T0KEN-xyz"}},
+              {},
+              "azure: Get Blob"};
+    r.secret_headers = {"cookie-value-1"};
+    ScriptedConnection c({{503, true, {{"x-ms-error-code", "SECRETSIG"}}, "echo T0KEN-xyz"},
+                          {412, true, {{"etag", "\"SECRETSIG\""}}, "<Code>SECRETSIG</Code>"}});
+    std::vector<std::string> notes;
+    HttpOptions o = fast();
+    o.on_retry = [&](std::string_view n) { notes.emplace_back(n); };
+    auto resp = send_with_retry(c, r, o);
+    REQUIRE(resp.ok());
+    CHECK(resp->status == 412);
+    CHECK(resp->header("etag") == "\"REDACTED\"");
+    CHECK(resp->body == "<Code>REDACTED</Code>");
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].find("SECRETSIG") == std::string::npos);
+    ScriptedConnection d({{206, true, {{"x-echo", "cookie-value-1"}}, "SECRETSIG data"}});
+    auto data = send_with_retry(d, r, o);
+    REQUIRE(data.ok());
+    CHECK(data->header("x-echo") == "REDACTED");
+    CHECK(data->body == "SECRETSIG data");  // data is data
   }
 }

@@ -302,6 +302,28 @@ bool retryable_status(long status) {
          status == 504;
 }
 
+namespace {
+std::vector<std::string> secrets_of(const Request& request) {
+  std::vector<std::string> out = secret_values(request.url);
+  for (const Header& h : request.headers) {
+    std::string name = h.name;
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "authorization" || name == "proxy-authorization" || name == "cookie" ||
+        name == "x-amz-security-token")
+      add_header_secrets(h.value, out);
+  }
+  for (const std::string& v : request.secret_headers) add_header_secrets(v, out);
+  return out;
+}
+
+void scrub_response(Response& response, const std::vector<std::string>& secrets) {
+  if (secrets.empty()) return;
+  for (Header& h : response.headers) h.value = scrub(std::move(h.value), secrets);
+  if (response.status < 200 || response.status > 299)
+    response.body = scrub(std::move(response.body), secrets);
+}
+}  // namespace
+
 Result<Response> send_with_retry(Connection& connection, const Request& request,
                                  const HttpOptions& options, std::stop_token stop,
                                  const ResponseCheck& check) {
@@ -309,9 +331,11 @@ Result<Response> send_with_retry(Connection& connection, const Request& request,
   thread_local std::minstd_rand rng(std::random_device{}());
   std::uint64_t backoff = std::max(1u, options.initial_backoff_ms);
   const unsigned attempts = std::max(1u, options.max_attempts);
+  const std::vector<std::string> secrets = secrets_of(request);
   for (unsigned attempt = 1;; ++attempt) {
     if (stop.stop_requested()) return cancelled(fmt::format("{}: cancelled", request.what));
     Attempt a = connection.send(request, stop);
+    if (a.response) scrub_response(*a.response, secrets);
     // A response about to be returned passes the caller's check first; a rejection to retry
     // is a transport failure from here on.
     if (a.response && check && (!retryable_status(a.response->status) || attempt >= attempts)) {

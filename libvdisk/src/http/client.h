@@ -36,6 +36,9 @@ struct Request {
   std::span<const std::byte> body;
   // What the request is, for messages: "Put Page bytes=0-4194303 on <redacted url>".
   std::string what;
+  // Header values that are credentials beyond the ones send_with_retry knows (the caller's own
+  // headers of an HTTP source): scrubbed from the response like the URL's secrets.
+  std::vector<std::string> secret_headers = {};
 };
 
 struct Response {
@@ -81,6 +84,12 @@ using ResponseCheck = std::function<std::optional<Rejection>(const Response&)>;
 // the bound. Each retry is reported to options.on_retry. Returns the last response (whatever
 // its status) or the last transport failure, or cancelled when `stop` is triggered. With a
 // `check`, a response is returned only once it passes it (see ResponseCheck).
+// Secrets: a server may echo what it was sent. Before a response is checked, described or
+// returned, the request's secrets are replaced by "REDACTED" in its headers and, unless its
+// status is 2xx (an error, never data), its body: the URL's secret query values
+// (secret_values), the Authorization, Proxy-Authorization, Cookie and X-Amz-Security-Token
+// header values and request.secret_headers (add_header_secrets). No message made from a
+// response can then show them.
 Result<Response> send_with_retry(Connection& connection, const Request& request,
                                  const HttpOptions& options, std::stop_token stop = {},
                                  const ResponseCheck& check = {});

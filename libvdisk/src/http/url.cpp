@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace vdisk::http {
@@ -175,6 +176,78 @@ std::string redact_url(std::string_view input) {
   // The whole text, not only what follows the first '?': a query pasted without its '?', or a
   // '?' after it, still hides its secrets (found by fuzzing: "h&sig=x/y?2").
   return redact_query(text);
+}
+
+namespace {
+void add_secret(std::string value, std::vector<std::string>& out) {
+  if (value.size() < kMinSecretChars) return;
+  if (std::find(out.begin(), out.end(), value) == out.end()) out.push_back(std::move(value));
+}
+
+// %XX sequences decoded ('+' is left as it is: a SAS signature's base64 keeps it).
+std::string percent_decode(std::string_view text) {
+  const auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const int hi = i + 2 < text.size() ? value(text[i + 1]) : -1;
+    const int lo = i + 2 < text.size() ? value(text[i + 2]) : -1;
+    if (text[i] == '%' && hi >= 0 && lo >= 0) {
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> secret_values(std::string_view url) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= url.size()) {
+    std::size_t end = url.find_first_of("&?;#", start);
+    if (end == std::string_view::npos) end = url.size();
+    const std::string_view item = url.substr(start, end - start);
+    const std::size_t eq = item.find('=');
+    if (eq != std::string_view::npos && secret_parameter(item.substr(0, eq))) {
+      add_secret(std::string(item.substr(eq + 1)), out);
+      add_secret(percent_decode(item.substr(eq + 1)), out);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+void add_header_secrets(std::string_view value, std::vector<std::string>& out) {
+  add_secret(std::string(value), out);
+  std::vector<std::string_view> words;
+  for (std::size_t i = 0; i < value.size();) {
+    const std::size_t j = std::min(value.find_first_of(" \t,;", i), value.size());
+    if (j > i) words.push_back(value.substr(i, j - i));
+    i = j + 1;
+  }
+  // "Scheme credentials" (RFC 9110 §11.4): the scheme ("Bearer", "AWS4-HMAC-SHA256") is not a
+  // secret, and hiding it would garble the server's own messages.
+  for (std::size_t w = words.size() > 1 ? 1 : 0; w < words.size(); ++w) {
+    add_secret(std::string(words[w]), out);
+    const std::size_t eq = words[w].find('=');
+    if (eq != std::string_view::npos) add_secret(std::string(words[w].substr(eq + 1)), out);
+  }
+}
+
+std::string scrub(std::string text, const std::vector<std::string>& secrets) {
+  for (const std::string& s : secrets) {
+    if (s.empty()) continue;
+    for (std::size_t p = text.find(s); p != std::string::npos; p = text.find(s, p + 8))
+      text.replace(p, s.size(), "REDACTED");
+  }
+  return text;
 }
 
 std::string percent_encode(std::string_view text, bool keep_slash) {

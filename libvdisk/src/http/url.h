@@ -3,9 +3,11 @@
 #ifndef VDISK_HTTP_URL_H_
 #define VDISK_HTTP_URL_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vdisk/status.h"
 
@@ -44,6 +46,21 @@ Status require_secure_transport(const Url& url);
 // "password", compared without case) replaced by "REDACTED". Safe for any text: a string that
 // does not parse is redacted after its first '?'.
 std::string redact_url(std::string_view text);
+
+// What a server may echo back that a message must still not show: the values of `url`'s secret
+// query parameters (redact_url's rule), each as given and percent-decoded. Values shorter than
+// kMinSecretChars are left out (no credential is that short, and hiding them would garble the
+// numbers of a message).
+inline constexpr std::size_t kMinSecretChars = 6;
+std::vector<std::string> secret_values(std::string_view url);
+// Adds the secrets of a credential header's value: the whole value, and each of its words
+// (split at blanks, ',' and ';'; the first, the scheme, left out when there are more) with the
+// part after its '=' ("Signature=<hex>", "session=<id>"), each kMinSecretChars or longer.
+void add_header_secrets(std::string_view value, std::vector<std::string>& out);
+
+// `text` with every occurrence of each of `secrets` replaced by "REDACTED": for messages that
+// quote what a server sent (an error code, a header, a body excerpt).
+std::string scrub(std::string text, const std::vector<std::string>& secrets);
 
 // Percent-encodes everything but RFC 3986's unreserved characters (and '/' when keep_slash).
 std::string percent_encode(std::string_view text, bool keep_slash);

@@ -58,6 +58,12 @@ Result<std::vector<http::Header>> check_headers(
   return out;
 }
 
+std::vector<std::string> header_values(const std::vector<http::Header>& headers) {
+  std::vector<std::string> out;
+  for (const http::Header& h : headers) out.push_back(h.value);
+  return out;
+}
+
 // `options` whose retries are also counted in `counters`.
 HttpOptions counting(HttpOptions options, SourceCounters* counters) {
   options.on_retry = [counters, user = options.on_retry](std::string_view line) {
@@ -75,6 +81,7 @@ class HttpFetcher final : public BlockFetcher {
       : url_(std::move(url)),
         display_(std::move(display)),
         headers_(std::move(headers)),
+        secrets_(header_values(headers_)),
         size_(size),
         block_(block),
         validator_(std::move(validator)),
@@ -117,8 +124,9 @@ class HttpFetcher final : public BlockFetcher {
     const http::ResponseCheck check = [&](const http::Response& r) {
       return http::check_range_reply(r, first, dst.size(), size_, validator_, what, kAuthHint);
     };
-    VDISK_ASSIGN_OR_RETURN(http::Response r,
-                           clients_.at(slot)->send({"GET", url_, headers, {}, what}, check));
+    VDISK_ASSIGN_OR_RETURN(
+        http::Response r,
+        clients_.at(slot)->send({"GET", url_, headers, {}, what, secrets_}, check));
     std::memcpy(dst.data(), r.body.data(), dst.size());
     counters_.request(dst.size());
     return {};
@@ -128,6 +136,7 @@ class HttpFetcher final : public BlockFetcher {
   std::string url_;
   std::string display_;
   std::vector<http::Header> headers_;
+  std::vector<std::string> secrets_;  // the caller's header values
   std::uint64_t size_;
   std::uint64_t block_;
   http::Validator validator_;
@@ -187,7 +196,8 @@ Result<HttpSource> open_http_source_over(const HttpSourceOptions& options,
   const HttpOptions http_options = counting(options.http, counters.get());
   VDISK_ASSIGN_OR_RETURN(
       http::Response probe,
-      http::send_with_retry(*connections.probe, {"GET", url.full(), probe_headers, {}, what},
+      http::send_with_retry(*connections.probe,
+                            {"GET", url.full(), probe_headers, {}, what, header_values(headers)},
                             http_options, stop));
   if (probe.status == 200) {
     // No range support: the body of this GET is the whole object.
