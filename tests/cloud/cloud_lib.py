@@ -427,6 +427,8 @@ class FaultProxy:
     `edit_reply(method, target, body)`, when given, returns the body to answer instead of the
     upstream's (a reply with a Content-Length; it is recomputed), or None to pass it on.
     Requests counted: self.count; requests by method+query kind: self.seen.
+    self.put_sha256 maps the path of each PUT the upstream answered 2xx to the SHA-256 of the
+    body forwarded (what the server was given to store).
     """
 
     def __init__(self, upstream_port, plan=None, stall_seconds=8, on_kill=None, rule=None,
@@ -442,6 +444,7 @@ class FaultProxy:
         self.triggered = []  # (request number, fault) of the faults injected
         self.requests = []   # (method, target, headers) of every request
         self.corrupted = []  # (target, headers, body index) of each request "corrupt" changed
+        self.put_sha256 = {}
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -569,7 +572,10 @@ class FaultProxy:
                 resp = self._read_message(uf, True, start.startswith(b"HEAD"))
                 if resp is None:
                     return
-                rhead, rheaders, rbody, _ = resp
+                rhead, rheaders, rbody, rstart = resp
+                if method == "PUT" and rstart.split()[1].startswith(b"2"):
+                    with self.lock:
+                        self.put_sha256[target.split("?")[0]] = hashlib.sha256(body).digest()
                 if fault in ("cut-body", "stall-body"):
                     c.sendall(rhead + rbody[:len(rbody) // 2])
                     if fault == "stall-body":
