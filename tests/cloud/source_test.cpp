@@ -479,6 +479,21 @@ TEST_CASE("http source: refusals before any request", "[http]") {
   o = options_for();
   o.headers.push_back({"Range", "bytes=0-1"});
   CHECK(!open_over(s, o).ok());
+  // The one check the library and vdconvert's --header share.
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"If-None-Match", "x"},
+                                                        {"host", "evil"},
+                                                        {"Content-Length", "0"},
+                                                        {"", "v"},
+                                                        {"Bad Name", "v"},
+                                                        {"X-Nul", std::string("a\0b", 3)},
+                                                        {"X-Long", std::string(9000, 'v')}}) {
+    const Status st = check_source_header(name, value);
+    CHECK(st.code() == Errc::invalid_argument);
+    CHECK(st.message().find(value.empty() ? "\x01" : value) == std::string::npos);
+  }
+  CHECK(check_source_header("Cookie", "session=abc; theme=dark").ok());
+  CHECK(check_source_header("X-Custom_Token.1", "").ok());
   o = options_for(3000);
   CHECK(!open_over(s, o).ok());
   CHECK(s.seen.empty());

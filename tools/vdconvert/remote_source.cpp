@@ -111,21 +111,13 @@ Status parse_ca_file(NetArgs& n, std::string_view v) {
 Status parse_header(NetArgs& n, std::string_view v) {
   // "NAME: VALUE" as curl takes it; the value is a secret: never echoed in a message.
   const std::size_t colon = v.find(':');
-  const std::string_view name = colon == std::string_view::npos ? v : v.substr(0, colon);
-  const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-  if (colon == std::string_view::npos || !token)
+  if (colon == std::string_view::npos || colon == 0)
     return invalid_argument("--header: expected 'NAME: VALUE' (a header name, a colon, a value)");
+  const std::string_view name = v.substr(0, colon);
   std::string_view value = v.substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  if (value.find_first_of("\r\n") != std::string_view::npos)
-    return invalid_argument(fmt::format("--header {}: the value holds a line break", name));
-  const std::string lname = lower(name);
-  for (std::string_view reserved : {"range", "host", "content-length", "if-match", "if-range"})
-    if (lname == reserved)
-      return invalid_argument(fmt::format("--header {}: vdconvert sets this header itself", name));
+  if (Status s = vdisk::check_source_header(name, value); !s.ok())
+    return Status(s.code(), "--header: " + s.message());
   if (n.headers.size() >= 32) return invalid_argument("--header: at most 32 headers");
   n.headers.emplace_back(std::string(name), std::string(value));
   return {};

@@ -76,6 +76,11 @@ struct HttpSourceOptions {
   HttpOptions http;
   SourceCacheOptions cache;
 };
+// Checks one of HttpSourceOptions::headers (open_http_source checks them all the same way): a
+// token name (RFC 9110 §5.6.2), a value without CR, LF or NUL, at most 8 KiB, and not a header
+// the source sets itself (Host, Content-Length, Range, If-Range, If-Match and the other If-*
+// preconditions). invalid_argument names the header, never its value.
+Status check_source_header(std::string_view name, std::string_view value);
 // What an HTTP(S) URL opened as: `file` when the server answers ranged GETs (206 with a
 // Content-Range), else `stream`, the body of one plain GET read front to back (open_image_stream
 // reads the formats that allow it; the others refuse it in one line).

@@ -31,28 +31,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// The caller's headers: a token name, a value without CR, LF or NUL, and none of the headers
-// the source sets itself. Only the name is ever shown.
+// The caller's headers, each checked (check_source_header).
 Result<std::vector<http::Header>> check_headers(
     const std::vector<std::pair<std::string, std::string>>& given, std::string_view display) {
   std::vector<http::Header> out;
-  for (const auto& entry : given) {
-    const std::string& name = entry.first;
-    const std::string& value = entry.second;
-    const auto bad = [&](std::string_view why) {
-      return invalid_argument(
-          fmt::format("http: {}: header '{}': {}", display, name.substr(0, 64), why));
-    };
-    if (name.empty()) return bad("no name");
-    for (char c : name)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c)))
-        return bad("the name holds a character a header name cannot");
-    for (char c : value)
-      if (c == '\r' || c == '\n' || c == '\0') return bad("the value holds a line break");
-    const std::string n = lower(name);
-    if (n == "range" || n == "if-match" || n == "if-range" || n == "if-unmodified-since" ||
-        n == "if-none-match" || n == "if-modified-since")
-      return bad("set by the source itself");
+  for (const auto& [name, value] : given) {
+    Status s = check_source_header(name, value);
+    if (!s.ok()) return Status(s.code(), fmt::format("http: {}: {}", display, s.message()));
     out.push_back({name, value});
   }
   return out;
@@ -264,6 +249,25 @@ Result<HttpSource> open_http_source_over(const HttpSourceOptions& options,
 }
 
 }  // namespace remote
+
+Status check_source_header(std::string_view name, std::string_view value) {
+  const std::string shown(name.substr(0, 64));
+  const auto bad = [&](std::string_view why) {
+    return invalid_argument(fmt::format("header '{}': {}", shown, why));
+  };
+  if (name.empty()) return bad("no name");
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c)) ||
+        c == '\0')
+      return bad("the name holds a character a header name cannot");
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+    return bad("the value holds a line break or a NUL");
+  if (value.size() > 8192) return bad("the value is longer than 8 KiB");
+  const std::string n = remote::lower(name);
+  if (n == "host" || n == "content-length" || n == "range" || n.starts_with("if-"))
+    return bad("set by the source itself");
+  return {};
+}
 
 Result<HttpSource> open_http_source(const HttpSourceOptions& options, std::stop_token stop) {
   remote::HttpConnections c;
