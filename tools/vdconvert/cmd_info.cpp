@@ -61,7 +61,7 @@ int run(const InfoArgs& args, RunContext& ctx) {
       auto source = vdisk::open_image(std::move(opened->file), {}, opt);
       if (!source.ok()) return report_failure(ctx, source.status());
       props = vdisk::describe(**source);
-      add_source_properties(props, file);
+      vdisk::add_remote_source_properties(props, file);
     } else {
       in = std::move(opened->stream);
     }

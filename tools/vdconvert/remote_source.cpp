@@ -42,34 +42,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// The host of an http(s) URL, lowercase ("" when it has none).
-std::string url_host(std::string_view url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return {};
-  url.remove_prefix(scheme + 3);
-  url = url.substr(0, url.find_first_of("/?#"));
-  if (const std::size_t at = url.rfind('@'); at != std::string_view::npos)
-    url.remove_prefix(at + 1);
-  if (url.starts_with('[')) return lower(url.substr(0, url.find(']') + 1));
-  return lower(url.substr(0, url.find(':')));
-}
-
-// True when the query of `url` has a parameter `name` (name=...).
-bool has_query_param(std::string_view url, std::string_view name) {
-  const std::size_t q = url.find('?');
-  if (q == std::string_view::npos) return false;
-  std::string_view query = url.substr(q + 1);
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view param = query.substr(0, amp);
-    if (param.starts_with(name) && param.size() > name.size() && param[name.size()] == '=')
-      return true;
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return false;
-}
-
 }  // namespace
 
 Status parse_connections(NetArgs& n, std::string_view v) {
@@ -138,7 +110,7 @@ std::string proxy_for(const std::string& url) {
   if (proxy.empty()) return {};
   std::string no_proxy = env("no_proxy");
   if (no_proxy.empty()) no_proxy = env("NO_PROXY");
-  const std::string host = url_host(url);
+  const std::string host = vdisk::remote_url_host(url);
   std::size_t i = 0;
   while (i <= no_proxy.size()) {
     std::size_t j = no_proxy.find(',', i);
@@ -156,33 +128,21 @@ std::string proxy_for(const std::string& url) {
   return proxy;
 }
 
-SourceKind source_kind(std::string_view src) {
-  if (vdisk::is_ebs_source(src)) return SourceKind::ebs;
-  if (vdisk::is_s3_url(src)) return SourceKind::s3;
-  if (!vdisk::is_remote_url(src)) return SourceKind::none;
-  // Azure: a blob endpoint's host, or a SAS (its version and signature parameters; Azurite's
-  // loopback URLs carry one too). Any other URL is a plain web object.
-  const std::string host = url_host(src);
-  if (host.ends_with(".blob.core.windows.net") || host.ends_with(".blob.storage.azure.net") ||
-      (has_query_param(src, "sv") && has_query_param(src, "sig")))
-    return SourceKind::azure_blob;
-  return SourceKind::http;
-}
-
 Status validate_source_args(const InputArgs& input, std::string_view src,
                             std::string_view dst_kind_for_aws) {
-  const SourceKind kind = source_kind(src);
-  const bool aws_src = kind == SourceKind::s3 || kind == SourceKind::ebs;
-  if (!input.net.headers.empty() && kind != SourceKind::http)
+  using vdisk::RemoteSourceKind;
+  const RemoteSourceKind kind = vdisk::remote_source_kind(src);
+  const bool aws_src = kind == RemoteSourceKind::s3 || kind == RemoteSourceKind::ebs;
+  if (!input.net.headers.empty() && kind != RemoteSourceKind::http)
     return invalid_argument(
         "--header applies to an http(s) SRC (not an Azure blob: its SAS "
         "is in the URL)");
-  if (!input.since.empty() && kind != SourceKind::ebs)
+  if (!input.since.empty() && kind != RemoteSourceKind::ebs)
     return invalid_argument("--since applies to an EBS snapshot SRC (ebs:snap-...)");
   if (input.net.aws_given() && !aws_src && dst_kind_for_aws.empty())
     return invalid_argument(
         "--region, --endpoint-url and --profile apply to an s3:// or ebs: SRC or DST");
-  if (kind == SourceKind::none && dst_kind_for_aws.empty()) {
+  if (kind == RemoteSourceKind::none && dst_kind_for_aws.empty()) {
     if (input.net.http.any())
       return invalid_argument(
           "--connections, --http-timeout and --retries apply to a remote SRC or an upload DST");
@@ -222,66 +182,35 @@ vdisk::Result<OpenedSource> open_remote_source(const InputArgs& input, const std
                                                RunContext& ctx) {
   OpenedSource out;
   out.display = vdisk::redact_secrets(src);
-  switch (source_kind(src)) {
-    case SourceKind::ebs: {
-      vdisk::EbsSourceOptions o;
-      o.snapshot_id = vdisk::ebs_snapshot_id(src);
-      o.since = input.since;
+  vdisk::RemoteSourceOptions o;
+  o.source = src;
+  o.since = input.since;
+  switch (vdisk::remote_source_kind(src)) {
+    case vdisk::RemoteSourceKind::ebs: {
       VDISK_ASSIGN_OR_RETURN(o.aws, aws_options(input.net, "ebs", ctx));
-      VDISK_ASSIGN_OR_RETURN(out.file, vdisk::open_ebs_source(o, ctx.stop));
-      return out;
+      break;
     }
-    case SourceKind::s3: {
-      vdisk::S3SourceOptions o;
-      o.url = src;
+    case vdisk::RemoteSourceKind::s3: {
       VDISK_ASSIGN_OR_RETURN(o.aws, aws_options(input.net, "s3", ctx));
-      VDISK_ASSIGN_OR_RETURN(out.file, vdisk::open_s3_source(o, ctx.stop));
-      return out;
+      break;
     }
-    case SourceKind::azure_blob: {
-      vdisk::AzureBlobSourceOptions o;
-      o.url = src;
-      o.http = http_options(input.net, src, ctx);
-      VDISK_ASSIGN_OR_RETURN(out.file, vdisk::open_azure_blob_source(o, ctx.stop));
-      return out;
-    }
-    case SourceKind::http: {
-      vdisk::HttpSourceOptions o;
-      o.url = src;
+    case vdisk::RemoteSourceKind::http:
       o.headers = input.net.headers;
       o.http = http_options(input.net, src, ctx);
-      VDISK_ASSIGN_OR_RETURN(vdisk::HttpSource s, vdisk::open_http_source(o, ctx.stop));
-      out.file = std::move(s.file);
-      out.stream = std::move(s.stream);
-      if (out.stream)
-        ctx.console.note(
-            fmt::format("{}: the server does not answer ranged requests; reading it front to back",
-                        out.display));
-      return out;
-    }
-    case SourceKind::none:
       break;
+    case vdisk::RemoteSourceKind::azure_blob:
+      o.http = http_options(input.net, src, ctx);
+      break;
+    case vdisk::RemoteSourceKind::none:
+      return invalid_argument(fmt::format("{}: not a remote object", out.display));
   }
-  return invalid_argument(fmt::format("{}: not a remote object", out.display));
-}
-
-void add_source_properties(vdisk::Properties& p, const vdisk::RemoteFile& file) {
-  vdisk::Properties& s = p.add_object("remote_source");
-  file.describe(s);
-  if (const std::string id = file.identity(); !id.empty()) s.add("identity", id);
-  if (const vdisk::ChangeSet* c = file.changes()) {
-    std::uint64_t changed = 0;
-    for (const auto& e : c->ranges) changed += e.length;
-    s.add("since", c->base)
-        .add("changed_ranges", std::uint64_t{c->ranges.size()})
-        .add("changed_bytes", changed);
-  }
-  const vdisk::SourceStats st = file.stats();
-  s.add("requests", st.requests)
-      .add("retries", st.retries)
-      .add("bytes_received", st.bytes_received)
-      .add("blocks_fetched", st.blocks_fetched)
-      .add("cache_hits", st.cache_hits);
+  VDISK_ASSIGN_OR_RETURN(vdisk::RemoteSource opened, vdisk::open_remote_source(o, ctx.stop));
+  out.file = std::move(opened.file);
+  out.stream = std::move(opened.stream);
+  if (out.stream)
+    ctx.console.note(fmt::format(
+        "{}: the server does not answer ranged requests; reading it front to back", out.display));
+  return out;
 }
 
 std::string source_summary(const vdisk::SourceStats& s) {

@@ -91,10 +91,10 @@ inline constexpr OptionSpec kSinceOption{
 // `url`, or "".
 std::string proxy_for(const std::string& url);
 
-// What kind of remote object SRC names, or none (a path, '-').
-enum class SourceKind : std::uint8_t { none, http, azure_blob, s3, ebs };
-SourceKind source_kind(std::string_view src);
-inline bool is_remote_source(std::string_view src) { return source_kind(src) != SourceKind::none; }
+// True when SRC names a remote object (vdisk::remote_source_kind: not a path, not '-').
+inline bool is_remote_source(std::string_view src) {
+  return vdisk::remote_source_kind(src) != vdisk::RemoteSourceKind::none;
+}
 
 // Usage errors: network options without a remote SRC or upload DST (`upload_dst`), --header
 // without an http(s) SRC, --since without an EBS SRC, AWS options without an AWS end.
@@ -107,14 +107,13 @@ struct OpenedSource {
   std::unique_ptr<vdisk::InputStream> stream;
   std::string display;  // SRC for messages, secrets redacted
 };
-// Opens SRC (is_remote_source) with the command line's network options; retry notes go to the
+// Opens SRC (is_remote_source) with the command line's network options through
+// vdisk::open_remote_source: the AWS configuration and environment loaded here, the proxy of
+// the environment (proxy_for); retry notes and the note that a server gives a stream go to the
 // console.
 vdisk::Result<OpenedSource> open_remote_source(const InputArgs& input, const std::string& src,
                                                RunContext& ctx);
 
-// The "source" object of info's and convert's --json reports: the object's facts and what
-// reading it did.
-void add_source_properties(vdisk::Properties& p, const vdisk::RemoteFile& file);
 // "1.2 GiB received in 310 requests, 2 retries" for the summary line.
 std::string source_summary(const vdisk::SourceStats& s);
 

@@ -128,6 +128,50 @@ bool is_ebs_source(std::string_view text);
 // The snapshot id of such a source, else empty.
 std::string ebs_snapshot_id(std::string_view text);
 
+// ---- One entry point: any remote SRC by its text ---------------------------------------------
+
+// What kind of remote object a SRC names: an EBS snapshot (is_ebs_source), an S3 object
+// (s3://BUCKET/KEY), an Azure blob (an http(s) URL whose host is a blob endpoint,
+// *.blob.core.windows.net or *.blob.storage.azure.net, or whose query carries a SAS: both sv=
+// and sig=, as Azurite's loopback URLs do), any other http(s) URL; none for anything else (a
+// path, "-").
+enum class RemoteSourceKind { none, ebs, s3, azure_blob, http };
+RemoteSourceKind remote_source_kind(std::string_view src);
+// The host of an http(s) URL as remote_source_kind() reads it: lowercase, without user info or
+// port ("[::1]" for an IPv6 literal); "" when the text has no "://".
+std::string remote_url_host(std::string_view url);
+
+struct RemoteSourceOptions {
+  std::string source;  // the SRC text remote_source_kind() classifies
+  // ebs only: an earlier snapshot ("snap-..." or "ebs:snap-..."): RemoteFile::changes().
+  std::string since;
+  AwsOptions aws;    // s3 and ebs: credentials, region, endpoint and their HttpOptions
+  HttpOptions http;  // azure_blob and http
+  // http only: request headers ("Cookie", "Authorization"), checked by check_source_header.
+  std::vector<std::pair<std::string, std::string>> headers;
+  SourceCacheOptions cache;
+};
+// What a remote SRC opened as: `file` (random access), or for an http(s) server that does not
+// answer ranged requests `stream` (read front to back: open_image_stream, or convert() with
+// ImageInput::stream). Exactly one is set.
+struct RemoteSource {
+  std::unique_ptr<RemoteFile> file;
+  std::unique_ptr<InputStream> stream;
+};
+// Opens options.source by its kind with the open_*_source of that kind: AwsOptions for s3 and
+// ebs, `http` for an Azure blob or an http(s) URL, `headers` for an http(s) URL only, `since`
+// for an EBS snapshot only. invalid_argument (one line, secrets redacted) for a source that is
+// not remote, headers given with another kind, `since` with another kind or not a snapshot id.
+// Reads no environment: credentials, proxy and headers are the caller's values.
+Result<RemoteSource> open_remote_source(const RemoteSourceOptions& options,
+                                        std::stop_token stop = {});
+
+// The "remote_source" object of an info report (vdconvert info --json, vdisk_image_info_json):
+// the object's facts (RemoteFile::describe), its identity, the changes since `since` when
+// opened so, and what reading it did (requests, retries, bytes_received, blocks_fetched,
+// cache_hits).
+void add_remote_source_properties(Properties& out, const RemoteFile& file);
+
 }  // namespace vdisk
 
 #endif  // VDISK_REMOTE_H_
