@@ -82,16 +82,10 @@ Status parse_ca_file(NetArgs& n, std::string_view v) {
 }
 Status parse_header(NetArgs& n, std::string_view v) {
   // "NAME: VALUE" as curl takes it; the value is a secret: never echoed in a message.
-  const std::size_t colon = v.find(':');
-  if (colon == std::string_view::npos || colon == 0)
-    return invalid_argument("--header: expected 'NAME: VALUE' (a header name, a colon, a value)");
-  const std::string_view name = v.substr(0, colon);
-  std::string_view value = v.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  if (Status s = vdisk::check_source_header(name, value); !s.ok())
-    return Status(s.code(), "--header: " + s.message());
+  auto header = vdisk::parse_source_header(v);
+  if (!header.ok()) return Status(header.status().code(), "--header: " + header.status().message());
   if (n.headers.size() >= 32) return invalid_argument("--header: at most 32 headers");
-  n.headers.emplace_back(std::string(name), std::string(value));
+  n.headers.push_back(std::move(*header));
   return {};
 }
 Status parse_since(std::string& since, std::string_view v) {

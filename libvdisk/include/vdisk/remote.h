@@ -81,6 +81,10 @@ struct HttpSourceOptions {
 // the source sets itself (Host, Content-Length, Range, If-Range, If-Match and the other If-*
 // preconditions). invalid_argument names the header, never its value.
 Status check_source_header(std::string_view name, std::string_view value);
+// One header given as a line "NAME: VALUE" (as curl -H takes it): split at the first colon, the
+// value's leading blanks dropped, then checked by check_source_header. invalid_argument never
+// shows the value.
+Result<std::pair<std::string, std::string>> parse_source_header(std::string_view line);
 // What an HTTP(S) URL opened as: `file` when the server answers ranged GETs (206 with a
 // Content-Range), else `stream`, the body of one plain GET read front to back (open_image_stream
 // reads the formats that allow it; the others refuse it in one line).

@@ -13,8 +13,10 @@
 
 #include "capi/capi_internal.h"
 #include "vdisk/check.h"
+#include "vdisk/cloud.h"
 #include "vdisk/image.h"
 #include "vdisk/properties.h"
+#include "vdisk/remote.h"
 #include "vdisk/status.h"
 #include "vdisk/vdisk_c.h"
 #include "vdisk/version.h"
@@ -93,7 +95,10 @@ Status measure_json(const vdisk_image_t& image, const vdisk_options_t& options,
     for (const std::string_view t : target_names()) targets.emplace_back(t);
   }
   Properties props;
-  props.add("source", source_name);
+  // A URL's secrets (a SAS signature) are never shown, whoever named the source.
+  props.add("source", remote_source_kind(source_name) != RemoteSourceKind::none
+                          ? redact_secrets(source_name)
+                          : std::string(source_name));
   for (const std::string& t : targets) {
     VDISK_ASSIGN_OR_RETURN(const TargetOptions to, target_options_for(options, t));
     auto m = measure(t, *image.source, to, options.convert.pipeline);
@@ -144,6 +149,14 @@ struct CProgress {
   void* ctx = nullptr;
 };
 
+bool is_remote(std::string_view src) { return remote_source_kind(src) != RemoteSourceKind::none; }
+
+// A remote SRC opened with the remote settings of `options`.
+Result<RemoteSource> open_remote(const vdisk_options_t& options, std::string_view src,
+                                 std::stop_token stop = {}) {
+  return open_remote_source(remote_options_for(options, src), std::move(stop));
+}
+
 Status convert_files(const char* src, const char* dst, const vdisk_options_t& options,
                      const CProgress& progress, char** report) {
   ConvertOptions c = options.convert;
@@ -168,12 +181,22 @@ Status convert_files(const char* src, const char* dst, const vdisk_options_t& op
     };
   }
   const auto start = std::chrono::steady_clock::now();
-  auto result =
-      convert(ImageInput{src, nullptr}, ImageOutput{dst, nullptr, nullptr}, c, stop.get_token());
+  // A remote SRC is read where it lives: random access, or front to back from a server without
+  // Range support (as vdconvert convert does). It is shown with its secrets redacted.
+  ImageInput in{src, nullptr, nullptr};
+  std::string shown = src;
+  if (is_remote(src)) {
+    VDISK_ASSIGN_OR_RETURN(RemoteSource opened, open_remote(options, src, stop.get_token()));
+    shown = redact_secrets(src);
+    in.path = shown;
+    in.file = std::move(opened.file);
+    in.stream = std::move(opened.stream);
+  }
+  auto result = convert(std::move(in), ImageOutput{dst, nullptr, nullptr}, c, stop.get_token());
   if (!result.ok()) return result.status();
   if (report != nullptr) {
     ConvertReportContext context;
-    context.source_path = src;
+    context.source_path = shown;
     context.output_path = dst;
     context.target = c.target;
     context.milliseconds =
@@ -245,7 +268,20 @@ int vdisk_open(const char* path, const vdisk_options_t* options, vdisk_image_t**
     handle->diagnostics = std::make_shared<vdisk::capi::DiagnosticSink>();
     vdisk::OpenOptions open = or_defaults(options).convert.open;
     open.on_diagnostic = handle->diagnostics->fn();
-    VDISK_ASSIGN_OR_RETURN(handle->source, vdisk::open_image(handle->path, open));
+    if (vdisk::capi::is_remote(path)) {
+      handle->path = vdisk::redact_secrets(path);
+      VDISK_ASSIGN_OR_RETURN(vdisk::RemoteSource opened,
+                             vdisk::capi::open_remote(or_defaults(options), path));
+      if (!opened.file)
+        return vdisk::unsupported(
+            "vdisk_open: " + handle->path +
+            ": the server does not answer ranged requests, and an image handle reads at random "
+            "(vdisk_convert reads it front to back)");
+      handle->remote = opened.file.get();
+      VDISK_ASSIGN_OR_RETURN(handle->source, vdisk::open_image(std::move(opened.file), {}, open));
+    } else {
+      VDISK_ASSIGN_OR_RETURN(handle->source, vdisk::open_image(handle->path, open));
+    }
     handle->format = std::string(handle->source->format());
     *image = handle.release();
     return vdisk::ok_status();
@@ -272,6 +308,8 @@ int vdisk_image_info_json(const vdisk_image_t* image, char** json, char** errptr
     if (image == nullptr || json == nullptr)
       return vdisk::invalid_argument("vdisk_image_info_json: image and json must not be NULL");
     vdisk::Properties props = vdisk::describe(*image->source);
+    // A remote image: the object's facts and what reading it took, after the image's.
+    if (image->remote != nullptr) vdisk::add_remote_source_properties(props, *image->remote);
     vdisk::add_diagnostics(props, "diagnostics", image->diagnostics->entries());
     *json = dup_string(vdisk::json_document(props));
     return vdisk::ok_status();
@@ -300,12 +338,29 @@ int vdisk_check_json(const char* path, const char* target, const vdisk_options_t
     if (path == nullptr || json == nullptr || passed == nullptr)
       return vdisk::invalid_argument("vdisk_check_json: path, json and passed must not be NULL");
     std::string rules = target == nullptr ? std::string() : std::string(target);
-    if (rules.empty()) {
-      VDISK_ASSIGN_OR_RETURN(rules, vdisk::default_check_target(path));
-    }
     vdisk::CheckOptions check;
     check.ignore_parent_identity = or_defaults(options).convert.open.ignore_parent_identity;
-    VDISK_ASSIGN_OR_RETURN(const vdisk::CheckReport report, vdisk::check_image(path, rules, check));
+    vdisk::Result<vdisk::CheckReport> checked = vdisk::internal_error("vdisk_check_json");
+    if (vdisk::capi::is_remote(path)) {
+      // Checked where it lives: each rule set reads what its rules need.
+      const std::string display = vdisk::redact_secrets(path);
+      VDISK_ASSIGN_OR_RETURN(vdisk::RemoteSource opened,
+                             vdisk::capi::open_remote(or_defaults(options), path));
+      if (!opened.file)
+        return vdisk::unsupported("vdisk_check_json: " + display +
+                                  ": the server does not answer ranged requests, and a check "
+                                  "re-reads parts of the file");
+      if (rules.empty()) {
+        VDISK_ASSIGN_OR_RETURN(rules, vdisk::default_check_target(*opened.file, display));
+      }
+      checked = vdisk::check_image(std::move(opened.file), display, rules, check);
+    } else {
+      if (rules.empty()) {
+        VDISK_ASSIGN_OR_RETURN(rules, vdisk::default_check_target(path));
+      }
+      checked = vdisk::check_image(path, rules, check);
+    }
+    VDISK_ASSIGN_OR_RETURN(const vdisk::CheckReport report, std::move(checked));
     *json = dup_string(vdisk::json_document(report.to_properties()));
     *passed = report.passed() ? 1 : 0;
     return vdisk::ok_status();

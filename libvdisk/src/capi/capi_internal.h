@@ -14,6 +14,7 @@
 
 #include "vdisk/block.h"
 #include "vdisk/image.h"
+#include "vdisk/remote.h"
 #include "vdisk/status.h"
 #include "vdisk/vdisk_c.h"
 
@@ -24,6 +25,10 @@ struct vdisk_options_t {
   // target.KEY=VALUE in the order given; applied with set_target_option() once the target is
   // known (a key of one target is meaningless for another).
   std::vector<std::pair<std::string, std::string>> target_settings;
+  // A remote SRC's settings (aws.*, http.*, since): `source` is left empty (each call names
+  // its SRC); remote.http holds the http.* settings for every kind (copied into aws.http for
+  // an s3 or ebs SRC).
+  vdisk::RemoteSourceOptions remote;
 };
 
 namespace vdisk::capi {
@@ -43,10 +48,13 @@ class DiagnosticSink {
 }  // namespace vdisk::capi
 
 struct vdisk_image_t {
-  std::string path;
+  std::string path;  // as opened; a remote SRC with its secrets redacted
   // Declared before `source`, so it outlives the source that may hold its callback.
   std::shared_ptr<vdisk::capi::DiagnosticSink> diagnostics;
   std::unique_ptr<vdisk::BlockSource> source;
+  // A remote SRC: the object `source` reads (owned by it), for the info report's
+  // "remote_source"; null for a local file.
+  const vdisk::RemoteFile* remote = nullptr;
   std::string format;  // source->format(), kept for vdisk_image_format()
 };
 
@@ -63,6 +71,10 @@ char* dup_string(std::string_view text);
 // The TargetOptions of `options` for `target`: its target.KEY settings applied (and checked)
 // against that target.
 Result<TargetOptions> target_options_for(const vdisk_options_t& options, std::string_view target);
+
+// The RemoteSourceOptions of `options` for the remote SRC `src` (remote_source_kind(src) is not
+// none): its aws.*, http.* and since settings.
+RemoteSourceOptions remote_options_for(const vdisk_options_t& options, std::string_view src);
 
 // Sets one key (vdisk_options_set's table, capi_options.cpp).
 Status set_key(vdisk_options_t& options, std::string_view key, std::string_view value);

@@ -4,14 +4,17 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "capi/capi_internal.h"
+#include "vdisk/cloud.h"
 #include "vdisk/image.h"
 #include "vdisk/options.h"
+#include "vdisk/remote.h"
 #include "vdisk/status.h"
 
 namespace vdisk::capi {
@@ -64,6 +67,100 @@ constexpr OptionSpec kTable[] = {
     {"verify-manifest", OptionKind::flag, "", "check OVA manifest digests", "", {}, 0, 0},
     {"disk-index", OptionKind::number, "N", "OVA disk, 0-based", "0", {}, 0, kMaxDiskIndex},
 };
+
+// A remote SRC's keys (vdisk/remote.h): "aws.*", "http.*" and "since". Their values are
+// never shown in a message (keys, tokens and header values are secrets).
+constexpr std::size_t kMaxHeaders = 32;
+constexpr std::size_t kMaxCredentialBytes = 4096;
+constexpr OptionSpec kRemoteTable[] = {
+    {"aws.access-key-id", OptionKind::text, "ID", "s3/ebs: access key id", "", {}, 0, 0},
+    {"aws.secret-access-key", OptionKind::text, "KEY", "s3/ebs: secret key", "", {}, 0, 0},
+    {"aws.session-token", OptionKind::text, "TOKEN", "s3/ebs: session token", "", {}, 0, 0},
+    {"aws.region", OptionKind::text, "REGION", "s3/ebs: region", "", {}, 0, 0},
+    {"aws.endpoint-url", OptionKind::text, "URL", "s3/ebs: another endpoint", "", {}, 0, 0},
+    {"http.connections", OptionKind::number, "N", "requests in flight", "8", {}, 1, 64},
+    {"http.timeout", OptionKind::number, "SECONDS", "abandon a stalled request", "60", {}, 1, 3600},
+    {"http.retries", OptionKind::number, "N", "retries per request", "7", {}, 0, 100},
+    {"http.ca-file", OptionKind::text, "FILE", "https: CA certificates", "", {}, 0, 0},
+    {"http.header", OptionKind::text, "'NAME: VALUE'", "http(s) SRC: a header", "", {}, 0, 0},
+    {"since", OptionKind::text, "SNAPSHOT", "ebs SRC: changes since", "", {}, 0, 0},
+};
+
+bool is_remote_key(std::string_view key) {
+  return key.starts_with("aws.") || key.starts_with("http.") || key == "since";
+}
+
+std::string remote_keys() {
+  std::string out;
+  for (const OptionSpec& row : kRemoteTable) {
+    if (!out.empty()) out += ", ";
+    out += row.key;
+  }
+  return out;
+}
+
+Status set_remote_key(vdisk_options_t& o, std::string_view key, std::string_view value) {
+  const std::span<const OptionSpec> table(kRemoteTable);
+  const OptionSpec* row = find_option(table, key);
+  if (row == nullptr)
+    return invalid_argument(std::string(kOwner) + ": unknown option '" + std::string(key) +
+                            "' (known: " + remote_keys() + ")");
+  const std::string where = std::string(kOwner) + ": " + std::string(key) + ": ";
+  RemoteSourceOptions& r = o.remote;
+  if (row->kind == OptionKind::number) {
+    OptionValues values;
+    VDISK_RETURN_IF_ERROR(vdisk::set_option(table, kOwner, values, key, value));
+    VDISK_ASSIGN_OR_RETURN(const std::int64_t n, option_number(table, values, key));
+    if (key == "http.connections") r.http.connections = static_cast<unsigned>(n);
+    if (key == "http.timeout") r.http.stall_seconds = static_cast<unsigned>(n);
+    if (key == "http.retries") r.http.max_attempts = static_cast<unsigned>(n) + 1;
+    return ok_status();
+  }
+  if (key == "http.header") {
+    auto header = parse_source_header(value);
+    if (!header.ok()) return Status(header.status().code(), where + header.status().message());
+    if (r.headers.size() >= kMaxHeaders)
+      return invalid_argument(where + "at most " + std::to_string(kMaxHeaders) + " headers");
+    r.headers.push_back(std::move(*header));
+    return ok_status();
+  }
+  // Text: an empty value sets the default back (none).
+  if (value.size() > kMaxCredentialBytes)
+    return invalid_argument(where + "a value of " + std::to_string(value.size()) +
+                            " bytes is longer than " + std::to_string(kMaxCredentialBytes));
+  const std::string text(value);
+  if (key == "aws.access-key-id") r.aws.access_key_id = text;
+  if (key == "aws.secret-access-key") r.aws.secret_access_key = text;
+  if (key == "aws.session-token") r.aws.session_token = text;
+  if (key == "aws.region") {
+    for (const char c : text)
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+        return invalid_argument(where + "'" + text + "' is not a region (e.g. eu-west-1)");
+    r.aws.region = text;
+  }
+  if (key == "aws.endpoint-url") {
+    if (!text.empty() && !is_remote_url(text))
+      return invalid_argument(where + "give an http(s) URL, e.g. http://127.0.0.1:5000");
+    r.aws.endpoint_url = text;
+  }
+  if (key == "http.ca-file") {
+    std::error_code ec;
+    if (!text.empty() && !std::filesystem::is_regular_file(std::filesystem::path(text), ec))
+      return invalid_argument(where + "'" + text + "' is not a file");
+    r.http.ca_file = text;
+  }
+  if (key == "since") {
+    if (text.empty()) {
+      r.since.clear();
+      return ok_status();
+    }
+    const std::string id = ebs_snapshot_id(text.starts_with("ebs:") ? text : "ebs:" + text);
+    if (id.empty())
+      return invalid_argument(where + "'" + text + "' is not an EBS snapshot id (snap-...)");
+    r.since = id;
+  }
+  return ok_status();
+}
 
 Result<std::array<std::uint8_t, 16>> parse_unique_id(std::string_view text) {
   std::array<std::uint8_t, 16> id{};
@@ -142,8 +239,17 @@ Result<TargetOptions> target_options_for(const vdisk_options_t& options, std::st
   return out;
 }
 
+RemoteSourceOptions remote_options_for(const vdisk_options_t& options, std::string_view src) {
+  RemoteSourceOptions r = options.remote;
+  r.source = std::string(src);
+  // One set of http.* settings for every kind: the AWS services' requests take them too.
+  r.aws.http = r.http;
+  return r;
+}
+
 Status set_key(vdisk_options_t& options, std::string_view key, std::string_view value) {
   constexpr std::string_view kFormatPrefix = "format.";
+  if (is_remote_key(key)) return set_remote_key(options, key, value);
   constexpr std::string_view kTargetPrefix = "target.";
   if (key.starts_with(kFormatPrefix))
     return set_format_option(options.convert.open, key.substr(kFormatPrefix.size()), value);

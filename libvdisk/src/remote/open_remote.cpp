@@ -127,6 +127,17 @@ Result<RemoteSource> open_remote_source(const RemoteSourceOptions& options, std:
   return internal_error("open_remote_source: unhandled source kind");
 }
 
+Result<std::pair<std::string, std::string>> parse_source_header(std::string_view line) {
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return invalid_argument("expected 'NAME: VALUE' (a header name, a colon, a value)");
+  const std::string_view name = line.substr(0, colon);
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  VDISK_RETURN_IF_ERROR(check_source_header(name, value));
+  return std::pair<std::string, std::string>(name, value);
+}
+
 void add_remote_source_properties(Properties& out, const RemoteFile& file) {
   Properties& s = out.add_object("remote_source");
   file.describe(s);
