@@ -6,6 +6,14 @@
     vdisk.info("disk.vhd")["virtual_size"]
     vdisk.check("disk.vhd", "azure")["passed"]
 
+A SRC may also be remote, read where it lives (docs/c-api.md, "Remote sources"): an EBS
+snapshot "ebs:snap-...", an S3 object "s3://BUCKET/KEY", an Azure blob URL with its SAS, or any
+http(s) URL, with the credentials given as option values (the library reads no environment):
+
+    with vdisk.open("s3://disks/disk.qcow2", options={"aws.region": "eu-west-1",
+                    "aws.access-key-id": key_id, "aws.secret-access-key": secret}) as image:
+        image.info()["remote_source"]["bytes_received"]
+
 The shared library is found, in this order: the path in the environment variable VDISK_LIBRARY;
 libvdisk.so.0 next to this file (where `cmake --install` puts it); the system's libvdisk.so.0
 (ctypes.util.find_library). docs/c-api.md describes the functions, options and JSON documents.
@@ -18,8 +26,8 @@ import os
 
 __all__ = ["Error", "InvalidArgument", "NotFound", "AlreadyExists", "IOError_", "NoSpace",
            "Corrupt", "Unsupported", "OutOfRange", "Cancelled", "ResourceExhausted",
-           "InternalError", "NoMemory", "Progress", "PHASES", "convert", "info", "measure",
-           "check", "version", "library_path"]
+           "InternalError", "NoMemory", "Progress", "PHASES", "Image", "open", "convert", "info",
+           "measure", "check", "version", "library_path"]
 
 
 class Error(Exception):
@@ -137,6 +145,8 @@ for _name, _res, _args in (
          [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, _c_void_pp]),
         ("vdisk_open", ctypes.c_int, [ctypes.c_char_p, ctypes.c_void_p, _c_void_pp, _c_void_pp]),
         ("vdisk_close", None, [ctypes.c_void_p]),
+        ("vdisk_image_format", ctypes.c_char_p, [ctypes.c_void_p]),
+        ("vdisk_image_size", ctypes.c_uint64, [ctypes.c_void_p]),
         ("vdisk_image_info_json", ctypes.c_int, [ctypes.c_void_p, _c_void_pp, _c_void_pp]),
         ("vdisk_measure_json", ctypes.c_int,
          [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, _c_void_pp, _c_void_pp]),
@@ -223,18 +233,24 @@ def _settings(target, options):
     items = []
     if target is not None:
         items.append(("target", target))  # first: the target's own options are checked by it
-    items.extend((options or {}).items())
+    for key, value in (options or {}).items():
+        # A repeatable key ("http.header") may be given a list: each item is set in turn.
+        if isinstance(value, (list, tuple)):
+            items.extend((key, v) for v in value)
+        else:
+            items.append((key, value))
     return items
 
 
 def convert(src, dst, target="raw", options=None, progress=None, on_progress=None):
-    """Converts the image file `src` to `target` ("raw", "vhd", "azure", "gcp", "vmdk", ...) in
-    `dst`, and returns the report (docs/json.md "convert") as a dict.
+    """Converts the image `src` (a file, or a remote SRC as open() takes: read where it lives,
+    front to back from a server without Range support) to `target` ("raw", "vhd", "azure",
+    "gcp", "vmdk", ...) in `dst`, and returns the report (docs/json.md "convert") as a dict.
 
     `options` maps vdisk_options_set keys to values (True/False for flags): "overwrite",
-    "threads", "checksums", "timestamp", "unique-id", "format", "format.KEY", and the target's
-    own options ("subformat", or "target.subformat"). `progress(done, total)` is called from a
-    library thread as bytes are written; returning False or raising cancels (Cancelled, with
+    "threads", "checksums", "timestamp", "unique-id", "format", "format.KEY", the target's
+    own options ("subformat", or "target.subformat"), and a remote SRC's keys (see open()).
+    `progress(done, total)` is called from a library thread as bytes are written; returning False or raising cancels (Cancelled, with
     the callback's exception as __cause__), and no output is left behind. (A cancel that comes
     with the last progress call, once everything is written, may come too late: then the
     conversion succeeds and the callback's exception is not raised.)
@@ -271,45 +287,95 @@ def convert(src, dst, target="raw", options=None, progress=None, on_progress=Non
     return json.loads(_take_string(report))
 
 
-class _Image:
-    def __init__(self, path, options):
+class Image:
+    """An open image (vdisk_open): a local file or a remote SRC read where it lives. Use it as a
+    context manager, or call close(). `format` and `size` are the format's name and the virtual
+    size in bytes."""
+
+    def __init__(self, src, options=None):
+        self.src = src
         self.handle = ctypes.c_void_p()
         with _Options(_settings(None, options)) as opts:
             err = ctypes.c_void_p()
-            _check(_lib.vdisk_open(_path(path), opts.handle, ctypes.byref(self.handle),
+            _check(_lib.vdisk_open(_path(src), opts.handle, ctypes.byref(self.handle),
                                    ctypes.byref(err)), err)
+
+    def _live(self):
+        if not self.handle:
+            raise InvalidArgument("the image is closed")
+        return self.handle
+
+    @property
+    def format(self):
+        return _lib.vdisk_image_format(self._live()).decode()
+
+    @property
+    def size(self):
+        return _lib.vdisk_image_size(self._live())
+
+    def info(self):
+        """The image described (docs/json.md "info") as a dict: format, virtual_size, the
+        format's facts, diagnostics; for a remote SRC "remote_source" too (the object's facts
+        and what reading it took: requests, bytes_received, ...)."""
+        out, err = ctypes.c_void_p(), ctypes.c_void_p()
+        _check(_lib.vdisk_image_info_json(self._live(), ctypes.byref(out), ctypes.byref(err)),
+               err)
+        return json.loads(_take_string(out))
+
+    def measure(self, target=None, options=None):
+        """How large `target`'s output would be (every target when None), as a dict
+        (docs/json.md "measure"). The "source" shown is the SRC, its secrets redacted."""
+        with _Options(_settings(target, options)) as opts:
+            out, err = ctypes.c_void_p(), ctypes.c_void_p()
+            _check(_lib.vdisk_measure_json(self._live(), opts.handle, None, ctypes.byref(out),
+                                           ctypes.byref(err)), err)
+        return json.loads(_take_string(out))
+
+    def close(self):
+        if self.handle:
+            _lib.vdisk_close(self.handle)
+            self.handle = ctypes.c_void_p()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        _lib.vdisk_close(self.handle)
+        self.close()
+
+
+def open(src, options=None):  # noqa: A001 - vdisk.open, as the C API's vdisk_open
+    """Opens the image `src` and returns an Image (a context manager). `src` is a path or a
+    remote SRC: "ebs:snap-...", "s3://BUCKET/KEY", an Azure blob URL with a SAS, an http(s) URL
+    (a server that does not answer ranged requests is refused: an image reads at random; convert
+    it instead). `options` maps vdisk_options_set keys to values: the open keys ("format",
+    "disk-index", ...) and a remote SRC's: "aws.access-key-id", "aws.secret-access-key",
+    "aws.session-token", "aws.region", "aws.endpoint-url", "http.connections", "http.timeout",
+    "http.retries", "http.ca-file", "http.header" ("NAME: VALUE", or a list of them), "since"
+    (an EBS snapshot id). No secret appears in an error or a report."""
+    return Image(src, options)
 
 
 def info(path, options=None):
-    """What libvdisk reads in the image file `path` (docs/json.md "info") as a dict: format,
-    virtual_size, the format's facts, diagnostics. `options`: open keys ("format", ...)."""
-    with _Image(path, options) as image:
-        out, err = ctypes.c_void_p(), ctypes.c_void_p()
-        _check(_lib.vdisk_image_info_json(image.handle, ctypes.byref(out), ctypes.byref(err)),
-               err)
-    return json.loads(_take_string(out))
+    """What libvdisk reads in the image `path` (a file or a remote SRC, as open() takes) as a
+    dict (docs/json.md "info"): format, virtual_size, the format's facts, diagnostics, and for a
+    remote SRC "remote_source". `options`: open keys ("format", ...) and remote keys."""
+    with Image(path, options) as image:
+        return image.info()
 
 
 def measure(path, target=None, options=None):
-    """How large `target`'s output of the image `path` would be (every target when None), as a
-    dict (docs/json.md "measure": source, measurements [...])."""
-    with _Image(path, options) as image, _Options(_settings(target, options)) as opts:
-        out, err = ctypes.c_void_p(), ctypes.c_void_p()
-        _check(_lib.vdisk_measure_json(image.handle, opts.handle, _path(path), ctypes.byref(out),
-                                       ctypes.byref(err)), err)
-    return json.loads(_take_string(out))
+    """How large `target`'s output of the image `path` (a file or a remote SRC) would be (every
+    target when None), as a dict (docs/json.md "measure": source, measurements [...])."""
+    with Image(path, options) as image:
+        return image.measure(target, options)
 
 
 def check(path, target=None, options=None):
-    """Checks the file `path` against `target`'s rules ("azure", "gcp", "vmdk", ...; None: the
-    file's default) and returns the report as a dict (docs/json.md "check"); report["passed"]
-    says whether every rule held. Failed rules are not an exception; an unreadable file is."""
+    """Checks the file `path` (or a remote SRC, as open() takes, read where it lives) against
+    `target`'s rules ("azure", "gcp", "vmdk", ...; None: the file's default) and returns the
+    report as a dict (docs/json.md "check"); report["passed"] says whether every rule held.
+    Failed rules are not an exception; an unreadable file is. `options`: "ignore-parent-identity"
+    and a remote SRC's keys (see open())."""
     with _Options(_settings(None, options)) as opts:
         out, err, passed = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_int(0)
         _check(_lib.vdisk_check_json(_path(path), None if target is None else target.encode(),

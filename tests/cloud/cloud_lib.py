@@ -347,17 +347,18 @@ def put_page(endpoint, container, blob, offset, data):
 class Moto:
     """moto's server mode (on this Python, through moto_launcher.py) on 127.0.0.1:<free port>,
     for S3 and the EBS direct APIs. moto does not check signatures. Its EBS snapshots state
-    `ebs_block_size` as their BlockSize: AWS's 524288 by default (moto itself says 512)."""
+    `ebs_block_size` as their BlockSize: AWS's 524288 by default (moto itself says 512).
+    `python`: the interpreter that has moto (default: this one)."""
 
-    def __init__(self, workdir, ebs_block_size=524288):
+    def __init__(self, workdir, ebs_block_size=524288, python=None, env=None):
         launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_launcher.py")
         self.ebs_block_size = ebs_block_size
         self.port = free_port()
         self.log = open(os.path.join(workdir, "moto.log"), "ab")
-        self.proc = subprocess.Popen([sys.executable, launcher, "--ebs-block-size",
+        self.proc = subprocess.Popen([python or sys.executable, launcher, "--ebs-block-size",
                                       str(ebs_block_size), "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
