@@ -133,15 +133,45 @@ void vdisk_options_destroy(vdisk_options_t* options);
  *   disk-index              OVA: the disk to read, 0-based
  *   format.KEY              the input format's own option KEY (vdconvert --KEY)
  *   target.KEY              the target's own option KEY (vdconvert -o KEY=VALUE); a KEY that is
- *                           none of the keys above may be given without "target."
+ *                           none of the keys above or below may be given without "target."
+ * A remote SRC's keys (see "Remote sources" below); secrets are never shown in a message:
+ *   aws.access-key-id       s3/ebs SRC: the access key id
+ *   aws.secret-access-key   s3/ebs SRC: the secret access key (a secret)
+ *   aws.session-token       s3/ebs SRC: the session token of temporary credentials (a secret)
+ *   aws.region              s3/ebs SRC: the region, e.g. eu-west-1 (required by AWS)
+ *   aws.endpoint-url        s3/ebs SRC: another endpoint, an http(s) URL (an emulator, an
+ *                           S3-compatible store)
+ *   http.connections        requests in flight at once, 1..64 (default 8)
+ *   http.timeout            seconds without a byte before a request is abandoned and retried,
+ *                           1..3600 (default 60)
+ *   http.retries            retries per request, 0..100 (default 7)
+ *   http.ca-file            https: trust the CA certificates in this file (default: the system's)
+ *   http.header             http(s) SRC: "NAME: VALUE" sent with every request; each set
+ *                           appends one (at most 32); checked as vdisk::check_source_header
+ *                           checks it; the value is a secret
+ *   since                   ebs SRC: an earlier snapshot (snap-...): only what changed since
+ * A key under "aws." or "http." that is not listed is refused. An empty value sets a text key
+ * back to its default.
  * A target option is checked against the target when "target" is already set, and always when
  * the options are used. Returns VDISK_INVALID_ARGUMENT naming the key and what it accepts. */
 int vdisk_options_set(vdisk_options_t* options, const char* key, const char* value, char** errptr);
 
+/* ---- Remote sources ---------------------------------------------------------------------
+ * vdisk_open, vdisk_check_json and vdisk_convert(2) take, wherever they take a path, a remote
+ * SRC (vdisk::remote_source_kind, vdisk/remote.h): "ebs:snap-..." (an EBS snapshot),
+ * "s3://BUCKET/KEY", an Azure blob URL (a blob host, or a SAS: sv= and sig=), any other
+ * https:// URL (http:// only to a loopback host). The aws.*, http.* and since keys say how to
+ * reach it; the library reads no environment: credentials are passed as values. Bytes are
+ * fetched on demand (docs/cloud.md, "Reading from the cloud"). A server that does not answer
+ * ranged requests gives a stream: vdisk_convert reads it front to back; vdisk_open and
+ * vdisk_check_json refuse it (VDISK_UNSUPPORTED, one line), as they read at random. Messages
+ * and JSON documents show the SRC with its secrets redacted, and never a secret. */
+
 /* ---- Images ----------------------------------------------------------------------------- */
 
-/* Opens the image file `path` (probing its format unless "format" is set) with the open
- * settings of `options` (NULL: defaults). On success *image is a handle for vdisk_close(). */
+/* Opens the image `path`, a file or a remote SRC (above), probing its format unless "format" is
+ * set, with the open and remote settings of `options` (NULL: defaults). On success *image is a
+ * handle for vdisk_close(). */
 int vdisk_open(const char* path, const vdisk_options_t* options, vdisk_image_t** image,
                char** errptr);
 /* Closes `image` (NULL is allowed). */
@@ -153,29 +183,34 @@ const char* vdisk_image_format(const vdisk_image_t* image);
 uint64_t vdisk_image_size(const vdisk_image_t* image);
 
 /* The image described as `vdconvert info --json` prints it (docs/json.md "info"): format,
- * virtual_size, the format's own facts, diagnostics. *json: free with vdisk_free(). */
+ * virtual_size, the format's own facts, diagnostics; for a remote SRC "remote_source" (kind,
+ * object redacted, bytes, the service's facts, requests, retries, bytes_received,
+ * blocks_fetched, cache_hits: what reading it took so far). *json: free with vdisk_free(). */
 int vdisk_image_info_json(const vdisk_image_t* image, char** json, char** errptr);
 
 /* How large the output of the "target" of `options` would be (every target when unset), as
  * `vdconvert measure --json` prints it: source, measurements [{target, source_format,
  * virtual_size, target_size, allocated_bytes, output {exact, bytes, upper_bound}} or, when
  * measuring every target, {target, error} for one that cannot hold the image]. Reads the map
- * only. `source_name` is the "source" shown (NULL: the path the image was opened with).
+ * only. `source_name` is the "source" shown (NULL: the path the image was opened with; a
+ * remote SRC's secrets are redacted either way).
  * *json: free with vdisk_free(). */
 int vdisk_measure_json(const vdisk_image_t* image, const vdisk_options_t* options,
                        const char* source_name, char** json, char** errptr);
 
 /* ---- Check and convert ------------------------------------------------------------------- */
 
-/* Checks the file `path` against the rules of `target` ("azure", "gcp", "vmdk", "qcow2",
- * "mvmc", ...; NULL: the default for the file, "vmdk" for a VMDK), as `vdconvert check --json`
- * reports it: target, path, passed, failures, warnings, rules [...]. Rules that fail are in
- * the report, not an error: *passed is 1 when no rule failed, else 0. `options` (may be NULL)
- * gives "ignore-parent-identity". *json: free with vdisk_free(). */
+/* Checks the file `path` (or a remote SRC) against the rules of `target` ("azure", "gcp",
+ * "vmdk", "qcow2", "mvmc", ...; NULL: the default for the file, "vmdk" for a VMDK), as
+ * `vdconvert check --json` reports it: target, path, passed, failures, warnings, rules [...].
+ * Rules that fail are in the report, not an error: *passed is 1 when no rule failed, else 0.
+ * `options` (may be NULL) gives "ignore-parent-identity" and a remote SRC's keys. *json: free
+ * with vdisk_free(). */
 int vdisk_check_json(const char* path, const char* target, const vdisk_options_t* options,
                      char** json, int* passed, char** errptr);
 
-/* Converts the image `src` to the "target" of `options` (raw when unset) in the file `dst`,
+/* Converts the image `src` (a file or a remote SRC, read where it lives; a stream from a server
+ * without Range support too) to the "target" of `options` (raw when unset) in the file `dst`,
  * written through a temporary file renamed into place on success; on any failure, cancellation
  * included, no output is left behind. `progress` (may be NULL) is called with `ctx` as
  * vdisk_progress_fn says. `report` (may be NULL) receives the report as `vdconvert convert
