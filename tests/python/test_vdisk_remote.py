@@ -155,6 +155,7 @@ def open_and_convert(e, src, options, kind, fmt):
     assert sha_file(out) == expected_sha, f"{src}: converted bytes differ"
     assert report["source"]["network"]["bytes_received"] > 0, report["source"]
     os.remove(out)
+    info["measured"] = measured  # for the caller's checks of what is shown
     return info, report
 
 
@@ -219,6 +220,7 @@ def test_azure_page_blob(env):
     info, report = open_and_convert(e, url, {"http.connections": 4}, "azure-page-blob", "vhd")
     for doc in (info, report):
         no_secret(json.dumps(doc), [sig])
+    assert info["measured"]["source"] == url.replace(sig, "REDACTED")
     assert info["virtual_size"] % MIB == 0
     # The source shown is the URL with its signature redacted.
     assert report["source"]["path"] == url.replace(sig, "REDACTED"), report["source"]["path"]
