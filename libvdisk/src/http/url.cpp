@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 namespace vdisk::http {
 namespace {
@@ -26,23 +27,37 @@ bool secret_parameter(std::string_view name) {
          contains_ci(n, "secret") || contains_ci(n, "password");
 }
 
-// Redacts the secret items of a query; items are split at '&' (and, to be safe with text that
-// is not a well-formed URL, at '?', ';' and '#'), which are kept as they are.
-std::string redact_query(std::string_view query) {
-  std::string out;
+// Calls fn(item, separator) for each item of `text` split at '&' (and, to be safe with text
+// that is not a well-formed URL, at '?', ';' and '#'); `separator` is the character that ended
+// the item, '\0' for the last.
+template <class Fn>
+void for_each_item(std::string_view text, Fn&& fn) {
   std::size_t start = 0;
-  while (start <= query.size()) {
-    std::size_t end = query.find_first_of("&?;#", start);
-    if (end == std::string_view::npos) end = query.size();
-    const std::string_view item = query.substr(start, end - start);
-    const std::size_t eq = item.find('=');
-    if (eq != std::string_view::npos && secret_parameter(item.substr(0, eq)))
-      out += fmt::format("{}=REDACTED", item.substr(0, eq));
-    else
-      out += item;
-    if (end < query.size()) out += query[end];
+  while (start <= text.size()) {
+    std::size_t end = text.find_first_of("&?;#", start);
+    if (end == std::string_view::npos) end = text.size();
+    fn(text.substr(start, end - start), end < text.size() ? text[end] : '\0');
     start = end + 1;
   }
+}
+
+// The value of a secret item ("sig=..."), or nullopt.
+std::optional<std::string_view> secret_value(std::string_view item) {
+  const std::size_t eq = item.find('=');
+  if (eq == std::string_view::npos || !secret_parameter(item.substr(0, eq))) return std::nullopt;
+  return item.substr(eq + 1);
+}
+
+// Redacts the secret items of a query; the separators are kept as they are.
+std::string redact_query(std::string_view query) {
+  std::string out;
+  for_each_item(query, [&](std::string_view item, char separator) {
+    if (secret_value(item))
+      out += fmt::format("{}=REDACTED", item.substr(0, item.find('=')));
+    else
+      out += item;
+    if (separator != '\0') out += separator;
+  });
   return out;
 }
 
@@ -209,18 +224,12 @@ std::string percent_decode(std::string_view text) {
 
 std::vector<std::string> secret_values(std::string_view url) {
   std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= url.size()) {
-    std::size_t end = url.find_first_of("&?;#", start);
-    if (end == std::string_view::npos) end = url.size();
-    const std::string_view item = url.substr(start, end - start);
-    const std::size_t eq = item.find('=');
-    if (eq != std::string_view::npos && secret_parameter(item.substr(0, eq))) {
-      add_secret(std::string(item.substr(eq + 1)), out);
-      add_secret(percent_decode(item.substr(eq + 1)), out);
+  for_each_item(url, [&](std::string_view item, char) {
+    if (const auto value = secret_value(item)) {
+      add_secret(std::string(*value), out);
+      add_secret(percent_decode(*value), out);
     }
-    start = end + 1;
-  }
+  });
   return out;
 }
 
