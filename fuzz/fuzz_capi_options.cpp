@@ -3,7 +3,8 @@
 // hex, numbers, flags, format.KEY and target.KEY checked against the drivers' tables). Each
 // input line is "key=value" (a line without '=' is a key with a NULL value). Every call must
 // return ok or invalid_argument, with a message exactly when it fails, and the errptr
-// convention must hold (a previous message is replaced, never leaked or kept on success).
+// convention must hold (a previous message is replaced, never leaked or kept on success); a
+// refused credential (aws.secret-access-key, aws.session-token) is not in the message.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -33,6 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (rc != VDISK_OK && rc != VDISK_INVALID_ARGUMENT) std::abort();
     if (rc != VDISK_OK && (err == nullptr || std::strlen(err) == 0)) std::abort();
     if (rc == VDISK_OK && had_message != (err != nullptr)) std::abort();
+    // A credential is never shown, whatever is wrong with it.
+    if (rc != VDISK_OK && !value.empty() &&
+        (key == "aws.secret-access-key" || key == "aws.session-token") &&
+        std::strstr(err, value.c_str()) != nullptr)
+      std::abort();
   }
   vdisk_free(err);
   vdisk_options_destroy(options);
