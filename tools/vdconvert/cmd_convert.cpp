@@ -335,7 +335,7 @@ int run(const ConvertArgs& args, RunContext& ctx) {
     rc.zero_scan = args.detect_zeroes;
     rc.diagnostics = diagnostics.entries();
     vdisk::Properties report = vdisk::to_properties(*result, rc);
-    if (remote) add_upload_properties(report, remote->stats());
+    if (remote) vdisk::add_upload_properties(report, remote->stats());
     if (args.json)
       if (Status s = ctx.console.print(vdisk::json_document(report)); !s.ok()) return fail(s);
     if (lines) lines->finish_ok(report);

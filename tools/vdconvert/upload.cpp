@@ -96,10 +96,12 @@ void HttpArgs::apply_to(vdisk::HttpOptions& http) const {
   if (attempts) http.max_attempts = attempts;
 }
 
-bool is_ebs_dst(const std::string& dst) { return dst == "ebs:" || dst == "ebs://"; }
+bool is_ebs_dst(const std::string& dst) {
+  return vdisk::remote_destination_kind(dst) == vdisk::RemoteDestinationKind::ebs;
+}
 
 bool is_upload(const std::string& dst) {
-  return vdisk::is_remote_url(dst) || vdisk::is_s3_url(dst) || is_ebs_dst(dst);
+  return vdisk::remote_destination_kind(dst) != vdisk::RemoteDestinationKind::none;
 }
 
 Status validate_upload(const ConvertArgs& args) {
@@ -157,54 +159,39 @@ vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const Con
     h.on_retry = [console](std::string_view line) { console->note(line); };
     return h;
   };
-  if (is_ebs_dst(dst)) {
-    vdisk::EbsSnapshotOptions e;
-    e.description = up.description;
-    e.tags = up.tags;
-    e.parent_snapshot_id = up.parent_snapshot;
-    VDISK_RETURN_IF_ERROR(load_aws_config(e.aws, net.profile, net.region));
-    e.aws.endpoint_url = net.endpoint_url;
-    e.aws.http =
-        http(net.endpoint_url.empty() ? fmt::format("https://ebs.{}.amazonaws.com", e.aws.region)
-                                      : net.endpoint_url);
-    return vdisk::ebs_snapshot(std::move(e));
+  // The library makes the destination (vdisk::open_remote_output); only what a command line
+  // reads is done here: the AWS configuration, the proxy of the environment, the fingerprint.
+  vdisk::RemoteOutputOptions o;
+  o.destination = dst;
+  switch (vdisk::remote_destination_kind(dst)) {
+    case vdisk::RemoteDestinationKind::ebs:
+      o.description = up.description;
+      o.tags = up.tags;
+      o.parent_snapshot_id = up.parent_snapshot;
+      VDISK_RETURN_IF_ERROR(load_aws_config(o.aws, net.profile, net.region));
+      o.aws.endpoint_url = net.endpoint_url;
+      o.aws.http =
+          http(net.endpoint_url.empty() ? fmt::format("https://ebs.{}.amazonaws.com", o.aws.region)
+                                        : net.endpoint_url);
+      break;
+    case vdisk::RemoteDestinationKind::s3:
+      o.overwrite = args.force;
+      VDISK_RETURN_IF_ERROR(load_aws_config(o.aws, net.profile, net.region));
+      o.aws.endpoint_url = net.endpoint_url;
+      o.aws.http = http(net.endpoint_url.empty() ? "https://s3.amazonaws.com" : net.endpoint_url);
+      break;
+    case vdisk::RemoteDestinationKind::azure_page_blob:
+      o.overwrite = args.force;
+      o.resume = up.resume;
+      o.put_md5 = up.put_md5;
+      o.update = up.update;
+      o.job_fingerprint = fingerprint(args);
+      o.http = http(dst);
+      break;
+    case vdisk::RemoteDestinationKind::none:
+      break;
   }
-  if (vdisk::is_s3_url(dst)) {
-    vdisk::S3ObjectOptions s;
-    s.url = dst;
-    s.overwrite = args.force;
-    VDISK_RETURN_IF_ERROR(load_aws_config(s.aws, net.profile, net.region));
-    s.aws.endpoint_url = net.endpoint_url;
-    s.aws.http = http(net.endpoint_url.empty() ? "https://s3.amazonaws.com" : net.endpoint_url);
-    return vdisk::s3_object(std::move(s));
-  }
-  vdisk::AzureBlobOptions o;
-  o.url = dst;
-  o.overwrite = args.force;
-  o.resume = up.resume;
-  o.put_md5 = up.put_md5;
-  o.update = up.update;
-  o.job_fingerprint = fingerprint(args);
-  o.http = http(dst);
-  return vdisk::azure_page_blob(std::move(o));
-}
-
-void add_upload_properties(vdisk::Properties& p, const vdisk::UploadStats& s) {
-  vdisk::Properties& u = p.add_object("upload");
-  u.add("object", s.object)
-      .add("created", s.created)
-      .add("resumed", s.resumed)
-      .add("requests", s.requests)
-      .add("retries", s.retries)
-      .add("bytes_sent", s.bytes_sent)
-      .add("bytes_skipped", s.bytes_skipped)
-      .add("ranges_cleared", s.ranges_cleared);
-  if (!s.object_id.empty())
-    u.add("object_id", s.object_id)
-        .add("block_bytes", s.block_bytes)
-        .add("blocks_sent", s.blocks_sent)
-        .add("zero_blocks_sent", s.zero_blocks_sent);
-  if (s.verified) u.add("verified", true).add("verify_bytes_read", s.verify_bytes_read);
+  return vdisk::open_remote_output(o);
 }
 
 std::string upload_summary(const vdisk::UploadStats& s) {

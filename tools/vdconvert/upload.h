@@ -56,19 +56,17 @@ inline constexpr OptionSpec kTagOption{"--tag",
                                        {},
                                        true};
 
-// True when DST names an upload: an http(s) URL (an Azure page blob), s3://BUCKET/KEY, or
-// ebs: (a new EBS snapshot, --to aws-snapshot).
+// True when DST names an upload (vdisk::remote_destination_kind): an http(s) URL (an Azure page
+// blob), s3://BUCKET/KEY, or ebs: (a new EBS snapshot, --to aws-snapshot).
 bool is_upload(const std::string& dst);
 
 // Refuses upload options without an upload DST, and an upload DST for a target it cannot take.
 vdisk::Status validate_upload(const ConvertArgs& args);
 
-// The destination for an upload DST. Retry notes go to the console.
+// The destination for an upload DST, made by vdisk::open_remote_output with the credentials,
+// proxy and fingerprint only a command line reads. Retry notes go to the console.
 vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const ConvertArgs& args,
                                                                        RunContext& ctx);
-
-// The "upload" object of the --json report.
-void add_upload_properties(vdisk::Properties& p, const vdisk::UploadStats& s);
 
 // True for DST "ebs:" / "ebs://".
 bool is_ebs_dst(const std::string& dst);

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -175,6 +176,50 @@ Result<RemoteSource> open_remote_source(const RemoteSourceOptions& options,
 // opened so, and what reading it did (requests, retries, bytes_received, blocks_fetched,
 // cache_hits).
 void add_remote_source_properties(Properties& out, const RemoteFile& file);
+
+// ---- One entry point: any remote DST by its text ---------------------------------------------
+
+// What kind of cloud destination a DST names: a new EBS snapshot ("ebs:" or "ebs://", nothing
+// after: the snapshot gets its id when it is made), an S3 object (s3://BUCKET/KEY), an Azure
+// page blob or managed disk (any http(s) URL: a blob URL with a SAS, or a managed disk's upload
+// URL); none for anything else (a path, "-", "ebs:snap-...", which names a source).
+enum class RemoteDestinationKind { none, azure_page_blob, s3, ebs };
+RemoteDestinationKind remote_destination_kind(std::string_view dst);
+
+struct RemoteOutputOptions {
+  std::string destination;  // the DST text remote_destination_kind() classifies
+  AwsOptions aws;           // s3 and ebs: credentials, region, endpoint and their HttpOptions
+  HttpOptions http;         // azure_page_blob
+  // azure_page_blob and s3: replace an existing object (AzureBlobOptions::overwrite,
+  // S3ObjectOptions::overwrite).
+  bool overwrite = false;
+  // azure_page_blob only: AzureBlobOptions's resume, put_md5, update, managed_disk and
+  // job_fingerprint.
+  bool resume = false;
+  bool put_md5 = false;
+  bool update = false;
+  std::optional<bool> managed_disk;
+  std::string job_fingerprint;
+  // ebs only: EbsSnapshotOptions's description, tags and parent_snapshot_id ("snap-..." or
+  // "ebs:snap-...").
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string parent_snapshot_id;
+};
+// Makes the destination options.destination names with the constructor of its kind
+// (azure_page_blob, s3_object, ebs_snapshot): `http` for an Azure page blob, AwsOptions for s3
+// and ebs. invalid_argument (one line, secrets redacted) for a DST that is no cloud destination,
+// or a setting its kind does not take (resume, put_md5, update or managed_disk other than an
+// Azure page blob; overwrite for ebs; description, tags or parent_snapshot_id other than ebs; a
+// parent that is not a snapshot id). Makes no request: convert() opens it (ImageOutput::remote)
+// and pairs the target with it (DestinationCaps) before reading the input.
+Result<std::unique_ptr<RemoteOutput>> open_remote_output(const RemoteOutputOptions& options);
+
+// The "upload" object of a convert report (vdconvert convert --json, vdisk_convert's report):
+// the object (redacted), created, resumed, requests, retries, bytes_sent, bytes_skipped,
+// ranges_cleared; for an EBS snapshot its id, block size and blocks sent; verified and the bytes
+// read back after a read-back verification.
+void add_upload_properties(Properties& out, const UploadStats& stats);
 
 }  // namespace vdisk
 
