@@ -247,9 +247,21 @@ def convert(src, dst, target="raw", options=None, progress=None, on_progress=Non
     front to back from a server without Range support) to `target` ("raw", "vhd", "azure",
     "gcp", "vmdk", ...) in `dst`, and returns the report (docs/json.md "convert") as a dict.
 
+    `dst` may be a cloud destination, written as the output is made with no local copy: an
+    Azure page blob URL with a SAS (or a managed disk's upload URL; target "azure" or a fixed
+    VHD), "s3://BUCKET/KEY" (any target) or "ebs:" (a new EBS snapshot, target "aws-snapshot").
+    A target the destination does not take is refused (InvalidArgument) before any request. The
+    report then has an "upload" object (what was sent; for "ebs:" the snapshot's "object_id"),
+    the URL shown with its signature redacted; on failure the message says what became of the
+    partial object, and never holds a secret.
+
     `options` maps vdisk_options_set keys to values (True/False for flags): "overwrite",
     "threads", "checksums", "timestamp", "unique-id", "format", "format.KEY", the target's
-    own options ("subformat", or "target.subformat"), and a remote SRC's keys (see open()).
+    own options ("subformat", or "target.subformat"), a remote SRC's keys (see open()), and a
+    cloud DST's: "aws.*" and "http.*" as a SRC takes them, "overwrite" (an existing blob or
+    object), "resume", "put-md5", "update", "managed-disk" ("auto", True, False) for an Azure
+    blob, "verify" (read the upload back), "description", "tag" ("KEY=VALUE", or a list of
+    them) and "parent-snapshot" for "ebs:".
     `progress(done, total)` is called from a library thread as bytes are written; returning False or raising cancels (Cancelled, with
     the callback's exception as __cause__), and no output is left behind. (A cancel that comes
     with the last progress call, once everything is written, may come too late: then the

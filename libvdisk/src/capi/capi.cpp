@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -192,12 +193,30 @@ Status convert_files(const char* src, const char* dst, const vdisk_options_t& op
     in.file = std::move(opened.file);
     in.stream = std::move(opened.stream);
   }
-  auto result = convert(std::move(in), ImageOutput{dst, nullptr, nullptr}, c, stop.get_token());
-  if (!result.ok()) return result.status();
+  // A cloud DST is written as the output is made (vdisk/remote.h, open_remote_output): the
+  // target pairs with it in convert(), before the input is read. It is shown redacted.
+  ImageOutput out{dst, nullptr, nullptr};
+  std::string shown_dst = dst;
+  std::unique_ptr<RemoteOutput> remote;
+  if (remote_destination_kind(dst) != RemoteDestinationKind::none) {
+    VDISK_ASSIGN_OR_RETURN(remote, open_remote_output(output_options_for(options, src, dst)));
+    shown_dst = remote->display_name();
+    // The object's name, where a format records its file name.
+    out.path = std::filesystem::path(shown_dst.substr(0, shown_dst.find('?'))).filename();
+    out.remote = remote.get();
+  }
+  auto result = convert(std::move(in), std::move(out), c, stop.get_token());
+  if (!result.ok()) {
+    // What became of a partial upload (deleted, or left for resume), after the error.
+    if (remote && !remote->stats().cleanup.empty())
+      return Status(result.status().code(),
+                    result.status().message() + "; " + remote->stats().cleanup);
+    return result.status();
+  }
   if (report != nullptr) {
     ConvertReportContext context;
     context.source_path = shown;
-    context.output_path = dst;
+    context.output_path = shown_dst;
     context.target = c.target;
     context.milliseconds =
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -205,7 +224,9 @@ Status convert_files(const char* src, const char* dst, const vdisk_options_t& op
                                        .count());
     context.zero_scan = c.output.detect_zeroes;
     context.diagnostics = diagnostics->entries();
-    *report = dup_string(json_document(to_properties(*result, context)));
+    Properties props = to_properties(*result, context);
+    if (remote) add_upload_properties(props, remote->stats());
+    *report = dup_string(json_document(props));
   }
   return ok_status();
 }

@@ -29,6 +29,11 @@ struct vdisk_options_t {
   // its SRC); remote.http holds the http.* settings for every kind (copied into aws.http for
   // an s3 or ebs SRC).
   vdisk::RemoteSourceOptions remote;
+  // A cloud DST's settings (resume, put-md5, update, managed-disk, parent-snapshot, tag,
+  // description): `destination`, `aws` and `http` are left empty (each call names its DST; the
+  // aws.* and http.* settings are `remote`'s, shared with a remote SRC); `overwrite` is
+  // convert.overwrite's.
+  vdisk::RemoteOutputOptions destination;
 };
 
 namespace vdisk::capi {
@@ -75,6 +80,12 @@ Result<TargetOptions> target_options_for(const vdisk_options_t& options, std::st
 // The RemoteSourceOptions of `options` for the remote SRC `src` (remote_source_kind(src) is not
 // none): its aws.*, http.* and since settings.
 RemoteSourceOptions remote_options_for(const vdisk_options_t& options, std::string_view src);
+
+// The RemoteOutputOptions of `options` for the cloud DST `dst` (remote_destination_kind(dst) is
+// not none), converting `src` (for the resume fingerprint): its destination settings, the
+// aws.* and http.* settings, and overwrite for the kinds that take it.
+RemoteOutputOptions output_options_for(const vdisk_options_t& options, std::string_view src,
+                                       std::string_view dst);
 
 // Sets one key (vdisk_options_set's table, capi_options.cpp).
 Status set_key(vdisk_options_t& options, std::string_view key, std::string_view value);

@@ -162,6 +162,79 @@ Status set_remote_key(vdisk_options_t& o, std::string_view key, std::string_view
   return ok_status();
 }
 
+// A cloud DST's keys (vdisk/remote.h, RemoteOutputOptions), named as vdconvert's options.
+constexpr std::size_t kMaxTags = 50;
+constexpr OptionSpec kDestinationTable[] = {
+    {"resume", OptionKind::flag, "", "azure DST: continue an interrupted upload", "", {}, 0, 0},
+    {"put-md5", OptionKind::flag, "", "azure DST: set the blob's Content-MD5", "", {}, 0, 0},
+    {"update", OptionKind::flag, "", "azure DST: write the changes only (since)", "", {}, 0, 0},
+    {"managed-disk", OptionKind::text, "auto|on|off", "azure DST: a managed disk", "", {}, 0, 0},
+    {"verify", OptionKind::flag, "", "cloud DST: read the upload back", "", {}, 0, 0},
+    {"parent-snapshot", OptionKind::text, "SNAPSHOT", "ebs DST: the parent", "", {}, 0, 0},
+    {"tag", OptionKind::text, "KEY=VALUE", "ebs DST: a tag (repeatable)", "", {}, 0, 0},
+    {"description", OptionKind::text, "TEXT", "ebs DST: the description", "", {}, 0, 0},
+};
+
+Status set_destination_key(vdisk_options_t& o, const OptionSpec& row, std::string_view value) {
+  const std::span<const OptionSpec> table(kDestinationTable);
+  const std::string_view key = row.key;
+  const std::string where = std::string(kOwner) + ": " + std::string(key) + ": ";
+  RemoteOutputOptions& d = o.destination;
+  if (row.kind == OptionKind::flag) {
+    OptionValues values;
+    VDISK_RETURN_IF_ERROR(vdisk::set_option(table, kOwner, values, key, value));
+    VDISK_ASSIGN_OR_RETURN(const bool on, option_flag(table, values, key));
+    if (key == "resume") d.resume = on;
+    if (key == "put-md5") d.put_md5 = on;
+    if (key == "update") d.update = on;
+    if (key == "verify") o.convert.verify_upload = on;
+    return ok_status();
+  }
+  const std::string text(value);
+  if (key == "managed-disk") {
+    if (text.empty() || text == "auto") {
+      d.managed_disk.reset();
+      return ok_status();
+    }
+    // on|off as a flag's value is read.
+    constexpr OptionSpec kFlag[] = {{"managed-disk", OptionKind::flag, "", "", "", {}, 0, 0}};
+    OptionValues values;
+    VDISK_RETURN_IF_ERROR(vdisk::set_option(kFlag, kOwner, values, key, value));
+    VDISK_ASSIGN_OR_RETURN(const bool on, option_flag(kFlag, values, key));
+    d.managed_disk = on;
+    return ok_status();
+  }
+  if (key == "parent-snapshot") {
+    if (text.empty()) {
+      d.parent_snapshot_id.clear();
+      return ok_status();
+    }
+    const std::string id = ebs_snapshot_id(text.starts_with("ebs:") ? text : "ebs:" + text);
+    if (id.empty())
+      return invalid_argument(where + "'" + text + "' is not an EBS snapshot id (snap-...)");
+    d.parent_snapshot_id = id;
+    return ok_status();
+  }
+  if (key == "description") {
+    if (text.size() > 255) return invalid_argument(where + "at most 255 characters");
+    d.description = text;
+    return ok_status();
+  }
+  // tag: KEY=VALUE, appended (an empty value clears the tags given).
+  if (text.empty()) {
+    d.tags.clear();
+    return ok_status();
+  }
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq > 128 || text.size() - eq - 1 > 256)
+    return invalid_argument(where + "'" + text +
+                            "' is not KEY=VALUE (a key of 1..128, a value of at most 256)");
+  if (d.tags.size() >= kMaxTags)
+    return invalid_argument(where + "at most " + std::to_string(kMaxTags) + " tags");
+  d.tags.emplace_back(text.substr(0, eq), text.substr(eq + 1));
+  return ok_status();
+}
+
 Result<std::array<std::uint8_t, 16>> parse_unique_id(std::string_view text) {
   std::array<std::uint8_t, 16> id{};
   std::size_t digits = 0;
@@ -247,9 +320,44 @@ RemoteSourceOptions remote_options_for(const vdisk_options_t& options, std::stri
   return r;
 }
 
+RemoteOutputOptions output_options_for(const vdisk_options_t& options, std::string_view src,
+                                       std::string_view dst) {
+  RemoteOutputOptions d = options.destination;
+  d.destination = std::string(dst);
+  d.aws = options.remote.aws;
+  d.aws.http = options.remote.http;
+  d.http = options.remote.http;
+  const RemoteDestinationKind kind = remote_destination_kind(dst);
+  // An EBS snapshot is new each time: overwrite is a file's and an object's.
+  d.overwrite = options.convert.overwrite && kind != RemoteDestinationKind::ebs;
+  if (kind == RemoteDestinationKind::azure_page_blob) {
+    // What identifies the conversion for `resume`: the input (a path's size and mtime; a remote
+    // SRC redacted), the target and every setting that changes the output's bytes.
+    std::string in = "remote|" + redact_secrets(src);
+    if (remote_source_kind(src) == RemoteSourceKind::none) {
+      std::error_code ec;
+      const std::filesystem::path path{std::string(src)};
+      const auto size = std::filesystem::file_size(path, ec);
+      const auto mtime = std::filesystem::last_write_time(path, ec);
+      in = std::string(src) + "|" + std::to_string(ec ? 0 : size) + "|" +
+           std::to_string(ec ? 0 : mtime.time_since_epoch().count());
+    }
+    std::string settings;
+    for (const auto& [key, value] : options.target_settings) settings += key + "=" + value + ";";
+    const ConvertOptions& c = options.convert;
+    d.job_fingerprint = "vdisk-capi-upload-1|" + in + "|" + c.target + "|" + c.open.format + "|" +
+                        settings + "|" + std::to_string(c.output.keep_gpt) + "|" +
+                        std::to_string(c.open.disk_index) + "|" +
+                        std::to_string(c.output.timestamp_unix.value_or(-1));
+  }
+  return d;
+}
+
 Status set_key(vdisk_options_t& options, std::string_view key, std::string_view value) {
   constexpr std::string_view kFormatPrefix = "format.";
   if (is_remote_key(key)) return set_remote_key(options, key, value);
+  if (const OptionSpec* row = find_option(std::span<const OptionSpec>(kDestinationTable), key))
+    return set_destination_key(options, *row, value);
   constexpr std::string_view kTargetPrefix = "target.";
   if (key.starts_with(kFormatPrefix))
     return set_format_option(options.convert.open, key.substr(kFormatPrefix.size()), value);

@@ -1,0 +1,243 @@
+"""Cloud destinations through the Python binding (vdisk.convert with a DST that is an Azure page
+blob URL with a SAS, s3://BUCKET/KEY or "ebs:", over the C API's cloud DST and its aws.*,
+http.* and destination keys), against real emulators on 127.0.0.1: Azurite and moto. A qcow2
+made by qemu-img is converted into each; each object is read back with the emulator's own API
+(Get Blob; GetObject; ListSnapshotBlocks and GetSnapshotBlock) and compared by sha256 with
+`qemu-img convert -O raw` of the qcow2, padded as each target pads. A wrong SAS fails with no
+secret in the message and no blob left; a target a destination does not take, and keys that do
+not fit the destination's kind, are refused before any request.
+
+ctest runs it (python.vdisk_upload) with PYTHONPATH=python, VDISK_LIBRARY=the built library and
+VDISK_CLOUD_PYTHON=the interpreter that has moto. A missing emulator or tool fails the tests,
+never skips them.
+"""
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import vdisk
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "cloud"))
+import cloud_lib as cl  # noqa: E402
+
+# The sanitizer runtime preloaded for this Python (a sanitized build) stays out of the
+# emulators this test starts.
+os.environ.pop("LD_PRELOAD", None)
+
+MIB = 1 << 20
+GIB = 1 << 30
+SECRET = "vdisk-py-upload-secret-Xk2w"  # the AWS secret key: must never be shown
+TOKEN = "vdisk-py-upload-token-Rr7c"  # the session token: the same
+
+
+def sh(*args):
+    r = subprocess.run(args, capture_output=True)
+    assert r.returncode == 0, f"{args[0]}: exit {r.returncode}: {r.stderr.decode()[-2000:]}"
+    return r.stdout.decode()
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def no_secret(text, extra=()):
+    for s in [SECRET, TOKEN] + list(extra):
+        assert s not in text, f"a secret appears in: {text[:400]}"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    work = str(tmp_path_factory.mktemp("upload"))
+    raw = os.path.join(work, "src.raw")
+    with open(raw, "wb") as f:
+        f.truncate(12 * MIB)
+        for off, n in ((0, 300 * 1024), (3 * MIB + 512, MIB), (12 * MIB - 8192, 8192)):
+            f.seek(off)
+            f.write(os.urandom(n))
+    qcow2 = os.path.join(work, "src.qcow2")
+    sh("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow2)
+    view = os.path.join(work, "src.qcow2.qemu.raw")
+    sh("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2, view)
+    with open(view, "rb") as f:
+        view_bytes = f.read()
+    moto = cl.Moto(work, python=os.environ.get("VDISK_CLOUD_PYTHON") or sys.executable)
+    store = os.path.join(work, "azurite")
+    os.makedirs(store)
+    try:
+        az = cl.Azurite(store)
+    except BaseException:
+        moto.stop()
+        raise
+    try:
+        yield dict(work=work, qcow2=qcow2, view=view_bytes, moto=moto, az=az)
+    finally:
+        az.stop()
+        moto.stop()
+
+
+def aws_options(moto, **extra):
+    o = {"aws.endpoint-url": moto.endpoint, "aws.region": "us-east-1",
+         "aws.access-key-id": "AKIAVDISKTEST", "aws.secret-access-key": SECRET,
+         "aws.session-token": TOKEN, "http.retries": 2, "http.timeout": 20}
+    o.update(extra)
+    return o
+
+
+def test_azure_page_blob(env):
+    ep = env["az"].endpoint
+    cl.create_container(ep, "disks")
+    url = cl.blob_url(ep, "disks", "up.vhd")
+    sig = url.split("sig=")[1].split("&")[0]
+    report = vdisk.convert(env["qcow2"], url, target="azure",
+                           options={"http.connections": 4, "verify": True})
+    text = json.dumps(report)
+    no_secret(text, [sig])
+    up = report["upload"]
+    assert up["object"] == url.replace(sig, "REDACTED"), up
+    assert up["created"] and up["verified"] and up["requests"] > 0, up
+    assert report["output"]["path"] == url.replace(sig, "REDACTED"), report["output"]
+    # Read back with Get Blob: the disk (qemu-img's view padded with zeros to whole MiB), then
+    # a fixed VHD footer.
+    blob = os.path.join(env["work"], "up.vhd.download")
+    h = cl.download(ep, "disks", "up.vhd", blob)
+    assert h.get("x-ms-blob-type") == "PageBlob", h
+    with open(blob, "rb") as f:
+        data = f.read()
+    disk = len(data) - 512
+    assert disk % MIB == 0 and disk >= len(env["view"]), len(data)
+    assert data[disk:disk + 8] == b"conectix", data[disk:disk + 8]
+    assert sha(data[:disk]) == sha(env["view"] + bytes(disk - len(env["view"])))
+    # The blob exists: replaced only with overwrite.
+    with pytest.raises(vdisk.AlreadyExists) as err:
+        vdisk.convert(env["qcow2"], url, target="azure")
+    no_secret(str(err.value), [sig])
+    report = vdisk.convert(env["qcow2"], url, target="azure", options={"overwrite": True})
+    assert report["upload"]["object"] == url.replace(sig, "REDACTED")
+    # A wrong SAS signature: refused by the service, no signature in the message, no blob.
+    wrong_url = cl.blob_url(ep, "disks", "wrong.vhd")
+    wsig = wrong_url.split("sig=")[1].split("&")[0]
+    bad = wrong_url.replace(wsig, "AAAA" + wsig[4:])
+    bad_sig = bad.split("sig=")[1].split("&")[0]
+    with pytest.raises(vdisk.Error) as err:
+        vdisk.convert(env["qcow2"], bad, target="azure", options={"http.retries": 0})
+    no_secret(str(err.value), [sig, wsig, bad_sig])
+    assert "wrong.vhd" in err.value.message, err.value.message
+    assert cl.properties(ep, "disks", "wrong.vhd") is None, "a blob was left by a failed upload"
+
+
+def test_s3_object(env):
+    moto = env["moto"]
+    st, _, body = moto.s3("PUT", "/updisks")
+    assert st == 200, body[:200]
+    # raw: the object is qemu-img's view, byte for byte.
+    report = vdisk.convert(env["qcow2"], "s3://updisks/img/disk.raw", target="raw",
+                           options=aws_options(moto))
+    no_secret(json.dumps(report))
+    up = report["upload"]
+    assert up["object"] == "s3://updisks/img/disk.raw" and up["created"], up
+    assert up["bytes_sent"] == len(env["view"]), up
+    st, _, data = moto.s3("GET", "/updisks/img/disk.raw")
+    assert st == 200, data[:200]
+    assert sha(data) == sha(env["view"])
+    # An existing object: replaced only with overwrite.
+    with pytest.raises(vdisk.AlreadyExists) as err:
+        vdisk.convert(env["qcow2"], "s3://updisks/img/disk.raw", target="raw",
+                      options=aws_options(moto))
+    no_secret(str(err.value))
+    # vmdk (streamOptimized): the object read back by qemu-img is the same disk.
+    report = vdisk.convert(env["qcow2"], "s3://updisks/img/disk.vmdk", target="vmdk",
+                           options=aws_options(moto, subformat="streamOptimized"))
+    st, _, data = moto.s3("GET", "/updisks/img/disk.vmdk")
+    assert st == 200 and len(data) == report["upload"]["bytes_sent"], (st, len(data))
+    vmdk = os.path.join(env["work"], "disk.vmdk")
+    with open(vmdk, "wb") as f:
+        f.write(data)
+    back = os.path.join(env["work"], "disk.vmdk.raw")
+    sh("qemu-img", "convert", "-f", "vmdk", "-O", "raw", vmdk, back)
+    with open(back, "rb") as f:
+        assert sha(f.read()) == sha(env["view"])
+
+
+def test_ebs_snapshot(env):
+    moto = env["moto"]
+    report = vdisk.convert(env["qcow2"], "ebs:", target="aws-snapshot",
+                           options=aws_options(moto, description="vdisk python upload",
+                                               tag=["team=disks", "case=python"],
+                                               **{"omit-zero-blocks": True}))
+    no_secret(json.dumps(report))
+    up = report["upload"]
+    snap = up["object_id"]
+    assert snap.startswith("snap-") and up["blocks_sent"] > 0, up
+    # Read back: ListSnapshotBlocks, GetSnapshotBlock for each block listed; the volume is whole
+    # GiB, its blocks not listed read as zeros.
+    st, _, body = moto.aws("ebs", "GET", f"/snapshots/{snap}/blocks?maxResults=10000")
+    assert st == 200, body[:200]
+    listing = json.loads(body)
+    bs = int(listing["BlockSize"])
+    volume = int(listing["VolumeSize"]) << 30
+    assert volume == GIB and bs == up["block_bytes"], listing
+    assert len(listing["Blocks"]) == up["blocks_sent"], (len(listing["Blocks"]), up)
+    disk = bytearray(len(env["view"]))
+    for b in listing["Blocks"]:
+        i = int(b["BlockIndex"])
+        st, _, block = moto.aws("ebs", "GET",
+                                f"/snapshots/{snap}/blocks/{i}?blockToken={b['BlockToken']}")
+        assert st == 200 and len(block) == bs, (st, len(block))
+        assert i * bs < len(disk), f"block {i} past the disk's end"
+        disk[i * bs:i * bs + bs] = block[:len(disk) - i * bs]
+    assert sha(bytes(disk)) == sha(env["view"])
+
+
+class Listener:
+    """A TCP listener that nobody should connect to: a refusal made before any request."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+
+    def connected(self):
+        try:
+            conn, _ = self.sock.accept()
+            conn.close()
+            return True
+        except BlockingIOError:
+            return False
+
+
+def test_refused_before_any_request(tmp_path):
+    qcow2 = os.path.join(str(tmp_path), "small.qcow2")
+    sh("qemu-img", "create", "-f", "qcow2", qcow2, "4M")
+    lis = Listener()
+    sig = "c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
+    az = (f"http://127.0.0.1:{lis.port}/devstoreaccount1/disks/x.vhd?sv=2021-08-06&sr=b"
+          f"&sp=racwd&sig={sig}")
+    aws = {"aws.endpoint-url": f"http://127.0.0.1:{lis.port}", "aws.region": "us-east-1",
+           "aws.access-key-id": "AKIAVDISKTEST", "aws.secret-access-key": SECRET}
+    cases = [
+        # A target the destination does not take.
+        (az, "vmdk", {}, "vmdk"),
+        ("ebs:", "raw", aws, "aws-snapshot"),
+        ("s3://bucket/k.raw", "aws-snapshot", aws, "aws-snapshot"),
+        # Keys that do not fit the destination's kind.
+        ("s3://bucket/k.raw", "raw", dict(aws, resume=True), "resume"),
+        (az, "azure", {"tag": "a=b"}, "EBS snapshot"),
+        ("ebs:", "aws-snapshot", dict(aws, **{"parent-snapshot": "vol-1"}), "parent-snapshot"),
+    ]
+    for dst, target, options, word in cases:
+        with pytest.raises(vdisk.InvalidArgument) as err:
+            vdisk.convert(qcow2, dst, target=target, options=options)
+        assert word in err.value.message, (dst, target, err.value.message)
+        no_secret(str(err.value), [sig])
+        assert not lis.connected(), f"{dst} {target}: a request was made before the refusal"
+    with pytest.raises(vdisk.InvalidArgument) as err:
+        vdisk.convert(qcow2, "ebs:", target="aws-snapshot", options={"tag": "novalue"})
+    assert "tag" in err.value.message
