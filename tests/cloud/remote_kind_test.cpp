@@ -3,7 +3,9 @@
 // vdconvert and the C API share), the host it reads (remote_url_host), a header line
 // (parse_source_header), and what open_remote_source refuses before any request: a SRC that is
 // not remote, headers for a kind that takes none, `since` for a kind that is not an EBS snapshot
-// or that names no snapshot; none of those messages shows a secret.
+// or that names no snapshot; none of those messages shows a secret. The same for a remote DST
+// (remote/open_output.cpp): remote_destination_kind's table of forms, and what
+// open_remote_output refuses before any request (settings its kind does not take).
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -122,5 +124,108 @@ TEST_CASE("open_remote_source: refusals before any request, without secrets") {
     CHECK(r.status().code() == Errc::invalid_argument);
     CHECK(r.status().message().find("vol-0123") != std::string::npos);
     CHECK(r.status().message().find("never-shown") == std::string::npos);
+  }
+}
+
+TEST_CASE("remote_destination_kind: the forms of a DST") {
+  struct Row {
+    std::string dst;
+    RemoteDestinationKind kind;
+  };
+  const std::string sas = "sv=2021-08-06&sr=b&sp=racwd&sig=" + std::string(kSig);
+  const Row rows[] = {
+      {"ebs:", RemoteDestinationKind::ebs},
+      {"ebs://", RemoteDestinationKind::ebs},
+      // A snapshot id names a source; a new snapshot gets its id when it is made.
+      {"ebs:snap-0123456789abcdef0", RemoteDestinationKind::none},
+      {"ebs", RemoteDestinationKind::none},
+      {"EBS:", RemoteDestinationKind::none},
+      {"s3://bucket/disk.vmdk", RemoteDestinationKind::s3},
+      {"s3://b/k", RemoteDestinationKind::s3},
+      // An S3 URL without a key is still S3: s3_object refuses it (no key).
+      {"s3://bucket", RemoteDestinationKind::s3},
+      {"https://acct.blob.core.windows.net/c/disk.vhd?" + sas,
+       RemoteDestinationKind::azure_page_blob},
+      // A managed disk's upload URL.
+      {"https://md-impexp-abc.z1.blob.storage.azure.net/x/abcd?" + sas,
+       RemoteDestinationKind::azure_page_blob},
+      // Azurite on loopback.
+      {"http://127.0.0.1:10000/devstoreaccount1/disks/disk.vhd?" + sas,
+       RemoteDestinationKind::azure_page_blob},
+      // Any other http(s) URL is taken as a blob too: the page blob says what it refuses.
+      {"https://example.com/upload/disk.vhd", RemoteDestinationKind::azure_page_blob},
+      {"disk.vhd", RemoteDestinationKind::none},
+      {"/var/lib/images/disk.vhd", RemoteDestinationKind::none},
+      {"./s3://not-a-url", RemoteDestinationKind::none},
+      {"-", RemoteDestinationKind::none},
+      {"", RemoteDestinationKind::none},
+      {"ftp://example.com/disk.raw", RemoteDestinationKind::none},
+  };
+  for (const Row& row : rows) {
+    INFO(row.dst);
+    CHECK(remote_destination_kind(row.dst) == row.kind);
+  }
+}
+
+TEST_CASE("open_remote_output: refusals before any request, without secrets") {
+  RemoteOutputOptions o;
+  o.aws.secret_access_key = "aws-secret-never-shown";
+  const std::string az = "https://acct.blob.core.windows.net/c/d.vhd?sv=1&sig=" + std::string(kSig);
+  const auto refused = [&](std::string_view word) {
+    auto r = open_remote_output(o);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Errc::invalid_argument);
+    CHECK(r.status().message().find(word) != std::string::npos);
+    CHECK(r.status().message().find("never-shown") == std::string::npos);
+    CHECK(r.status().message().find(std::string(kSig)) == std::string::npos);
+  };
+  SECTION("a path is no cloud destination; an S3 URL without a key no object") {
+    o.destination = "disk.vhd";
+    refused("not a cloud destination");
+    o.destination = "s3://bucket";
+    o.aws.region = "us-east-1";
+    refused("s3://bucket");
+  }
+  SECTION("Azure-only settings for S3 or EBS") {
+    for (const std::string dst : {"s3://bucket/k", "ebs:"}) {
+      o.destination = dst;
+      o.resume = true;
+      refused("resume");
+      o.resume = false;
+      o.update = true;
+      refused("update");
+      o.update = false;
+      o.managed_disk = false;
+      refused("managed-disk");
+      o.managed_disk.reset();
+    }
+  }
+  SECTION("EBS-only settings for S3 or Azure") {
+    for (const std::string& dst : {std::string("s3://bucket/k"), az}) {
+      o.destination = dst;
+      o.tags = {{"k", "v"}};
+      refused("EBS snapshot");
+    }
+  }
+  SECTION("overwrite for EBS, a parent that is no snapshot") {
+    o.destination = "ebs:";
+    o.overwrite = true;
+    refused("overwrite");
+    o.overwrite = false;
+    o.parent_snapshot_id = "vol-0123";
+    refused("vol-0123");
+  }
+  SECTION("each kind is made (no request yet)") {
+    o.aws.region = "us-east-1";
+    for (const std::string& dst : {std::string("s3://bucket/k"), az, std::string("ebs:")}) {
+      o.destination = dst;
+      auto r = open_remote_output(o);
+      REQUIRE(r.ok());
+      CHECK((*r)->display_name().find(std::string(kSig)) == std::string::npos);
+    }
+    o.destination = az;
+    auto r = open_remote_output(o);
+    REQUIRE(r.ok());
+    CHECK((*r)->caps().kind == "azure-page-blob");
   }
 }
