@@ -118,7 +118,8 @@ void vdisk_options_destroy(vdisk_options_t* options);
  *   format                  input format (default: probe)
  *   threads                 pipeline worker threads (0 = one per core; default 0)
  *   compress-threads        compression threads of compressing targets (0 = one per core)
- *   overwrite               flag: replace an existing output file (default off)
+ *   overwrite               flag: replace an existing output file, Azure blob or S3 object
+ *                           (default off; an EBS snapshot is new each time)
  *   sync                    flag: fsync the output before renaming it into place (default on)
  *   checksums               flag: report sha256/md5/crc32c of the output (default off)
  *   any-output-name         flag: write a target with a name rule (gcp: *.tar.gz) to any name
@@ -135,11 +136,12 @@ void vdisk_options_destroy(vdisk_options_t* options);
  *   target.KEY              the target's own option KEY (vdconvert -o KEY=VALUE); a KEY that is
  *                           none of the keys above or below may be given without "target."
  * A remote SRC's keys (see "Remote sources" below); secrets are never shown in a message:
- *   aws.access-key-id       s3/ebs SRC: the access key id
- *   aws.secret-access-key   s3/ebs SRC: the secret access key (a secret)
- *   aws.session-token       s3/ebs SRC: the session token of temporary credentials (a secret)
- *   aws.region              s3/ebs SRC: the region, e.g. eu-west-1 (required by AWS)
- *   aws.endpoint-url        s3/ebs SRC: another endpoint, an http(s) URL (an emulator, an
+ *   aws.access-key-id       s3/ebs SRC or DST: the access key id
+ *   aws.secret-access-key   s3/ebs SRC or DST: the secret access key (a secret)
+ *   aws.session-token       s3/ebs SRC or DST: the session token of temporary credentials (a
+ *                           secret)
+ *   aws.region              s3/ebs SRC or DST: the region, e.g. eu-west-1 (required by AWS)
+ *   aws.endpoint-url        s3/ebs SRC or DST: another endpoint, an http(s) URL (an emulator, an
  *                           S3-compatible store)
  *   http.connections        requests in flight at once, 1..64 (default 8)
  *   http.timeout            seconds without a byte before a request is abandoned and retried,
@@ -150,6 +152,20 @@ void vdisk_options_destroy(vdisk_options_t* options);
  *                           appends one (at most 32); checked as vdisk::check_source_header
  *                           checks it; the value is a secret
  *   since                   ebs SRC: an earlier snapshot (snap-...): only what changed since
+ * A cloud DST's keys (see "Cloud destinations" below; the aws.* and http.* keys above too):
+ *   resume                  flag: azure DST: continue an interrupted upload of the same
+ *                           conversion (pages the blob holds are not sent again)
+ *   put-md5                 flag: azure DST: set the blob's Content-MD5 at the end
+ *   update                  flag: azure DST: bring the blob up to date from an incremental SRC
+ *                           (an ebs SRC with since): only the changed ranges are written
+ *   managed-disk            azure DST: auto (default: a host starting with "md-"), on or off
+ *   verify                  flag: cloud DST: read the object back once written and compare
+ *                           (a difference: VDISK_IO_ERROR naming the offset)
+ *   description             ebs DST: the snapshot's description (at most 255 characters)
+ *   tag                     ebs DST: KEY=VALUE, a tag on the snapshot; each set appends one (at
+ *                           most 50); an empty value clears them
+ *   parent-snapshot         ebs DST: the snapshot the new one continues (snap-...; with an ebs
+ *                           SRC read with since: only the changed blocks are put)
  * A key under "aws." or "http." that is not listed is refused. An empty value sets a text key
  * back to its default.
  * A target option is checked against the target when "target" is already set, and always when
@@ -166,6 +182,22 @@ int vdisk_options_set(vdisk_options_t* options, const char* key, const char* val
  * ranged requests gives a stream: vdisk_convert reads it front to back; vdisk_open and
  * vdisk_check_json refuse it (VDISK_UNSUPPORTED, one line), as they read at random. Messages
  * and JSON documents show the SRC with its secrets redacted, and never a secret. */
+
+/* ---- Cloud destinations -----------------------------------------------------------------
+ * vdisk_convert(2) takes as `dst` a cloud destination (vdisk::remote_destination_kind,
+ * vdisk/remote.h), written as the output is made with no local copy (docs/cloud.md): an Azure
+ * page blob URL with a SAS, or a managed disk's upload URL (any https:// URL; http:// only to
+ * a loopback host: Azurite), for a target that writes a fixed VHD ("azure", a fixed "vhd");
+ * "s3://BUCKET/KEY" (any target but aws-snapshot); "ebs:" (a new EBS
+ * snapshot, target "aws-snapshot" only). A target the destination does not take, or a
+ * destination key that does not fit its kind (resume for s3, tag for azure, ...), is
+ * VDISK_INVALID_ARGUMENT before any request. The aws.* and http.* keys say how to reach it,
+ * and the destination keys what to do. On failure the message ends with what became of the
+ * partial object (deleted, or left for resume). The report gets an "upload" object (object,
+ * redacted; created, resumed, requests, retries, bytes_sent, bytes_skipped, ranges_cleared;
+ * for ebs: object_id, the snapshot's id, block_bytes, blocks_sent, zero_blocks_sent; verified
+ * and verify_bytes_read with "verify"), as `vdconvert convert --json` prints it. The SAS
+ * signature and keys never appear in a message or the report. */
 
 /* ---- Images ----------------------------------------------------------------------------- */
 
@@ -212,10 +244,11 @@ int vdisk_check_json(const char* path, const char* target, const vdisk_options_t
 /* Converts the image `src` (a file or a remote SRC, read where it lives; a stream from a server
  * without Range support too) to the "target" of `options` (raw when unset) in the file `dst`,
  * written through a temporary file renamed into place on success; on any failure, cancellation
- * included, no output is left behind. `progress` (may be NULL) is called with `ctx` as
+ * included, no output is left behind. `dst` may be a cloud destination (above): then a failed
+ * upload deletes what it created (unless "resume": the blob is left to be continued). `progress` (may be NULL) is called with `ctx` as
  * vdisk_progress_fn says. `report` (may be NULL) receives the report as `vdconvert convert
  * --json` prints it (docs/json.md "convert": source, output, stats, gpt, checksums when asked,
- * diagnostics); free it with vdisk_free(). */
+ * diagnostics, upload for a cloud DST); free it with vdisk_free(). */
 int vdisk_convert(const char* src, const char* dst, const vdisk_options_t* options,
                   vdisk_progress_fn progress, void* ctx, char** report, char** errptr);
 
