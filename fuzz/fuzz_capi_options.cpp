@@ -1,5 +1,6 @@
 // Fuzz target: the C API's key=value options (vdisk_options_set: the general keys, a remote
-// SRC's aws.*, http.* (http.header: parse_source_header) and since keys, unique-id's
+// SRC's aws.*, http.* (http.header: parse_source_header) and since keys, a cloud DST's keys
+// (resume, put-md5, update, managed-disk, verify, description, tag, parent-snapshot), unique-id's
 // hex, numbers, flags, format.KEY and target.KEY checked against the drivers' tables). Each
 // input line is "key=value" (a line without '=' is a key with a NULL value). Every call must
 // return ok or invalid_argument, with a message exactly when it fails, and the errptr
