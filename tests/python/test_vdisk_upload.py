@@ -129,6 +129,16 @@ def test_azure_page_blob(env):
     no_secret(str(err.value), [sig, wsig, bad_sig])
     assert "wrong.vhd" in err.value.message, err.value.message
     assert cl.properties(ep, "disks", "wrong.vhd") is None, "a blob was left by a failed upload"
+    # Cancelled once the blob is made (at the copy phase): the partial blob is deleted, as the CLI
+    # deletes it, and the message says so (redacted).
+    part_url = cl.blob_url(ep, "disks", "part.vhd")
+    psig = part_url.split("sig=")[1].split("&")[0]
+    with pytest.raises(vdisk.Cancelled) as err:
+        vdisk.convert(env["qcow2"], part_url, target="azure",
+                      on_progress=lambda p: p.phase != "copy")
+    no_secret(str(err.value), [sig, psig])
+    assert "part.vhd" in err.value.message and "deleted" in err.value.message, err.value.message
+    assert cl.properties(ep, "disks", "part.vhd") is None, "the cancelled upload left its blob"
 
 
 def test_s3_object(env):
