@@ -248,6 +248,10 @@ def test_refused_before_any_request(tmp_path):
         assert word in err.value.message, (dst, target, err.value.message)
         no_secret(str(err.value), [sig])
         assert not lis.connected(), f"{dst} {target}: a request was made before the refusal"
-    with pytest.raises(vdisk.InvalidArgument) as err:
-        vdisk.convert(qcow2, "ebs:", target="aws-snapshot", options={"tag": "novalue"})
-    assert "tag" in err.value.message
+    # Values the destination keys do not take, refused when set.
+    for key, value in (("tag", "novalue"), ("tag", "=v"), ("managed-disk", "maybe"),
+                       ("description", "d" * 256), ("resume", "perhaps")):
+        with pytest.raises(vdisk.InvalidArgument) as err:
+            vdisk.convert(qcow2, "ebs:", target="aws-snapshot", options={key: value})
+        assert key in err.value.message, (key, err.value.message)
+    assert not lis.connected()
