@@ -4,8 +4,9 @@ http.* and destination keys), against real emulators on 127.0.0.1: Azurite and m
 made by qemu-img is converted into each; each object is read back with the emulator's own API
 (Get Blob; GetObject; ListSnapshotBlocks and GetSnapshotBlock) and compared by sha256 with
 `qemu-img convert -O raw` of the qcow2, padded as each target pads. A wrong SAS fails with no
-secret in the message and no blob left; a target a destination does not take, and keys that do
-not fit the destination's kind, are refused before any request.
+secret in the message and no blob left, as does a cancelled upload; an incremental move (since,
+parent-snapshot) puts only the changed blocks; a target a destination does not take, and keys
+that do not fit the destination's kind, are refused before any request.
 
 ctest runs it (python.vdisk_upload) with PYTHONPATH=python, VDISK_LIBRARY=the built library and
 VDISK_CLOUD_PYTHON=the interpreter that has moto. A missing emulator or tool fails the tests,
@@ -202,6 +203,51 @@ def test_ebs_snapshot(env):
         assert i * bs < len(disk), f"block {i} past the disk's end"
         disk[i * bs:i * bs + bs] = block[:len(disk) - i * bs]
     assert sha(bytes(disk)) == sha(env["view"])
+
+
+def test_ebs_incremental(env):
+    """since (a remote SRC's key) and parent-snapshot (a DST's): A of disk1, B of disk2 (a block
+    changed, a hole filled, a block zeroed), A2 a copy of ebs:A (it records that content); then
+    ebs:B since A into "ebs:" with parent-snapshot A2 puts only the three changed blocks."""
+    moto = env["moto"]
+    bs = 512 * 1024
+    blocks1 = {0: os.urandom(bs), 1: os.urandom(bs), 2: os.urandom(bs), 6: os.urandom(bs)}
+    blocks2 = dict(blocks1)
+    blocks2.update({1: os.urandom(bs), 4: os.urandom(bs)})
+    del blocks2[6]
+
+    def disk(name, blocks):
+        path = os.path.join(env["work"], name)
+        with open(path, "wb") as f:
+            f.truncate(8 * bs)
+            for i, data in blocks.items():
+                f.seek(i * bs)
+                f.write(data)
+        return path
+
+    def snapshot(src, **extra):
+        o = aws_options(moto, **{"omit-zero-blocks": True})
+        o.update(extra)
+        return vdisk.convert(src, "ebs:", target="aws-snapshot", options=o)["upload"]
+
+    a = snapshot(disk("inc1.raw", blocks1))["object_id"]
+    b = snapshot(disk("inc2.raw", blocks2))["object_id"]
+    a2 = snapshot(f"ebs:{a}")["object_id"]
+    up = snapshot(f"ebs:{b}", since=a, **{"parent-snapshot": a2})
+    c = up["object_id"]
+    assert up["blocks_sent"] == 3 and up["zero_blocks_sent"] == 1, up
+    st, _, body = moto.aws("ebs", "GET", f"/snapshots/{c}/blocks?maxResults=10000")
+    assert st == 200, body[:200]
+    held = {int(x["BlockIndex"]): x["BlockToken"] for x in json.loads(body)["Blocks"]}
+    assert sorted(held) == [1, 4, 6], held
+    for i, token in held.items():
+        st, _, data = moto.aws("ebs", "GET", f"/snapshots/{c}/blocks/{i}?blockToken={token}")
+        assert st == 200 and data == blocks2.get(i, bytes(bs)), f"block {i} of {c}"
+    # A parent that does not record the base (B was made from a file): refused.
+    with pytest.raises(vdisk.InvalidArgument) as err:
+        snapshot(f"ebs:{b}", since=a, **{"parent-snapshot": b})
+    no_secret(str(err.value))
+    assert f"parent snapshot {b}" in err.value.message, err.value.message
 
 
 class Listener:
