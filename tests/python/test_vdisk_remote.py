@@ -25,26 +25,13 @@ import pytest
 
 import vdisk
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "cloud"))
-import cloud_lib as cl  # noqa: E402
+from cloud_support import GIB, MIB, cl, emulators, make_inputs, sh
+import cloud_support
 
-# The sanitizer runtime preloaded for this Python (a sanitized build) stays out of the
-# emulators and tools this test starts.
-os.environ.pop("LD_PRELOAD", None)
-
-MIB = 1 << 20
-GIB = 1 << 30
 SECRET = "vdisk-py-remote-secret-Zq8v"  # the AWS secret key: must never be shown
 TOKEN = "vdisk-py-remote-token-Mm3k"  # the session token: the same
 COOKIE = "vdisk-py-remote-cookie-Pp5r"  # a header value: the same
 SECRETS = [SECRET, TOKEN, COOKIE]
-
-
-def sh(*args, env=None):
-    r = subprocess.run(args, capture_output=True, env=env)
-    assert r.returncode == 0, f"{args[0]}: exit {r.returncode}: {r.stderr.decode()[-2000:]}"
-    return r.stdout.decode()
 
 
 def sha_file(path):
@@ -69,23 +56,7 @@ def sha_padded(path, size):
 
 
 def no_secret(text, extra=()):
-    for s in SECRETS + list(extra):
-        assert s not in text, f"a secret appears in: {text[:400]}"
-
-
-def make_inputs(work):
-    """A 12 MiB raw disk with data in places, its qcow2, and qemu-img's raw view of the qcow2."""
-    raw = os.path.join(work, "src.raw")
-    with open(raw, "wb") as f:
-        f.truncate(12 * MIB)
-        for off, n in ((0, 300 * 1024), (3 * MIB + 512, MIB), (12 * MIB - 8192, 8192)):
-            f.seek(off)
-            f.write(os.urandom(n))
-    qcow2 = os.path.join(work, "src.qcow2")
-    sh("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow2)
-    view = os.path.join(work, "src.qcow2.qemu.raw")
-    sh("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2, view)
-    return raw, qcow2, view
+    cloud_support.no_secret(text, SECRETS + list(extra))
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +64,7 @@ def env(tmp_path_factory):
     work = str(tmp_path_factory.mktemp("remote"))
     vd = os.environ["VDISK_VDCONVERT"]
     raw, qcow2, view = make_inputs(work)
-    moto = cl.Moto(work, python=os.environ.get("VDISK_CLOUD_PYTHON") or sys.executable)
-    store = os.path.join(work, "azurite")
-    os.makedirs(store)
-    try:
-        az = cl.Azurite(store)
-    except BaseException:
-        moto.stop()
-        raise
-    web = None
-    try:
+    with emulators(work) as (moto, az):
         port = cl.free_port()
         web = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
                                 str(port), "--directory", work], stdout=subprocess.DEVNULL,
@@ -115,22 +77,16 @@ def env(tmp_path_factory):
             except OSError:
                 assert time.time() < deadline, "http.server did not listen within 30 s"
                 time.sleep(0.1)
-        yield dict(work=work, vd=vd, raw=raw, qcow2=qcow2, view=view, moto=moto, az=az,
-                   web=f"http://127.0.0.1:{port}")
-    finally:
-        if web is not None:
+        try:
+            yield dict(work=work, vd=vd, raw=raw, qcow2=qcow2, view=view, moto=moto, az=az,
+                       web=f"http://127.0.0.1:{port}")
+        finally:
             web.kill()
             web.wait()
-        az.stop()
-        moto.stop()
 
 
 def aws_options(moto, **extra):
-    o = {"aws.endpoint-url": moto.endpoint, "aws.region": "us-east-1",
-         "aws.access-key-id": "AKIAVDISKTEST", "aws.secret-access-key": SECRET,
-         "aws.session-token": TOKEN, "http.retries": 2, "http.timeout": 20}
-    o.update(extra)
-    return o
+    return cloud_support.aws_options(moto, SECRET, TOKEN, **extra)
 
 
 def open_and_convert(e, src, options, kind, fmt):

@@ -16,31 +16,16 @@ import hashlib
 import json
 import os
 import socket
-import subprocess
-import sys
 
 import pytest
 
 import vdisk
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "cloud"))
-import cloud_lib as cl  # noqa: E402
+from cloud_support import GIB, MIB, cl, emulators, make_inputs, sh
+import cloud_support
 
-# The sanitizer runtime preloaded for this Python (a sanitized build) stays out of the
-# emulators this test starts.
-os.environ.pop("LD_PRELOAD", None)
-
-MIB = 1 << 20
-GIB = 1 << 30
 SECRET = "vdisk-py-upload-secret-Xk2w"  # the AWS secret key: must never be shown
 TOKEN = "vdisk-py-upload-token-Rr7c"  # the session token: the same
-
-
-def sh(*args):
-    r = subprocess.run(args, capture_output=True)
-    assert r.returncode == 0, f"{args[0]}: exit {r.returncode}: {r.stderr.decode()[-2000:]}"
-    return r.stdout.decode()
 
 
 def sha(data):
@@ -48,46 +33,21 @@ def sha(data):
 
 
 def no_secret(text, extra=()):
-    for s in [SECRET, TOKEN] + list(extra):
-        assert s not in text, f"a secret appears in: {text[:400]}"
+    cloud_support.no_secret(text, [SECRET, TOKEN] + list(extra))
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     work = str(tmp_path_factory.mktemp("upload"))
-    raw = os.path.join(work, "src.raw")
-    with open(raw, "wb") as f:
-        f.truncate(12 * MIB)
-        for off, n in ((0, 300 * 1024), (3 * MIB + 512, MIB), (12 * MIB - 8192, 8192)):
-            f.seek(off)
-            f.write(os.urandom(n))
-    qcow2 = os.path.join(work, "src.qcow2")
-    sh("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow2)
-    view = os.path.join(work, "src.qcow2.qemu.raw")
-    sh("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2, view)
+    _, qcow2, view = make_inputs(work)
     with open(view, "rb") as f:
         view_bytes = f.read()
-    moto = cl.Moto(work, python=os.environ.get("VDISK_CLOUD_PYTHON") or sys.executable)
-    store = os.path.join(work, "azurite")
-    os.makedirs(store)
-    try:
-        az = cl.Azurite(store)
-    except BaseException:
-        moto.stop()
-        raise
-    try:
+    with emulators(work) as (moto, az):
         yield dict(work=work, qcow2=qcow2, view=view_bytes, moto=moto, az=az)
-    finally:
-        az.stop()
-        moto.stop()
 
 
 def aws_options(moto, **extra):
-    o = {"aws.endpoint-url": moto.endpoint, "aws.region": "us-east-1",
-         "aws.access-key-id": "AKIAVDISKTEST", "aws.secret-access-key": SECRET,
-         "aws.session-token": TOKEN, "http.retries": 2, "http.timeout": 20}
-    o.update(extra)
-    return o
+    return cloud_support.aws_options(moto, SECRET, TOKEN, **extra)
 
 
 def test_azure_page_blob(env):
