@@ -245,10 +245,11 @@ int vdisk_check_json(const char* path, const char* target, const vdisk_options_t
  * without Range support too) to the "target" of `options` (raw when unset) in the file `dst`,
  * written through a temporary file renamed into place on success; on any failure, cancellation
  * included, no output is left behind. `dst` may be a cloud destination (above): then a failed
- * upload deletes what it created (unless "resume": the blob is left to be continued). `progress` (may be NULL) is called with `ctx` as
- * vdisk_progress_fn says. `report` (may be NULL) receives the report as `vdconvert convert
- * --json` prints it (docs/json.md "convert": source, output, stats, gpt, checksums when asked,
- * diagnostics, upload for a cloud DST); free it with vdisk_free(). */
+ * upload deletes what it created (unless "resume": the blob is left to be continued). `progress`
+ * (may be NULL) is called with `ctx` as vdisk_progress_fn says. `report` (may be NULL) receives
+ * the report as `vdconvert convert --json` prints it (docs/json.md "convert": source, output,
+ * stats, gpt, checksums when asked, diagnostics, upload for a cloud DST); free it with
+ * vdisk_free(). */
 int vdisk_convert(const char* src, const char* dst, const vdisk_options_t* options,
                   vdisk_progress_fn progress, void* ctx, char** report, char** errptr);
 
