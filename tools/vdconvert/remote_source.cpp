@@ -89,8 +89,7 @@ Status parse_header(NetArgs& n, std::string_view v) {
   return {};
 }
 Status parse_since(std::string& since, std::string_view v) {
-  const std::string id =
-      vdisk::ebs_snapshot_id(v.starts_with("ebs:") ? std::string(v) : "ebs:" + std::string(v));
+  const std::string id = vdisk::snapshot_id_of(v);
   if (id.empty())
     return invalid_argument(fmt::format("--since: '{}' is not an EBS snapshot id (snap-...)", v));
   since = id;

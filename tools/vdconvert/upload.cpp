@@ -1,13 +1,10 @@
 // See upload.h.
 #include "upload.h"
 
-#include <sys/stat.h>
-
 #include <fmt/format.h>
 
 #include <charconv>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 
 #include "aws_config.h"
@@ -26,26 +23,12 @@ std::string env(const char* name) {
   return v ? std::string(v) : std::string();
 }
 
-// What identifies the conversion, for --resume: the input (path, size, mtime), the target
-// and every option that changes the output's bytes.
+// What identifies the conversion, for --resume (vdisk::upload_fingerprint): the input, the
+// target and every option that changes the output's bytes.
 std::string fingerprint(const ConvertArgs& args) {
-  const std::string& src = args.src();
-  std::string in = "stdin";
-  struct stat st {};
-  if (is_remote_source(src)) {
-    in = "remote|" + vdisk::redact_secrets(src);
-  } else if (src != "-" && ::stat(src.c_str(), &st) == 0) {
-    std::error_code ec;
-    const auto canon = std::filesystem::weakly_canonical(src, ec);
-    in = fmt::format("{}|{}|{}.{}", ec ? src : canon.string(), st.st_size, st.st_mtim.tv_sec,
-                     st.st_mtim.tv_nsec);
-  }
-  std::string settings;
-  for (const auto& [key, value] : args.target.settings)
-    settings += fmt::format("{}={};", key, value);
-  return fmt::format("vdconvert-upload-1|{}|{}|{}|{}|{}|{}|{}", in, args.target.name,
-                     args.input.format, settings, args.keep_gpt, args.input.disk,
-                     env("SOURCE_DATE_EPOCH"));
+  return vdisk::upload_fingerprint(
+      "vdconvert-upload-1", args.src(), args.target.name, args.input.format, args.target.settings,
+      fmt::format("{}|{}|{}", args.keep_gpt, args.input.disk, env("SOURCE_DATE_EPOCH")));
 }
 
 }  // namespace
@@ -67,8 +50,7 @@ Status set_update(ConvertArgs& a, std::string_view) {
   return {};
 }
 Status set_parent_snapshot(ConvertArgs& a, std::string_view v) {
-  const std::string id =
-      vdisk::ebs_snapshot_id(v.starts_with("ebs:") ? std::string(v) : "ebs:" + std::string(v));
+  const std::string id = vdisk::snapshot_id_of(v);
   if (id.empty())
     return invalid_argument(
         fmt::format("--parent-snapshot: '{}' is not an EBS snapshot id (snap-...)", v));

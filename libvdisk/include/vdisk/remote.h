@@ -132,6 +132,9 @@ Result<std::unique_ptr<RemoteFile>> open_ebs_source(const EbsSourceOptions& opti
 bool is_ebs_source(std::string_view text);
 // The snapshot id of such a source, else empty.
 std::string ebs_snapshot_id(std::string_view text);
+// A snapshot given as an option's value (since, a parent snapshot): "snap-..." or
+// "ebs:snap-...", its id; else empty.
+std::string snapshot_id_of(std::string_view text);
 
 // ---- One entry point: any remote SRC by its text ---------------------------------------------
 
@@ -199,7 +202,7 @@ struct RemoteOutputOptions {
   bool put_md5 = false;
   bool update = false;
   std::optional<bool> managed_disk;
-  std::string job_fingerprint;
+  std::string job_fingerprint;  // upload_fingerprint()
   // ebs only: EbsSnapshotOptions's description, tags and parent_snapshot_id ("snap-..." or
   // "ebs:snap-...").
   std::string description;
@@ -214,6 +217,15 @@ struct RemoteOutputOptions {
 // parent that is not a snapshot id). Makes no request: convert() opens it (ImageOutput::remote)
 // and pairs the target with it (DestinationCaps) before reading the input.
 Result<std::unique_ptr<RemoteOutput>> open_remote_output(const RemoteOutputOptions& options);
+// What identifies a conversion for resuming its upload (RemoteOutputOptions::job_fingerprint):
+// "<scheme>|<input>|<target>|<format>|<k=v;...>|<extra>". The input is a remote SRC redacted
+// ("remote|..."), "stdin" for "-", else the path made canonical with its size and mtime (what
+// stat() says: a path that cannot be read is itself). `settings` are the target's, `extra`
+// the caller's other settings that change the output's bytes.
+std::string upload_fingerprint(std::string_view scheme, std::string_view src,
+                               std::string_view target, std::string_view format,
+                               const std::vector<std::pair<std::string, std::string>>& settings,
+                               std::string_view extra);
 
 // The "upload" object of a convert report (vdconvert convert --json, vdisk_convert's report):
 // the object (redacted), created, resumed, requests, retries, bytes_sent, bytes_skipped,

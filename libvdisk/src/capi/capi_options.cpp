@@ -154,7 +154,7 @@ Status set_remote_key(vdisk_options_t& o, std::string_view key, std::string_view
       r.since.clear();
       return ok_status();
     }
-    const std::string id = ebs_snapshot_id(text.starts_with("ebs:") ? text : "ebs:" + text);
+    const std::string id = snapshot_id_of(text);
     if (id.empty())
       return invalid_argument(where + "'" + text + "' is not an EBS snapshot id (snap-...)");
     r.since = id;
@@ -209,7 +209,7 @@ Status set_destination_key(vdisk_options_t& o, const OptionSpec& row, std::strin
       d.parent_snapshot_id.clear();
       return ok_status();
     }
-    const std::string id = ebs_snapshot_id(text.starts_with("ebs:") ? text : "ebs:" + text);
+    const std::string id = snapshot_id_of(text);
     if (id.empty())
       return invalid_argument(where + "'" + text + "' is not an EBS snapshot id (snap-...)");
     d.parent_snapshot_id = id;
@@ -331,24 +331,13 @@ RemoteOutputOptions output_options_for(const vdisk_options_t& options, std::stri
   // An EBS snapshot is new each time: overwrite is a file's and an object's.
   d.overwrite = options.convert.overwrite && kind != RemoteDestinationKind::ebs;
   if (kind == RemoteDestinationKind::azure_page_blob) {
-    // What identifies the conversion for `resume`: the input (a path's size and mtime; a remote
-    // SRC redacted), the target and every setting that changes the output's bytes.
-    std::string in = "remote|" + redact_secrets(src);
-    if (remote_source_kind(src) == RemoteSourceKind::none) {
-      std::error_code ec;
-      const std::filesystem::path path{std::string(src)};
-      const auto size = std::filesystem::file_size(path, ec);
-      const auto mtime = std::filesystem::last_write_time(path, ec);
-      in = std::string(src) + "|" + std::to_string(ec ? 0 : size) + "|" +
-           std::to_string(ec ? 0 : mtime.time_since_epoch().count());
-    }
-    std::string settings;
-    for (const auto& [key, value] : options.target_settings) settings += key + "=" + value + ";";
+    // What identifies the conversion for `resume`: the input, the target and every setting
+    // that changes the output's bytes.
     const ConvertOptions& c = options.convert;
-    d.job_fingerprint = "vdisk-capi-upload-1|" + in + "|" + c.target + "|" + c.open.format + "|" +
-                        settings + "|" + std::to_string(c.output.keep_gpt) + "|" +
-                        std::to_string(c.open.disk_index) + "|" +
-                        std::to_string(c.output.timestamp_unix.value_or(-1));
+    d.job_fingerprint = upload_fingerprint(
+        "vdisk-capi-upload-1", src, c.target, c.open.format, options.target_settings,
+        std::to_string(c.output.keep_gpt) + "|" + std::to_string(c.open.disk_index) + "|" +
+            std::to_string(c.output.timestamp_unix.value_or(-1)));
   }
   return d;
 }

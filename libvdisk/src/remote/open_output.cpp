@@ -3,6 +3,9 @@
 // add_upload_properties() is the "upload" object of a convert report. vdconvert
 // (tools/vdconvert/upload.cpp) and the C API (capi/) both go through here.
 #include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include <memory>
 #include <string>
@@ -52,7 +55,7 @@ Result<std::unique_ptr<RemoteOutput>> open_remote_output(const RemoteOutputOptio
       e.tags = options.tags;
       if (!options.parent_snapshot_id.empty()) {
         const std::string& p = options.parent_snapshot_id;
-        e.parent_snapshot_id = ebs_snapshot_id(p.starts_with("ebs:") ? p : "ebs:" + p);
+        e.parent_snapshot_id = snapshot_id_of(p);
         if (e.parent_snapshot_id.empty())
           return invalid_argument(
               fmt::format("parent-snapshot: '{}' is not an EBS snapshot id (snap-...)", p));
@@ -83,6 +86,29 @@ Result<std::unique_ptr<RemoteOutput>> open_remote_output(const RemoteOutputOptio
       break;
   }
   return internal_error("open_remote_output: unhandled destination kind");
+}
+
+std::string upload_fingerprint(std::string_view scheme, std::string_view src,
+                               std::string_view target, std::string_view format,
+                               const std::vector<std::pair<std::string, std::string>>& settings,
+                               std::string_view extra) {
+  std::string in = "stdin";
+  struct stat st {};
+  if (remote_source_kind(src) != RemoteSourceKind::none) {
+    in = "remote|" + redact_secrets(src);
+  } else if (src != "-") {
+    const std::string path(src);
+    in = path;
+    if (::stat(path.c_str(), &st) == 0) {
+      std::error_code ec;
+      const auto canon = std::filesystem::weakly_canonical(path, ec);
+      in = fmt::format("{}|{}|{}.{}", ec ? path : canon.string(), st.st_size, st.st_mtim.tv_sec,
+                       st.st_mtim.tv_nsec);
+    }
+  }
+  std::string joined;
+  for (const auto& [key, value] : settings) joined += fmt::format("{}={};", key, value);
+  return fmt::format("{}|{}|{}|{}|{}|{}", scheme, in, target, format, joined, extra);
 }
 
 void add_upload_properties(Properties& out, const UploadStats& s) {

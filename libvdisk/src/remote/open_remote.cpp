@@ -83,8 +83,7 @@ Result<RemoteSource> open_remote_source(const RemoteSourceOptions& options, std:
       EbsSourceOptions o;
       o.snapshot_id = ebs_snapshot_id(options.source);
       if (!options.since.empty()) {
-        o.since = ebs_snapshot_id(options.since.starts_with("ebs:") ? options.since
-                                                                    : "ebs:" + options.since);
+        o.since = snapshot_id_of(options.since);
         if (o.since.empty())
           return invalid_argument(
               fmt::format("since: '{}' is not an EBS snapshot id (snap-...)", options.since));

@@ -368,4 +368,9 @@ std::string ebs_snapshot_id(std::string_view text) {
 
 bool is_ebs_source(std::string_view text) { return !ebs_snapshot_id(text).empty(); }
 
+std::string snapshot_id_of(std::string_view text) {
+  return text.starts_with("ebs:") ? ebs_snapshot_id(text)
+                                  : ebs_snapshot_id("ebs:" + std::string(text));
+}
+
 }  // namespace vdisk
