@@ -145,9 +145,7 @@ Status validate_source_args(const InputArgs& input, std::string_view src,
   return {};
 }
 
-namespace {
-
-vdisk::HttpOptions http_options(const NetArgs& net, const std::string& url, RunContext& ctx) {
+vdisk::HttpOptions net_http_options(const NetArgs& net, const std::string& url, RunContext& ctx) {
   vdisk::HttpOptions h;
   net.http.apply_to(h);
   h.ca_file = net.ca_file;
@@ -157,19 +155,17 @@ vdisk::HttpOptions http_options(const NetArgs& net, const std::string& url, RunC
   return h;
 }
 
-vdisk::Result<vdisk::AwsOptions> aws_options(const NetArgs& net, std::string_view service,
-                                             RunContext& ctx) {
+vdisk::Result<vdisk::AwsOptions> net_aws_options(const NetArgs& net, std::string_view service,
+                                                 RunContext& ctx) {
   vdisk::AwsOptions aws;
   VDISK_RETURN_IF_ERROR(load_aws_config(aws, net.profile, net.region));
   aws.endpoint_url = net.endpoint_url;
   const std::string endpoint = net.endpoint_url.empty()
                                    ? fmt::format("https://{}.{}.amazonaws.com", service, aws.region)
                                    : net.endpoint_url;
-  aws.http = http_options(net, endpoint, ctx);
+  aws.http = net_http_options(net, endpoint, ctx);
   return aws;
 }
-
-}  // namespace
 
 vdisk::Result<OpenedSource> open_remote_source(const InputArgs& input, const std::string& src,
                                                RunContext& ctx) {
@@ -180,19 +176,19 @@ vdisk::Result<OpenedSource> open_remote_source(const InputArgs& input, const std
   o.since = input.since;
   switch (vdisk::remote_source_kind(src)) {
     case vdisk::RemoteSourceKind::ebs: {
-      VDISK_ASSIGN_OR_RETURN(o.aws, aws_options(input.net, "ebs", ctx));
+      VDISK_ASSIGN_OR_RETURN(o.aws, net_aws_options(input.net, "ebs", ctx));
       break;
     }
     case vdisk::RemoteSourceKind::s3: {
-      VDISK_ASSIGN_OR_RETURN(o.aws, aws_options(input.net, "s3", ctx));
+      VDISK_ASSIGN_OR_RETURN(o.aws, net_aws_options(input.net, "s3", ctx));
       break;
     }
     case vdisk::RemoteSourceKind::http:
       o.headers = input.net.headers;
-      o.http = http_options(input.net, src, ctx);
+      o.http = net_http_options(input.net, src, ctx);
       break;
     case vdisk::RemoteSourceKind::azure_blob:
-      o.http = http_options(input.net, src, ctx);
+      o.http = net_http_options(input.net, src, ctx);
       break;
     case vdisk::RemoteSourceKind::none:
       return invalid_argument(fmt::format("{}: not a remote object", out.display));

@@ -91,6 +91,15 @@ inline constexpr OptionSpec kSinceOption{
 // `url`, or "".
 std::string proxy_for(const std::string& url);
 
+// The network options of the command line for requests to `url`: --connections, --http-timeout,
+// --retries, --ca-file, the proxy of the environment (proxy_for), retry notes to the console.
+vdisk::HttpOptions net_http_options(const NetArgs& net, const std::string& url, RunContext& ctx);
+// The AWS options for `service` ("s3", "ebs"): the configuration and environment
+// (load_aws_config, --profile, --region), --endpoint-url, and net_http_options for the
+// endpoint.
+vdisk::Result<vdisk::AwsOptions> net_aws_options(const NetArgs& net, std::string_view service,
+                                                 RunContext& ctx);
+
 // True when SRC names a remote object (vdisk::remote_source_kind: not a path, not '-').
 inline bool is_remote_source(std::string_view src) {
   return vdisk::remote_source_kind(src) != vdisk::RemoteSourceKind::none;

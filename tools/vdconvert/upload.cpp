@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "aws_config.h"
 #include "progress.h"
 #include "remote_source.h"
 #include "vdisk/remote.h"
@@ -132,43 +131,30 @@ vdisk::Result<std::unique_ptr<vdisk::RemoteOutput>> make_remote_output(const Con
   const std::string& dst = args.dst();
   const UploadArgs& up = args.upload;
   const NetArgs& net = args.input.net;
-  Console* console = &ctx.console;
-  const auto http = [&](const std::string& endpoint) {
-    vdisk::HttpOptions h;
-    net.http.apply_to(h);
-    h.ca_file = net.ca_file;
-    h.proxy = proxy_for(endpoint);
-    h.on_retry = [console](std::string_view line) { console->note(line); };
-    return h;
-  };
   // The library makes the destination (vdisk::open_remote_output); only what a command line
   // reads is done here: the AWS configuration, the proxy of the environment, the fingerprint.
   vdisk::RemoteOutputOptions o;
   o.destination = dst;
   switch (vdisk::remote_destination_kind(dst)) {
-    case vdisk::RemoteDestinationKind::ebs:
+    case vdisk::RemoteDestinationKind::ebs: {
       o.description = up.description;
       o.tags = up.tags;
       o.parent_snapshot_id = up.parent_snapshot;
-      VDISK_RETURN_IF_ERROR(load_aws_config(o.aws, net.profile, net.region));
-      o.aws.endpoint_url = net.endpoint_url;
-      o.aws.http =
-          http(net.endpoint_url.empty() ? fmt::format("https://ebs.{}.amazonaws.com", o.aws.region)
-                                        : net.endpoint_url);
+      VDISK_ASSIGN_OR_RETURN(o.aws, net_aws_options(net, "ebs", ctx));
       break;
-    case vdisk::RemoteDestinationKind::s3:
+    }
+    case vdisk::RemoteDestinationKind::s3: {
       o.overwrite = args.force;
-      VDISK_RETURN_IF_ERROR(load_aws_config(o.aws, net.profile, net.region));
-      o.aws.endpoint_url = net.endpoint_url;
-      o.aws.http = http(net.endpoint_url.empty() ? "https://s3.amazonaws.com" : net.endpoint_url);
+      VDISK_ASSIGN_OR_RETURN(o.aws, net_aws_options(net, "s3", ctx));
       break;
+    }
     case vdisk::RemoteDestinationKind::azure_page_blob:
       o.overwrite = args.force;
       o.resume = up.resume;
       o.put_md5 = up.put_md5;
       o.update = up.update;
       o.job_fingerprint = fingerprint(args);
-      o.http = http(dst);
+      o.http = net_http_options(net, dst, ctx);
       break;
     case vdisk::RemoteDestinationKind::none:
       break;
