@@ -271,10 +271,7 @@ int run(const ConvertArgs& args, RunContext& ctx) {
     if (!r.ok()) return fail(r.status());
     remote = std::move(*r);
     out.remote = remote.get();
-    // The blob's name, where a format records its file name.
-    const std::string shown = remote->display_name();
-    const std::size_t q = shown.find('?');
-    out.path = std::filesystem::path(shown.substr(0, q)).filename();
+    out.path = vdisk::remote_output_name(*remote);
   } else {
     out.path = dst;
   }

@@ -217,6 +217,10 @@ struct RemoteOutputOptions {
 // parent that is not a snapshot id). Makes no request: convert() opens it (ImageOutput::remote)
 // and pairs the target with it (DestinationCaps) before reading the input.
 Result<std::unique_ptr<RemoteOutput>> open_remote_output(const RemoteOutputOptions& options);
+// The object's name as ImageOutput::path for `out` (the last segment of its display name, no
+// query): the file name a format records (a VMDK descriptor's extent, a tar member's name).
+std::string remote_output_name(const RemoteOutput& out);
+
 // What identifies a conversion for resuming its upload (RemoteOutputOptions::job_fingerprint):
 // "<scheme>|<input>|<target>|<format>|<k=v;...>|<extra>". The input is a remote SRC redacted
 // ("remote|..."), "stdin" for "-", else the path made canonical with its size and mtime (what

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -201,8 +200,7 @@ Status convert_files(const char* src, const char* dst, const vdisk_options_t& op
   if (remote_destination_kind(dst) != RemoteDestinationKind::none) {
     VDISK_ASSIGN_OR_RETURN(remote, open_remote_output(output_options_for(options, src, dst)));
     shown_dst = remote->display_name();
-    // The object's name, where a format records its file name.
-    out.path = std::filesystem::path(shown_dst.substr(0, shown_dst.find('?'))).filename();
+    out.path = remote_output_name(*remote);
     out.remote = remote.get();
   }
   auto result = convert(std::move(in), std::move(out), c, stop.get_token());

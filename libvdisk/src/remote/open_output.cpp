@@ -88,6 +88,11 @@ Result<std::unique_ptr<RemoteOutput>> open_remote_output(const RemoteOutputOptio
   return internal_error("open_remote_output: unhandled destination kind");
 }
 
+std::string remote_output_name(const RemoteOutput& out) {
+  const std::string& shown = out.display_name();
+  return std::filesystem::path(shown.substr(0, shown.find('?'))).filename().string();
+}
+
 std::string upload_fingerprint(std::string_view scheme, std::string_view src,
                                std::string_view target, std::string_view format,
                                const std::vector<std::pair<std::string, std::string>>& settings,
